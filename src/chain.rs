@@ -1,0 +1,284 @@
+//! Follow the CNAME chain from `_acme-challenge.<name>` hop by hop, across zones: each
+//! zone's own authoritative servers are asked (all of them), every hop keeps its TTL and
+//! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
+
+use crate::dns::walk::{Walker, Zone};
+use crate::dns::{Exchange, Name, Outcome, Question, QueryFlags, RData, RecordType, Reply, Transport};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Validating resolvers give up at about this many CNAME hops.
+pub const MAX_HOPS: usize = 32;
+
+/// One CNAME record of the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub owner: Name,
+    pub target: Name,
+    pub ttl: u32,
+    /// The server that said it, and the zone it spoke for (None for a resolver's answer).
+    pub server: SocketAddr,
+    pub zone: Option<Name>,
+}
+
+/// How the chain ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum End {
+    /// TXT records at the end (the CA would read these).
+    Txt {
+        owner: Name,
+        values: Vec<String>,
+        ttl: u32,
+    },
+    /// The last name does not exist; `negative_ttl` is how long resolvers may cache that.
+    NxDomain {
+        owner: Name,
+        zone: Option<Name>,
+        negative_ttl: Option<u32>,
+    },
+    /// The last name exists without a TXT.
+    NoData {
+        owner: Name,
+        zone: Option<Name>,
+        negative_ttl: Option<u32>,
+    },
+    /// A hop points back at a name already in the chain.
+    Loop { at: Name },
+    /// More than [`MAX_HOPS`] hops.
+    TooLong,
+    /// No server of the zone gave a usable answer (see the exchanges).
+    Failed { owner: Name, zone: Option<Name> },
+}
+
+impl End {
+    /// The name the chain ends at, if any.
+    pub fn owner(&self) -> Option<&Name> {
+        match self {
+            End::Txt { owner, .. }
+            | End::NxDomain { owner, .. }
+            | End::NoData { owner, .. }
+            | End::Failed { owner, .. } => Some(owner),
+            End::Loop { at } => Some(at),
+            End::TooLong => None,
+        }
+    }
+}
+
+/// The servers of one zone asked one question.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub zone: Arc<Zone>,
+    pub question: Question,
+    /// Each server's exchange, in the zone's server order.
+    pub exchanges: Vec<(Name, Exchange)>,
+    /// The authoritative servers that answered gave different data.
+    pub disagree: bool,
+    /// The first ancestor the walk found missing (NXDOMAIN), if any.
+    pub missing_at: Option<Name>,
+}
+
+/// The chain as the authoritative servers see it.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub start: Name,
+    pub hops: Vec<Hop>,
+    pub end: End,
+    pub steps: Vec<Step>,
+}
+
+impl Chain {
+    /// The last CNAME target (where the TXT must be written).
+    pub fn target(&self) -> Option<&Name> {
+        self.hops.last().map(|h| &h.target)
+    }
+}
+
+/// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
+/// name reached, and the end if the reply settles it.
+pub fn read_reply(
+    start: &Name,
+    reply: &Reply,
+    server: SocketAddr,
+    zone: Option<&Name>,
+    seen: &mut HashSet<Name>,
+    hops: &mut Vec<Hop>,
+) -> (Name, Option<End>) {
+    let mut cur = start.clone();
+    loop {
+        if let Some(txt) = txt_at(reply, &cur) {
+            return (cur, Some(txt));
+        }
+        let cname = reply.answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(t) if r.name == cur => Some((t.clone(), r.ttl)),
+            _ => None,
+        });
+        let Some((target, ttl)) = cname else { break };
+        hops.push(Hop {
+            owner: cur.clone(),
+            target: target.clone(),
+            ttl,
+            server,
+            zone: zone.cloned(),
+        });
+        if !seen.insert(target.clone()) {
+            return (target.clone(), Some(End::Loop { at: target }));
+        }
+        if hops.len() > MAX_HOPS {
+            return (target, Some(End::TooLong));
+        }
+        cur = target;
+    }
+    // No more data for `cur` in this reply: a negative answer settles it when it speaks
+    // for `cur` (the name is inside the zone that answered, or the reply is a resolver's).
+    let speaks_for_cur = match zone {
+        None => true,
+        Some(z) => cur.is_subdomain_of(z),
+    };
+    let neg_zone = reply.soa().map(|(n, _, _)| n.clone());
+    let end = match reply.rcode {
+        3 if speaks_for_cur => Some(End::NxDomain {
+            owner: cur.clone(),
+            zone: neg_zone,
+            negative_ttl: reply.negative_ttl(),
+        }),
+        0 if speaks_for_cur && (zone.is_none() || reply.soa().is_some()) => Some(End::NoData {
+            owner: cur.clone(),
+            zone: neg_zone,
+            negative_ttl: reply.negative_ttl(),
+        }),
+        _ => None,
+    };
+    (cur, end)
+}
+
+fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
+    let txts: Vec<_> = reply
+        .answers
+        .iter()
+        .filter(|r| &r.name == name && r.rtype() == RecordType::TXT)
+        .collect();
+    if txts.is_empty() {
+        return None;
+    }
+    Some(End::Txt {
+        owner: name.clone(),
+        values: txts.iter().map(|r| r.data.to_text()).collect(),
+        ttl: txts.iter().map(|r| r.ttl).min().unwrap_or(0),
+    })
+}
+
+/// What an authoritative answer says, for comparing servers (TTLs ignored).
+fn fingerprint(o: &Outcome) -> Option<(u16, Vec<String>)> {
+    let r = o.reply()?;
+    if !r.authoritative || !o.is_usable() {
+        return None;
+    }
+    let mut data: Vec<String> = r
+        .answers
+        .iter()
+        .map(|a| format!("{} {} {}", a.name, a.rtype(), a.data.to_text()))
+        .collect();
+    data.sort();
+    Some((r.rcode, data))
+}
+
+/// Follows the chain from `start` (a TXT question, as the CA asks).
+pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
+    let mut hops = Vec::new();
+    let mut steps = Vec::new();
+    let mut seen = HashSet::from([start.clone()]);
+    let mut cur = start.clone();
+    // Each round settles at least one hop or ends; bound the rounds anyway.
+    for _ in 0..=MAX_HOPS + 2 {
+        let walk = walker.zone_of(cur.clone()).await;
+        let zone = walk.zone.clone();
+        let question = Question::new(cur.clone(), RecordType::TXT);
+        let exchanges: Vec<(Name, Exchange)> = if walk.unresponsive {
+            walk.failures
+                .iter()
+                .map(|e| {
+                    let ns = zone
+                        .servers
+                        .iter()
+                        .find(|s| s.addr == e.server)
+                        .map(|s| s.name.clone())
+                        .unwrap_or_else(Name::root);
+                    (ns, e.clone())
+                })
+                .collect()
+        } else {
+            let asks = zone.servers.iter().map(|s| {
+                let q = question.clone();
+                async move {
+                    let ex = walker
+                        .transport()
+                        .ask(s.addr, &q, QueryFlags::authoritative())
+                        .await;
+                    (s.name.clone(), ex)
+                }
+            });
+            futures::future::join_all(asks).await
+        };
+        let prints: Vec<_> = exchanges
+            .iter()
+            .filter_map(|(_, e)| fingerprint(&e.outcome))
+            .collect();
+        let disagree = prints.windows(2).any(|w| w[0] != w[1]);
+        let chosen = exchanges
+            .iter()
+            .find(|(_, e)| fingerprint(&e.outcome).is_some())
+            .map(|(_, e)| e.clone());
+        steps.push(Step {
+            zone: zone.clone(),
+            question,
+            exchanges,
+            disagree,
+            missing_at: walk.missing_at.clone(),
+        });
+        let Some(ex) = chosen else {
+            return Chain {
+                start: start.clone(),
+                hops,
+                end: End::Failed {
+                    owner: cur,
+                    zone: Some(zone.apex.clone()),
+                },
+                steps,
+            };
+        };
+        let reply = ex.outcome.reply().expect("chosen has a reply");
+        let before = hops.len();
+        let (next, end) = read_reply(&cur, reply, ex.server, Some(&zone.apex), &mut seen, &mut hops);
+        if let Some(end) = end {
+            return Chain {
+                start: start.clone(),
+                hops,
+                end,
+                steps,
+            };
+        }
+        if hops.len() == before && next == cur {
+            // An authoritative NOERROR that neither answers nor denies: nothing to follow.
+            return Chain {
+                start: start.clone(),
+                hops,
+                end: End::NoData {
+                    owner: cur,
+                    zone: Some(zone.apex.clone()),
+                    negative_ttl: None,
+                },
+                steps,
+            };
+        }
+        cur = next;
+    }
+    Chain {
+        start: start.clone(),
+        hops,
+        end: End::TooLong,
+        steps,
+    }
+}

@@ -1,0 +1,145 @@
+//! `check`: for each name, the chain as every authoritative server and every resolver sees
+//! it, the findings, and a verdict. All names run concurrently (the transport bounds the
+//! queries in flight); the walk below shared zones is done once.
+
+use crate::chain::{self, Chain, End};
+use crate::config::Config;
+use crate::dns::walk::Walker;
+use crate::dns::{Exchange, Name, NetOptions, NetTransport, Question, QueryFlags, RData, RecordType, Transport};
+use crate::findings::chain::{rules, NameEvidence};
+use crate::findings::{Finding, Severity};
+use crate::name::InputName;
+use crate::report::{self, NameReport, Report};
+use crate::views::{ask_resolver, vantages, Vantage};
+use std::sync::Arc;
+
+/// Options of one check run.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// The CNAME target every name should reach (`--expect-target`).
+    pub expect_target: Option<Name>,
+}
+
+/// The engine: configuration, transport and the memoised delegation walk.
+pub struct Engine<T: Transport> {
+    pub config: Config,
+    walker: Walker<T>,
+    vantages: Vec<Vantage>,
+}
+
+impl Engine<NetTransport> {
+    /// An engine on the real network, as configured.
+    pub fn new(config: Config) -> Arc<Self> {
+        let t = NetTransport::new(NetOptions {
+            timeout: config.timeout,
+            attempts: config.attempts,
+            max_inflight: config.max_inflight,
+        });
+        Engine::with_transport(config, t)
+    }
+}
+
+impl<T: Transport> Engine<T> {
+    pub fn with_transport(config: Config, transport: T) -> Arc<Self> {
+        let walker = Walker::new(Arc::new(transport), config.roots.clone(), config.timeout);
+        Arc::new(Engine {
+            vantages: vantages(&config),
+            config,
+            walker,
+        })
+    }
+
+    pub fn walker(&self) -> &Walker<T> {
+        &self.walker
+    }
+
+    /// Gathers the evidence for one name: the authoritative chain and every vantage point.
+    pub async fn evidence(&self, input: &InputName, opts: &CheckOptions) -> NameEvidence {
+        let transport = self.walker.transport().clone();
+        let resolvers = futures::future::join_all(
+            self.vantages
+                .iter()
+                .map(|v| ask_resolver(transport.as_ref(), v, &input.challenge)),
+        );
+        let (chain, resolvers) = tokio::join!(chain::follow(&self.walker, &input.challenge), resolvers);
+        let doubled = self.doubled_lookup(input, &chain).await;
+        NameEvidence {
+            input: input.clone(),
+            chain,
+            resolvers,
+            doubled,
+            expect_target: opts.expect_target.clone(),
+        }
+    }
+
+    /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
+    async fn doubled_lookup(&self, input: &InputName, chain: &Chain) -> Option<(Name, Exchange)> {
+        if !chain.hops.is_empty() || !matches!(chain.end, End::NxDomain { .. } | End::NoData { .. } | End::Txt { .. }) {
+            return None;
+        }
+        let step = chain.steps.first()?;
+        if step.zone.apex.is_root() {
+            return None;
+        }
+        let doubled = Name::from_ascii(&format!("{}.{}", input.challenge.without_dot(), step.zone.apex));
+        let q = Question::new(doubled.clone(), RecordType::TXT);
+        for s in &step.zone.servers {
+            let ex = self.walker.transport().ask(s.addr, &q, QueryFlags::authoritative()).await;
+            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
+                let has = r
+                    .answers
+                    .iter()
+                    .any(|a| a.name == doubled && matches!(a.data, RData::CNAME(_) | RData::TXT(_)));
+                return has.then_some((doubled, ex));
+            }
+        }
+        None
+    }
+
+    /// Checks one name.
+    pub async fn check_one(&self, input: &InputName, opts: &CheckOptions) -> NameReport {
+        let ev = self.evidence(input, opts).await;
+        let findings = rules(&ev);
+        report::name_report(&ev, findings)
+    }
+
+    /// Checks every name concurrently; the report keeps the input order.
+    pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, n) in names.iter().enumerate() {
+            let me = self.clone();
+            let n = n.clone();
+            let opts = opts.clone();
+            set.spawn(async move { (i, me.check_one(&n, &opts).await) });
+        }
+        let mut out: Vec<Option<NameReport>> = vec![None; names.len()];
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok((i, rep)) => out[i] = Some(rep),
+                Err(e) => tracing::error!("a check task failed: {e}"),
+            }
+        }
+        let names = out
+            .into_iter()
+            .zip(names)
+            .map(|(r, n)| r.unwrap_or_else(|| report::failed_name(n, "internal error while checking this name")))
+            .collect();
+        Report { version: 1, names }
+    }
+}
+
+/// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at
+/// least one error finding, 3 inconclusive (no server could be reached at all).
+pub fn exit_code(report: &Report) -> i32 {
+    if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
+        return 3;
+    }
+    if report
+        .names
+        .iter()
+        .any(|n| n.findings.iter().any(|f: &Finding| f.severity == Severity::Error))
+    {
+        return 1;
+    }
+    0
+}

@@ -1,0 +1,383 @@
+//! The TOML configuration: root hints, resolvers (vantage points), the system resolver,
+//! timeouts. Errors name the file, the line and the key, and say how to fix it.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "ACME_DELEGATE_CONFIG";
+const ROOT_HINTS: &str = include_str!("../assets/named.root");
+
+/// A vantage point: a recursive resolver asked with RD set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolver {
+    pub name: String,
+    pub address: SocketAddr,
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Where the file came from (None: built-in defaults).
+    pub source: Option<PathBuf>,
+    pub roots: Vec<SocketAddr>,
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub max_inflight: usize,
+    pub resolvers: Vec<Resolver>,
+    /// The "inside" view: the system resolvers (empty: not asked).
+    pub system: Vec<SocketAddr>,
+}
+
+/// A configuration problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+    pub fix: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config {}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ", line {l}")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, ", key `{k}`")?;
+        }
+        write!(f, ": {}. Fix: {}", self.message, self.fix)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    roots: Option<Vec<Spanned<String>>>,
+    timeout_ms: Option<Spanned<u64>>,
+    attempts: Option<Spanned<u32>>,
+    max_inflight: Option<Spanned<usize>>,
+    resolvers: Option<Vec<RawResolver>>,
+    system: Option<RawSystem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResolver {
+    name: Spanned<String>,
+    address: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSystem {
+    enabled: Option<bool>,
+    resolv_conf: Option<String>,
+    servers: Option<Vec<Spanned<String>>>,
+}
+
+impl Config {
+    /// Built-in defaults: IANA roots, Cloudflare, Google and Quad9, /etc/resolv.conf.
+    pub fn defaults() -> Config {
+        Config {
+            source: None,
+            roots: parse_root_hints(ROOT_HINTS),
+            timeout: Duration::from_millis(2000),
+            attempts: 2,
+            max_inflight: 256,
+            resolvers: vec![
+                Resolver {
+                    name: "cloudflare".into(),
+                    address: "1.1.1.1:53".parse().unwrap(),
+                },
+                Resolver {
+                    name: "google".into(),
+                    address: "8.8.8.8:53".parse().unwrap(),
+                },
+                Resolver {
+                    name: "quad9".into(),
+                    address: "9.9.9.9:53".parse().unwrap(),
+                },
+            ],
+            system: read_resolv_conf(Path::new("/etc/resolv.conf")),
+        }
+    }
+
+    /// The user config file (`<config dir>/acme-delegate/config.toml`).
+    pub fn user_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "acme-delegate")
+            .map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// `--config`, else `$ACME_DELEGATE_CONFIG`, else the user config file if it exists,
+    /// else built-in defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::from_file(p);
+        }
+        if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+            return Config::from_file(Path::new(&p));
+        }
+        if let Some(p) = Config::user_path().filter(|p| p.exists()) {
+            return Config::from_file(&p);
+        }
+        Ok(Config::defaults())
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            key: None,
+            message: format!("cannot read it ({e})"),
+            fix: "check the path given to --config or ACME_DELEGATE_CONFIG".into(),
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let located = |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
+            let line = span.map(|s| line_of(text, s.start));
+            let key = key.or_else(|| line.and_then(|l| key_on_line(text, l)));
+            ConfigError {
+                file: path.to_path_buf(),
+                line,
+                key,
+                message,
+                fix: fix.to_string(),
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().to_string();
+            let fix = if msg.contains("unknown field") {
+                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
+            } else {
+                "see docs/config.md for the expected type of each key"
+            };
+            located(e.span(), None, msg, fix)
+        })?;
+        let mut cfg = Config::defaults();
+        cfg.source = Some(path.to_path_buf());
+        let addr = |s: &Spanned<String>, key: &str| -> Result<SocketAddr, ConfigError> {
+            parse_addr(s.get_ref()).ok_or_else(|| {
+                located(
+                    Some(s.span()),
+                    Some(key.to_string()),
+                    format!("{:?} is not an address with a port", s.get_ref()),
+                    "write \"ip:port\", e.g. \"127.0.0.1:53\", or \"[::1]:53\" for IPv6",
+                )
+            })
+        };
+        if let Some(roots) = &raw.roots {
+            if roots.is_empty() {
+                return Err(located(
+                    None,
+                    Some("roots".into()),
+                    "the list is empty".into(),
+                    "give at least one root server, or remove the key to use the IANA roots",
+                ));
+            }
+            cfg.roots = roots
+                .iter()
+                .map(|r| addr(r, "roots"))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(t) = &raw.timeout_ms {
+            if !(1..=60_000).contains(t.get_ref()) {
+                return Err(located(
+                    Some(t.span()),
+                    Some("timeout_ms".into()),
+                    format!("{} is out of range", t.get_ref()),
+                    "use a value from 1 to 60000 milliseconds",
+                ));
+            }
+            cfg.timeout = Duration::from_millis(*t.get_ref());
+        }
+        if let Some(a) = &raw.attempts {
+            if !(1..=5).contains(a.get_ref()) {
+                return Err(located(
+                    Some(a.span()),
+                    Some("attempts".into()),
+                    format!("{} is out of range", a.get_ref()),
+                    "use 1 to 5",
+                ));
+            }
+            cfg.attempts = *a.get_ref();
+        }
+        if let Some(m) = &raw.max_inflight {
+            if !(1..=10_000).contains(m.get_ref()) {
+                return Err(located(
+                    Some(m.span()),
+                    Some("max_inflight".into()),
+                    format!("{} is out of range", m.get_ref()),
+                    "use 1 to 10000",
+                ));
+            }
+            cfg.max_inflight = *m.get_ref();
+        }
+        if let Some(rs) = &raw.resolvers {
+            cfg.resolvers = Vec::new();
+            for r in rs {
+                let name = r.name.get_ref().trim().to_string();
+                if name.is_empty() {
+                    return Err(located(
+                        Some(r.name.span()),
+                        Some("resolvers.name".into()),
+                        "the name is empty".into(),
+                        "name each resolver, e.g. name = \"cloudflare\"",
+                    ));
+                }
+                if cfg.resolvers.iter().any(|o: &Resolver| o.name == name) {
+                    return Err(located(
+                        Some(r.name.span()),
+                        Some("resolvers.name".into()),
+                        format!("the name {name:?} is used twice"),
+                        "give every resolver its own name",
+                    ));
+                }
+                cfg.resolvers.push(Resolver {
+                    name,
+                    address: addr(&r.address, "resolvers.address")?,
+                });
+            }
+        }
+        if let Some(sys) = &raw.system {
+            if sys.enabled == Some(false) {
+                cfg.system = Vec::new();
+            } else if let Some(servers) = &sys.servers {
+                cfg.system = servers
+                    .iter()
+                    .map(|s| addr(s, "system.servers"))
+                    .collect::<Result<_, _>>()?;
+            } else if let Some(p) = &sys.resolv_conf {
+                cfg.system = read_resolv_conf(Path::new(p));
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// `ip:port`, `[v6]:port`; a bare IP gets port 53.
+pub fn parse_addr(s: &str) -> Option<SocketAddr> {
+    let s = s.trim();
+    s.parse::<SocketAddr>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let l = text.lines().nth(line - 1)?;
+    let (k, _) = l.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty()).then(|| k.to_string())
+}
+
+/// The A/AAAA addresses of a root hints file, as `ip:53`.
+pub fn parse_root_hints(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with(';'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                [_, _, t, ip] if *t == "A" || *t == "AAAA" => ip.parse().ok(),
+                [_, _, _, t, ip] if *t == "A" || *t == "AAAA" => ip.parse().ok(),
+                _ => None,
+            }
+        })
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
+}
+
+/// The `nameserver` lines of a resolv.conf (missing file: none).
+pub fn read_resolv_conf(path: &Path) -> Vec<SocketAddr> {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    (f.next() == Some("nameserver"))
+                        .then(|| f.next())
+                        .flatten()
+                        .and_then(|ip| ip.split('%').next()?.parse().ok())
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_have_the_iana_roots() {
+        let c = Config::defaults();
+        assert_eq!(c.roots.len(), 26);
+        assert!(c.roots.contains(&"198.41.0.4:53".parse().unwrap()));
+        assert!(c.roots.contains(&"[2001:dc3::35]:53".parse().unwrap()));
+        assert_eq!(c.resolvers.len(), 3);
+    }
+
+    #[test]
+    fn the_documented_contract_parses() {
+        let t = r#"
+roots = ["127.0.0.10:53", "[::1]:53"]
+timeout_ms = 500
+[[resolvers]]
+name = "lab-unbound"
+address = "127.0.0.53:53"
+[system]
+servers = ["127.0.0.55:53"]
+"#;
+        let c = Config::from_toml(t, Path::new("x.toml")).unwrap();
+        assert_eq!(c.roots[1], "[::1]:53".parse().unwrap());
+        assert_eq!(c.timeout, Duration::from_millis(500));
+        assert_eq!(c.resolvers[0].name, "lab-unbound");
+        assert_eq!(c.system, vec!["127.0.0.55:53".parse().unwrap()]);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let t = "timeout_ms = 100\n[[resolvers]]\nname = \"x\"\naddress = \"not-an-ip\"\n";
+        let e = Config::from_toml(t, Path::new("/tmp/c.toml")).unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert_eq!(e.key.as_deref(), Some("resolvers.address"));
+        let s = e.to_string();
+        assert!(s.contains("/tmp/c.toml") && s.contains("line 4") && s.contains("ip:port"), "{s}");
+
+        let e = Config::from_toml("timeout_ms = 1\nrootz = []\n", Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.to_string().contains("rootz"), "{e}");
+
+        let e = Config::from_toml("timeout_ms = \"fast\"\n", Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("timeout_ms"));
+
+        let e = Config::from_toml("timeout_ms = 0\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("1 to 60000"), "{e}");
+    }
+
+    #[test]
+    fn resolv_conf_lines() {
+        let d = std::env::temp_dir().join(format!("rc-{}", std::process::id()));
+        std::fs::write(&d, "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\n").unwrap();
+        assert_eq!(
+            read_resolv_conf(&d),
+            vec!["127.0.0.55:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+        );
+        std::fs::remove_file(d).ok();
+    }
+}

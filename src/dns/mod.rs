@@ -1,0 +1,10 @@
+//! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
+
+pub mod outcome;
+pub mod transport;
+pub mod types;
+pub mod walk;
+
+pub use outcome::{Ede, Exchange, Outcome, Question, QueryFlags, Reply};
+pub use transport::{NetOptions, NetTransport, Transport};
+pub use types::{Caa, Name, RData, Record, RecordType, Soa};

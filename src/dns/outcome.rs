@@ -1,0 +1,285 @@
+//! What one server said to one question, as a value: DNS results are never errors here.
+
+use super::types::{Name, RData, Record, RecordType, Soa};
+use serde::Serialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A question: name and type (class IN).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Question {
+    pub name: Name,
+    pub rtype: RecordType,
+}
+
+impl Question {
+    pub fn new(name: Name, rtype: RecordType) -> Self {
+        Question { name, rtype }
+    }
+}
+
+impl fmt::Display for Question {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.rtype)
+    }
+}
+
+/// Header bits we set on a query.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct QueryFlags {
+    /// RD: ask a resolver to recurse. Off for authoritative servers.
+    pub recursion_desired: bool,
+    /// DO: ask for DNSSEC records.
+    pub dnssec_ok: bool,
+    /// CD: ask a validating resolver not to validate.
+    pub checking_disabled: bool,
+}
+
+impl QueryFlags {
+    /// Flags for asking an authoritative server (no recursion).
+    pub fn authoritative() -> Self {
+        QueryFlags::default()
+    }
+    /// Flags for asking a recursive resolver.
+    pub fn recursive() -> Self {
+        QueryFlags {
+            recursion_desired: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// An RFC 8914 Extended DNS Error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ede {
+    pub code: u16,
+    pub text: String,
+}
+
+/// A decoded response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub rcode: u16,
+    pub authoritative: bool,
+    pub authentic_data: bool,
+    pub recursion_available: bool,
+    pub answers: Vec<Record>,
+    pub authority: Vec<Record>,
+    pub additional: Vec<Record>,
+    pub ede: Vec<Ede>,
+    /// The UDP answer was truncated and this one came over TCP.
+    pub via_tcp: bool,
+}
+
+impl Reply {
+    /// The SOA in the authority section, with its owner (the zone).
+    pub fn soa(&self) -> Option<(&Name, &Soa, u32)> {
+        self.authority.iter().find_map(|r| match &r.data {
+            RData::SOA(s) => Some((&r.name, s, r.ttl)),
+            _ => None,
+        })
+    }
+
+    /// RFC 2308: a negative answer is cached for min(SOA TTL, SOA MINIMUM).
+    pub fn negative_ttl(&self) -> Option<u32> {
+        self.soa().map(|(_, s, ttl)| ttl.min(s.minimum))
+    }
+
+    /// NS records in the authority section (a referral), as (zone, name server).
+    pub fn referral(&self) -> Vec<(&Name, &Name)> {
+        self.authority
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some((&r.name, ns)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records of the answer section with this owner and type.
+    pub fn answers_of(&self, name: &Name, rtype: RecordType) -> Vec<&Record> {
+        self.answers
+            .iter()
+            .filter(|r| &r.name == name && r.rtype() == rtype)
+            .collect()
+    }
+}
+
+/// What came of one question to one server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "reply")]
+pub enum Outcome {
+    /// NOERROR with records in the answer section (data or a CNAME chain).
+    Answer(Reply),
+    /// NOERROR, no answer records, not a referral (RFC 2308 NODATA).
+    NoData(Reply),
+    /// NXDOMAIN (the answer section may still hold the CNAME chain that led there).
+    NxDomain(Reply),
+    /// No answer, not authoritative, NS records in the authority section.
+    Referral(Reply),
+    ServFail(Reply),
+    Refused(Reply),
+    /// FORMERR, NOTIMP, NOTAUTH, ... by number.
+    OtherRcode(Reply),
+    /// No answer within the timeout (all attempts).
+    Timeout,
+    /// The UDP answer was truncated and the TCP retry failed.
+    Truncated,
+    /// The network said no (port unreachable, no route, ...), or the answer did not parse.
+    Network(String),
+}
+
+impl Outcome {
+    /// A short label for tables and JSON: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, ...
+    pub fn label(&self) -> String {
+        match self {
+            Outcome::Answer(_) => "NOERROR".into(),
+            Outcome::NoData(_) => "NODATA".into(),
+            Outcome::NxDomain(_) => "NXDOMAIN".into(),
+            Outcome::Referral(_) => "REFERRAL".into(),
+            Outcome::ServFail(_) => "SERVFAIL".into(),
+            Outcome::Refused(_) => "REFUSED".into(),
+            Outcome::OtherRcode(r) => rcode_name(r.rcode),
+            Outcome::Timeout => "TIMEOUT".into(),
+            Outcome::Truncated => "TRUNCATED".into(),
+            Outcome::Network(_) => "NETWORK".into(),
+        }
+    }
+
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Outcome::Answer(r)
+            | Outcome::NoData(r)
+            | Outcome::NxDomain(r)
+            | Outcome::Referral(r)
+            | Outcome::ServFail(r)
+            | Outcome::Refused(r)
+            | Outcome::OtherRcode(r) => Some(r),
+            Outcome::Timeout | Outcome::Truncated | Outcome::Network(_) => None,
+        }
+    }
+
+    /// True when some server answered at all (any rcode).
+    pub fn responded(&self) -> bool {
+        self.reply().is_some()
+    }
+
+    /// True when the server answered with data or a clean negative answer, authoritatively
+    /// or not: the kinds of answer a chain can be read from.
+    pub fn is_usable(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Answer(_) | Outcome::NoData(_) | Outcome::NxDomain(_)
+        )
+    }
+
+    /// Classifies a decoded reply.
+    pub fn classify(reply: Reply) -> Outcome {
+        match reply.rcode {
+            0 => {
+                if !reply.answers.is_empty() {
+                    Outcome::Answer(reply)
+                } else if !reply.authoritative && !reply.referral().is_empty() {
+                    Outcome::Referral(reply)
+                } else {
+                    Outcome::NoData(reply)
+                }
+            }
+            2 => Outcome::ServFail(reply),
+            3 => Outcome::NxDomain(reply),
+            5 => Outcome::Refused(reply),
+            _ => Outcome::OtherRcode(reply),
+        }
+    }
+}
+
+/// The name of an RCODE (RFC 6895 registry, the common ones).
+pub fn rcode_name(rcode: u16) -> String {
+    match rcode {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        16 => "BADSIG".into(),
+        17 => "BADKEY".into(),
+        18 => "BADTIME".into(),
+        n => format!("RCODE{n}"),
+    }
+}
+
+/// One question to one server and what came of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    pub server: SocketAddr,
+    pub question: Question,
+    pub flags: QueryFlags,
+    pub elapsed: Duration,
+    pub outcome: Outcome,
+}
+
+impl Exchange {
+    pub fn ms(&self) -> u64 {
+        self.elapsed.as_millis() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(rcode: u16, aa: bool) -> Reply {
+        Reply {
+            rcode,
+            authoritative: aa,
+            authentic_data: false,
+            recursion_available: false,
+            answers: vec![],
+            authority: vec![],
+            additional: vec![],
+            ede: vec![],
+            via_tcp: false,
+        }
+    }
+
+    #[test]
+    fn classify_referral_nodata_and_negative_ttl() {
+        let mut r = reply(0, false);
+        r.authority.push(Record {
+            name: Name::from_ascii("example.com"),
+            ttl: 300,
+            data: RData::NS(Name::from_ascii("ns1.example.com")),
+        });
+        assert!(matches!(Outcome::classify(r.clone()), Outcome::Referral(_)));
+        r.authoritative = true;
+        assert!(matches!(Outcome::classify(r), Outcome::NoData(_)));
+
+        let mut nx = reply(3, true);
+        nx.authority.push(Record {
+            name: Name::from_ascii("example.com"),
+            ttl: 3600,
+            data: RData::SOA(Soa {
+                mname: Name::from_ascii("ns1.example.com"),
+                rname: Name::from_ascii("h.example.com"),
+                serial: 1,
+                refresh: 1,
+                retry: 1,
+                expire: 1,
+                minimum: 86400,
+            }),
+        });
+        assert_eq!(nx.negative_ttl(), Some(3600));
+        let o = Outcome::classify(nx);
+        assert_eq!(o.label(), "NXDOMAIN");
+        assert!(o.is_usable());
+        assert_eq!(Outcome::classify(reply(5, false)).label(), "REFUSED");
+        assert_eq!(Outcome::classify(reply(9, false)).label(), "NOTAUTH");
+    }
+}

@@ -1,0 +1,253 @@
+//! The iterative delegation walk from the root hints: zone cuts and their servers (with
+//! glue, IPv4 and IPv6), asked directly, with no resolver cache in the way.
+//!
+//! Cuts are found label by label (an `NS` question per ancestor, as with QNAME
+//! minimisation), which also finds a child zone served by its parent's own server. Every
+//! result is memoised, so a thousand names under one zone cost one walk of the shared part.
+
+use super::outcome::{Exchange, Outcome, Question, QueryFlags};
+use super::transport::Transport;
+use super::types::{Name, RData, RecordType};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// One address of one name server of a zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub name: Name,
+    pub addr: SocketAddr,
+}
+
+/// A zone: its apex and the addresses of its name servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    pub apex: Name,
+    pub servers: Vec<Server>,
+    /// NS names for which no address could be found.
+    pub unresolved: Vec<Name>,
+}
+
+/// Where the walk for one name ended.
+#[derive(Clone, Debug)]
+pub struct Walk {
+    /// The deepest zone found at or above the name.
+    pub zone: Arc<Zone>,
+    /// The first ancestor (or the name itself) that the zone says does not exist.
+    pub missing_at: Option<Name>,
+    /// No server of `zone` gave a usable answer while looking below it.
+    pub unresponsive: bool,
+    /// The failed exchanges (timeouts, refusals, SERVFAIL, ...) met on the way.
+    pub failures: Vec<Exchange>,
+}
+
+type Cell = Arc<OnceCell<Arc<Walk>>>;
+
+/// The memoising walker.
+pub struct Walker<T: Transport> {
+    transport: Arc<T>,
+    roots: Vec<SocketAddr>,
+    cells: Mutex<HashMap<Name, Cell>>,
+    timeout: Duration,
+}
+
+impl<T: Transport> Walker<T> {
+    /// `timeout` bounds the lookup of name-server addresses that came without glue.
+    pub fn new(transport: Arc<T>, roots: Vec<SocketAddr>, timeout: Duration) -> Self {
+        Walker {
+            transport,
+            roots,
+            cells: Mutex::new(HashMap::new()),
+            timeout,
+        }
+    }
+
+    pub fn transport(&self) -> &Arc<T> {
+        &self.transport
+    }
+
+    /// The zone that holds `name`.
+    pub fn zone_of(&self, name: Name) -> BoxFuture<'_, Arc<Walk>> {
+        async move {
+            let cell = {
+                let mut cells = self.cells.lock().unwrap();
+                cells.entry(name.clone()).or_default().clone()
+            };
+            cell.get_or_init(|| self.compute(name)).await.clone()
+        }
+        .boxed()
+    }
+
+    async fn compute(&self, name: Name) -> Arc<Walk> {
+        if name.is_root() {
+            return Arc::new(Walk {
+                zone: Arc::new(Zone {
+                    apex: Name::root(),
+                    servers: self
+                        .roots
+                        .iter()
+                        .map(|a| Server {
+                            name: Name::from_ascii("root-hint"),
+                            addr: *a,
+                        })
+                        .collect(),
+                    unresolved: vec![],
+                }),
+                missing_at: None,
+                unresponsive: false,
+                failures: vec![],
+            });
+        }
+        let parent = self.zone_of(name.parent()).await;
+        if parent.missing_at.is_some() || parent.unresponsive {
+            return parent;
+        }
+        let zone = parent.zone.clone();
+        let q = Question::new(name.clone(), RecordType::NS);
+        let mut failures = Vec::new();
+        let mut found = None;
+        for s in &zone.servers {
+            let ex = self
+                .transport
+                .ask(s.addr, &q, QueryFlags::authoritative())
+                .await;
+            let usable = match &ex.outcome {
+                Outcome::Referral(_) => true,
+                Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
+                _ => false,
+            };
+            if usable {
+                found = Some(ex);
+                break;
+            }
+            failures.push(ex);
+        }
+        let Some(ex) = found else {
+            return Arc::new(Walk {
+                zone,
+                missing_at: None,
+                unresponsive: true,
+                failures,
+            });
+        };
+        let reply = ex.outcome.reply().expect("usable outcome has a reply");
+        let ns_records: Vec<Name> = match &ex.outcome {
+            Outcome::Referral(r) => r
+                .referral()
+                .into_iter()
+                .filter(|(owner, _)| **owner == name)
+                .map(|(_, ns)| ns.clone())
+                .collect(),
+            Outcome::Answer(r) => r
+                .answers
+                .iter()
+                .filter(|rec| rec.name == name)
+                .filter_map(|rec| match &rec.data {
+                    RData::NS(ns) => Some(ns.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        };
+        if matches!(ex.outcome, Outcome::NxDomain(_)) {
+            return Arc::new(Walk {
+                zone,
+                missing_at: Some(name),
+                unresponsive: false,
+                failures,
+            });
+        }
+        if ns_records.is_empty() {
+            // No cut here: the name lives in the parent's zone.
+            return Arc::new(Walk {
+                zone,
+                missing_at: None,
+                unresponsive: false,
+                failures,
+            });
+        }
+        // A cut: collect addresses from glue, else look them up (out of bailiwick only).
+        let mut servers = Vec::new();
+        let mut unresolved = Vec::new();
+        for ns in dedup(ns_records) {
+            let glue: Vec<IpAddr> = reply
+                .additional
+                .iter()
+                .chain(reply.answers.iter())
+                .filter(|r| r.name == ns)
+                .filter_map(|r| match r.data {
+                    RData::A(a) => Some(IpAddr::V4(a)),
+                    RData::AAAA(a) => Some(IpAddr::V6(a)),
+                    _ => None,
+                })
+                .collect();
+            let addrs = if !glue.is_empty() {
+                glue
+            } else if ns.is_subdomain_of(&name) {
+                vec![] // in bailiwick without glue: cannot be found without the zone itself
+            } else {
+                tokio::time::timeout(self.timeout * 4, self.addresses_of(ns.clone()))
+                    .await
+                    .unwrap_or_default()
+            };
+            if addrs.is_empty() {
+                unresolved.push(ns.clone());
+            }
+            for ip in addrs {
+                servers.push(Server {
+                    name: ns.clone(),
+                    addr: SocketAddr::new(ip, 53),
+                });
+            }
+        }
+        Arc::new(Walk {
+            zone: Arc::new(Zone {
+                apex: name,
+                servers,
+                unresolved,
+            }),
+            missing_at: None,
+            unresponsive: false,
+            failures,
+        })
+    }
+
+    /// A and AAAA of a host name, asked of its own zone's servers.
+    pub async fn addresses_of(&self, host: Name) -> Vec<IpAddr> {
+        let walk = self.zone_of(host.clone()).await;
+        if walk.missing_at.is_some() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let q = Question::new(host.clone(), rtype);
+            for s in &walk.zone.servers {
+                let ex = self
+                    .transport
+                    .ask(s.addr, &q, QueryFlags::authoritative())
+                    .await;
+                if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
+                    out.extend(r.answers.iter().filter(|a| a.name == host).filter_map(
+                        |a| match a.data {
+                            RData::A(ip) => Some(IpAddr::V4(ip)),
+                            RData::AAAA(ip) => Some(IpAddr::V6(ip)),
+                            _ => None,
+                        },
+                    ));
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+fn dedup(mut v: Vec<Name>) -> Vec<Name> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|n| seen.insert(n.clone()));
+    v
+}

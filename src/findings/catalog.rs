@@ -1,0 +1,29 @@
+//! Every finding code, with its default severity and a one-line meaning. Codes are a
+//! contract: scripts match on them. Add codes; never rename one.
+
+use super::Severity;
+
+/// (code, default severity, meaning)
+pub const CATALOG: &[(&str, Severity, &str)] = &[
+    ("CNAME_MISSING", Severity::Error, "no CNAME at _acme-challenge.<name>"),
+    ("CNAME_DOUBLED_ZONE", Severity::Error, "the CNAME sits at a name with the zone appended twice"),
+    ("CNAME_WRONG_TARGET", Severity::Error, "the chain does not reach the expected target"),
+    ("CHAIN_LOOP", Severity::Error, "the CNAME chain comes back to a name it already passed"),
+    ("CHAIN_TOO_LONG", Severity::Warning, "more than 8 hops (warning), more than 32 (error)"),
+    ("TARGET_ZONE_UNDELEGATED", Severity::Error, "the zone of the CNAME target does not exist in the DNS"),
+    ("TARGET_ZONE_LAME", Severity::Error, "no server of the target's zone answers authoritatively"),
+    ("AUTH_DISAGREE", Severity::Error, "authoritative servers of one zone give different answers"),
+    ("SERVER_TIMEOUT", Severity::Error, "a server did not answer within the timeout"),
+    ("SERVER_REFUSED", Severity::Error, "a server answered REFUSED"),
+    ("SERVER_SERVFAIL", Severity::Error, "a server answered SERVFAIL"),
+    ("SERVER_UNREACHABLE", Severity::Error, "the network refused the query (port unreachable, no route)"),
+    ("SERVER_LAME", Severity::Warning, "a server listed for a zone answers without authority"),
+    ("NEGATIVE_CACHED", Severity::Error, "a resolver still serves a cached NXDOMAIN/NODATA"),
+    ("RESOLVER_STALE", Severity::Warning, "a resolver serves a different (cached) chain than the authoritative servers"),
+    ("SPLIT_HORIZON", Severity::Warning, "the system (inside) resolver sees a different chain than the outside"),
+];
+
+/// The catalog entry of a code.
+pub fn lookup(code: &str) -> Option<&'static (&'static str, Severity, &'static str)> {
+    CATALOG.iter().find(|(c, _, _)| *c == code)
+}

@@ -1,0 +1,425 @@
+//! The rules of `check`: the chain, the zones along it, the servers, and what each
+//! vantage point sees. Input is evidence already gathered; these functions do no I/O.
+
+use super::{Finding, Observation, Severity};
+use crate::chain::{Chain, End, MAX_HOPS};
+use crate::dns::{Exchange, Name, Outcome};
+use crate::name::InputName;
+use crate::views::{ResolverView, VantageKind};
+
+/// More hops than this draws a warning: some clients follow only the first hop.
+pub const WARN_HOPS: usize = 8;
+
+/// Everything known about one name.
+#[derive(Clone, Debug)]
+pub struct NameEvidence {
+    pub input: InputName,
+    pub chain: Chain,
+    pub resolvers: Vec<ResolverView>,
+    /// The doubled owner (`_acme-challenge.www.example.com.example.com.`) and what its
+    /// zone's server said about it, when the real owner had no CNAME.
+    pub doubled: Option<(Name, Exchange)>,
+    pub expect_target: Option<Name>,
+}
+
+pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
+    Observation {
+        vantage: vantage.to_string(),
+        server: ex.server.to_string(),
+        question: ex.question.to_string(),
+        outcome: outcome_text(&ex.outcome),
+        ttl: ex
+            .outcome
+            .reply()
+            .and_then(|r| r.answers.first().map(|a| a.ttl).or_else(|| r.negative_ttl())),
+        ms: ex.ms(),
+    }
+}
+
+/// The outcome with its useful detail (EDE text, network error).
+pub fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Network(e) => format!("NETWORK ({e})"),
+        Outcome::ServFail(r) if !r.ede.is_empty() => format!(
+            "SERVFAIL (EDE {} {})",
+            r.ede[0].code,
+            r.ede[0].text.trim()
+        ),
+        o => o.label(),
+    }
+}
+
+fn describe_end(end: &End) -> String {
+    match end {
+        End::Txt { owner, values, ttl } => format!("TXT {} at {owner} (ttl {ttl})", values.join(" ")),
+        End::NxDomain { owner, negative_ttl, .. } => format!(
+            "NXDOMAIN at {owner}{}",
+            negative_ttl.map(|t| format!(" (negative ttl {t})")).unwrap_or_default()
+        ),
+        End::NoData { owner, .. } => format!("no TXT at {owner} (NODATA)"),
+        End::Loop { at } => format!("a loop back to {at}"),
+        End::TooLong => format!("more than {MAX_HOPS} hops"),
+        End::Failed { owner, .. } => format!("no usable answer for {owner}"),
+    }
+}
+
+/// The CNAME record to publish, in zone-file form.
+fn cname_line(challenge: &Name, target: &str) -> String {
+    format!("{challenge} 300 IN CNAME {target}")
+}
+
+fn target_hint(ev: &NameEvidence) -> String {
+    ev.expect_target
+        .as_ref()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "<label>.<validation zone>.".to_string())
+}
+
+pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let id = ev.input.identifier.as_str();
+    let chain = &ev.chain;
+    let challenge = &ev.input.challenge;
+
+    // --- the servers along the chain -------------------------------------------------
+    for step in &chain.steps {
+        let total = step.exchanges.len();
+        let failed = step
+            .exchanges
+            .iter()
+            .filter(|(_, e)| !(e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)))
+            .count();
+        let all_failed = failed == total;
+        for (ns, ex) in &step.exchanges {
+            let vantage = ns.to_string();
+            let sev = if all_failed { Severity::Error } else { Severity::Warning };
+            let zone = &step.zone.apex;
+            let others = if all_failed {
+                "no other server of the zone answered either, so the CA cannot read the chain".to_string()
+            } else {
+                "other servers answered, but the CA may ask this one and fail at random".to_string()
+            };
+            let f = match &ex.outcome {
+                Outcome::Timeout => Some(Finding::new(
+                    "SERVER_TIMEOUT",
+                    id,
+                    format!("{vantage} ({}) did not answer {} for zone {zone} within {} ms; {others}", ex.server, ex.question, ex.ms()),
+                    format!("make {} answer on port 53 (UDP and TCP), or remove it from the NS set of {zone} (and the glue in the parent zone)", ex.server),
+                )),
+                Outcome::Refused(_) => Some(Finding::new(
+                    "SERVER_REFUSED",
+                    id,
+                    format!("{vantage} ({}) answered REFUSED to {} although it is listed as a server of {zone}; {others}", ex.server, ex.question),
+                    format!("configure zone {zone} on {} (or fix the NS records and glue of {zone} in its parent zone)", ex.server),
+                )),
+                Outcome::ServFail(_) => Some(Finding::new(
+                    "SERVER_SERVFAIL",
+                    id,
+                    format!("{vantage} ({}) answered SERVFAIL to {} for zone {zone}: the zone is probably not loaded (check the server's log); {others}", ex.server, ex.question),
+                    format!("fix the zone {zone} on {} until it loads (`knotc zone-check`, `named-checkzone`) and reload it", ex.server),
+                )),
+                Outcome::Network(e) => Some(Finding::new(
+                    "SERVER_UNREACHABLE",
+                    id,
+                    format!("{vantage} ({}) could not be reached for {}: {e}; {others}", ex.server, ex.question),
+                    format!("start the name server on {} or correct the address of {vantage} (glue) for zone {zone}", ex.server),
+                )),
+                Outcome::Truncated | Outcome::OtherRcode(_) => Some(Finding::new(
+                    "SERVER_UNREACHABLE",
+                    id,
+                    format!("{vantage} ({}) gave no usable answer to {}: {}; {others}", ex.server, ex.question, outcome_text(&ex.outcome)),
+                    format!("check that {} serves zone {zone} over UDP and TCP", ex.server),
+                )),
+                o if o.is_usable() && !o.reply().is_some_and(|r| r.authoritative) => Some(Finding::new(
+                    "SERVER_LAME",
+                    id,
+                    format!("{vantage} ({}) answered {} without the AA bit: it is listed for {zone} but does not serve it", ex.server, ex.question),
+                    format!("load zone {zone} on {}, or remove that server from the NS set of {zone}", ex.server),
+                )),
+                _ => None,
+            };
+            if let Some(f) = f {
+                let f = if f.code == "SERVER_LAME" { f } else { f.severity(sev) };
+                out.push(f.observe(observe(&vantage, ex)));
+            }
+        }
+        if step.disagree {
+            let mut f = Finding::new(
+                "AUTH_DISAGREE",
+                id,
+                format!(
+                    "the servers of {} give different answers to {}: {}; the CA asks one of them at random",
+                    step.zone.apex,
+                    step.question,
+                    step.exchanges
+                        .iter()
+                        .map(|(ns, e)| format!("{ns} ({}) says {}", e.server, summarize(e)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                format!(
+                    "make every server of {} serve the same zone: fix zone transfers (NOTIFY/AXFR) or the hidden primary, compare SOA serials (`dig +nssearch {}`)",
+                    step.zone.apex,
+                    step.zone.apex.without_dot()
+                ),
+            );
+            for (ns, e) in &step.exchanges {
+                f = f.observe(observe(ns.as_str(), e));
+            }
+            out.push(f);
+        }
+    }
+
+    // --- the chain itself ---------------------------------------------------------------
+    let first_step_ok = chain.steps.first().is_some_and(|s| {
+        s.exchanges
+            .iter()
+            .any(|(_, e)| e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative))
+    });
+    if chain.hops.is_empty() && first_step_ok {
+        let what = describe_end(&chain.end);
+        let zone = chain.steps.first().map(|s| s.zone.apex.clone()).unwrap_or_else(Name::root);
+        let relative = relative_owner(challenge, &zone);
+        if let Some((doubled, ex)) = &ev.doubled {
+            out.push(
+                Finding::new(
+                    "CNAME_DOUBLED_ZONE",
+                    id,
+                    format!(
+                        "{challenge} has no CNAME ({what}), but {doubled} has one: the DNS panel appended the zone {zone} to a name that already ended in it"
+                    ),
+                    format!(
+                        "delete the record at {doubled} and publish the CNAME with the owner \"{relative}\" (relative, as the panel expects) or the full name with a trailing dot: {}",
+                        cname_line(challenge, &doubled_target(ex).unwrap_or_else(|| target_hint(ev)))
+                    ),
+                )
+                .observe(observe("authoritative", ex)),
+            );
+        } else {
+            out.push(Finding::new(
+                "CNAME_MISSING",
+                id,
+                format!("the authoritative servers of {zone} have no CNAME at {challenge}: {what}"),
+                format!(
+                    "publish in zone {zone}: {} (in a DNS panel that appends the zone, the owner is \"{relative}\"){}",
+                    cname_line(challenge, &target_hint(ev)),
+                    if matches!(chain.end, End::Txt { .. }) { "; and delete the TXT record that sits there now" } else { "" }
+                ),
+            ));
+        }
+    }
+    match &chain.end {
+        End::Loop { at } => out.push(Finding::new(
+            "CHAIN_LOOP",
+            id,
+            format!(
+                "the chain comes back to {at}: {}",
+                chain.hops.iter().map(|h| format!("{} -> {}", h.owner, h.target)).collect::<Vec<_>>().join(", ")
+            ),
+            format!("point {challenge} straight at the validation target: {}", cname_line(challenge, &target_hint(ev))),
+        )),
+        End::TooLong => out.push(
+            Finding::new(
+                "CHAIN_TOO_LONG",
+                id,
+                format!("the chain has more than {MAX_HOPS} hops (followed {}); resolvers give up and the CA fails", chain.hops.len()),
+                format!("replace the chain with one CNAME: {}", cname_line(challenge, &target_hint(ev))),
+            )
+            .severity(Severity::Error),
+        ),
+        _ if chain.hops.len() > WARN_HOPS => out.push(Finding::new(
+            "CHAIN_TOO_LONG",
+            id,
+            format!(
+                "the chain has {} hops (more than {WARN_HOPS}): the CA follows it, but clients that follow only the first hop write the TXT in the wrong place, and some give up early",
+                chain.hops.len()
+            ),
+            format!(
+                "point {challenge} straight at the end of the chain: {}",
+                cname_line(challenge, chain.target().map(|t| t.as_str()).unwrap_or("<target>."))
+            ),
+        )),
+        _ => {}
+    }
+    if let (Some(expect), false) = (&ev.expect_target, chain.hops.is_empty()) {
+        if !chain.hops.iter().any(|h| &h.target == expect) {
+            let first = &chain.hops[0];
+            out.push(Finding::new(
+                "CNAME_WRONG_TARGET",
+                id,
+                format!(
+                    "{} points to {} (said by {}), and the chain never reaches the expected target {expect}",
+                    first.owner, first.target, first.server
+                ),
+                format!("replace the record with: {}", cname_line(challenge, expect.as_str())),
+            ));
+        }
+    }
+    if !chain.hops.is_empty() {
+        let last = chain.steps.last();
+        match &chain.end {
+            End::NxDomain { owner, .. } => {
+                if let Some(missing) = last.and_then(|s| s.missing_at.as_ref()).filter(|m| *m != owner) {
+                    let zone = last.map(|s| s.zone.apex.to_string()).unwrap_or_default();
+                    out.push(Finding::new(
+                        "TARGET_ZONE_UNDELEGATED",
+                        id,
+                        format!(
+                            "the target {owner} is not in any delegated zone: {zone} says {missing} does not exist (NXDOMAIN), so no server will ever hold the TXT"
+                        ),
+                        format!(
+                            "create the validation zone and delegate it from its parent ({} NS <your server>. plus glue), or correct the CNAME target",
+                            owner.parent()
+                        ),
+                    ));
+                }
+            }
+            End::Failed { owner, zone } => {
+                let z = zone.clone().unwrap_or_else(Name::root);
+                let mut f = Finding::new(
+                    "TARGET_ZONE_LAME",
+                    id,
+                    format!("no server of {z}, the zone of the target {owner}, answered authoritatively; the CA cannot read the TXT"),
+                    format!("make the servers named in the NS records of {z} serve the zone (or fix the NS records and glue in the parent of {z})"),
+                );
+                if let Some(s) = last {
+                    for (ns, e) in &s.exchanges {
+                        f = f.observe(observe(ns.as_str(), e));
+                    }
+                }
+                out.push(f);
+            }
+            _ => {}
+        }
+    }
+
+    // --- the vantage points -------------------------------------------------------------
+    let auth_first = chain.hops.first().map(|h| &h.target);
+    for rv in &ev.resolvers {
+        let ex = &rv.exchange;
+        let who = format!("{} ({})", rv.vantage.name, ex.server);
+        let obs = observe(&rv.vantage.name, ex);
+        let f = match &ex.outcome {
+            Outcome::Timeout => Some(Finding::new(
+                "SERVER_TIMEOUT",
+                id,
+                format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time", ex.question, ex.ms()),
+                "look for an authoritative server along the chain that does not answer (see the other findings); a resolver waits for it".to_string(),
+            )),
+            Outcome::Refused(_) => Some(Finding::new(
+                "SERVER_REFUSED",
+                id,
+                format!("resolver {who} answered REFUSED: it does not serve this client"),
+                format!("allow this host in the resolver's access control, or remove {} from the config", rv.vantage.name),
+            )),
+            Outcome::ServFail(r) => Some(Finding::new(
+                "SERVER_SERVFAIL",
+                id,
+                format!(
+                    "resolver {who} answered SERVFAIL to {}{}: the chain cannot be resolved from there (a loop, a lame or dead zone, or broken DNSSEC)",
+                    ex.question,
+                    r.ede.first().map(|e| format!(" (EDE {}: {})", e.code, e.text.trim())).unwrap_or_default()
+                ),
+                "fix the zone the other findings name; for DNSSEC, compare `dig +cd` with `dig` at this resolver".to_string(),
+            )),
+            Outcome::Network(e) => Some(Finding::new(
+                "SERVER_UNREACHABLE",
+                id,
+                format!("resolver {who} could not be reached: {e}"),
+                format!("check the address of {} in the config", rv.vantage.name),
+            )),
+            _ => None,
+        };
+        if let Some(f) = f {
+            out.push(f.observe(obs));
+            continue;
+        }
+        let seen_first = rv.hops.first().map(|h| &h.target);
+        if seen_first == auth_first || chain.hops.is_empty() && !matches!(chain.end, End::Failed { .. }) && seen_first.is_none() {
+            continue;
+        }
+        if auth_first.is_none() {
+            continue; // the authoritative side is broken; findings above say why
+        }
+        let auth_txt = auth_first.map(|t| t.to_string()).unwrap_or_default();
+        let seen_txt = seen_first.map(|t| format!("CNAME {t}")).unwrap_or_else(|| {
+            rv.end.as_ref().map(describe_end).unwrap_or_else(|| "nothing".into())
+        });
+        let f = if rv.vantage.kind == VantageKind::System {
+            Finding::new(
+                "SPLIT_HORIZON",
+                id,
+                format!(
+                    "the system resolver {who} sees {seen_txt} at {challenge}, the authoritative servers say CNAME {auth_txt}: the inside view differs, and the CA sees only the outside"
+                ),
+                format!(
+                    "remove the internal override of {challenge} (or publish the same CNAME inside); clients that check propagation with this resolver wait for the wrong record"
+                ),
+            )
+        } else if seen_first.is_none() {
+            let ttl = rv.end.as_ref().and_then(|e| match e {
+                End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => *negative_ttl,
+                _ => None,
+            });
+            Finding::new(
+                "NEGATIVE_CACHED",
+                id,
+                format!(
+                    "resolver {who} answers {seen_txt} for {challenge}, but the authoritative servers have CNAME {auth_txt}: it serves a cached negative answer{}",
+                    ttl.map(|t| format!(" that expires in {t} s")).unwrap_or_default()
+                ),
+                format!(
+                    "wait {} for the cache to expire (or flush it: `unbound-control flush {}`); next time publish the CNAME before anything looks the name up",
+                    ttl.map(|t| format!("{t} s")).unwrap_or_else(|| "the negative TTL (SOA minimum)".into()),
+                    challenge.without_dot()
+                ),
+            )
+        } else {
+            Finding::new(
+                "RESOLVER_STALE",
+                id,
+                format!(
+                    "resolver {who} sees {seen_txt} at {challenge}, the authoritative servers say CNAME {auth_txt}: it serves an old cached record (ttl {} s left)",
+                    rv.hops.first().map(|h| h.ttl).unwrap_or(0)
+                ),
+                format!(
+                    "wait {} s for the cache to expire, or flush the name at that resolver",
+                    rv.hops.first().map(|h| h.ttl).unwrap_or(0)
+                ),
+            )
+        };
+        out.push(f.observe(obs));
+    }
+    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out
+}
+
+fn summarize(e: &Exchange) -> String {
+    match e.outcome.reply() {
+        Some(r) if !r.answers.is_empty() => r
+            .answers
+            .iter()
+            .map(|a| format!("{} {}", a.rtype(), a.data.to_text()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => outcome_text(&e.outcome),
+    }
+}
+
+fn doubled_target(ex: &Exchange) -> Option<String> {
+    ex.outcome.reply()?.answers.iter().find_map(|r| match &r.data {
+        crate::dns::RData::CNAME(t) => Some(t.to_string()),
+        _ => None,
+    })
+}
+
+/// The owner relative to the zone (`_acme-challenge.www` in `example.com.`).
+pub fn relative_owner(name: &Name, zone: &Name) -> String {
+    if zone.is_root() {
+        return name.without_dot().to_string();
+    }
+    name.without_dot()
+        .strip_suffix(&format!(".{}", zone.without_dot()))
+        .unwrap_or(name.without_dot())
+        .to_string()
+}

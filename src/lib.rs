@@ -1,0 +1,13 @@
+//! acme-delegate: set up, prove and troubleshoot ACME DNS-01 CNAME delegation.
+//!
+//! The engine (everything here but the binary's command line) knows nothing of the
+//! terminal: the headless commands and the TUI are two faces of it.
+
+pub mod chain;
+pub mod check;
+pub mod config;
+pub mod dns;
+pub mod findings;
+pub mod name;
+pub mod report;
+pub mod views;

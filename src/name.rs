@@ -1,0 +1,215 @@
+//! Names in: validation, IDN to punycode, wildcard -> challenge name.
+
+use crate::dns::Name;
+use std::fmt;
+
+/// A name the user asked about, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputName {
+    /// What the user typed.
+    pub input: String,
+    /// The identifier as the certificate will carry it (`*.example.com` or `example.com`),
+    /// in ASCII (punycode), without a trailing dot.
+    pub identifier: String,
+    /// The host name without any wildcard label.
+    pub host: Name,
+    /// `*.` was given.
+    pub wildcard: bool,
+    /// `_acme-challenge.<host>.`: where the CA looks (RFC 8555 8.4).
+    pub challenge: Name,
+}
+
+/// Why a name was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid name {:?}: {}", self.input, self.reason)
+    }
+}
+
+impl std::error::Error for NameError {}
+
+/// The label the CA prepends to the host (RFC 8555 8.4).
+pub const CHALLENGE_LABEL: &str = "_acme-challenge";
+
+/// Validates one name: trailing dot allowed, IDN converted to punycode, a leading `*.`
+/// makes a wildcard, a pasted `_acme-challenge.` prefix is taken off.
+pub fn parse_input(input: &str) -> Result<InputName, NameError> {
+    let err = |reason: String| NameError {
+        input: input.to_string(),
+        reason,
+    };
+    let mut s = input.trim();
+    if s.is_empty() {
+        return Err(err("the name is empty; give a host name such as www.example.com".into()));
+    }
+    if let Some(rest) = s.strip_suffix('.') {
+        s = rest;
+    }
+    let mut wildcard = false;
+    if let Some(rest) = s.strip_prefix("*.") {
+        wildcard = true;
+        s = rest;
+    }
+    if s.contains('*') {
+        return Err(err(
+            "a wildcard is allowed only as the whole leftmost label (*.example.com)".into(),
+        ));
+    }
+    let lower = s.to_lowercase();
+    let mut s = lower.as_str();
+    let prefix = format!("{CHALLENGE_LABEL}.");
+    if let Some(rest) = s.strip_prefix(&prefix) {
+        s = rest;
+    }
+    if s.is_empty() {
+        return Err(err("the name has no labels".into()));
+    }
+    if s.split('.').any(|l| l.is_empty()) {
+        return Err(err(
+            "it has an empty label (two dots in a row, or a leading dot)".into(),
+        ));
+    }
+    let ascii = if s.is_ascii() {
+        s.to_string()
+    } else {
+        idna::domain_to_ascii(s).map_err(|_| {
+            err("it is not a valid internationalized domain name (IDNA conversion failed)".into())
+        })?
+    };
+    for label in ascii.split('.') {
+        if label.len() > 63 {
+            return Err(err(format!(
+                "label {:?} is {} octets long; a label has at most 63",
+                label,
+                label.len()
+            )));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Err(err(format!(
+                "label {label:?} contains {c:?}; host names use only letters, digits and hyphens"
+            )));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(err(format!(
+                "label {label:?} starts or ends with a hyphen"
+            )));
+        }
+    }
+    // The challenge name is 16 octets longer and must itself fit in 253.
+    if ascii.len() + prefix.len() > 253 {
+        return Err(err(format!(
+            "it is {} octets long; with the {prefix} prefix the name would exceed 253 octets",
+            ascii.len()
+        )));
+    }
+    if !ascii.contains('.') {
+        return Err(err(
+            "it has a single label; give a fully-qualified name such as example.com".into(),
+        ));
+    }
+    let host = Name::from_ascii(&ascii);
+    Ok(InputName {
+        input: input.to_string(),
+        identifier: if wildcard {
+            format!("*.{ascii}")
+        } else {
+            ascii.clone()
+        },
+        challenge: host.prepend(CHALLENGE_LABEL),
+        host,
+        wildcard,
+    })
+}
+
+/// Validates every name before anything is sent; merges exact duplicates, keeps order.
+pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameError> {
+    let mut out: Vec<InputName> = Vec::new();
+    for i in inputs {
+        let n = parse_input(i.as_ref())?;
+        if !out.iter().any(|o| o.identifier == n.identifier) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_wildcard_and_trailing_dot() {
+        let n = parse_input("WWW.Example.com.").unwrap();
+        assert_eq!(n.challenge.as_str(), "_acme-challenge.www.example.com.");
+        assert!(!n.wildcard);
+        let w = parse_input("*.example.com").unwrap();
+        assert!(w.wildcard);
+        assert_eq!(w.identifier, "*.example.com");
+        assert_eq!(w.challenge.as_str(), "_acme-challenge.example.com.");
+    }
+
+    #[test]
+    fn idn_is_punycoded() {
+        let n = parse_input("bücher.example").unwrap();
+        assert_eq!(n.host.as_str(), "xn--bcher-kva.example.");
+    }
+
+    #[test]
+    fn pasted_challenge_prefix_is_removed() {
+        let n = parse_input("_acme-challenge.www.example.com").unwrap();
+        assert_eq!(n.host.as_str(), "www.example.com.");
+    }
+
+    #[test]
+    fn bad_names_are_rejected_with_the_name() {
+        for (bad, needle) in [
+            ("", "empty"),
+            ("www..example.com", "empty label"),
+            (&format!("{}.com", "a".repeat(64)), "63"),
+            ("under_score.example.com", "'_'"),
+            ("-bad.example.com", "hyphen"),
+            ("www.*.example.com", "wildcard"),
+            ("localhost", "single label"),
+            (&format!("{}.com", vec!["a".repeat(60); 4].join(".")), "253"),
+        ] {
+            let e = parse_input(bad).unwrap_err();
+            assert!(e.to_string().contains(needle), "{bad}: {e}");
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicates_are_merged_in_order() {
+        let all = parse_all(&["b.example.com", "a.example.com", "B.example.com."]).unwrap();
+        let ids: Vec<_> = all.iter().map(|n| n.identifier.as_str()).collect();
+        assert_eq!(ids, vec!["b.example.com", "a.example.com"]);
+    }
+}
+
+/// Validates a CNAME target (any DNS name: underscores allowed, no wildcard).
+pub fn parse_target(input: &str) -> Result<Name, NameError> {
+    let err = |reason: &str| NameError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
+    if s.is_empty() || s.split('.').any(|l| l.is_empty()) {
+        return Err(err("a target needs labels separated by single dots"));
+    }
+    if s.split('.').any(|l| l.len() > 63) || s.len() > 253 {
+        return Err(err("a label is longer than 63 octets or the name longer than 253"));
+    }
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        return Err(err("use letters, digits, hyphens, underscores and dots only"));
+    }
+    Ok(Name::from_ascii(&s))
+}

@@ -1,0 +1,178 @@
+//! The human table: one block per name, readable at 80 columns; colour only on a terminal
+//! and never with `NO_COLOR`.
+//!
+//! ```text
+//! FAIL  api.example.test                                   1 error, 0 warnings
+//!   challenge  _acme-challenge.api.example.test.
+//!   chain      (none)  NXDOMAIN at _acme-challenge.api.example.test.
+//!   VANTAGE               KIND  SERVER                 OUTCOME      MS
+//!   ns1.example.test.     auth  127.0.0.11:53          NXDOMAIN      1
+//!   lab-unbound           res   127.0.0.53:53          NXDOMAIN      2
+//!   error   CNAME_DOUBLED_ZONE
+//!           <evidence, wrapped>
+//!           fix: <the record to publish or delete>
+//! ```
+
+use super::{NameReport, Report};
+use crate::findings::Severity;
+use crate::views::VantageKind;
+use std::fmt::Write;
+
+/// Colour on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+    pub fn detect() -> Style {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+const WIDTH: usize = 80;
+
+fn wrap(text: &str, indent: usize, out: &mut String) {
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
+            let _ = writeln!(out, "{}{}", " ".repeat(indent), line);
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{}{}", " ".repeat(indent), line);
+    }
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('~');
+        t
+    }
+}
+
+/// Renders one name.
+pub fn render_name(n: &NameReport, style: Style) -> String {
+    let mut out = String::new();
+    let errors = n.findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = n.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let verdict = if n.inconclusive {
+        style.paint("33", "????")
+    } else if n.ok {
+        style.paint("32", "OK  ")
+    } else {
+        style.paint("31", "FAIL")
+    };
+    let counts = format!(
+        "{errors} error{}, {warnings} warning{}",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    );
+    let name = cut(&n.name, WIDTH - 8 - counts.len());
+    let pad = WIDTH.saturating_sub(6 + name.len() + counts.len());
+    let _ = writeln!(out, "{verdict}  {name}{}{counts}", " ".repeat(pad.max(1)));
+    let _ = writeln!(out, "  challenge  {}", n.challenge);
+    if n.chain.is_empty() {
+        let _ = writeln!(out, "  chain      (no answer)");
+    }
+    for (i, e) in n.chain.iter().enumerate() {
+        let label = if i == 0 { "chain" } else { "" };
+        let data = e.data.clone().unwrap_or_default();
+        let ttl = e.ttl.map(|t| format!(" ttl {t}")).unwrap_or_default();
+        let line = format!("{} {} {}{}", e.owner, e.rtype, data, ttl);
+        let _ = writeln!(out, "  {label:<9}  {}", cut(line.trim_end(), WIDTH - 13));
+    }
+    let _ = writeln!(
+        out,
+        "  {:<21} {:<5} {:<22} {:<10} {:>6}",
+        "VANTAGE", "KIND", "SERVER", "OUTCOME", "MS"
+    );
+    for v in &n.views {
+        let kind = match v.kind {
+            VantageKind::Authoritative => "auth",
+            VantageKind::Resolver => "res",
+            VantageKind::System => "sys",
+        };
+        let _ = writeln!(
+            out,
+            "  {:<21} {:<5} {:<22} {:<10} {:>6}",
+            cut(&v.vantage, 21),
+            kind,
+            cut(&v.server, 22),
+            cut(&v.outcome, 10),
+            v.ms
+        );
+    }
+    for f in &n.findings {
+        let sev = match f.severity {
+            Severity::Error => style.paint("31", "error  "),
+            Severity::Warning => style.paint("33", "warning"),
+            Severity::Info => style.paint("36", "info   "),
+        };
+        let _ = writeln!(out, "  {sev} {}", f.code);
+        wrap(&f.evidence, 10, &mut out);
+        wrap(&format!("fix: {}", f.fix), 10, &mut out);
+    }
+    out
+}
+
+/// Renders the whole report, worst names first kept in input order.
+pub fn render(r: &Report, style: Style) -> String {
+    let mut out = String::new();
+    for (i, n) in r.names.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&render_name(n, style));
+    }
+    let bad = r.names.iter().filter(|n| !n.ok).count();
+    let _ = writeln!(
+        out,
+        "\n{} name{} checked, {} ok, {} failing",
+        r.names.len(),
+        if r.names.len() == 1 { "" } else { "s" },
+        r.names.len() - bad,
+        bad
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_lines_within_80_columns() {
+        let mut out = String::new();
+        wrap(&"word ".repeat(60), 10, &mut out);
+        assert!(out.lines().all(|l| l.len() <= WIDTH));
+        assert!(out.lines().count() > 3);
+    }
+
+    #[test]
+    fn no_escape_codes_without_colour() {
+        assert_eq!(Style { color: false }.paint("31", "x"), "x");
+        assert_eq!(Style { color: true }.paint("31", "x"), "\x1b[31mx\x1b[0m");
+    }
+}

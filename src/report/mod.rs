@@ -1,0 +1,227 @@
+//! The headless faces: the report model (what `--json` prints) and the human table.
+
+pub mod human;
+
+use crate::chain::{End, Hop};
+use crate::dns::{Exchange, Name, Outcome, RData};
+use crate::findings::chain::{outcome_text, NameEvidence};
+use crate::findings::{Finding, Severity};
+use crate::name::InputName;
+use crate::views::VantageKind;
+use serde::Serialize;
+
+/// The whole document (`--json`), version 1.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub names: Vec<NameReport>,
+}
+
+/// One element of a chain: a CNAME hop, the TXT at the end, or a negative answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainEntry {
+    pub owner: Name,
+    /// `CNAME`, `TXT`, `NXDOMAIN` or `NODATA`.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Name>,
+}
+
+/// What one vantage point (an authoritative server or a resolver) said.
+#[derive(Clone, Debug, Serialize)]
+pub struct View {
+    pub vantage: String,
+    pub kind: VantageKind,
+    pub server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Name>,
+    pub question: String,
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub authoritative: bool,
+    pub chain: Vec<ChainEntry>,
+    pub ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NameReport {
+    pub name: String,
+    pub challenge: Name,
+    /// The last CNAME target: where the TXT must be written.
+    pub target: Option<Name>,
+    pub ok: bool,
+    /// No server answered anything for this name.
+    pub inconclusive: bool,
+    /// The chain as the authoritative servers give it, hop by hop.
+    pub chain: Vec<ChainEntry>,
+    pub views: Vec<View>,
+    pub findings: Vec<Finding>,
+}
+
+fn hop_entry(h: &Hop, with_server: bool) -> ChainEntry {
+    ChainEntry {
+        owner: h.owner.clone(),
+        rtype: "CNAME".into(),
+        data: Some(h.target.to_string()),
+        ttl: Some(h.ttl),
+        server: with_server.then(|| h.server.to_string()),
+        zone: h.zone.clone(),
+    }
+}
+
+fn end_entry(e: &End) -> Option<ChainEntry> {
+    match e {
+        End::Txt { owner, values, ttl } => Some(ChainEntry {
+            owner: owner.clone(),
+            rtype: "TXT".into(),
+            data: Some(values.join(" ")),
+            ttl: Some(*ttl),
+            server: None,
+            zone: None,
+        }),
+        End::NxDomain {
+            owner,
+            zone,
+            negative_ttl,
+        }
+        | End::NoData {
+            owner,
+            zone,
+            negative_ttl,
+        } => Some(ChainEntry {
+            owner: owner.clone(),
+            rtype: if matches!(e, End::NxDomain { .. }) {
+                "NXDOMAIN"
+            } else {
+                "NODATA"
+            }
+            .into(),
+            data: None,
+            ttl: *negative_ttl,
+            server: None,
+            zone: zone.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The records one server returned, as chain entries.
+fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
+    let Some(r) = ex.outcome.reply() else {
+        return vec![];
+    };
+    let mut v: Vec<ChainEntry> = r
+        .answers
+        .iter()
+        .filter(|a| matches!(a.data, RData::CNAME(_) | RData::TXT(_)))
+        .map(|a| ChainEntry {
+            owner: a.name.clone(),
+            rtype: a.rtype().to_string(),
+            data: Some(a.data.to_text()),
+            ttl: Some(a.ttl),
+            server: None,
+            zone: None,
+        })
+        .collect();
+    if matches!(ex.outcome, Outcome::NxDomain(_) | Outcome::NoData(_)) {
+        let owner = v
+            .last()
+            .and_then(|e| (e.rtype == "CNAME").then(|| Name::from_ascii(e.data.as_deref().unwrap_or("."))))
+            .unwrap_or_else(|| ex.question.name.clone());
+        v.push(ChainEntry {
+            owner,
+            rtype: ex.outcome.label(),
+            data: None,
+            ttl: r.negative_ttl(),
+            server: None,
+            zone: r.soa().map(|(z, _, _)| z.clone()),
+        });
+    }
+    v
+}
+
+fn detail(o: &Outcome) -> Option<String> {
+    let t = outcome_text(o);
+    (t != o.label()).then_some(t)
+}
+
+/// Builds the report of one name from its evidence and findings.
+pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
+    let mut views = Vec::new();
+    let mut any_response = false;
+    for step in &ev.chain.steps {
+        for (ns, ex) in &step.exchanges {
+            any_response |= ex.outcome.responded();
+            views.push(View {
+                vantage: ns.to_string(),
+                kind: VantageKind::Authoritative,
+                server: ex.server.to_string(),
+                zone: Some(step.zone.apex.clone()),
+                question: ex.question.to_string(),
+                outcome: ex.outcome.label(),
+                detail: detail(&ex.outcome),
+                authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
+                chain: reply_entries(ex),
+                ms: ex.ms(),
+            });
+        }
+    }
+    for rv in &ev.resolvers {
+        let ex = &rv.exchange;
+        any_response |= ex.outcome.responded();
+        let mut chain: Vec<ChainEntry> = rv.hops.iter().map(|h| hop_entry(h, false)).collect();
+        chain.extend(rv.end.as_ref().and_then(end_entry));
+        views.push(View {
+            vantage: rv.vantage.name.clone(),
+            kind: rv.vantage.kind,
+            server: ex.server.to_string(),
+            zone: None,
+            question: ex.question.to_string(),
+            outcome: ex.outcome.label(),
+            detail: detail(&ex.outcome),
+            authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
+            chain,
+            ms: ex.ms(),
+        });
+    }
+    let mut chain: Vec<ChainEntry> = ev.chain.hops.iter().map(|h| hop_entry(h, true)).collect();
+    chain.extend(end_entry(&ev.chain.end));
+    let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    NameReport {
+        name: ev.input.identifier.clone(),
+        challenge: ev.input.challenge.clone(),
+        target: ev.chain.target().cloned(),
+        ok: ok && any_response,
+        inconclusive: !any_response,
+        chain,
+        views,
+        findings,
+    }
+}
+
+/// A name whose check could not run.
+pub fn failed_name(n: &InputName, why: &str) -> NameReport {
+    NameReport {
+        name: n.identifier.clone(),
+        challenge: n.challenge.clone(),
+        target: None,
+        ok: false,
+        inconclusive: true,
+        chain: vec![],
+        views: vec![],
+        findings: vec![Finding::new("SERVER_UNREACHABLE", &n.identifier, why.to_string(), "run again; report a bug if it persists".into())],
+    }
+}
+
+/// The `--json` document.
+pub fn to_json(r: &Report) -> String {
+    serde_json::to_string_pretty(r).expect("the report serialises")
+}

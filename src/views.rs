@@ -1,0 +1,78 @@
+//! The vantage points: every configured resolver (standing in for the CA and the public
+//! internet) and the system resolver (the inside view), each asked the CA's question.
+
+use crate::chain::{read_reply, End, Hop};
+use crate::config::Config;
+use crate::dns::{Exchange, Name, Question, QueryFlags, RecordType, Transport};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VantageKind {
+    Authoritative,
+    Resolver,
+    System,
+}
+
+/// A recursive resolver to ask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vantage {
+    pub name: String,
+    pub kind: VantageKind,
+    pub addr: SocketAddr,
+}
+
+/// The configured resolvers, then the system resolvers.
+pub fn vantages(cfg: &Config) -> Vec<Vantage> {
+    let mut v: Vec<Vantage> = cfg
+        .resolvers
+        .iter()
+        .map(|r| Vantage {
+            name: r.name.clone(),
+            kind: VantageKind::Resolver,
+            addr: r.address,
+        })
+        .collect();
+    v.extend(cfg.system.iter().enumerate().map(|(i, a)| Vantage {
+        name: if cfg.system.len() == 1 {
+            "system".to_string()
+        } else {
+            format!("system-{}", i + 1)
+        },
+        kind: VantageKind::System,
+        addr: *a,
+    }));
+    v
+}
+
+/// What one resolver answered, read as a chain.
+#[derive(Clone, Debug)]
+pub struct ResolverView {
+    pub vantage: Vantage,
+    pub exchange: Exchange,
+    pub hops: Vec<Hop>,
+    /// None when the answer did not settle the chain (SERVFAIL, timeout, ...).
+    pub end: Option<End>,
+}
+
+/// Asks one resolver `TXT <challenge>` with RD set.
+pub async fn ask_resolver<T: Transport>(t: &T, v: &Vantage, challenge: &Name) -> ResolverView {
+    let q = Question::new(challenge.clone(), RecordType::TXT);
+    let exchange = t.ask(v.addr, &q, QueryFlags::recursive()).await;
+    let mut hops = Vec::new();
+    let mut end = None;
+    if exchange.outcome.is_usable() {
+        let reply = exchange.outcome.reply().expect("usable has a reply");
+        let mut seen = HashSet::from([challenge.clone()]);
+        let (_, e) = read_reply(challenge, reply, v.addr, None, &mut seen, &mut hops);
+        end = e;
+    }
+    ResolverView {
+        vantage: v.clone(),
+        exchange,
+        hops,
+        end,
+    }
+}
