@@ -4,7 +4,8 @@
 //! ```text
 //! FAIL  api.example.test                                   1 error, 0 warnings
 //!   challenge  _acme-challenge.api.example.test.
-//!   chain      (none)  NXDOMAIN at _acme-challenge.api.example.test.
+//!   chain      _acme-challenge.api.example.test.
+//!              -> NXDOMAIN at _acme-challenge.api.example.test.  negative ttl 5
 //!   VANTAGE               KIND  SERVER                 OUTCOME      MS
 //!   ns1.example.test.     auth  127.0.0.11:53          NXDOMAIN      1
 //!   lab-unbound           res   127.0.0.53:53          NXDOMAIN      2
@@ -93,15 +94,23 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
     let pad = WIDTH.saturating_sub(6 + name.len() + counts.len());
     let _ = writeln!(out, "{verdict}  {name}{}{counts}", " ".repeat(pad.max(1)));
     let _ = writeln!(out, "  challenge  {}", n.challenge);
-    if n.chain.is_empty() {
-        let _ = writeln!(out, "  chain      (no answer)");
+    match n.chain.first() {
+        None => {
+            let _ = writeln!(out, "  chain      (no usable answer)");
+        }
+        Some(first) => {
+            let _ = writeln!(out, "  chain      {}", cut(first.owner.as_str(), WIDTH - 13));
+        }
     }
-    for (i, e) in n.chain.iter().enumerate() {
-        let label = if i == 0 { "chain" } else { "" };
+    for e in &n.chain {
         let data = e.data.clone().unwrap_or_default();
-        let ttl = e.ttl.map(|t| format!(" ttl {t}")).unwrap_or_default();
-        let line = format!("{} {} {}{}", e.owner, e.rtype, data, ttl);
-        let _ = writeln!(out, "  {label:<9}  {}", cut(line.trim_end(), WIDTH - 13));
+        let ttl = e.ttl.map(|t| format!("  ttl {t}")).unwrap_or_default();
+        let via = e.server.as_ref().map(|s| format!("  @{s}")).unwrap_or_default();
+        let line = match e.rtype.as_str() {
+            "CNAME" | "TXT" => format!("-> {} {}{}{}", e.rtype, data, ttl, via),
+            other => format!("-> {other} at {}{}", e.owner, ttl.replace("ttl", "negative ttl")),
+        };
+        let _ = writeln!(out, "             {}", cut(&line, WIDTH - 13));
     }
     let _ = writeln!(
         out,
