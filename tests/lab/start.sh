@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# start.sh -- start the loopback DNS-01 CNAME-delegation lab (idempotent).
+#
+#   knot-root  127.0.0.10:53   fake root zone "."                 (signed)
+#   knot-test  127.0.0.11:53   test. + example.test.              (unsigned)
+#                              example.test. takes RFC 2136 updates, any type (TSIG acme-update)
+#                              + split.test. (copy A) + bench.test.
+#   knot-lab   127.0.0.12:53   lab. + acme.lab. (signed) + DNSSEC fault zones
+#                              bogus.lab., nods.lab., expired.lab., badsig.lab.
+#                              acme.lab. takes RFC 2136 TXT-only updates (TSIG
+#                              acme-update) and any type with key acme-admin
+#                              + sfail.lab. (fails to load -> SERVFAIL)
+#                              + split.test. (copy B, disagrees with A) + bench.test.
+#   blackhole  127.0.0.99:53   tools/blackhole.py: udp+tcp, never answers
+#   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
+#                              trust anchor = DS of the fake root
+#   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
+#   unbound-inside 127.0.0.55:53  same as unbound, plus a split-horizon override:
+#                              _acme-challenge.splithorizon.example.test CNAME sh-inside.acme.lab.
+#   pebble     127.0.0.1:14000 ACME directory https://127.0.0.1:14000/dir
+#              127.0.0.1:15000 management (roots: /roots/0)
+#
+# Everything binds to 127.0.0.0/8 only. Needs root (or CAP_NET_BIND_SERVICE)
+# for port 53.  State lives in the run folder ($LAB_RUN_DIR, default ./run
+# next to this script): configs, keys, zones, logs/, pids/, env.sh.
+#
+# Re-running while the lab is fully up does nothing.  If only part of it is
+# up (or it is stale), the leftovers are stopped by PID and the lab is
+# rebuilt from scratch (fresh DNSSEC keys, fresh TSIG key, fresh CA).
+#
+# Environment knobs:
+#   LAB_RUN_DIR      run folder (default: <script dir>/run)
+#   LAB_DNSSEC=0     don't sign, no trust anchor              (default 1)
+#   LAB_PEBBLE=0     don't start pebble                       (default 1)
+#   LAB_TSIG_SECRET  fixed base64 secret for key acme-update  (default: random)
+#   LAB_TSIG_ADMIN_SECRET  same for key acme-admin (hmac-sha512)  (default: random)
+#   LAB_TIMEOUT      seconds to wait for each component       (default 20)
+set -euo pipefail
+
+LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+RUN="${LAB_RUN_DIR:-$LAB_DIR/run}"
+DNSSEC="${LAB_DNSSEC:-1}"
+WITH_PEBBLE="${LAB_PEBBLE:-1}"
+TIMEOUT="${LAB_TIMEOUT:-20}"
+RESOLVER_IP=127.0.0.53
+RESOLVER2_IP=127.0.0.54
+INSIDE_IP=127.0.0.55
+BLACKHOLE_IP=127.0.0.99
+ALG=ecdsap256sha256
+
+COMPONENTS=(knot-root knot-test knot-lab blackhole unbound unbound2 unbound-inside)
+[[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
+
+T0=$(date +%s.%N)
+log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+STARTED=0
+cleanup_on_error() {  # if we fail half-way, stop what we started (by PID)
+    local rc=$?
+    if ((rc != 0 && STARTED)); then
+        log "start failed (rc=$rc): stopping the components started so far"
+        LAB_RUN_DIR="$RUN" "$LAB_DIR/stop.sh" || true
+    fi
+}
+trap cleanup_on_error EXIT
+expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole) echo python3 ;; *) echo "$1" ;; esac; }
+alive() { # component -> true if its PID file names a live (non-zombie) process of the right binary
+    local f="$RUN/pids/$1.pid" pid
+    [[ -s $f ]] || return 1
+    pid=$(cat "$f")
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$(expected_comm "$1")" ]] || return 1
+    ! grep -q '^[^)]*) Z' "/proc/$pid/stat" 2>/dev/null
+}
+
+# --- idempotency -------------------------------------------------------------
+if [[ -f $RUN/.lab-run ]]; then
+    up=1
+    for c in "${COMPONENTS[@]}"; do alive "$c" || up=0; done
+    if ((up)); then
+        log "lab already running (run dir: $RUN)"
+        exit 0
+    fi
+    log "partial or stale lab in $RUN: stopping leftovers and rebuilding"
+    LAB_RUN_DIR="$RUN" "$LAB_DIR/stop.sh"
+    rm -rf -- "$RUN"
+elif [[ -e $RUN ]] && [[ -n "$(ls -A "$RUN" 2>/dev/null)" ]]; then
+    die "$RUN exists, is not empty and has no .lab-run marker; refusing to touch it"
+fi
+
+# --- prerequisites -------------------------------------------------------------
+for cmd in knotd knotc keymgr kdig knsupdate unbound unbound-checkconf openssl curl ss; do
+    command -v "$cmd" >/dev/null || die "missing command: $cmd (apt-get install knot knot-dnsutils unbound openssl curl iproute2)"
+done
+[[ -x /usr/bin/python3 ]] || die "missing /usr/bin/python3 (apt-get install python3-dnspython python3-cryptography)"
+[[ $WITH_PEBBLE == 1 ]] && { command -v pebble >/dev/null || die "missing command: pebble (apt-get install pebble)"; }
+
+[[ $EUID -eq 0 ]] || log "warning: not root -- binding port 53 needs CAP_NET_BIND_SERVICE (or run inside 'unshare -rn', see lab.md)"
+
+# refuse to start if something else already owns one of our sockets
+busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+[[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
+
+STARTED=1
+mkdir -p "$RUN"/{pids,logs} "$RUN"/knot-{root,test,lab}/{db,zones} "$RUN"/{unbound,unbound2,unbound-inside}
+touch "$RUN/.lab-run"
+
+subst() { # template output dir
+    sed -e "s|@DIR@|$3|g" -e "s|@SIGN@|$SIGN|g" "$1" > "$2"
+}
+wait_for() { # timeout description command...
+    local t=$1 d=$2; shift 2
+    local end=$((SECONDS + t))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < end)) || die "timeout after ${t}s waiting for $d (see $RUN/logs/)"
+        sleep 0.1
+    done
+}
+start_bg() { # name command...   (PID of the daemon itself goes to pids/name.pid)
+    local name=$1; shift
+    setsid "$@" </dev/null >>"$RUN/logs/$name.log" 2>&1 &
+    echo $! >"$RUN/pids/$name.pid"
+}
+aa_soa() { # server zone -> true when the server answers authoritatively
+    kdig @"$1" "$2" SOA +norec +tcp +timeout=1 +retry=0 | grep -qi 'flags: qr aa'
+}
+
+if [[ $DNSSEC == 1 ]]; then SIGN=on; else SIGN=off; fi
+
+# --- TSIG key for RFC 2136 updates of acme.lab. ---------------------------------
+SECRET="${LAB_TSIG_SECRET:-$(keymgr -t acme-update hmac-sha256 | awk '/secret:/{print $2}')}"
+[[ -n $SECRET ]] || die "could not generate TSIG secret"
+cat >"$RUN/knot-lab/tsig.conf" <<EOF
+key:
+  - id: acme-update
+    algorithm: hmac-sha256
+    secret: $SECRET
+EOF
+cp "$RUN/knot-lab/tsig.conf" "$RUN/knot-test/tsig.conf"           # example.test. takes updates too
+echo "hmac-sha256:acme-update:$SECRET" >"$RUN/tsig.kdig"          # kdig/knsupdate -y
+cat >"$RUN/tsig.bind.key" <<EOF
+key "acme-update" {
+    algorithm hmac-sha256;
+    secret "$SECRET";
+};
+EOF
+# --- over-privileged TSIG key acme-admin (updates of any type in acme.lab.) --------
+ADMIN_SECRET="${LAB_TSIG_ADMIN_SECRET:-$(keymgr -t acme-admin hmac-sha512 | awk '/secret:/{print $2}')}"
+[[ -n $ADMIN_SECRET ]] || die "could not generate TSIG secret (acme-admin)"
+cat >"$RUN/knot-lab/tsig-admin.conf" <<EOF
+key:
+  - id: acme-admin
+    algorithm: hmac-sha512
+    secret: $ADMIN_SECRET
+EOF
+echo "hmac-sha512:acme-admin:$ADMIN_SECRET" >"$RUN/tsig-admin.kdig"
+cat >"$RUN/tsig-admin.bind.key" <<EOF
+key "acme-admin" {
+    algorithm hmac-sha512;
+    secret "$ADMIN_SECRET";
+};
+EOF
+chmod 600 "$RUN/knot-lab/tsig.conf" "$RUN/knot-test/tsig.conf" "$RUN/tsig.kdig" "$RUN/tsig.bind.key" \
+          "$RUN/knot-lab/tsig-admin.conf" "$RUN/tsig-admin.kdig" "$RUN/tsig-admin.bind.key"
+
+# --- knot configs + zone files ------------------------------------------------
+for i in root test lab; do
+    subst "$LAB_DIR/conf/knot-$i.conf.in" "$RUN/knot-$i/knot.conf" "$RUN/knot-$i"
+done
+cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
+cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
+   "$LAB_DIR/zones/bench.test.zone" "$RUN/knot-test/zones/"
+cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
+cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
+   "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
+   "$RUN/knot-lab/zones/"
+
+# zones with deliberately broken signatures (served with dnssec-signing: off)
+for z in expired badsig; do
+    /usr/bin/python3 "$LAB_DIR/tools/presign.py" "$z.lab." "$z" \
+        "$RUN/knot-lab/zones/$z.lab.zone" "$RUN/knot-lab/$z.ds" \
+        || die "tools/presign.py failed (needs python3-dnspython, python3-cryptography)"
+done
+
+ds_of() { # instance zone -> DS (SHA-256 only) of the zone's CSK
+    keymgr -c "$RUN/knot-$1/knot.conf" "$2" ds | awk '$5 == 2'
+}
+if [[ $DNSSEC == 1 ]]; then
+    # Pre-generate the CSKs so that the DS records can be put into the parent
+    # zone files *before* knotd starts; knotd's automatic policy adopts them.
+    for z in lab. acme.lab. bogus.lab. nods.lab.; do
+        keymgr -c "$RUN/knot-lab/knot.conf" "$z" generate algorithm=$ALG ksk=yes zsk=yes >/dev/null
+    done
+    keymgr -c "$RUN/knot-root/knot.conf" . generate algorithm=$ALG ksk=yes zsk=yes >/dev/null
+    {
+        echo "; --- DS records added by start.sh ---"
+        ds_of lab acme.lab.
+        # deliberately wrong DS for bogus.lab.: correct key tag/alg, digest altered
+        ds_of lab bogus.lab. | awk '{ d = $6; $6 = (substr(d,1,1) == "0" ? "1" : "0") substr(d,2); print }'
+        echo "; nods.lab. is signed but intentionally has no DS"
+        cat "$RUN/knot-lab/expired.ds" "$RUN/knot-lab/badsig.ds"
+    } >>"$RUN/knot-lab/zones/lab.zone"
+    { echo "; --- DS record added by start.sh ---"; ds_of lab lab.; } >>"$RUN/knot-root/zones/root.zone"
+    ds_of root . >"$RUN/unbound/root.anchor"
+    [[ -s $RUN/unbound/root.anchor ]] || die "no DS for the root key"
+    ANCHOR="trust-anchor-file: \"$RUN/unbound/root.anchor\""
+else
+    ANCHOR="# LAB_DNSSEC=0: no trust anchor, nothing is validated"
+fi
+
+for i in root test lab; do
+    knotc -c "$RUN/knot-$i/knot.conf" conf-check >/dev/null 2>"$RUN/logs/knot-$i.confcheck" \
+        || die "knot-$i config invalid: $(cat "$RUN/logs/knot-$i.confcheck")"
+done
+
+# --- start knot (children first, root last) + the blackhole ---------------------
+start_bg knot-lab  knotd -c "$RUN/knot-lab/knot.conf"
+start_bg knot-test knotd -c "$RUN/knot-test/knot.conf"
+start_bg knot-root knotd -c "$RUN/knot-root/knot.conf"
+start_bg blackhole /usr/bin/python3 "$LAB_DIR/tools/blackhole.py" "$BLACKHOLE_IP" 53
+# (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
+for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
+          127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
+          127.0.0.11:test. 127.0.0.11:example.test. 127.0.0.11:split.test. 127.0.0.11:bench.test. \
+          127.0.0.10:.; do
+    wait_for "$TIMEOUT" "zone ${zs#*:} on ${zs%%:*}" aa_soa "${zs%%:*}" "${zs#*:}"
+done
+blackhole_up() {
+    ss -Hlnt "sport = :53" | grep -qF "$BLACKHOLE_IP:53" && ss -Hlnu "sport = :53" | grep -qF "$BLACKHOLE_IP:53"
+}
+wait_for "$TIMEOUT" "blackhole on $BLACKHOLE_IP:53" blackhole_up
+log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
+
+# --- unbound x3 (one template) ---------------------------------------------------
+# NAME|IP|cache-max-ttl|cache-max-negative-ttl|extra server: lines
+SPLIT_OWNER=_acme-challenge.splithorizon.example.test.
+INSIDE_LOCAL="local-zone: \"$SPLIT_OWNER\" redirect\n    local-data: \"$SPLIT_OWNER 10 IN CNAME sh-inside.acme.lab.\""
+UNBOUNDS=(
+    "unbound|$RESOLVER_IP|10|1|# no local overrides"
+    "unbound2|$RESOLVER2_IP|86400|3600|# public resolver: keeps negative answers (up to the SOA minimum)"
+    "unbound-inside|$INSIDE_IP|10|1|$INSIDE_LOCAL"
+)
+for u in "${UNBOUNDS[@]}"; do
+    IFS='|' read -r name ip maxttl negttl local <<<"$u"
+    d="$RUN/$name"
+    cp "$LAB_DIR/conf/root.hints" "$d/root.hints"
+    if [[ $DNSSEC == 1 ]]; then
+        [[ $name == unbound ]] || cp "$RUN/unbound/root.anchor" "$d/root.anchor"
+        anchor="trust-anchor-file: \"$d/root.anchor\""
+    else
+        anchor=$ANCHOR
+    fi
+    sed -e "s|@DIR@|$d|g" -e "s|@ANCHOR@|$anchor|" -e "s|@IP@|$ip|g" \
+        -e "s|@MAXTTL@|$maxttl|" -e "s|@NEGTTL@|$negttl|" -e "s|@LOCAL@|$local|" \
+        "$LAB_DIR/conf/unbound.conf.in" >"$d/unbound.conf"
+    unbound-checkconf "$d/unbound.conf" >"$RUN/logs/$name.confcheck" 2>&1 \
+        || die "$name config invalid: $(cat "$RUN/logs/$name.confcheck")"
+    start_bg "$name" unbound -d -c "$d/unbound.conf"
+done
+for ip in $RESOLVER_IP $RESOLVER2_IP $INSIDE_IP; do
+    wait_for "$TIMEOUT" "unbound on $ip" \
+        bash -c "kdig @$ip . SOA +tcp +timeout=2 +retry=0 | grep -q 'status: NOERROR'"
+done
+log "unbound up ($RESOLVER_IP:53), unbound2 ($RESOLVER2_IP:53), unbound-inside ($INSIDE_IP:53)"
+
+# --- pebble ---------------------------------------------------------------------
+if [[ $WITH_PEBBLE == 1 ]]; then
+    P="$RUN/pebble"; mkdir -p "$P"
+    cp "$LAB_DIR/conf/pebble-config.json" "$P/"
+    # Debian's pebble package ships no test certificates: make a TLS CA + server cert
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$P/ca.key" -out "$P/ca.pem" -days 3650 -subj "/CN=acme-delegate lab pebble TLS CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$P/server.key" -out "$P/server.csr" -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$P/server.ext"
+    openssl x509 -req -in "$P/server.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
+        -days 825 -extfile "$P/server.ext" -out "$P/server.pem" 2>/dev/null
+    ( cd "$P" && exec env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
+          pebble -config pebble-config.json -dnsserver "$RESOLVER_IP:53" ) \
+        </dev/null >>"$RUN/logs/pebble.log" 2>&1 &
+    echo $! >"$RUN/pids/pebble.pid"
+    wait_for "$TIMEOUT" "pebble on 127.0.0.1:14000" \
+        curl -sf --max-time 2 --cacert "$P/ca.pem" https://127.0.0.1:14000/dir
+    # root of the certificates pebble issues (regenerated on every pebble start)
+    curl -sf --max-time 5 --cacert "$P/ca.pem" https://127.0.0.1:15000/roots/0 >"$P/issuer-root.pem" || true
+    log "pebble up (https://127.0.0.1:14000/dir)"
+fi
+
+# --- sanity: every PID file names the daemon we expect ---------------------------
+for c in "${COMPONENTS[@]}"; do
+    alive "$c" || die "$c died right after start (see $RUN/logs/$c.log)"
+done
+
+cat >"$RUN/env.sh" <<EOF
+# source me: environment for clients of the lab
+export LAB_RUN_DIR="$RUN"
+export LAB_RESOLVER="$RESOLVER_IP:53"
+export LAB_ACME_DIRECTORY="https://127.0.0.1:14000/dir"
+export LAB_RESOLVER2="$RESOLVER2_IP:53"
+export LAB_INSIDE_RESOLVER="$INSIDE_IP:53"
+export LAB_CONFIG="\$LAB_RUN_DIR/acme-delegate.toml"
+export LAB_TSIG_KDIG="\$LAB_RUN_DIR/tsig.kdig"
+export LAB_TSIG_BIND_KEY="\$LAB_RUN_DIR/tsig.bind.key"
+export LAB_TSIG_ADMIN_KDIG="\$LAB_RUN_DIR/tsig-admin.kdig"
+export LAB_TSIG_ADMIN_BIND_KEY="\$LAB_RUN_DIR/tsig-admin.bind.key"
+# lego (rfc2136 provider)
+export RFC2136_NAMESERVER="127.0.0.12:53"
+export RFC2136_TSIG_KEY="acme-update."
+export RFC2136_TSIG_SECRET="$SECRET"
+export RFC2136_TSIG_ALGORITHM="hmac-sha256."
+export RFC2136_TTL=1
+export LEGO_CA_CERTIFICATES="\$LAB_RUN_DIR/pebble/ca.pem"
+# certbot / python requests
+export REQUESTS_CA_BUNDLE="\$LAB_RUN_DIR/pebble/ca.pem"
+EOF
+printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$RESOLVER_IP" >"$RUN/resolv.conf"   # for with-lab-dns.sh
+cat >"$RUN/certbot-rfc2136.ini" <<EOF
+dns_rfc2136_server = 127.0.0.12
+dns_rfc2136_port = 53
+dns_rfc2136_name = acme-update.
+dns_rfc2136_secret = $SECRET
+dns_rfc2136_algorithm = HMAC-SHA256
+EOF
+chmod 600 "$RUN/certbot-rfc2136.ini"
+# acme-delegate's own config for the tests ($LAB_CONFIG)
+cat >"$RUN/acme-delegate.toml" <<EOF
+roots = ["127.0.0.10:53"]
+timeout_ms = 1000
+[[resolvers]]
+name = "lab-unbound"
+address = "$RESOLVER_IP:53"
+[[resolvers]]
+name = "lab-unbound2"
+address = "$RESOLVER2_IP:53"
+[system]
+servers = ["$INSIDE_IP:53"]
+EOF
+
+T1=$(date +%s.%N)
+log "lab up in $(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.2f", b-a}')s; source $RUN/env.sh"

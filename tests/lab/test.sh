@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test.sh -- THE test command of acme-delegate (CI runs exactly this):
+#   tests/lab/test.sh [extra args for `cargo test`]
+# 1. installs the Debian packages the lab needs (only if some are missing;
+#    needs root for that),
+# 2. builds the tests outside the namespace (that one has network access for
+#    crates; the lab's namespace has none),
+# 3. runs `cargo test --offline "$@"` inside tests/lab/hermetic.sh (private
+#    network namespace with only lo; the lab is started before and removed
+#    after; LAB_* variables and LAB_CONFIG are set for the tests).
+# Works from any directory.  Every step is time-bounded.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+log() { printf '[test.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+PACKAGES=(knot knot-dnsutils unbound pebble lego certbot python3-certbot-dns-rfc2136
+          python3-dnspython python3-cryptography dnsutils openssl curl iproute2 util-linux time)
+
+# --- 1. packages -------------------------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $st == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $EUID -ne 0 ]]; then
+        log "missing Debian packages: ${missing[*]}"
+        log "install them as root:  apt-get install --no-install-recommends ${missing[*]}"
+        exit 2
+    fi
+    log "installing: ${missing[*]}"
+    # keep package scripts from starting knot/unbound services (not needed, we
+    # run our own daemons in a network namespace)
+    created_policy=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
+    rc=0
+    timeout 600 apt-get update -q || rc=$?
+    if ((rc == 0)); then
+        DEBIAN_FRONTEND=noninteractive timeout 1200 \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+    fi
+    ((created_policy)) && rm -f /usr/sbin/policy-rc.d
+    ((rc == 0)) || { log "package installation failed (rc=$rc)"; exit "$rc"; }
+fi
+
+# --- 2. build the tests (network allowed here) -------------------------------------------
+locked=()
+[[ -f Cargo.lock ]] && locked=(--locked)
+log "cargo test --no-run ${locked[*]}"
+timeout 1800 cargo test --no-run "${locked[@]}"
+
+# --- 3. run them next to the lab, in a private network namespace --------------------------
+log "running: tests/lab/hermetic.sh cargo test --offline $*"
+exec "$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@"
