@@ -390,7 +390,27 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         };
         out.push(f.observe(obs));
     }
+    let mut out = merge_same(out);
     out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out
+}
+
+/// Findings with the same code, severity and fix become one, with all the evidence
+/// (three resolvers timing out is one problem seen three times).
+pub fn merge_same(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        match out
+            .iter_mut()
+            .find(|o| o.code == f.code && o.severity == f.severity && o.fix == f.fix)
+        {
+            Some(o) => {
+                o.evidence = format!("{}; {}", o.evidence, f.evidence);
+                o.observed.extend(f.observed);
+            }
+            None => out.push(f),
+        }
+    }
     out
 }
 
