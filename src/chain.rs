@@ -3,7 +3,9 @@
 //! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
 
 use crate::dns::walk::{Walker, Zone};
-use crate::dns::{Exchange, Name, Outcome, Question, QueryFlags, RData, RecordType, Reply, Transport};
+use crate::dns::{
+    Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Reply, Transport,
+};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -251,7 +253,14 @@ pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
         };
         let reply = ex.outcome.reply().expect("chosen has a reply");
         let before = hops.len();
-        let (next, end) = read_reply(&cur, reply, ex.server, Some(&zone.apex), &mut seen, &mut hops);
+        let (next, end) = read_reply(
+            &cur,
+            reply,
+            ex.server,
+            Some(&zone.apex),
+            &mut seen,
+            &mut hops,
+        );
         if let Some(end) = end {
             return Chain {
                 start: start.clone(),

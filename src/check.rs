@@ -5,7 +5,9 @@
 use crate::chain::{self, Chain, End};
 use crate::config::Config;
 use crate::dns::walk::Walker;
-use crate::dns::{Exchange, Name, NetOptions, NetTransport, Question, QueryFlags, RData, RecordType, Transport};
+use crate::dns::{
+    Exchange, Name, NetOptions, NetTransport, QueryFlags, Question, RData, RecordType, Transport,
+};
 use crate::findings::chain::{rules, NameEvidence};
 use crate::findings::{Finding, Severity};
 use crate::name::InputName;
@@ -61,7 +63,8 @@ impl<T: Transport> Engine<T> {
                 .iter()
                 .map(|v| ask_resolver(transport.as_ref(), v, &input.challenge)),
         );
-        let (chain, resolvers) = tokio::join!(chain::follow(&self.walker, &input.challenge), resolvers);
+        let (chain, resolvers) =
+            tokio::join!(chain::follow(&self.walker, &input.challenge), resolvers);
         let doubled = self.doubled_lookup(input, &chain).await;
         NameEvidence {
             input: input.clone(),
@@ -74,22 +77,34 @@ impl<T: Transport> Engine<T> {
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
     async fn doubled_lookup(&self, input: &InputName, chain: &Chain) -> Option<(Name, Exchange)> {
-        if !chain.hops.is_empty() || !matches!(chain.end, End::NxDomain { .. } | End::NoData { .. } | End::Txt { .. }) {
+        if !chain.hops.is_empty()
+            || !matches!(
+                chain.end,
+                End::NxDomain { .. } | End::NoData { .. } | End::Txt { .. }
+            )
+        {
             return None;
         }
         let step = chain.steps.first()?;
         if step.zone.apex.is_root() {
             return None;
         }
-        let doubled = Name::from_ascii(&format!("{}.{}", input.challenge.without_dot(), step.zone.apex));
+        let doubled = Name::from_ascii(&format!(
+            "{}.{}",
+            input.challenge.without_dot(),
+            step.zone.apex
+        ));
         let q = Question::new(doubled.clone(), RecordType::TXT);
         for s in &step.zone.servers {
-            let ex = self.walker.transport().ask(s.addr, &q, QueryFlags::authoritative()).await;
+            let ex = self
+                .walker
+                .transport()
+                .ask(s.addr, &q, QueryFlags::authoritative())
+                .await;
             if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                let has = r
-                    .answers
-                    .iter()
-                    .any(|a| a.name == doubled && matches!(a.data, RData::CNAME(_) | RData::TXT(_)));
+                let has = r.answers.iter().any(|a| {
+                    a.name == doubled && matches!(a.data, RData::CNAME(_) | RData::TXT(_))
+                });
                 return has.then_some((doubled, ex));
             }
         }
@@ -122,7 +137,11 @@ impl<T: Transport> Engine<T> {
         let names = out
             .into_iter()
             .zip(names)
-            .map(|(r, n)| r.unwrap_or_else(|| report::failed_name(n, "internal error while checking this name")))
+            .map(|(r, n)| {
+                r.unwrap_or_else(|| {
+                    report::failed_name(n, "internal error while checking this name")
+                })
+            })
             .collect();
         Report { version: 1, names }
     }
@@ -134,11 +153,11 @@ pub fn exit_code(report: &Report) -> i32 {
     if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
         return 3;
     }
-    if report
-        .names
-        .iter()
-        .any(|n| n.findings.iter().any(|f: &Finding| f.severity == Severity::Error))
-    {
+    if report.names.iter().any(|n| {
+        n.findings
+            .iter()
+            .any(|f: &Finding| f.severity == Severity::Error)
+    }) {
         return 1;
     }
     0

@@ -93,7 +93,7 @@ impl Config {
             roots: parse_root_hints(ROOT_HINTS),
             timeout: Duration::from_millis(2000),
             attempts: 2,
-            max_inflight: 256,
+            max_inflight: 64,
             resolvers: vec![
                 Resolver {
                     name: "cloudflare".into(),
@@ -145,17 +145,18 @@ impl Config {
     }
 
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let located = |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
-            let line = span.map(|s| line_of(text, s.start));
-            let key = key.or_else(|| line.and_then(|l| key_on_line(text, l)));
-            ConfigError {
-                file: path.to_path_buf(),
-                line,
-                key,
-                message,
-                fix: fix.to_string(),
-            }
-        };
+        let located =
+            |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
+                let line = span.map(|s| line_of(text, s.start));
+                let key = key.or_else(|| line.and_then(|l| key_on_line(text, l)));
+                ConfigError {
+                    file: path.to_path_buf(),
+                    line,
+                    key,
+                    message,
+                    fix: fix.to_string(),
+                }
+            };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let fix = if msg.contains("unknown field") {
@@ -269,9 +270,11 @@ impl Config {
 /// `ip:port`, `[v6]:port`; a bare IP gets port 53.
 pub fn parse_addr(s: &str) -> Option<SocketAddr> {
     let s = s.trim();
-    s.parse::<SocketAddr>()
-        .ok()
-        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))
+    s.parse::<SocketAddr>().ok().or_else(|| {
+        s.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 53))
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -357,7 +360,10 @@ servers = ["127.0.0.55:53"]
         assert_eq!(e.line, Some(4));
         assert_eq!(e.key.as_deref(), Some("resolvers.address"));
         let s = e.to_string();
-        assert!(s.contains("/tmp/c.toml") && s.contains("line 4") && s.contains("ip:port"), "{s}");
+        assert!(
+            s.contains("/tmp/c.toml") && s.contains("line 4") && s.contains("ip:port"),
+            "{s}"
+        );
 
         let e = Config::from_toml("timeout_ms = 1\nrootz = []\n", Path::new("c.toml")).unwrap_err();
         assert_eq!(e.line, Some(2));
@@ -373,10 +379,17 @@ servers = ["127.0.0.55:53"]
     #[test]
     fn resolv_conf_lines() {
         let d = std::env::temp_dir().join(format!("rc-{}", std::process::id()));
-        std::fs::write(&d, "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\n").unwrap();
+        std::fs::write(
+            &d,
+            "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\n",
+        )
+        .unwrap();
         assert_eq!(
             read_resolv_conf(&d),
-            vec!["127.0.0.55:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+            vec![
+                "127.0.0.55:53".parse().unwrap(),
+                "[::1]:53".parse().unwrap()
+            ]
         );
         std::fs::remove_file(d).ok();
     }

@@ -11,3 +11,4 @@ pub mod findings;
 pub mod name;
 pub mod report;
 pub mod views;
+pub mod zones;

@@ -108,18 +108,21 @@ fn run_check(config: Config, args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let expect_target = match args.expect_target.as_deref().map(|t| {
-        acme_delegate::name::parse_target(t)
-            .map_err(|e| format!("--expect-target: {e}"))
-    }) {
-        Some(Err(e)) => {
-            eprintln!("acme-delegate: {e}");
-            return ExitCode::from(2);
-        }
-        Some(Ok(t)) => Some(t),
-        None => None,
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let expect_target =
+        match args.expect_target.as_deref().map(|t| {
+            acme_delegate::name::parse_target(t).map_err(|e| format!("--expect-target: {e}"))
+        }) {
+            Some(Err(e)) => {
+                eprintln!("acme-delegate: {e}");
+                return ExitCode::from(2);
+            }
+            Some(Ok(t)) => Some(t),
+            None => None,
+        };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("acme-delegate: cannot start the async runtime: {e}");
@@ -137,4 +140,3 @@ fn run_check(config: Config, args: CheckArgs) -> ExitCode {
     }
     ExitCode::from(exit_code(&report) as u8)
 }
-

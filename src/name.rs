@@ -46,7 +46,9 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
     };
     let mut s = input.trim();
     if s.is_empty() {
-        return Err(err("the name is empty; give a host name such as www.example.com".into()));
+        return Err(err(
+            "the name is empty; give a host name such as www.example.com".into(),
+        ));
     }
     if let Some(rest) = s.strip_suffix('.') {
         s = rest;
@@ -99,9 +101,7 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
             )));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(err(format!(
-                "label {label:?} starts or ends with a hyphen"
-            )));
+            return Err(err(format!("label {label:?} starts or ends with a hyphen")));
         }
     }
     // The challenge name is 16 octets longer and must itself fit in 253.
@@ -140,6 +140,32 @@ pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameErro
         }
     }
     Ok(out)
+}
+
+/// Validates a CNAME target (any DNS name: underscores allowed, no wildcard).
+pub fn parse_target(input: &str) -> Result<Name, NameError> {
+    let err = |reason: &str| NameError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
+    if s.is_empty() || s.split('.').any(|l| l.is_empty()) {
+        return Err(err("a target needs labels separated by single dots"));
+    }
+    if s.split('.').any(|l| l.len() > 63) || s.len() > 253 {
+        return Err(err(
+            "a label is longer than 63 octets or the name longer than 253",
+        ));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(err(
+            "use letters, digits, hyphens, underscores and dots only",
+        ));
+    }
+    Ok(Name::from_ascii(&s))
 }
 
 #[cfg(test)]
@@ -193,23 +219,4 @@ mod tests {
         let ids: Vec<_> = all.iter().map(|n| n.identifier.as_str()).collect();
         assert_eq!(ids, vec!["b.example.com", "a.example.com"]);
     }
-}
-
-/// Validates a CNAME target (any DNS name: underscores allowed, no wildcard).
-pub fn parse_target(input: &str) -> Result<Name, NameError> {
-    let err = |reason: &str| NameError {
-        input: input.to_string(),
-        reason: reason.to_string(),
-    };
-    let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
-    if s.is_empty() || s.split('.').any(|l| l.is_empty()) {
-        return Err(err("a target needs labels separated by single dots"));
-    }
-    if s.split('.').any(|l| l.len() > 63) || s.len() > 253 {
-        return Err(err("a label is longer than 63 octets or the name longer than 253"));
-    }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-        return Err(err("use letters, digits, hyphens, underscores and dots only"));
-    }
-    Ok(Name::from_ascii(&s))
 }

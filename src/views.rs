@@ -3,7 +3,7 @@
 
 use crate::chain::{read_reply, End, Hop};
 use crate::config::Config;
-use crate::dns::{Exchange, Name, Question, QueryFlags, RecordType, Transport};
+use crate::dns::{Exchange, Name, QueryFlags, Question, RecordType, Transport};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -25,20 +25,30 @@ fn assert_shape(doc: &Value) {
     assert_eq!(doc["version"], 1);
     for n in doc["names"].as_array().unwrap() {
         assert!(n["name"].is_string());
-        assert!(n["challenge"].as_str().unwrap().starts_with("_acme-challenge."));
+        assert!(n["challenge"]
+            .as_str()
+            .unwrap()
+            .starts_with("_acme-challenge."));
         assert!(n["target"].is_string() || n["target"].is_null());
         assert!(n["ok"].is_boolean());
         for v in n["views"].as_array().unwrap() {
             assert!(v["vantage"].is_string());
             let kind = v["kind"].as_str().unwrap();
-            assert!(["authoritative", "resolver", "system"].contains(&kind), "{kind}");
+            assert!(
+                ["authoritative", "resolver", "system"].contains(&kind),
+                "{kind}"
+            );
             assert!(v["server"].as_str().unwrap().contains(':'));
             assert!(v["outcome"].is_string());
             assert!(v["chain"].is_array());
             assert!(v["ms"].is_u64());
         }
         for f in n["findings"].as_array().unwrap() {
-            assert!(f["code"].as_str().unwrap().chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()));
+            assert!(f["code"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()));
             let sev = f["severity"].as_str().unwrap();
             assert!(["error", "warning", "info"].contains(&sev));
             assert!(!f["evidence"].as_str().unwrap().is_empty());
@@ -60,10 +70,17 @@ fn healthy_delegation_is_ok_from_every_vantage_point() {
     let views = www["views"].as_array().unwrap();
     let kinds: Vec<&str> = views.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     // ns1.example.test + ns1.acme.lab, two resolvers, the system resolver.
-    assert_eq!(kinds.iter().filter(|k| **k == "authoritative").count(), 2, "{views:#?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "authoritative").count(),
+        2,
+        "{views:#?}"
+    );
     assert_eq!(kinds.iter().filter(|k| **k == "resolver").count(), 2);
     assert_eq!(kinds.iter().filter(|k| **k == "system").count(), 1);
-    let auth = views.iter().find(|v| v["server"] == "127.0.0.11:53").unwrap();
+    let auth = views
+        .iter()
+        .find(|v| v["server"] == "127.0.0.11:53")
+        .unwrap();
     assert_eq!(auth["outcome"], "NOERROR");
     assert_eq!(auth["chain"][0]["type"], "CNAME");
     assert_eq!(auth["chain"][0]["data"], "www-label.acme.lab.");
@@ -72,7 +89,10 @@ fn healthy_delegation_is_ok_from_every_vantage_point() {
         assert_eq!(v["chain"][0]["data"], "www-label.acme.lab.", "{v:#}");
     }
     // Two hops across the production zone, each hop with its server.
-    let chain = name(&doc, "chain.example.test")["chain"].as_array().unwrap().clone();
+    let chain = name(&doc, "chain.example.test")["chain"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(chain[0]["data"], "hop1.example.test.");
     assert_eq!(chain[1]["data"], "chain-label.acme.lab.");
     assert_eq!(chain[1]["server"], "127.0.0.11:53");
@@ -86,7 +106,10 @@ fn missing_cname() {
     assert_eq!(rc, 1);
     let f = findings(&doc, "nocname.example.test");
     assert!(has(&f, "CNAME_MISSING", "error"), "{f:?}");
-    let fix = name(&doc, "nocname.example.test")["findings"][0]["fix"].as_str().unwrap().to_string();
+    let fix = name(&doc, "nocname.example.test")["findings"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(fix.contains("_acme-challenge.nocname"), "{fix}");
 }
 
@@ -97,15 +120,31 @@ fn doubled_zone_name() {
     let f = findings(&doc, "api.example.test");
     assert!(has(&f, "CNAME_DOUBLED_ZONE", "error"), "{f:?}");
     assert!(!f.iter().any(|(c, _)| c == "CNAME_MISSING"));
-    let ev = name(&doc, "api.example.test")["findings"][0]["evidence"].as_str().unwrap().to_string();
-    assert!(ev.contains("_acme-challenge.api.example.test.example.test."), "{ev}");
-    let fix = name(&doc, "api.example.test")["findings"][0]["fix"].as_str().unwrap().to_string();
-    assert!(fix.contains("api-label.acme.lab."), "the fix reuses the target: {fix}");
+    let ev = name(&doc, "api.example.test")["findings"][0]["evidence"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ev.contains("_acme-challenge.api.example.test.example.test."),
+        "{ev}"
+    );
+    let fix = name(&doc, "api.example.test")["findings"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains("api-label.acme.lab."),
+        "the fix reuses the target: {fix}"
+    );
 }
 
 #[test]
 fn wrong_target() {
-    let (rc, doc) = check_json(&["--expect-target", "other-label.acme.lab", "www.example.test"]);
+    let (rc, doc) = check_json(&[
+        "--expect-target",
+        "other-label.acme.lab",
+        "www.example.test",
+    ]);
     assert_eq!(rc, 1);
     let f = findings(&doc, "www.example.test");
     assert!(has(&f, "CNAME_WRONG_TARGET", "error"), "{f:?}");
@@ -118,26 +157,48 @@ fn wrong_target() {
 fn chain_loop() {
     let (rc, doc) = check_json(&["loop.example.test"]);
     assert_eq!(rc, 1);
-    assert!(has(&findings(&doc, "loop.example.test"), "CHAIN_LOOP", "error"));
+    assert!(has(
+        &findings(&doc, "loop.example.test"),
+        "CHAIN_LOOP",
+        "error"
+    ));
 }
 
 #[test]
 fn long_chain_warns_and_too_long_chain_fails() {
     let (rc, doc) = check_json(&["long.example.test"]);
     assert_eq!(rc, 0, "a warning alone does not fail: {doc:#}");
-    assert!(has(&findings(&doc, "long.example.test"), "CHAIN_TOO_LONG", "warning"));
-    assert_eq!(name(&doc, "long.example.test")["chain"].as_array().unwrap().len(), 10);
+    assert!(has(
+        &findings(&doc, "long.example.test"),
+        "CHAIN_TOO_LONG",
+        "warning"
+    ));
+    assert_eq!(
+        name(&doc, "long.example.test")["chain"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
 
     let (rc, doc) = check_json(&["toolong.example.test"]);
     assert_eq!(rc, 1);
-    assert!(has(&findings(&doc, "toolong.example.test"), "CHAIN_TOO_LONG", "error"));
+    assert!(has(
+        &findings(&doc, "toolong.example.test"),
+        "CHAIN_TOO_LONG",
+        "error"
+    ));
 }
 
 #[test]
 fn target_zone_undelegated() {
     let (rc, doc) = check_json(&["undelegated.example.test", "broken.example.test"]);
     assert_eq!(rc, 1);
-    assert!(has(&findings(&doc, "undelegated.example.test"), "TARGET_ZONE_UNDELEGATED", "error"));
+    assert!(has(
+        &findings(&doc, "undelegated.example.test"),
+        "TARGET_ZONE_UNDELEGATED",
+        "error"
+    ));
     // A target without TXT in an existing zone is normal between validations.
     assert!(findings(&doc, "broken.example.test").is_empty());
     assert_eq!(name(&doc, "broken.example.test")["ok"], true);
@@ -157,9 +218,21 @@ fn servfail_from_an_authoritative_server() {
     let (rc, doc) = check_json(&["servfail.example.test"]);
     assert_eq!(rc, 1);
     let n = name(&doc, "servfail.example.test");
-    let sf: Vec<&Value> = n["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "SERVER_SERVFAIL").collect();
+    let sf: Vec<&Value> = n["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "SERVER_SERVFAIL")
+        .collect();
     assert!(!sf.is_empty());
-    assert!(sf.iter().any(|f| f["observed"].as_array().unwrap().iter().any(|o| o["server"] == "127.0.0.12:53")), "{n:#}");
+    assert!(
+        sf.iter().any(|f| f["observed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["server"] == "127.0.0.12:53")),
+        "{n:#}"
+    );
 }
 
 #[test]
@@ -171,52 +244,94 @@ fn dead_server_times_out_within_the_configured_timeout() {
     assert!(has(&f, "SERVER_TIMEOUT", "error"), "{f:?}");
     assert!(has(&f, "TARGET_ZONE_LAME", "error"), "{f:?}");
     // timeout_ms = 1000, 2 attempts: the walk and the resolvers run concurrently.
-    assert!(start.elapsed() < Duration::from_secs(12), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn authoritative_servers_disagree() {
     let (rc, doc) = check_json(&["www.split.test"]);
     assert_eq!(rc, 1);
-    assert!(has(&findings(&doc, "www.split.test"), "AUTH_DISAGREE", "error"));
+    assert!(has(
+        &findings(&doc, "www.split.test"),
+        "AUTH_DISAGREE",
+        "error"
+    ));
     let n = name(&doc, "www.split.test");
-    let f = n["findings"].as_array().unwrap().iter().find(|f| f["code"] == "AUTH_DISAGREE").unwrap();
+    let f = n["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "AUTH_DISAGREE")
+        .unwrap();
     let ev = f["evidence"].as_str().unwrap();
-    assert!(ev.contains("www-label.acme.lab.") && ev.contains("old-label.acme.lab."), "{ev}");
+    assert!(
+        ev.contains("www-label.acme.lab.") && ev.contains("old-label.acme.lab."),
+        "{ev}"
+    );
     assert_eq!(f["observed"].as_array().unwrap().len(), 2);
 }
 
 #[test]
 fn split_horizon_is_seen_from_the_system_resolver() {
     let (_, doc) = check_json(&["splithorizon.example.test"]);
-    assert!(has(&findings(&doc, "splithorizon.example.test"), "SPLIT_HORIZON", "warning"));
+    assert!(has(
+        &findings(&doc, "splithorizon.example.test"),
+        "SPLIT_HORIZON",
+        "warning"
+    ));
 }
 
 #[test]
 fn negative_cache_at_a_resolver_names_its_expiry() {
     // Ask unbound2 (keeps negative answers 300 s) before the CNAME exists, then add it.
-    let out = sh(r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.negcache.example.test | grep -q NXDOMAIN &&
+    let out = sh(
+        r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.negcache.example.test | grep -q NXDOMAIN &&
 knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF
 server 127.0.0.11 53
 zone example.test.
 update add _acme-challenge.negcache.example.test. 60 CNAME negcache-label.acme.lab.
 send
-EOF"#);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+EOF"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (rc, doc) = check_json(&["negcache.example.test"]);
     assert_eq!(rc, 1);
     let n = name(&doc, "negcache.example.test");
     assert_eq!(n["target"], "negcache-label.acme.lab.");
-    let f = n["findings"].as_array().unwrap().iter().find(|f| f["code"] == "NEGATIVE_CACHED").unwrap_or_else(|| panic!("{n:#}"));
+    let f = n["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "NEGATIVE_CACHED")
+        .unwrap_or_else(|| panic!("{n:#}"));
     let ev = f["evidence"].as_str().unwrap();
-    assert!(ev.contains("lab-unbound2") && ev.contains("expires in"), "{ev}");
+    assert!(
+        ev.contains("lab-unbound2") && ev.contains("expires in"),
+        "{ev}"
+    );
 }
 
 #[test]
 fn bad_names_exit_2_before_any_query() {
     let cfg = common::config();
-    for bad in ["www..example.test", "x-.example.test", "a_b.example.test", "*.*.example.test"] {
-        let out = run(&["check", "--config", cfg.to_str().unwrap(), bad], Duration::from_secs(10));
+    for bad in [
+        "www..example.test",
+        "x-.example.test",
+        "a_b.example.test",
+        "*.*.example.test",
+    ] {
+        let out = run(
+            &["check", "--config", cfg.to_str().unwrap(), bad],
+            Duration::from_secs(10),
+        );
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(bad), "{err}");
@@ -229,8 +344,22 @@ fn no_reachable_server_is_inconclusive() {
     let cfg = config_with(
         "roots = [\"127.0.0.99:53\"]\ntimeout_ms = 300\nattempts = 1\n[[resolvers]]\nname = \"dead\"\naddress = \"127.0.0.99:53\"\n[system]\nenabled = false\n",
     );
-    let out = run(&["check", "--json", "--config", cfg.to_str().unwrap(), "www.example.test"], Duration::from_secs(20));
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &[
+            "check",
+            "--json",
+            "--config",
+            cfg.to_str().unwrap(),
+            "www.example.test",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["names"][0]["inconclusive"], true);
     assert_eq!(doc["names"][0]["ok"], false);
@@ -239,10 +368,26 @@ fn no_reachable_server_is_inconclusive() {
 #[test]
 fn config_given_after_the_subcommand_and_in_the_environment() {
     let cfg = common::config();
-    let out = run(&["--config", cfg.to_str().unwrap(), "check", "www.example.test"], Duration::from_secs(20));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "check",
+            "www.example.test",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("OK") && text.contains("www-label.acme.lab."), "{text}");
+    assert!(
+        text.contains("OK") && text.contains("www-label.acme.lab."),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "no colour without a terminal");
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_acme-delegate"))
@@ -256,8 +401,21 @@ fn config_given_after_the_subcommand_and_in_the_environment() {
 #[test]
 fn a_broken_config_names_file_line_and_key() {
     let cfg = config_with("roots = [\"127.0.0.10:53\"]\ntimeout_ms = 1000\n[[resolvers]]\nname = \"x\"\naddress = \"nowhere\"\n");
-    let out = run(&["check", "--config", cfg.to_str().unwrap(), "www.example.test"], Duration::from_secs(10));
+    let out = run(
+        &[
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "www.example.test",
+        ],
+        Duration::from_secs(10),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(cfg.to_str().unwrap()) && err.contains("line 5") && err.contains("resolvers.address"), "{err}");
+    assert!(
+        err.contains(cfg.to_str().unwrap())
+            && err.contains("line 5")
+            && err.contains("resolvers.address"),
+        "{err}"
+    );
 }

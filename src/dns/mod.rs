@@ -3,8 +3,9 @@
 pub mod outcome;
 pub mod transport;
 pub mod types;
+pub mod update;
 pub mod walk;
 
-pub use outcome::{Ede, Exchange, Outcome, Question, QueryFlags, Reply};
+pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
 pub use transport::{NetOptions, NetTransport, Transport};
 pub use types::{Caa, Name, RData, Record, RecordType, Soa};

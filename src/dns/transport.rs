@@ -3,7 +3,7 @@
 //! `ask(server, question, flags)` sends one query and returns an [`Exchange`] whose
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
-use super::outcome::{Ede, Exchange, Outcome, Question, QueryFlags, Reply};
+use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::EdnsOption;
@@ -42,7 +42,7 @@ impl Default for NetOptions {
         NetOptions {
             timeout: Duration::from_millis(2000),
             attempts: 2,
-            max_inflight: 256,
+            max_inflight: 64,
         }
     }
 }
@@ -140,7 +140,12 @@ fn matches(msg: &Message, id: u16, q: &Question) -> bool {
         })
 }
 
-async fn udp_once(server: SocketAddr, wire: &[u8], id: u16, q: &Question) -> Result<Message, String> {
+async fn udp_once(
+    server: SocketAddr,
+    wire: &[u8],
+    id: u16,
+    q: &Question,
+) -> Result<Message, String> {
     let bind: SocketAddr = if server.is_ipv4() {
         "0.0.0.0:0".parse().unwrap()
     } else {
@@ -161,8 +166,15 @@ async fn udp_once(server: SocketAddr, wire: &[u8], id: u16, q: &Question) -> Res
     }
 }
 
-async fn tcp_once(server: SocketAddr, wire: &[u8], id: u16, q: &Question) -> Result<Message, String> {
-    let mut s = TcpStream::connect(server).await.map_err(|e| e.to_string())?;
+async fn tcp_once(
+    server: SocketAddr,
+    wire: &[u8],
+    id: u16,
+    q: &Question,
+) -> Result<Message, String> {
+    let mut s = TcpStream::connect(server)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(wire.len() + 2);
     out.extend_from_slice(&(wire.len() as u16).to_be_bytes());
     out.extend_from_slice(wire);
@@ -261,7 +273,10 @@ mod tests {
 
     #[test]
     fn query_round_trips_through_the_wire_format() {
-        let q = Question::new(Name::from_ascii("_acme-challenge.example.com"), RecordType::TXT);
+        let q = Question::new(
+            Name::from_ascii("_acme-challenge.example.com"),
+            RecordType::TXT,
+        );
         let flags = QueryFlags {
             recursion_desired: true,
             dnssec_ok: true,
@@ -273,7 +288,10 @@ mod tests {
         assert!(msg.metadata.recursion_desired);
         assert!(msg.metadata.checking_disabled);
         assert!(msg.edns.as_ref().unwrap().flags().dnssec_ok);
-        assert_eq!(msg.queries[0].name().to_ascii(), "_acme-challenge.example.com.");
+        assert_eq!(
+            msg.queries[0].name().to_ascii(),
+            "_acme-challenge.example.com."
+        );
         assert_eq!(u16::from(msg.queries[0].query_type()), 16);
     }
 
@@ -306,6 +324,10 @@ mod tests {
         });
         let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
-        assert!(matches!(ex.outcome, Outcome::Network(_)), "{:?}", ex.outcome);
+        assert!(
+            matches!(ex.outcome, Outcome::Network(_)),
+            "{:?}",
+            ex.outcome
+        );
     }
 }

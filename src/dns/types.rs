@@ -205,7 +205,10 @@ pub enum RData {
     /// The character-strings of one TXT record, each as (lossy) UTF-8.
     TXT(Vec<String>),
     CAA(Caa),
-    Other { rtype: u16, text: String },
+    Other {
+        rtype: u16,
+        text: String,
+    },
 }
 
 impl RData {

@@ -5,7 +5,7 @@
 //! minimisation), which also finds a child zone served by its parent's own server. Every
 //! result is memoised, so a thousand names under one zone cost one walk of the shared part.
 
-use super::outcome::{Exchange, Outcome, Question, QueryFlags};
+use super::outcome::{Exchange, Outcome, QueryFlags, Question};
 use super::transport::Transport;
 use super::types::{Name, RData, RecordType};
 use futures::future::BoxFuture;
@@ -231,13 +231,13 @@ impl<T: Transport> Walker<T> {
                     .ask(s.addr, &q, QueryFlags::authoritative())
                     .await;
                 if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                    out.extend(r.answers.iter().filter(|a| a.name == host).filter_map(
-                        |a| match a.data {
+                    out.extend(r.answers.iter().filter(|a| a.name == host).filter_map(|a| {
+                        match a.data {
                             RData::A(ip) => Some(IpAddr::V4(ip)),
                             RData::AAAA(ip) => Some(IpAddr::V6(ip)),
                             _ => None,
-                        },
-                    ));
+                        }
+                    }));
                     break;
                 }
             }

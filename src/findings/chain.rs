@@ -28,10 +28,12 @@ pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
         server: ex.server.to_string(),
         question: ex.question.to_string(),
         outcome: outcome_text(&ex.outcome),
-        ttl: ex
-            .outcome
-            .reply()
-            .and_then(|r| r.answers.first().map(|a| a.ttl).or_else(|| r.negative_ttl())),
+        ttl: ex.outcome.reply().and_then(|r| {
+            r.answers
+                .first()
+                .map(|a| a.ttl)
+                .or_else(|| r.negative_ttl())
+        }),
         ms: ex.ms(),
     }
 }
@@ -40,21 +42,27 @@ pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
 pub fn outcome_text(o: &Outcome) -> String {
     match o {
         Outcome::Network(e) => format!("NETWORK ({e})"),
-        Outcome::ServFail(r) if !r.ede.is_empty() => format!(
-            "SERVFAIL (EDE {} {})",
-            r.ede[0].code,
-            r.ede[0].text.trim()
-        ),
+        Outcome::ServFail(r) if !r.ede.is_empty() => {
+            format!("SERVFAIL (EDE {} {})", r.ede[0].code, r.ede[0].text.trim())
+        }
         o => o.label(),
     }
 }
 
 fn describe_end(end: &End) -> String {
     match end {
-        End::Txt { owner, values, ttl } => format!("TXT {} at {owner} (ttl {ttl})", values.join(" ")),
-        End::NxDomain { owner, negative_ttl, .. } => format!(
+        End::Txt { owner, values, ttl } => {
+            format!("TXT {} at {owner} (ttl {ttl})", values.join(" "))
+        }
+        End::NxDomain {
+            owner,
+            negative_ttl,
+            ..
+        } => format!(
             "NXDOMAIN at {owner}{}",
-            negative_ttl.map(|t| format!(" (negative ttl {t})")).unwrap_or_default()
+            negative_ttl
+                .map(|t| format!(" (negative ttl {t})"))
+                .unwrap_or_default()
         ),
         End::NoData { owner, .. } => format!("no TXT at {owner} (NODATA)"),
         End::Loop { at } => format!("a loop back to {at}"),
@@ -87,15 +95,22 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         let failed = step
             .exchanges
             .iter()
-            .filter(|(_, e)| !(e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)))
+            .filter(|(_, e)| {
+                !(e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative))
+            })
             .count();
         let all_failed = failed == total;
         for (ns, ex) in &step.exchanges {
             let vantage = ns.to_string();
-            let sev = if all_failed { Severity::Error } else { Severity::Warning };
+            let sev = if all_failed {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             let zone = &step.zone.apex;
             let others = if all_failed {
-                "no other server of the zone answered either, so the CA cannot read the chain".to_string()
+                "no other server of the zone answered either, so the CA cannot read the chain"
+                    .to_string()
             } else {
                 "other servers answered, but the CA may ask this one and fail at random".to_string()
             };
@@ -139,7 +154,11 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 _ => None,
             };
             if let Some(f) = f {
-                let f = if f.code == "SERVER_LAME" { f } else { f.severity(sev) };
+                let f = if f.code == "SERVER_LAME" {
+                    f
+                } else {
+                    f.severity(sev)
+                };
                 out.push(f.observe(observe(&vantage, ex)));
             }
         }
@@ -172,13 +191,17 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
 
     // --- the chain itself ---------------------------------------------------------------
     let first_step_ok = chain.steps.first().is_some_and(|s| {
-        s.exchanges
-            .iter()
-            .any(|(_, e)| e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative))
+        s.exchanges.iter().any(|(_, e)| {
+            e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+        })
     });
     if chain.hops.is_empty() && first_step_ok {
         let what = describe_end(&chain.end);
-        let zone = chain.steps.first().map(|s| s.zone.apex.clone()).unwrap_or_else(Name::root);
+        let zone = chain
+            .steps
+            .first()
+            .map(|s| s.zone.apex.clone())
+            .unwrap_or_else(Name::root);
         let relative = relative_owner(challenge, &zone);
         if let Some((doubled, ex)) = &ev.doubled {
             out.push(
@@ -259,7 +282,10 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         let last = chain.steps.last();
         match &chain.end {
             End::NxDomain { owner, .. } => {
-                if let Some(missing) = last.and_then(|s| s.missing_at.as_ref()).filter(|m| *m != owner) {
+                if let Some(missing) = last
+                    .and_then(|s| s.missing_at.as_ref())
+                    .filter(|m| *m != owner)
+                {
                     let zone = last.map(|s| s.zone.apex.to_string()).unwrap_or_default();
                     out.push(Finding::new(
                         "TARGET_ZONE_UNDELEGATED",
@@ -335,7 +361,11 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             continue;
         }
         let seen_first = rv.hops.first().map(|h| &h.target);
-        if seen_first == auth_first || chain.hops.is_empty() && !matches!(chain.end, End::Failed { .. }) && seen_first.is_none() {
+        if seen_first == auth_first
+            || chain.hops.is_empty()
+                && !matches!(chain.end, End::Failed { .. })
+                && seen_first.is_none()
+        {
             continue;
         }
         if auth_first.is_none() {
@@ -343,7 +373,10 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         }
         let auth_txt = auth_first.map(|t| t.to_string()).unwrap_or_default();
         let seen_txt = seen_first.map(|t| format!("CNAME {t}")).unwrap_or_else(|| {
-            rv.end.as_ref().map(describe_end).unwrap_or_else(|| "nothing".into())
+            rv.end
+                .as_ref()
+                .map(describe_end)
+                .unwrap_or_else(|| "nothing".into())
         });
         let f = if rv.vantage.kind == VantageKind::System {
             Finding::new(
@@ -358,7 +391,9 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             )
         } else if seen_first.is_none() {
             let ttl = rv.end.as_ref().and_then(|e| match e {
-                End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => *negative_ttl,
+                End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => {
+                    *negative_ttl
+                }
                 _ => None,
             });
             Finding::new(
@@ -391,7 +426,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         out.push(f.observe(obs));
     }
     let mut out = merge_same(out);
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -427,10 +462,14 @@ fn summarize(e: &Exchange) -> String {
 }
 
 fn doubled_target(ex: &Exchange) -> Option<String> {
-    ex.outcome.reply()?.answers.iter().find_map(|r| match &r.data {
-        crate::dns::RData::CNAME(t) => Some(t.to_string()),
-        _ => None,
-    })
+    ex.outcome
+        .reply()?
+        .answers
+        .iter()
+        .find_map(|r| match &r.data {
+            crate::dns::RData::CNAME(t) => Some(t.to_string()),
+            _ => None,
+        })
 }
 
 /// The owner relative to the zone (`_acme-challenge.www` in `example.com.`).

@@ -76,8 +76,16 @@ fn cut(s: &str, n: usize) -> String {
 /// Renders one name.
 pub fn render_name(n: &NameReport, style: Style) -> String {
     let mut out = String::new();
-    let errors = n.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = n.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let errors = n
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = n
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     let verdict = if n.inconclusive {
         style.paint("33", "????")
     } else if n.ok {
@@ -99,16 +107,28 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
             let _ = writeln!(out, "  chain      (no usable answer)");
         }
         Some(first) => {
-            let _ = writeln!(out, "  chain      {}", cut(first.owner.as_str(), WIDTH - 13));
+            let _ = writeln!(
+                out,
+                "  chain      {}",
+                cut(first.owner.as_str(), WIDTH - 13)
+            );
         }
     }
     for e in &n.chain {
         let data = e.data.clone().unwrap_or_default();
         let ttl = e.ttl.map(|t| format!("  ttl {t}")).unwrap_or_default();
-        let via = e.server.as_ref().map(|s| format!("  @{s}")).unwrap_or_default();
+        let via = e
+            .server
+            .as_ref()
+            .map(|s| format!("  @{s}"))
+            .unwrap_or_default();
         let line = match e.rtype.as_str() {
             "CNAME" | "TXT" => format!("-> {} {}{}{}", e.rtype, data, ttl, via),
-            other => format!("-> {other} at {}{}", e.owner, ttl.replace("ttl", "negative ttl")),
+            other => format!(
+                "-> {other} at {}{}",
+                e.owner,
+                ttl.replace("ttl", "negative ttl")
+            ),
         };
         let _ = writeln!(out, "             {}", cut(&line, WIDTH - 13));
     }

@@ -134,7 +134,9 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
     if matches!(ex.outcome, Outcome::NxDomain(_) | Outcome::NoData(_)) {
         let owner = v
             .last()
-            .and_then(|e| (e.rtype == "CNAME").then(|| Name::from_ascii(e.data.as_deref().unwrap_or("."))))
+            .and_then(|e| {
+                (e.rtype == "CNAME").then(|| Name::from_ascii(e.data.as_deref().unwrap_or(".")))
+            })
             .unwrap_or_else(|| ex.question.name.clone());
         v.push(ChainEntry {
             owner,
@@ -217,7 +219,12 @@ pub fn failed_name(n: &InputName, why: &str) -> NameReport {
         inconclusive: true,
         chain: vec![],
         views: vec![],
-        findings: vec![Finding::new("SERVER_UNREACHABLE", &n.identifier, why.to_string(), "run again; report a bug if it persists".into())],
+        findings: vec![Finding::new(
+            "SERVER_UNREACHABLE",
+            &n.identifier,
+            why.to_string(),
+            "run again; report a bug if it persists".into(),
+        )],
     }
 }
 

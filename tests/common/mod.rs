@@ -28,18 +28,17 @@ pub fn config() -> PathBuf {
 pub fn config_with(body: &str) -> PathBuf {
     let dir = run_dir().join("test-configs");
     std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!(
-        "cfg-{}-{}.toml",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let p = dir.join(format!("cfg-{}-{}.toml", std::process::id(), rand_suffix()));
     std::fs::write(&p, body).unwrap();
     p
 }
 
 pub fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     n ^ (std::process::id() as u64) << 32
 }
 

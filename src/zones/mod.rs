@@ -1,0 +1,6 @@
+//! Writing to DNS zones: RFC 2136 dynamic updates signed with TSIG.
+
+pub mod rfc2136;
+
+/// The wire part (signed UPDATE messages) lives with the other hickory code.
+pub use crate::dns::update;
