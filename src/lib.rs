@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod check;
+pub mod clients;
 pub mod config;
 pub mod dns;
 pub mod findings;

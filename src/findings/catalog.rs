@@ -21,6 +21,11 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
     ("NEGATIVE_CACHED", Severity::Error, "a resolver still serves a cached NXDOMAIN/NODATA"),
     ("RESOLVER_STALE", Severity::Warning, "a resolver serves a different (cached) chain than the authoritative servers"),
     ("SPLIT_HORIZON", Severity::Warning, "the system (inside) resolver sees a different chain than the outside"),
+    ("CLIENT_NO_CNAME_FOLLOW", Severity::Error, "the issuing client writes the TXT at _acme-challenge.<name> instead of following the CNAME"),
+    ("CLIENT_WRONG_ZONE", Severity::Error, "the client's server, zone, alias or acme-dns account is not the CNAME target's"),
+    ("CLIENT_WHERE", Severity::Info, "where the issuing client will write the TXT, and whether the CA will find it"),
+    ("SECRET_FILE_MODE", Severity::Error, "a file holding client secrets is readable by group or others"),
+    ("CLIENT_CONFIG_UNREADABLE", Severity::Error, "the issuing client's config could not be read or understood"),
 ];
 
 /// The catalog entry of a code.

@@ -1,0 +1,304 @@
+//! YAML / TOML configs: cert-manager Issuer / ClusterIssuer, Traefik static config.
+
+use super::yaml::{self, Yn, Yv};
+use super::{
+    acme_dns_accounts_from_json, cfg_err, lego_writes, loc, parse_env, ClientConfigError,
+    ClientKind, ClientWrite, CnameFollow, Kv, Located,
+};
+use std::path::{Path, PathBuf};
+
+pub(super) fn parse_yaml(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let docs = yaml::parse_documents(text).map_err(|e| cfg_err(path, Some(e.line), e.message))?;
+    let is_issuer = |d: &Yn| {
+        matches!(
+            d.get("kind").and_then(Yn::str),
+            Some("Issuer") | Some("ClusterIssuer")
+        )
+    };
+    if docs.iter().any(is_issuer) {
+        return parse_cert_manager(path, &docs);
+    }
+    if let Some(d) = docs
+        .iter()
+        .find(|d| d.get_ci("certificatesResolvers").is_some())
+    {
+        return parse_traefik_yaml(path, d);
+    }
+    Err(cfg_err(
+        path,
+        None,
+        "YAML file holds neither a cert-manager Issuer/ClusterIssuer nor a Traefik \
+         certificatesResolvers section",
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// cert-manager
+
+fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    // Secrets in the same file: (name, data key) -> accounts JSON; and whether any holds data.
+    let mut secrets: Vec<(String, String, String)> = Vec::new();
+    let mut file_has_secret = false;
+    for d in docs
+        .iter()
+        .filter(|d| d.get("kind").and_then(Yn::str) == Some("Secret"))
+    {
+        let name = d
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Yn::str)
+            .unwrap_or("");
+        for section in ["stringData", "data"] {
+            if let Some(data) = d.get(section) {
+                for (k, _, v) in data.map() {
+                    file_has_secret = true;
+                    if section == "stringData" {
+                        if let Some(s) = v.str() {
+                            secrets.push((name.to_string(), k.clone(), s.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    for d in docs {
+        let Some(kind) = d.get("kind").and_then(Yn::str) else {
+            continue;
+        };
+        if kind != "Issuer" && kind != "ClusterIssuer" {
+            continue;
+        }
+        let issuer = d
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Yn::str)
+            .unwrap_or("?");
+        let Some(acme) = d.get("spec").and_then(|s| s.get("acme")) else {
+            continue; // a CA / self-signed / Vault issuer: no DNS-01
+        };
+        let Some((sl, solvers)) = acme.entry("solvers") else {
+            return Err(cfg_err(
+                path,
+                Some(acme.line),
+                format!("{kind} {issuer}: spec.acme has no solvers"),
+            ));
+        };
+        if !matches!(solvers.v, Yv::Seq(_)) {
+            return Err(cfg_err(
+                path,
+                Some(sl),
+                format!("{kind} {issuer}: spec.acme.solvers is not a list"),
+            ));
+        }
+        for solver in solvers.seq() {
+            let Some((dl, dns01)) = solver.entry("dns01") else {
+                continue;
+            };
+            let strategy = dns01.entry("cnameStrategy");
+            let provider = dns01
+                .map()
+                .iter()
+                .find(|(k, _, _)| k != "cnameStrategy" && k != "nameservers" && k != "webhook")
+                .or_else(|| dns01.map().iter().find(|(k, _, _)| k == "webhook"));
+            let Some((pkey, _, pnode)) = provider else {
+                return Err(cfg_err(
+                    path,
+                    Some(dl),
+                    format!("{kind} {issuer}: dns01 solver names no provider"),
+                ));
+            };
+            let method = match pkey.as_str() {
+                "acmeDNS" => "acme-dns".to_string(),
+                "webhook" => pnode
+                    .get("solverName")
+                    .and_then(Yn::str)
+                    .map(|s| format!("webhook:{s}"))
+                    .unwrap_or_else(|| "webhook".into()),
+                o => o.to_ascii_lowercase(),
+            };
+            let follows = match strategy {
+                Some((_, v)) if v.str() == Some("Follow") => CnameFollow::Yes,
+                Some((l, v)) => CnameFollow::No {
+                    why: format!(
+                        "cnameStrategy: {} at {}:{} (only Follow makes cert-manager follow the CNAME)",
+                        v.str().unwrap_or(""),
+                        path.display(),
+                        l
+                    ),
+                },
+                None => CnameFollow::No {
+                    why: format!(
+                        "no cnameStrategy under dns01 at {}:{} (the default None writes at _acme-challenge.<name>)",
+                        path.display(),
+                        dl
+                    ),
+                },
+            };
+            let mut w = ClientWrite::new(ClientKind::CertManager, path, &method, follows);
+            w.cname_setting = Some(match strategy {
+                Some((l, v)) => loc(format!("cnameStrategy: {}", v.str().unwrap_or("")), l, None),
+                None => loc("dns01:".to_string(), dl, None),
+            });
+            if let Some(sel) = solver.get("selector") {
+                w.domains = sel
+                    .get("dnsNames")
+                    .map(Yn::strings)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+                    .collect();
+                w.domain_zones = sel
+                    .get("dnsZones")
+                    .map(Yn::strings)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+                    .collect();
+            }
+            match method.as_str() {
+                "rfc2136" => {
+                    if let Some((l, v)) = pnode.entry("nameserver") {
+                        if let Some(s) = v.str() {
+                            w.server = Some(loc(s.to_string(), l, None));
+                        }
+                    }
+                }
+                "acme-dns" => {
+                    if let Some((l, v)) = pnode.entry("host") {
+                        if let Some(s) = v.str() {
+                            w.server = Some(loc(s.to_string(), l, None));
+                        }
+                    }
+                    if let Some(r) = pnode.get("accountSecretRef") {
+                        let n = r.get("name").and_then(Yn::str).unwrap_or("");
+                        let k = r.get("key").and_then(Yn::str).unwrap_or("");
+                        if let Some((_, _, json)) =
+                            secrets.iter().find(|(sn, sk, _)| sn == n && sk == k)
+                        {
+                            w.acme_dns_accounts = acme_dns_accounts_from_json(json);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if file_has_secret {
+                w.add_credential_file(path.to_path_buf());
+            }
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Traefik
+
+/// lego settings for the Traefik process: `traefik.env` or `.env` beside the config.
+fn traefik_env(path: &Path) -> Result<(Vec<Kv>, Option<PathBuf>), ClientConfigError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for name in ["traefik.env", ".env"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                return Ok((parse_env(&p, &t)?, Some(p)));
+            }
+        }
+    }
+    Ok((vec![], None))
+}
+
+fn traefik_writes(
+    path: &Path,
+    resolvers: Vec<(String, Located<String>)>,
+) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let (env, env_file) = traefik_env(path)?;
+    let mut out = Vec::new();
+    for (_name, provider) in resolvers {
+        out.extend(lego_writes(
+            ClientKind::Traefik,
+            path,
+            &env,
+            env_file.as_deref(),
+            Some(provider),
+        )?);
+    }
+    Ok(out)
+}
+
+fn parse_traefik_yaml(path: &Path, doc: &Yn) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let mut resolvers = Vec::new();
+    if let Some(crs) = doc.get_ci("certificatesResolvers") {
+        for (name, _, r) in crs.map() {
+            let Some(ch) = r.get_ci("acme").and_then(|a| a.get_ci("dnsChallenge")) else {
+                continue;
+            };
+            let prov = ch
+                .map()
+                .iter()
+                .find(|(k, _, _)| k.eq_ignore_ascii_case("provider"));
+            match prov.and_then(|(_, l, v)| v.str().map(|s| (s, *l))) {
+                Some((s, l)) => resolvers.push((name.clone(), loc(s.to_string(), l, None))),
+                None => {
+                    return Err(cfg_err(
+                        path,
+                        Some(ch.line),
+                        format!("certificatesResolvers.{name}.acme.dnsChallenge has no provider"),
+                    ))
+                }
+            }
+        }
+    }
+    traefik_writes(path, resolvers)
+}
+
+pub(super) fn parse_traefik_toml(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    if let Err(e) = text.parse::<toml::Table>() {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let msg = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
+        return Err(cfg_err(path, line, format!("invalid TOML: {msg}")));
+    }
+    // Line-based scan for the dotted path of every `key = value` line.
+    let mut table: Vec<String> = vec![];
+    let mut resolvers = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim();
+        if l.starts_with('[') {
+            let inner = l.trim_start_matches('[').split(']').next().unwrap_or("");
+            table = inner
+                .split('.')
+                .map(|s| s.trim().trim_matches('"').to_ascii_lowercase())
+                .collect();
+            continue;
+        }
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
+        let mut full = table.clone();
+        full.extend(
+            k.split('.')
+                .map(|s| s.trim().trim_matches('"').to_ascii_lowercase()),
+        );
+        if full.len() == 5
+            && full[0] == "certificatesresolvers"
+            && full[2] == "acme"
+            && full[3] == "dnschallenge"
+            && full[4] == "provider"
+        {
+            let v = v.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+            resolvers.push((full[1].clone(), loc(v, i + 1, None)));
+        }
+    }
+    traefik_writes(path, resolvers)
+}
