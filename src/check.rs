@@ -55,6 +55,11 @@ impl<T: Transport> Engine<T> {
         &self.walker
     }
 
+    /// The resolvers asked, configured ones first, then the system's.
+    pub fn vantages(&self) -> &[Vantage] {
+        &self.vantages
+    }
+
     /// Gathers the evidence for one name: the authoritative chain and every vantage point.
     pub async fn evidence(&self, input: &InputName, opts: &CheckOptions) -> NameEvidence {
         let transport = self.walker.transport().clone();

@@ -2,6 +2,12 @@
 
 use acme_delegate::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::config::Config;
+use acme_delegate::diagnose::DiagnoseOptions;
+use acme_delegate::endpoint::check_endpoint;
+use acme_delegate::files::write_atomic;
+use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::report::{prometheus, Report};
+use std::time::SystemTime;
 
 use acme_delegate::name::parse_all;
 use acme_delegate::report::{human, to_json};
@@ -37,6 +43,26 @@ enum Command {
     /// every resolver.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Troubleshoot a failing renewal: everything `check` does, plus DNSSEC, CAA, wildcard
+    /// capture, stale TXT, TTLs, acme-dns limits and the issuing client's config.
+    #[command(after_help = EXIT_CODES)]
+    Diagnose(DiagnoseArgs),
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    #[command(flatten)]
+    check: CheckArgs,
+    /// The CA's CAA issuer domain.
+    #[arg(long, default_value = "letsencrypt.org", value_name = "DOMAIN")]
+    ca: String,
+    /// An issuing client's config (lego .env, certbot renewal conf, acme.sh domain conf,
+    /// cert-manager Issuer YAML, Caddyfile, Traefik static config); repeatable.
+    #[arg(long = "client-config", value_name = "PATH")]
+    client_configs: Vec<PathBuf>,
+    /// A TLS endpoint serving the certificate (HOST:PORT): expiry and names are checked.
+    #[arg(long, value_name = "HOST:PORT")]
+    endpoint: Vec<String>,
 }
 
 #[derive(Args)]
@@ -47,6 +73,9 @@ struct CheckArgs {
     /// The CNAME target every NAME must reach (e.g. d420c923.auth.acme-dns.io).
     #[arg(long, value_name = "T")]
     expect_target: Option<String>,
+    /// Also write a Prometheus node_exporter textfile (atomically) for cron monitoring.
+    #[arg(long, value_name = "PATH")]
+    prometheus_textfile: Option<PathBuf>,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
     #[arg(required = true, value_name = "NAME")]
     names: Vec<String>,
@@ -96,11 +125,23 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Check(args)) => run_check(config, args),
+        Some(Command::Check(args)) => run(config, args, None),
+        Some(Command::Diagnose(d)) => {
+            let opts = DiagnoseOptions {
+                ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),
+                client_configs: d.client_configs,
+                ..DiagnoseOptions::default()
+            };
+            run(config, d.check, Some((opts, d.endpoint)))
+        }
     }
 }
 
-fn run_check(config: Config, args: CheckArgs) -> ExitCode {
+fn run(
+    config: Config,
+    args: CheckArgs,
+    diagnose: Option<(DiagnoseOptions, Vec<String>)>,
+) -> ExitCode {
     let names = match parse_all(&args.names) {
         Ok(n) => n,
         Err(e) => {
@@ -129,14 +170,62 @@ fn run_check(config: Config, args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = rt.block_on(async {
+    let command = if diagnose.is_some() {
+        "diagnose"
+    } else {
+        "check"
+    };
+    let timeout = config.timeout;
+    let mut report = rt.block_on(async {
         let engine = Engine::new(config);
-        engine.check(&names, &CheckOptions { expect_target }).await
+        let check = CheckOptions { expect_target };
+        match diagnose {
+            Some((d, endpoints)) => {
+                let mut report = engine
+                    .diagnose(&names, &DiagnoseOptions { check, ..d })
+                    .await;
+                for ep in &endpoints {
+                    let r = check_endpoint(ep, None, &names, timeout * 2, SystemTime::now()).await;
+                    attach_endpoint_findings(&mut report, r.findings);
+                }
+                report
+            }
+            None => engine.check(&names, &check).await,
+        }
     });
+    report.names.iter_mut().for_each(|n| {
+        n.ok = n.ok && !n.findings.iter().any(|f| f.severity == Severity::Error);
+    });
+    if let Some(path) = &args.prometheus_textfile {
+        let text = prometheus::render(&report, command);
+        if let Err(e) = write_atomic(path, text.as_bytes(), 0o644) {
+            eprintln!(
+                "acme-delegate: cannot write the Prometheus textfile {}: {e}; check that its directory exists and is writable",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     if args.json {
         println!("{}", to_json(&report));
     } else {
         print!("{}", human::render(&report, human::Style::detect()));
     }
     ExitCode::from(exit_code(&report) as u8)
+}
+
+/// Endpoint findings go to the names they concern: a name mismatch to that name, expiry and
+/// reachability to every name served there.
+fn attach_endpoint_findings(report: &mut Report, findings: Vec<Finding>) {
+    for f in findings {
+        for n in report.names.iter_mut() {
+            if f.code == "CERT_NAME_MISMATCH" && f.name != n.name {
+                continue;
+            }
+            let mut g = f.clone();
+            g.name = n.name.clone();
+            n.findings.push(g);
+            n.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        }
+    }
 }

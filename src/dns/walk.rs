@@ -153,7 +153,13 @@ impl<T: Transport> Walker<T> {
                 .collect(),
             _ => vec![],
         };
-        if matches!(ex.outcome, Outcome::NxDomain(_)) {
+        // An alias is not a cut, and an NXDOMAIN that came after a CNAME at the name is
+        // about the CNAME's target, not about the name.
+        let is_alias = reply
+            .answers
+            .iter()
+            .any(|r| r.name == name && matches!(r.data, RData::CNAME(_)));
+        if matches!(ex.outcome, Outcome::NxDomain(_)) && !is_alias {
             return Arc::new(Walk {
                 zone,
                 missing_at: Some(name),

@@ -26,6 +26,22 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
     ("CLIENT_WHERE", Severity::Info, "where the issuing client will write the TXT, and whether the CA will find it"),
     ("SECRET_FILE_MODE", Severity::Error, "a file holding client secrets is readable by group or others"),
     ("CLIENT_CONFIG_UNREADABLE", Severity::Error, "the issuing client's config could not be read or understood"),
+    ("CERT_EXPIRED", Severity::Error, "the certificate an endpoint serves has expired"),
+    ("CERT_EXPIRING", Severity::Warning, "the certificate an endpoint serves has less than a third of its lifetime or 14 days left: renewal is not happening"),
+    ("CERT_NAME_MISMATCH", Severity::Error, "the certificate an endpoint serves does not cover a name"),
+    ("ENDPOINT_UNREACHABLE", Severity::Error, "the TLS endpoint could not be reached or the handshake failed within the timeout"),
+    ("WILDCARD_CNAME_CAPTURE", Severity::Error, "a wildcard CNAME answers for _acme-challenge.<name>"),
+    ("STALE_TXT", Severity::Error, "a TXT sits at _acme-challenge.<name> where the CNAME should be"),
+    ("CONFLICTING_RECORDS", Severity::Error, "a server returns a CNAME together with other data at one name"),
+    ("TTL_HIGH", Severity::Warning, "the validation zone's negative TTL or TXT TTL keeps stale answers in caches for long"),
+    ("DNSSEC_BOGUS", Severity::Error, "a validating resolver fails (SERVFAIL) where CD succeeds: broken signatures or DS"),
+    ("DNSSEC_INSECURE_DELEGATION", Severity::Info, "the target zone is signed but its parent has no DS"),
+    ("CAA_FORBIDS_CA", Severity::Error, "the CAA set that applies does not allow the CA"),
+    ("CAA_FORBIDS_DNS01", Severity::Error, "the CA's CAA record limits validationmethods and excludes dns-01"),
+    ("CAA_LOOKUP_FAILED", Severity::Error, "a CAA lookup failed (SERVFAIL, timeout): the CA refuses to issue"),
+    ("CAA_CRITICAL_UNKNOWN", Severity::Error, "a critical CAA property the CA does not know"),
+    ("CAA_ACCOUNTURI", Severity::Info, "CAA pins issuance to one ACME account"),
+    ("ACMEDNS_TWO_VALUES", Severity::Error, "more than two names of one order use one acme-dns record"),
 ];
 
 /// The catalog entry of a code.

@@ -284,7 +284,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             End::NxDomain { owner, .. } => {
                 if let Some(missing) = last
                     .and_then(|s| s.missing_at.as_ref())
-                    .filter(|m| *m != owner)
+                    .filter(|m| *m != owner && owner.is_subdomain_of(m))
                 {
                     let zone = last.map(|s| s.zone.apex.to_string()).unwrap_or_default();
                     out.push(Finding::new(

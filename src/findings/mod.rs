@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod chain;
+pub mod diagnose;
 
 use serde::Serialize;
 use std::fmt;

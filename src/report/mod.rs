@@ -1,6 +1,7 @@
 //! The headless faces: the report model (what `--json` prints) and the human table.
 
 pub mod human;
+pub mod prometheus;
 
 use crate::chain::{End, Hop};
 use crate::dns::{Exchange, Name, Outcome, RData};

@@ -1,4 +1,4 @@
-//! Writing to DNS zones: RFC 2136 dynamic updates signed with TSIG.
+//! Writing to DNS zones: RFC 2136 dynamic updates signed with TSIG, and acme-dns.
 
 pub mod rfc2136;
 

@@ -12,6 +12,7 @@
 #                              + sfail.lab. (fails to load -> SERVFAIL)
 #                              + split.test. (copy B, disagrees with A) + bench.test.
 #   blackhole  127.0.0.99:53   tools/blackhole.py: udp+tcp, never answers
+#   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
 #                              trust anchor = DS of the fake root
 #   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
@@ -48,7 +49,7 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
-COMPONENTS=(knot-root knot-test knot-lab blackhole unbound unbound2 unbound-inside)
+COMPONENTS=(knot-root knot-test knot-lab blackhole conflict unbound unbound2 unbound-inside)
 [[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
 
 T0=$(date +%s.%N)
@@ -63,7 +64,7 @@ cleanup_on_error() {  # if we fail half-way, stop what we started (by PID)
     fi
 }
 trap cleanup_on_error EXIT
-expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole) echo python3 ;; *) echo "$1" ;; esac; }
+expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict) echo python3 ;; *) echo "$1" ;; esac; }
 alive() { # component -> true if its PID file names a live (non-zombie) process of the right binary
     local f="$RUN/pids/$1.pid" pid
     [[ -s $f ]] || return 1
@@ -99,7 +100,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|98|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -219,6 +220,7 @@ start_bg knot-lab  knotd -c "$RUN/knot-lab/knot.conf"
 start_bg knot-test knotd -c "$RUN/knot-test/knot.conf"
 start_bg knot-root knotd -c "$RUN/knot-root/knot.conf"
 start_bg blackhole /usr/bin/python3 "$LAB_DIR/tools/blackhole.py" "$BLACKHOLE_IP" 53
+start_bg conflict /usr/bin/python3 "$LAB_DIR/tools/conflict-auth.py" 127.0.0.98 53
 # (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
 for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
@@ -230,6 +232,7 @@ blackhole_up() {
     ss -Hlnt "sport = :53" | grep -qF "$BLACKHOLE_IP:53" && ss -Hlnu "sport = :53" | grep -qF "$BLACKHOLE_IP:53"
 }
 wait_for "$TIMEOUT" "blackhole on $BLACKHOLE_IP:53" blackhole_up
+wait_for "$TIMEOUT" "conflict-auth on 127.0.0.98:53" aa_soa 127.0.0.98 conflict.lab.
 log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 
 # --- unbound x3 (one template) ---------------------------------------------------

@@ -1,0 +1,303 @@
+//! `diagnose`: everything `check` gathers, plus the evidence the troubleshooter needs —
+//! CAA up the tree at the CA's stand-in resolver, CD retries of SERVFAILs, the target
+//! zone's signing status, a wildcard probe, and the issuing clients' configs.
+
+use crate::check::{CheckOptions, Engine};
+use crate::clients::{self, parse_client_config, ClientWrite};
+use crate::dns::{
+    Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
+};
+use crate::findings::chain::{merge_same, rules, NameEvidence};
+use crate::findings::diagnose::{
+    caa_rules, chain_extra_rules, dnssec_rules, two_values_rule, usable, CaaLookup, CdRetry,
+    DiagnoseEvidence, ZoneSigning,
+};
+use crate::findings::Finding;
+use crate::name::InputName;
+use crate::report::{self, NameReport, Report};
+use crate::views::{Vantage, VantageKind};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options of one diagnose run.
+#[derive(Clone, Debug)]
+pub struct DiagnoseOptions {
+    pub check: CheckOptions,
+    /// The CA's CAA issuer domain (`letsencrypt.org`).
+    pub ca: String,
+    /// Issuing-client configs to read (`--client-config`).
+    pub client_configs: Vec<PathBuf>,
+}
+
+impl Default for DiagnoseOptions {
+    fn default() -> Self {
+        DiagnoseOptions {
+            check: CheckOptions::default(),
+            ca: "letsencrypt.org".into(),
+            client_configs: vec![],
+        }
+    }
+}
+
+impl<T: Transport> Engine<T> {
+    /// The resolver that stands in for the CA: the first configured one, else the system's.
+    fn ca_vantage(&self) -> Option<&Vantage> {
+        self.vantages()
+            .iter()
+            .find(|v| v.kind == VantageKind::Resolver)
+            .or_else(|| self.vantages().first())
+    }
+
+    /// RFC 8659: the CAA set of the closest node at or above the host that has one.
+    async fn caa_lookup(&self, host: &Name) -> CaaLookup {
+        let mut out = CaaLookup::default();
+        let Some(v) = self.ca_vantage() else {
+            return out;
+        };
+        out.vantage = v.name.clone();
+        let mut node = host.clone();
+        while !node.is_root() {
+            let q = Question::new(node.clone(), RecordType::CAA);
+            let ex = self
+                .walker()
+                .transport()
+                .ask(v.addr, &q, QueryFlags::recursive())
+                .await;
+            out.exchanges.push(ex.clone());
+            match &ex.outcome {
+                Outcome::Answer(r) => {
+                    let set: Vec<Caa> = r
+                        .answers
+                        .iter()
+                        .filter_map(|a| match &a.data {
+                            RData::CAA(c) => Some(c.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    if !set.is_empty() {
+                        out.relevant = Some((node.clone(), set));
+                        return out;
+                    }
+                }
+                Outcome::NoData(_) | Outcome::NxDomain(_) => {}
+                _ => {
+                    out.failed = Some(ex);
+                    return out;
+                }
+            }
+            node = node.parent();
+        }
+        out
+    }
+
+    async fn cd_retries(&self, ev: &NameEvidence) -> Vec<CdRetry> {
+        let mut out = Vec::new();
+        for rv in &ev.resolvers {
+            if !matches!(rv.exchange.outcome, Outcome::ServFail(_)) {
+                continue;
+            }
+            let flags = QueryFlags {
+                checking_disabled: true,
+                ..QueryFlags::recursive()
+            };
+            let ex = self
+                .walker()
+                .transport()
+                .ask(rv.vantage.addr, &rv.exchange.question, flags)
+                .await;
+            if usable(&ex) {
+                out.push(CdRetry {
+                    vantage: rv.vantage.name.clone(),
+                    servfail: rv.exchange.clone(),
+                    with_cd: ex,
+                });
+            }
+        }
+        out
+    }
+
+    async fn wildcard_probe(&self, ev: &NameEvidence) -> Option<Exchange> {
+        let first = ev.chain.steps.first()?;
+        if ev.chain.hops.is_empty() {
+            return None;
+        }
+        let label = format!("_acme-delegate-probe-{:08x}", rand::random::<u32>());
+        let q = Question::new(ev.input.host.prepend(&label), RecordType::TXT);
+        for s in &first.zone.servers {
+            let ex = self
+                .walker()
+                .transport()
+                .ask(s.addr, &q, QueryFlags::authoritative())
+                .await;
+            if ex.outcome.reply().is_some_and(|r| r.authoritative) {
+                return Some(ex);
+            }
+        }
+        None
+    }
+
+    async fn signing(&self, ev: &NameEvidence) -> Option<ZoneSigning> {
+        if ev.chain.hops.is_empty() || ev.chain.steps.len() < 2 {
+            return None;
+        }
+        let zone = ev.chain.steps.last()?.zone.clone();
+        if zone.apex.is_root() {
+            return None;
+        }
+        let t = self.walker().transport();
+        let mut has_dnskey = false;
+        let q = Question::new(zone.apex.clone(), RecordType::DNSKEY);
+        for s in &zone.servers {
+            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
+                has_dnskey = r.answers.iter().any(|a| a.rtype() == RecordType::DNSKEY);
+                break;
+            }
+        }
+        if !has_dnskey {
+            return Some(ZoneSigning {
+                zone: zone.apex.clone(),
+                has_dnskey,
+                has_ds: false,
+            });
+        }
+        let parent = self.walker().zone_of(zone.apex.parent()).await;
+        let q = Question::new(zone.apex.clone(), RecordType::DS);
+        let mut has_ds = false;
+        for s in &parent.zone.servers {
+            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
+                has_ds = r.answers.iter().any(|a| a.rtype() == RecordType::DS);
+                break;
+            }
+        }
+        Some(ZoneSigning {
+            zone: zone.apex.clone(),
+            has_dnskey,
+            has_ds,
+        })
+    }
+
+    /// Gathers the troubleshooter's evidence for one name.
+    pub async fn diagnose_evidence(
+        &self,
+        input: &InputName,
+        opts: &DiagnoseOptions,
+    ) -> DiagnoseEvidence {
+        let base = self.evidence(input, &opts.check).await;
+        let (caa, cd_retries, wildcard_probe, signing) = tokio::join!(
+            self.caa_lookup(&input.host),
+            self.cd_retries(&base),
+            self.wildcard_probe(&base),
+            self.signing(&base)
+        );
+        DiagnoseEvidence {
+            base,
+            ca: opts.ca.clone(),
+            caa,
+            cd_retries,
+            wildcard_probe,
+            signing,
+        }
+    }
+
+    /// Diagnoses every name concurrently; names keep the input order.
+    pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, n) in names.iter().enumerate() {
+            let me = self.clone();
+            let n = n.clone();
+            let opts = opts.clone();
+            set.spawn(async move { (i, me.diagnose_evidence(&n, &opts).await) });
+        }
+        let mut evs: Vec<Option<DiagnoseEvidence>> = vec![None; names.len()];
+        while let Some(r) = set.join_next().await {
+            if let Ok((i, ev)) = r {
+                evs[i] = Some(ev);
+            }
+        }
+        let evs: Vec<DiagnoseEvidence> = evs.into_iter().flatten().collect();
+        let clients = read_clients(&opts.client_configs);
+        let two = two_values_rule(&evs);
+        let mut out = Vec::new();
+        for ev in &evs {
+            let mut findings = diagnose_rules(ev);
+            if let Some(f) = two.get(&ev.base.input.identifier) {
+                findings.push(f.clone());
+            }
+            findings.extend(client_rules(&clients, ev));
+            let mut findings = merge_same(findings);
+            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+            out.push(report::name_report(&ev.base, findings));
+        }
+        // Names whose task failed still appear.
+        for n in names {
+            if !out.iter().any(|r: &NameReport| r.name == n.identifier) {
+                out.push(report::failed_name(
+                    n,
+                    "internal error while diagnosing this name",
+                ));
+            }
+        }
+        Report {
+            version: 1,
+            names: out,
+        }
+    }
+}
+
+/// All rules for one name: `check`'s, with SERVFAILs that are DNSSEC failures reported as
+/// such, plus the troubleshooter's.
+pub fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
+    let mut base = ev.base.clone();
+    base.resolvers
+        .retain(|rv| !ev.cd_retries.iter().any(|c| c.vantage == rv.vantage.name));
+    let mut f = rules(&base);
+    f.extend(dnssec_rules(ev));
+    f.extend(caa_rules(ev));
+    f.extend(chain_extra_rules(ev));
+    f
+}
+
+type ClientConfigs = Vec<(
+    PathBuf,
+    Result<Vec<ClientWrite>, clients::ClientConfigError>,
+)>;
+
+fn read_clients(paths: &[PathBuf]) -> ClientConfigs {
+    paths
+        .iter()
+        .map(|p| (p.clone(), parse_client_config(p)))
+        .collect()
+}
+
+fn client_rules(configs: &ClientConfigs, ev: &DiagnoseEvidence) -> Vec<Finding> {
+    let input = &ev.base.input;
+    let chain = &ev.base.chain;
+    let target = chain.target();
+    let target_zone = (!chain.hops.is_empty())
+        .then(|| chain.steps.last().map(|s| s.zone.apex.clone()))
+        .flatten();
+    let challenge_zone = chain.steps.first().map(|s| s.zone.apex.clone());
+    let mut out = Vec::new();
+    for (_, parsed) in configs {
+        match parsed {
+            Err(e) => out.push(clients::rules::unreadable_finding(e, input)),
+            Ok(writes) => {
+                for w in writes
+                    .iter()
+                    .filter(|w| clients::rules::applies_to(w, input))
+                {
+                    out.extend(clients::rules::client_findings(
+                        w,
+                        input,
+                        target,
+                        target_zone.as_ref(),
+                        challenge_zone.as_ref(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,222 @@
+//! Writing output files safely: a reader (node_exporter, a monitoring agent) never sees a
+//! half-written file, and a symlink planted at the path is not followed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
+/// synced, given `mode` (e.g. `0o644`, exactly, whatever the umask) and renamed over
+/// `path`. Refuses to write through a symlink at `path`. On any error the temporary file is
+/// removed and `path` is left as it was. Errors name the path.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let ctx = |e: io::Error, what: &str, p: &Path| {
+        io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
+    };
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "refusing to write through the symlink {}; give the real path",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ctx(e, "cannot inspect", path)),
+    }
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} does not name a file", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(
+        ".tmp.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = dir.join(tmp_name);
+
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never wider than asked while it is being written; set exactly below.
+        opts.mode(mode & 0o777);
+    }
+    let file = opts
+        .open(&tmp)
+        .map_err(|e| ctx(e, "cannot create a temporary file for", path))?;
+    let guard = TempGuard(Some(tmp.clone()));
+    fill(file, bytes, mode).map_err(|e| ctx(e, "cannot write", &tmp))?;
+    fs::rename(&tmp, path).map_err(|e| ctx(e, "cannot replace", path))?;
+    guard.disarm();
+    // Make the rename itself durable; best effort (not every platform can open a dir).
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn fill(mut file: File, bytes: &[u8], mode: u32) -> io::Result<()> {
+    file.write_all(bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    file.sync_all()
+}
+
+/// Removes the temporary file unless disarmed.
+struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "acme-delegate-files-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entries(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn writes_content_and_mode() {
+        let d = tempdir("mode");
+        let p = d.join("a.prom");
+        write_atomic(&p, b"hello\n", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"hello\n");
+        assert_eq!(mode_of(&p), 0o600);
+        let q = d.join("b.prom");
+        write_atomic(&q, b"x", 0o644).unwrap();
+        assert_eq!(mode_of(&q), 0o644);
+        assert_eq!(entries(&d), ["a.prom", "b.prom"]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn replaces_existing_file_and_mode() {
+        let d = tempdir("replace");
+        let p = d.join("a.prom");
+        fs::write(&p, b"old content that is longer").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
+        write_atomic(&p, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(mode_of(&p), 0o644);
+        assert_eq!(entries(&d), ["a.prom"]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn refuses_symlink() {
+        let d = tempdir("symlink");
+        let victim = d.join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let link = d.join("a.prom");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = write_atomic(&link, b"evil", 0o644).unwrap_err();
+        assert!(e.to_string().contains("symlink"), "{e}");
+        assert!(e.to_string().contains(&link.display().to_string()), "{e}");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(entries(&d), ["a.prom", "victim"]);
+        // A dangling symlink is refused too.
+        let dangling = d.join("b.prom");
+        std::os::unix::fs::symlink(d.join("nowhere"), &dangling).unwrap();
+        assert!(write_atomic(&dangling, b"evil", 0o644).is_err());
+        assert!(!d.join("nowhere").exists());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn directory_at_path_refused_and_no_temp_left() {
+        // The temp file is written, then the rename over a directory fails: it must go.
+        let d = tempdir("isdir");
+        fs::create_dir(d.join("a.prom")).unwrap();
+        fs::write(d.join("a.prom/inside"), b"x").unwrap();
+        let e = write_atomic(&d.join("a.prom"), b"x", 0o644).unwrap_err();
+        assert!(e.to_string().contains("a.prom"), "{e}");
+        assert_eq!(entries(&d), ["a.prom"]);
+        assert!(d.join("a.prom").is_dir());
+        assert_eq!(entries(&d.join("a.prom")), ["inside"]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn unwritable_directory_fails_cleanly() {
+        let d = tempdir("ro");
+        let p = d.join("a.prom");
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o555)).unwrap();
+        let r = write_atomic(&p, b"new", 0o644);
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        // Root ignores directory permissions; the point then is only that it worked.
+        if let Err(e) = r {
+            assert!(e.to_string().contains("a.prom"), "{e}");
+            assert_eq!(fs::read(&p).unwrap(), b"old");
+        }
+        assert_eq!(entries(&d), ["a.prom"]);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn missing_directory_errors() {
+        let d = tempdir("missing");
+        let e = write_atomic(&d.join("no/such/a.prom"), b"x", 0o644).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains("a.prom"), "{e}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+}
