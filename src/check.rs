@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub struct CheckOptions {
     /// The CNAME target every name should reach (`--expect-target`).
     pub expect_target: Option<Name>,
+    /// Per-name targets (from the saved plan), used when `expect_target` is not given.
+    pub planned: std::collections::BTreeMap<String, Name>,
 }
 
 /// The engine: configuration, transport and the memoised delegation walk.
@@ -76,7 +78,10 @@ impl<T: Transport> Engine<T> {
             chain,
             resolvers,
             doubled,
-            expect_target: opts.expect_target.clone(),
+            expect_target: opts
+                .expect_target
+                .clone()
+                .or_else(|| opts.planned.get(&input.identifier).cloned()),
         }
     }
 

@@ -13,6 +13,8 @@ pub mod endpoint;
 pub mod files;
 pub mod findings;
 pub mod name;
+pub mod plan;
+pub mod prove;
 pub mod report;
 pub mod views;
 pub mod zones;

@@ -12,6 +12,8 @@ use std::time::SystemTime;
 use acme_delegate::name::parse_all;
 use acme_delegate::report::{human, to_json};
 use clap::{Args, Parser, Subcommand};
+
+mod faces;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +35,10 @@ struct Cli {
     /// Config file (TOML); else $ACME_DELEGATE_CONFIG, else the user config file, else defaults.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The saved plan (expected targets, the validation zone); default: plan.toml in the
+    /// user config dir, when it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    plan: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -47,6 +53,78 @@ enum Command {
     /// capture, stale TXT, TTLs, acme-dns limits and the issuing client's config.
     #[command(after_help = EXIT_CODES)]
     Diagnose(DiagnoseArgs),
+    /// Choose the validation zone and compute the exact CNAME to publish for every NAME;
+    /// the plan is saved for check, diagnose and prove.
+    Plan(PlanArgs),
+    /// Prove the delegation: publish a test TXT at each target, wait until every
+    /// authoritative server and then every resolver sees it through the CNAME, remove it.
+    #[command(after_help = PROVE_EXIT_CODES)]
+    Prove(ProveArgs),
+}
+
+const PROVE_EXIT_CODES: &str = "\
+Exit status:
+  0  every vantage point saw every test TXT through the CNAME
+  1  a test TXT could not be published, or some vantage point never saw it
+  2  bad input or usage (no plan, a kind that cannot publish, ...)";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ZoneKindArg {
+    #[value(name = "acme-dns")]
+    AcmeDns,
+    Rfc2136,
+    Provider,
+    Hosted,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// The kind of validation zone.
+    #[arg(long, value_enum)]
+    zone: ZoneKindArg,
+    /// acme-dns: the API base URL.
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// acme-dns: CIDRs allowed to update (repeatable).
+    #[arg(long, value_name = "CIDR")]
+    allowfrom: Vec<String>,
+    /// acme-dns: the directory for the account files (default: the user data dir).
+    #[arg(long, value_name = "DIR")]
+    storage: Option<PathBuf>,
+    /// rfc2136: the primary server to send updates to (ip:port).
+    #[arg(long, value_name = "ADDR")]
+    server: Option<String>,
+    /// rfc2136: the TSIG key file (BIND or knot format).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// rfc2136 and provider: the validation zone (e.g. acme.example.net).
+    #[arg(long, value_name = "ZONE")]
+    domain: Option<String>,
+    /// provider: lego's provider code (e.g. cloudflare).
+    #[arg(long, value_name = "CODE")]
+    provider: Option<String>,
+    /// hosted: the target the service gave you.
+    #[arg(long, value_name = "T")]
+    target: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Host names or wildcards.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+}
+
+#[derive(Args)]
+struct ProveArgs {
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    timeout: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Names to prove (default: every name of the plan).
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
 }
 
 #[derive(Args)]
@@ -125,23 +203,32 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Check(args)) => run(config, args, None),
+        Some(Command::Plan(args)) => faces::plan(config, cli.plan, args),
+        Some(Command::Prove(args)) => faces::prove(config, cli.plan, args),
+        Some(Command::Check(args)) => run(config, cli.plan, args, None),
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {
                 ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),
                 client_configs: d.client_configs,
                 ..DiagnoseOptions::default()
             };
-            run(config, d.check, Some((opts, d.endpoint)))
+            run(config, cli.plan, d.check, Some((opts, d.endpoint)))
         }
     }
 }
 
 fn run(
     config: Config,
+    plan_path: Option<PathBuf>,
     args: CheckArgs,
     diagnose: Option<(DiagnoseOptions, Vec<String>)>,
 ) -> ExitCode {
+    let planned = match faces::load_plan(plan_path.as_deref(), false) {
+        Ok(p) => p
+            .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
+            .unwrap_or_default(),
+        Err(code) => return code,
+    };
     let names = match parse_all(&args.names) {
         Ok(n) => n,
         Err(e) => {
@@ -178,7 +265,10 @@ fn run(
     let timeout = config.timeout;
     let mut report = rt.block_on(async {
         let engine = Engine::new(config);
-        let check = CheckOptions { expect_target };
+        let check = CheckOptions {
+            expect_target,
+            planned,
+        };
         match diagnose {
             Some((d, endpoints)) => {
                 let mut report = engine

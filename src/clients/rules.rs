@@ -334,7 +334,7 @@ pub fn client_findings(
                     "SECRET_FILE_MODE",
                     id,
                     format!(
-                        "{} holds secrets for {} and has mode {:04o}: readable by group or others",
+                        "{} holds secrets for {} and has mode {:04o}: group or others have access to it",
                         f.display(),
                         who(w),
                         mode

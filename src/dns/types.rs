@@ -101,6 +101,18 @@ impl Name {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() || s.contains(char::is_whitespace) || s.contains("..") {
+            return Err(serde::de::Error::custom(format!(
+                "{s:?} is not a domain name"
+            )));
+        }
+        Ok(Name::from_ascii(&s))
+    }
+}
+
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

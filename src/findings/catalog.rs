@@ -42,6 +42,13 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
     ("CAA_CRITICAL_UNKNOWN", Severity::Error, "a critical CAA property the CA does not know"),
     ("CAA_ACCOUNTURI", Severity::Info, "CAA pins issuance to one ACME account"),
     ("ACMEDNS_TWO_VALUES", Severity::Error, "more than two names of one order use one acme-dns record"),
+    ("TSIG_OVERPRIVILEGED", Severity::Error, "the TSIG key may write more than TXT records in the validation zone"),
+    ("ACMEDNS_UNHEALTHY", Severity::Error, "the acme-dns API does not answer GET /health"),
+    ("PROOF_PUBLISH_FAILED", Severity::Error, "the test TXT could not be published in the validation zone"),
+    ("PROOF_NOT_PUBLISHED", Severity::Error, "an authoritative server of the target's zone never served the test TXT"),
+    ("PROOF_NOT_SEEN", Severity::Error, "a vantage point never saw the test TXT through the CNAME"),
+    ("PROOF_CANCELLED", Severity::Error, "the proof was interrupted (the test TXT records were removed)"),
+    ("CHECK_FAILED", Severity::Error, "acme-delegate could not finish checking this name (an internal error)"),
 ];
 
 /// The catalog entry of a code.

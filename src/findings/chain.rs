@@ -130,8 +130,8 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 Outcome::ServFail(_) => Some(Finding::new(
                     "SERVER_SERVFAIL",
                     id,
-                    format!("{vantage} ({}) answered SERVFAIL to {} for zone {zone}: the zone is probably not loaded (check the server's log); {others}", ex.server, ex.question),
-                    format!("fix the zone {zone} on {} until it loads (`knotc zone-check`, `named-checkzone`) and reload it", ex.server),
+                    format!("{vantage} ({}) answered SERVFAIL to {} (asked as a server of {zone}): the zone holding {} is probably not loaded there (check the server's log); {others}", ex.server, ex.question, ex.question.name),
+                    format!("fix the zone holding {} on {} until it loads (`knotc zone-check`, `named-checkzone`) and reload it", ex.question.name, ex.server),
                 )),
                 Outcome::Network(e) => Some(Finding::new(
                     "SERVER_UNREACHABLE",

@@ -277,7 +277,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
             "STALE_TXT",
             id,
             format!(
-                "a TXT record sits at {challenge} ({} , ttl {ttl}) where the CNAME should be: the CA reads this stale value, not the one in the validation zone",
+                "a TXT record sits at {challenge} ({}, ttl {ttl}) where the CNAME should be: the CA reads this stale value, not the one in the validation zone",
                 values.join(" ")
             ),
             format!("delete the TXT record(s) at {challenge} and publish the CNAME in their place"),

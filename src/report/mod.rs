@@ -221,7 +221,7 @@ pub fn failed_name(n: &InputName, why: &str) -> NameReport {
         chain: vec![],
         views: vec![],
         findings: vec![Finding::new(
-            "SERVER_UNREACHABLE",
+            "CHECK_FAILED",
             &n.identifier,
             why.to_string(),
             "run again; report a bug if it persists".into(),

@@ -48,6 +48,9 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("ACME_DELEGATE_CONFIG")
+        // keep the user's config/data dirs (saved plan, acme-dns accounts) out of the tests
+        .env("XDG_CONFIG_HOME", run_dir().join("xdg/config"))
+        .env("XDG_DATA_HOME", run_dir().join("xdg/data"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -174,7 +174,7 @@ cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones
    "$LAB_DIR/zones/bench.test.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
-   "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
+   "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
    "$RUN/knot-lab/zones/"
 
 # zones with deliberately broken signatures (served with dnssec-signing: off)
@@ -222,7 +222,7 @@ start_bg knot-root knotd -c "$RUN/knot-root/knot.conf"
 start_bg blackhole /usr/bin/python3 "$LAB_DIR/tools/blackhole.py" "$BLACKHOLE_IP" 53
 start_bg conflict /usr/bin/python3 "$LAB_DIR/tools/conflict-auth.py" 127.0.0.98 53
 # (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
-for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
+for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:slow.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
           127.0.0.11:test. 127.0.0.11:example.test. 127.0.0.11:split.test. 127.0.0.11:bench.test. \
           127.0.0.10:.; do

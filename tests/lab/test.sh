@@ -15,7 +15,7 @@ cd "$ROOT"
 log() { printf '[test.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 PACKAGES=(knot knot-dnsutils unbound pebble lego certbot python3-certbot-dns-rfc2136
-          python3-dnspython python3-cryptography dnsutils openssl curl iproute2 util-linux time)
+          python3-dnspython python3-cryptography python3-venv dnsutils openssl curl iproute2 util-linux time)
 
 # --- 1. packages -------------------------------------------------------------------
 missing=()
@@ -53,6 +53,18 @@ locked=()
 [[ -f Cargo.lock ]] && locked=(--locked)
 log "cargo test --no-run ${locked[*]}"
 timeout 1800 cargo test --no-run "${locked[@]}"
+
+# --- 2b. a third-party acme-dns client for the fixture's honesty proof ---------------------
+# Debian's lego 4.9.1 is built without its acme-dns provider, so certbot (Debian's) with the
+# certbot-dns-acmedns plugin (PyPI) plays the real client. The namespace has no network:
+# install it here. zope.interface<6 keeps the namespace package Debian's certbot imports.
+VENV="$ROOT/target/acmedns-venv"
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import certbot_dns_acmedns' 2>/dev/null; then
+    log "creating $VENV (certbot-dns-acmedns from PyPI)"
+    rm -rf "$VENV"
+    timeout 300 /usr/bin/python3 -m venv --system-site-packages "$VENV"
+    timeout 600 "$VENV/bin/pip" install -q certbot-dns-acmedns==0.1.0 'zope.interface<6'
+fi
 
 # --- 3. run them next to the lab, in a private network namespace --------------------------
 log "running: tests/lab/hermetic.sh cargo test --offline $*"

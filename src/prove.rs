@@ -1,0 +1,487 @@
+//! `prove`: publish a random token at each name's target, wait until **every**
+//! authoritative server of the target's zone serves it, and only then ask the resolvers
+//! (an early lookup would make them cache NXDOMAIN), until each sees the token through the
+//! CNAME at `_acme-challenge.<name>`. The token is removed at the end, on error and on
+//! cancellation (Ctrl-C).
+
+use crate::chain::End;
+use crate::check::Engine;
+use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Transport};
+use crate::findings::chain::{observe, outcome_text};
+use crate::findings::{Finding, Observation};
+use crate::name::InputName;
+use crate::views::{ask_resolver, ResolverView, VantageKind};
+use crate::zones::kinds::ValidationZone;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Options of one proof.
+#[derive(Clone, Debug)]
+pub struct ProveOptions {
+    /// The whole proof is bounded by this.
+    pub timeout: Duration,
+    /// Pause between polling rounds.
+    pub poll: Duration,
+}
+
+impl Default for ProveOptions {
+    fn default() -> Self {
+        ProveOptions {
+            timeout: Duration::from_secs(120),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Progress, for a live view (the TUI) or a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProveEvent {
+    Published {
+        name: String,
+        target: Name,
+    },
+    Seen {
+        name: String,
+        vantage: String,
+        kind: VantageKind,
+        ms: u64,
+    },
+    Removed {
+        name: String,
+    },
+    Failed {
+        name: String,
+        message: String,
+    },
+}
+
+/// When one vantage point saw the token.
+#[derive(Clone, Debug, Serialize)]
+pub struct VantageProof {
+    pub vantage: String,
+    pub kind: VantageKind,
+    pub server: String,
+    /// Milliseconds after publication; None: never within the timeout.
+    pub seen_after_ms: Option<u64>,
+    /// The last answer, when not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_outcome: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NameProof {
+    pub name: String,
+    pub challenge: Name,
+    pub target: Name,
+    pub ok: bool,
+    pub published: bool,
+    pub removed: bool,
+    pub vantages: Vec<VantageProof>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProveReport {
+    pub version: u32,
+    pub names: Vec<NameProof>,
+}
+
+/// A token like an ACME key authorization digest: 43 characters of base64url.
+pub fn token() -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..43)
+        .map(|_| A[rand::random::<u8>() as usize % 64] as char)
+        .collect()
+}
+
+fn has_token(reply_values: &[String], token: &str) -> bool {
+    let quoted = format!("\"{token}\"");
+    reply_values
+        .iter()
+        .any(|v| v == &quoted || v.contains(&quoted))
+}
+
+/// Exit status of `prove`: 0 every vantage point saw every token, 1 some never did (or
+/// publishing failed), 3 nothing could be asked.
+pub fn exit_code(r: &ProveReport) -> i32 {
+    if r.names.iter().all(|n| n.ok) {
+        0
+    } else {
+        1
+    }
+}
+
+type Published = Arc<Mutex<Vec<(InputName, Name, String)>>>;
+
+impl<T: Transport> Engine<T> {
+    /// Proves every (name, target) pair; `cancel` (e.g. Ctrl-C) stops early — the tokens
+    /// published so far are removed either way.
+    pub async fn prove(
+        self: &Arc<Self>,
+        zone: Arc<dyn ValidationZone>,
+        names: &[(InputName, Name)],
+        opts: &ProveOptions,
+        events: Option<UnboundedSender<ProveEvent>>,
+        cancel: impl Future<Output = ()>,
+    ) -> ProveReport {
+        let published: Published = Arc::new(Mutex::new(Vec::new()));
+        let work = async {
+            let tasks = names.iter().map(|(n, t)| {
+                let me = self.clone();
+                let zone = zone.clone();
+                let published = published.clone();
+                let events = events.clone();
+                let opts = opts.clone();
+                async move {
+                    me.prove_one(zone.as_ref(), n, t, &opts, &published, events.as_ref())
+                        .await
+                }
+            });
+            futures::future::join_all(tasks).await
+        };
+        let mut results = tokio::select! {
+            r = work => Some(r),
+            _ = cancel => None,
+        };
+        // Clean up whatever is still published (all of it after a cancellation).
+        let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
+        for (n, t, tok) in &left {
+            let ok = zone.remove(n, t, tok).await.is_ok();
+            if let Some(tx) = &events {
+                let _ = tx.send(ProveEvent::Removed {
+                    name: n.identifier.clone(),
+                });
+            }
+            if let Some(rs) = results.as_mut() {
+                if let Some(p) = rs.iter_mut().find(|p| p.name == n.identifier) {
+                    p.removed = ok;
+                }
+            }
+        }
+        let names = match results {
+            Some(r) => r,
+            None => names
+                .iter()
+                .map(|(n, t)| NameProof {
+                    name: n.identifier.clone(),
+                    challenge: n.challenge.clone(),
+                    target: t.clone(),
+                    ok: false,
+                    published: left.iter().any(|(m, _, _)| m == n),
+                    removed: true,
+                    vantages: vec![],
+                    findings: vec![Finding::new(
+                        "PROOF_CANCELLED",
+                        &n.identifier,
+                        "the proof was interrupted; the test TXT records were removed".into(),
+                        "run `acme-delegate prove` again".into(),
+                    )],
+                })
+                .collect(),
+        };
+        ProveReport { version: 1, names }
+    }
+
+    async fn prove_one(
+        &self,
+        zone: &dyn ValidationZone,
+        n: &InputName,
+        target: &Name,
+        opts: &ProveOptions,
+        published: &Published,
+        events: Option<&UnboundedSender<ProveEvent>>,
+    ) -> NameProof {
+        let mut proof = NameProof {
+            name: n.identifier.clone(),
+            challenge: n.challenge.clone(),
+            target: target.clone(),
+            ok: false,
+            published: false,
+            removed: false,
+            vantages: vec![],
+            findings: vec![],
+        };
+        let tok = token();
+        if let Err(e) = zone.publish(n, target, &tok).await {
+            if let Some(tx) = events {
+                let _ = tx.send(ProveEvent::Failed {
+                    name: n.identifier.clone(),
+                    message: e.to_string(),
+                });
+            }
+            proof.findings.push(Finding::new(
+                "PROOF_PUBLISH_FAILED",
+                &n.identifier,
+                e.message,
+                e.fix,
+            ));
+            return proof;
+        }
+        proof.published = true;
+        published
+            .lock()
+            .unwrap()
+            .push((n.clone(), target.clone(), tok.clone()));
+        if let Some(tx) = events {
+            let _ = tx.send(ProveEvent::Published {
+                name: n.identifier.clone(),
+                target: target.clone(),
+            });
+        }
+        let start = Instant::now();
+        let deadline = start + opts.timeout;
+        let t = self.walker().transport().clone();
+
+        // 1. every authoritative server of the target's zone
+        let walk = self.walker().zone_of(target.clone()).await;
+        let servers = walk.zone.servers.clone();
+        let q = Question::new(target.clone(), RecordType::TXT);
+        let mut auth_seen: Vec<Option<u64>> = vec![None; servers.len()];
+        let mut auth_last: Vec<Option<Exchange>> = vec![None; servers.len()];
+        loop {
+            for (i, s) in servers.iter().enumerate() {
+                if auth_seen[i].is_some() {
+                    continue;
+                }
+                let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+                let values: Vec<String> = ex
+                    .outcome
+                    .reply()
+                    .map(|r| {
+                        r.answers_of(target, RecordType::TXT)
+                            .iter()
+                            .map(|a| a.data.to_text())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if has_token(&values, &tok) {
+                    let ms = start.elapsed().as_millis() as u64;
+                    auth_seen[i] = Some(ms);
+                    if let Some(tx) = events {
+                        let _ = tx.send(ProveEvent::Seen {
+                            name: n.identifier.clone(),
+                            vantage: s.name.to_string(),
+                            kind: VantageKind::Authoritative,
+                            ms,
+                        });
+                    }
+                }
+                auth_last[i] = Some(ex);
+            }
+            if auth_seen.iter().all(|s| s.is_some()) || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(opts.poll).await;
+        }
+        for (i, s) in servers.iter().enumerate() {
+            proof.vantages.push(VantageProof {
+                vantage: s.name.to_string(),
+                kind: VantageKind::Authoritative,
+                server: s.addr.to_string(),
+                seen_after_ms: auth_seen[i],
+                last_outcome: auth_seen[i].is_none().then(|| {
+                    auth_last[i]
+                        .as_ref()
+                        .map(|e| outcome_text(&e.outcome))
+                        .unwrap_or_else(|| "not asked".into())
+                }),
+            });
+            if auth_seen[i].is_none() {
+                let mut f = Finding::new(
+                    "PROOF_NOT_PUBLISHED",
+                    &n.identifier,
+                    format!(
+                        "{} ({}) still does not serve the test TXT at {target} after {} s (last answer: {}): the update did not reach this server",
+                        s.name,
+                        s.addr,
+                        opts.timeout.as_secs(),
+                        auth_last[i].as_ref().map(|e| outcome_text(&e.outcome)).unwrap_or_default()
+                    ),
+                    format!(
+                        "make the primary NOTIFY and transfer to every server of {} (check `also-notify`/`notify` and the secondary's logs)",
+                        walk.zone.apex
+                    ),
+                );
+                if let Some(e) = &auth_last[i] {
+                    f = f.observe(observe(s.name.as_str(), e));
+                }
+                proof.findings.push(f);
+            }
+        }
+        if servers.is_empty() {
+            proof.findings.push(Finding::new(
+                "PROOF_NOT_PUBLISHED",
+                &n.identifier,
+                format!(
+                    "no authoritative server of {target}'s zone could be found from the root hints"
+                ),
+                "delegate the validation zone from its parent (NS + glue)".into(),
+            ));
+        }
+        if !proof.findings.is_empty() {
+            return proof;
+        }
+
+        // 2. only now the resolvers: through the CNAME, as the CA asks
+        let vantages = self.vantages().to_vec();
+        let mut seen: Vec<Option<u64>> = vec![None; vantages.len()];
+        let mut last: Vec<Option<ResolverView>> = vec![None; vantages.len()];
+        loop {
+            for (i, v) in vantages.iter().enumerate() {
+                if seen[i].is_some() {
+                    continue;
+                }
+                let rv = ask_resolver(t.as_ref(), v, &n.challenge).await;
+                let ok = !rv.hops.is_empty()
+                    && matches!(&rv.end, Some(End::Txt { owner, values, .. }) if owner == target && has_token(values, &tok));
+                if ok {
+                    let ms = start.elapsed().as_millis() as u64;
+                    seen[i] = Some(ms);
+                    if let Some(tx) = events {
+                        let _ = tx.send(ProveEvent::Seen {
+                            name: n.identifier.clone(),
+                            vantage: v.name.clone(),
+                            kind: v.kind,
+                            ms,
+                        });
+                    }
+                }
+                last[i] = Some(rv);
+            }
+            if seen.iter().all(|s| s.is_some()) || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(opts.poll).await;
+        }
+        for (i, v) in vantages.iter().enumerate() {
+            proof.vantages.push(VantageProof {
+                vantage: v.name.clone(),
+                kind: v.kind,
+                server: v.addr.to_string(),
+                seen_after_ms: seen[i],
+                last_outcome: seen[i].is_none().then(|| {
+                    last[i]
+                        .as_ref()
+                        .map(|r| outcome_text(&r.exchange.outcome))
+                        .unwrap_or_default()
+                }),
+            });
+            if seen[i].is_none() {
+                if let Some(rv) = &last[i] {
+                    let (reason, fix) = self.why_not_seen(rv, target, &tok).await;
+                    proof.findings.push(
+                        Finding::new(
+                            "PROOF_NOT_SEEN",
+                            &n.identifier,
+                            format!(
+                                "{} ({}) did not see the test TXT through {} within {} s: {reason}",
+                                v.name,
+                                v.addr,
+                                n.challenge,
+                                opts.timeout.as_secs()
+                            ),
+                            fix,
+                        )
+                        .observe(observe(&v.name, &rv.exchange)),
+                    );
+                }
+            }
+        }
+        proof.ok = proof.findings.is_empty();
+        proof
+    }
+
+    /// Why a resolver never saw the token, from its last answer.
+    async fn why_not_seen(&self, rv: &ResolverView, target: &Name, tok: &str) -> (String, String) {
+        let ex = &rv.exchange;
+        match &ex.outcome {
+            Outcome::ServFail(_) => {
+                let flags = QueryFlags {
+                    checking_disabled: true,
+                    ..QueryFlags::recursive()
+                };
+                let cd = self
+                    .walker()
+                    .transport()
+                    .ask(ex.server, &ex.question, flags)
+                    .await;
+                if cd.outcome.is_usable() {
+                    return (
+                        "DNSSEC_BOGUS: it answers SERVFAIL, and with checking disabled it answers; the target zone's signatures or DS are broken".into(),
+                        "run `acme-delegate diagnose` on the name to see which zone fails validation".into(),
+                    );
+                }
+                (
+                    "SERVER_SERVFAIL: it answers SERVFAIL".into(),
+                    "run `acme-delegate diagnose` on the name".into(),
+                )
+            }
+            Outcome::Timeout => (
+                "SERVER_TIMEOUT: it does not answer".into(),
+                "check the resolver and the servers along the chain".into(),
+            ),
+            o if !o.is_usable() => (
+                format!("it answers {}", outcome_text(o)),
+                "run `acme-delegate diagnose` on the name".into(),
+            ),
+            _ => {
+                let first = rv.hops.first().map(|h| h.target.clone());
+                let reached: HashSet<&Name> = rv.hops.iter().map(|h| &h.target).collect();
+                match (&first, &rv.end) {
+                    (Some(_), _) if !reached.contains(target) => (
+                        format!(
+                            "CNAME_WRONG_TARGET: the chain goes to {} and never reaches {target}, where the token was published",
+                            rv.hops.last().map(|h| h.target.to_string()).unwrap_or_default()
+                        ),
+                        format!("point the CNAME at the planned target: {} 3600 IN CNAME {target}", rv.hops[0].owner),
+                    ),
+                    (None, Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. })) => (
+                        format!(
+                            "NEGATIVE_CACHED or CNAME_MISSING: it has no CNAME at the challenge name{}",
+                            negative_ttl.map(|t| format!(" (its negative answer expires in {t} s)")).unwrap_or_default()
+                        ),
+                        "publish the CNAME if it is missing (`acme-delegate check`), else wait for the cache to expire".into(),
+                    ),
+                    (Some(_), Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. })) => (
+                        format!(
+                            "NEGATIVE_CACHED: it follows the CNAME but still serves a cached negative answer for {target}{}",
+                            negative_ttl.map(|t| format!(" that expires in {t} s")).unwrap_or_default()
+                        ),
+                        "lower the validation zone's SOA minimum, and never look the target up before the TXT exists".into(),
+                    ),
+                    (Some(_), Some(End::Txt { ttl, .. })) => (
+                        format!("RESOLVER_STALE: it serves an older TXT at {target} from its cache (ttl {ttl} s left), not {tok}"),
+                        "lower the TXT TTL the client publishes, or wait for the cache to expire".into(),
+                    ),
+                    _ => ("its answer does not settle the chain".into(), "run `acme-delegate diagnose` on the name".into()),
+                }
+            }
+        }
+    }
+}
+
+/// An observation for the report of a vantage that saw the token (kept for symmetry).
+pub fn seen_observation(vantage: &str, ex: &Exchange) -> Observation {
+    observe(vantage, ex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_look_like_key_authorization_digests() {
+        let t = token();
+        assert_eq!(t.len(), 43);
+        assert!(t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(t, token());
+        assert!(has_token(&[format!("\"{t}\"")], &t));
+        assert!(!has_token(&["\"other\"".into()], &t));
+    }
+}

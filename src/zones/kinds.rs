@@ -1,0 +1,381 @@
+//! One trait for the four kinds of validation zone, so that `plan`, `prove` and the TUI
+//! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
+
+use super::acme_dns::{diagnose_forbidden, storage_key, AccountStore, AcmeDnsApi, UpdateOutcome};
+use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey};
+use crate::config::parse_addr;
+use crate::dns::Name;
+use crate::findings::Finding;
+use crate::name::InputName;
+use crate::plan::{label_for, ZoneSpec};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a zone operation failed: in words, with the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneError {
+    pub message: String,
+    pub fix: String,
+}
+
+impl fmt::Display for ZoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}. Fix: {}", self.message, self.fix)
+    }
+}
+
+impl std::error::Error for ZoneError {}
+
+fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
+    ZoneError {
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// A validation zone.
+pub trait ValidationZone: Send + Sync {
+    fn spec(&self) -> &ZoneSpec;
+    /// The CNAME target for a name (an acme-dns zone registers, or reuses, an account).
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>>;
+    /// Can this tool publish a TXT itself (else only the issuing client can)?
+    fn can_publish(&self) -> bool;
+    fn publish<'a>(
+        &'a self,
+        name: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    fn remove<'a>(
+        &'a self,
+        name: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    /// Checks made when planning (TSIG key scope, API health): findings, never errors.
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
+}
+
+/// Opens the zone a spec describes; `data_dir` overrides the acme-dns account store.
+pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone>, ZoneError> {
+    Ok(match spec {
+        ZoneSpec::Rfc2136 {
+            server,
+            zone,
+            key_file,
+        } => {
+            let addr = parse_addr(server).ok_or_else(|| {
+                zerr(
+                    format!("--server {server:?} is not an address"),
+                    "give the primary's address as ip:port, e.g. 192.0.2.53:53",
+                )
+            })?;
+            let key = TsigKey::from_file(key_file).map_err(|e| {
+                zerr(
+                    e.to_string(),
+                    "give a BIND or knot key file with --key-file",
+                )
+            })?;
+            Box::new(Rfc2136Zone {
+                spec: spec.clone(),
+                server: addr,
+                zone: zone.clone(),
+                key,
+                timeout,
+            })
+        }
+        ZoneSpec::AcmeDns {
+            api,
+            storage,
+            allowfrom,
+        } => {
+            let client = AcmeDnsApi::new(api)
+                .and_then(|a| a.with_timeout(timeout.max(Duration::from_secs(5))))
+                .map_err(|e| {
+                    zerr(
+                        e.to_string(),
+                        "give the acme-dns API base URL, e.g. https://auth.acme-dns.io",
+                    )
+                })?;
+            let store = AccountStore::open(storage.as_deref())
+                .map_err(|e| zerr(e.to_string(), "check --storage"))?;
+            Box::new(AcmeDnsZone {
+                spec: spec.clone(),
+                api: client,
+                store,
+                allowfrom: allowfrom.clone(),
+            })
+        }
+        ZoneSpec::Provider { .. } | ZoneSpec::Hosted { .. } => {
+            Box::new(PassiveZone { spec: spec.clone() })
+        }
+    })
+}
+
+/// An RFC 2136 zone written with a TSIG key.
+pub struct Rfc2136Zone {
+    spec: ZoneSpec,
+    server: SocketAddr,
+    zone: Name,
+    key: TsigKey,
+    timeout: Duration,
+}
+
+impl ValidationZone for Rfc2136Zone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move { Ok(self.zone.prepend(&label_for(&name.host))) }.boxed()
+    }
+    fn can_publish(&self) -> bool {
+        true
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            let r = publish_txt(
+                self.server,
+                &self.zone,
+                target,
+                token,
+                1,
+                &self.key,
+                self.timeout,
+            )
+            .await;
+            if r.applied() {
+                Ok(())
+            } else {
+                Err(zerr(
+                    format!(
+                        "the update of {target} at {} was rejected: {}",
+                        self.server,
+                        r.label()
+                    ),
+                    r.explain(),
+                ))
+            }
+        }
+        .boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            let r = remove_txt(
+                self.server,
+                &self.zone,
+                target,
+                token,
+                &self.key,
+                self.timeout,
+            )
+            .await;
+            if r.applied() {
+                Ok(())
+            } else {
+                Err(zerr(
+                    format!("removing the test TXT at {target} failed: {}", r.label()),
+                    r.explain(),
+                ))
+            }
+        }
+        .boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move {
+            let r = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
+            let mut out = Vec::new();
+            if r.verdict == ScopeVerdict::Overprivileged {
+                out.push(Finding::new(
+                    "TSIG_OVERPRIVILEGED",
+                    self.zone.without_dot(),
+                    format!(
+                        "the key {} may write more than TXT records in {}: the server accepted an A record at {} (removed again{})",
+                        self.key.name,
+                        self.zone,
+                        r.probe_owner,
+                        if r.left_behind() { ", but the removal FAILED: delete it by hand" } else { "" }
+                    ),
+                    format!(
+                        "limit the key to TXT updates: knot `acl: update-type: TXT`; BIND `update-policy {{ grant {} zonesub TXT; }};`",
+                        self.key.name.without_dot()
+                    ),
+                ));
+            }
+            out
+        }
+        .boxed()
+    }
+}
+
+/// An acme-dns server.
+pub struct AcmeDnsZone {
+    spec: ZoneSpec,
+    api: AcmeDnsApi,
+    store: AccountStore,
+    allowfrom: Vec<String>,
+}
+
+impl AcmeDnsZone {
+    pub fn store_dir(&self) -> PathBuf {
+        self.store.dir().to_path_buf()
+    }
+}
+
+impl ValidationZone for AcmeDnsZone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move {
+            let (acct, _) = self
+                .store
+                .ensure(&self.api, &storage_key(name), &self.allowfrom)
+                .await
+                .map_err(|e| {
+                    zerr(
+                        e.to_string(),
+                        "check the acme-dns URL and that the server answers /register",
+                    )
+                })?;
+            Ok(Name::from_ascii(&acct.target()))
+        }
+        .boxed()
+    }
+    fn can_publish(&self) -> bool {
+        true
+    }
+    fn publish<'a>(
+        &'a self,
+        name: &'a InputName,
+        _: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            let key = storage_key(name);
+            let acct = self
+                .store
+                .get(&key)
+                .map_err(|e| zerr(e.to_string(), "check the account file"))?
+                .ok_or_else(|| {
+                    zerr(
+                        format!("no acme-dns account for {key}"),
+                        "run `acme-delegate plan --zone acme-dns` first",
+                    )
+                })?;
+            match self.api.update(&acct, token).await {
+                Ok(UpdateOutcome::Updated { .. }) => Ok(()),
+                Ok(UpdateOutcome::Forbidden) => {
+                    let cause = diagnose_forbidden(&self.api, &acct, Some(&acct)).await;
+                    Err(zerr(
+                        format!("acme-dns answered 401 forbidden: {}", cause.words()),
+                        cause.fix(),
+                    ))
+                }
+                Ok(other) => Err(zerr(
+                    format!("acme-dns refused the update: {other}"),
+                    "check the account and the server's log",
+                )),
+                Err(e) => Err(zerr(
+                    e.to_string(),
+                    "check that the acme-dns API is reachable",
+                )),
+            }
+        }
+        .boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        _: &'a Name,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        // acme-dns has no delete: the value ages out as newer ones arrive.
+        async move { Ok(()) }.boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move {
+            match self.api.health().await {
+                Ok(()) => vec![],
+                Err(e) => vec![Finding::new(
+                    "ACMEDNS_UNHEALTHY",
+                    &self.api.base_url(),
+                    format!("GET /health failed: {e}"),
+                    "start the acme-dns server or fix the URL".into(),
+                )],
+            }
+        }
+        .boxed()
+    }
+}
+
+/// A provider-hosted throwaway zone or a hosted service: only the issuing client writes it.
+pub struct PassiveZone {
+    spec: ZoneSpec,
+}
+
+impl ValidationZone for PassiveZone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move {
+            match &self.spec {
+                ZoneSpec::Provider { domain, .. } => Ok(domain.prepend(&label_for(&name.host))),
+                ZoneSpec::Hosted { target } => Ok(target.clone()),
+                _ => unreachable!("PassiveZone holds provider or hosted specs only"),
+            }
+        }
+        .boxed()
+    }
+    fn can_publish(&self) -> bool {
+        false
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a InputName,
+        _: &'a Name,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move { Err(self.no_proof()) }.boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        _: &'a Name,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move { Ok(()) }.boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move { vec![] }.boxed()
+    }
+}
+
+impl PassiveZone {
+    fn no_proof(&self) -> ZoneError {
+        match &self.spec {
+            ZoneSpec::Provider { provider, .. } => zerr(
+                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself"),
+                "the proof step needs the issuing client for this kind: run it against a staging CA (e.g. lego --server https://acme-staging-v02.api.letsencrypt.org/directory), then `acme-delegate check`",
+            ),
+            _ => zerr(
+                "the hosted service writes the TXT records itself; acme-delegate cannot publish one",
+                "let the service issue (or renew) once, then run `acme-delegate check --expect-target <target> NAME`",
+            ),
+        }
+    }
+}

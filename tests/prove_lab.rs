@@ -1,0 +1,344 @@
+//! `plan` and `prove` with an RFC 2136 validation zone, end to end in the lab: the plan
+//! computes the CNAME, the test publishes it in the production zone (RFC 2136 to knot),
+//! `prove` publishes a token, waits for every authoritative server, then every resolver.
+
+mod common;
+
+use common::{run, sh};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn plan_file() -> PathBuf {
+    common::run_dir().join(format!("plan-{}.toml", common::rand_suffix()))
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let cfg = common::config();
+    let mut a = vec!["--config", cfg.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let out = run(&a, Duration::from_secs(90));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// `plan --zone rfc2136` for one name into `slow.lab.` or `acme.lab.`; returns the target.
+fn plan_rfc2136(plan: &std::path::Path, zone: &str, key: &str, name: &str) -> (i32, Value) {
+    let key = std::env::var(key).unwrap();
+    let (rc, out, err) = cli(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--zone",
+        "rfc2136",
+        "--server",
+        "127.0.0.12:53",
+        "--key-file",
+        &key,
+        "--domain",
+        zone,
+        name,
+    ]);
+    assert!(rc == 0 || rc == 1, "{rc} {out} {err}");
+    (rc, json(&out))
+}
+
+/// Publishes `_acme-challenge.<name> CNAME <target>` in example.test (the user's one manual step).
+fn publish_cname(name: &str, target: &str) {
+    let out = sh(&format!(
+        "knsupdate -t 5 -y \"$(cat $LAB_TSIG_KDIG)\" <<EOF\nserver 127.0.0.11 53\nzone example.test.\nupdate add _acme-challenge.{name}. 60 CNAME {target}\nsend\nEOF"
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}.example.test", common::rand_suffix() % 1_000_000)
+}
+
+#[test]
+fn plan_prints_the_record_in_every_form_and_saves_it() {
+    let plan = plan_file();
+    let name = unique("pl");
+    let (rc, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
+    assert_eq!(rc, 0, "{doc:#}");
+    let n = &doc["names"][0];
+    let target = n["target"].as_str().unwrap();
+    assert!(
+        target.ends_with(".acme.lab.") && target.starts_with(&name.replace('.', "-")),
+        "{target}"
+    );
+    assert_eq!(n["zone"], "example.test.");
+    assert_eq!(
+        n["record"],
+        format!("_acme-challenge.{name}. CNAME {target}")
+    );
+    assert_eq!(
+        n["relative_owner"],
+        format!("_acme-challenge.{}", name.trim_end_matches(".example.test"))
+    );
+    assert!(n["zone_line"].as_str().unwrap().contains(" IN CNAME "));
+    assert!(
+        doc["findings"].as_array().unwrap().is_empty(),
+        "acme-update is TXT-only: {doc:#}"
+    );
+    let saved = std::fs::read_to_string(&plan).unwrap();
+    assert!(
+        saved.contains(target) && saved.contains("rfc2136"),
+        "{saved}"
+    );
+    // With the CNAME published, check (reading the plan) is happy.
+    publish_cname(&name, target);
+    let (rc, out, _) = cli(&["check", "--plan", plan.to_str().unwrap(), "--json", &name]);
+    assert_eq!(rc, 0, "{out}");
+    // A plan whose target differs from the published CNAME: check says so.
+    let other = plan_file();
+    plan_rfc2136(&other, "acme.lab", "LAB_TSIG_BIND_KEY", "www.example.test");
+    let (rc, out, _) = cli(&[
+        "check",
+        "--plan",
+        other.to_str().unwrap(),
+        "--json",
+        "www.example.test",
+    ]);
+    assert_eq!(rc, 1);
+    assert!(out.contains("CNAME_WRONG_TARGET"), "{out}");
+}
+
+#[test]
+fn an_overprivileged_key_is_reported_at_plan_time() {
+    let plan = plan_file();
+    let (rc, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_ADMIN_BIND_KEY", &unique("op"));
+    assert_eq!(rc, 1);
+    let f = &doc["findings"][0];
+    assert_eq!(f["code"], "TSIG_OVERPRIVILEGED", "{doc:#}");
+    assert!(f["fix"].as_str().unwrap().contains("update-type: TXT"));
+    // The probe record named in the evidence was removed again.
+    let ev = f["evidence"].as_str().unwrap();
+    let probe = ev
+        .split_whitespace()
+        .find(|w| w.starts_with("acme-delegate-scope-probe-"))
+        .expect("probe name in evidence");
+    let out = sh(&format!(
+        "kdig @127.0.0.12 +norec A {probe} | grep -q 'status: NXDOMAIN'"
+    ));
+    assert!(
+        out.status.success(),
+        "the probe record {probe} is still there"
+    );
+}
+
+#[test]
+fn prove_sees_the_token_everywhere_then_removes_it() {
+    let plan = plan_file();
+    let name = unique("pv");
+    let (_, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
+    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    publish_cname(&name, &target);
+    let (rc, out, err) = cli(&[
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let doc = json(&out);
+    let n = &doc["names"][0];
+    assert_eq!(n["ok"], true);
+    assert_eq!(n["removed"], true);
+    let v = n["vantages"].as_array().unwrap();
+    let kinds: Vec<&str> = v.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert!(
+        kinds.contains(&"authoritative")
+            && kinds.contains(&"resolver")
+            && kinds.contains(&"system"),
+        "{kinds:?}"
+    );
+    assert!(v.iter().all(|x| x["seen_after_ms"].is_u64()), "{n:#}");
+    // Authoritative first: no resolver saw it before every authoritative server did.
+    let auth_max = v
+        .iter()
+        .filter(|x| x["kind"] == "authoritative")
+        .map(|x| x["seen_after_ms"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(v
+        .iter()
+        .filter(|x| x["kind"] != "authoritative")
+        .all(|x| x["seen_after_ms"].as_u64().unwrap() >= auth_max));
+    // The token is gone.
+    let out = sh(&format!(
+        "kdig @127.0.0.12 +norec TXT {target} | grep -v '^;' | grep -c 'TXT' || true"
+    ));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
+
+#[test]
+fn prove_never_converges_on_a_wrong_target() {
+    let plan = plan_file();
+    let name = unique("wr");
+    plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
+    publish_cname(&name, "somewhere-else.acme.lab.");
+    let start = std::time::Instant::now();
+    let (rc, out, _) = cli(&[
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+    let doc = json(&out);
+    let n = &doc["names"][0];
+    assert_eq!(n["removed"], true);
+    let f = n["findings"].as_array().unwrap();
+    assert!(f.iter().all(|f| f["code"] == "PROOF_NOT_SEEN"), "{n:#}");
+    assert!(
+        f[0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("CNAME_WRONG_TARGET"),
+        "{n:#}"
+    );
+    assert!(f[0]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("somewhere-else.acme.lab."));
+}
+
+#[test]
+fn prove_converges_late_behind_a_negative_cache() {
+    let plan = plan_file();
+    let name = unique("lt");
+    let (_, doc) = plan_rfc2136(&plan, "slow.lab", "LAB_TSIG_BIND_KEY", &name);
+    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    publish_cname(&name, &target);
+    // An early lookup at unbound2 caches NXDOMAIN for the target (slow.lab: 3 s).
+    let out = sh(&format!(
+        "kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.{name} | grep -q NXDOMAIN"
+    ));
+    assert!(out.status.success());
+    let (rc, out, err) = cli(&[
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let doc = json(&out);
+    let v = doc["names"][0]["vantages"].as_array().unwrap().clone();
+    let at = |vantage: &str| {
+        v.iter().find(|x| x["vantage"] == vantage).unwrap()["seen_after_ms"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        at("lab-unbound2") >= 1000,
+        "the poisoned resolver saw it late: {v:#?}"
+    );
+    assert!(at("lab-unbound2") > at("lab-unbound"), "{v:#?}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_fix() {
+    let plan = plan_file();
+    let p = plan.to_str().unwrap();
+    let (rc, _, err) = cli(&[
+        "plan",
+        "--plan",
+        p,
+        "--zone",
+        "rfc2136",
+        "--domain",
+        "acme.lab",
+        "--key-file",
+        "/x",
+        "a.example.test",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("--server"), "{err}");
+    let garbage = common::run_dir().join("garbage.key");
+    std::fs::write(&garbage, "this is not a key\n").unwrap();
+    let (rc, _, err) = cli(&[
+        "plan",
+        "--plan",
+        p,
+        "--zone",
+        "rfc2136",
+        "--server",
+        "127.0.0.12:53",
+        "--domain",
+        "acme.lab",
+        "--key-file",
+        garbage.to_str().unwrap(),
+        "a.example.test",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("garbage.key"), "{err}");
+    let (rc, _, err) = cli(&[
+        "plan",
+        "--plan",
+        p,
+        "--zone",
+        "acme-dns",
+        "--api",
+        "ftp://127.0.0.1/",
+        "a.example.test",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("ftp://127.0.0.1/"), "{err}");
+    assert!(!plan.exists(), "nothing saved after bad input");
+    // prove without a plan
+    let (rc, _, err) = cli(&["prove", "--plan", p]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("plan"), "{err}");
+    // a provider zone: the proof needs the issuing client
+    let (rc, out, _) = cli(&[
+        "plan",
+        "--plan",
+        p,
+        "--zone",
+        "provider",
+        "--provider",
+        "cloudflare",
+        "--domain",
+        "acme-validation.example.org",
+        "b.example.test",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains(".acme-validation.example.org."), "{out}");
+    let (rc, _, err) = cli(&["prove", "--plan", p]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("issuing client"), "{err}");
+    // a hosted target is taken as given
+    let (rc, out, _) = cli(&[
+        "plan",
+        "--plan",
+        p,
+        "--json",
+        "--zone",
+        "hosted",
+        "--target",
+        "abc123.acme.lab",
+        "c.example.test",
+    ]);
+    assert_eq!(rc, 0);
+    assert_eq!(json(&out)["names"][0]["target"], "abc123.acme.lab.");
+}
