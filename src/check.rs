@@ -121,6 +121,61 @@ impl<T: Transport> Engine<T> {
         None
     }
 
+    /// Does the zone of a CNAME target exist and answer? (for a hosted target, before any
+    /// CNAME is published): `TARGET_ZONE_UNDELEGATED` / `TARGET_ZONE_LAME` findings.
+    pub async fn target_zone_findings(&self, id: &str, target: &Name) -> Vec<Finding> {
+        let walk = self.walker.zone_of(target.clone()).await;
+        if let Some(m) = walk.missing_at.as_ref().filter(|m| *m != target) {
+            return vec![Finding::new(
+                "TARGET_ZONE_UNDELEGATED",
+                id,
+                format!(
+                    "the target {target} is not in any delegated zone: {} says {m} does not exist (NXDOMAIN)",
+                    walk.zone.apex
+                ),
+                "check the target the service gave you (a typo?), or ask the service to delegate its zone".into(),
+            )];
+        }
+        let q = Question::new(walk.zone.apex.clone(), RecordType::SOA);
+        let mut answered = false;
+        let mut tried = Vec::new();
+        for s in &walk.zone.servers {
+            let ex = self
+                .walker
+                .transport()
+                .ask(s.addr, &q, QueryFlags::authoritative())
+                .await;
+            answered |=
+                ex.outcome.is_usable() && ex.outcome.reply().is_some_and(|r| r.authoritative);
+            tried.push(format!(
+                "{} ({}) {}",
+                s.name,
+                s.addr,
+                crate::findings::chain::outcome_text(&ex.outcome)
+            ));
+        }
+        if walk.unresponsive || !answered || walk.zone.apex.is_root() {
+            return vec![Finding::new(
+                "TARGET_ZONE_LAME",
+                id,
+                format!(
+                    "no server of {}, the zone of the target {target}, answers authoritatively: {}",
+                    walk.zone.apex,
+                    if tried.is_empty() {
+                        "no servers found".to_string()
+                    } else {
+                        tried.join("; ")
+                    }
+                ),
+                format!(
+                    "ask the service to fix the name servers of {}",
+                    walk.zone.apex
+                ),
+            )];
+        }
+        vec![]
+    }
+
     /// Checks one name.
     pub async fn check_one(&self, input: &InputName, opts: &CheckOptions) -> NameReport {
         let ev = self.evidence(input, opts).await;

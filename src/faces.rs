@@ -148,6 +148,12 @@ pub fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitC
                 zone: zone_apex,
             });
         }
+        let mut audit = audit;
+        if matches!(spec, ZoneSpec::Hosted { .. }) {
+            if let Some(p) = planned.first() {
+                audit.extend(engine.target_zone_findings(&p.name, &p.target).await);
+            }
+        }
         Ok((planned, audit))
     });
     let (planned, findings) = match result {

@@ -299,7 +299,12 @@ fn run(
     if args.json {
         println!("{}", to_json(&report));
     } else {
-        print!("{}", human::render(&report, human::Style::detect()));
+        let style = human::Style::detect();
+        if command == "diagnose" {
+            print!("{}", human::render_worst_first(&report, style));
+        } else {
+            print!("{}", human::render(&report, style));
+        }
     }
     ExitCode::from(exit_code(&report) as u8)
 }

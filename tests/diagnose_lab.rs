@@ -341,6 +341,36 @@ fn client_config_problems() {
         "{f:?}"
     );
     assert!(!doc.to_string().contains("c2VjcmV0"), "the secret leaked");
+    // lego's acme-dns account for the name points at another record than the CNAME does.
+    let acct = dir.join("acme-dns-accounts.json");
+    std::fs::write(
+        &acct,
+        r#"{"www.example.test": {"username": "u", "password": "p4ssw0rd-not-shown", "fulldomain": "0b3e5c1a-1111-2222-3333-444455556666.acme.lab", "subdomain": "0b3e5c1a-1111-2222-3333-444455556666", "allowfrom": []}}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&acct, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let lego = dir.join("lego.env");
+    std::fs::write(
+        &lego,
+        format!(
+            "ACME_DNS_API_BASE=http://127.0.0.1:9\nACME_DNS_STORAGE_PATH={}\n",
+            acct.display()
+        ),
+    )
+    .unwrap();
+    let (_, doc) = diagnose(&[
+        "--client-config",
+        lego.to_str().unwrap(),
+        "www.example.test",
+    ]);
+    assert!(
+        has(&doc, "www.example.test", "CLIENT_WRONG_ZONE", "error"),
+        "{:?}",
+        findings(&doc, "www.example.test")
+    );
+    assert!(evidence(&doc, "www.example.test", "CLIENT_WRONG_ZONE")
+        .contains("0b3e5c1a-1111-2222-3333-444455556666.acme.lab"));
+    assert!(!doc.to_string().contains("p4ssw0rd-not-shown"));
     // A cert-manager issuer pinned to the wrong zone.
     let issuer = dir.join("issuer.yaml");
     std::fs::write(

@@ -342,3 +342,106 @@ fn bad_input_is_refused_with_the_fix() {
     assert_eq!(rc, 0);
     assert_eq!(json(&out)["names"][0]["target"], "abc123.acme.lab.");
 }
+
+#[test]
+fn ctrl_c_removes_the_published_token() {
+    let plan = plan_file();
+    let name = unique("cc");
+    let (_, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
+    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    publish_cname(&name, "never-the-target.acme.lab."); // so the proof keeps waiting
+    let cfg = common::config();
+    let child = common::spawn(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        "60",
+    ]);
+    // Wait until the token is on the authoritative server, then interrupt.
+    let served = format!("kdig @127.0.0.12 +norec TXT {target} | grep -v '^;' | grep -q TXT");
+    let start = std::time::Instant::now();
+    while !sh(&served).status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the token never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        doc["names"][0]["findings"][0]["code"], "PROOF_CANCELLED",
+        "{doc:#}"
+    );
+    assert!(
+        !sh(&served).status.success(),
+        "the token is still published"
+    );
+}
+
+#[test]
+fn a_hosted_target_whose_zone_does_not_exist_is_refused() {
+    let plan = plan_file();
+    let (rc, out, _) = cli(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--zone",
+        "hosted",
+        "--target",
+        "abc.nowhere.lab",
+        "h.example.test",
+    ]);
+    assert_eq!(rc, 1, "{out}");
+    assert_eq!(json(&out)["findings"][0]["code"], "TARGET_ZONE_UNDELEGATED");
+}
+
+#[test]
+fn a_rejected_update_and_a_dead_acme_dns_api_are_findings() {
+    // The plan names example.test. as the validation zone, at a server that does not serve it.
+    let plan = plan_file();
+    let name = unique("rj");
+    let (_, doc) = plan_rfc2136(&plan, "example.test", "LAB_TSIG_BIND_KEY", &name);
+    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    publish_cname(&name, &target);
+    let (rc, out, _) = cli(&[
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(rc, 1);
+    let f = &json(&out)["names"][0]["findings"][0];
+    assert_eq!(f["code"], "PROOF_PUBLISH_FAILED", "{out}");
+    assert!(f["fix"].as_str().unwrap().contains("NOTAUTH"), "{f}");
+    // acme-dns whose API does not answer: nothing registered, nothing saved.
+    let dead = plan_file();
+    let (rc, _, err) = cli(&[
+        "plan",
+        "--plan",
+        dead.to_str().unwrap(),
+        "--zone",
+        "acme-dns",
+        "--api",
+        "http://127.0.0.1:9/",
+        "x.example.test",
+    ]);
+    assert_eq!(rc, 1);
+    assert!(
+        err.contains("ACMEDNS_UNHEALTHY") && err.contains("Nothing was saved"),
+        "{err}"
+    );
+    assert!(!dead.exists());
+}

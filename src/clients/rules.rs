@@ -128,6 +128,12 @@ fn where_raw(
             format!("{} will write the TXT at {rec}{zone}{}{}.", who(w), via(w), verdict(&rec))
         }
         Spot::Follows => match target {
+            Some(t) if pinned.is_some_and(|z| !t.is_subdomain_of(z)) => format!(
+                "{} follows the CNAME to {t}, but sends the update for zone {}{}, which does not hold {t}: the update fails and the CA finds nothing.",
+                who(w),
+                pinned.map(|z| z.to_string()).unwrap_or_default(),
+                via(w)
+            ),
             Some(t) => format!(
                 "{} follows the CNAME and will write the TXT at {t}{}{}; the CA will find it there.",
                 who(w),

@@ -330,4 +330,56 @@ mod tests {
             ex.outcome
         );
     }
+
+    /// A UDP answer with TC set is asked again over TCP, and the TCP answer is the outcome.
+    #[tokio::test]
+    async fn a_truncated_answer_is_retried_over_tcp() {
+        use hickory_proto::rr::rdata::TXT;
+        use tokio::net::TcpListener;
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let udp = UdpSocket::bind(addr).await.unwrap();
+        let answer = |query: &[u8], truncated: bool| {
+            let q = Message::from_vec(query).unwrap();
+            let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+            r.metadata.authoritative = true;
+            r.metadata.truncation = truncated;
+            r.add_query(q.queries[0].clone());
+            if !truncated {
+                r.add_answer(HRecord::from_rdata(
+                    q.queries[0].name().clone(),
+                    60,
+                    HRData::TXT(TXT::new(vec!["over-tcp".into()])),
+                ));
+            }
+            r.to_vec().unwrap()
+        };
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, peer) = udp.recv_from(&mut buf).await.unwrap();
+            udp.send_to(&answer(&buf[..n], true), peer).await.unwrap();
+        });
+        tokio::spawn(async move {
+            let (mut s, _) = tcp.accept().await.unwrap();
+            let mut len = [0u8; 2];
+            s.read_exact(&mut len).await.unwrap();
+            let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+            s.read_exact(&mut q).await.unwrap();
+            let a = answer(&q, false);
+            s.write_all(&(a.len() as u16).to_be_bytes()).await.unwrap();
+            s.write_all(&a).await.unwrap();
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            max_inflight: 4,
+        });
+        let q = Question::new(Name::from_ascii("big.example.com"), RecordType::TXT);
+        let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+        let Outcome::Answer(r) = ex.outcome else {
+            panic!("{:?}", ex.outcome)
+        };
+        assert!(r.via_tcp);
+        assert_eq!(r.answers[0].data, RData::TXT(vec!["over-tcp".into()]));
+    }
 }

@@ -166,10 +166,22 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
     out
 }
 
-/// Renders the whole report, worst names first kept in input order.
+/// Renders the whole report in input order.
 pub fn render(r: &Report, style: Style) -> String {
+    render_names(r, r.names.iter().collect(), style)
+}
+
+/// Renders the report with the worst names first (errors, then warnings, then the rest),
+/// as the troubleshooter shows them; the input order is kept among equals.
+pub fn render_worst_first(r: &Report, style: Style) -> String {
+    let mut names: Vec<&NameReport> = r.names.iter().collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.findings.iter().map(|f| f.severity).max()));
+    render_names(r, names, style)
+}
+
+fn render_names(r: &Report, names: Vec<&NameReport>, style: Style) -> String {
     let mut out = String::new();
-    for (i, n) in r.names.iter().enumerate() {
+    for (i, n) in names.into_iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }

@@ -42,6 +42,20 @@ pub fn rand_suffix() -> u64 {
     n ^ (std::process::id() as u64) << 32
 }
 
+/// Starts the binary (stdout/stderr piped) with the test environment.
+pub fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_acme-delegate"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("ACME_DELEGATE_CONFIG")
+        .env("XDG_CONFIG_HOME", run_dir().join("xdg/config"))
+        .env("XDG_DATA_HOME", run_dir().join("xdg/data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn acme-delegate")
+}
+
 /// Runs the binary with a time bound; returns its output.
 pub fn run(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_acme-delegate"))
