@@ -72,7 +72,7 @@ impl PlannedName {
 
     /// A zone-file line.
     pub fn zone_line(&self) -> String {
-        format!("{} 3600 IN CNAME {}", self.challenge, self.target)
+        format!("{} 300 IN CNAME {}", self.challenge, self.target)
     }
 }
 

@@ -437,7 +437,7 @@ impl<T: Transport> Engine<T> {
                             "CNAME_WRONG_TARGET: the chain goes to {} and never reaches {target}, where the token was published",
                             rv.hops.last().map(|h| h.target.to_string()).unwrap_or_default()
                         ),
-                        format!("point the CNAME at the planned target: {} 3600 IN CNAME {target}", rv.hops[0].owner),
+                        format!("point the CNAME at the planned target: {} 300 IN CNAME {target}", rv.hops[0].owner),
                     ),
                     (None, Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. })) => (
                         format!(

@@ -159,7 +159,8 @@ fn detail(o: &Outcome) -> Option<String> {
 /// Builds the report of one name from its evidence and findings.
 pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     let mut views = Vec::new();
-    let mut any_response = false;
+    // A zone below the root was reached only through some server's referral.
+    let mut any_response = ev.chain.steps.iter().any(|s| !s.zone.apex.is_root());
     for step in &ev.chain.steps {
         for (ns, ex) in &step.exchanges {
             any_response |= ex.outcome.responded();

@@ -5,14 +5,18 @@
 #   knot-test  127.0.0.11:53   test. + example.test.              (unsigned)
 #                              example.test. takes RFC 2136 updates, any type (TSIG acme-update)
 #                              + split.test. (copy A) + bench.test.
+#                              + unsync.lab. (ns2: never updated, never synced)
 #   knot-lab   127.0.0.12:53   lab. + acme.lab. (signed) + DNSSEC fault zones
 #                              bogus.lab., nods.lab., expired.lab., badsig.lab.
 #                              acme.lab. takes RFC 2136 TXT-only updates (TSIG
 #                              acme-update) and any type with key acme-admin
 #                              + sfail.lab. (fails to load -> SERVFAIL)
 #                              + split.test. (copy B, disagrees with A) + bench.test.
+#                              + unsync.lab. (ns1: TXT-only updates, acme-update)
 #   blackhole  127.0.0.99:53   tools/blackhole.py: udp+tcp, never answers
-#   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner
+#   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner;
+#                              nonaa.lab., data without the AA flag (lame)
+#   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
 #                              trust anchor = DS of the fake root
 #   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
@@ -100,7 +104,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|98|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|97|98|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -171,11 +175,11 @@ for i in root test lab; do
 done
 cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
-   "$LAB_DIR/zones/bench.test.zone" "$RUN/knot-test/zones/"
+   "$LAB_DIR/zones/bench.test.zone" "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
    "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
-   "$RUN/knot-lab/zones/"
+   "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-lab/zones/"
 
 # zones with deliberately broken signatures (served with dnssec-signing: off)
 for z in expired badsig; do
@@ -224,7 +228,9 @@ start_bg conflict /usr/bin/python3 "$LAB_DIR/tools/conflict-auth.py" 127.0.0.98 
 # (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
 for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:slow.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
+          127.0.0.12:unsync.lab. \
           127.0.0.11:test. 127.0.0.11:example.test. 127.0.0.11:split.test. 127.0.0.11:bench.test. \
+          127.0.0.11:unsync.lab. \
           127.0.0.10:.; do
     wait_for "$TIMEOUT" "zone ${zs#*:} on ${zs%%:*}" aa_soa "${zs%%:*}" "${zs#*:}"
 done
@@ -233,6 +239,13 @@ blackhole_up() {
 }
 wait_for "$TIMEOUT" "blackhole on $BLACKHOLE_IP:53" blackhole_up
 wait_for "$TIMEOUT" "conflict-auth on 127.0.0.98:53" aa_soa 127.0.0.98 conflict.lab.
+nonaa_soa() { # conflict-auth answers for nonaa.lab. with data but without AA
+    local out
+    out=$(kdig @127.0.0.98 nonaa.lab. SOA +norec +tcp +timeout=1 +retry=0) || return 1
+    grep -q 'status: NOERROR' <<<"$out" && ! grep -qi 'flags: qr aa' <<<"$out" \
+        && grep -Eq '^nonaa\.lab\.\s+[0-9]+\s+IN\s+SOA' <<<"$out"
+}
+wait_for "$TIMEOUT" "conflict-auth (nonaa.lab., no AA) on 127.0.0.98:53" nonaa_soa
 log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 
 # --- unbound x3 (one template) ---------------------------------------------------

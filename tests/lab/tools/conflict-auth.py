@@ -10,7 +10,15 @@ name below it with a CNAME *and* a TXT at the same owner (illegal: RFC 1034
     x.conflict.lab.  60 IN CNAME x-label.acme.lab.
     x.conflict.lab.  60 IN TXT   "stale-token-beside-the-cname"
 
-The apex answers SOA and NS normally.  Runs until SIGTERM.  Needs dnspython.
+The apex answers SOA and NS normally.
+
+It also serves nonaa.lab., the way a lame server (a forwarder or a cache listed
+as NS) does: every question gets NOERROR with data but WITHOUT the AA flag:
+
+    nonaa.lab.    SOA / NS        (apex, SOA/NS questions; other types: NODATA)
+    x.nonaa.lab.  60 IN CNAME x-label.acme.lab.   (any question below the apex)
+
+Runs until SIGTERM.  Needs dnspython.
 """
 import signal
 import socket
@@ -36,6 +44,25 @@ SOA = dns.rrset.from_text(ZONE, 60, "IN", "SOA", "ns1.conflict.lab. hostmaster.c
 NS = dns.rrset.from_text(ZONE, 60, "IN", "NS", "ns1.conflict.lab.")
 NS_A = dns.rrset.from_text("ns1.conflict.lab.", 60, "IN", "A", addr)
 
+NONAA = dns.name.from_text("nonaa.lab.")
+NONAA_SOA = dns.rrset.from_text(NONAA, 60, "IN", "SOA", "ns1.nonaa.lab. hostmaster.nonaa.lab. 1 300 60 86400 0")
+NONAA_NS = dns.rrset.from_text(NONAA, 60, "IN", "NS", "ns1.nonaa.lab.")
+
+
+def answer_nonaa(r, qn, qt):
+    """nonaa.lab.: data, but never the AA flag (a lame server)."""
+    if qn == NONAA:
+        if qt == dns.rdatatype.SOA:
+            r.answer.append(NONAA_SOA)
+        elif qt == dns.rdatatype.NS:
+            r.answer.append(NONAA_NS)
+        else:
+            r.authority.append(NONAA_SOA)
+    else:
+        label = qn.relativize(NONAA).to_text()
+        r.answer.append(dns.rrset.from_text(qn, 60, "IN", "CNAME", f"{label}-label.acme.lab."))
+    return r.to_wire()
+
 
 def answer(wire):
     q = dns.message.from_wire(wire)
@@ -45,6 +72,8 @@ def answer(wire):
         r.set_rcode(dns.rcode.FORMERR)
         return r.to_wire()
     qn, qt = q.question[0].name, q.question[0].rdtype
+    if qn.is_subdomain(NONAA):
+        return answer_nonaa(r, qn, qt)
     if not qn.is_subdomain(ZONE):
         r.set_rcode(dns.rcode.REFUSED)
         return r.to_wire()
