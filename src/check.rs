@@ -183,22 +183,37 @@ impl<T: Transport> Engine<T> {
         report::name_report(&ev, findings)
     }
 
-    /// Checks every name concurrently; the report keeps the input order.
-    pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
+    /// Runs `f` for every name on its own task (the transport bounds the queries in
+    /// flight); results keep the input order, None where a task failed.
+    pub async fn per_name<R, F, Fut>(self: &Arc<Self>, names: &[InputName], f: F) -> Vec<Option<R>>
+    where
+        R: Send + 'static,
+        F: Fn(Arc<Self>, InputName) -> Fut,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+    {
         let mut set = tokio::task::JoinSet::new();
         for (i, n) in names.iter().enumerate() {
-            let me = self.clone();
-            let n = n.clone();
-            let opts = opts.clone();
-            set.spawn(async move { (i, me.check_one(&n, &opts).await) });
+            let fut = f(self.clone(), n.clone());
+            set.spawn(async move { (i, fut.await) });
         }
-        let mut out: Vec<Option<NameReport>> = vec![None; names.len()];
+        let mut out: Vec<Option<R>> = (0..names.len()).map(|_| None).collect();
         while let Some(r) = set.join_next().await {
             match r {
                 Ok((i, rep)) => out[i] = Some(rep),
-                Err(e) => tracing::error!("a check task failed: {e}"),
+                Err(e) => tracing::error!("a task for one name failed: {e}"),
             }
         }
+        out
+    }
+
+    /// Checks every name concurrently; the report keeps the input order.
+    pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
+        let out = self
+            .per_name(names, |me, n| {
+                let opts = opts.clone();
+                async move { me.check_one(&n, &opts).await }
+            })
+            .await;
         let names = out
             .into_iter()
             .zip(names)

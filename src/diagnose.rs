@@ -203,19 +203,12 @@ impl<T: Transport> Engine<T> {
 
     /// Diagnoses every name concurrently; names keep the input order.
     pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, n) in names.iter().enumerate() {
-            let me = self.clone();
-            let n = n.clone();
-            let opts = opts.clone();
-            set.spawn(async move { (i, me.diagnose_evidence(&n, &opts).await) });
-        }
-        let mut evs: Vec<Option<DiagnoseEvidence>> = vec![None; names.len()];
-        while let Some(r) = set.join_next().await {
-            if let Ok((i, ev)) = r {
-                evs[i] = Some(ev);
-            }
-        }
+        let evs = self
+            .per_name(names, |me, n| {
+                let opts = opts.clone();
+                async move { me.diagnose_evidence(&n, &opts).await }
+            })
+            .await;
         let evs: Vec<DiagnoseEvidence> = evs.into_iter().flatten().collect();
         let clients = read_clients(&opts.client_configs);
         let two = two_values_rule(&evs);

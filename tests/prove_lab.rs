@@ -4,68 +4,11 @@
 
 mod common;
 
-use common::{run, sh};
-use serde_json::Value;
-use std::path::PathBuf;
+use common::{
+    cli, json, plan_file, plan_rfc2136, planned_and_published, prove_json, publish_cname, sh,
+    unique,
+};
 use std::time::Duration;
-
-fn plan_file() -> PathBuf {
-    common::run_dir().join(format!("plan-{}.toml", common::rand_suffix()))
-}
-
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let cfg = common::config();
-    let mut a = vec!["--config", cfg.to_str().unwrap()];
-    a.extend_from_slice(args);
-    let out = run(&a, Duration::from_secs(90));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
-}
-
-/// `plan --zone rfc2136` for one name into `slow.lab.` or `acme.lab.`; returns the target.
-fn plan_rfc2136(plan: &std::path::Path, zone: &str, key: &str, name: &str) -> (i32, Value) {
-    let key = std::env::var(key).unwrap();
-    let (rc, out, err) = cli(&[
-        "plan",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--zone",
-        "rfc2136",
-        "--server",
-        "127.0.0.12:53",
-        "--key-file",
-        &key,
-        "--domain",
-        zone,
-        name,
-    ]);
-    assert!(rc == 0 || rc == 1, "{rc} {out} {err}");
-    (rc, json(&out))
-}
-
-/// Publishes `_acme-challenge.<name> CNAME <target>` in example.test (the user's one manual step).
-fn publish_cname(name: &str, target: &str) {
-    let out = sh(&format!(
-        "knsupdate -t 5 -y \"$(cat $LAB_TSIG_KDIG)\" <<EOF\nserver 127.0.0.11 53\nzone example.test.\nupdate add _acme-challenge.{name}. 60 CNAME {target}\nsend\nEOF"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}{}.example.test", common::rand_suffix() % 1_000_000)
-}
 
 #[test]
 fn plan_prints_the_record_in_every_form_and_saves_it() {
@@ -141,21 +84,10 @@ fn an_overprivileged_key_is_reported_at_plan_time() {
 
 #[test]
 fn prove_sees_the_token_everywhere_then_removes_it() {
-    let plan = plan_file();
     let name = unique("pv");
-    let (_, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
-    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
-    publish_cname(&name, &target);
-    let (rc, out, err) = cli(&[
-        "prove",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--timeout",
-        "20",
-    ]);
-    assert_eq!(rc, 0, "{out}\n{err}");
-    let doc = json(&out);
+    let (plan, target) = planned_and_published("acme.lab", &name);
+    let (rc, doc, err) = prove_json(&plan, "20");
+    assert_eq!(rc, 0, "{doc:#}\n{err}");
     let n = &doc["names"][0];
     assert_eq!(n["ok"], true);
     assert_eq!(n["removed"], true);
@@ -193,17 +125,9 @@ fn prove_never_converges_on_a_wrong_target() {
     plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
     publish_cname(&name, "somewhere-else.acme.lab.");
     let start = std::time::Instant::now();
-    let (rc, out, _) = cli(&[
-        "prove",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--timeout",
-        "3",
-    ]);
-    assert_eq!(rc, 1, "{out}");
+    let (rc, doc, _) = prove_json(&plan, "3");
+    assert_eq!(rc, 1, "{doc:#}");
     assert!(start.elapsed() < Duration::from_secs(20));
-    let doc = json(&out);
     let n = &doc["names"][0];
     assert_eq!(n["removed"], true);
     let f = n["findings"].as_array().unwrap();
@@ -223,26 +147,15 @@ fn prove_never_converges_on_a_wrong_target() {
 
 #[test]
 fn prove_converges_late_behind_a_negative_cache() {
-    let plan = plan_file();
     let name = unique("lt");
-    let (_, doc) = plan_rfc2136(&plan, "slow.lab", "LAB_TSIG_BIND_KEY", &name);
-    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
-    publish_cname(&name, &target);
+    let (plan, _target) = planned_and_published("slow.lab", &name);
     // An early lookup at unbound2 caches NXDOMAIN for the target (slow.lab: 3 s).
     let out = sh(&format!(
         "kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.{name} | grep -q NXDOMAIN"
     ));
     assert!(out.status.success());
-    let (rc, out, err) = cli(&[
-        "prove",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--timeout",
-        "30",
-    ]);
-    assert_eq!(rc, 0, "{out}\n{err}");
-    let doc = json(&out);
+    let (rc, doc, err) = prove_json(&plan, "30");
+    assert_eq!(rc, 0, "{doc:#}\n{err}");
     let v = doc["names"][0]["vantages"].as_array().unwrap().clone();
     let at = |vantage: &str| {
         v.iter().find(|x| x["vantage"] == vantage).unwrap()["seen_after_ms"]
@@ -409,22 +322,12 @@ fn a_hosted_target_whose_zone_does_not_exist_is_refused() {
 #[test]
 fn a_rejected_update_and_a_dead_acme_dns_api_are_findings() {
     // The plan names example.test. as the validation zone, at a server that does not serve it.
-    let plan = plan_file();
     let name = unique("rj");
-    let (_, doc) = plan_rfc2136(&plan, "example.test", "LAB_TSIG_BIND_KEY", &name);
-    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
-    publish_cname(&name, &target);
-    let (rc, out, _) = cli(&[
-        "prove",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--timeout",
-        "5",
-    ]);
+    let (plan, _target) = planned_and_published("example.test", &name);
+    let (rc, doc, _) = prove_json(&plan, "5");
     assert_eq!(rc, 1);
-    let f = &json(&out)["names"][0]["findings"][0];
-    assert_eq!(f["code"], "PROOF_PUBLISH_FAILED", "{out}");
+    let f = &doc["names"][0]["findings"][0];
+    assert_eq!(f["code"], "PROOF_PUBLISH_FAILED", "{doc:#}");
     assert!(f["fix"].as_str().unwrap().contains("NOTAUTH"), "{f}");
     // acme-dns whose API does not answer: nothing registered, nothing saved.
     let dead = plan_file();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{check_json, findings, run, sh};
+use common::{check_json, findings, sh};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -131,71 +131,13 @@ fn a_resolver_keeping_a_replaced_cname_is_stale() {
 /// (127.0.0.12, the update server) and never ns2 (127.0.0.11).
 #[test]
 fn a_server_that_never_gets_the_update_fails_the_proof() {
-    let plan = common::run_dir().join(format!("plan-{}.toml", common::rand_suffix()));
-    let name = format!("un{}.example.test", common::rand_suffix() % 1_000_000);
-    let cfg = common::config();
-    let key = std::env::var("LAB_TSIG_BIND_KEY").unwrap();
-    let out = run(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "plan",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--json",
-            "--zone",
-            "rfc2136",
-            "--server",
-            "127.0.0.12:53",
-            "--key-file",
-            &key,
-            "--domain",
-            "unsync.lab",
-            &name,
-        ],
-        Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
-    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    let name = common::unique("un");
+    let (plan, target) = common::planned_and_published("unsync.lab", &name);
     assert!(target.ends_with(".unsync.lab."), "{target}");
-    let out = sh(&format!(
-        "knsupdate -t 5 -y \"$(cat \"$LAB_TSIG_KDIG\")\" <<EOF\nserver 127.0.0.11 53\nzone example.test.\nupdate add _acme-challenge.{name}. 60 CNAME {target}\nsend\nEOF"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let start = Instant::now();
-    let out = run(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "prove",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--json",
-            "--timeout",
-            "3",
-        ],
-        Duration::from_secs(60),
-    );
+    let (rc, doc, err) = common::prove_json(&plan, "3");
     assert!(start.elapsed() < Duration::from_secs(30));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rc, 1, "{doc:#}\n{err}");
     let n = &doc["names"][0];
     assert_eq!(n["ok"], false, "{n:#}");
     assert_eq!(n["removed"], true, "{n:#}");

@@ -2,7 +2,7 @@
 //! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
 
 use super::acme_dns::{diagnose_forbidden, storage_key, AccountStore, AcmeDnsApi, UpdateOutcome};
-use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey};
+use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
 use crate::config::parse_addr;
 use crate::dns::Name;
 use crate::findings::Finding;
@@ -125,6 +125,20 @@ pub struct Rfc2136Zone {
     timeout: Duration,
 }
 
+impl Rfc2136Zone {
+    /// An update report as a result: the rejection in words, with the fix.
+    fn applied(&self, r: UpdateReport, what: String) -> Result<(), ZoneError> {
+        if r.applied() {
+            Ok(())
+        } else {
+            Err(zerr(
+                format!("{what} was rejected: {}", r.label()),
+                r.explain(),
+            ))
+        }
+    }
+}
+
 impl ValidationZone for Rfc2136Zone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
@@ -152,18 +166,7 @@ impl ValidationZone for Rfc2136Zone {
                 self.timeout,
             )
             .await;
-            if r.applied() {
-                Ok(())
-            } else {
-                Err(zerr(
-                    format!(
-                        "the update of {target} at {} was rejected: {}",
-                        self.server,
-                        r.label()
-                    ),
-                    r.explain(),
-                ))
-            }
+            self.applied(r, format!("the update of {target} at {}", self.server))
         }
         .boxed()
     }
@@ -183,14 +186,10 @@ impl ValidationZone for Rfc2136Zone {
                 self.timeout,
             )
             .await;
-            if r.applied() {
-                Ok(())
-            } else {
-                Err(zerr(
-                    format!("removing the test TXT at {target} failed: {}", r.label()),
-                    r.explain(),
-                ))
-            }
+            self.applied(
+                r,
+                format!("removing the test TXT at {target} from {}", self.server),
+            )
         }
         .boxed()
     }

@@ -133,3 +133,89 @@ pub fn sh(script: &str) -> Output {
         .output()
         .expect("run bash")
 }
+
+pub fn plan_file() -> PathBuf {
+    run_dir().join(format!("plan-{}.toml", rand_suffix()))
+}
+
+pub fn cli(args: &[&str]) -> (i32, String, String) {
+    let cfg = config();
+    let mut a = vec!["--config", cfg.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let out = run(&a, Duration::from_secs(90));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// `plan --zone rfc2136` for one name into `slow.lab.` or `acme.lab.`; returns the target.
+pub fn plan_rfc2136(
+    plan: &std::path::Path,
+    zone: &str,
+    key: &str,
+    name: &str,
+) -> (i32, serde_json::Value) {
+    let key = std::env::var(key).unwrap();
+    let (rc, out, err) = cli(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--zone",
+        "rfc2136",
+        "--server",
+        "127.0.0.12:53",
+        "--key-file",
+        &key,
+        "--domain",
+        zone,
+        name,
+    ]);
+    assert!(rc == 0 || rc == 1, "{rc} {out} {err}");
+    (rc, json(&out))
+}
+
+/// Publishes `_acme-challenge.<name> CNAME <target>` in example.test (the user's one manual step).
+pub fn publish_cname(name: &str, target: &str) {
+    let out = sh(&format!(
+        "knsupdate -t 5 -y \"$(cat $LAB_TSIG_KDIG)\" <<EOF\nserver 127.0.0.11 53\nzone example.test.\nupdate add _acme-challenge.{name}. 60 CNAME {target}\nsend\nEOF"
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}.example.test", rand_suffix() % 1_000_000)
+}
+
+/// Plans `name` into an RFC 2136 validation zone with the acme-update key and publishes
+/// its CNAME (the user's one manual step): (plan file, target).
+pub fn planned_and_published(zone: &str, name: &str) -> (PathBuf, String) {
+    let plan = plan_file();
+    let (_, doc) = plan_rfc2136(&plan, zone, "LAB_TSIG_BIND_KEY", name);
+    let target = doc["names"][0]["target"].as_str().unwrap().to_string();
+    publish_cname(name, &target);
+    (plan, target)
+}
+
+/// `prove --plan P --json --timeout SECS`: (exit status, document, stderr).
+pub fn prove_json(plan: &std::path::Path, timeout: &str) -> (i32, serde_json::Value, String) {
+    let (rc, out, err) = cli(&[
+        "prove",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--timeout",
+        timeout,
+    ]);
+    (rc, json(&out), err)
+}
