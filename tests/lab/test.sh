@@ -68,4 +68,14 @@ fi
 
 # --- 3. run them next to the lab, in a private network namespace --------------------------
 log "running: tests/lab/hermetic.sh cargo test --offline $*"
-exec "$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@"
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+set +e
+"$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@" 2>&1 | tee "$OUT"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line over all test binaries (cargo prints one summary per binary, the
+# last of which is the doc-tests'): "N passed, N failed".
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$OUT"
+exit "$rc"
