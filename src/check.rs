@@ -74,6 +74,7 @@ impl<T: Transport> Engine<T> {
             tokio::join!(chain::follow(&self.walker, &input.challenge), resolvers);
         let doubled = self.doubled_lookup(input, &chain).await;
         NameEvidence {
+            observed_at: std::time::SystemTime::now(),
             input: input.clone(),
             chain,
             resolvers,

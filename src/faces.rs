@@ -3,12 +3,14 @@
 use acme_delegate::check::Engine;
 use acme_delegate::config::Config;
 use acme_delegate::dns::Name;
+use acme_delegate::files::write_atomic;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::name::{parse_all, parse_target, InputName};
 use acme_delegate::plan::{Plan, PlannedName, ZoneSpec};
 use acme_delegate::prove::{self, ProveEvent, ProveOptions};
 use acme_delegate::views::VantageKind;
 use acme_delegate::zones::kinds::{open, ValidationZone};
+use acme_delegate::zones::rfc2136::TsigKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,10 +70,15 @@ fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
         ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
             server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),
             zone: zone_name(need(&args.domain, "--domain ZONE", "rfc2136")?, "--domain")?,
-            key_file: args
-                .key_file
-                .clone()
-                .ok_or_else(|| usage("--zone rfc2136 needs --key-file FILE"))?,
+            key_file: match (&args.key_file, &args.key) {
+                (Some(f), _) => f.clone(),
+                (None, Some(k)) => store_key(k)?,
+                (None, None) => {
+                    return Err(usage(
+                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)",
+                    ))
+                }
+            },
         },
         ZoneKindArg::Provider => ZoneSpec::Provider {
             provider: need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase(),
@@ -81,6 +88,41 @@ fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
             target: zone_name(need(&args.target, "--target T", "hosted")?, "--target")?,
         },
     })
+}
+
+/// Writes a key given as `ALG:NAME:SECRET` into a BIND key file (0600, in a 0700 folder of
+/// the user data dir) and returns its path. The secret is validated and never printed.
+fn store_key(spec: &str) -> Result<PathBuf, ExitCode> {
+    let key = TsigKey::parse_kdig(spec).map_err(|e| usage(format!("--key: {e}")))?;
+    let secret = spec.trim().rsplit(':').next().unwrap_or_default();
+    let dir = directories::ProjectDirs::from("", "", "acme-delegate")
+        .map(|d| d.data_dir().join("keys"))
+        .ok_or_else(|| usage("--key: no user data dir to store the key in; use --key-file"))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| usage(format!("--key: cannot create {}: {e}", dir.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    let file: String = key
+        .name
+        .without_dot()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{file}.key"));
+    let text = format!(
+        "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
+        key.name.without_dot(),
+        key.algorithm.name()
+    );
+    write_atomic(&path, text.as_bytes(), 0o600)
+        .map_err(|e| usage(format!("--key: cannot write {}: {e}", path.display())))?;
+    Ok(path)
 }
 
 #[derive(Serialize)]

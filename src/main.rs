@@ -95,8 +95,13 @@ struct PlanArgs {
     #[arg(long, value_name = "ADDR")]
     server: Option<String>,
     /// rfc2136: the TSIG key file (BIND or knot format).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
     key_file: Option<PathBuf>,
+    /// rfc2136: the TSIG key as ALG:NAME:SECRET (kdig -y form); it is stored in a 0600 key
+    /// file in the user data dir, which the plan names. Prefer --key-file: a secret on a
+    /// command line is visible to other users of this machine.
+    #[arg(long, value_name = "ALG:NAME:SECRET")]
+    key: Option<String>,
     /// rfc2136 and provider: the validation zone (e.g. acme.example.net).
     #[arg(long, value_name = "ZONE")]
     domain: Option<String>,

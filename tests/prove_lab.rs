@@ -348,3 +348,58 @@ fn a_rejected_update_and_a_dead_acme_dns_api_are_findings() {
     );
     assert!(!dead.exists());
 }
+
+#[test]
+fn a_key_given_as_a_flag_is_stored_0600_and_never_printed() {
+    let plan = plan_file();
+    let secret = std::env::var("RFC2136_TSIG_SECRET").unwrap();
+    let key = format!("hmac-sha256:acme-update:{secret}");
+    let (rc, out, err) = cli(&[
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--zone",
+        "rfc2136",
+        "--server",
+        "127.0.0.12:53",
+        "--key",
+        &key,
+        "--domain",
+        "acme.lab",
+        &unique("kf"),
+    ]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    assert!(!out.contains(&secret) && !err.contains(&secret));
+    let saved = std::fs::read_to_string(&plan).unwrap();
+    assert!(
+        !saved.contains(&secret),
+        "the plan names the key file, not the secret"
+    );
+    let stored = common::run_dir().join("xdg/data/acme-delegate/keys/acme-update.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&stored).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(saved.contains(stored.to_str().unwrap()), "{saved}");
+    // A malformed key is refused before anything is written.
+    let bad = plan_file();
+    let (rc, _, err) = cli(&[
+        "plan",
+        "--plan",
+        bad.to_str().unwrap(),
+        "--zone",
+        "rfc2136",
+        "--server",
+        "127.0.0.12:53",
+        "--key",
+        "hmac-md5:k:c2VjcmV0",
+        "--domain",
+        "acme.lab",
+        "k.example.test",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("--key") && !err.contains("c2VjcmV0"), "{err}");
+    assert!(!bad.exists());
+}

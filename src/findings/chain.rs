@@ -20,6 +20,8 @@ pub struct NameEvidence {
     /// zone's server said about it, when the real owner had no CNAME.
     pub doubled: Option<(Name, Exchange)>,
     pub expect_target: Option<Name>,
+    /// When the evidence was gathered (cache expiries are given as times from here).
+    pub observed_at: std::time::SystemTime,
 }
 
 pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
@@ -69,6 +71,15 @@ fn describe_end(end: &End) -> String {
         End::TooLong => format!("more than {MAX_HOPS} hops"),
         End::Failed { owner, .. } => format!("no usable answer for {owner}"),
     }
+}
+
+/// `at + ttl` as an RFC 3339 UTC time.
+fn expiry(at: std::time::SystemTime, ttl: u32) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    crate::endpoint::rfc3339(secs + ttl as i64)
 }
 
 /// The CNAME record to publish, in zone-file form.
@@ -401,7 +412,8 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 id,
                 format!(
                     "resolver {who} answers {seen_txt} for {challenge}, but the authoritative servers have CNAME {auth_txt}: it serves a cached negative answer{}",
-                    ttl.map(|t| format!(" that expires in {t} s")).unwrap_or_default()
+                    ttl.map(|t| format!(" that expires in {t} s (at {})", expiry(ev.observed_at, t)))
+                        .unwrap_or_default()
                 ),
                 format!(
                     "wait {} for the cache to expire (or flush it: `unbound-control flush {}`); next time publish the CNAME before anything looks the name up",
