@@ -419,3 +419,55 @@ fn a_broken_config_names_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn an_ipv6_only_zone_is_walked_through_its_aaaa_glue() {
+    // v6.example.test. is delegated to ns1.v6.example.test. with only AAAA ::1 glue.
+    let (_, doc) = check_json(&["www.v6.example.test"]);
+    let n = name(&doc, "www.v6.example.test");
+    let v6 = n["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["server"] == "[::1]:53")
+        .unwrap_or_else(|| panic!("no view from [::1]:53: {n:#}"));
+    assert_eq!(v6["kind"], "authoritative");
+    assert_eq!(v6["zone"], "v6.example.test.");
+    assert_eq!(v6["outcome"], "NOERROR");
+    assert_eq!(v6["chain"][0]["data"], "www-label.acme.lab.");
+    assert_eq!(n["target"], "www-label.acme.lab.");
+}
+
+#[test]
+fn a_stale_second_hop_at_a_resolver_is_found() {
+    // unbound2 keeps positive records up to a day: cache the chain, then move hop 2.
+    let out = sh(
+        r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.stale2.example.test | grep -q s2-old &&
+knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF
+server 127.0.0.11 53
+zone example.test.
+update delete s2hop.example.test. CNAME
+update add s2hop.example.test. 300 CNAME s2-new.acme.lab.
+send
+EOF"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, doc) = check_json(&["stale2.example.test"]);
+    let n = name(&doc, "stale2.example.test");
+    assert_eq!(n["target"], "s2-new.acme.lab.");
+    let f = n["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "RESOLVER_STALE")
+        .unwrap_or_else(|| panic!("{n:#}"));
+    let ev = f["evidence"].as_str().unwrap();
+    assert!(
+        ev.contains("lab-unbound2") && ev.contains("CNAME s2-old.acme.lab. at s2hop.example.test."),
+        "{ev}"
+    );
+}

@@ -331,7 +331,6 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
     }
 
     // --- the vantage points -------------------------------------------------------------
-    let auth_first = chain.hops.first().map(|h| &h.target);
     for rv in &ev.resolvers {
         let ex = &rv.exchange;
         let who = format!("{} ({})", rv.vantage.name, ex.server);
@@ -371,68 +370,86 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             out.push(f.observe(obs));
             continue;
         }
-        let seen_first = rv.hops.first().map(|h| &h.target);
-        if seen_first == auth_first
-            || chain.hops.is_empty()
-                && !matches!(chain.end, End::Failed { .. })
-                && seen_first.is_none()
+        // Compare the whole chain hop by hop; the authoritative side must be readable.
+        if chain.hops.is_empty()
+            || matches!(
+                chain.end,
+                End::Failed { .. } | End::Loop { .. } | End::TooLong
+            )
         {
+            continue; // no CNAME or a broken chain: the findings above say why
+        }
+        let auth_t: Vec<&Name> = chain.hops.iter().map(|h| &h.target).collect();
+        let seen_t: Vec<&Name> = rv.hops.iter().map(|h| &h.target).collect();
+        if seen_t == auth_t {
             continue;
         }
-        if auth_first.is_none() {
-            continue; // the authoritative side is broken; findings above say why
-        }
-        let auth_txt = auth_first.map(|t| t.to_string()).unwrap_or_default();
-        let seen_txt = seen_first.map(|t| format!("CNAME {t}")).unwrap_or_else(|| {
-            rv.end
-                .as_ref()
-                .map(describe_end)
-                .unwrap_or_else(|| "nothing".into())
+        let i = (0..=auth_t.len().max(seen_t.len()))
+            .find(|&i| seen_t.get(i) != auth_t.get(i))
+            .unwrap_or(0);
+        let at = if i == 0 {
+            challenge.clone()
+        } else {
+            auth_t[i - 1].clone()
+        };
+        let auth_txt = auth_t
+            .get(i)
+            .map(|t| format!("CNAME {t}"))
+            .unwrap_or_else(|| describe_end(&chain.end));
+        let seen_txt = seen_t
+            .get(i)
+            .map(|t| format!("CNAME {t}"))
+            .unwrap_or_else(|| {
+                rv.end
+                    .as_ref()
+                    .map(describe_end)
+                    .unwrap_or_else(|| "nothing".into())
+            });
+        let negative_ttl = rv.end.as_ref().and_then(|e| match e {
+            End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => *negative_ttl,
+            _ => None,
         });
+        let expires = |t: u32| format!(" that expires in {t} s (at {})", expiry(ev.observed_at, t));
         let f = if rv.vantage.kind == VantageKind::System {
             Finding::new(
                 "SPLIT_HORIZON",
                 id,
                 format!(
-                    "the system resolver {who} sees {seen_txt} at {challenge}, the authoritative servers say CNAME {auth_txt}: the inside view differs, and the CA sees only the outside"
+                    "the system resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: the inside view differs (an internal override{}), and the CA sees only the outside",
+                    negative_ttl
+                        .filter(|_| seen_t.get(i).is_none())
+                        .map(|t| format!(", or a cached negative answer{}", expires(t)))
+                        .unwrap_or_default()
                 ),
                 format!(
-                    "remove the internal override of {challenge} (or publish the same CNAME inside); clients that check propagation with this resolver wait for the wrong record"
+                    "remove the internal override of {at} (or publish the same record inside); clients that check propagation with this resolver wait for the wrong record"
                 ),
             )
-        } else if seen_first.is_none() {
-            let ttl = rv.end.as_ref().and_then(|e| match e {
-                End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => {
-                    *negative_ttl
-                }
-                _ => None,
-            });
+        } else if seen_t.get(i).is_none()
+            && matches!(rv.end, Some(End::NxDomain { .. } | End::NoData { .. }))
+        {
             Finding::new(
                 "NEGATIVE_CACHED",
                 id,
                 format!(
-                    "resolver {who} answers {seen_txt} for {challenge}, but the authoritative servers have CNAME {auth_txt}: it serves a cached negative answer{}",
-                    ttl.map(|t| format!(" that expires in {t} s (at {})", expiry(ev.observed_at, t)))
-                        .unwrap_or_default()
+                    "resolver {who} answers {seen_txt} for {at}, but the authoritative servers have {auth_txt}: it serves a cached negative answer{}",
+                    negative_ttl.map(expires).unwrap_or_default()
                 ),
                 format!(
                     "wait {} for the cache to expire (or flush it: `unbound-control flush {}`); next time publish the CNAME before anything looks the name up",
-                    ttl.map(|t| format!("{t} s")).unwrap_or_else(|| "the negative TTL (SOA minimum)".into()),
-                    challenge.without_dot()
+                    negative_ttl.map(|t| format!("{t} s")).unwrap_or_else(|| "the negative TTL (SOA minimum)".into()),
+                    at.without_dot()
                 ),
             )
         } else {
+            let ttl = rv.hops.get(i).map(|h| h.ttl).unwrap_or(0);
             Finding::new(
                 "RESOLVER_STALE",
                 id,
                 format!(
-                    "resolver {who} sees {seen_txt} at {challenge}, the authoritative servers say CNAME {auth_txt}: it serves an old cached record (ttl {} s left)",
-                    rv.hops.first().map(|h| h.ttl).unwrap_or(0)
+                    "resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: it serves an old cached record (ttl {ttl} s left)"
                 ),
-                format!(
-                    "wait {} s for the cache to expire, or flush the name at that resolver",
-                    rv.hops.first().map(|h| h.ttl).unwrap_or(0)
-                ),
+                format!("wait {ttl} s for the cache to expire, or flush {} at that resolver", at.without_dot()),
             )
         };
         out.push(f.observe(obs));

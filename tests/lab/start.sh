@@ -104,7 +104,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|97|98|99)|0\.0\.0\.0|\*|\[::\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|97|98|99)|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -174,7 +174,7 @@ for i in root test lab; do
     subst "$LAB_DIR/conf/knot-$i.conf.in" "$RUN/knot-$i/knot.conf" "$RUN/knot-$i"
 done
 cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
-cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
+cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
    "$LAB_DIR/zones/bench.test.zone" "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
@@ -239,6 +239,7 @@ blackhole_up() {
 }
 wait_for "$TIMEOUT" "blackhole on $BLACKHOLE_IP:53" blackhole_up
 wait_for "$TIMEOUT" "conflict-auth on 127.0.0.98:53" aa_soa 127.0.0.98 conflict.lab.
+wait_for "$TIMEOUT" "zone v6.example.test. on [::1]:53" aa_soa ::1 v6.example.test.
 nonaa_soa() { # conflict-auth answers for nonaa.lab. with data but without AA
     local out
     out=$(kdig @127.0.0.98 nonaa.lab. SOA +norec +tcp +timeout=1 +retry=0) || return 1
