@@ -3,22 +3,9 @@
 
 mod common;
 
-use common::{check_json, config_with, findings, run, sh};
+use common::{check_json, config_with, finding, findings, has, name, run, sh};
 use serde_json::Value;
 use std::time::Duration;
-
-fn has(f: &[(String, String)], code: &str, sev: &str) -> bool {
-    f.iter().any(|(c, s)| c == code && s == sev)
-}
-
-fn name<'a>(doc: &'a Value, n: &str) -> &'a Value {
-    doc["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == n)
-        .unwrap()
-}
 
 /// The documented shape (docs/json.md): every field present with the right type.
 fn assert_shape(doc: &Value) {
@@ -306,12 +293,7 @@ EOF"#,
     assert_eq!(rc, 1);
     let n = name(&doc, "negcache.example.test");
     assert_eq!(n["target"], "negcache-label.acme.lab.");
-    let f = n["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "NEGATIVE_CACHED")
-        .unwrap_or_else(|| panic!("{n:#}"));
+    let f = finding(&doc, "negcache.example.test", "NEGATIVE_CACHED");
     let ev = f["evidence"].as_str().unwrap();
     assert!(
         ev.contains("lab-unbound2") && ev.contains("expires in"),
@@ -459,12 +441,7 @@ EOF"#,
     let (_, doc) = check_json(&["stale2.example.test"]);
     let n = name(&doc, "stale2.example.test");
     assert_eq!(n["target"], "s2-new.acme.lab.");
-    let f = n["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "RESOLVER_STALE")
-        .unwrap_or_else(|| panic!("{n:#}"));
+    let f = finding(&doc, "stale2.example.test", "RESOLVER_STALE");
     let ev = f["evidence"].as_str().unwrap();
     assert!(
         ev.contains("lab-unbound2") && ev.contains("CNAME s2-old.acme.lab. at s2hop.example.test."),

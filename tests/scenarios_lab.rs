@@ -6,31 +6,13 @@
 
 mod common;
 
-use common::{check_json, findings, sh};
+use common::{check_json, findings, has, name, sh};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn has(f: &[(String, String)], code: &str, sev: &str) -> bool {
-    f.iter().any(|(c, s)| c == code && s == sev)
-}
-
-fn name<'a>(doc: &'a Value, n: &str) -> &'a Value {
-    doc["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == n)
-        .unwrap_or_else(|| panic!("{n} not in the report: {doc:#}"))
-}
-
 /// The evidence of the first finding with `code` for name `n`.
 fn evidence(doc: &Value, n: &str, code: &str) -> String {
-    name(doc, n)["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} for {n}: {doc:#}"))["evidence"]
+    common::finding(doc, n, code)["evidence"]
         .as_str()
         .unwrap()
         .to_string()

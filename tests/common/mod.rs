@@ -42,7 +42,9 @@ pub fn rand_suffix() -> u64 {
     n ^ (std::process::id() as u64) << 32
 }
 
-/// Starts the binary (stdout/stderr piped) with the test environment.
+/// Starts the binary (stdout/stderr piped) with the test environment: no colour, no
+/// config from the environment, and the user's config/data dirs (saved plan, acme-dns
+/// accounts) kept out of the tests.
 pub fn spawn(args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_acme-delegate"))
         .args(args)
@@ -58,17 +60,7 @@ pub fn spawn(args: &[&str]) -> std::process::Child {
 
 /// Runs the binary with a time bound; returns its output.
 pub fn run(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_acme-delegate"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("ACME_DELEGATE_CONFIG")
-        // keep the user's config/data dirs (saved plan, acme-dns accounts) out of the tests
-        .env("XDG_CONFIG_HOME", run_dir().join("xdg/config"))
-        .env("XDG_DATA_HOME", run_dir().join("xdg/data"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn acme-delegate");
+    let mut child = spawn(args);
     let start = std::time::Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -218,4 +210,29 @@ pub fn prove_json(plan: &std::path::Path, timeout: &str) -> (i32, serde_json::Va
         timeout,
     ]);
     (rc, json(&out), err)
+}
+
+/// (code, severity) is among the findings.
+pub fn has(f: &[(String, String)], code: &str, sev: &str) -> bool {
+    f.iter().any(|(c, s)| c == code && s == sev)
+}
+
+/// The report of one name.
+pub fn name<'a>(doc: &'a serde_json::Value, n: &str) -> &'a serde_json::Value {
+    doc["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == n)
+        .unwrap_or_else(|| panic!("{n} not in the report: {doc:#}"))
+}
+
+/// The first finding with `code` for name `n` (panics with the report if there is none).
+pub fn finding<'a>(doc: &'a serde_json::Value, n: &str, code: &str) -> &'a serde_json::Value {
+    name(doc, n)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} for {n}: {doc:#}"))
 }
