@@ -311,8 +311,7 @@ pub fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> Exi
         Ok(z) => Arc::from(z),
         Err(e) => return usage(e),
     };
-    if !zone.can_publish() {
-        let e = rt_err_for_passive(&*zone, &pairs);
+    if let Err(e) = zone.publishable() {
         return usage(e);
     }
     let Some(rt) = runtime() else {
@@ -415,13 +414,5 @@ fn kind_label(k: VantageKind) -> &'static str {
         VantageKind::Authoritative => "auth",
         VantageKind::Resolver => "res",
         VantageKind::System => "sys",
-    }
-}
-
-fn rt_err_for_passive(zone: &dyn ValidationZone, pairs: &[(InputName, Name)]) -> String {
-    let (n, t) = &pairs[0];
-    match runtime().map(|rt| rt.block_on(zone.publish(n, t, "x"))) {
-        Some(Err(e)) => e.to_string(),
-        _ => "this kind of validation zone cannot be written by acme-delegate".into(),
     }
 }

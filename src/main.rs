@@ -1,21 +1,19 @@
 //! The command line: parse (clap), install color-eyre, dispatch to a face of the engine.
 
+mod faces;
+
 use acme_delegate::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::config::Config;
 use acme_delegate::diagnose::DiagnoseOptions;
 use acme_delegate::endpoint::check_endpoint;
 use acme_delegate::files::write_atomic;
 use acme_delegate::findings::{Finding, Severity};
-use acme_delegate::report::{prometheus, Report};
-use std::time::SystemTime;
-
 use acme_delegate::name::parse_all;
-use acme_delegate::report::{human, to_json};
+use acme_delegate::report::{human, prometheus, to_json, Report};
 use clap::{Args, Parser, Subcommand};
-
-mod faces;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 const EXIT_CODES: &str = "\
 Exit status:

@@ -42,8 +42,11 @@ pub trait ValidationZone: Send + Sync {
     fn spec(&self) -> &ZoneSpec;
     /// The CNAME target for a name (an acme-dns zone registers, or reuses, an account).
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>>;
-    /// Can this tool publish a TXT itself (else only the issuing client can)?
-    fn can_publish(&self) -> bool;
+    /// Can this tool publish a TXT itself? Err says why not (only the issuing client can)
+    /// and what to do instead.
+    fn publishable(&self) -> Result<(), ZoneError> {
+        Ok(())
+    }
     fn publish<'a>(
         &'a self,
         name: &'a InputName,
@@ -145,9 +148,6 @@ impl ValidationZone for Rfc2136Zone {
     }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move { Ok(self.zone.prepend(&label_for(&name.host))) }.boxed()
-    }
-    fn can_publish(&self) -> bool {
-        true
     }
     fn publish<'a>(
         &'a self,
@@ -254,9 +254,6 @@ impl ValidationZone for AcmeDnsZone {
         }
         .boxed()
     }
-    fn can_publish(&self) -> bool {
-        true
-    }
     fn publish<'a>(
         &'a self,
         name: &'a InputName,
@@ -340,8 +337,8 @@ impl ValidationZone for PassiveZone {
         }
         .boxed()
     }
-    fn can_publish(&self) -> bool {
-        false
+    fn publishable(&self) -> Result<(), ZoneError> {
+        Err(self.no_proof())
     }
     fn publish<'a>(
         &'a self,
