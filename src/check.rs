@@ -9,7 +9,9 @@ use crate::dns::{
     Exchange, Name, NetOptions, NetTransport, QueryFlags, Question, RData, RecordType, Transport,
 };
 use crate::findings::chain::{rules, NameEvidence};
+use crate::findings::diagnose::ZoneSigning;
 use crate::findings::{Finding, Severity};
+use crate::memo::Memo;
 use crate::name::InputName;
 use crate::report::{self, NameReport, Report};
 use crate::views::{ask_resolver, vantages, Vantage};
@@ -29,6 +31,10 @@ pub struct Engine<T: Transport> {
     pub config: Config,
     walker: Walker<T>,
     vantages: Vec<Vantage>,
+    /// CAA answers per node at the CA's stand-in resolver (names share their parents).
+    pub(crate) caa_nodes: Memo<Name, Exchange>,
+    /// DNSSEC signing status per target zone.
+    pub(crate) signing: Memo<Name, ZoneSigning>,
 }
 
 impl Engine<NetTransport> {
@@ -50,6 +56,8 @@ impl<T: Transport> Engine<T> {
             vantages: vantages(&config),
             config,
             walker,
+            caa_nodes: Memo::default(),
+            signing: Memo::default(),
         })
     }
 
@@ -106,20 +114,16 @@ impl<T: Transport> Engine<T> {
             step.zone.apex
         ));
         let q = Question::new(doubled.clone(), RecordType::TXT);
-        for s in &step.zone.servers {
-            let ex = self
-                .walker
-                .transport()
-                .ask(s.addr, &q, QueryFlags::authoritative())
-                .await;
-            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                let has = r.answers.iter().any(|a| {
-                    a.name == doubled && matches!(a.data, RData::CNAME(_) | RData::TXT(_))
-                });
-                return has.then_some((doubled, ex));
-            }
-        }
-        None
+        let ex = self
+            .walker
+            .first_authoritative(&step.zone.servers, &q)
+            .await?;
+        let has = ex.outcome.reply().is_some_and(|r| {
+            r.answers
+                .iter()
+                .any(|a| a.name == doubled && matches!(a.data, RData::CNAME(_) | RData::TXT(_)))
+        });
+        has.then_some((doubled, ex))
     }
 
     /// Does the zone of a CNAME target exist and answer? (for a hosted target, before any

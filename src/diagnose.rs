@@ -57,11 +57,14 @@ impl<T: Transport> Engine<T> {
         out.vantage = v.name.clone();
         let mut node = host.clone();
         while !node.is_root() {
-            let q = Question::new(node.clone(), RecordType::CAA);
             let ex = self
-                .walker()
-                .transport()
-                .ask(v.addr, &q, QueryFlags::recursive())
+                .caa_nodes
+                .get_or_init(node.clone(), || {
+                    let q = Question::new(node.clone(), RecordType::CAA);
+                    let t = self.walker().transport().clone();
+                    let addr = v.addr;
+                    async move { t.ask(addr, &q, QueryFlags::recursive()).await }
+                })
                 .await;
             out.exchanges.push(ex.clone());
             match &ex.outcome {
@@ -123,19 +126,12 @@ impl<T: Transport> Engine<T> {
         }
         let label = format!("_acme-delegate-probe-{:08x}", rand::random::<u32>());
         let q = Question::new(ev.input.host.prepend(&label), RecordType::TXT);
-        for s in &first.zone.servers {
-            let ex = self
-                .walker()
-                .transport()
-                .ask(s.addr, &q, QueryFlags::authoritative())
-                .await;
-            if ex.outcome.reply().is_some_and(|r| r.authoritative) {
-                return Some(ex);
-            }
-        }
-        None
+        self.walker()
+            .first_authoritative(&first.zone.servers, &q)
+            .await
     }
 
+    /// DNSKEY at the target's zone, DS at its parent: asked once per zone.
     async fn signing(&self, ev: &NameEvidence) -> Option<ZoneSigning> {
         if ev.chain.hops.is_empty() || ev.chain.steps.len() < 2 {
             return None;
@@ -144,38 +140,39 @@ impl<T: Transport> Engine<T> {
         if zone.apex.is_root() {
             return None;
         }
-        let t = self.walker().transport();
-        let mut has_dnskey = false;
-        let q = Question::new(zone.apex.clone(), RecordType::DNSKEY);
-        for s in &zone.servers {
-            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                has_dnskey = r.answers.iter().any(|a| a.rtype() == RecordType::DNSKEY);
-                break;
-            }
-        }
-        if !has_dnskey {
-            return Some(ZoneSigning {
-                zone: zone.apex.clone(),
+        let apex = zone.apex.clone();
+        let signing = self.signing.get_or_init(apex.clone(), || async move {
+            let w = self.walker();
+            let has = |ex: Option<Exchange>, t: RecordType| {
+                ex.and_then(|e| {
+                    e.outcome
+                        .reply()
+                        .map(|r| r.answers.iter().any(|a| a.rtype() == t))
+                })
+                .unwrap_or(false)
+            };
+            let q = Question::new(apex.clone(), RecordType::DNSKEY);
+            let has_dnskey = has(
+                w.first_authoritative(&zone.servers, &q).await,
+                RecordType::DNSKEY,
+            );
+            let has_ds = if has_dnskey {
+                let parent = w.zone_of(apex.parent()).await;
+                let q = Question::new(apex.clone(), RecordType::DS);
+                has(
+                    w.first_authoritative(&parent.zone.servers, &q).await,
+                    RecordType::DS,
+                )
+            } else {
+                false
+            };
+            ZoneSigning {
+                zone: apex,
                 has_dnskey,
-                has_ds: false,
-            });
-        }
-        let parent = self.walker().zone_of(zone.apex.parent()).await;
-        let q = Question::new(zone.apex.clone(), RecordType::DS);
-        let mut has_ds = false;
-        for s in &parent.zone.servers {
-            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-            if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                has_ds = r.answers.iter().any(|a| a.rtype() == RecordType::DS);
-                break;
+                has_ds,
             }
-        }
-        Some(ZoneSigning {
-            zone: zone.apex.clone(),
-            has_dnskey,
-            has_ds,
-        })
+        });
+        Some(signing.await)
     }
 
     /// Gathers the troubleshooter's evidence for one name.

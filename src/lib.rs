@@ -12,6 +12,7 @@ pub mod dns;
 pub mod endpoint;
 pub mod files;
 pub mod findings;
+pub mod memo;
 pub mod name;
 pub mod plan;
 pub mod prove;

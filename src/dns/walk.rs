@@ -8,13 +8,12 @@
 use super::outcome::{Exchange, Outcome, QueryFlags, Question};
 use super::transport::Transport;
 use super::types::{Name, RData, RecordType};
+use crate::memo::Memo;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// One address of one name server of a zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,13 +44,11 @@ pub struct Walk {
     pub failures: Vec<Exchange>,
 }
 
-type Cell = Arc<OnceCell<Arc<Walk>>>;
-
 /// The memoising walker.
 pub struct Walker<T: Transport> {
     transport: Arc<T>,
     roots: Vec<SocketAddr>,
-    cells: Mutex<HashMap<Name, Cell>>,
+    walks: Memo<Name, Arc<Walk>>,
     timeout: Duration,
 }
 
@@ -61,7 +58,7 @@ impl<T: Transport> Walker<T> {
         Walker {
             transport,
             roots,
-            cells: Mutex::new(HashMap::new()),
+            walks: Memo::default(),
             timeout,
         }
     }
@@ -73,11 +70,9 @@ impl<T: Transport> Walker<T> {
     /// The zone that holds `name`.
     pub fn zone_of(&self, name: Name) -> BoxFuture<'_, Arc<Walk>> {
         async move {
-            let cell = {
-                let mut cells = self.cells.lock().unwrap();
-                cells.entry(name.clone()).or_default().clone()
-            };
-            cell.get_or_init(|| self.compute(name)).await.clone()
+            self.walks
+                .get_or_init(name.clone(), || self.compute(name))
+                .await
         }
         .boxed()
     }
@@ -222,6 +217,20 @@ impl<T: Transport> Walker<T> {
         })
     }
 
+    /// Asks the servers in turn until one answers authoritatively; that exchange.
+    pub async fn first_authoritative(&self, servers: &[Server], q: &Question) -> Option<Exchange> {
+        for s in servers {
+            let ex = self
+                .transport
+                .ask(s.addr, q, QueryFlags::authoritative())
+                .await;
+            if ex.outcome.reply().is_some_and(|r| r.authoritative) {
+                return Some(ex);
+            }
+        }
+        None
+    }
+
     /// A and AAAA of a host name, asked of its own zone's servers.
     pub async fn addresses_of(&self, host: Name) -> Vec<IpAddr> {
         let walk = self.zone_of(host.clone()).await;
@@ -231,21 +240,15 @@ impl<T: Transport> Walker<T> {
         let mut out = Vec::new();
         for rtype in [RecordType::A, RecordType::AAAA] {
             let q = Question::new(host.clone(), rtype);
-            for s in &walk.zone.servers {
-                let ex = self
-                    .transport
-                    .ask(s.addr, &q, QueryFlags::authoritative())
-                    .await;
-                if let Some(r) = ex.outcome.reply().filter(|r| r.authoritative) {
-                    out.extend(r.answers.iter().filter(|a| a.name == host).filter_map(|a| {
-                        match a.data {
-                            RData::A(ip) => Some(IpAddr::V4(ip)),
-                            RData::AAAA(ip) => Some(IpAddr::V6(ip)),
-                            _ => None,
-                        }
-                    }));
-                    break;
-                }
+            if let Some(ex) = self.first_authoritative(&walk.zone.servers, &q).await {
+                let r = ex.outcome.reply().expect("authoritative has a reply");
+                out.extend(r.answers.iter().filter(|a| a.name == host).filter_map(
+                    |a| match a.data {
+                        RData::A(ip) => Some(IpAddr::V4(ip)),
+                        RData::AAAA(ip) => Some(IpAddr::V6(ip)),
+                        _ => None,
+                    },
+                ));
             }
         }
         out
