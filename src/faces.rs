@@ -323,7 +323,8 @@ pub fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> Exi
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
-                if json {
+                // JSON goes to stdout; failures are still worth a line on stderr.
+                if json && !matches!(ev, ProveEvent::Failed { .. }) {
                     continue;
                 }
                 match ev {

@@ -150,10 +150,17 @@ impl<T: Transport> Engine<T> {
         // Clean up whatever is still published (all of it after a cancellation).
         let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
         for (n, t, tok) in &left {
-            let ok = zone.remove(n, t, tok).await.is_ok();
+            let removed = zone.remove(n, t, tok).await;
+            let ok = removed.is_ok();
             if let Some(tx) = &events {
-                let _ = tx.send(ProveEvent::Removed {
-                    name: n.identifier.clone(),
+                let _ = tx.send(match removed {
+                    Ok(()) => ProveEvent::Removed {
+                        name: n.identifier.clone(),
+                    },
+                    Err(e) => ProveEvent::Failed {
+                        name: n.identifier.clone(),
+                        message: e.to_string(),
+                    },
                 });
             }
             if let Some(rs) = results.as_mut() {

@@ -15,6 +15,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The least time an RFC 2136 update is given (the server re-signs the zone before it
+/// answers, and queues concurrent updates).
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a zone operation failed: in words, with the fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneError {
@@ -88,7 +92,8 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 server: addr,
                 zone: zone.clone(),
                 key,
-                timeout,
+                // An UPDATE of a signed zone waits for the re-signing: give it more than a query.
+                timeout: timeout.max(UPDATE_TIMEOUT),
             })
         }
         ZoneSpec::AcmeDns {
