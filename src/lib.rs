@@ -1,21 +1,19 @@
 //! acme-delegate: set up, prove and troubleshoot ACME DNS-01 CNAME delegation.
 //!
 //! The engine (everything here but the binary's command line) knows nothing of the
-//! terminal: the headless commands and the TUI are two faces of it.
+//! terminal: the headless commands and the TUI are two faces of it. Layers, top down
+//! (imports point down only):
+//!
+//! * [`engine`]: orchestration the faces call: check, diagnose, prove, the live poll;
+//! * services: [`zones`] (validation-zone kinds), [`clients`] (issuing-client configs),
+//!   [`findings`] (the rules, pure), [`report`] (JSON, Prometheus);
+//! * [`dns`]: the only code that knows hickory;
+//! * [`model`]: plain data (names, config, the saved plan).
 
-pub mod chain;
-pub mod check;
 pub mod clients;
-pub mod config;
-pub mod diagnose;
 pub mod dns;
-pub mod endpoint;
-pub mod files;
+pub mod engine;
 pub mod findings;
-pub mod memo;
-pub mod name;
-pub mod plan;
-pub mod prove;
+pub mod model;
 pub mod report;
-pub mod views;
 pub mod zones;

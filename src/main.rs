@@ -1,16 +1,17 @@
 //! The command line: parse (clap), install color-eyre, dispatch to a face of the engine.
 
-mod faces;
+mod cli;
 
-use acme_delegate::check::{exit_code, CheckOptions, Engine};
-use acme_delegate::config::Config;
-use acme_delegate::diagnose::DiagnoseOptions;
-use acme_delegate::endpoint::check_endpoint;
-use acme_delegate::files::write_atomic;
+use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
+use acme_delegate::engine::diagnose::DiagnoseOptions;
+use acme_delegate::engine::endpoint::check_endpoint;
 use acme_delegate::findings::{Finding, Severity};
-use acme_delegate::name::parse_all;
-use acme_delegate::report::{human, prometheus, to_json, Report};
+use acme_delegate::model::config::Config;
+use acme_delegate::model::files::write_atomic;
+use acme_delegate::model::name::parse_all;
+use acme_delegate::report::{prometheus, to_json, Report};
 use clap::{Args, Parser, Subcommand};
+use cli::human;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -206,8 +207,8 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Plan(args)) => faces::plan(config, cli.plan, args),
-        Some(Command::Prove(args)) => faces::prove(config, cli.plan, args),
+        Some(Command::Plan(args)) => cli::plan(config, cli.plan, args),
+        Some(Command::Prove(args)) => cli::prove(config, cli.plan, args),
         Some(Command::Check(args)) => run(config, cli.plan, args, None),
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {
@@ -226,7 +227,7 @@ fn run(
     args: CheckArgs,
     diagnose: Option<(DiagnoseOptions, Vec<String>)>,
 ) -> ExitCode {
-    let planned = match faces::load_plan(plan_path.as_deref(), false) {
+    let planned = match cli::load_plan(plan_path.as_deref(), false) {
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),
@@ -239,17 +240,16 @@ fn run(
             return ExitCode::from(2);
         }
     };
-    let expect_target =
-        match args.expect_target.as_deref().map(|t| {
-            acme_delegate::name::parse_target(t).map_err(|e| format!("--expect-target: {e}"))
-        }) {
-            Some(Err(e)) => {
-                eprintln!("acme-delegate: {e}");
-                return ExitCode::from(2);
-            }
-            Some(Ok(t)) => Some(t),
-            None => None,
-        };
+    let expect_target = match args.expect_target.as_deref().map(|t| {
+        acme_delegate::model::name::parse_target(t).map_err(|e| format!("--expect-target: {e}"))
+    }) {
+        Some(Err(e)) => {
+            eprintln!("acme-delegate: {e}");
+            return ExitCode::from(2);
+        }
+        Some(Ok(t)) => Some(t),
+        None => None,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

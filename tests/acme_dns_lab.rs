@@ -10,7 +10,7 @@
 
 mod common;
 
-use acme_delegate::name::parse_all;
+use acme_delegate::model::name::parse_all;
 use acme_delegate::zones::acme_dns::{
     diagnose_forbidden, plan_accounts, Account, AccountStore, AcmeDnsApi, AcmeDnsError,
     ForbiddenCause, Password, UpdateOutcome,

@@ -2,9 +2,9 @@
 //! `openssl s_server`), with certificates made by `openssl` in a temporary directory.
 //! Every test is bounded in time.
 
-use acme_delegate::endpoint::{check_endpoint, EndpointReport};
+use acme_delegate::engine::endpoint::{check_endpoint, EndpointReport};
 use acme_delegate::findings::Severity;
-use acme_delegate::name::{parse_all, InputName};
+use acme_delegate::model::name::{parse_all, InputName};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};

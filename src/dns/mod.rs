@@ -1,5 +1,6 @@
 //! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
 
+pub mod memo;
 pub mod outcome;
 pub mod transport;
 pub mod types;

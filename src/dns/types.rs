@@ -19,7 +19,7 @@ impl Name {
     }
 
     /// Builds a name from presentation text that is already valid ASCII (as read off the
-    /// wire or produced by [`crate::name::parse_input`]). Adds the trailing dot, lower-cases.
+    /// wire or produced by [`crate::model::name::parse_input`]). Adds the trailing dot, lower-cases.
     pub fn from_ascii(s: &str) -> Self {
         let s = s.trim().to_ascii_lowercase();
         if s.is_empty() || s == "." {

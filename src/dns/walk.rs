@@ -8,7 +8,7 @@
 use super::outcome::{Exchange, Outcome, QueryFlags, Question};
 use super::transport::Transport;
 use super::types::{Name, RData, RecordType};
-use crate::memo::Memo;
+use crate::dns::memo::Memo;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::net::{IpAddr, SocketAddr};

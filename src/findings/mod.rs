@@ -1,8 +1,7 @@
 //! Findings: a stable code, a severity, the evidence (as text and as values) and a fix.
 
 pub mod catalog;
-pub mod chain;
-pub mod diagnose;
+pub mod rules;
 
 use serde::Serialize;
 use std::fmt;

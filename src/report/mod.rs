@@ -1,14 +1,13 @@
 //! The headless faces: the report model (what `--json` prints) and the human table.
 
-pub mod human;
 pub mod prometheus;
 
-use crate::chain::{End, Hop};
 use crate::dns::{Exchange, Name, Outcome, RData};
-use crate::findings::chain::{outcome_text, NameEvidence};
+use crate::engine::chain::{End, Hop};
+use crate::engine::views::VantageKind;
+use crate::findings::rules::chain::{outcome_text, NameEvidence};
 use crate::findings::{Finding, Severity};
-use crate::name::InputName;
-use crate::views::VantageKind;
+use crate::model::name::InputName;
 use serde::Serialize;
 
 /// The whole document (`--json`), version 1.

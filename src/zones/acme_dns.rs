@@ -6,7 +6,7 @@
 //! serve at most two authorizations of one order: the apex and its wildcard (they share
 //! `_acme-challenge.<host>`). Every other name gets an account of its own.
 
-use crate::name::InputName;
+use crate::model::name::InputName;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -1137,7 +1137,7 @@ pub fn valid_txt(txt: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::{parse_all, parse_input};
+    use crate::model::name::{parse_all, parse_input};
 
     fn acct(user: &str, sub: &str) -> Account {
         Account {

@@ -3,11 +3,11 @@
 
 use super::acme_dns::{diagnose_forbidden, storage_key, AccountStore, AcmeDnsApi, UpdateOutcome};
 use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
-use crate::config::parse_addr;
 use crate::dns::Name;
 use crate::findings::Finding;
-use crate::name::InputName;
-use crate::plan::{label_for, ZoneSpec};
+use crate::model::config::parse_addr;
+use crate::model::name::InputName;
+use crate::model::plan::{label_for, ZoneSpec};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::fmt;

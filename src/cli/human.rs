@@ -14,9 +14,9 @@
 //!           fix: <the record to publish or delete>
 //! ```
 
-use super::{NameReport, Report};
-use crate::findings::Severity;
-use crate::views::VantageKind;
+use acme_delegate::engine::views::VantageKind;
+use acme_delegate::findings::Severity;
+use acme_delegate::report::{NameReport, Report};
 use std::fmt::Write;
 
 /// Colour on or off.

@@ -3,7 +3,7 @@
 use super::{ClientConfigError, ClientKind, ClientWrite, CnameFollow};
 use crate::dns::Name;
 use crate::findings::Finding;
-use crate::name::InputName;
+use crate::model::name::InputName;
 use std::path::Path;
 
 /// Where the client writes, as far as its config tells.

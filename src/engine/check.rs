@@ -2,19 +2,19 @@
 //! it, the findings, and a verdict. All names run concurrently (the transport bounds the
 //! queries in flight); the walk below shared zones is done once.
 
-use crate::chain::{self, Chain, End};
-use crate::config::Config;
+use crate::dns::memo::Memo;
 use crate::dns::walk::Walker;
 use crate::dns::{
     Exchange, Name, NetOptions, NetTransport, QueryFlags, Question, RData, RecordType, Transport,
 };
-use crate::findings::chain::{rules, NameEvidence};
-use crate::findings::diagnose::ZoneSigning;
+use crate::engine::chain::{self, Chain, End};
+use crate::engine::views::{ask_resolver, vantages, Vantage};
+use crate::findings::rules::chain::{rules, NameEvidence};
+use crate::findings::rules::diagnose::ZoneSigning;
 use crate::findings::{Finding, Severity};
-use crate::memo::Memo;
-use crate::name::InputName;
+use crate::model::config::Config;
+use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
-use crate::views::{ask_resolver, vantages, Vantage};
 use std::sync::Arc;
 
 /// Options of one check run.
@@ -156,7 +156,7 @@ impl<T: Transport> Engine<T> {
                 "{} ({}) {}",
                 s.name,
                 s.addr,
-                crate::findings::chain::outcome_text(&ex.outcome)
+                crate::findings::rules::chain::outcome_text(&ex.outcome)
             ));
         }
         if walk.unresponsive || !answered || walk.zone.apex.is_root() {

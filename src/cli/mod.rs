@@ -1,14 +1,14 @@
 //! The headless faces of `plan` and `prove`: flags in, engine calls, text or JSON out.
 
-use acme_delegate::check::Engine;
-use acme_delegate::config::Config;
 use acme_delegate::dns::Name;
-use acme_delegate::files::write_atomic;
+use acme_delegate::engine::check::Engine;
+use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
+use acme_delegate::engine::views::VantageKind;
 use acme_delegate::findings::{Finding, Severity};
-use acme_delegate::name::{parse_all, parse_target, InputName};
-use acme_delegate::plan::{Plan, PlannedName, ZoneSpec};
-use acme_delegate::prove::{self, ProveEvent, ProveOptions};
-use acme_delegate::views::VantageKind;
+use acme_delegate::model::config::Config;
+use acme_delegate::model::files::write_atomic;
+use acme_delegate::model::name::{parse_all, parse_target, InputName};
+use acme_delegate::model::plan::{Plan, PlannedName, ZoneSpec};
 use acme_delegate::zones::kinds::{open, ValidationZone};
 use acme_delegate::zones::rfc2136::TsigKey;
 use serde::Serialize;
@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub mod human;
 
 use super::{PlanArgs, ProveArgs, ZoneKindArg};
 

@@ -3,9 +3,9 @@
 //! Pure functions over gathered evidence.
 
 use super::chain::{observe, NameEvidence};
-use super::{Finding, Severity};
-use crate::chain::End;
 use crate::dns::{Caa, Exchange, Name, Outcome, RData};
+use crate::engine::chain::End;
+use crate::findings::{Finding, Severity};
 use std::collections::BTreeMap;
 
 /// Above this many seconds a negative answer (or the TXT) lives long enough in caches that

@@ -1,6 +1,6 @@
 use super::*;
 use crate::findings::Finding;
-use crate::name::{parse_input, InputName};
+use crate::model::name::{parse_input, InputName};
 use std::path::PathBuf;
 
 const SECRETS: &[&str] = &[

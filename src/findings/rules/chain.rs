@@ -1,11 +1,11 @@
 //! The rules of `check`: the chain, the zones along it, the servers, and what each
 //! vantage point sees. Input is evidence already gathered; these functions do no I/O.
 
-use super::{Finding, Observation, Severity};
-use crate::chain::{Chain, End, MAX_HOPS};
 use crate::dns::{Exchange, Name, Outcome};
-use crate::name::InputName;
-use crate::views::{ResolverView, VantageKind};
+use crate::engine::chain::{Chain, End, MAX_HOPS};
+use crate::engine::views::{ResolverView, VantageKind};
+use crate::findings::{Finding, Observation, Severity};
+use crate::model::name::InputName;
 
 /// More hops than this draws a warning: some clients follow only the first hop.
 pub const WARN_HOPS: usize = 8;
@@ -79,7 +79,7 @@ fn expiry(at: std::time::SystemTime, ttl: u32) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    crate::endpoint::rfc3339(secs + ttl as i64)
+    crate::engine::endpoint::rfc3339(secs + ttl as i64)
 }
 
 /// The CNAME record to publish, in zone-file form.

@@ -6,7 +6,7 @@
 //! is exactly what we want to see and report, not a reason to abort.
 
 use crate::findings::Finding;
-use crate::name::InputName;
+use crate::model::name::InputName;
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -470,7 +470,7 @@ impl ServerCertVerifier for AcceptAny {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name::parse_input;
+    use crate::model::name::parse_input;
 
     #[test]
     fn wildcard_matching() {

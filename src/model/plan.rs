@@ -2,8 +2,8 @@
 //! `diagnose`, `prove` and the client writers read it to know the expected targets.
 
 use crate::dns::Name;
-use crate::findings::chain::relative_owner;
-use crate::name::{parse_input, InputName};
+use crate::findings::rules::chain::relative_owner;
+use crate::model::name::{parse_input, InputName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -150,9 +150,11 @@ impl Plan {
                 message: format!("cannot create its directory: {e}"),
             })?;
         }
-        crate::files::write_atomic(path, self.to_toml().as_bytes(), 0o600).map_err(|e| PlanError {
-            file: path.to_path_buf(),
-            message: format!("cannot write it: {e}"),
+        crate::model::files::write_atomic(path, self.to_toml().as_bytes(), 0o600).map_err(|e| {
+            PlanError {
+                file: path.to_path_buf(),
+                message: format!("cannot write it: {e}"),
+            }
         })
     }
 

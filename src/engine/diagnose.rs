@@ -2,20 +2,20 @@
 //! CAA up the tree at the CA's stand-in resolver, CD retries of SERVFAILs, the target
 //! zone's signing status, a wildcard probe, and the issuing clients' configs.
 
-use crate::check::{CheckOptions, Engine};
-use crate::clients::{self, parse_client_config, ClientWrite};
+use crate::clients::read::{self as clients, parse_client_config, ClientWrite};
 use crate::dns::{
     Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
 };
-use crate::findings::chain::{merge_same, rules, NameEvidence};
-use crate::findings::diagnose::{
+use crate::engine::check::{CheckOptions, Engine};
+use crate::engine::views::{Vantage, VantageKind};
+use crate::findings::rules::chain::{merge_same, rules, NameEvidence};
+use crate::findings::rules::diagnose::{
     caa_rules, chain_extra_rules, dnssec_rules, two_values_rule, usable, CaaLookup, CdRetry,
     DiagnoseEvidence, ZoneSigning,
 };
 use crate::findings::Finding;
-use crate::name::InputName;
+use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
-use crate::views::{Vantage, VantageKind};
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,9 +1,9 @@
 //! The vantage points: every configured resolver (standing in for the CA and the public
 //! internet) and the system resolver (the inside view), each asked the CA's question.
 
-use crate::chain::{read_reply, End, Hop};
-use crate::config::Config;
 use crate::dns::{Exchange, Name, QueryFlags, Question, RecordType, Transport};
+use crate::engine::chain::{read_reply, End, Hop};
+use crate::model::config::Config;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;

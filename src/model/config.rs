@@ -11,7 +11,7 @@ use toml::Spanned;
 
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "ACME_DELEGATE_CONFIG";
-const ROOT_HINTS: &str = include_str!("../assets/named.root");
+const ROOT_HINTS: &str = include_str!("../../assets/named.root");
 
 /// A vantage point: a recursive resolver asked with RD set.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,13 +4,13 @@
 //! CNAME at `_acme-challenge.<name>`. The token is removed at the end, on error and on
 //! cancellation (Ctrl-C).
 
-use crate::chain::End;
-use crate::check::Engine;
 use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Transport};
-use crate::findings::chain::{observe, outcome_text};
+use crate::engine::chain::End;
+use crate::engine::check::Engine;
+use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
+use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::{Finding, Observation};
-use crate::name::InputName;
-use crate::views::{ask_resolver, ResolverView, VantageKind};
+use crate::model::name::InputName;
 use crate::zones::kinds::ValidationZone;
 use serde::Serialize;
 use std::collections::HashSet;

@@ -1,0 +1,796 @@
+//! Issuing-client configs: where will the renewing client write the TXT record?
+//!
+//! [`parse_client_config`] reads one config file of lego, certbot, acme.sh, cert-manager,
+//! Caddy or Traefik and returns one [`ClientWrite`] per solver / provider setup found in it.
+//! [`rules`] turns those into findings. Pure functions; reading files is the only I/O.
+//! Nothing here ever copies a secret value into a `ClientWrite`, an error or a finding.
+
+mod caddy;
+mod kube;
+pub mod rules;
+mod yaml;
+
+pub use rules::{applies_to, client_findings, unreadable_finding, where_it_writes};
+
+use crate::dns::Name;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The issuing client a config belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    Lego,
+    Certbot,
+    AcmeSh,
+    CertManager,
+    Caddy,
+    Traefik,
+}
+
+impl fmt::Display for ClientKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClientKind::Lego => "lego",
+            ClientKind::Certbot => "certbot",
+            ClientKind::AcmeSh => "acme.sh",
+            ClientKind::CertManager => "cert-manager",
+            ClientKind::Caddy => "Caddy",
+            ClientKind::Traefik => "Traefik",
+        })
+    }
+}
+
+/// Does the client follow the `_acme-challenge` CNAME when it writes the TXT?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CnameFollow {
+    Yes,
+    No { why: String },
+    Unknown { why: String },
+}
+
+/// A setting and where it came from. `file` is `None` when it is the config file itself
+/// ([`ClientWrite::source`]); it names the other file (credentials INI, account.conf, env
+/// file) otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub line: Option<usize>,
+    pub file: Option<PathBuf>,
+}
+
+impl<T> Located<T> {
+    /// `FILE:LINE` (or `FILE`), with `source` standing in for `file == None`.
+    pub fn place(&self, source: &Path) -> String {
+        let f = self.file.as_deref().unwrap_or(source).display();
+        match self.line {
+            Some(l) => format!("{f}:{l}"),
+            None => f.to_string(),
+        }
+    }
+}
+
+fn loc<T>(value: T, line: usize, file: Option<&Path>) -> Located<T> {
+    Located {
+        value,
+        line: Some(line),
+        file: file.map(Path::to_path_buf),
+    }
+}
+
+/// One solver / one provider setup found in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientWrite {
+    pub client: ClientKind,
+    pub source: PathBuf,
+    /// "rfc2136", "acme-dns", "manual-hook", or a provider code such as "cloudflare".
+    pub method: String,
+    pub follows_cname: CnameFollow,
+    /// RFC 2136 server "ip:port", or the acme-dns API base URL.
+    pub server: Option<Located<String>>,
+    /// The zone the client will update, if the config pins one.
+    pub zone: Option<Located<Name>>,
+    /// The exact name the client writes the TXT at instead of `_acme-challenge.<name>`
+    /// (acme.sh `--domain-alias X` -> X, `--challenge-alias X` -> `_acme-challenge.X`,
+    /// Caddy `dns_challenge_override_domain X` -> X).
+    pub alias: Option<Located<Name>>,
+    /// Domains the config is for, when it says (exact identifiers).
+    pub domains: Vec<String>,
+    /// Zones the config is for (cert-manager `selector.dnsZones`): names in or below them.
+    pub domain_zones: Vec<String>,
+    /// Files holding secrets that the config references; the config itself when it holds a
+    /// secret (TSIG secret, API token, acme-dns password).
+    pub credential_files: Vec<PathBuf>,
+    /// acme-dns accounts: (domain key, fulldomain), from a referenced storage file or inline.
+    /// The key "" stands for a single account used for every name.
+    pub acme_dns_accounts: Vec<(String, Name)>,
+    /// The line that decides the CNAME handling, or where to add the setting that fixes it
+    /// (`LEGO_DISABLE_CNAME_SUPPORT`, `dns01:`, `authenticator`, `Le_ChallengeAlias`, `tls`).
+    pub cname_setting: Option<Located<String>>,
+}
+
+impl ClientWrite {
+    fn new(client: ClientKind, source: &Path, method: &str, follows_cname: CnameFollow) -> Self {
+        ClientWrite {
+            client,
+            source: source.to_path_buf(),
+            method: method.to_string(),
+            follows_cname,
+            server: None,
+            zone: None,
+            alias: None,
+            domains: vec![],
+            domain_zones: vec![],
+            credential_files: vec![],
+            acme_dns_accounts: vec![],
+            cname_setting: None,
+        }
+    }
+
+    fn add_credential_file(&mut self, p: PathBuf) {
+        if !self.credential_files.contains(&p) {
+            self.credential_files.push(p);
+        }
+    }
+}
+
+/// A config that could not be read or understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ClientConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file.display(), l, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ClientConfigError {}
+
+fn cfg_err(file: &Path, line: Option<usize>, message: impl Into<String>) -> ClientConfigError {
+    ClientConfigError {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a text config: not a directory, not binary, valid UTF-8, not empty.
+fn read_text(path: &Path) -> Result<String, ClientConfigError> {
+    let md =
+        std::fs::metadata(path).map_err(|e| cfg_err(path, None, format!("cannot read: {e}")))?;
+    if md.is_dir() {
+        return Err(cfg_err(
+            path,
+            None,
+            "is a directory, not a client config file",
+        ));
+    }
+    if md.len() > MAX_CONFIG_BYTES {
+        return Err(cfg_err(
+            path,
+            None,
+            "too large for a client config (over 4 MiB)",
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| cfg_err(path, None, format!("cannot read: {e}")))?;
+    let line_of = |off: usize| bytes[..off].iter().filter(|b| **b == b'\n').count() + 1;
+    if let Some(off) = bytes.iter().position(|b| *b == 0) {
+        return Err(cfg_err(
+            path,
+            Some(line_of(off)),
+            "binary data (NUL byte): not a text config",
+        ));
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t.to_string(),
+        Err(e) => {
+            return Err(cfg_err(
+                path,
+                Some(line_of(e.valid_up_to())),
+                "not UTF-8 text: not a client config",
+            ))
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(cfg_err(path, None, "empty file"));
+    }
+    Ok(text.trim_start_matches('\u{feff}').to_string())
+}
+
+/// Resolves a path named in a config relative to that config's folder.
+fn resolve(config: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p.trim());
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        config.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// Parses one client config file. Never panics.
+pub fn parse_client_config(path: &Path) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let text = read_text(path)?;
+    let fname = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let has_line = |pred: &dyn Fn(&str) -> bool| text.lines().any(|l| pred(l.trim()));
+
+    if fname.starts_with("caddyfile") || ext == "caddyfile" {
+        return caddy::parse(path, &text);
+    }
+    if ext == "toml" {
+        return kube::parse_traefik_toml(path, &text);
+    }
+    if ext == "yml" || ext == "yaml" || has_line(&|l| l.starts_with("apiVersion:")) {
+        return kube::parse_yaml(path, &text);
+    }
+    if has_line(&|l| l == "[renewalparams]") {
+        return parse_certbot(path, &text);
+    }
+    if has_line(&|l| l.starts_with("Le_Domain=")) {
+        return parse_acmesh(path, &text);
+    }
+    if has_line(&|l| {
+        let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+        LEGO_PREFIXES.iter().any(|p| l.starts_with(p))
+    }) {
+        return parse_lego_env(path, &text);
+    }
+    if has_line(&|l| l.to_ascii_lowercase().starts_with("certificatesresolvers")) {
+        return kube::parse_traefik_toml(path, &text);
+    }
+    if has_line(&|l| l.starts_with("tls") && l.ends_with('{')) {
+        return caddy::parse(path, &text);
+    }
+    Err(cfg_err(
+        path,
+        None,
+        "not a recognised client config (lego env file, certbot renewal conf, acme.sh domain \
+         conf, cert-manager Issuer, Caddyfile or Traefik static config)",
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// KEY=VALUE files (lego env files, acme.sh confs)
+
+/// One `KEY=VALUE` line.
+#[derive(Clone, Debug)]
+struct Kv {
+    key: String,
+    value: String,
+    line: usize,
+}
+
+fn parse_env(path: &Path, text: &str) -> Result<Vec<Kv>, ClientConfigError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let no = i + 1;
+        let mut l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("export ") {
+            l = rest.trim_start();
+        }
+        let Some((k, v)) = l.split_once('=') else {
+            return Err(cfg_err(path, Some(no), "expected KEY=VALUE"));
+        };
+        let k = k.trim();
+        let ok_key = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok_key {
+            return Err(cfg_err(
+                path,
+                Some(no),
+                "expected KEY=VALUE with a shell variable name",
+            ));
+        }
+        let v = v.trim();
+        let value = if let Some(q) = v.chars().next().filter(|c| *c == '\'' || *c == '"') {
+            let rest = &v[1..];
+            match rest.find(q) {
+                Some(end) => rest[..end].to_string(),
+                None => {
+                    return Err(cfg_err(
+                        path,
+                        Some(no),
+                        format!("unterminated {q}-quoted value of {k}"),
+                    ))
+                }
+            }
+        } else {
+            match v.find(" #") {
+                Some(c) => v[..c].trim().to_string(),
+                None => v.to_string(),
+            }
+        };
+        out.push(Kv {
+            key: k.to_string(),
+            value,
+            line: no,
+        });
+    }
+    Ok(out)
+}
+
+fn kv_get<'a>(kvs: &'a [Kv], key: &str) -> Option<&'a Kv> {
+    kvs.iter()
+        .rev()
+        .find(|k| k.key == key && !k.value.is_empty())
+}
+
+fn is_true(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "on"
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// lego (and Traefik, which embeds lego)
+
+const LEGO_PREFIXES: &[&str] = &[
+    "LEGO_",
+    "RFC2136_",
+    "DNSUPDATE_",
+    "ACME_DNS_",
+    "CF_DNS_API_TOKEN",
+    "CLOUDFLARE_DNS_API_TOKEN",
+];
+
+/// Variable names whose value is a secret (checked by name; values are never copied).
+fn is_secret_key(k: &str) -> bool {
+    let k = k.to_ascii_uppercase();
+    (k.ends_with("_SECRET")
+        || k.ends_with("_TOKEN")
+        || k.ends_with("_PASSWORD")
+        || k.ends_with("_API_KEY"))
+        && !k.ends_with("_FILE")
+}
+
+/// Normalises a lego provider code ("dnsupdate" is v5's "rfc2136", "acmedns" v5's "acme-dns").
+fn lego_method(code: &str) -> String {
+    match code.trim().to_ascii_lowercase().as_str() {
+        "rfc2136" | "dnsupdate" => "rfc2136".into(),
+        "acme-dns" | "acmedns" => "acme-dns".into(),
+        o => o.to_string(),
+    }
+}
+
+/// Reads a goacmedns / joohoi account store: `{ "<domain>": {"fulldomain": …}, … }`, or one
+/// account object (key ""). Unreadable or malformed -> empty.
+fn read_acme_dns_storage(path: &Path) -> Vec<(String, Name)> {
+    let Ok(md) = std::fs::metadata(path) else {
+        return vec![];
+    };
+    if !md.is_file() || md.len() > MAX_CONFIG_BYTES {
+        return vec![];
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return vec![];
+    };
+    acme_dns_accounts_from_json(&text)
+}
+
+fn acme_dns_accounts_from_json(text: &str) -> Vec<(String, Name)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return vec![];
+    };
+    if let Some(fd) = map.get("fulldomain").and_then(|v| v.as_str()) {
+        return vec![(String::new(), Name::from_ascii(fd))];
+    }
+    map.iter()
+        .filter_map(|(k, v)| {
+            let fd = v.get("fulldomain")?.as_str()?;
+            Some((
+                k.trim_end_matches('.').to_ascii_lowercase(),
+                Name::from_ascii(fd),
+            ))
+        })
+        .collect()
+}
+
+/// Builds lego-style writes from environment settings. `provider` is the configured provider
+/// (Traefik); without it the method is inferred from the variables present.
+fn lego_writes(
+    client: ClientKind,
+    source: &Path,
+    env: &[Kv],
+    env_file: Option<&Path>,
+    provider: Option<Located<String>>,
+) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let get = |k: &str| kv_get(env, k);
+    let file_is_source = env_file.is_none_or(|f| f == source);
+    let ef = if file_is_source { None } else { env_file };
+    let env_path = env_file.unwrap_or(source);
+
+    let methods: Vec<String> = match &provider {
+        Some(p) => vec![lego_method(&p.value)],
+        None => {
+            let mut m = Vec::new();
+            if env
+                .iter()
+                .any(|k| k.key.starts_with("RFC2136_") || k.key.starts_with("DNSUPDATE_"))
+            {
+                m.push("rfc2136".to_string());
+            }
+            if env.iter().any(|k| k.key.starts_with("ACME_DNS_")) {
+                m.push("acme-dns".to_string());
+            }
+            if env
+                .iter()
+                .any(|k| k.key.starts_with("CF_") || k.key.starts_with("CLOUDFLARE_"))
+            {
+                m.push("cloudflare".to_string());
+            }
+            if m.is_empty() {
+                return Err(cfg_err(
+                    source,
+                    None,
+                    "no lego DNS provider settings found (RFC2136_*, DNSUPDATE_*, ACME_DNS_*, CF_*)",
+                ));
+            }
+            m
+        }
+    };
+
+    let (follows, cname_setting) = match get("LEGO_DISABLE_CNAME_SUPPORT") {
+        Some(kv) if is_true(&kv.value) => (
+            CnameFollow::No {
+                why: format!(
+                    "LEGO_DISABLE_CNAME_SUPPORT={} at {}:{} turns off lego's CNAME following",
+                    kv.value,
+                    env_path.display(),
+                    kv.line
+                ),
+            },
+            Some(loc(
+                format!("LEGO_DISABLE_CNAME_SUPPORT={}", kv.value),
+                kv.line,
+                ef,
+            )),
+        ),
+        Some(kv) => (
+            CnameFollow::Yes,
+            Some(loc(
+                format!("LEGO_DISABLE_CNAME_SUPPORT={}", kv.value),
+                kv.line,
+                ef,
+            )),
+        ),
+        None => (CnameFollow::Yes, None),
+    };
+
+    let domains: Vec<String> = get("LEGO_DOMAINS")
+        .map(|kv| {
+            kv.value
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let mut out = Vec::new();
+    for method in methods {
+        let mut w = ClientWrite::new(client, source, &method, follows.clone());
+        w.cname_setting = cname_setting.clone();
+        w.domains = domains.clone();
+        let pick = |names: &[&str]| names.iter().find_map(|n| get(n));
+        match method.as_str() {
+            "rfc2136" => {
+                if let Some(kv) = pick(&["DNSUPDATE_NAMESERVER", "RFC2136_NAMESERVER"]) {
+                    w.server = Some(loc(kv.value.clone(), kv.line, ef));
+                }
+                if let Some(kv) = get("DNSUPDATE_ZONES") {
+                    if let Some(z) = kv.value.split(',').map(str::trim).find(|z| !z.is_empty()) {
+                        w.zone = Some(loc(Name::from_ascii(z), kv.line, ef));
+                    }
+                }
+            }
+            "acme-dns" => {
+                if let Some(kv) = get("ACME_DNS_API_BASE") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, ef));
+                }
+                if let Some(kv) = get("ACME_DNS_STORAGE_PATH") {
+                    let p = resolve(env_path, &kv.value);
+                    w.acme_dns_accounts = read_acme_dns_storage(&p);
+                }
+            }
+            _ => {}
+        }
+        for kv in env {
+            if kv.value.is_empty() {
+                continue;
+            }
+            if kv.key.ends_with("_FILE") || kv.key == "ACME_DNS_STORAGE_PATH" {
+                w.add_credential_file(resolve(env_path, &kv.value));
+            } else if is_secret_key(&kv.key) {
+                w.add_credential_file(env_path.to_path_buf());
+            }
+        }
+        if let Some(p) = &provider {
+            w.cname_setting = w.cname_setting.or_else(|| Some(p.clone()));
+        }
+        out.push(w);
+    }
+    Ok(out)
+}
+
+fn parse_lego_env(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let env = parse_env(path, text)?;
+    lego_writes(ClientKind::Lego, path, &env, None, None)
+}
+
+// ---------------------------------------------------------------------------------------
+// certbot renewal conf (configobj INI)
+
+/// `(section, key, value, line)` for every `key = value` line.
+fn parse_ini(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(String, String, String, usize)>, ClientConfigError> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let no = i + 1;
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        if l.starts_with('[') {
+            if !l.ends_with(']') {
+                return Err(cfg_err(path, Some(no), "unclosed section header"));
+            }
+            section = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            continue;
+        }
+        let Some((k, v)) = l.split_once('=') else {
+            return Err(cfg_err(path, Some(no), "expected `key = value`"));
+        };
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+            .unwrap_or(v);
+        out.push((section.clone(), k.trim().to_string(), v.to_string(), no));
+    }
+    Ok(out)
+}
+
+fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let ini = parse_ini(path, text)?;
+    let get = |key: &str| {
+        ini.iter()
+            .rev()
+            .find(|(s, k, _, _)| s == "renewalparams" && k == key)
+            .map(|(_, _, v, l)| (v.clone(), *l))
+    };
+    let Some((auth, auth_line)) = get("authenticator") else {
+        return Err(cfg_err(
+            path,
+            None,
+            "[renewalparams] has no `authenticator` line",
+        ));
+    };
+    let setting = Some(loc(format!("authenticator = {auth}"), auth_line, None));
+    if auth == "manual" {
+        let (hook, hook_line) = get("manual_auth_hook").unwrap_or_default();
+        let method = if hook.contains("acme-dns") || hook.contains("acmedns") {
+            "acme-dns"
+        } else {
+            "manual-hook"
+        };
+        let why = if hook.is_empty() {
+            "certbot's manual authenticator without a stored manual_auth_hook: someone creates the TXT by hand".to_string()
+        } else {
+            format!(
+                "the manual_auth_hook at {}:{} decides where the TXT goes",
+                path.display(),
+                hook_line
+            )
+        };
+        let mut w = ClientWrite::new(
+            ClientKind::Certbot,
+            path,
+            method,
+            CnameFollow::Unknown { why },
+        );
+        w.cname_setting = setting;
+        return Ok(vec![w]);
+    }
+    let Some(plugin) = auth.strip_prefix("dns-") else {
+        // webroot, standalone, nginx, apache: not DNS-01, nothing is written to the DNS.
+        return Ok(vec![]);
+    };
+    let why = format!(
+        "certbot's dns-{plugin} plugin always updates _acme-challenge.<name> in the zone it finds \
+         by asking for the SOA of that name; it never reads the CNAME"
+    );
+    let mut w = ClientWrite::new(ClientKind::Certbot, path, plugin, CnameFollow::No { why });
+    w.cname_setting = setting;
+    let cred_key = format!("dns_{}_credentials", plugin.replace('-', "_"));
+    if let Some((cred, _)) = get(&cred_key) {
+        let cred_path = resolve(path, &cred);
+        w.add_credential_file(cred_path.clone());
+        if plugin == "rfc2136" {
+            // Unreadable (e.g. root-only 0600) is normal for a non-root checker: skip it.
+            if let Ok(t) = std::fs::read_to_string(&cred_path) {
+                if let Ok(kvs) = parse_ini(&cred_path, &t) {
+                    let find = |k: &str| kvs.iter().find(|(_, kk, _, _)| kk == k);
+                    if let Some((_, _, server, line)) = find("dns_rfc2136_server") {
+                        let port = find("dns_rfc2136_port")
+                            .map(|x| x.2.clone())
+                            .unwrap_or_else(|| "53".into());
+                        let hp = if server.contains(':') {
+                            format!("[{server}]:{port}")
+                        } else {
+                            format!("{server}:{port}")
+                        };
+                        w.server = Some(loc(hp, *line, Some(&cred_path)));
+                    }
+                }
+            }
+        }
+    }
+    Ok(vec![w])
+}
+
+// ---------------------------------------------------------------------------------------
+// acme.sh domain conf (and account.conf)
+
+fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let conf = parse_env(path, text)?;
+    let Some(main) = kv_get(&conf, "Le_Domain") else {
+        return Err(cfg_err(path, None, "Le_Domain is empty"));
+    };
+    let mut domains = vec![(main.value.clone(), main.line)];
+    if let Some(alt) = kv_get(&conf, "Le_Alt") {
+        for d in alt.value.split(',').map(str::trim) {
+            if !d.is_empty() && d != "no" {
+                domains.push((d.to_string(), alt.line));
+            }
+        }
+    }
+    let list = |k: &str| -> (Vec<String>, Option<usize>) {
+        match kv_get(&conf, k) {
+            Some(kv) => {
+                let mut v: Vec<String> =
+                    kv.value.split(',').map(|s| s.trim().to_string()).collect();
+                while v.last().is_some_and(|s| s.is_empty()) {
+                    v.pop();
+                }
+                (v, Some(kv.line))
+            }
+            None => (vec![], None),
+        }
+    };
+    let (webroots, _) = list("Le_Webroot");
+    let (aliases, alias_line) = list("Le_ChallengeAlias");
+    let positional = |v: &[String], i: usize| v.get(i).or(v.last()).cloned();
+
+    // nsupdate settings live in account.conf (SAVED_NSUPDATE_*); look beside and above.
+    let mut acct: Vec<(Kv, Option<PathBuf>)> = conf.iter().map(|k| (k.clone(), None)).collect();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for cand in [
+        dir.join("account.conf"),
+        dir.join("..").join("account.conf"),
+    ] {
+        if cand.as_path() == path {
+            continue;
+        }
+        if let Ok(t) = std::fs::read_to_string(&cand) {
+            if let Ok(kvs) = parse_env(&cand, &t) {
+                acct.extend(kvs.into_iter().map(|k| (k, Some(cand.clone()))));
+                break;
+            }
+        }
+    }
+    let setting = |name: &str| {
+        acct.iter().rev().find(|(k, _)| {
+            (k.key == name || k.key == format!("SAVED_{name}")) && !k.value.is_empty()
+        })
+    };
+
+    let mut out = Vec::new();
+    for (i, (domain, dline)) in domains.iter().enumerate() {
+        let Some(hook) = positional(&webroots, i) else {
+            continue;
+        };
+        if !hook.starts_with("dns") {
+            continue; // webroot / standalone: not DNS-01
+        }
+        let method = match hook.as_str() {
+            "dns" => "manual".to_string(),
+            "dns_nsupdate" => "rfc2136".to_string(),
+            "dns_acmedns" => "acme-dns".to_string(),
+            "dns_cf" => "cloudflare".to_string(),
+            o => o.trim_start_matches("dns_").to_string(),
+        };
+        let follows = CnameFollow::No {
+            why: "acme.sh never follows the _acme-challenge CNAME; it writes at _acme-challenge.<name> \
+                  unless --domain-alias / --challenge-alias is set"
+                .to_string(),
+        };
+        let mut w = ClientWrite::new(ClientKind::AcmeSh, path, &method, follows);
+        w.domains = vec![domain.trim_start_matches("*.").to_ascii_lowercase()];
+        if domain.starts_with("*.") {
+            w.domains.push(domain.to_ascii_lowercase());
+        }
+        let aline = alias_line.unwrap_or(*dline);
+        w.cname_setting = Some(loc(
+            if alias_line.is_some() {
+                "Le_ChallengeAlias"
+            } else {
+                "Le_Domain"
+            }
+            .to_string(),
+            if alias_line.is_some() {
+                aline
+            } else {
+                main.line
+            },
+            None,
+        ));
+        if let Some(a) = positional(&aliases, i) {
+            if !a.is_empty() && a != "no" {
+                let target = match a.strip_prefix('=') {
+                    Some(exact) => Name::from_ascii(exact),
+                    None => Name::from_ascii(&a).prepend(crate::model::name::CHALLENGE_LABEL),
+                };
+                w.alias = Some(loc(target, aline, None));
+            }
+        }
+        match method.as_str() {
+            "rfc2136" => {
+                if let Some((kv, f)) = setting("NSUPDATE_SERVER") {
+                    let port = setting("NSUPDATE_SERVER_PORT")
+                        .map(|(k, _)| k.value.clone())
+                        .unwrap_or_else(|| "53".into());
+                    let first = kv.value.split(',').next().unwrap_or("").trim();
+                    w.server = Some(loc(format!("{first}:{port}"), kv.line, f.as_deref()));
+                }
+                if let Some((kv, f)) = setting("NSUPDATE_ZONE") {
+                    w.zone = Some(loc(Name::from_ascii(&kv.value), kv.line, f.as_deref()));
+                }
+                if let Some((kv, f)) = setting("NSUPDATE_KEY") {
+                    w.add_credential_file(resolve(f.as_deref().unwrap_or(path), &kv.value));
+                }
+            }
+            "acme-dns" => {
+                if let Some((kv, f)) = setting("ACMEDNS_BASE_URL") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, f.as_deref()));
+                }
+            }
+            _ => {}
+        }
+        for (kv, f) in &acct {
+            if !kv.value.is_empty() && is_secret_key(&kv.key) {
+                w.add_credential_file(f.clone().unwrap_or_else(|| path.to_path_buf()));
+            }
+        }
+        out.push(w);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,9 @@
+//! The engine: what the faces (command line, TUI) call. Async, and the only layer that
+//! orchestrates DNS questions, validation zones and rules into reports.
+
+pub mod chain;
+pub mod check;
+pub mod diagnose;
+pub mod endpoint;
+pub mod prove;
+pub mod views;

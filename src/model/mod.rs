@@ -1,0 +1,6 @@
+//! Plain data: names in, the config, the saved plan, and the one atomic file write.
+
+pub mod config;
+pub mod files;
+pub mod name;
+pub mod plan;
