@@ -2,101 +2,14 @@
 //! zone's own authoritative servers are asked (all of them), every hop keeps its TTL and
 //! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
 
-use crate::dns::walk::{Walker, Zone};
+use crate::dns::walk::Walker;
 use crate::dns::{
     Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Reply, Transport,
 };
-use serde::Serialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-/// Validating resolvers give up at about this many CNAME hops.
-pub const MAX_HOPS: usize = 32;
-
-/// One CNAME record of the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Hop {
-    pub owner: Name,
-    pub target: Name,
-    pub ttl: u32,
-    /// The server that said it, and the zone it spoke for (None for a resolver's answer).
-    pub server: SocketAddr,
-    pub zone: Option<Name>,
-}
-
-/// How the chain ends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum End {
-    /// TXT records at the end (the CA would read these).
-    Txt {
-        owner: Name,
-        values: Vec<String>,
-        ttl: u32,
-    },
-    /// The last name does not exist; `negative_ttl` is how long resolvers may cache that.
-    NxDomain {
-        owner: Name,
-        zone: Option<Name>,
-        negative_ttl: Option<u32>,
-    },
-    /// The last name exists without a TXT.
-    NoData {
-        owner: Name,
-        zone: Option<Name>,
-        negative_ttl: Option<u32>,
-    },
-    /// A hop points back at a name already in the chain.
-    Loop { at: Name },
-    /// More than [`MAX_HOPS`] hops.
-    TooLong,
-    /// No server of the zone gave a usable answer (see the exchanges).
-    Failed { owner: Name, zone: Option<Name> },
-}
-
-impl End {
-    /// The name the chain ends at, if any.
-    pub fn owner(&self) -> Option<&Name> {
-        match self {
-            End::Txt { owner, .. }
-            | End::NxDomain { owner, .. }
-            | End::NoData { owner, .. }
-            | End::Failed { owner, .. } => Some(owner),
-            End::Loop { at } => Some(at),
-            End::TooLong => None,
-        }
-    }
-}
-
-/// The servers of one zone asked one question.
-#[derive(Clone, Debug)]
-pub struct Step {
-    pub zone: Arc<Zone>,
-    pub question: Question,
-    /// Each server's exchange, in the zone's server order.
-    pub exchanges: Vec<(Name, Exchange)>,
-    /// The authoritative servers that answered gave different data.
-    pub disagree: bool,
-    /// The first ancestor the walk found missing (NXDOMAIN), if any.
-    pub missing_at: Option<Name>,
-}
-
-/// The chain as the authoritative servers see it.
-#[derive(Clone, Debug)]
-pub struct Chain {
-    pub start: Name,
-    pub hops: Vec<Hop>,
-    pub end: End,
-    pub steps: Vec<Step>,
-}
-
-impl Chain {
-    /// The last CNAME target (where the TXT must be written).
-    pub fn target(&self) -> Option<&Name> {
-        self.hops.last().map(|h| &h.target)
-    }
-}
+pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 
 /// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
 /// name reached, and the end if the reply settles it.

@@ -1,28 +1,12 @@
 //! The vantage points: every configured resolver (standing in for the CA and the public
 //! internet) and the system resolver (the inside view), each asked the CA's question.
 
-use crate::dns::{Exchange, Name, QueryFlags, Question, RecordType, Transport};
-use crate::engine::chain::{read_reply, End, Hop};
+use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
+use crate::engine::chain::read_reply;
 use crate::model::config::Config;
-use serde::Serialize;
 use std::collections::HashSet;
-use std::net::SocketAddr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VantageKind {
-    Authoritative,
-    Resolver,
-    System,
-}
-
-/// A recursive resolver to ask.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Vantage {
-    pub name: String,
-    pub kind: VantageKind,
-    pub addr: SocketAddr,
-}
+pub use crate::findings::evidence::{ResolverView, Vantage, VantageKind};
 
 /// The configured resolvers, then the system resolvers.
 pub fn vantages(cfg: &Config) -> Vec<Vantage> {
@@ -45,16 +29,6 @@ pub fn vantages(cfg: &Config) -> Vec<Vantage> {
         addr: *a,
     }));
     v
-}
-
-/// What one resolver answered, read as a chain.
-#[derive(Clone, Debug)]
-pub struct ResolverView {
-    pub vantage: Vantage,
-    pub exchange: Exchange,
-    pub hops: Vec<Hop>,
-    /// None when the answer did not settle the chain (SERVFAIL, timeout, ...).
-    pub end: Option<End>,
 }
 
 /// Asks one resolver `TXT <challenge>` with RD set.

@@ -1,6 +1,7 @@
 //! Findings: a stable code, a severity, the evidence (as text and as values) and a fix.
 
 pub mod catalog;
+pub mod evidence;
 pub mod rules;
 
 use serde::Serialize;

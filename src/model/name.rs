@@ -1,7 +1,138 @@
 //! Names in: validation, IDN to punycode, wildcard -> challenge name.
 
-use crate::dns::Name;
 use std::fmt;
+
+use serde::Serialize;
+
+/// A fully-qualified, lower-case domain name in presentation form with a trailing dot
+/// (`_acme-challenge.example.com.`); the root is `.`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    /// The owner relative to the zone (`_acme-challenge.www` in `example.com.`).
+    pub fn relative_to(&self, zone: &Name) -> String {
+        if zone.is_root() {
+            return self.without_dot().to_string();
+        }
+        self.without_dot()
+            .strip_suffix(&format!(".{}", zone.without_dot()))
+            .unwrap_or(self.without_dot())
+            .to_string()
+    }
+
+    /// The root name `.`.
+    pub fn root() -> Self {
+        Name(".".into())
+    }
+
+    /// Builds a name from presentation text that is already valid ASCII (as read off the
+    /// wire or produced by [`crate::model::name::parse_input`]). Adds the trailing dot, lower-cases.
+    pub fn from_ascii(s: &str) -> Self {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() || s == "." {
+            return Self::root();
+        }
+        if s.ends_with('.') {
+            Name(s)
+        } else {
+            Name(format!("{s}."))
+        }
+    }
+
+    /// The text with its trailing dot.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text without the trailing dot (the root stays `.`).
+    pub fn without_dot(&self) -> &str {
+        if self.is_root() {
+            "."
+        } else {
+            &self.0[..self.0.len() - 1]
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == "."
+    }
+
+    /// Number of labels (the root has 0).
+    pub fn label_count(&self) -> usize {
+        if self.is_root() {
+            0
+        } else {
+            self.without_dot().split('.').count()
+        }
+    }
+
+    /// The labels, leftmost first.
+    pub fn labels(&self) -> Vec<&str> {
+        if self.is_root() {
+            Vec::new()
+        } else {
+            self.without_dot().split('.').collect()
+        }
+    }
+
+    /// The parent name (the root's parent is the root).
+    pub fn parent(&self) -> Name {
+        match self.without_dot().split_once('.') {
+            Some((_, rest)) if !self.is_root() => Name(format!("{rest}.")),
+            _ => Name::root(),
+        }
+    }
+
+    /// `label.self`.
+    pub fn prepend(&self, label: &str) -> Name {
+        if self.is_root() {
+            Name(format!("{}.", label.to_ascii_lowercase()))
+        } else {
+            Name(format!("{}.{}", label.to_ascii_lowercase(), self.0))
+        }
+    }
+
+    /// True when `self` is `other` or below it.
+    pub fn is_subdomain_of(&self, other: &Name) -> bool {
+        other.is_root() || self == other || self.0.ends_with(&format!(".{}", other.0))
+    }
+
+    /// The ancestors from the top (excluding the root) down to and including `self`:
+    /// `www.example.com.` -> `com.`, `example.com.`, `www.example.com.`.
+    pub fn ancestors_top_down(&self) -> Vec<Name> {
+        let labels = self.labels();
+        (0..labels.len())
+            .rev()
+            .map(|i| Name(format!("{}.", labels[i..].join("."))))
+            .collect()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() || s.contains(char::is_whitespace) || s.contains("..") {
+            return Err(serde::de::Error::custom(format!(
+                "{s:?} is not a domain name"
+            )));
+        }
+        Ok(Name::from_ascii(&s))
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({})", self.0)
+    }
+}
 
 /// A name the user asked about, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,6 @@
 //! `diagnose`, `prove` and the client writers read it to know the expected targets.
 
 use crate::dns::Name;
-use crate::findings::rules::chain::relative_owner;
 use crate::model::name::{parse_input, InputName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -65,9 +64,7 @@ impl PlannedName {
 
     /// The owner as a DNS panel that appends the zone wants it.
     pub fn relative_owner(&self) -> Option<String> {
-        self.zone
-            .as_ref()
-            .map(|z| relative_owner(&self.challenge, z))
+        self.zone.as_ref().map(|z| self.challenge.relative_to(z))
     }
 
     /// A zone-file line.

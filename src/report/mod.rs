@@ -3,8 +3,8 @@
 pub mod prometheus;
 
 use crate::dns::{Exchange, Name, Outcome, RData};
-use crate::engine::chain::{End, Hop};
-use crate::engine::views::VantageKind;
+use crate::findings::evidence::VantageKind;
+use crate::findings::evidence::{End, Hop};
 use crate::findings::rules::chain::{outcome_text, NameEvidence};
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;

@@ -2,8 +2,8 @@
 //! vantage point sees. Input is evidence already gathered; these functions do no I/O.
 
 use crate::dns::{Exchange, Name, Outcome};
-use crate::engine::chain::{Chain, End, MAX_HOPS};
-use crate::engine::views::{ResolverView, VantageKind};
+use crate::findings::evidence::{Chain, End, MAX_HOPS};
+use crate::findings::evidence::{ResolverView, VantageKind};
 use crate::findings::{Finding, Observation, Severity};
 use crate::model::name::InputName;
 
@@ -213,7 +213,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             .first()
             .map(|s| s.zone.apex.clone())
             .unwrap_or_else(Name::root);
-        let relative = relative_owner(challenge, &zone);
+        let relative = challenge.relative_to(&zone);
         if let Some((doubled, ex)) = &ev.doubled {
             out.push(
                 Finding::new(
@@ -499,15 +499,4 @@ fn doubled_target(ex: &Exchange) -> Option<String> {
             crate::dns::RData::CNAME(t) => Some(t.to_string()),
             _ => None,
         })
-}
-
-/// The owner relative to the zone (`_acme-challenge.www` in `example.com.`).
-pub fn relative_owner(name: &Name, zone: &Name) -> String {
-    if zone.is_root() {
-        return name.without_dot().to_string();
-    }
-    name.without_dot()
-        .strip_suffix(&format!(".{}", zone.without_dot()))
-        .unwrap_or(name.without_dot())
-        .to_string()
 }

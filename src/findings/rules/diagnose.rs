@@ -4,7 +4,7 @@
 
 use super::chain::{observe, NameEvidence};
 use crate::dns::{Caa, Exchange, Name, Outcome, RData};
-use crate::engine::chain::End;
+use crate::findings::evidence::End;
 use crate::findings::{Finding, Severity};
 use std::collections::BTreeMap;
 
