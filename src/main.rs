@@ -5,6 +5,7 @@ mod cli;
 use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoint;
+use acme_delegate::findings::Code;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
@@ -317,7 +318,7 @@ fn run(
 fn attach_endpoint_findings(report: &mut Report, findings: Vec<Finding>) {
     for f in findings {
         for n in report.names.iter_mut() {
-            if f.code == "CERT_NAME_MISMATCH" && f.name != n.name {
+            if f.code == Code::CertNameMismatch && f.name != n.name {
                 continue;
             }
             let mut g = f.clone();

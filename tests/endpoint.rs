@@ -106,7 +106,7 @@ fn names(n: &[&str]) -> Vec<InputName> {
 fn codes(r: &EndpointReport) -> Vec<(&'static str, String)> {
     r.findings
         .iter()
-        .map(|f| (f.code, f.name.clone()))
+        .map(|f| (f.code.as_str(), f.name.clone()))
         .collect()
 }
 

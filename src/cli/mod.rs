@@ -4,6 +4,7 @@ use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
 use acme_delegate::engine::views::VantageKind;
+use acme_delegate::findings::Code;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
@@ -170,7 +171,7 @@ pub fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitC
     let engine = Engine::new(config);
     let result: Result<(Vec<PlannedName>, Vec<Finding>), String> = rt.block_on(async {
         let audit = zone.audit().await;
-        if let Some(f) = audit.iter().find(|f| f.code == "ACMEDNS_UNHEALTHY") {
+        if let Some(f) = audit.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
             return Err(format!(
                 "{} {}: {}\n  fix: {}",
                 f.severity, f.code, f.evidence, f.fix

@@ -11,6 +11,7 @@ use crate::engine::chain::{self, Chain, End};
 use crate::engine::views::{ask_resolver, vantages, Vantage};
 use crate::findings::rules::chain::{rules, NameEvidence};
 use crate::findings::rules::diagnose::ZoneSigning;
+use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::config::Config;
 use crate::model::name::InputName;
@@ -132,7 +133,7 @@ impl<T: Transport> Engine<T> {
         let walk = self.walker.zone_of(target.clone()).await;
         if let Some(m) = walk.missing_at.as_ref().filter(|m| *m != target) {
             return vec![Finding::new(
-                "TARGET_ZONE_UNDELEGATED",
+                Code::TargetZoneUndelegated,
                 id,
                 format!(
                     "the target {target} is not in any delegated zone: {} says {m} does not exist (NXDOMAIN)",
@@ -161,7 +162,7 @@ impl<T: Transport> Engine<T> {
         }
         if walk.unresponsive || !answered || walk.zone.apex.is_root() {
             return vec![Finding::new(
-                "TARGET_ZONE_LAME",
+                Code::TargetZoneLame,
                 id,
                 format!(
                     "no server of {}, the zone of the target {target}, answers authoritatively: {}",

@@ -5,6 +5,7 @@
 //! The handshake accepts ANY certificate on purpose: an expired or mismatched certificate
 //! is exactly what we want to see and report, not a reason to abort.
 
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::name::InputName;
 use serde::Serialize;
@@ -93,7 +94,7 @@ pub async fn check_endpoint(
     };
     let unreachable = |why: String| {
         Finding::new(
-            "ENDPOINT_UNREACHABLE",
+            Code::EndpointUnreachable,
             endpoint,
             why,
             format!(
@@ -180,7 +181,7 @@ pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64
     };
     if left < 0 {
         out.push(Finding::new(
-            "CERT_EXPIRED",
+            Code::CertExpired,
             endpoint,
             format!(
                 "the certificate served by {endpoint} (subject {}) expired on {}, {} ago",
@@ -192,7 +193,7 @@ pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64
         ));
     } else if left < EXPIRING_DAYS * DAY || left * 3 < lifetime {
         out.push(Finding::new(
-            "CERT_EXPIRING",
+            Code::CertExpiring,
             endpoint,
             format!(
                 "the certificate served by {endpoint} expires on {}: {} left of a {}-day \
@@ -216,7 +217,7 @@ pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64
                 cert.san_dns.join(", ")
             };
             out.push(Finding::new(
-                "CERT_NAME_MISMATCH",
+                Code::CertNameMismatch,
                 &n.identifier,
                 format!(
                     "the certificate served by {endpoint} does not cover {}; its DNS names: {sans}",
@@ -535,12 +536,12 @@ mod tests {
         };
         assert!(codes(DAY).is_empty());
         assert!(codes(59 * DAY).is_empty());
-        assert_eq!(codes(61 * DAY), ["CERT_EXPIRING"]);
-        assert_eq!(codes(91 * DAY), ["CERT_EXPIRED"]);
+        assert_eq!(codes(61 * DAY), [Code::CertExpiring]);
+        assert_eq!(codes(91 * DAY), [Code::CertExpired]);
         // A short-lived (6-day) cert is judged by the 14-day floor... and by its third.
         let short = cert(0, 6 * DAY, &["www.example.test"]);
         let f = judge("e:443", &short, &names, 0);
-        assert_eq!(f[0].code, "CERT_EXPIRING");
+        assert_eq!(f[0].code, Code::CertExpiring);
         assert_eq!(f[0].severity, crate::findings::Severity::Warning);
     }
 }

@@ -9,6 +9,7 @@ use crate::engine::chain::End;
 use crate::engine::check::Engine;
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
+use crate::findings::Code;
 use crate::findings::{Finding, Observation};
 use crate::model::name::InputName;
 use crate::zones::kinds::ValidationZone;
@@ -182,7 +183,7 @@ impl<T: Transport> Engine<T> {
                     removed: true,
                     vantages: vec![],
                     findings: vec![Finding::new(
-                        "PROOF_CANCELLED",
+                        Code::ProofCancelled,
                         &n.identifier,
                         "the proof was interrupted; the test TXT records were removed".into(),
                         "run `acme-delegate prove` again".into(),
@@ -221,7 +222,7 @@ impl<T: Transport> Engine<T> {
                 });
             }
             proof.findings.push(Finding::new(
-                "PROOF_PUBLISH_FAILED",
+                Code::ProofPublishFailed,
                 &n.identifier,
                 e.message,
                 e.fix,
@@ -299,7 +300,7 @@ impl<T: Transport> Engine<T> {
             });
             if auth_seen[i].is_none() {
                 let mut f = Finding::new(
-                    "PROOF_NOT_PUBLISHED",
+                    Code::ProofNotPublished,
                     &n.identifier,
                     format!(
                         "{} ({}) still does not serve the test TXT at {target} after {} s (last answer: {}): the update did not reach this server",
@@ -321,7 +322,7 @@ impl<T: Transport> Engine<T> {
         }
         if servers.is_empty() {
             proof.findings.push(Finding::new(
-                "PROOF_NOT_PUBLISHED",
+                Code::ProofNotPublished,
                 &n.identifier,
                 format!(
                     "no authoritative server of {target}'s zone could be found from the root hints"
@@ -382,7 +383,7 @@ impl<T: Transport> Engine<T> {
                     let (reason, fix) = self.why_not_seen(rv, target, &tok).await;
                     proof.findings.push(
                         Finding::new(
-                            "PROOF_NOT_SEEN",
+                            Code::ProofNotSeen,
                             &n.identifier,
                             format!(
                                 "{} ({}) did not see the test TXT through {} within {} s: {reason}",

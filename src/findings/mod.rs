@@ -4,6 +4,8 @@ pub mod catalog;
 pub mod evidence;
 pub mod rules;
 
+pub use catalog::Code;
+
 use serde::Serialize;
 use std::fmt;
 
@@ -39,7 +41,7 @@ pub struct Observation {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     /// The identifier the finding is about.
     pub name: String,
@@ -53,13 +55,10 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with the catalog's default severity.
-    pub fn new(code: &'static str, name: &str, evidence: String, fix: String) -> Finding {
-        let severity = catalog::lookup(code)
-            .map(|(_, s, _)| *s)
-            .unwrap_or(Severity::Error);
+    pub fn new(code: Code, name: &str, evidence: String, fix: String) -> Finding {
         Finding {
             code,
-            severity,
+            severity: code.default_severity(),
             name: name.to_string(),
             evidence,
             fix,

@@ -6,6 +6,7 @@ use crate::dns::{Exchange, Name, Outcome, RData};
 use crate::findings::evidence::VantageKind;
 use crate::findings::evidence::{End, Hop};
 use crate::findings::rules::chain::{outcome_text, NameEvidence};
+use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use serde::Serialize;
@@ -221,7 +222,7 @@ pub fn failed_name(n: &InputName, why: &str) -> NameReport {
         chain: vec![],
         views: vec![],
         findings: vec![Finding::new(
-            "CHECK_FAILED",
+            Code::CheckFailed,
             &n.identifier,
             why.to_string(),
             "run again; report a bug if it persists".into(),

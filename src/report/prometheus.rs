@@ -28,7 +28,7 @@ pub fn render_at(report: &Report, command: &str, now: SystemTime) -> String {
         *e &= n.ok;
         for f in &n.findings {
             *counts
-                .entry((n.name.as_str(), f.code, f.severity))
+                .entry((n.name.as_str(), f.code.as_str(), f.severity))
                 .or_insert(0) += 1;
         }
     }
@@ -113,7 +113,7 @@ fn escape_help(v: &str) -> String {
 mod tests {
     use super::*;
     use crate::dns::Name;
-    use crate::findings::Finding;
+    use crate::findings::{Code, Finding};
     use crate::report::NameReport;
     use std::time::Duration;
 
@@ -131,7 +131,7 @@ mod tests {
         }
     }
 
-    fn f(code: &'static str, n: &str) -> Finding {
+    fn f(code: Code, n: &str) -> Finding {
         Finding::new(code, n, "e".into(), "f".into())
     }
 
@@ -147,10 +147,10 @@ mod tests {
                 name(
                     "www.example.com",
                     vec![
-                        f("RESOLVER_STALE", "www.example.com"),
-                        f("RESOLVER_STALE", "www.example.com"),
-                        f("CNAME_MISSING", "www.example.com"),
-                        f("RESOLVER_STALE", "www.example.com").severity(Severity::Error),
+                        f(Code::ResolverStale, "www.example.com"),
+                        f(Code::ResolverStale, "www.example.com"),
+                        f(Code::CnameMissing, "www.example.com"),
+                        f(Code::ResolverStale, "www.example.com").severity(Severity::Error),
                     ],
                 ),
                 name("*.example.com", vec![]),
@@ -163,9 +163,9 @@ acme_delegate_name_ok{name="*.example.com",command="check"} 1
 acme_delegate_name_ok{name="www.example.com",command="check"} 0
 # HELP acme_delegate_findings Number of findings per name, finding code and severity (codes absent from the file have none).
 # TYPE acme_delegate_findings gauge
-acme_delegate_findings{name="www.example.com",code="CNAME_MISSING",severity="error",command="check"} 1
-acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="warning",command="check"} 2
-acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="error",command="check"} 1
+acme_delegate_findings{name="www.example.com",code=Code::CnameMissing,severity="error",command="check"} 1
+acme_delegate_findings{name="www.example.com",code=Code::ResolverStale,severity="warning",command="check"} 2
+acme_delegate_findings{name="www.example.com",code=Code::ResolverStale,severity="error",command="check"} 1
 # HELP acme_delegate_names_total Number of names in the run.
 # TYPE acme_delegate_names_total gauge
 acme_delegate_names_total{command="check"} 2
@@ -180,9 +180,9 @@ acme_delegate_last_run_timestamp_seconds{command="check"} 1700000000
     fn deterministic_whatever_the_order() {
         let a = name(
             "a.example.com",
-            vec![f("CNAME_MISSING", "a"), f("CHAIN_LOOP", "a")],
+            vec![f(Code::CnameMissing, "a"), f(Code::ChainLoop, "a")],
         );
-        let b = name("b.example.com", vec![f("SERVER_LAME", "b")]);
+        let b = name("b.example.com", vec![f(Code::ServerLame, "b")]);
         let r1 = Report {
             version: 1,
             names: vec![a.clone(), b.clone()],
@@ -243,7 +243,7 @@ acme_delegate_last_run_timestamp_seconds{command="check"} 1700000000
             version: 1,
             names: vec![
                 name("x.example.com", vec![]),
-                name("x.example.com", vec![f("CNAME_MISSING", "x")]),
+                name("x.example.com", vec![f(Code::CnameMissing, "x")]),
             ],
         };
         let out = render_at(&r, "check", t());

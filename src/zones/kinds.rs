@@ -4,6 +4,7 @@
 use super::acme_dns::{diagnose_forbidden, storage_key, AccountStore, AcmeDnsApi, UpdateOutcome};
 use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
 use crate::dns::Name;
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::config::parse_addr;
 use crate::model::name::InputName;
@@ -204,7 +205,7 @@ impl ValidationZone for Rfc2136Zone {
             let mut out = Vec::new();
             if r.verdict == ScopeVerdict::Overprivileged {
                 out.push(Finding::new(
-                    "TSIG_OVERPRIVILEGED",
+                    Code::TsigOverprivileged,
                     self.zone.without_dot(),
                     format!(
                         "the key {} may write more than TXT records in {}: the server accepted an A record at {} (removed again{})",
@@ -312,7 +313,7 @@ impl ValidationZone for AcmeDnsZone {
             match self.api.health().await {
                 Ok(()) => vec![],
                 Err(e) => vec![Finding::new(
-                    "ACMEDNS_UNHEALTHY",
+                    Code::AcmednsUnhealthy,
                     &self.api.base_url(),
                     format!("GET /health failed: {e}"),
                     "start the acme-dns server or fix the URL".into(),

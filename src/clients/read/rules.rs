@@ -2,6 +2,7 @@
 
 use super::{ClientConfigError, ClientKind, ClientWrite, CnameFollow};
 use crate::dns::Name;
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::name::InputName;
 use std::path::Path;
@@ -227,7 +228,7 @@ pub fn client_findings(
 ) -> Vec<Finding> {
     let id = name.identifier.as_str();
     let mut out = vec![Finding::new(
-        "CLIENT_WHERE",
+        Code::ClientWhere,
         id,
         where_it_writes(w, name, target, target_zone),
         "none needed if the CA will find it there".to_string(),
@@ -245,7 +246,7 @@ pub fn client_findings(
                 .map(|z| format!(" in the production zone {z}"))
                 .unwrap_or_else(|| " in the production zone".to_string());
             out.push(Finding::new(
-                "CLIENT_NO_CNAME_FOLLOW",
+                Code::ClientNoCnameFollow,
                 id,
                 format!(
                     "{}: {why}; it will write the TXT at {ch}{zone} instead of {t}",
@@ -267,7 +268,7 @@ pub fn client_findings(
                 .map(|tz| tz.to_string())
                 .unwrap_or_else(|| "another zone".into());
             out.push(Finding::new(
-                "CLIENT_WRONG_ZONE",
+                Code::ClientWrongZone,
                 id,
                 format!(
                     "{} pins the zone {} at {}, but the CNAME target {t} is in {tz}",
@@ -302,7 +303,7 @@ pub fn client_findings(
                 _ => format!("make the alias at {} write at {t}", a.place(&w.source)),
             };
             out.push(Finding::new(
-                "CLIENT_WRONG_ZONE",
+                Code::ClientWrongZone,
                 id,
                 format!(
                     "{} writes the TXT at the alias {} ({}), but {ch} points at {t}",
@@ -324,7 +325,7 @@ pub fn client_findings(
                 format!("the account for {key}")
             };
             out.push(Finding::new(
-                "CLIENT_WRONG_ZONE",
+                Code::ClientWrongZone,
                 id,
                 format!("{}: {key} has fulldomain {fd}, but {ch} points at {t}", who(w)),
                 format!("point the CNAME at the account: `{ch} CNAME {fd}`, or use the account whose fulldomain is {t}"),
@@ -337,7 +338,7 @@ pub fn client_findings(
         if let Some(mode) = mode_of(f) {
             if mode & 0o077 != 0 {
                 out.push(Finding::new(
-                    "SECRET_FILE_MODE",
+                    Code::SecretFileMode,
                     id,
                     format!(
                         "{} holds secrets for {} and has mode {:04o}: group or others have access to it",
@@ -356,7 +357,7 @@ pub fn client_findings(
 /// The finding for a config that could not be parsed.
 pub fn unreadable_finding(err: &ClientConfigError, name: &InputName) -> Finding {
     Finding::new(
-        "CLIENT_CONFIG_UNREADABLE",
+        Code::ClientConfigUnreadable,
         &name.identifier,
         format!("cannot use the client config: {err}"),
         format!(

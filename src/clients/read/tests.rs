@@ -1,4 +1,5 @@
 use super::*;
+use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::name::{parse_input, InputName};
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ fn n(s: &str) -> Name {
     Name::from_ascii(s)
 }
 
-fn codes(f: &[Finding]) -> Vec<&'static str> {
+fn codes(f: &[Finding]) -> Vec<Code> {
     f.iter().map(|f| f.code).collect()
 }
 
@@ -88,9 +89,9 @@ fn lego_env_rfc2136_follows() {
         Some(&n("acme.example.net")),
         Some(&n("example.com")),
     );
-    assert!(codes(&f).contains(&"CLIENT_WHERE"));
-    assert!(!codes(&f).contains(&"CLIENT_NO_CNAME_FOLLOW"));
-    assert!(!codes(&f).contains(&"CLIENT_WRONG_ZONE"));
+    assert!(codes(&f).contains(&Code::ClientWhere));
+    assert!(!codes(&f).contains(&Code::ClientNoCnameFollow));
+    assert!(!codes(&f).contains(&Code::ClientWrongZone));
     assert!(
         f[0].evidence.contains("www-7f3a.acme.example.net"),
         "{}",
@@ -123,7 +124,7 @@ fn lego_disable_cname_support_fires_with_file_and_line() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .expect("no-follow");
     assert!(
         nf.fix.contains("LEGO_DISABLE_CNAME_SUPPORT=true"),
@@ -135,13 +136,13 @@ fn lego_disable_cname_support_fires_with_file_and_line() {
     // DNSUPDATE_ZONES pins acme.example.org, the target is in acme.example.net.
     let wz = f
         .iter()
-        .find(|f| f.code == "CLIENT_WRONG_ZONE")
+        .find(|f| f.code == Code::ClientWrongZone)
         .expect("wrong zone");
     assert!(wz.evidence.contains("acme.example.org."), "{}", wz.evidence);
     assert!(wz.fix.contains(":4"));
     // No CNAME known: nothing to compare, no error.
     let f = client_findings(&w, &nm, None, None, None);
-    assert_eq!(codes(&f), vec!["CLIENT_WHERE"]);
+    assert_eq!(codes(&f), vec![Code::ClientWhere]);
 }
 
 #[test]
@@ -156,13 +157,13 @@ fn lego_acme_dns_account_matches_or_not() {
     );
     let nm = name("www.example.com");
     let f = client_findings(&w, &nm, Some(&fd), Some(&n("acme-dns.example.net")), None);
-    assert!(!codes(&f).contains(&"CLIENT_WRONG_ZONE"), "{f:?}");
+    assert!(!codes(&f).contains(&Code::ClientWrongZone), "{f:?}");
     assert!(f[0].evidence.contains("will find it"), "{}", f[0].evidence);
     let other = n("other.acme-dns.example.net");
     let f = client_findings(&w, &nm, Some(&other), None, None);
-    assert!(codes(&f).contains(&"CLIENT_WRONG_ZONE"));
+    assert!(codes(&f).contains(&Code::ClientWrongZone));
     // acme-dns never gets CLIENT_NO_CNAME_FOLLOW.
-    assert!(!codes(&f).contains(&"CLIENT_NO_CNAME_FOLLOW"));
+    assert!(!codes(&f).contains(&Code::ClientNoCnameFollow));
     no_secrets(&f);
 }
 
@@ -190,7 +191,7 @@ fn certbot_rfc2136_does_not_follow() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .unwrap();
     assert!(
         nf.fix.contains(&format!("{}:13", p.display())),
@@ -205,7 +206,7 @@ fn certbot_rfc2136_does_not_follow() {
     );
     // The CNAME is not delegated (points at itself / none): no no-follow finding.
     let f = client_findings(&w, &nm, Some(&nm.challenge), None, None);
-    assert!(!codes(&f).contains(&"CLIENT_NO_CNAME_FOLLOW"));
+    assert!(!codes(&f).contains(&Code::ClientNoCnameFollow));
 }
 
 #[test]
@@ -228,14 +229,14 @@ fn certbot_reads_relative_ini_and_checks_its_mode() {
     let f = client_findings(&w, &nm, None, None, None);
     let sm = f
         .iter()
-        .find(|f| f.code == "SECRET_FILE_MODE")
+        .find(|f| f.code == Code::SecretFileMode)
         .expect("mode finding");
     assert!(sm.evidence.contains("0644"), "{}", sm.evidence);
     assert_eq!(sm.fix, format!("chmod 600 {}", ini.display()));
     no_secrets(&f);
     chmod(&ini, 0o600);
     let f = client_findings(&w, &nm, None, None, None);
-    assert!(!codes(&f).contains(&"SECRET_FILE_MODE"));
+    assert!(!codes(&f).contains(&Code::SecretFileMode));
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -247,7 +248,7 @@ fn certbot_manual_hook_is_unknown() {
     let nm = name("api.example.com");
     let t = n("api-91c2.acme.example.net");
     let f = client_findings(&w, &nm, Some(&t), None, None);
-    assert_eq!(codes(&f), vec!["CLIENT_WHERE"]);
+    assert_eq!(codes(&f), vec![Code::ClientWhere]);
     assert!(f[0].evidence.contains("cannot tell"));
 }
 
@@ -296,7 +297,7 @@ fn acmesh_positional_domain_aliases_and_account_conf() {
         Some(&tz),
         None,
     );
-    assert_eq!(codes(&f), vec!["CLIENT_WHERE"], "{f:?}");
+    assert_eq!(codes(&f), vec![Code::ClientWhere], "{f:?}");
     assert!(f[0].evidence.contains("will find it"));
     // Alias pointing somewhere else.
     let f = client_findings(
@@ -306,7 +307,7 @@ fn acmesh_positional_domain_aliases_and_account_conf() {
         Some(&tz),
         None,
     );
-    assert!(codes(&f).contains(&"CLIENT_WRONG_ZONE"));
+    assert!(codes(&f).contains(&Code::ClientWrongZone));
     // shop has no alias: writes at _acme-challenge.shop.example.com.
     let shop = name("shop.example.com");
     assert!(applies_to(&ws[2], &shop) && !applies_to(&ws[2], &nm));
@@ -319,7 +320,7 @@ fn acmesh_positional_domain_aliases_and_account_conf() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .unwrap();
     assert!(
         nf.fix.contains("--domain-alias shop-1.acme.example.net"),
@@ -350,7 +351,7 @@ fn acmesh_challenge_alias_adds_prefix_and_acmedns_password_is_a_secret() {
     assert_eq!(ws[0].server.as_ref().unwrap().line, Some(5));
     assert_eq!(ws[0].credential_files, vec![p.clone()]);
     let f = client_findings(&ws[0], &name("example.com"), None, None, None);
-    assert!(codes(&f).contains(&"SECRET_FILE_MODE"));
+    assert!(codes(&f).contains(&Code::SecretFileMode));
     assert!(f.iter().any(|f| f.evidence.contains("0640")));
     no_secrets(&f);
     let _ = std::fs::remove_dir_all(&d);
@@ -380,7 +381,7 @@ fn cert_manager_rfc2136_without_strategy() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .unwrap();
     assert!(nf.fix.contains("cnameStrategy: Follow"), "{}", nf.fix);
     assert!(
@@ -417,9 +418,9 @@ fn cert_manager_follow_and_acme_dns_secret() {
         Some(&n("acme.example.net")),
         None,
     );
-    assert!(!codes(&f).contains(&"CLIENT_NO_CNAME_FOLLOW"));
+    assert!(!codes(&f).contains(&Code::ClientNoCnameFollow));
     let f = client_findings(acme, &name("www.example.com"), Some(&fd), None, None);
-    assert!(!codes(&f).contains(&"CLIENT_WRONG_ZONE"));
+    assert!(!codes(&f).contains(&Code::ClientWrongZone));
     no_secrets(&f);
 }
 
@@ -462,7 +463,7 @@ fn caddyfile_sites() {
         None,
         None,
     );
-    assert_eq!(codes(&f), vec!["CLIENT_WHERE"]);
+    assert_eq!(codes(&f), vec![Code::ClientWhere]);
     let f = client_findings(
         shop,
         &name("shop.example.com"),
@@ -472,7 +473,7 @@ fn caddyfile_sites() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .unwrap();
     assert!(
         nf.fix
@@ -509,7 +510,7 @@ fn traefik_yaml_with_env() {
         None,
         None,
     );
-    assert!(!codes(&f).contains(&"CLIENT_NO_CNAME_FOLLOW"));
+    assert!(!codes(&f).contains(&Code::ClientNoCnameFollow));
     no_secrets(&f);
 }
 
@@ -542,7 +543,7 @@ fn traefik_with_cname_support_disabled() {
     );
     let nf = f
         .iter()
-        .find(|f| f.code == "CLIENT_NO_CNAME_FOLLOW")
+        .find(|f| f.code == Code::ClientNoCnameFollow)
         .unwrap();
     assert!(
         nf.fix.contains(&format!("{}:2", d.join(".env").display())),
@@ -697,18 +698,9 @@ fn unreadable_finding_and_catalog() {
     };
     assert_eq!(e.to_string(), "/etc/x.conf:3: expected KEY=VALUE");
     let f = unreadable_finding(&e, &name("www.example.com"));
-    assert_eq!(f.code, "CLIENT_CONFIG_UNREADABLE");
+    assert_eq!(f.code, Code::ClientConfigUnreadable);
     assert_eq!(f.severity, crate::findings::Severity::Error);
     assert!(f.evidence.contains("/etc/x.conf:3"));
-    for code in [
-        "CLIENT_NO_CNAME_FOLLOW",
-        "CLIENT_WRONG_ZONE",
-        "CLIENT_WHERE",
-        "SECRET_FILE_MODE",
-        "CLIENT_CONFIG_UNREADABLE",
-    ] {
-        assert!(crate::findings::catalog::lookup(code).is_some(), "{code}");
-    }
     let w = one(&fx("lego/.env"));
     let f = client_findings(&w, &name("www.example.com"), None, None, None);
     assert_eq!(f[0].severity, crate::findings::Severity::Info);

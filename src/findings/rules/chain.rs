@@ -4,6 +4,7 @@
 use crate::dns::{Exchange, Name, Outcome};
 use crate::findings::evidence::{Chain, End, MAX_HOPS};
 use crate::findings::evidence::{ResolverView, VantageKind};
+use crate::findings::Code;
 use crate::findings::{Finding, Observation, Severity};
 use crate::model::name::InputName;
 
@@ -127,37 +128,37 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             };
             let f = match &ex.outcome {
                 Outcome::Timeout => Some(Finding::new(
-                    "SERVER_TIMEOUT",
+                    Code::ServerTimeout,
                     id,
                     format!("{vantage} ({}) did not answer {} for zone {zone} within {} ms; {others}", ex.server, ex.question, ex.ms()),
                     format!("make {} answer on port 53 (UDP and TCP), or remove it from the NS set of {zone} (and the glue in the parent zone)", ex.server),
                 )),
                 Outcome::Refused(_) => Some(Finding::new(
-                    "SERVER_REFUSED",
+                    Code::ServerRefused,
                     id,
                     format!("{vantage} ({}) answered REFUSED to {} although it is listed as a server of {zone}; {others}", ex.server, ex.question),
                     format!("configure zone {zone} on {} (or fix the NS records and glue of {zone} in its parent zone)", ex.server),
                 )),
                 Outcome::ServFail(_) => Some(Finding::new(
-                    "SERVER_SERVFAIL",
+                    Code::ServerServfail,
                     id,
                     format!("{vantage} ({}) answered SERVFAIL to {} (asked as a server of {zone}): the zone holding {} is probably not loaded there (check the server's log); {others}", ex.server, ex.question, ex.question.name),
                     format!("fix the zone holding {} on {} until it loads (`knotc zone-check`, `named-checkzone`) and reload it", ex.question.name, ex.server),
                 )),
                 Outcome::Network(e) => Some(Finding::new(
-                    "SERVER_UNREACHABLE",
+                    Code::ServerUnreachable,
                     id,
                     format!("{vantage} ({}) could not be reached for {}: {e}; {others}", ex.server, ex.question),
                     format!("start the name server on {} or correct the address of {vantage} (glue) for zone {zone}", ex.server),
                 )),
                 Outcome::Truncated | Outcome::OtherRcode(_) => Some(Finding::new(
-                    "SERVER_UNREACHABLE",
+                    Code::ServerUnreachable,
                     id,
                     format!("{vantage} ({}) gave no usable answer to {}: {}; {others}", ex.server, ex.question, outcome_text(&ex.outcome)),
                     format!("check that {} serves zone {zone} over UDP and TCP", ex.server),
                 )),
                 o if o.is_usable() && !o.reply().is_some_and(|r| r.authoritative) => Some(Finding::new(
-                    "SERVER_LAME",
+                    Code::ServerLame,
                     id,
                     format!("{vantage} ({}) answered {} without the AA bit: it is listed for {zone} but does not serve it", ex.server, ex.question),
                     format!("load zone {zone} on {}, or remove that server from the NS set of {zone}", ex.server),
@@ -165,7 +166,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 _ => None,
             };
             if let Some(f) = f {
-                let f = if f.code == "SERVER_LAME" {
+                let f = if f.code == Code::ServerLame {
                     f
                 } else {
                     f.severity(sev)
@@ -175,7 +176,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         }
         if step.disagree {
             let mut f = Finding::new(
-                "AUTH_DISAGREE",
+                Code::AuthDisagree,
                 id,
                 format!(
                     "the servers of {} give different answers to {}: {}; the CA asks one of them at random",
@@ -217,7 +218,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         if let Some((doubled, ex)) = &ev.doubled {
             out.push(
                 Finding::new(
-                    "CNAME_DOUBLED_ZONE",
+                    Code::CnameDoubledZone,
                     id,
                     format!(
                         "{challenge} has no CNAME ({what}), but {doubled} has one: the DNS panel appended the zone {zone} to a name that already ended in it"
@@ -231,7 +232,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             );
         } else {
             out.push(Finding::new(
-                "CNAME_MISSING",
+                Code::CnameMissing,
                 id,
                 format!("the authoritative servers of {zone} have no CNAME at {challenge}: {what}"),
                 format!(
@@ -244,7 +245,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
     }
     match &chain.end {
         End::Loop { at } => out.push(Finding::new(
-            "CHAIN_LOOP",
+            Code::ChainLoop,
             id,
             format!(
                 "the chain comes back to {at}: {}",
@@ -254,7 +255,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         )),
         End::TooLong => out.push(
             Finding::new(
-                "CHAIN_TOO_LONG",
+                Code::ChainTooLong,
                 id,
                 format!("the chain has more than {MAX_HOPS} hops (followed {}); resolvers give up and the CA fails", chain.hops.len()),
                 format!("replace the chain with one CNAME: {}", cname_line(challenge, &target_hint(ev))),
@@ -262,7 +263,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             .severity(Severity::Error),
         ),
         _ if chain.hops.len() > WARN_HOPS => out.push(Finding::new(
-            "CHAIN_TOO_LONG",
+            Code::ChainTooLong,
             id,
             format!(
                 "the chain has {} hops (more than {WARN_HOPS}): the CA follows it, but clients that follow only the first hop write the TXT in the wrong place, and some give up early",
@@ -279,7 +280,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         if !chain.hops.iter().any(|h| &h.target == expect) {
             let first = &chain.hops[0];
             out.push(Finding::new(
-                "CNAME_WRONG_TARGET",
+                Code::CnameWrongTarget,
                 id,
                 format!(
                     "{} points to {} (said by {}), and the chain never reaches the expected target {expect}",
@@ -299,7 +300,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 {
                     let zone = last.map(|s| s.zone.apex.to_string()).unwrap_or_default();
                     out.push(Finding::new(
-                        "TARGET_ZONE_UNDELEGATED",
+                        Code::TargetZoneUndelegated,
                         id,
                         format!(
                             "the target {owner} is not in any delegated zone: {zone} says {missing} does not exist (NXDOMAIN), so no server will ever hold the TXT"
@@ -314,7 +315,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             End::Failed { owner, zone } => {
                 let z = zone.clone().unwrap_or_else(Name::root);
                 let mut f = Finding::new(
-                    "TARGET_ZONE_LAME",
+                    Code::TargetZoneLame,
                     id,
                     format!("no server of {z}, the zone of the target {owner}, answered authoritatively; the CA cannot read the TXT"),
                     format!("make the servers named in the NS records of {z} serve the zone (or fix the NS records and glue in the parent of {z})"),
@@ -337,19 +338,19 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         let obs = observe(&rv.vantage.name, ex);
         let f = match &ex.outcome {
             Outcome::Timeout => Some(Finding::new(
-                "SERVER_TIMEOUT",
+                Code::ServerTimeout,
                 id,
                 format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time", ex.question, ex.ms()),
                 "look for an authoritative server along the chain that does not answer (see the other findings); a resolver waits for it".to_string(),
             )),
             Outcome::Refused(_) => Some(Finding::new(
-                "SERVER_REFUSED",
+                Code::ServerRefused,
                 id,
                 format!("resolver {who} answered REFUSED: it does not serve this client"),
                 format!("allow this host in the resolver's access control, or remove {} from the config", rv.vantage.name),
             )),
             Outcome::ServFail(r) => Some(Finding::new(
-                "SERVER_SERVFAIL",
+                Code::ServerServfail,
                 id,
                 format!(
                     "resolver {who} answered SERVFAIL to {}{}: the chain cannot be resolved from there (a loop, a lame or dead zone, or broken DNSSEC)",
@@ -359,7 +360,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
                 "fix the zone the other findings name; for DNSSEC, compare `dig +cd` with `dig` at this resolver".to_string(),
             )),
             Outcome::Network(e) => Some(Finding::new(
-                "SERVER_UNREACHABLE",
+                Code::ServerUnreachable,
                 id,
                 format!("resolver {who} could not be reached: {e}"),
                 format!("check the address of {} in the config", rv.vantage.name),
@@ -412,7 +413,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         let expires = |t: u32| format!(" that expires in {t} s (at {})", expiry(ev.observed_at, t));
         let f = if rv.vantage.kind == VantageKind::System {
             Finding::new(
-                "SPLIT_HORIZON",
+                Code::SplitHorizon,
                 id,
                 format!(
                     "the system resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: the inside view differs (an internal override{}), and the CA sees only the outside",
@@ -429,7 +430,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             && matches!(rv.end, Some(End::NxDomain { .. } | End::NoData { .. }))
         {
             Finding::new(
-                "NEGATIVE_CACHED",
+                Code::NegativeCached,
                 id,
                 format!(
                     "resolver {who} answers {seen_txt} for {at}, but the authoritative servers have {auth_txt}: it serves a cached negative answer{}",
@@ -444,7 +445,7 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         } else {
             let ttl = rv.hops.get(i).map(|h| h.ttl).unwrap_or(0);
             Finding::new(
-                "RESOLVER_STALE",
+                Code::ResolverStale,
                 id,
                 format!(
                     "resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: it serves an old cached record (ttl {ttl} s left)"

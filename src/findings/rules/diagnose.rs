@@ -5,6 +5,7 @@
 use super::chain::{observe, NameEvidence};
 use crate::dns::{Caa, Exchange, Name, Outcome, RData};
 use crate::findings::evidence::End;
+use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use std::collections::BTreeMap;
 
@@ -84,7 +85,7 @@ pub fn caa_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     if let Some(ex) = &ev.caa.failed {
         out.push(
             Finding::new(
-                "CAA_LOOKUP_FAILED",
+                Code::CaaLookupFailed,
                 id,
                 format!(
                     "the CAA lookup for {} at {} failed ({}): a CA must refuse to issue when it cannot read CAA (RFC 8659 section 5.4)",
@@ -107,7 +108,7 @@ pub fn caa_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     for c in set.iter().filter(|c| c.critical) {
         if !KNOWN_TAGS.contains(&c.tag.to_ascii_lowercase().as_str()) {
             out.push(Finding::new(
-                "CAA_CRITICAL_UNKNOWN",
+                Code::CaaCriticalUnknown,
                 id,
                 format!(
                     "{node} has CAA 128 {} \"{}\": the critical flag on a property the CA does not know forbids issuance (RFC 8659 section 4.1)",
@@ -151,7 +152,7 @@ pub fn caa_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         .join(", ");
     if matching.is_empty() {
         out.push(Finding::new(
-            "CAA_FORBIDS_CA",
+            Code::CaaForbidsCa,
             id,
             format!(
                 "the CAA set at {node} applies to {id} and allows only: {shown}; {ca} is not among them{}",
@@ -172,7 +173,7 @@ pub fn caa_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     });
     if !allows_dns01 {
         out.push(Finding::new(
-            "CAA_FORBIDS_DNS01",
+            Code::CaaForbidsDns01,
             id,
             format!(
                 "the CAA record for {ca} at {node} limits validation methods ({shown}); dns-01 is not allowed (RFC 8657)"
@@ -184,7 +185,7 @@ pub fn caa_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         if let Some((_, uri)) = params.iter().find(|(k, _)| k == "accounturi") {
             out.push(
                 Finding::new(
-                    "CAA_ACCOUNTURI",
+                    Code::CaaAccounturi,
                     id,
                     format!(
                         "{node} CAA {} \"{}\" pins issuance to the ACME account {uri}: a renewal from any other account is refused",
@@ -230,7 +231,7 @@ pub fn dnssec_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
             .unwrap_or_else(|| target_zone.clone());
         out.push(
             Finding::new(
-                "DNSSEC_BOGUS",
+                Code::DnssecBogus,
                 id,
                 format!(
                     "resolver {} answers SERVFAIL for {}{}, but with checking disabled (CD) it answers {}: DNSSEC validation fails in zone {zone} (its signatures, its DNSKEY or the DS in its parent)",
@@ -251,7 +252,7 @@ pub fn dnssec_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         if s.has_dnskey && !s.has_ds {
             out.push(
                 Finding::new(
-                    "DNSSEC_INSECURE_DELEGATION",
+                    Code::DnssecInsecureDelegation,
                     id,
                     format!(
                         "zone {} publishes DNSKEY records but its parent has no DS for it: the zone is signed, yet resolvers treat it as insecure (unvalidated)",
@@ -274,7 +275,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     // A TXT sits where the CNAME should be.
     if let (true, End::Txt { values, ttl, .. }) = (base.chain.hops.is_empty(), &base.chain.end) {
         out.push(Finding::new(
-            "STALE_TXT",
+            Code::StaleTxt,
             id,
             format!(
                 "a TXT record sits at {challenge} ({}, ttl {ttl}) where the CNAME should be: the CA reads this stale value, not the one in the validation zone",
@@ -301,7 +302,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
                 if cname && !others.is_empty() {
                     out.push(
                         Finding::new(
-                            "CONFLICTING_RECORDS",
+                            Code::ConflictingRecords,
                             id,
                             format!(
                                 "{ns} ({}) returns a CNAME at {owner} together with {}: a CNAME must be alone at its name (RFC 1034 3.6.2, RFC 2181 10.1); resolvers and the CA may pick either",
@@ -327,7 +328,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         if synthesized.as_ref() == Some(&first.target) {
             out.push(
                 Finding::new(
-                    "WILDCARD_CNAME_CAPTURE",
+                    Code::WildcardCnameCapture,
                     id,
                     format!(
                         "{challenge} has no CNAME of its own: a wildcard CNAME answers for it (a random name beside it, {}, also gets CNAME {}): a client that follows CNAMEs writes the TXT into {}'s zone, and the CA reads it there",
@@ -359,7 +360,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     };
     if ttl > TTL_HIGH_SECS && !base.chain.hops.is_empty() {
         out.push(Finding::new(
-            "TTL_HIGH",
+            Code::TtlHigh,
             id,
             what,
             format!(
@@ -411,7 +412,7 @@ pub fn two_values_rule(all: &[DiagnoseEvidence]) -> BTreeMap<String, Finding> {
                 out.insert(
                     e.base.input.identifier.clone(),
                     Finding::new(
-                        "ACMEDNS_TWO_VALUES",
+                        Code::AcmednsTwoValues,
                         &e.base.input.identifier,
                         format!(
                             "{} names of one order ({}) all point to the acme-dns record {target}; acme-dns keeps only the two newest TXT values, so the third validation overwrites the first and the order fails",
