@@ -163,9 +163,9 @@ acme_delegate_name_ok{name="*.example.com",command="check"} 1
 acme_delegate_name_ok{name="www.example.com",command="check"} 0
 # HELP acme_delegate_findings Number of findings per name, finding code and severity (codes absent from the file have none).
 # TYPE acme_delegate_findings gauge
-acme_delegate_findings{name="www.example.com",code=Code::CnameMissing,severity="error",command="check"} 1
-acme_delegate_findings{name="www.example.com",code=Code::ResolverStale,severity="warning",command="check"} 2
-acme_delegate_findings{name="www.example.com",code=Code::ResolverStale,severity="error",command="check"} 1
+acme_delegate_findings{name="www.example.com",code="CNAME_MISSING",severity="error",command="check"} 1
+acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="warning",command="check"} 2
+acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="error",command="check"} 1
 # HELP acme_delegate_names_total Number of names in the run.
 # TYPE acme_delegate_names_total gauge
 acme_delegate_names_total{command="check"} 2
