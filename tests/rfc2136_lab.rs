@@ -4,7 +4,7 @@
 
 mod common;
 
-use acme_delegate::dns::Name;
+use acme_delegate::dns::{Name, Rcode, TsigError};
 use acme_delegate::zones::rfc2136::{
     self, probe_scope, publish_txt, remove_txt, ScopeVerdict, Secret, TsigAlgorithm, TsigKey,
 };
@@ -153,7 +153,7 @@ async fn a_wrong_secret_is_badsig_and_the_explanation_says_secret() {
         let r = publish_txt(server(), &zone(), &owner, "x", 60, &key, T).await;
         match r.outcome() {
             UpdateOutcome::Rejected { tsig_error, .. } => {
-                assert_eq!(*tsig_error, Some(16), "{}", r.explain())
+                assert_eq!(*tsig_error, Some(TsigError::BadSig), "{}", r.explain())
             }
             o => panic!("expected BADSIG, got {o:?}"),
         }
@@ -176,7 +176,7 @@ async fn an_unknown_key_name_is_badkey() {
                 reply_signed,
                 ..
             } => {
-                assert_eq!(*tsig_error, Some(17), "{}", r.explain());
+                assert_eq!(*tsig_error, Some(TsigError::BadKey), "{}", r.explain());
                 assert!(!reply_signed);
             }
             o => panic!("expected BADKEY, got {o:?}"),
@@ -201,7 +201,7 @@ async fn a_zone_the_server_does_not_serve_is_notauth() {
             UpdateOutcome::Rejected {
                 rcode, tsig_error, ..
             } => {
-                assert_eq!(*rcode, 9, "{}", r.explain());
+                assert_eq!(*rcode, Rcode::NotAuth, "{}", r.explain());
                 assert_eq!(*tsig_error, None, "{}", r.explain());
             }
             o => panic!("expected NOTAUTH, got {o:?}"),
@@ -237,7 +237,7 @@ async fn clocks_apart_are_badtime_with_the_difference() {
         .await;
         match &res.outcome {
             UpdateOutcome::Rejected { tsig_error, .. } => {
-                assert_eq!(*tsig_error, Some(18), "{res:?}")
+                assert_eq!(*tsig_error, Some(TsigError::BadTime), "{res:?}")
             }
             o => panic!("expected BADTIME, got {o:?}"),
         }

@@ -7,6 +7,6 @@ pub mod types;
 pub mod update;
 pub mod walk;
 
-pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
+pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
 pub use transport::{NetOptions, NetTransport, Transport};
 pub use types::{Caa, Name, RData, Record, RecordType, Soa};

@@ -1,6 +1,8 @@
 //! What one server said to one question, as a value: DNS results are never errors here.
 
 use super::types::{Name, RData, Record, RecordType, Soa};
+pub use hickory_proto::op::ResponseCode as Rcode;
+pub use hickory_proto::rr::rdata::tsig::TsigError;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -60,7 +62,8 @@ pub struct Ede {
 /// A decoded response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reply {
-    pub rcode: u16,
+    #[serde(serialize_with = "rcode_number")]
+    pub rcode: Rcode,
     pub authoritative: bool,
     pub authentic_data: bool,
     pub recursion_available: bool,
@@ -177,7 +180,7 @@ impl Outcome {
     /// Classifies a decoded reply.
     pub fn classify(reply: Reply) -> Outcome {
         match reply.rcode {
-            0 => {
+            Rcode::NoError => {
                 if !reply.answers.is_empty() {
                     Outcome::Answer(reply)
                 } else if !reply.authoritative && !reply.referral().is_empty() {
@@ -186,33 +189,50 @@ impl Outcome {
                     Outcome::NoData(reply)
                 }
             }
-            2 => Outcome::ServFail(reply),
-            3 => Outcome::NxDomain(reply),
-            5 => Outcome::Refused(reply),
+            Rcode::ServFail => Outcome::ServFail(reply),
+            Rcode::NXDomain => Outcome::NxDomain(reply),
+            Rcode::Refused => Outcome::Refused(reply),
             _ => Outcome::OtherRcode(reply),
         }
     }
 }
 
-/// The name of an RCODE (RFC 6895 registry, the common ones).
-pub fn rcode_name(rcode: u16) -> String {
+/// The mnemonic of an RCODE or TSIG error (RFC 6895 registry): `NXDOMAIN`, `BADKEY`, ...
+/// (hickory's `Display` gives the long description instead).
+pub fn rcode_name(rcode: Rcode) -> String {
     match rcode {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        6 => "YXDOMAIN".into(),
-        7 => "YXRRSET".into(),
-        8 => "NXRRSET".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        16 => "BADSIG".into(),
-        17 => "BADKEY".into(),
-        18 => "BADTIME".into(),
-        n => format!("RCODE{n}"),
+        Rcode::NoError => "NOERROR".into(),
+        Rcode::FormErr => "FORMERR".into(),
+        Rcode::ServFail => "SERVFAIL".into(),
+        Rcode::NXDomain => "NXDOMAIN".into(),
+        Rcode::NotImp => "NOTIMP".into(),
+        Rcode::Refused => "REFUSED".into(),
+        Rcode::YXDomain => "YXDOMAIN".into(),
+        Rcode::YXRRSet => "YXRRSET".into(),
+        Rcode::NXRRSet => "NXRRSET".into(),
+        Rcode::NotAuth => "NOTAUTH".into(),
+        Rcode::NotZone => "NOTZONE".into(),
+        Rcode::BADSIG => "BADSIG".into(),
+        Rcode::BADKEY => "BADKEY".into(),
+        Rcode::BADTIME => "BADTIME".into(),
+        other => format!("RCODE{}", u16::from(other)),
     }
+}
+
+/// The mnemonic of a TSIG error (RFC 8945): `BADSIG`, `BADKEY`, `BADTIME`, `BADTRUNC`.
+pub fn tsig_error_name(e: TsigError) -> String {
+    match e {
+        TsigError::BadSig => "BADSIG".into(),
+        TsigError::BadKey => "BADKEY".into(),
+        TsigError::BadTime => "BADTIME".into(),
+        TsigError::BadTrunc => "BADTRUNC".into(),
+        TsigError::Unknown(n) => format!("TSIG-ERROR{n}"),
+    }
+}
+
+/// JSON keeps the RCODE as its number.
+fn rcode_number<S: serde::Serializer>(r: &Rcode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(u16::from(*r))
 }
 
 /// One question to one server and what came of it.
@@ -237,7 +257,7 @@ mod tests {
 
     fn reply(rcode: u16, aa: bool) -> Reply {
         Reply {
-            rcode,
+            rcode: rcode.into(),
             authoritative: aa,
             authentic_data: false,
             recursion_available: false,

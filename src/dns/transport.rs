@@ -211,7 +211,7 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
         .unwrap_or_default();
     let conv = |rs: &[HRecord]| rs.iter().filter_map(to_record).collect::<Vec<_>>();
     Reply {
-        rcode: u16::from(msg.metadata.response_code),
+        rcode: msg.metadata.response_code,
         authoritative: msg.metadata.authoritative,
         authentic_data: msg.metadata.authentic_data,
         recursion_available: msg.metadata.recursion_available,

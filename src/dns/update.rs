@@ -6,6 +6,7 @@
 //! a refusal by the server is never an error here.
 
 use crate::dns::types::{Name, RecordType};
+use crate::dns::{Rcode, TsigError};
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm as HAlg;
 use hickory_proto::rr::rdata::{A, TXT};
@@ -93,11 +94,11 @@ pub enum UpdateOutcome {
     Applied,
     /// The server answered with an error.
     Rejected {
-        /// The RCODE of the reply (9 = NOTAUTH, 5 = REFUSED, ...).
-        rcode: u16,
+        /// The RCODE of the reply (NOTAUTH, REFUSED, ...).
+        rcode: Rcode,
         /// The TSIG error of the reply's TSIG record, if it had one and it was not 0
-        /// (16 = BADSIG, 17 = BADKEY, 18 = BADTIME).
-        tsig_error: Option<u16>,
+        /// (BADSIG, BADKEY, BADTIME).
+        tsig_error: Option<TsigError>,
         /// The reply carried a TSIG MAC and it verified with our key.
         reply_signed: bool,
         /// On BADTIME: the server's clock (RFC 8945 §5.2.3: the "other data" of its TSIG,
@@ -279,13 +280,12 @@ fn judge_reply(wire: &[u8], id: u16, signer: &TSigner, request_mac: &[u8]) -> Up
     if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
         return UpdateOutcome::Network("the reply does not match the update (id)".into());
     }
-    let rcode = u16::from(msg.metadata.response_code);
+    let rcode = msg.metadata.response_code;
     let tsig = msg.signature().map(|r| r.data.clone());
     let tsig_error = tsig
         .as_ref()
         .and_then(|t| t.error)
-        .map(u16::from)
-        .filter(|&e| e != 0);
+        .filter(|&e| e != TsigError::Unknown(0));
     let has_mac = tsig.as_ref().is_some_and(|t| !t.mac.is_empty());
     let reply_signed = if has_mac {
         match signer.verify_message_byte(wire, Some(request_mac), true) {
@@ -295,14 +295,14 @@ fn judge_reply(wire: &[u8], id: u16, signer: &TSigner, request_mac: &[u8]) -> Up
     } else {
         false
     };
-    if rcode == 0 && tsig_error.is_none() {
+    if rcode == Rcode::NoError && tsig_error.is_none() {
         if !reply_signed {
             return UpdateOutcome::BadReplySignature;
         }
         return UpdateOutcome::Applied;
     }
     let server_time = match (&tsig, tsig_error) {
-        (Some(t), Some(18)) => Some(if t.other.len() == 6 {
+        (Some(t), Some(TsigError::BadTime)) => Some(if t.other.len() == 6 {
             t.other
                 .iter()
                 .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))

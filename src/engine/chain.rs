@@ -4,7 +4,7 @@
 
 use crate::dns::walk::Walker;
 use crate::dns::{
-    Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Reply, Transport,
+    Exchange, Name, Outcome, QueryFlags, Question, RData, Rcode, RecordType, Reply, Transport,
 };
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -54,16 +54,18 @@ pub fn read_reply(
     };
     let neg_zone = reply.soa().map(|(n, _, _)| n.clone());
     let end = match reply.rcode {
-        3 if speaks_for_cur => Some(End::NxDomain {
+        Rcode::NXDomain if speaks_for_cur => Some(End::NxDomain {
             owner: cur.clone(),
             zone: neg_zone,
             negative_ttl: reply.negative_ttl(),
         }),
-        0 if speaks_for_cur && (zone.is_none() || reply.soa().is_some()) => Some(End::NoData {
-            owner: cur.clone(),
-            zone: neg_zone,
-            negative_ttl: reply.negative_ttl(),
-        }),
+        Rcode::NoError if speaks_for_cur && (zone.is_none() || reply.soa().is_some()) => {
+            Some(End::NoData {
+                owner: cur.clone(),
+                zone: neg_zone,
+                negative_ttl: reply.negative_ttl(),
+            })
+        }
         _ => None,
     };
     (cur, end)
@@ -86,7 +88,7 @@ fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
 }
 
 /// What an authoritative answer says, for comparing servers (TTLs ignored).
-fn fingerprint(o: &Outcome) -> Option<(u16, Vec<String>)> {
+fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
     let r = o.reply()?;
     if !r.authoritative || !o.is_usable() {
         return None;

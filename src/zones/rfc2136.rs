@@ -4,8 +4,9 @@
 //! No hickory here: the wire part is [`super::update`].
 
 use super::update::{self, UpdateOp, UpdateOutcome, UpdateRequest, UpdateResult, WireKey};
-use crate::dns::outcome::rcode_name;
+use crate::dns::outcome::{rcode_name, tsig_error_name};
 use crate::dns::types::{Name, RecordType};
+use crate::dns::{Rcode, TsigError};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -699,7 +700,7 @@ impl UpdateReport {
             UpdateOutcome::Rejected {
                 rcode, tsig_error, ..
             } => match tsig_error {
-                Some(e) => format!("{}/{}", rcode_name(*rcode), rcode_name(*e)),
+                Some(e) => format!("{}/{}", rcode_name(*rcode), tsig_error_name(*e)),
                 None => rcode_name(*rcode),
             },
             UpdateOutcome::Timeout => "TIMEOUT".into(),
@@ -737,15 +738,15 @@ impl UpdateReport {
             UpdateOutcome::Rejected {
                 rcode, tsig_error, ..
             } => match (*rcode, *tsig_error) {
-                (_, Some(16)) => (
+                (_, Some(TsigError::BadSig)) => (
                     format!("BADSIG: the server knows key {key} but the signature does not match: the secret (or the algorithm) is wrong"),
                     format!("copy the secret of {key} again from the server's configuration and check the algorithm ({})", "hmac-sha256/384/512"),
                 ),
-                (_, Some(17)) => (
+                (_, Some(TsigError::BadKey)) => (
                     format!("BADKEY: the key name {key} is unknown to the server, or the server's ACL / update-policy does not allow this key to update this zone or this record type (knot answers NOTAUTH with TSIG error BADKEY for both)"),
                     format!("check that the server has a key named exactly {key} with the same algorithm, and that its ACL / update-policy grants {key} updates of this type in {zone}"),
                 ),
-                (_, Some(18)) => match r.clock_skew_secs() {
+                (_, Some(TsigError::BadTime)) => match r.clock_skew_secs() {
                     Some(s) => (
                         format!("BADTIME: the clocks of this host and the server differ by {} s (the server is {}; allowed: {} s)", s.abs(), if s > 0 { "ahead" } else { "behind" }, update::FUDGE),
                         "synchronise the clocks (NTP) on this host and on the server".into(),
@@ -756,26 +757,26 @@ impl UpdateReport {
                     ),
                 },
                 (_, Some(e)) => (
-                    format!("the server refused the TSIG with error {}", rcode_name(e)),
+                    format!("the server refused the TSIG with error {}", tsig_error_name(e)),
                     "check the key's name, algorithm and secret against the server's configuration".into(),
                 ),
-                (9, None) => (
+                (Rcode::NotAuth, None) => (
                     format!("NOTAUTH: the server is not authoritative for {zone}, or {zone} is not the zone that holds the name"),
                     format!("send the update to a primary server of the zone, and give the zone the name really belongs to (the owner of the SOA found for {})", self.owner),
                 ),
-                (5, None) => (
+                (Rcode::Refused, None) => (
                     format!("REFUSED: the server's ACL / update-policy forbids this update by key {key}"),
                     format!("grant {key} updates of this type in {zone} in the server's ACL / update-policy"),
                 ),
-                (10, None) => (
+                (Rcode::NotZone, None) => (
                     format!("NOTZONE: {} is not inside the zone {zone}", self.owner),
                     format!("use the zone that contains {} (the owner of its SOA)", self.owner),
                 ),
-                (4, None) => (
+                (Rcode::NotImp, None) => (
                     "NOTIMP: the server does not take dynamic updates (or not for this zone)".into(),
                     "enable RFC 2136 updates for the zone on its primary server, or send to the primary".into(),
                 ),
-                (2, None) => (
+                (Rcode::ServFail, None) => (
                     "SERVFAIL: the server failed to apply the update".into(),
                     "look at the server's log (zone not loaded, journal or signing problem)".into(),
                 ),
@@ -972,7 +973,9 @@ pub async fn probe_scope(
             rcode, tsig_error, ..
         } => match (*rcode, *tsig_error) {
             // Denied by the ACL / update-policy (knot: NOTAUTH + BADKEY; BIND: REFUSED).
-            (_, Some(17)) | (5, None) | (9, None) => (ScopeVerdict::Scoped, None),
+            (_, Some(TsigError::BadKey)) | (Rcode::Refused, None) | (Rcode::NotAuth, None) => {
+                (ScopeVerdict::Scoped, None)
+            }
             _ => (ScopeVerdict::Inconclusive, None),
         },
         UpdateOutcome::Timeout | UpdateOutcome::Network(_) => (ScopeVerdict::Inconclusive, None),
@@ -1138,8 +1141,8 @@ mod tests {
 
     fn rejected(rcode: u16, tsig_error: Option<u16>, server_time: Option<u64>) -> UpdateOutcome {
         UpdateOutcome::Rejected {
-            rcode,
-            tsig_error,
+            rcode: rcode.into(),
+            tsig_error: tsig_error.map(TsigError::from),
             reply_signed: false,
             server_time,
         }
