@@ -107,9 +107,10 @@ fn a_resolver_keeping_a_replaced_cname_is_stale() {
         ev.contains("lab-unbound2") && ev.contains(cached.as_str()),
         "RESOLVER_STALE evidence: {ev}"
     );
-    // A stale resolver alone is a warning: the exit status follows the errors.
-    let errors = f.iter().any(|(_, s)| s == "error");
-    assert_eq!(rc, if errors { 1 } else { 0 }, "{doc:#}");
+    // A stale resolver alone is a warning, and nothing else is wrong with the name: the
+    // CNAME is there and its target zone answers.
+    assert!(f.iter().all(|(_, s)| s != "error"), "{f:?}");
+    assert_eq!(rc, 0, "{doc:#}");
 }
 
 /// unsync.lab. has two servers that never sync: the proof's TXT reaches ns1

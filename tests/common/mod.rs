@@ -72,8 +72,10 @@ pub fn lab() -> Option<PathBuf> {
     match gate {
         LabGate::Run(dir) => Some(dir),
         LabGate::Skip(reason) => {
+            // One write of the whole line, so that lines of parallel tests do not mix.
             let test = std::thread::current().name().unwrap_or("").to_string();
-            let _ = writeln!(std::io::stderr().lock(), "{test}: skipped: {reason}");
+            let line = format!("{test}: skipped: {reason}\n");
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
             None
         }
         LabGate::Fail(reason) => panic!("{reason}"),
