@@ -18,7 +18,7 @@ use acme_delegate::zones::acme_dns::{
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -182,6 +182,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_two_newest_values_are_served() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         let fx = Fixture::start();
         let api = fx.api();
@@ -219,6 +220,7 @@ async fn only_the_two_newest_values_are_served() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_password_is_diagnosed_as_bad_credentials() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         let fx = Fixture::start();
         let api = fx.api();
@@ -267,6 +269,7 @@ async fn a_bad_password_is_diagnosed_as_bad_credentials() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_egress_address_outside_allowfrom_is_diagnosed() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         let fx = Fixture::start();
         let api = fx.api();
@@ -300,6 +303,7 @@ async fn an_egress_address_outside_allowfrom_is_diagnosed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subdomain_mismatch_is_diagnosed() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         let fx = Fixture::start();
         let api = fx.api();
@@ -331,6 +335,7 @@ async fn a_subdomain_mismatch_is_diagnosed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_is_down_stores_nothing_and_is_diagnosed_as_unhealthy() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         let mut fx = Fixture::start();
         let api = fx.api();
@@ -407,6 +412,7 @@ fn canned_server(response: &'static str, n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_urls_and_garbage_answers_are_clear_errors() {
+    let Some(_lab) = common::lab() else { return };
     bounded(async {
         common::run_dir();
         for bad in ["ftp://127.0.0.1/", "127.0.0.1:8080", "dns://127.0.0.12"] {
@@ -544,6 +550,7 @@ fn acmedns_certbot_python() -> PathBuf {
 /// through the CNAME and issues the certificate.
 #[tokio::test(flavor = "multi_thread")]
 async fn certbot_acmedns_plugin_obtains_a_certificate_through_the_fixture() {
+    let Some(_lab) = common::lab() else { return };
     let python = acmedns_certbot_python();
     let run = common::run_dir();
     let fx = Fixture::start();
@@ -643,6 +650,7 @@ fn write_private(path: &std::path::Path, text: &str) {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "Debian's lego 4.9.1 is built without the acme-dns provider"]
 async fn lego_obtains_a_certificate_through_the_fixture() {
+    let Some(_lab) = common::lab() else { return };
     let run = common::run_dir();
     let fx = Fixture::start();
     let domain = "legoacmedns.example.test";
@@ -702,6 +710,7 @@ async fn lego_obtains_a_certificate_through_the_fixture() {
 /// CNAME at every vantage point.
 #[test]
 fn plan_and_prove_end_to_end_through_acme_dns() {
+    let Some(_lab) = common::lab() else { return };
     let fx = Fixture::start();
     let run = common::run_dir();
     let id = common::rand_suffix() % 1_000_000;
@@ -783,4 +792,148 @@ fn plan_and_prove_end_to_end_through_acme_dns() {
     // No password in anything printed.
     let pw = stored[&name]["password"].as_str().unwrap();
     assert!(!text.contains(pw));
+}
+
+// ---------------------------------------------------------------------------------------
+// The 401 diagnosis through `prove`: what was sent against what the account files hold
+// ---------------------------------------------------------------------------------------
+
+/// `plan --zone acme-dns --api <fixture> --storage <storage> [extra] NAME`: the plan file.
+fn plan_acme_dns(fx: &Fixture, storage: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let plan = common::plan_file();
+    let (cfg, api) = (common::config(), fx.url.clone());
+    let mut args = vec![
+        "--config",
+        cfg.to_str().unwrap(),
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        "--zone",
+        "acme-dns",
+        "--api",
+        &api,
+        "--storage",
+        storage.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(name);
+    let out = common::run(&args, Duration::from_secs(60));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "plan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    plan
+}
+
+/// The account of `name` in one of the store's files.
+fn entry(file: &Path, name: &str) -> Account {
+    let all: std::collections::BTreeMap<String, Account> =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    all[name].clone()
+}
+
+/// Sets one field of `name`'s entry in clientstorage.json (what acme-dns-client and Caddy
+/// post with), as a client re-registering or a hand edit would; the registration in
+/// acme-dns-accounts.json stays as it is.
+fn edit_client_entry(storage: &Path, name: &str, field: &str, value: &str) {
+    let path = storage.join("clientstorage.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc[name][field] = serde_json::Value::String(value.into());
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+}
+
+/// `prove` must fail at the publish with exactly this cause: evidence and fix.
+fn assert_prove_refused(plan: &Path, name: &str, cause: &ForbiddenCause, secret: &str) {
+    let (rc, doc, err) = common::prove_json(plan, "5");
+    assert_eq!(rc, 1, "{doc:#}\n{err}");
+    let f = common::finding(&doc, name, "PROOF_PUBLISH_FAILED");
+    assert_eq!(f["severity"], "error", "{f:#}");
+    assert_eq!(
+        f["evidence"].as_str().unwrap(),
+        format!("acme-dns answered 401 forbidden: {}", cause.words()),
+        "{f:#}"
+    );
+    assert_eq!(f["fix"].as_str().unwrap(), cause.fix(), "{f:#}");
+    assert_eq!(common::name(&doc, name)["published"], false, "{doc:#}");
+    assert!(!format!("{doc}{err}").contains(secret), "a password leaked");
+}
+
+#[test]
+fn prove_names_a_wrong_password_as_differing_from_the_stored_account() {
+    let Some(_lab) = common::lab() else { return };
+    let fx = Fixture::start();
+    let storage = common::run_dir().join(format!("acmedns-pw-{:x}", seq()));
+    let name = common::unique("adpw");
+    let plan = plan_acme_dns(&fx, &storage, &name, &[]);
+    let stored = entry(&storage.join("acme-dns-accounts.json"), &name);
+    let wrong = "x".repeat(40); // the size and alphabet acme-dns checks first
+    edit_client_entry(&storage, &name, "password", &wrong);
+    assert_prove_refused(
+        &plan,
+        &name,
+        &ForbiddenCause::CredentialsDiffer {
+            fields: vec!["password"],
+        },
+        stored.password.expose(),
+    );
+    // With the stored password back, the same plan publishes (the cause was the password).
+    edit_client_entry(&storage, &name, "password", stored.password.expose());
+    let (_, doc, err) = common::prove_json(&plan, "5");
+    assert_eq!(
+        common::name(&doc, &name)["published"],
+        true,
+        "{doc:#}\n{err}"
+    );
+}
+
+#[test]
+fn prove_names_an_egress_address_outside_the_registered_allowfrom() {
+    let Some(_lab) = common::lab() else { return };
+    let fx = Fixture::start();
+    let storage = common::run_dir().join(format!("acmedns-af-{:x}", seq()));
+    let name = common::unique("adaf");
+    // Registered with allowfrom 10.0.0.0/8 (only a CIDR string: nothing there is asked) ...
+    plan_acme_dns(&fx, &storage, &name, &["--allowfrom", "10.0.0.0/8"]);
+    // ... then planned again with 127.0.0.0/8: the registration is reused, and acme-dns
+    // keeps the allowfrom it was registered with; the plan's config names another one.
+    let plan = plan_acme_dns(&fx, &storage, &name, &["--allowfrom", "127.0.0.0/8"]);
+    let stored = entry(&storage.join("acme-dns-accounts.json"), &name);
+    assert_eq!(stored.allowfrom, vec!["10.0.0.0/8"]);
+    assert_prove_refused(
+        &plan,
+        &name,
+        &ForbiddenCause::EgressOutsideAllowfrom {
+            egress: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allowfrom: vec!["10.0.0.0/8".into()],
+        },
+        stored.password.expose(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prove_names_a_subdomain_that_is_not_the_accounts() {
+    let Some(_lab) = common::lab() else { return };
+    let fx = Fixture::start();
+    let storage = common::run_dir().join(format!("acmedns-sub-{:x}", seq()));
+    let name = common::unique("adsub");
+    let plan = tokio::task::block_in_place(|| plan_acme_dns(&fx, &storage, &name, &[]));
+    let stored = entry(&storage.join("acme-dns-accounts.json"), &name);
+    // The entry mixed with another account's: a subdomain the server knows, not this one's.
+    let other = fx.api().register(&[]).await.unwrap();
+    tokio::task::block_in_place(|| {
+        edit_client_entry(&storage, &name, "subdomain", &other.subdomain);
+        assert_prove_refused(
+            &plan,
+            &name,
+            &ForbiddenCause::SubdomainMismatch {
+                sent: other.subdomain.clone(),
+                account: stored.subdomain.clone(),
+            },
+            stored.password.expose(),
+        )
+    });
 }

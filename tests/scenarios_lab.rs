@@ -24,6 +24,7 @@ fn evidence(doc: &Value, n: &str, code: &str) -> String {
 /// usable server of the target's zone.
 #[test]
 fn a_server_answering_without_aa_is_lame() {
+    let Some(_lab) = common::lab() else { return };
     let start = Instant::now();
     let (rc, doc) = check_json(&["nonaa.example.test"]);
     assert!(start.elapsed() < Duration::from_secs(30));
@@ -49,6 +50,7 @@ fn a_server_answering_without_aa_is_lame() {
 /// refused".
 #[test]
 fn a_server_where_nothing_listens_is_unreachable() {
+    let Some(_lab) = common::lab() else { return };
     let start = Instant::now();
     let (rc, doc) = check_json(&["closed.example.test"]);
     assert!(start.elapsed() < Duration::from_secs(30));
@@ -71,6 +73,7 @@ fn a_server_where_nothing_listens_is_unreachable() {
 /// replaced by RFC 2136; the authoritative servers already give the new target.
 #[test]
 fn a_resolver_keeping_a_replaced_cname_is_stale() {
+    let Some(_lab) = common::lab() else { return };
     let owner = "_acme-challenge.stalecname.example.test.";
     // Warm unbound2's cache and read which target it holds (old-target on a fresh lab;
     // the other one if this test already ran against the same lab).
@@ -104,15 +107,17 @@ fn a_resolver_keeping_a_replaced_cname_is_stale() {
         ev.contains("lab-unbound2") && ev.contains(cached.as_str()),
         "RESOLVER_STALE evidence: {ev}"
     );
-    // A stale resolver alone is a warning: the exit status follows the errors.
-    let errors = f.iter().any(|(_, s)| s == "error");
-    assert_eq!(rc, if errors { 1 } else { 0 }, "{doc:#}");
+    // A stale resolver alone is a warning, and nothing else is wrong with the name: the
+    // CNAME is there and its target zone answers.
+    assert!(f.iter().all(|(_, s)| s != "error"), "{f:?}");
+    assert_eq!(rc, 0, "{doc:#}");
 }
 
 /// unsync.lab. has two servers that never sync: the proof's TXT reaches ns1
 /// (127.0.0.12, the update server) and never ns2 (127.0.0.11).
 #[test]
 fn a_server_that_never_gets_the_update_fails_the_proof() {
+    let Some(_lab) = common::lab() else { return };
     let name = common::unique("un");
     let (plan, target) = common::planned_and_published("unsync.lab", &name);
     assert!(target.ends_with(".unsync.lab."), "{target}");

@@ -747,33 +747,19 @@ impl AccountStore {
 
     /// All stored accounts (none when the file does not exist yet).
     pub fn load(&self) -> Result<BTreeMap<String, Account>, AcmeDnsError> {
-        let path = self.accounts_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => {
-                return Err(AcmeDnsError::Storage {
-                    path,
-                    detail: format!("cannot read it: {e}"),
-                    fix: "make it readable by this user (mode 0600)".into(),
-                })
-            }
-        };
-        if text.trim().is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        serde_json::from_str(&text).map_err(|e| AcmeDnsError::Storage {
-            path,
-            detail: format!("not an acme-dns account file ({e})"),
-            fix: "it must be one JSON object keyed by domain, each value with username, \
-                  password, fulldomain and subdomain; move the broken file away"
-                .into(),
-        })
+        read_accounts(self.accounts_path())
     }
 
     /// The stored account of one domain key (see [`storage_key`]).
     pub fn get(&self, key: &str) -> Result<Option<Account>, AcmeDnsError> {
         Ok(self.load()?.remove(&key.to_ascii_lowercase()))
+    }
+
+    /// The entry of one domain key in [`CLIENTSTORAGE_FILE`]: what acme-dns-client and
+    /// Caddy post with (goacmedns layout, so no `allowfrom`). None when the file or the
+    /// entry is missing.
+    pub fn client_entry(&self, key: &str) -> Result<Option<Account>, AcmeDnsError> {
+        Ok(read_accounts(self.clientstorage_path())?.remove(&key.to_ascii_lowercase()))
     }
 
     /// Stores one account under `key` and rewrites both files atomically.
@@ -821,6 +807,31 @@ impl AccountStore {
         self.put(key, &a)?;
         Ok((a, true))
     }
+}
+
+/// The accounts of one account file, keyed by domain (none when it does not exist yet).
+fn read_accounts(path: PathBuf) -> Result<BTreeMap<String, Account>, AcmeDnsError> {
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(AcmeDnsError::Storage {
+                path,
+                detail: format!("cannot read it: {e}"),
+                fix: "make it readable by this user (mode 0600)".into(),
+            })
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_str(&text).map_err(|e| AcmeDnsError::Storage {
+        path,
+        detail: format!("not an acme-dns account file ({e})"),
+        fix: "it must be one JSON object keyed by domain, each value with username, \
+              password, fulldomain and subdomain; move the broken file away"
+            .into(),
+    })
 }
 
 /// Writes `data` to `path` through a temp file (mode 0600) in the same directory, then

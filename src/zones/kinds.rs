@@ -1,7 +1,9 @@
 //! One trait for the four kinds of validation zone, so that `plan`, `prove` and the TUI
 //! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
 
-use super::acme_dns::{diagnose_forbidden, storage_key, AccountStore, AcmeDnsApi, UpdateOutcome};
+use super::acme_dns::{
+    diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi, AcmeDnsError, UpdateOutcome,
+};
 use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
 use crate::dns::Name;
 use crate::findings::Code;
@@ -238,6 +240,32 @@ impl AcmeDnsZone {
     pub fn store_dir(&self) -> PathBuf {
         self.store.dir().to_path_buf()
     }
+
+    /// The account an update is sent with, and the stored account a 401 is diagnosed
+    /// against. The update carries what the clients post: the `clientstorage.json` entry
+    /// (acme-dns-client and Caddy send it as it is). The stored account is the
+    /// registration in `acme-dns-accounts.json` (the only file with `allowfrom`). When
+    /// only one file has the name, that entry is sent and judged on its own (its subdomain
+    /// against its fulldomain; its `allowfrom`, else the plan's).
+    fn accounts_for(&self, key: &str) -> Result<(Account, Option<Account>), ZoneError> {
+        let read = |e: AcmeDnsError| zerr(e.to_string(), "check the account files");
+        let stored = self.store.get(key).map_err(read)?;
+        let client = self.store.client_entry(key).map_err(read)?;
+        let (mut sent, stored) = match (client, stored) {
+            (Some(c), s) => (c, s),
+            (None, Some(s)) => (s, None),
+            (None, None) => {
+                return Err(zerr(
+                    format!("no acme-dns account for {key}"),
+                    "run `acme-delegate plan --zone acme-dns` first",
+                ))
+            }
+        };
+        if sent.allowfrom.is_empty() {
+            sent.allowfrom = self.allowfrom.clone();
+        }
+        Ok((sent, stored))
+    }
 }
 
 impl ValidationZone for AcmeDnsZone {
@@ -267,21 +295,11 @@ impl ValidationZone for AcmeDnsZone {
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>> {
         async move {
-            let key = storage_key(name);
-            let acct = self
-                .store
-                .get(&key)
-                .map_err(|e| zerr(e.to_string(), "check the account file"))?
-                .ok_or_else(|| {
-                    zerr(
-                        format!("no acme-dns account for {key}"),
-                        "run `acme-delegate plan --zone acme-dns` first",
-                    )
-                })?;
-            match self.api.update(&acct, token).await {
+            let (sent, stored) = self.accounts_for(&storage_key(name))?;
+            match self.api.update(&sent, token).await {
                 Ok(UpdateOutcome::Updated { .. }) => Ok(()),
                 Ok(UpdateOutcome::Forbidden) => {
-                    let cause = diagnose_forbidden(&self.api, &acct, Some(&acct)).await;
+                    let cause = diagnose_forbidden(&self.api, &sent, stored.as_ref()).await;
                     Err(zerr(
                         format!("acme-dns answered 401 forbidden: {}", cause.words()),
                         cause.fix(),

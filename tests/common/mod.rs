@@ -1,20 +1,96 @@
 //! Shared by the lab tests: where the lab is, and how to run the binary against it.
 //!
-//! The lab (tests/lab/start.sh) must be running: run the suite with `bash tests/lab/test.sh`,
-//! which starts it in a private network namespace and exports `LAB_RUN_DIR` / `LAB_CONFIG`.
+//! Every lab test begins with `let Some(_lab) = common::lab() else { return };`. The lab
+//! (tests/lab/start.sh) runs when the suite is started with `bash tests/lab/test.sh`, which
+//! starts it in a private network namespace, exports `LAB_RUN_DIR` / `LAB_CONFIG` and sets
+//! `LAB_REQUIRED=1`. Without the lab a plain `cargo test` skips each lab test with a
+//! one-line reason; with `LAB_REQUIRED=1` a missing lab fails the test instead.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-/// The lab's run folder; panics with the fix when the lab is not running.
+/// What a lab test does, given the environment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LabGate {
+    /// The lab runs: its run folder.
+    Run(PathBuf),
+    /// No lab, and none is required: skip, for this reason.
+    Skip(String),
+    /// No lab, but `LAB_REQUIRED` is set: fail, for this reason.
+    Fail(String),
+}
+
+/// The decision, from the values of `LAB_CONFIG`, `LAB_RUN_DIR` and `LAB_REQUIRED` and a
+/// file-existence check (pure, so that tests/lab_gate.rs can test it without a lab).
+pub fn lab_gate(
+    config: Option<&OsStr>,
+    run_dir: Option<&OsStr>,
+    required: Option<&OsStr>,
+    exists: impl Fn(&Path) -> bool,
+) -> LabGate {
+    let missing = match (config, run_dir) {
+        (None, _) => Some("LAB_CONFIG unset".to_string()),
+        (_, None) => Some("LAB_RUN_DIR unset".to_string()),
+        (Some(c), Some(d)) => {
+            let (c, d) = (Path::new(c), Path::new(d));
+            if !exists(&d.join(".lab-run")) {
+                Some(format!("no {}", d.join(".lab-run").display()))
+            } else if !exists(c) {
+                Some(format!("no {}", c.display()))
+            } else {
+                return LabGate::Run(d.to_path_buf());
+            }
+        }
+    };
+    let reason = format!(
+        "lab not running ({}); run tests/lab/test.sh",
+        missing.unwrap_or_default()
+    );
+    let required = required.is_some_and(|v| !v.is_empty() && v != "0");
+    if required {
+        LabGate::Fail(format!("LAB_REQUIRED is set: {reason}"))
+    } else {
+        LabGate::Skip(reason)
+    }
+}
+
+/// The gate every lab test goes through: the run folder when the lab runs; None (after one
+/// line on stderr, past the test harness's capture) when the test is to be skipped; a
+/// panic when `LAB_REQUIRED` is set and the lab is not running.
+pub fn lab() -> Option<PathBuf> {
+    let var = std::env::var_os;
+    let gate = lab_gate(
+        var("LAB_CONFIG").as_deref(),
+        var("LAB_RUN_DIR").as_deref(),
+        var("LAB_REQUIRED").as_deref(),
+        |p| p.exists(),
+    );
+    match gate {
+        LabGate::Run(dir) => Some(dir),
+        LabGate::Skip(reason) => {
+            // One write of the whole line, so that lines of parallel tests do not mix.
+            let test = std::thread::current().name().unwrap_or("").to_string();
+            let line = format!("{test}: skipped: {reason}\n");
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            None
+        }
+        LabGate::Fail(reason) => panic!("{reason}"),
+    }
+}
+
+/// The lab's run folder (after [`lab`] let the test run); panics with the fix when the lab
+/// is not running.
 pub fn run_dir() -> PathBuf {
     match std::env::var_os("LAB_RUN_DIR") {
         Some(d) if PathBuf::from(&d).join(".lab-run").exists() => PathBuf::from(d),
         _ => panic!(
             "the DNS lab is not running: run the tests with `bash tests/lab/test.sh` \
-             (it starts the lab in a private network namespace and sets LAB_RUN_DIR)"
+             (it starts the lab in a private network namespace and sets LAB_RUN_DIR); \
+             every lab test must begin with `common::lab()`"
         ),
     }
 }

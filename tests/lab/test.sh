@@ -7,7 +7,8 @@
 #    crates; the lab's namespace has none),
 # 3. runs `cargo test --offline "$@"` inside tests/lab/hermetic.sh (private
 #    network namespace with only lo; the lab is started before and removed
-#    after; LAB_* variables and LAB_CONFIG are set for the tests).
+#    after; LAB_* variables and LAB_CONFIG are set for the tests, and
+#    LAB_REQUIRED=1, so that a lab test without the lab fails, not skips).
 # Works from any directory.  Every step is time-bounded.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -71,7 +72,8 @@ log "running: tests/lab/hermetic.sh cargo test --offline $*"
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 set +e
-"$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@" 2>&1 | tee "$OUT"
+# LAB_REQUIRED=1: a lab test that finds no lab fails here (a plain `cargo test` skips it).
+LAB_REQUIRED=1 "$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@" 2>&1 | tee "$OUT"
 rc=${PIPESTATUS[0]}
 set -e
 # One closing line over all test binaries (cargo prints one summary per binary, the

@@ -662,6 +662,7 @@ fn fuzzish_inputs_never_panic() {
     .collect();
     let names = ["x.env", "x.conf", "x.yaml", "Caddyfile", "x.toml", "y.conf"];
     let mut k = 0u64;
+    let (mut oks, mut errs) = (0usize, 0usize);
     for s in &seeds {
         let b = s.as_bytes();
         for cut in (0..b.len()).step_by(7) {
@@ -672,21 +673,80 @@ fn fuzzish_inputs_never_panic() {
             }
             let p = d.join(names[(k as usize) % names.len()]);
             std::fs::write(&p, &text).unwrap();
-            if let Ok(ws) = parse_client_config(&p) {
-                for w in &ws {
-                    let f = client_findings(
-                        w,
-                        &name("www.example.com"),
-                        Some(&n("t.acme.example.net")),
-                        None,
-                        None,
-                    );
-                    no_secrets(&f);
+            let got = parse_client_config(&p);
+            assert_eq!(got, parse_client_config(&p), "not deterministic: {text:?}");
+            let lines = text.lines().count();
+            match got {
+                Ok(ws) => {
+                    oks += 1;
+                    for w in &ws {
+                        fuzz_write_is_sane(w, &p, lines, &text);
+                    }
+                }
+                Err(e) => {
+                    errs += 1;
+                    fuzz_error_is_sane(&e, &p, lines, &text);
                 }
             }
         }
     }
+    // The cuts reach both outcomes: parsed configs and errors.
+    assert!(oks > 50 && errs > 50, "{oks} parsed, {errs} errors");
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A parse of a cut config: it is about the file, cites only lines the file has, and its
+/// findings carry evidence and a fix but never a secret.
+fn fuzz_write_is_sane(w: &ClientWrite, p: &Path, lines: usize, text: &str) {
+    assert_eq!(w.source, p, "{w:?}");
+    assert!(!w.method.trim().is_empty(), "{w:?} from {text:?}");
+    let cited = [
+        w.server.as_ref().map(|l| (l.line, &l.file)),
+        w.zone.as_ref().map(|l| (l.line, &l.file)),
+        w.alias.as_ref().map(|l| (l.line, &l.file)),
+        w.cname_setting.as_ref().map(|l| (l.line, &l.file)),
+    ];
+    for (line, file) in cited.into_iter().flatten() {
+        if let (Some(l), None) = (line, file) {
+            assert!(
+                (1..=lines).contains(&l),
+                "line {l} of {lines}: {w:?} from {text:?}"
+            );
+        }
+    }
+    let f = client_findings(
+        w,
+        &name("www.example.com"),
+        Some(&n("t.acme.example.net")),
+        None,
+        None,
+    );
+    assert!(!f.is_empty(), "no finding for {w:?}");
+    for x in &f {
+        assert!(
+            !x.evidence.trim().is_empty() && !x.fix.trim().is_empty(),
+            "{x:?}"
+        );
+    }
+    no_secrets(&f);
+}
+
+/// An error about a cut config: one line naming the file (and a line it has), no secret.
+fn fuzz_error_is_sane(e: &ClientConfigError, p: &Path, lines: usize, text: &str) {
+    assert_eq!(e.file, p, "{e}");
+    if let Some(l) = e.line {
+        assert!(
+            (1..=lines.max(1)).contains(&l),
+            "line {l} of {lines}: {e} for {text:?}"
+        );
+    }
+    assert!(!e.message.trim().is_empty(), "empty message for {text:?}");
+    let shown = e.to_string();
+    assert!(shown.starts_with(&p.display().to_string()), "{shown}");
+    assert!(!shown.contains('\n'), "more than one line: {shown:?}");
+    for s in SECRETS {
+        assert!(!shown.contains(s), "secret leaked: {shown}");
+    }
 }
 
 #[test]
