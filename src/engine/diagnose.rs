@@ -207,7 +207,13 @@ impl<T: Transport> Engine<T> {
             })
             .await;
         let evs: Vec<DiagnoseEvidence> = evs.into_iter().flatten().collect();
-        let clients = read_clients(&opts.client_configs);
+        let paths = opts.client_configs.clone();
+        let clients = tokio::task::spawn_blocking(move || read_clients(&paths))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("reading the client configs failed: {e}");
+                Vec::new()
+            });
         let two = two_values_rule(&evs);
         let mut out = Vec::new();
         for ev in &evs {

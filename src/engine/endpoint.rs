@@ -8,6 +8,7 @@
 use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::name::InputName;
+use crate::report::Report;
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -62,6 +63,36 @@ pub struct EndpointReport {
     pub seconds_left: Option<i64>,
     pub findings: Vec<Finding>,
     pub ms: u64,
+}
+
+/// Checks each TLS endpoint (`HOST:PORT`) and files its findings under the names they
+/// concern: a name mismatch under that name, expiry and reachability under every name.
+/// Then settles each name's verdict (`ok` is false once a name has an error finding).
+pub async fn check_endpoints(
+    report: &mut Report,
+    endpoints: &[String],
+    names: &[InputName],
+    timeout: Duration,
+) {
+    for ep in endpoints {
+        let r = check_endpoint(ep, None, names, timeout, SystemTime::now()).await;
+        attach(report, r.findings);
+    }
+    report.settle();
+}
+
+fn attach(report: &mut Report, findings: Vec<Finding>) {
+    for f in findings {
+        for n in report.names.iter_mut() {
+            if f.code == Code::CertNameMismatch && f.name != n.name {
+                continue;
+            }
+            let mut g = f.clone();
+            g.name = n.name.clone();
+            n.findings.push(g);
+            n.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        }
+    }
 }
 
 /// Connects to `endpoint` (`HOST:PORT`, `[v6]:PORT`), does a TLS handshake, reads the leaf

@@ -6,4 +6,5 @@ pub mod check;
 pub mod diagnose;
 pub mod endpoint;
 pub mod prove;
+pub mod setup;
 pub mod views;

@@ -156,6 +156,16 @@ fn detail(o: &Outcome) -> Option<String> {
     (t != o.label()).then_some(t)
 }
 
+impl Report {
+    /// A name with an error finding is not ok (findings added after the rules ran, e.g. a
+    /// TLS endpoint's, count too).
+    pub fn settle(&mut self) {
+        for n in &mut self.names {
+            n.ok = n.ok && !n.findings.iter().any(|f| f.severity == Severity::Error);
+        }
+    }
+}
+
 /// Builds the report of one name from its evidence and findings.
 pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     let mut views = Vec::new();

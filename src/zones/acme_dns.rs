@@ -800,13 +800,38 @@ impl AccountStore {
         key: &str,
         allowfrom: &[String],
     ) -> Result<(Account, bool), AcmeDnsError> {
-        if let Some(a) = self.get(key)? {
+        let (me, k) = (self.clone(), key.to_string());
+        if let Some(a) = off_worker(move || me.get(&k)).await? {
             return Ok((a, false));
         }
         let a = api.register(allowfrom).await?;
-        self.put(key, &a)?;
+        let (me, k, acct) = (self.clone(), key.to_string(), a.clone());
+        off_worker(move || me.put(&k, &acct)).await?;
         Ok((a, true))
     }
+
+    /// [`AccountStore::get`] and [`AccountStore::client_entry`], read off the async
+    /// workers: (the registration, the entry clients post).
+    pub async fn both(
+        &self,
+        key: &str,
+    ) -> Result<(Option<Account>, Option<Account>), AcmeDnsError> {
+        let (me, k) = (self.clone(), key.to_string());
+        off_worker(move || Ok((me.get(&k)?, me.client_entry(&k)?))).await
+    }
+}
+
+/// Runs blocking file work of the account store on tokio's blocking pool.
+async fn off_worker<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, AcmeDnsError> + Send + 'static,
+) -> Result<R, AcmeDnsError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AcmeDnsError::Storage {
+            path: PathBuf::new(),
+            detail: format!("the file task failed: {e}"),
+            fix: "run again; report a bug if it repeats".into(),
+        })?
 }
 
 /// The accounts of one account file, keyed by domain (none when it does not exist yet).

@@ -247,10 +247,9 @@ impl AcmeDnsZone {
     /// registration in `acme-dns-accounts.json` (the only file with `allowfrom`). When
     /// only one file has the name, that entry is sent and judged on its own (its subdomain
     /// against its fulldomain; its `allowfrom`, else the plan's).
-    fn accounts_for(&self, key: &str) -> Result<(Account, Option<Account>), ZoneError> {
+    async fn accounts_for(&self, key: &str) -> Result<(Account, Option<Account>), ZoneError> {
         let read = |e: AcmeDnsError| zerr(e.to_string(), "check the account files");
-        let stored = self.store.get(key).map_err(read)?;
-        let client = self.store.client_entry(key).map_err(read)?;
+        let (stored, client) = self.store.both(key).await.map_err(read)?;
         let (mut sent, stored) = match (client, stored) {
             (Some(c), s) => (c, s),
             (None, Some(s)) => (s, None),
@@ -295,7 +294,7 @@ impl ValidationZone for AcmeDnsZone {
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>> {
         async move {
-            let (sent, stored) = self.accounts_for(&storage_key(name))?;
+            let (sent, stored) = self.accounts_for(&storage_key(name)).await?;
             match self.api.update(&sent, token).await {
                 Ok(UpdateOutcome::Updated { .. }) => Ok(()),
                 Ok(UpdateOutcome::Forbidden) => {

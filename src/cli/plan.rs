@@ -1,0 +1,175 @@
+//! `plan`: flags in, the engine's plan setup, the records to publish out (text or JSON).
+
+use super::args::{PlanArgs, ZoneKindArg};
+use super::usage;
+use acme_delegate::dns::Name;
+use acme_delegate::engine::check::Engine;
+use acme_delegate::engine::setup;
+use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::model::config::Config;
+use acme_delegate::model::name::{parse_all, parse_target, InputName};
+use acme_delegate::model::plan::{Plan, ZoneSpec};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn need<'a>(v: &'a Option<String>, flag: &str, kind: &str) -> Result<&'a str, ExitCode> {
+    v.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| usage(format!("--zone {kind} needs {flag}")))
+}
+
+fn zone_name(s: &str, flag: &str) -> Result<Name, ExitCode> {
+    parse_target(s).map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
+    Ok(match args.zone {
+        ZoneKindArg::AcmeDns => ZoneSpec::AcmeDns {
+            api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
+            storage: args.storage.clone(),
+            allowfrom: args.allowfrom.clone(),
+        },
+        ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
+            server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),
+            zone: zone_name(need(&args.domain, "--domain ZONE", "rfc2136")?, "--domain")?,
+            key_file: match (&args.key_file, &args.key) {
+                (Some(f), _) => f.clone(),
+                (None, Some(k)) => setup::store_key(k.clone()).await.map_err(usage)?,
+                (None, None) => {
+                    return Err(usage(
+                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)",
+                    ))
+                }
+            },
+        },
+        ZoneKindArg::Provider => ZoneSpec::Provider {
+            provider: need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase(),
+            domain: zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?,
+        },
+        ZoneKindArg::Hosted => ZoneSpec::Hosted {
+            target: zone_name(need(&args.target, "--target T", "hosted")?, "--target")?,
+        },
+    })
+}
+
+#[derive(Serialize)]
+struct PlanOut<'a> {
+    version: u32,
+    kind: &'static str,
+    plan_file: String,
+    names: Vec<PlanNameOut<'a>>,
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct PlanNameOut<'a> {
+    name: &'a str,
+    challenge: &'a Name,
+    target: &'a Name,
+    zone: Option<&'a Name>,
+    record: String,
+    relative_owner: Option<String>,
+    zone_line: String,
+}
+
+pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitCode {
+    let names = match parse_all(&args.names) {
+        Ok(n) => n,
+        Err(e) => return usage(e),
+    };
+    let spec = match spec_from(&args).await {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let path = match setup::plan_path(plan_path) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let zone = match setup::open_zone(spec.clone(), config.timeout).await {
+        Ok(z) => z,
+        Err(e) => return usage(e),
+    };
+    let engine = Engine::new(config);
+    let outcome = match engine.make_plan(zone.as_ref(), &names).await {
+        Ok(o) => o,
+        Err(e) if e.is_usage() => return usage(e),
+        Err(e) => {
+            eprintln!("acme-delegate: {e}\nNothing was saved.");
+            return ExitCode::from(1);
+        }
+    };
+    let findings = outcome.findings;
+    let plan = match setup::save_plan(outcome.plan, path.clone()).await {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    if args.json {
+        print_json(&plan, &spec, &path, &findings);
+    } else {
+        print_text(&plan, &names, &path, &findings);
+    }
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_json(plan: &Plan, spec: &ZoneSpec, path: &Path, findings: &[Finding]) {
+    let out = PlanOut {
+        version: 1,
+        kind: spec.kind(),
+        plan_file: path.display().to_string(),
+        names: plan
+            .names
+            .iter()
+            .map(|p| PlanNameOut {
+                name: &p.name,
+                challenge: &p.challenge,
+                target: &p.target,
+                zone: p.zone.as_ref(),
+                record: p.fqdn_record(),
+                relative_owner: p.relative_owner(),
+                zone_line: p.zone_line(),
+            })
+            .collect(),
+        findings,
+    };
+    super::print_json(&out);
+}
+
+fn print_text(plan: &Plan, names: &[InputName], path: &Path, findings: &[Finding]) {
+    for p in &plan.names {
+        println!("{}", p.name);
+        match &p.zone {
+            Some(z) => println!("  publish in zone {z}:"),
+            None => println!(
+                "  publish in the zone that holds {} (it could not be found from here):",
+                p.challenge
+            ),
+        }
+        println!("    {}", p.fqdn_record());
+        if let Some(rel) = p.relative_owner() {
+            println!("  in a DNS panel that appends the zone, the name is:  {rel}");
+            println!(
+                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
+                p.challenge,
+                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
+            );
+        }
+        println!("  zone file:  {}", p.zone_line());
+        println!();
+    }
+    for f in findings {
+        println!(
+            "{} {}: {}\n  fix: {}",
+            f.severity, f.code, f.evidence, f.fix
+        );
+    }
+    println!("plan saved to {}", path.display());
+    println!(
+        "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
+        names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
+    );
+}

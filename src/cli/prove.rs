@@ -1,0 +1,138 @@
+//! `prove`: publish a test TXT at each target, report when each vantage point sees it.
+
+use super::args::ProveArgs;
+use super::{kind_label, usage};
+use acme_delegate::engine::check::Engine;
+use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
+use acme_delegate::engine::setup;
+use acme_delegate::model::config::Config;
+use acme_delegate::model::name::{parse_all, InputName};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> ExitCode {
+    let plan = match setup::load_plan(plan_path, true).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Err(e) => return usage(e),
+    };
+    let wanted: Vec<InputName> = if args.names.is_empty() {
+        plan.inputs()
+    } else {
+        match parse_all(&args.names) {
+            Ok(n) => n,
+            Err(e) => return usage(e),
+        }
+    };
+    let mut pairs = Vec::new();
+    for n in &wanted {
+        match plan.target_of(n) {
+            Some(p) => pairs.push((n.clone(), p.target.clone())),
+            None => {
+                return usage(format!(
+                    "{} is not in the plan; run `acme-delegate plan` for it first",
+                    n.identifier
+                ))
+            }
+        }
+    }
+    if !(1..=3600).contains(&args.timeout) {
+        return usage("--timeout must be 1 to 3600 seconds");
+    }
+    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
+        Ok(z) => z,
+        Err(e) => return usage(e),
+    };
+    if let Err(e) = zone.publishable() {
+        return usage(e);
+    }
+    let json = args.json;
+    let report = {
+        let engine = Engine::new(config);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let printer = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                // JSON goes to stdout; failures are still worth a line on stderr.
+                if json && !matches!(ev, ProveEvent::Failed { .. }) {
+                    continue;
+                }
+                match ev {
+                    ProveEvent::Published { name, target } => {
+                        eprintln!("{name}: test TXT published at {target}")
+                    }
+                    ProveEvent::Seen {
+                        name,
+                        vantage,
+                        kind,
+                        ms,
+                    } => {
+                        eprintln!(
+                            "{name}: {} {vantage} sees it after {ms} ms",
+                            kind_label(kind)
+                        )
+                    }
+                    ProveEvent::Removed { name } => eprintln!("{name}: test TXT removed"),
+                    ProveEvent::Failed { name, message } => eprintln!("{name}: {message}"),
+                }
+            }
+        });
+        let opts = ProveOptions {
+            timeout: Duration::from_secs(args.timeout),
+            ..ProveOptions::default()
+        };
+        let cancel = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await
+            }
+        };
+        let r = engine.prove(zone, &pairs, &opts, Some(tx), cancel).await;
+        let _ = printer.await;
+        r
+    };
+    if json {
+        super::print_json(&report);
+    } else {
+        for n in &report.names {
+            println!(
+                "{}  {}  {} -> {}",
+                if n.ok { "OK  " } else { "FAIL" },
+                n.name,
+                n.challenge,
+                n.target
+            );
+            for v in &n.vantages {
+                println!(
+                    "  {:<22} {:<5} {:<22} {}",
+                    v.vantage,
+                    kind_label(v.kind),
+                    v.server,
+                    match v.seen_after_ms {
+                        Some(ms) => format!("seen after {ms} ms"),
+                        None => format!(
+                            "NOT seen (last: {})",
+                            v.last_outcome.clone().unwrap_or_default()
+                        ),
+                    }
+                );
+            }
+            for f in &n.findings {
+                println!(
+                    "  {} {}\n    {}\n    fix: {}",
+                    f.severity, f.code, f.evidence, f.fix
+                );
+            }
+            if n.published {
+                println!(
+                    "  test TXT {}",
+                    if n.removed {
+                        "removed"
+                    } else {
+                        "NOT removed: delete it by hand"
+                    }
+                );
+            }
+        }
+    }
+    ExitCode::from(prove::exit_code(&report) as u8)
+}

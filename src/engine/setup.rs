@@ -1,0 +1,246 @@
+//! Plan setup, as `plan` and the wizard do it: open the validation zone, check it can be
+//! used, compute each name's CNAME target (an acme-dns zone registers accounts), find the
+//! zone each CNAME goes in, and save the plan. Also loading a saved plan, and storing a
+//! TSIG key given on the command line. File I/O runs off the async workers.
+
+use crate::dns::Name;
+use crate::dns::Transport;
+use crate::engine::check::Engine;
+use crate::findings::{Code, Finding};
+use crate::model::files::write_atomic;
+use crate::model::name::InputName;
+use crate::model::plan::{Plan, PlanError, PlannedName, ZoneSpec};
+use crate::zones::kinds::{open, ValidationZone, ZoneError};
+use crate::zones::rfc2136::{KeyError, TsigKey};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why setting up or loading a plan failed. Each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The zone's settings are wrong (bad address, unreadable key file, ...): bad input.
+    #[error("{0}")]
+    Zone(ZoneError),
+    /// The zone cannot be used right now (the acme-dns API is down, ...).
+    #[error("{} {}: {}\n  fix: {}", .0.severity, .0.code, .0.evidence, .0.fix)]
+    Unusable(Box<Finding>),
+    /// A name's target could not be had (registration failed, ...).
+    #[error("{name}: {error}")]
+    Target { name: String, error: ZoneError },
+    #[error("--key: {0}")]
+    Key(#[from] KeyError),
+    #[error("--key: {0}; use --key-file")]
+    KeyStore(String),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("no plan: run `acme-delegate plan --zone ... NAME...` first, or give --plan FILE")]
+    NoPlan,
+    #[error("no config directory for the plan: give --plan FILE")]
+    NoPlanDir,
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+impl SetupError {
+    /// Bad input or usage (exit 2), as opposed to a zone that cannot be used (exit 1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, SetupError::Unusable(_) | SetupError::Target { .. })
+    }
+}
+
+/// A computed plan and what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`).
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub plan: Plan,
+    pub findings: Vec<Finding>,
+}
+
+/// Runs blocking file work off the async workers.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, SetupError> + Send + 'static,
+) -> Result<R, SetupError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SetupError::Task(e.to_string()))?
+}
+
+/// Opens the validation zone a spec describes (reads key files and account stores).
+pub async fn open_zone(
+    spec: ZoneSpec,
+    timeout: Duration,
+) -> Result<Arc<dyn ValidationZone>, SetupError> {
+    blocking(move || {
+        open(&spec, timeout)
+            .map(Arc::from)
+            .map_err(SetupError::Zone)
+    })
+    .await
+}
+
+/// The plan at `path`, else the default plan file when it exists. `required`: no plan is
+/// an error instead of `None`.
+pub async fn load_plan(path: Option<PathBuf>, required: bool) -> Result<Option<Plan>, SetupError> {
+    blocking(move || {
+        let p = match path {
+            Some(p) => p,
+            None => match Plan::default_path().filter(|p| p.exists()) {
+                Some(p) => p,
+                None if required => return Err(SetupError::NoPlan),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Plan::load(&p)?))
+    })
+    .await
+}
+
+/// Where the plan is saved: `path`, else the default plan file.
+pub fn plan_path(path: Option<PathBuf>) -> Result<PathBuf, SetupError> {
+    path.or_else(Plan::default_path)
+        .ok_or(SetupError::NoPlanDir)
+}
+
+/// Saves the plan (0600, atomically).
+pub async fn save_plan(plan: Plan, path: PathBuf) -> Result<Plan, SetupError> {
+    blocking(move || {
+        plan.save(&path)?;
+        Ok(plan)
+    })
+    .await
+}
+
+/// Stores a key given as `ALG:NAME:SECRET` in a BIND key file (0600, in a 0700 folder of
+/// the user data dir) and returns its path. The secret is validated and never printed.
+pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
+    blocking(move || {
+        let key = TsigKey::parse_kdig(&spec)?;
+        let dir = directories::ProjectDirs::from("", "", "acme-delegate")
+            .map(|d| d.data_dir().join("keys"))
+            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
+        write_key_file(&key, &spec, &dir)
+    })
+    .await
+}
+
+fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, SetupError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let store =
+        |e: std::io::Error| SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(store)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
+    let secret = spec.trim().rsplit(':').next().unwrap_or_default();
+    let file: String = key
+        .name
+        .without_dot()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{file}.key"));
+    let text = format!(
+        "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
+        key.name.without_dot(),
+        key.algorithm.name()
+    );
+    write_atomic(&path, text.as_bytes(), 0o600).map_err(store)?;
+    Ok(path)
+}
+
+impl<T: Transport> Engine<T> {
+    /// Computes the plan for `names` in `zone`: audits the zone first (an unusable zone
+    /// stops here, nothing registered), then each name's target and the zone its CNAME
+    /// goes in. Nothing is saved: see [`save_plan`].
+    pub async fn make_plan(
+        &self,
+        zone: &dyn ValidationZone,
+        names: &[InputName],
+    ) -> Result<PlanOutcome, SetupError> {
+        let mut findings = zone.audit().await;
+        if let Some(f) = findings.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
+            return Err(SetupError::Unusable(Box::new(f.clone())));
+        }
+        let mut planned = Vec::with_capacity(names.len());
+        for n in names {
+            planned.push(self.plan_name(zone, n).await?);
+        }
+        if matches!(zone.spec(), ZoneSpec::Hosted { .. }) {
+            if let Some(p) = planned.first() {
+                findings.extend(self.target_zone_findings(&p.name, &p.target).await);
+            }
+        }
+        let plan = Plan {
+            version: 1,
+            zone: zone.spec().clone(),
+            names: planned,
+        };
+        Ok(PlanOutcome { plan, findings })
+    }
+
+    /// One name: its target, and the zone that holds its `_acme-challenge` name.
+    async fn plan_name(
+        &self,
+        zone: &dyn ValidationZone,
+        n: &InputName,
+    ) -> Result<PlannedName, SetupError> {
+        let target = zone
+            .target_for(n)
+            .await
+            .map_err(|error| SetupError::Target {
+                name: n.identifier.clone(),
+                error,
+            })?;
+        let walk = self.walker().zone_of(n.challenge.clone()).await;
+        let apex: Option<Name> =
+            (!walk.unresponsive && !walk.zone.apex.is_root()).then(|| walk.zone.apex.clone());
+        Ok(PlannedName {
+            name: n.identifier.clone(),
+            challenge: n.challenge.clone(),
+            target,
+            zone: apex,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_stored_key_is_0600_in_a_0700_dir_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("ad-setup-{}", std::process::id()));
+        let spec = "hmac-sha256:acme-key.:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
+        let key = TsigKey::parse_kdig(spec).unwrap();
+        let path = write_key_file(&key, spec, &dir.join("keys")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.join("keys")), 0o700);
+        let back = TsigKey::from_file(&path).unwrap();
+        assert_eq!(back.name, key.name);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn usage_errors_are_told_apart_from_unusable_zones() {
+        assert!(SetupError::NoPlan.is_usage());
+        let f = Finding::new(
+            Code::AcmednsUnhealthy,
+            "x",
+            "down".into(),
+            "start it".into(),
+        );
+        let e = SetupError::Unusable(Box::new(f));
+        assert!(!e.is_usage());
+        assert!(e.to_string().contains("ACMEDNS_UNHEALTHY"));
+    }
+}
