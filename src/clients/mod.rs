@@ -7,6 +7,7 @@
 
 mod caddy;
 mod envfile;
+mod ini;
 mod kube;
 pub mod rules;
 mod yaml;
@@ -15,6 +16,7 @@ pub use rules::{applies_to, client_findings, unreadable_finding, where_it_writes
 
 use crate::dns::Name;
 use envfile::{parse_env, Kv};
+use ini::parse_ini;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -480,40 +482,6 @@ fn parse_lego_env(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientCon
 
 // ---------------------------------------------------------------------------------------
 // certbot renewal conf (configobj INI)
-
-/// `(section, key, value, line)` for every `key = value` line.
-fn parse_ini(
-    path: &Path,
-    text: &str,
-) -> Result<Vec<(String, String, String, usize)>, ClientConfigError> {
-    let mut out = Vec::new();
-    let mut section = String::new();
-    for (i, raw) in text.lines().enumerate() {
-        let no = i + 1;
-        let l = raw.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if l.starts_with('[') {
-            if !l.ends_with(']') {
-                return Err(cfg_err(path, Some(no), "unclosed section header"));
-            }
-            section = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            continue;
-        }
-        let Some((k, v)) = l.split_once('=') else {
-            return Err(cfg_err(path, Some(no), "expected `key = value`"));
-        };
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
-            .unwrap_or(v);
-        out.push((section.clone(), k.trim().to_string(), v.to_string(), no));
-    }
-    Ok(out)
-}
 
 fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
     let ini = parse_ini(path, text)?;
