@@ -304,22 +304,25 @@ pub fn parse_root_hints(text: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The `nameserver` lines of a resolv.conf (missing file: none).
+/// The `nameserver` lines of a resolv.conf, read by hickory-resolver's system config reader,
+/// as `ip:53` (missing file, or no name server: none). Lines it does not know are skipped, as
+/// before: the reader's warnings about them are not passed on (the library prints nothing).
 pub fn read_resolv_conf(path: &Path) -> Vec<SocketAddr> {
-    std::fs::read_to_string(path)
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| {
-                    let mut f = l.split_whitespace();
-                    (f.next() == Some("nameserver"))
-                        .then(|| f.next())
-                        .flatten()
-                        .and_then(|ip| ip.split('%').next()?.parse().ok())
-                        .map(|ip| SocketAddr::new(ip, 53))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let quiet = tracing::subscriber::NoSubscriber::default();
+    let parsed = tracing::subscriber::with_default(quiet, || {
+        hickory_resolver::system_conf::parse_resolv_conf(bytes)
+    });
+    match parsed {
+        Ok((conf, _)) => conf
+            .name_servers()
+            .iter()
+            .map(|ns| SocketAddr::new(ns.ip, 53))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -381,15 +384,22 @@ servers = ["127.0.0.55:53"]
         let d = std::env::temp_dir().join(format!("rc-{}", std::process::id()));
         std::fs::write(
             &d,
-            "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\n",
+            "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\nnameserver fe80::1%eth0\n",
         )
         .unwrap();
         assert_eq!(
             read_resolv_conf(&d),
             vec![
                 "127.0.0.55:53".parse().unwrap(),
-                "[::1]:53".parse().unwrap()
+                "[::1]:53".parse().unwrap(),
+                "[fe80::1]:53".parse().unwrap()
             ]
+        );
+        std::fs::write(&d, "search example.test\n").unwrap();
+        assert_eq!(read_resolv_conf(&d), vec![]);
+        assert_eq!(
+            read_resolv_conf(Path::new("/nonexistent/resolv.conf")),
+            vec![]
         );
         std::fs::remove_file(d).ok();
     }
