@@ -277,7 +277,8 @@ pub fn parse_addr(s: &str) -> Option<SocketAddr> {
     })
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+/// The 1-based line of a byte offset (TOML spans are byte ranges).
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
