@@ -13,6 +13,12 @@ use toml::Spanned;
 pub const CONFIG_ENV: &str = "ACME_DELEGATE_CONFIG";
 const ROOT_HINTS: &str = include_str!("../assets/named.root");
 
+/// The user's folders for acme-delegate (config: config and plan; data: keys, acme-dns
+/// accounts). `None` without a home directory. The one place that names them.
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "acme-delegate")
+}
+
 /// A vantage point: a recursive resolver asked with RD set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolver {
@@ -114,8 +120,7 @@ impl Config {
 
     /// The user config file (`<config dir>/acme-delegate/config.toml`).
     pub fn user_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "acme-delegate")
-            .map(|d| d.config_dir().join("config.toml"))
+        project_dirs().map(|d| d.config_dir().join("config.toml"))
     }
 
     /// `--config`, else `$ACME_DELEGATE_CONFIG`, else the user config file if it exists,

@@ -95,7 +95,7 @@ fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
 fn store_key(spec: &str) -> Result<PathBuf, ExitCode> {
     let key = TsigKey::parse_kdig(spec).map_err(|e| usage(format!("--key: {e}")))?;
     let secret = spec.trim().rsplit(':').next().unwrap_or_default();
-    let dir = directories::ProjectDirs::from("", "", "acme-delegate")
+    let dir = acme_delegate::config::project_dirs()
         .map(|d| d.data_dir().join("keys"))
         .ok_or_else(|| usage("--key: no user data dir to store the key in; use --key-file"))?;
     std::fs::create_dir_all(&dir)

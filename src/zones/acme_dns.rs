@@ -682,7 +682,7 @@ pub struct AccountStore {
 /// The default storage directory: the user data dir (`~/.local/share/acme-delegate` on
 /// Linux).
 pub fn default_store_dir() -> Result<PathBuf, AcmeDnsError> {
-    directories::ProjectDirs::from("", "", "acme-delegate")
+    crate::config::project_dirs()
         .map(|d| d.data_dir().to_path_buf())
         .ok_or_else(|| AcmeDnsError::Storage {
             path: PathBuf::from("~"),
