@@ -12,6 +12,9 @@ use toml::Spanned;
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "ACME_DELEGATE_CONFIG";
 const ROOT_HINTS: &str = include_str!("../assets/named.root");
+/// The built-in defaults, in the config file's own format (docs/config.md says so).
+const DEFAULT_CONFIG: &str = include_str!("../assets/default-config.toml");
+const DEFAULT_CONFIG_PATH: &str = "assets/default-config.toml";
 
 /// The user's folders for acme-delegate (config: config and plan; data: keys, acme-dns
 /// accounts). `None` without a home directory. The one place that names them.
@@ -92,29 +95,27 @@ struct RawSystem {
 }
 
 impl Config {
-    /// Built-in defaults: IANA roots, Cloudflare, Google and Quad9, /etc/resolv.conf.
+    /// Built-in defaults: `assets/default-config.toml`, compiled in and read like a user
+    /// file (Cloudflare, Google and Quad9, /etc/resolv.conf), over the IANA roots of
+    /// `assets/named.root`.
     pub fn defaults() -> Config {
-        Config {
+        let roots_only = Config {
             source: None,
             roots: parse_root_hints(ROOT_HINTS),
-            timeout: Duration::from_millis(2000),
-            attempts: 2,
-            max_inflight: 64,
-            resolvers: vec![
-                Resolver {
-                    name: "cloudflare".into(),
-                    address: "1.1.1.1:53".parse().unwrap(),
-                },
-                Resolver {
-                    name: "google".into(),
-                    address: "8.8.8.8:53".parse().unwrap(),
-                },
-                Resolver {
-                    name: "quad9".into(),
-                    address: "9.9.9.9:53".parse().unwrap(),
-                },
-            ],
-            system: read_resolv_conf(Path::new("/etc/resolv.conf")),
+            timeout: Duration::ZERO,
+            attempts: 0,
+            max_inflight: 0,
+            resolvers: Vec::new(),
+            system: Vec::new(),
+        };
+        // The asset is checked by a unit test; should it ever fail, the roots still stand.
+        let path = Path::new(DEFAULT_CONFIG_PATH);
+        match Config::over(roots_only.clone(), DEFAULT_CONFIG, path) {
+            Ok(cfg) => Config {
+                source: None,
+                ..cfg
+            },
+            Err(_) => roots_only,
         }
     }
 
@@ -149,7 +150,13 @@ impl Config {
         Config::from_toml(&text, path)
     }
 
+    /// A config file's settings over the built-in defaults.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::over(Config::defaults(), text, path)
+    }
+
+    /// `text`'s settings over `base`.
+    fn over(base: Config, text: &str, path: &Path) -> Result<Config, ConfigError> {
         let located =
             |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
                 let line = span.map(|s| line_of(text, s.start));
@@ -171,7 +178,7 @@ impl Config {
             };
             located(e.span(), None, msg, fix)
         })?;
-        let mut cfg = Config::defaults();
+        let mut cfg = base;
         cfg.source = Some(path.to_path_buf());
         let addr = |s: &Spanned<String>, key: &str| -> Result<SocketAddr, ConfigError> {
             parse_addr(s.get_ref()).ok_or_else(|| {
@@ -342,6 +349,32 @@ mod tests {
         assert!(c.roots.contains(&"198.41.0.4:53".parse().unwrap()));
         assert!(c.roots.contains(&"[2001:dc3::35]:53".parse().unwrap()));
         assert_eq!(c.resolvers.len(), 3);
+    }
+
+    /// The defaults as the code held them before `assets/default-config.toml` became their
+    /// source: the parsed asset must give exactly these.
+    #[test]
+    fn the_default_asset_is_the_old_defaults() {
+        let resolver = |name: &str, address: &str| Resolver {
+            name: name.into(),
+            address: address.parse().unwrap(),
+        };
+        let before = Config {
+            source: None,
+            roots: parse_root_hints(ROOT_HINTS),
+            timeout: Duration::from_millis(2000),
+            attempts: 2,
+            max_inflight: 64,
+            resolvers: vec![
+                resolver("cloudflare", "1.1.1.1:53"),
+                resolver("google", "8.8.8.8:53"),
+                resolver("quad9", "9.9.9.9:53"),
+            ],
+            system: read_resolv_conf(Path::new("/etc/resolv.conf")),
+        };
+        assert_eq!(Config::defaults(), before);
+        // The asset itself parses (no fallback hides an error in it).
+        assert!(Config::from_toml(DEFAULT_CONFIG, Path::new(DEFAULT_CONFIG_PATH)).is_ok());
     }
 
     #[test]
