@@ -12,8 +12,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
 /// Ask one server one question.
@@ -172,17 +171,7 @@ async fn tcp_once(
     id: u16,
     q: &Question,
 ) -> Result<Message, String> {
-    let mut s = TcpStream::connect(server)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(wire.len() + 2);
-    out.extend_from_slice(&(wire.len() as u16).to_be_bytes());
-    out.extend_from_slice(wire);
-    s.write_all(&out).await.map_err(|e| e.to_string())?;
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).await.map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+    let buf = super::tcp::exchange(server, wire).await?;
     let msg = Message::from_vec(&buf).map_err(|e| format!("malformed answer over TCP: {e}"))?;
     if matches(&msg, id, q) {
         Ok(msg)
@@ -335,6 +324,7 @@ mod tests {
     #[tokio::test]
     async fn a_truncated_answer_is_retried_over_tcp() {
         use hickory_proto::rr::rdata::TXT;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio::net::TcpListener;
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();

@@ -16,8 +16,6 @@ use hickory_proto::rr::{
 };
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The TSIG fudge we sign with (seconds of clock difference the server tolerates).
 pub const FUDGE: u16 = 300;
@@ -152,7 +150,7 @@ pub async fn send_update(req: &UpdateRequest<'_>) -> UpdateResult {
     let outcome = match build_signed(req, signed_at) {
         Err(e) => UpdateOutcome::Network(format!("cannot build the update: {e}")),
         Ok((id, wire, signer, request_mac)) => {
-            match tokio::time::timeout(req.timeout, tcp_exchange(req.server, &wire)).await {
+            match tokio::time::timeout(req.timeout, super::tcp::exchange(req.server, &wire)).await {
                 Err(_) => UpdateOutcome::Timeout,
                 Ok(Err(e)) => UpdateOutcome::Network(e),
                 Ok(Ok(reply)) => judge_reply(&reply, id, &signer, &request_mac),
@@ -248,27 +246,6 @@ fn build_signed(
         .ok_or("the message was not signed")?;
     let wire = msg.to_vec().map_err(|e| e.to_string())?;
     Ok((id, wire, signer, mac))
-}
-
-async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Vec<u8>, String> {
-    let mut s = TcpStream::connect(server)
-        .await
-        .map_err(|e| format!("connect to {server} over TCP: {e}"))?;
-    let mut out = Vec::with_capacity(wire.len() + 2);
-    out.extend_from_slice(&(wire.len() as u16).to_be_bytes());
-    out.extend_from_slice(wire);
-    s.write_all(&out)
-        .await
-        .map_err(|e| format!("send to {server}: {e}"))?;
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len)
-        .await
-        .map_err(|e| format!("read from {server}: {e}"))?;
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut buf)
-        .await
-        .map_err(|e| format!("read from {server}: {e}"))?;
-    Ok(buf)
 }
 
 /// Reads a reply: checks it matches, verifies its TSIG, classifies it.

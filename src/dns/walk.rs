@@ -217,6 +217,16 @@ impl<T: Transport> Walker<T> {
         })
     }
 
+    /// Asks a resolver `q` again with checking disabled (CD): a SERVFAIL that turns into an
+    /// answer this way is a DNSSEC validation failure.
+    pub async fn ask_checking_disabled(&self, resolver: SocketAddr, q: &Question) -> Exchange {
+        let flags = QueryFlags {
+            checking_disabled: true,
+            ..QueryFlags::recursive()
+        };
+        self.transport.ask(resolver, q, flags).await
+    }
+
     /// Asks the servers in turn until one answers authoritatively; that exchange.
     pub async fn first_authoritative(&self, servers: &[Server], q: &Question) -> Option<Exchange> {
         for s in servers {

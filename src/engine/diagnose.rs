@@ -99,14 +99,9 @@ impl<T: Transport> Engine<T> {
             if !matches!(rv.exchange.outcome, Outcome::ServFail(_)) {
                 continue;
             }
-            let flags = QueryFlags {
-                checking_disabled: true,
-                ..QueryFlags::recursive()
-            };
             let ex = self
                 .walker()
-                .transport()
-                .ask(rv.vantage.addr, &rv.exchange.question, flags)
+                .ask_checking_disabled(rv.vantage.addr, &rv.exchange.question)
                 .await;
             if usable(&ex) {
                 out.push(CdRetry {

@@ -404,26 +404,18 @@ fn unix_seconds(t: SystemTime) -> i64 {
     }
 }
 
-/// `2025-03-01T12:00:00Z` from seconds since the epoch.
+/// `2025-03-01T12:00:00Z` from seconds since the epoch (the `time` crate; clamped to the
+/// years 0000 to 9999 that RFC 3339 can write).
 pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(DAY);
-    let rem = secs.rem_euclid(DAY);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    use time::macros::format_description;
+    const FIRST: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let at = time::OffsetDateTime::from_unix_timestamp(secs.clamp(FIRST, LAST))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .unwrap_or_default()
 }
 
 /// `3 days 4 hours`, `5 hours 2 minutes`, `40 seconds`.
@@ -525,6 +517,9 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_735_689_599), "2024-12-31T23:59:59Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00Z");
         assert_eq!(human_span(3 * DAY + 3600), "3 days 1 hour");
         assert_eq!(human_span(59), "59 seconds");
     }

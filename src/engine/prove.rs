@@ -408,14 +408,9 @@ impl<T: Transport> Engine<T> {
         let ex = &rv.exchange;
         match &ex.outcome {
             Outcome::ServFail(_) => {
-                let flags = QueryFlags {
-                    checking_disabled: true,
-                    ..QueryFlags::recursive()
-                };
                 let cd = self
                     .walker()
-                    .transport()
-                    .ask(ex.server, &ex.question, flags)
+                    .ask_checking_disabled(ex.server, &ex.question)
                     .await;
                 if cd.outcome.is_usable() {
                     return (

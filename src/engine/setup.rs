@@ -115,7 +115,7 @@ pub async fn save_plan(plan: Plan, path: PathBuf) -> Result<Plan, SetupError> {
 pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
     blocking(move || {
         let key = TsigKey::parse_kdig(&spec)?;
-        let dir = directories::ProjectDirs::from("", "", "acme-delegate")
+        let dir = crate::model::config::project_dirs()
             .map(|d| d.data_dir().join("keys"))
             .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
         write_key_file(&key, &spec, &dir)

@@ -12,6 +12,15 @@ use toml::Spanned;
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "ACME_DELEGATE_CONFIG";
 const ROOT_HINTS: &str = include_str!("../../assets/named.root");
+/// The built-in defaults, in the config file's own format (docs/config.md says so).
+const DEFAULT_CONFIG: &str = include_str!("../../assets/default-config.toml");
+const DEFAULT_CONFIG_PATH: &str = "assets/default-config.toml";
+
+/// The user's folders for acme-delegate (config: config and plan; data: keys, acme-dns
+/// accounts). `None` without a home directory. The one place that names them.
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "acme-delegate")
+}
 
 /// A vantage point: a recursive resolver asked with RD set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,36 +95,33 @@ struct RawSystem {
 }
 
 impl Config {
-    /// Built-in defaults: IANA roots, Cloudflare, Google and Quad9, /etc/resolv.conf.
+    /// Built-in defaults: `assets/default-config.toml`, compiled in and read like a user
+    /// file (Cloudflare, Google and Quad9, /etc/resolv.conf), over the IANA roots of
+    /// `assets/named.root`.
     pub fn defaults() -> Config {
-        Config {
+        let roots_only = Config {
             source: None,
             roots: parse_root_hints(ROOT_HINTS),
-            timeout: Duration::from_millis(2000),
-            attempts: 2,
-            max_inflight: 64,
-            resolvers: vec![
-                Resolver {
-                    name: "cloudflare".into(),
-                    address: "1.1.1.1:53".parse().unwrap(),
-                },
-                Resolver {
-                    name: "google".into(),
-                    address: "8.8.8.8:53".parse().unwrap(),
-                },
-                Resolver {
-                    name: "quad9".into(),
-                    address: "9.9.9.9:53".parse().unwrap(),
-                },
-            ],
-            system: read_resolv_conf(Path::new("/etc/resolv.conf")),
+            timeout: Duration::ZERO,
+            attempts: 0,
+            max_inflight: 0,
+            resolvers: Vec::new(),
+            system: Vec::new(),
+        };
+        // The asset is checked by a unit test; should it ever fail, the roots still stand.
+        let path = Path::new(DEFAULT_CONFIG_PATH);
+        match Config::over(roots_only.clone(), DEFAULT_CONFIG, path) {
+            Ok(cfg) => Config {
+                source: None,
+                ..cfg
+            },
+            Err(_) => roots_only,
         }
     }
 
     /// The user config file (`<config dir>/acme-delegate/config.toml`).
     pub fn user_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "acme-delegate")
-            .map(|d| d.config_dir().join("config.toml"))
+        project_dirs().map(|d| d.config_dir().join("config.toml"))
     }
 
     /// `--config`, else `$ACME_DELEGATE_CONFIG`, else the user config file if it exists,
@@ -144,7 +150,13 @@ impl Config {
         Config::from_toml(&text, path)
     }
 
+    /// A config file's settings over the built-in defaults.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::over(Config::defaults(), text, path)
+    }
+
+    /// `text`'s settings over `base`.
+    fn over(base: Config, text: &str, path: &Path) -> Result<Config, ConfigError> {
         let located =
             |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
                 let line = span.map(|s| line_of(text, s.start));
@@ -166,7 +178,7 @@ impl Config {
             };
             located(e.span(), None, msg, fix)
         })?;
-        let mut cfg = Config::defaults();
+        let mut cfg = base;
         cfg.source = Some(path.to_path_buf());
         let addr = |s: &Spanned<String>, key: &str| -> Result<SocketAddr, ConfigError> {
             parse_addr(s.get_ref()).ok_or_else(|| {
@@ -277,7 +289,8 @@ pub fn parse_addr(s: &str) -> Option<SocketAddr> {
     })
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+/// The 1-based line of a byte offset (TOML spans are byte ranges).
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
@@ -304,22 +317,25 @@ pub fn parse_root_hints(text: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The `nameserver` lines of a resolv.conf (missing file: none).
+/// The `nameserver` lines of a resolv.conf, read by hickory-resolver's system config reader,
+/// as `ip:53` (missing file, or no name server: none). Lines it does not know are skipped, as
+/// before: the reader's warnings about them are not passed on (the library prints nothing).
 pub fn read_resolv_conf(path: &Path) -> Vec<SocketAddr> {
-    std::fs::read_to_string(path)
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| {
-                    let mut f = l.split_whitespace();
-                    (f.next() == Some("nameserver"))
-                        .then(|| f.next())
-                        .flatten()
-                        .and_then(|ip| ip.split('%').next()?.parse().ok())
-                        .map(|ip| SocketAddr::new(ip, 53))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let quiet = tracing::subscriber::NoSubscriber::default();
+    let parsed = tracing::subscriber::with_default(quiet, || {
+        hickory_resolver::system_conf::parse_resolv_conf(bytes)
+    });
+    match parsed {
+        Ok((conf, _)) => conf
+            .name_servers()
+            .iter()
+            .map(|ns| SocketAddr::new(ns.ip, 53))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +349,32 @@ mod tests {
         assert!(c.roots.contains(&"198.41.0.4:53".parse().unwrap()));
         assert!(c.roots.contains(&"[2001:dc3::35]:53".parse().unwrap()));
         assert_eq!(c.resolvers.len(), 3);
+    }
+
+    /// The defaults as the code held them before `assets/default-config.toml` became their
+    /// source: the parsed asset must give exactly these.
+    #[test]
+    fn the_default_asset_is_the_old_defaults() {
+        let resolver = |name: &str, address: &str| Resolver {
+            name: name.into(),
+            address: address.parse().unwrap(),
+        };
+        let before = Config {
+            source: None,
+            roots: parse_root_hints(ROOT_HINTS),
+            timeout: Duration::from_millis(2000),
+            attempts: 2,
+            max_inflight: 64,
+            resolvers: vec![
+                resolver("cloudflare", "1.1.1.1:53"),
+                resolver("google", "8.8.8.8:53"),
+                resolver("quad9", "9.9.9.9:53"),
+            ],
+            system: read_resolv_conf(Path::new("/etc/resolv.conf")),
+        };
+        assert_eq!(Config::defaults(), before);
+        // The asset itself parses (no fallback hides an error in it).
+        assert!(Config::from_toml(DEFAULT_CONFIG, Path::new(DEFAULT_CONFIG_PATH)).is_ok());
     }
 
     #[test]
@@ -381,15 +423,22 @@ servers = ["127.0.0.55:53"]
         let d = std::env::temp_dir().join(format!("rc-{}", std::process::id()));
         std::fs::write(
             &d,
-            "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\n",
+            "# x\nnameserver 127.0.0.55\nnameserver ::1\noptions x\nnameserver fe80::1%eth0\n",
         )
         .unwrap();
         assert_eq!(
             read_resolv_conf(&d),
             vec![
                 "127.0.0.55:53".parse().unwrap(),
-                "[::1]:53".parse().unwrap()
+                "[::1]:53".parse().unwrap(),
+                "[fe80::1]:53".parse().unwrap()
             ]
+        );
+        std::fs::write(&d, "search example.test\n").unwrap();
+        assert_eq!(read_resolv_conf(&d), vec![]);
+        assert_eq!(
+            read_resolv_conf(Path::new("/nonexistent/resolv.conf")),
+            vec![]
         );
         std::fs::remove_file(d).ok();
     }

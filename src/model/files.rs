@@ -1,17 +1,14 @@
 //! Writing output files safely: a reader (node_exporter, a monitoring agent) never sees a
 //! half-written file, and a symlink planted at the path is not followed.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
-/// synced, given `mode` (e.g. `0o644`, exactly, whatever the umask) and renamed over
-/// `path`. Refuses to write through a symlink at `path`. On any error the temporary file is
-/// removed and `path` is left as it was. Errors name the path.
+/// Writes `bytes` to `path` atomically: a temporary file (the `tempfile` crate) in the same
+/// directory is written, synced, given `mode` (e.g. `0o644`, exactly, whatever the umask) and
+/// renamed over `path`. Refuses to write through a symlink at `path`. On any error the
+/// temporary file is removed and `path` is left as it was. Errors name the path.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let ctx = |e: io::Error, what: &str, p: &Path| {
         io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
@@ -40,30 +37,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".tmp.{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".tmp.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::PermissionsExt;
         // Never wider than asked while it is being written; set exactly below.
-        opts.mode(mode & 0o777);
+        builder.permissions(fs::Permissions::from_mode(mode & 0o777));
     }
-    let file = opts
-        .open(&tmp)
+    let mut tmp = builder
+        .tempfile_in(&dir)
         .map_err(|e| ctx(e, "cannot create a temporary file for", path))?;
-    let guard = TempGuard(Some(tmp.clone()));
-    fill(file, bytes, mode).map_err(|e| ctx(e, "cannot write", &tmp))?;
-    fs::rename(&tmp, path).map_err(|e| ctx(e, "cannot replace", path))?;
-    guard.disarm();
+    fill(tmp.as_file_mut(), bytes, mode).map_err(|e| ctx(e, "cannot write", tmp.path()))?;
+    // On failure the temporary file is dropped, and so removed.
+    tmp.persist(path)
+        .map_err(|e| ctx(e.error, "cannot replace", path))?;
     // Make the rename itself durable; best effort (not every platform can open a dir).
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
@@ -71,7 +62,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-fn fill(mut file: File, bytes: &[u8], mode: u32) -> io::Result<()> {
+fn fill(file: &mut File, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.write_all(bytes)?;
     #[cfg(unix)]
     {
@@ -83,34 +74,14 @@ fn fill(mut file: File, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
-/// Removes the temporary file unless disarmed.
-struct TempGuard(Option<PathBuf>);
-
-impl TempGuard {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
     fn tempdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "acme-delegate-files-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let d =
+            std::env::temp_dir().join(format!("acme-delegate-files-{tag}-{}", std::process::id(),));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d

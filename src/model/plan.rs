@@ -99,8 +99,7 @@ impl std::error::Error for PlanError {}
 impl Plan {
     /// The default location: `plan.toml` in the user config dir.
     pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "acme-delegate")
-            .map(|d| d.config_dir().join("plan.toml"))
+        crate::model::config::project_dirs().map(|d| d.config_dir().join("plan.toml"))
     }
 
     pub fn load(path: &Path) -> Result<Plan, PlanError> {

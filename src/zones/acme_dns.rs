@@ -10,7 +10,6 @@ use crate::model::name::InputName;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -683,7 +682,7 @@ pub struct AccountStore {
 /// The default storage directory: the user data dir (`~/.local/share/acme-delegate` on
 /// Linux).
 pub fn default_store_dir() -> Result<PathBuf, AcmeDnsError> {
-    directories::ProjectDirs::from("", "", "acme-delegate")
+    crate::model::config::project_dirs()
         .map(|d| d.data_dir().to_path_buf())
         .ok_or_else(|| AcmeDnsError::Storage {
             path: PathBuf::from("~"),
@@ -859,48 +858,15 @@ fn read_accounts(path: PathBuf) -> Result<BTreeMap<String, Account>, AcmeDnsErro
     })
 }
 
-/// Writes `data` to `path` through a temp file (mode 0600) in the same directory, then
-/// renames it over `path`: a reader sees the old file or the new one, never half of one.
+/// Writes `data` and a line break to `path` with [`crate::model::files::write_atomic`] (mode 0600,
+/// no symlink followed): a reader sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), AcmeDnsError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{:x}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    let serr = |detail: String| AcmeDnsError::Storage {
+    let text = [data, b"\n"].concat();
+    crate::model::files::write_atomic(path, &text, 0o600).map_err(|e| AcmeDnsError::Storage {
         path: path.to_path_buf(),
-        detail,
+        detail: format!("cannot write it: {e}"),
         fix: "check the free space and the permissions of the storage directory".into(),
-    };
-    let result = (|| -> std::io::Result<()> {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&tmp)?;
-        f.write_all(data)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(serr(format!("cannot write it: {e}")));
-    }
-    Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1376,6 +1342,20 @@ mod tests {
         std::fs::write(&p, "old").unwrap();
         write_atomic(&p, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            let link = dir.join("link.json");
+            std::os::unix::fs::symlink(&p, &link).unwrap();
+            assert!(
+                write_atomic(&link, b"evil").is_err(),
+                "a symlink is not followed"
+            );
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+            std::fs::remove_file(&link).unwrap();
+        }
         // The rename target is a directory: the write fails, the temp file is removed.
         let target = dir.join("sub");
         std::fs::create_dir_all(target.join("x")).unwrap();

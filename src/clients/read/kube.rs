@@ -5,7 +5,9 @@ use super::{
     acme_dns_accounts_from_json, cfg_err, lego_writes, loc, parse_env, ClientConfigError,
     ClientKind, ClientWrite, CnameFollow, Kv, Located,
 };
+use crate::model::config::line_of;
 use std::path::{Path, PathBuf};
+use toml::de::DeTable;
 
 pub(super) fn parse_yaml(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
     let docs = yaml::parse_documents(text).map_err(|e| cfg_err(path, Some(e.line), e.message))?;
@@ -253,52 +255,51 @@ fn parse_traefik_yaml(path: &Path, doc: &Yn) -> Result<Vec<ClientWrite>, ClientC
     traefik_writes(path, resolvers)
 }
 
+/// The tables under `key` in a TOML table, ignoring ASCII case (Traefik's keys are, so
+/// `certificatesResolvers` and `certificatesresolvers` may both be there).
+fn toml_tables<'a, 'i>(
+    t: &'a DeTable<'i>,
+    key: &'a str,
+) -> impl Iterator<Item = &'a DeTable<'i>> + 'a {
+    t.iter()
+        .filter(move |(k, _)| k.get_ref().eq_ignore_ascii_case(key))
+        .filter_map(|(_, v)| v.get_ref().as_table())
+}
+
 pub(super) fn parse_traefik_toml(
     path: &Path,
     text: &str,
 ) -> Result<Vec<ClientWrite>, ClientConfigError> {
-    if let Err(e) = text.parse::<toml::Table>() {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let doc = DeTable::parse(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
         let msg = e
             .message()
             .lines()
             .next()
             .unwrap_or("invalid TOML")
             .to_string();
-        return Err(cfg_err(path, line, format!("invalid TOML: {msg}")));
-    }
-    // Line-based scan for the dotted path of every `key = value` line.
-    let mut table: Vec<String> = vec![];
-    let mut resolvers = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let l = raw.trim();
-        if l.starts_with('[') {
-            let inner = l.trim_start_matches('[').split(']').next().unwrap_or("");
-            table = inner
-                .split('.')
-                .map(|s| s.trim().trim_matches('"').to_ascii_lowercase())
-                .collect();
-            continue;
-        }
-        let Some((k, v)) = l.split_once('=') else {
+        cfg_err(path, line, format!("invalid TOML: {msg}"))
+    })?;
+    // certificatesResolvers.<name>.acme.dnsChallenge.provider, in file order.
+    let mut found = Vec::new();
+    let resolvers = toml_tables(doc.get_ref(), "certificatesResolvers").flat_map(|t| t.iter());
+    for (name, r) in resolvers {
+        let Some(r) = r.get_ref().as_table() else {
             continue;
         };
-        let mut full = table.clone();
-        full.extend(
-            k.split('.')
-                .map(|s| s.trim().trim_matches('"').to_ascii_lowercase()),
-        );
-        if full.len() == 5
-            && full[0] == "certificatesresolvers"
-            && full[2] == "acme"
-            && full[3] == "dnschallenge"
-            && full[4] == "provider"
-        {
-            let v = v.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-            resolvers.push((full[1].clone(), loc(v, i + 1, None)));
+        let challenges = toml_tables(r, "acme").flat_map(|a| toml_tables(a, "dnsChallenge"));
+        for (k, v) in challenges.flat_map(|c| c.iter()) {
+            if !k.get_ref().eq_ignore_ascii_case("provider") {
+                continue;
+            }
+            if let Some(p) = v.get_ref().as_str() {
+                let line = line_of(text, k.span().start);
+                let provider = loc(p.to_string(), line, None);
+                found.push((k.span().start, name.get_ref().to_string(), provider));
+            }
         }
     }
+    found.sort_by_key(|(at, _, _)| *at);
+    let resolvers = found.into_iter().map(|(_, n, p)| (n, p)).collect();
     traefik_writes(path, resolvers)
 }

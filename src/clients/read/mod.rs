@@ -6,6 +6,8 @@
 //! Nothing here ever copies a secret value into a `ClientWrite`, an error or a finding.
 
 mod caddy;
+mod envfile;
+mod ini;
 mod kube;
 pub mod rules;
 mod yaml;
@@ -13,6 +15,8 @@ mod yaml;
 pub use rules::{applies_to, client_findings, unreadable_finding, where_it_writes};
 
 use crate::dns::Name;
+use envfile::{parse_env, Kv};
+use ini::parse_ini;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -267,69 +271,6 @@ pub fn parse_client_config(path: &Path) -> Result<Vec<ClientWrite>, ClientConfig
 // ---------------------------------------------------------------------------------------
 // KEY=VALUE files (lego env files, acme.sh confs)
 
-/// One `KEY=VALUE` line.
-#[derive(Clone, Debug)]
-struct Kv {
-    key: String,
-    value: String,
-    line: usize,
-}
-
-fn parse_env(path: &Path, text: &str) -> Result<Vec<Kv>, ClientConfigError> {
-    let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let no = i + 1;
-        let mut l = raw.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        if let Some(rest) = l.strip_prefix("export ") {
-            l = rest.trim_start();
-        }
-        let Some((k, v)) = l.split_once('=') else {
-            return Err(cfg_err(path, Some(no), "expected KEY=VALUE"));
-        };
-        let k = k.trim();
-        let ok_key = k
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok_key {
-            return Err(cfg_err(
-                path,
-                Some(no),
-                "expected KEY=VALUE with a shell variable name",
-            ));
-        }
-        let v = v.trim();
-        let value = if let Some(q) = v.chars().next().filter(|c| *c == '\'' || *c == '"') {
-            let rest = &v[1..];
-            match rest.find(q) {
-                Some(end) => rest[..end].to_string(),
-                None => {
-                    return Err(cfg_err(
-                        path,
-                        Some(no),
-                        format!("unterminated {q}-quoted value of {k}"),
-                    ))
-                }
-            }
-        } else {
-            match v.find(" #") {
-                Some(c) => v[..c].trim().to_string(),
-                None => v.to_string(),
-            }
-        };
-        out.push(Kv {
-            key: k.to_string(),
-            value,
-            line: no,
-        });
-    }
-    Ok(out)
-}
-
 fn kv_get<'a>(kvs: &'a [Kv], key: &str) -> Option<&'a Kv> {
     kvs.iter()
         .rev()
@@ -541,40 +482,6 @@ fn parse_lego_env(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientCon
 
 // ---------------------------------------------------------------------------------------
 // certbot renewal conf (configobj INI)
-
-/// `(section, key, value, line)` for every `key = value` line.
-fn parse_ini(
-    path: &Path,
-    text: &str,
-) -> Result<Vec<(String, String, String, usize)>, ClientConfigError> {
-    let mut out = Vec::new();
-    let mut section = String::new();
-    for (i, raw) in text.lines().enumerate() {
-        let no = i + 1;
-        let l = raw.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if l.starts_with('[') {
-            if !l.ends_with(']') {
-                return Err(cfg_err(path, Some(no), "unclosed section header"));
-            }
-            section = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            continue;
-        }
-        let Some((k, v)) = l.split_once('=') else {
-            return Err(cfg_err(path, Some(no), "expected `key = value`"));
-        };
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
-            .unwrap_or(v);
-        out.push((section.clone(), k.trim().to_string(), v.to_string(), no));
-    }
-    Ok(out)
-}
 
 fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
     let ini = parse_ini(path, text)?;

@@ -765,3 +765,23 @@ fn unreadable_finding_and_catalog() {
     let f = client_findings(&w, &name("www.example.com"), None, None, None);
     assert_eq!(f[0].severity, crate::findings::Severity::Info);
 }
+
+#[test]
+fn traefik_toml_spans_any_case_dotted_and_inline() {
+    let d = tmpdir("traefik-toml");
+    let p = d.join("traefik.toml");
+    std::fs::write(
+        &p,
+        "# x\n[certificatesresolvers.zeta.acme]\nemail = \"a@example.com\"\n\
+         dnschallenge.PROVIDER = \"rfc2136\"\n\n\
+         [certificatesResolvers.alpha.acme]\ndnsChallenge = { provider = \"acme-dns\" }\n",
+    )
+    .unwrap();
+    let ws = parse_client_config(&p).unwrap();
+    let got: Vec<(&str, Option<usize>)> = ws
+        .iter()
+        .map(|w| (w.method.as_str(), w.cname_setting.as_ref().unwrap().line))
+        .collect();
+    assert_eq!(got, vec![("rfc2136", Some(4)), ("acme-dns", Some(7))]);
+    let _ = std::fs::remove_dir_all(&d);
+}
