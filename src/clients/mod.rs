@@ -8,6 +8,7 @@
 mod caddy;
 mod kube;
 pub mod rules;
+pub mod write;
 mod yaml;
 
 pub use rules::{applies_to, client_findings, unreadable_finding, where_it_writes};
