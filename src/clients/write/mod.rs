@@ -10,7 +10,7 @@ pub mod caddy;
 pub mod cert_manager;
 pub mod certbot;
 pub mod certmate;
-// pub mod io;
+pub mod io;
 pub mod lego;
 pub mod traefik;
 
