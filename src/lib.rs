@@ -12,6 +12,7 @@ pub mod dns;
 pub mod endpoint;
 pub mod files;
 pub mod findings;
+pub mod hook;
 pub mod memo;
 pub mod name;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! The command line: parse (clap), install color-eyre, dispatch to a face of the engine.
 
 mod faces;
+mod write_face;
 
 use acme_delegate::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::config::Config;
@@ -58,6 +59,10 @@ enum Command {
     /// authoritative server and then every resolver sees it through the CNAME, remove it.
     #[command(after_help = PROVE_EXIT_CODES)]
     Prove(ProveArgs),
+    /// Write the issuing client's configuration for the plan (files, then the next command).
+    Write(write_face::WriteArgs),
+    /// certbot's manual hooks: publish/remove the TXT at the name's target through the plan.
+    Hook(write_face::HookArgs),
 }
 
 const PROVE_EXIT_CODES: &str = "\
@@ -208,6 +213,8 @@ fn main() -> ExitCode {
         }
         Some(Command::Plan(args)) => faces::plan(config, cli.plan, args),
         Some(Command::Prove(args)) => faces::prove(config, cli.plan, args),
+        Some(Command::Write(args)) => write_face::write(cli.config, cli.plan, args),
+        Some(Command::Hook(args)) => write_face::hook(config, cli.plan, args),
         Some(Command::Check(args)) => run(config, cli.plan, args, None),
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {

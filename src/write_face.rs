@@ -1,0 +1,292 @@
+//! The headless faces of `write` (issuing-client configs) and `hook certbot-auth|cleanup`.
+
+use acme_delegate::check::Engine;
+use acme_delegate::clients::write::io::{apply, load_secrets, preview};
+use acme_delegate::clients::write::{self, Client, ClientOutput, WriteOptions};
+use acme_delegate::config::Config;
+use acme_delegate::hook;
+use acme_delegate::plan::Plan;
+use acme_delegate::zones::kinds::open;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::faces::load_plan;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientArg {
+    Lego,
+    Certbot,
+    #[value(name = "acme.sh")]
+    AcmeSh,
+    CertManager,
+    Caddy,
+    Traefik,
+    Certmate,
+}
+
+impl ClientArg {
+    fn client(self) -> Client {
+        match self {
+            ClientArg::Lego => Client::Lego,
+            ClientArg::Certbot => Client::Certbot,
+            ClientArg::AcmeSh => Client::AcmeSh,
+            ClientArg::CertManager => Client::CertManager,
+            ClientArg::Caddy => Client::Caddy,
+            ClientArg::Traefik => Client::Traefik,
+            ClientArg::Certmate => Client::CertMate,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct WriteArgs {
+    /// The issuing client; repeatable.
+    #[arg(long = "client", required = true, value_name = "CLIENT")]
+    clients: Vec<ClientArg>,
+    /// Put every file under DIR instead of the client's default place.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Show what would be written, with a diff against the files on disk (secrets masked).
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The ACME account e-mail.
+    #[arg(long, value_name = "ADDRESS")]
+    email: Option<String>,
+    /// The ACME directory URL (default: Let's Encrypt production).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// Recursive resolvers (host:port) for clients that take them; repeatable.
+    #[arg(long = "resolver", value_name = "HOST:PORT")]
+    resolvers: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HookKind {
+    CertbotAuth,
+    CertbotCleanup,
+}
+
+#[derive(Args)]
+pub struct HookArgs {
+    /// certbot-auth (--manual-auth-hook) or certbot-cleanup (--manual-cleanup-hook).
+    kind: HookKind,
+    /// How long the auth hook waits for every authoritative server to serve the TXT.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    timeout: u64,
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("acme-delegate: {msg}");
+    ExitCode::from(2)
+}
+
+fn plan_path(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(Plan::default_path)
+        .unwrap_or_else(|| PathBuf::from("plan.toml"))
+}
+
+#[derive(Serialize)]
+struct ClientReport<'a> {
+    client: Client,
+    #[serde(flatten)]
+    output: &'a ClientOutput,
+}
+
+pub fn write(config_path: Option<PathBuf>, plan_arg: Option<PathBuf>, args: WriteArgs) -> ExitCode {
+    let plan = match load_plan(plan_arg.as_deref(), true) {
+        Ok(Some(p)) => p,
+        Ok(None) => return usage("no plan"),
+        Err(c) => return c,
+    };
+    let mut opts = WriteOptions::for_plan(&plan_path(plan_arg.as_deref()));
+    opts.out = args.out;
+    opts.email = args.email;
+    opts.server = args.server;
+    opts.resolvers = args.resolvers;
+    opts.config_path = config_path.map(|c| if c.is_absolute() { c } else { opts.cwd.join(c) });
+    opts.secrets = match load_secrets(&plan) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    // Every writer first: a client that cannot do the plan stops before anything is written.
+    let mut outputs = Vec::new();
+    for c in args.clients.iter().map(|c| c.client()) {
+        match write::write(c, &plan, &opts) {
+            Ok(o) => outputs.push((c, o)),
+            Err(e) => return usage(e),
+        }
+    }
+    for (c, o) in &outputs {
+        for f in &o.findings {
+            eprintln!(
+                "{c}: {} {}: {}\n  fix: {}",
+                f.severity, f.code, f.evidence, f.fix
+            );
+        }
+    }
+    let files: Vec<write::PlannedFile> =
+        outputs.iter().flat_map(|(_, o)| o.files.clone()).collect();
+    let now = time::OffsetDateTime::now_utc();
+    if args.dry_run {
+        let pv = match preview(&files, now) {
+            Ok(p) => p,
+            Err(e) => return usage(e),
+        };
+        if args.json {
+            let reports: Vec<ClientReport> = outputs
+                .iter()
+                .map(|(c, o)| ClientReport {
+                    client: *c,
+                    output: o,
+                })
+                .collect();
+            let doc = serde_json::json!({ "dry_run": true, "files": pv, "clients": reports });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("serialises")
+            );
+        } else {
+            for p in &pv {
+                println!(
+                    "{} {} (mode {}{})",
+                    action_word(&p.action),
+                    p.path.display(),
+                    p.mode,
+                    if p.secret { ", secret" } else { "" }
+                );
+                print!("{}", p.diff);
+            }
+            print_commands(&outputs);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let written = match apply(&files, now) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("acme-delegate: nothing was written: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.json {
+        let reports: Vec<ClientReport> = outputs
+            .iter()
+            .map(|(c, o)| ClientReport {
+                client: *c,
+                output: o,
+            })
+            .collect();
+        let doc = serde_json::json!({ "written": written, "clients": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialises")
+        );
+    } else {
+        for (c, o) in &outputs {
+            println!("{c}:");
+            for f in &o.files {
+                let w = written.iter().find(|w| w.path == f.path);
+                println!(
+                    "  {} {f}",
+                    w.map(|w| action_word(&w.action)).unwrap_or("wrote")
+                );
+                if let Some(write::io::Action::Replace { backup }) = w.map(|w| &w.action) {
+                    println!("    (the old file is kept as {})", backup.display());
+                }
+            }
+        }
+        print_commands(&outputs);
+    }
+    ExitCode::SUCCESS
+}
+
+fn action_word(a: &write::io::Action) -> &'static str {
+    match a {
+        write::io::Action::Create => "create",
+        write::io::Action::Unchanged => "unchanged",
+        write::io::Action::Replace { .. } => "replace",
+    }
+}
+
+fn print_commands(outputs: &[(Client, ClientOutput)]) {
+    for (c, o) in outputs {
+        println!("\n{c}: next");
+        for cmd in &o.next_commands {
+            println!("  {cmd}");
+        }
+        for n in &o.notes {
+            println!("  note: {n}");
+        }
+    }
+}
+
+pub fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> ExitCode {
+    let plan = match load_plan(plan_arg.as_deref(), true) {
+        Ok(Some(p)) => p,
+        Ok(None) => return usage("no plan"),
+        Err(c) => return c,
+    };
+    let auth = args.kind == HookKind::CertbotAuth;
+    let (name, value) = match hook::from_env(|k| std::env::var(k).ok(), auth) {
+        Ok(x) => x,
+        Err(e) => return usage(e),
+    };
+    let Some(value) = value else {
+        // certbot always sets it; without it there is nothing to remove.
+        return usage(hook::HookError::NoValidation);
+    };
+    let shown = plan_path(plan_arg.as_deref()).display().to_string();
+    let target = match hook::target(&plan, &shown, &name) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    let zone = match open(&plan.zone, config.timeout) {
+        Ok(z) => z,
+        Err(e) => return usage(e),
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return usage("cannot start the async runtime");
+    };
+    let r = rt.block_on(async {
+        if auth {
+            let engine = Engine::new(config);
+            hook::auth(
+                &engine,
+                zone.as_ref(),
+                &name,
+                &target,
+                &value,
+                Duration::from_secs(args.timeout),
+            )
+            .await
+            .map(|servers| {
+                eprintln!(
+                    "{}: TXT published at {target}, served by {}",
+                    name.identifier,
+                    servers.join(", ")
+                )
+            })
+        } else {
+            hook::cleanup(zone.as_ref(), &name, &target, &value)
+                .await
+                .map(|_| eprintln!("{}: TXT removed from {target}", name.identifier))
+        }
+    });
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("acme-delegate hook: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
