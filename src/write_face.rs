@@ -64,6 +64,11 @@ pub struct WriteArgs {
     /// Recursive resolvers (host:port) for clients that take them; repeatable.
     #[arg(long = "resolver", value_name = "HOST:PORT")]
     resolvers: Vec<String>,
+    /// The validation zone's servers cannot be reached from where the client runs: skip
+    /// the client's own authoritative propagation check (lego --dns.disable-cp, acme.sh
+    /// --dnssleep 60).
+    #[arg(long)]
+    private_zone: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,6 +116,7 @@ pub fn write(config_path: Option<PathBuf>, plan_arg: Option<PathBuf>, args: Writ
     opts.email = args.email;
     opts.server = args.server;
     opts.resolvers = args.resolvers;
+    opts.private_zone = args.private_zone;
     opts.config_path = config_path.map(|c| if c.is_absolute() { c } else { opts.cwd.join(c) });
     opts.secrets = match load_secrets(&plan) {
         Ok(s) => s,

@@ -84,6 +84,10 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 "--dns".into(),
                 "dns_nsupdate".into(),
             ];
+            if opts.private_zone {
+                words.push("--dnssleep".into());
+                words.push("60".into());
+            }
             for p in &plan.names {
                 words.push("-d".into());
                 words.push(p.name.clone());

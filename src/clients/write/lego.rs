@@ -115,6 +115,10 @@ fn command(
         words.push("--dns.resolvers".into());
         words.push(r.clone());
     }
+    if opts.private_zone {
+        // v4 flag (deprecated at v4.19 in favour of --dns.propagation-disable-ans).
+        words.push("--dns.disable-cp".into());
+    }
     for n in identifiers(plan) {
         words.push("--domains".into());
         words.push(n);

@@ -219,6 +219,10 @@ pub struct WriteOptions {
     pub server: Option<String>,
     /// Recursive resolvers (`host:port`) for clients that take them.
     pub resolvers: Vec<String>,
+    /// The validation zone's servers are not reachable from where the client runs (a
+    /// private zone): skip the client's own authoritative propagation check (lego
+    /// `--dns.disable-cp`, acme.sh `--dnssleep`).
+    pub private_zone: bool,
     pub secrets: Secrets,
 }
 
@@ -240,6 +244,7 @@ impl WriteOptions {
             email: None,
             server: None,
             resolvers: Vec::new(),
+            private_zone: false,
             secrets: Secrets::default(),
         }
     }

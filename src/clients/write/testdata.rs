@@ -130,6 +130,7 @@ pub fn opts() -> WriteOptions {
         email: Some("ops@example.com".into()),
         server: None,
         resolvers: vec![],
+        private_zone: false,
         secrets: Secrets {
             accounts: accounts(),
             tsig: Some(tsig_key(TsigAlgorithm::HmacSha256)),

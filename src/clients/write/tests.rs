@@ -104,6 +104,17 @@ fn secrets_only_in_secret_files_and_never_in_commands_notes_or_views() {
 }
 
 #[test]
+fn private_zone_skips_the_clients_own_propagation_check() {
+    let mut o = opts();
+    o.private_zone = true;
+    let l = write(Client::Lego, &rfc2136_plan(), &o).unwrap();
+    assert!(words(&l.next_commands[0]).contains(&"--dns.disable-cp".to_string()));
+    let a = write(Client::AcmeSh, &rfc2136_plan(), &o).unwrap();
+    assert!(a.next_commands[0].contains("--dnssleep 60"));
+    assert!(!out(Client::Lego, &rfc2136_plan()).next_commands[0].contains("disable-cp"));
+}
+
+#[test]
 fn out_dir_puts_every_file_under_it() {
     let mut o = opts();
     o.out = Some("/tmp/outdir".into());
