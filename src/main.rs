@@ -40,6 +40,8 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         None => cli::summary(&config),
         Some(Command::Plan(args)) => cli::plan::plan(config, cli.plan, args).await,
         Some(Command::Prove(args)) => cli::prove::prove(config, cli.plan, args).await,
+        Some(Command::Write(args)) => cli::write::write(cli.config, cli.plan, args).await,
+        Some(Command::Hook(args)) => cli::write::hook(config, cli.plan, args).await,
         Some(Command::Check(args)) => cli::check::run(config, cli.plan, args, None).await,
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {

@@ -46,6 +46,10 @@ pub enum Command {
     /// authoritative server and then every resolver sees it through the CNAME, remove it.
     #[command(after_help = PROVE_EXIT_CODES)]
     Prove(ProveArgs),
+    /// Write the issuing client's configuration for the plan (files, then the next command).
+    Write(super::write::WriteArgs),
+    /// certbot's manual hooks: publish/remove the TXT at the name's target through the plan.
+    Hook(super::write::HookArgs),
 }
 
 pub const PROVE_EXIT_CODES: &str = "\

@@ -6,6 +6,7 @@ pub mod check;
 pub mod human;
 pub mod plan;
 pub mod prove;
+pub mod write;
 
 use acme_delegate::engine::views::VantageKind;
 use acme_delegate::model::config::Config;

@@ -5,6 +5,8 @@ pub mod chain;
 pub mod check;
 pub mod diagnose;
 pub mod endpoint;
+pub mod hook;
 pub mod prove;
 pub mod setup;
 pub mod views;
+pub mod write;

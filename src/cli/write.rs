@@ -1,0 +1,291 @@
+//! The headless faces of `write` (issuing-client configs) and `hook certbot-auth|cleanup`.
+
+use acme_delegate::clients::write::{self, Client, ClientOutput, WriteOptions};
+use acme_delegate::engine::check::Engine;
+use acme_delegate::engine::hook;
+use acme_delegate::engine::setup;
+use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
+use acme_delegate::model::config::Config;
+use acme_delegate::model::plan::Plan;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::usage;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientArg {
+    Lego,
+    Certbot,
+    #[value(name = "acme.sh")]
+    AcmeSh,
+    CertManager,
+    Caddy,
+    Traefik,
+    Certmate,
+}
+
+impl ClientArg {
+    fn client(self) -> Client {
+        match self {
+            ClientArg::Lego => Client::Lego,
+            ClientArg::Certbot => Client::Certbot,
+            ClientArg::AcmeSh => Client::AcmeSh,
+            ClientArg::CertManager => Client::CertManager,
+            ClientArg::Caddy => Client::Caddy,
+            ClientArg::Traefik => Client::Traefik,
+            ClientArg::Certmate => Client::CertMate,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct WriteArgs {
+    /// The issuing client; repeatable.
+    #[arg(long = "client", required = true, value_name = "CLIENT")]
+    clients: Vec<ClientArg>,
+    /// Put every file under DIR instead of the client's default place.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Show what would be written, with a diff against the files on disk (secrets masked).
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The ACME account e-mail.
+    #[arg(long, value_name = "ADDRESS")]
+    email: Option<String>,
+    /// The ACME directory URL (default: Let's Encrypt production).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// Recursive resolvers (host:port) for clients that take them; repeatable.
+    #[arg(long = "resolver", value_name = "HOST:PORT")]
+    resolvers: Vec<String>,
+    /// The validation zone's servers cannot be reached from where the client runs: skip
+    /// the client's own authoritative propagation check (lego --dns.disable-cp, acme.sh
+    /// --dnssleep 60).
+    #[arg(long)]
+    private_zone: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HookKind {
+    CertbotAuth,
+    CertbotCleanup,
+}
+
+#[derive(Args)]
+pub struct HookArgs {
+    /// certbot-auth (--manual-auth-hook) or certbot-cleanup (--manual-cleanup-hook).
+    kind: HookKind,
+    /// How long the auth hook waits for every authoritative server to serve the TXT.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    timeout: u64,
+}
+
+fn plan_path(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(Plan::default_path)
+        .unwrap_or_else(|| PathBuf::from("plan.toml"))
+}
+
+#[derive(Serialize)]
+struct ClientReport<'a> {
+    client: Client,
+    #[serde(flatten)]
+    output: &'a ClientOutput,
+}
+
+pub async fn write(
+    config_path: Option<PathBuf>,
+    plan_arg: Option<PathBuf>,
+    args: WriteArgs,
+) -> ExitCode {
+    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Err(e) => return usage(e),
+    };
+    let mut opts = WriteOptions::for_plan(&plan_path(plan_arg.as_deref()));
+    opts.out = args.out;
+    opts.email = args.email;
+    opts.server = args.server;
+    opts.resolvers = args.resolvers;
+    opts.private_zone = args.private_zone;
+    opts.config_path = config_path.map(|c| if c.is_absolute() { c } else { opts.cwd.join(c) });
+    opts.secrets = match load_secrets(&plan) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    // Every writer first: a client that cannot do the plan stops before anything is written.
+    let mut outputs = Vec::new();
+    for c in args.clients.iter().map(|c| c.client()) {
+        match write::write(c, &plan, &opts) {
+            Ok(o) => outputs.push((c, o)),
+            Err(e) => return usage(e),
+        }
+    }
+    for (c, o) in &outputs {
+        for f in &o.findings {
+            eprintln!(
+                "{c}: {} {}: {}\n  fix: {}",
+                f.severity, f.code, f.evidence, f.fix
+            );
+        }
+    }
+    let files: Vec<write::PlannedFile> =
+        outputs.iter().flat_map(|(_, o)| o.files.clone()).collect();
+    let now = time::OffsetDateTime::now_utc();
+    if args.dry_run {
+        let pv = match preview(&files, now) {
+            Ok(p) => p,
+            Err(e) => return usage(e),
+        };
+        if args.json {
+            let reports: Vec<ClientReport> = outputs
+                .iter()
+                .map(|(c, o)| ClientReport {
+                    client: *c,
+                    output: o,
+                })
+                .collect();
+            let doc = serde_json::json!({ "dry_run": true, "files": pv, "clients": reports });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("serialises")
+            );
+        } else {
+            for p in &pv {
+                println!(
+                    "{} {} (mode {}{})",
+                    action_word(&p.action),
+                    p.path.display(),
+                    p.mode,
+                    if p.secret { ", secret" } else { "" }
+                );
+                print!("{}", p.diff);
+            }
+            print_commands(&outputs);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let written = match apply(&files, now) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("acme-delegate: nothing was written: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.json {
+        let reports: Vec<ClientReport> = outputs
+            .iter()
+            .map(|(c, o)| ClientReport {
+                client: *c,
+                output: o,
+            })
+            .collect();
+        let doc = serde_json::json!({ "written": written, "clients": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialises")
+        );
+    } else {
+        for (c, o) in &outputs {
+            println!("{c}:");
+            for f in &o.files {
+                let w = written.iter().find(|w| w.path == f.path);
+                println!(
+                    "  {} {f}",
+                    w.map(|w| action_word(&w.action)).unwrap_or("wrote")
+                );
+                if let Some(io::Action::Replace { backup }) = w.map(|w| &w.action) {
+                    println!("    (the old file is kept as {})", backup.display());
+                }
+            }
+        }
+        print_commands(&outputs);
+    }
+    ExitCode::SUCCESS
+}
+
+fn action_word(a: &io::Action) -> &'static str {
+    match a {
+        io::Action::Create => "create",
+        io::Action::Unchanged => "unchanged",
+        io::Action::Replace { .. } => "replace",
+    }
+}
+
+fn print_commands(outputs: &[(Client, ClientOutput)]) {
+    for (c, o) in outputs {
+        println!("\n{c}: next");
+        for cmd in &o.next_commands {
+            println!("  {cmd}");
+        }
+        for n in &o.notes {
+            println!("  note: {n}");
+        }
+    }
+}
+
+pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> ExitCode {
+    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Err(e) => return usage(e),
+    };
+    let auth = args.kind == HookKind::CertbotAuth;
+    let (name, value) = match hook::from_env(|k| std::env::var(k).ok(), auth) {
+        Ok(x) => x,
+        Err(e) => return usage(e),
+    };
+    let Some(value) = value else {
+        // certbot always sets it; without it there is nothing to remove.
+        return usage(hook::HookError::NoValidation);
+    };
+    let shown = plan_path(plan_arg.as_deref()).display().to_string();
+    let target = match hook::target(&plan, &shown, &name) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
+        Ok(z) => z,
+        Err(e) => return usage(e),
+    };
+    let r = {
+        if auth {
+            let engine = Engine::new(config);
+            hook::auth(
+                &engine,
+                zone.as_ref(),
+                &name,
+                &target,
+                &value,
+                Duration::from_secs(args.timeout),
+            )
+            .await
+            .map(|servers| {
+                eprintln!(
+                    "{}: TXT published at {target}, served by {}",
+                    name.identifier,
+                    servers.join(", ")
+                )
+            })
+        } else {
+            hook::cleanup(zone.as_ref(), &name, &target, &value)
+                .await
+                .map(|_| eprintln!("{}: TXT removed from {target}", name.identifier))
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("acme-delegate hook: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! certbot's manual hooks (`hook certbot-auth` / `hook certbot-cleanup`): certbot never
+//! follows the `_acme-challenge` CNAME, so the hook finds the name's target in the plan
+//! and publishes (or removes) the TXT there through the plan's zone. The auth hook returns
+//! only once every authoritative server of the target's zone serves the value: certbot
+//! asks the CA to validate right after the hook returns.
+
+use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
+use crate::engine::check::Engine;
+use crate::model::name::{parse_input, InputName};
+use crate::model::plan::Plan;
+use crate::zones::kinds::{ValidationZone, ZoneError};
+use std::time::{Duration, Instant};
+
+/// Why a hook failed: in words, with the fix. Never holds the validation value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HookError {
+    #[error("CERTBOT_DOMAIN is not set: run this as certbot's --manual-auth-hook / --manual-cleanup-hook (the certbot config written by `acme-delegate write --client certbot` does that)")]
+    NoDomain,
+    #[error("CERTBOT_VALIDATION is not set: certbot sets it for --manual-auth-hook; run the hook only from certbot")]
+    NoValidation,
+    #[error("{0}")]
+    BadDomain(String),
+    #[error("{domain} is not in the plan {plan}: add it with `acme-delegate plan ... {domain}` (and publish its CNAME), or pass the right --plan")]
+    NotInPlan { domain: String, plan: String },
+    #[error("{0}")]
+    Zone(ZoneError),
+    #[error("no authoritative server of {target}'s zone could be found from the root hints; delegate the validation zone (NS + glue)")]
+    NoServers { target: Name },
+    #[error("after {secs} s these authoritative servers of {target}'s zone still do not serve the TXT: {servers}; make the primary NOTIFY and transfer to every server")]
+    NotServed {
+        target: Name,
+        secs: u64,
+        servers: String,
+    },
+}
+
+/// The name certbot asks about and the value (auth only), from certbot's variables.
+pub fn from_env(
+    get: impl Fn(&str) -> Option<String>,
+    need_value: bool,
+) -> Result<(InputName, Option<String>), HookError> {
+    let domain = get("CERTBOT_DOMAIN")
+        .filter(|d| !d.trim().is_empty())
+        .ok_or(HookError::NoDomain)?;
+    let name = parse_input(&domain).map_err(|e| HookError::BadDomain(e.to_string()))?;
+    let value = get("CERTBOT_VALIDATION").filter(|v| !v.is_empty());
+    if need_value && value.is_none() {
+        return Err(HookError::NoValidation);
+    }
+    Ok((name, value))
+}
+
+/// The target of a name in the plan (certbot passes a wildcard's base name).
+pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, HookError> {
+    plan.target_of(name)
+        .map(|p| p.target.clone())
+        .ok_or_else(|| HookError::NotInPlan {
+            domain: name.identifier.clone(),
+            plan: plan_path.into(),
+        })
+}
+
+/// Publishes `value` at `target` and waits until every authoritative server of the
+/// target's zone serves it. Returns the servers that do.
+pub async fn auth<T: Transport>(
+    engine: &Engine<T>,
+    zone: &dyn ValidationZone,
+    name: &InputName,
+    target: &Name,
+    value: &str,
+    timeout: Duration,
+) -> Result<Vec<String>, HookError> {
+    zone.publishable().map_err(HookError::Zone)?;
+    zone.publish(name, target, value)
+        .await
+        .map_err(HookError::Zone)?;
+    wait_served(engine, target, value, timeout, Duration::from_millis(500)).await
+}
+
+/// Removes `value` from `target` (acme-dns has no delete: the value ages out).
+pub async fn cleanup(
+    zone: &dyn ValidationZone,
+    name: &InputName,
+    target: &Name,
+    value: &str,
+) -> Result<(), HookError> {
+    zone.remove(name, target, value)
+        .await
+        .map_err(HookError::Zone)
+}
+
+/// Polls every authoritative server of `target`'s zone until each serves `value`.
+pub async fn wait_served<T: Transport>(
+    engine: &Engine<T>,
+    target: &Name,
+    value: &str,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<Vec<String>, HookError> {
+    let deadline = Instant::now() + timeout;
+    let walk = engine.walker().zone_of(target.clone()).await;
+    let servers = walk.zone.servers.clone();
+    if servers.is_empty() {
+        return Err(HookError::NoServers {
+            target: target.clone(),
+        });
+    }
+    let t = engine.walker().transport().clone();
+    let q = Question::new(target.clone(), RecordType::TXT);
+    let quoted = format!("\"{value}\"");
+    let mut seen = vec![false; servers.len()];
+    loop {
+        for (i, s) in servers.iter().enumerate() {
+            if seen[i] {
+                continue;
+            }
+            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+            seen[i] = ex.outcome.reply().is_some_and(|r| {
+                r.answers_of(target, RecordType::TXT)
+                    .iter()
+                    .any(|a| a.data.to_text().contains(&quoted))
+            });
+        }
+        if seen.iter().all(|s| *s) {
+            return Ok(servers
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.addr))
+                .collect());
+        }
+        if Instant::now() >= deadline {
+            let missing: Vec<String> = servers
+                .iter()
+                .zip(&seen)
+                .filter(|(_, s)| !**s)
+                .map(|(s, _)| format!("{} ({})", s.name, s.addr))
+                .collect();
+            return Err(HookError::NotServed {
+                target: target.clone(),
+                secs: timeout.as_secs(),
+                servers: missing.join(", "),
+            });
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::write::testdata::rfc2136_plan;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn reads_certbot_variables() {
+        assert_eq!(from_env(env(&[]), false).unwrap_err(), HookError::NoDomain);
+        assert_eq!(
+            from_env(env(&[("CERTBOT_DOMAIN", "www.example.com")]), true).unwrap_err(),
+            HookError::NoValidation
+        );
+        let (n, v) = from_env(
+            env(&[
+                ("CERTBOT_DOMAIN", "example.com"),
+                ("CERTBOT_VALIDATION", "abc"),
+            ]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(n.identifier, "example.com");
+        assert_eq!(v.as_deref(), Some("abc"));
+        assert!(matches!(
+            from_env(env(&[("CERTBOT_DOMAIN", "a..b")]), false),
+            Err(HookError::BadDomain(_))
+        ));
+    }
+
+    #[test]
+    fn finds_the_target_or_says_the_name_is_not_planned() {
+        let plan = rfc2136_plan();
+        let n = parse_input("example.com").unwrap();
+        assert_eq!(target(&plan, "p", &n).unwrap(), plan.names[1].target);
+        let other = parse_input("other.example.org").unwrap();
+        let e = target(&plan, "/x/plan.toml", &other).unwrap_err();
+        assert!(
+            e.to_string().contains("other.example.org") && e.to_string().contains("/x/plan.toml")
+        );
+    }
+}

@@ -1,0 +1,623 @@
+//! The one IO step for client files: parent directories 0700, each file written to a
+//! temp file in its own directory and renamed over the path, a differing file backed up
+//! as `NAME.bak-YYYYmmddHHMMSS` (never clobbered), secrets 0600, symlinks refused, and
+//! when one file fails every file already written is rolled back. `preview` is the dry
+//! run: what would happen to each file, with a diff whose secrets are masked.
+
+use crate::clients::write::{mask_all, PlannedFile};
+use serde::Serialize;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// What happens (or would happen) to one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    /// The file already holds exactly this.
+    Unchanged,
+    /// The file differs: it is kept as `backup`, then replaced.
+    Replace {
+        backup: PathBuf,
+    },
+}
+
+/// The dry-run view of one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preview {
+    pub path: PathBuf,
+    pub mode: String,
+    pub secret: bool,
+    #[serde(flatten)]
+    pub action: Action,
+    /// A unified diff against the file on disk (empty when unchanged); secrets masked.
+    pub diff: String,
+}
+
+/// One file written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Written {
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Why the files could not be written. Nothing is left half-written: `rolled_back` says
+/// which files were restored, `rollback_failed` what could not be (with the path).
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{path} is a symlink; refusing to write through it (fix: remove the link or give --out a directory without links)")]
+    Symlink { path: PathBuf },
+    #[error("{path} exists and is not a regular file (fix: move it away or choose another --out)")]
+    NotAFile { path: PathBuf },
+    #[error("{0}")]
+    Failed(Box<Failure>),
+}
+
+/// A failed step, and what the rollback did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub what: &'static str,
+    pub cause: String,
+    pub fix: &'static str,
+    pub rolled_back: Vec<PathBuf>,
+    pub rollback_failed: Vec<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {} (fix: {}){}",
+            self.what,
+            self.path.display(),
+            self.cause,
+            self.fix,
+            rollback_words(&self.rolled_back, &self.rollback_failed)
+        )
+    }
+}
+
+fn rollback_words(done: &[PathBuf], failed: &[String]) -> String {
+    let mut s = String::new();
+    if !done.is_empty() {
+        s.push_str("; rolled back: ");
+        s.push_str(
+            &done
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    if !failed.is_empty() {
+        s.push_str("; ROLLBACK FAILED, check by hand: ");
+        s.push_str(&failed.join("; "));
+    }
+    s
+}
+
+/// `NAME.bak-YYYYmmddHHMMSS` next to `path` (with `-N` when that exists already).
+pub fn backup_path(path: &Path, now: OffsetDateTime) -> PathBuf {
+    let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    let stamp = now
+        .format(&fmt)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut candidate = path.with_file_name(format!("{name}.bak-{stamp}"));
+    let mut n = 1;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        candidate = path.with_file_name(format!("{name}.bak-{stamp}-{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// What is at `path` now: nothing, a regular file's bytes, or a refusal.
+fn existing(path: &Path) -> Result<Option<Vec<u8>>, IoError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(IoError::Symlink {
+            path: path.to_path_buf(),
+        }),
+        Ok(m) if !m.is_file() => Err(IoError::NotAFile {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) => fs::read(path)
+            .map(Some)
+            .map_err(|e| failed(path, "read", e, "make it readable by this user")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A parent that is a file (ENOTDIR) or unreadable shows up when writing.
+        Err(_) => Ok(None),
+    }
+}
+
+fn failed(path: &Path, what: &'static str, e: io::Error, fix: &'static str) -> IoError {
+    IoError::Failed(Box::new(Failure {
+        path: path.to_path_buf(),
+        what,
+        cause: e.to_string(),
+        fix,
+        rolled_back: Vec::new(),
+        rollback_failed: Vec::new(),
+    }))
+}
+
+fn action_for(f: &PlannedFile, old: &Option<Vec<u8>>, now: OffsetDateTime) -> Action {
+    match old {
+        None => Action::Create,
+        Some(b) if b == f.contents.as_bytes() => Action::Unchanged,
+        Some(_) => Action::Replace {
+            backup: backup_path(&f.path, now),
+        },
+    }
+}
+
+/// The dry run: every file's action and a masked diff. Refuses symlinks as `apply` does.
+pub fn preview(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Preview>, IoError> {
+    files
+        .iter()
+        .map(|f| {
+            let old = existing(&f.path)?;
+            let action = action_for(f, &old, now);
+            let diff = match (&action, &old) {
+                (Action::Unchanged, _) => String::new(),
+                _ => masked_diff(f, old.as_deref()),
+            };
+            Ok(Preview {
+                path: f.path.clone(),
+                mode: format!("{:04o}", f.mode),
+                secret: f.secret,
+                action,
+                diff,
+            })
+        })
+        .collect()
+}
+
+/// A unified diff of the file on disk against the planned contents, secrets masked. In a
+/// secret file, a line on disk that is not in the new contents may hold a secret we do
+/// not know, so it is not shown at all.
+pub fn masked_diff(f: &PlannedFile, old: Option<&[u8]>) -> String {
+    let old_text = old
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let old_shown = if f.secret {
+        old_text
+            .lines()
+            .map(|l| {
+                if f.contents.lines().any(|n| n == l) {
+                    mask_all(l, f.masks())
+                } else {
+                    "[a line of the existing file, hidden: it may hold a secret]".to_string()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect::<String>()
+    } else {
+        mask_all(&old_text, f.masks())
+    };
+    let new_shown = f.masked();
+    let name = f.path.display().to_string();
+    similar::TextDiff::from_lines(&old_shown, &new_shown)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &if old.is_some() {
+                name.clone()
+            } else {
+                "/dev/null".into()
+            },
+            &name,
+        )
+        .to_string()
+}
+
+/// One step done, and how to undo it.
+enum Undo {
+    Created(PathBuf),
+    Replaced { path: PathBuf, backup: PathBuf },
+    Dir(PathBuf),
+}
+
+/// Writes every file, or none: on the first failure everything already written is undone
+/// (new files removed, replaced files restored from their backup, new directories removed).
+pub fn apply(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Written>, IoError> {
+    // Refuse symlinks and non-files before touching anything.
+    let olds: Vec<Option<Vec<u8>>> = files
+        .iter()
+        .map(|f| existing(&f.path))
+        .collect::<Result<_, _>>()?;
+    let mut undo: Vec<Undo> = Vec::new();
+    let mut done = Vec::new();
+    for (f, old) in files.iter().zip(olds) {
+        match write_one(f, &old, now, &mut undo) {
+            Ok(action) => done.push(Written {
+                path: f.path.clone(),
+                action,
+            }),
+            Err(mut e) => {
+                let (rolled, failed) = roll_back(undo);
+                if let IoError::Failed(f) = &mut e {
+                    f.rolled_back = rolled;
+                    f.rollback_failed = failed;
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn write_one(
+    f: &PlannedFile,
+    old: &Option<Vec<u8>>,
+    now: OffsetDateTime,
+    undo: &mut Vec<Undo>,
+) -> Result<Action, IoError> {
+    let action = action_for(f, old, now);
+    if action == Action::Unchanged {
+        set_mode(&f.path, f.mode)
+            .map_err(|e| failed(&f.path, "set the mode of", e, "check the file's owner"))?;
+        return Ok(action);
+    }
+    let dir = f
+        .path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    make_dirs(dir, undo)?;
+    // Re-check right before writing: a link planted since the preflight is refused too.
+    if let Ok(m) = fs::symlink_metadata(&f.path) {
+        if m.file_type().is_symlink() {
+            return Err(IoError::Symlink {
+                path: f.path.clone(),
+            });
+        }
+    }
+    let fix = "check that the directory exists, is writable by this user and has free space, or give --out DIR";
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| failed(&f.path, "create a temporary file next to", e, fix))?;
+    set_mode(tmp.path(), f.mode).map_err(|e| failed(&f.path, "set the mode of", e, fix))?;
+    tmp.write_all(f.contents.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| failed(&f.path, "write", e, fix))?;
+    if let Action::Replace { backup } = &action {
+        // A hard link keeps the old file as it is (content, mode, owner) under the backup
+        // name; the rename below then only replaces the directory entry.
+        fs::hard_link(&f.path, backup)
+            .or_else(|_| fs::copy(&f.path, backup).map(|_| ()))
+            .map_err(|e| failed(backup, "back up the existing file to", e, fix))?;
+    }
+    if let Err(e) = tmp.persist(&f.path) {
+        if let Action::Replace { backup } = &action {
+            let _ = fs::remove_file(backup);
+        }
+        return Err(failed(
+            &f.path,
+            "rename the temporary file to",
+            e.error,
+            fix,
+        ));
+    }
+    undo.push(match &action {
+        Action::Replace { backup } => Undo::Replaced {
+            path: f.path.clone(),
+            backup: backup.clone(),
+        },
+        _ => Undo::Created(f.path.clone()),
+    });
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(action)
+}
+
+/// Creates the missing directories of `dir`, each 0700, remembering them for rollback.
+fn make_dirs(dir: &Path, undo: &mut Vec<Undo>) -> Result<(), IoError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() || fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(&d).map_err(|e| {
+            failed(
+                &d,
+                "create the directory",
+                e,
+                "check that the parent is a writable directory, or give --out DIR",
+            )
+        })?;
+        // The umask may have narrowed it further; never wider than 0700.
+        let _ = set_mode(&d, 0o700);
+        undo.push(Undo::Dir(d));
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Undoes the steps in reverse order: (restored, could-not-restore).
+fn roll_back(undo: Vec<Undo>) -> (Vec<PathBuf>, Vec<String>) {
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for u in undo.into_iter().rev() {
+        let r = match &u {
+            Undo::Created(p) => fs::remove_file(p).map(|_| p.clone()),
+            Undo::Replaced { path, backup } => fs::rename(backup, path).map(|_| path.clone()),
+            Undo::Dir(d) => fs::remove_dir(d).map(|_| d.clone()),
+        };
+        match (r, &u) {
+            (Ok(p), Undo::Dir(_)) => drop(p),
+            (Ok(p), _) => done.push(p),
+            (Err(e), Undo::Created(p)) | (Err(e), Undo::Dir(p)) => {
+                failed.push(format!("{}: {e}", p.display()))
+            }
+            (Err(e), Undo::Replaced { path, backup }) => failed.push(format!(
+                "{} (the old version is {}): {e}",
+                path.display(),
+                backup.display()
+            )),
+        }
+    }
+    (done, failed)
+}
+
+/// Reads the secrets the plan points at: the acme-dns accounts of its storage, or the
+/// TSIG key of its key file. The writers themselves never read files.
+pub fn load_secrets(
+    plan: &crate::model::plan::Plan,
+) -> Result<crate::clients::write::Secrets, crate::clients::write::WriteError> {
+    use crate::model::plan::ZoneSpec;
+    let mut s = crate::clients::write::Secrets::default();
+    match &plan.zone {
+        ZoneSpec::AcmeDns { storage, .. } => {
+            let store =
+                crate::zones::acme_dns::AccountStore::open(storage.as_deref()).map_err(|e| {
+                    crate::clients::write::WriteError::Missing {
+                        what: e.to_string(),
+                        fix: "check the plan's acme-dns storage directory".into(),
+                    }
+                })?;
+            s.accounts = store
+                .load()
+                .map_err(|e| crate::clients::write::WriteError::Missing {
+                    what: e.to_string(),
+                    fix: "check the acme-dns account file".into(),
+                })?;
+        }
+        ZoneSpec::Rfc2136 { key_file, .. } => {
+            let key = crate::zones::rfc2136::TsigKey::from_file(key_file).map_err(|e| {
+                crate::clients::write::WriteError::Missing {
+                    what: e.to_string(),
+                    fix: "make the plan's key_file readable, or plan again with --key-file".into(),
+                }
+            })?;
+            s.tsig = Some(key);
+        }
+        _ => {}
+    }
+    Ok(s)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-30 10:20:30 UTC)
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn entries(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn secret(p: PathBuf, body: &str, mask: &str) -> PlannedFile {
+        PlannedFile::secret(p, body.into(), vec![mask.into()])
+    }
+
+    #[test]
+    fn creates_dirs_0700_files_with_modes() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("new/sub/a.env");
+        let b = t.path().join("new/b.yaml");
+        let files = [
+            secret(a.clone(), "S=hunter2\n", "hunter2"),
+            PlannedFile::public(b.clone(), "k: v\n".into()),
+        ];
+        let w = apply(&files, now()).unwrap();
+        assert!(w.iter().all(|x| x.action == Action::Create));
+        assert_eq!(fs::read_to_string(&a).unwrap(), "S=hunter2\n");
+        assert_eq!(mode(&a), 0o600);
+        assert_eq!(mode(&b), 0o644);
+        assert_eq!(mode(&t.path().join("new")), 0o700);
+        assert_eq!(mode(&t.path().join("new/sub")), 0o700);
+        assert_eq!(entries(&t.path().join("new")), ["b.yaml", "sub"]);
+        // Again: unchanged, no backup.
+        let w = apply(&files, now()).unwrap();
+        assert!(w.iter().all(|x| x.action == Action::Unchanged));
+        assert_eq!(entries(&t.path().join("new")), ["b.yaml", "sub"]);
+    }
+
+    #[test]
+    fn differing_file_is_backed_up_not_clobbered() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("acme-dns-accounts.json");
+        fs::write(&p, "{\"other\": \"account\"}\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let w = apply(&[secret(p.clone(), "{\"new\": 1}\n", "x")], now()).unwrap();
+        let backup = t.path().join("acme-dns-accounts.json.bak-20261130102030");
+        assert_eq!(
+            w[0].action,
+            Action::Replace {
+                backup: backup.clone()
+            }
+        );
+        assert_eq!(
+            fs::read_to_string(&backup).unwrap(),
+            "{\"other\": \"account\"}\n"
+        );
+        assert_eq!(mode(&backup), 0o640);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "{\"new\": 1}\n");
+        assert_eq!(mode(&p), 0o600);
+        // A second change the same second gets its own backup name.
+        apply(&[secret(p.clone(), "{\"newer\": 2}\n", "x")], now()).unwrap();
+        assert!(t
+            .path()
+            .join("acme-dns-accounts.json.bak-20261130102030-1")
+            .exists());
+    }
+
+    #[test]
+    fn symlink_target_is_refused_and_nothing_is_written() {
+        let t = tempfile::tempdir().unwrap();
+        let victim = t.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let link = t.path().join("b.env");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let first = t.path().join("a.env");
+        let files = [
+            PlannedFile::public(first.clone(), "A=1\n".into()),
+            PlannedFile::public(link.clone(), "B=2\n".into()),
+        ];
+        let e = apply(&files, now()).unwrap_err();
+        assert!(matches!(e, IoError::Symlink { .. }), "{e}");
+        assert!(e.to_string().contains("b.env"), "{e}");
+        assert!(
+            !first.exists(),
+            "the preflight refuses before anything is written"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert!(preview(&files, now()).is_err());
+    }
+
+    #[test]
+    fn failure_rolls_back_every_file_already_written() {
+        let t = tempfile::tempdir().unwrap();
+        let created = t.path().join("fresh/a.env");
+        let replaced = t.path().join("b.env");
+        fs::write(&replaced, "OLD=1\n").unwrap();
+        // The third file's parent is a regular file: creating the directory fails.
+        fs::write(t.path().join("blocker"), "").unwrap();
+        let files = [
+            PlannedFile::public(created.clone(), "A=1\n".into()),
+            PlannedFile::public(replaced.clone(), "NEW=1\n".into()),
+            PlannedFile::public(t.path().join("blocker/c.env"), "C=1\n".into()),
+        ];
+        let e = apply(&files, now()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("blocker"), "{msg}");
+        assert!(msg.contains("rolled back"), "{msg}");
+        match &e {
+            IoError::Failed(f) => {
+                assert_eq!(f.rolled_back, [replaced.clone(), created.clone()]);
+                assert!(f.rollback_failed.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!created.exists());
+        assert!(
+            !t.path().join("fresh").exists(),
+            "the new directory is removed"
+        );
+        assert_eq!(fs::read_to_string(&replaced).unwrap(), "OLD=1\n");
+        assert_eq!(
+            entries(t.path()),
+            ["b.env", "blocker"],
+            "no backup or temp file left"
+        );
+    }
+
+    #[test]
+    fn not_writable_directory_fails_cleanly() {
+        let t = tempfile::tempdir().unwrap();
+        let ro = t.path().join("ro");
+        fs::create_dir(&ro).unwrap();
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
+        let other = t.path().join("ok.env");
+        let files = [
+            PlannedFile::public(other.clone(), "A=1\n".into()),
+            PlannedFile::public(ro.join("x.env"), "X=1\n".into()),
+        ];
+        let r = apply(&files, now());
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o700)).unwrap();
+        // Root ignores directory permissions; then the write simply worked.
+        if let Err(e) = r {
+            let msg = e.to_string();
+            assert!(msg.contains("x.env") && msg.contains("--out"), "{msg}");
+            assert!(!other.exists(), "rolled back");
+            assert!(entries(&ro).is_empty());
+        }
+    }
+
+    #[test]
+    fn dry_run_diff_masks_secrets_and_hides_unknown_old_lines() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("rfc2136.env");
+        fs::write(&p, "KEY=name\nSECRET=old-secret-value\n").unwrap();
+        let f = secret(
+            p.clone(),
+            "KEY=name\nSECRET=new-secret-value\n",
+            "new-secret-value",
+        );
+        let pv = preview(std::slice::from_ref(&f), now()).unwrap();
+        assert!(matches!(pv[0].action, Action::Replace { .. }));
+        let d = &pv[0].diff;
+        assert!(
+            !d.contains("old-secret-value") && !d.contains("new-secret-value"),
+            "{d}"
+        );
+        assert!(d.contains("+SECRET=****"), "{d}");
+        assert!(d.contains(" KEY=name"), "{d}");
+        let json = serde_json::to_string(&pv).unwrap();
+        assert!(!json.contains("secret-value"), "{json}");
+        // Dry run changes nothing.
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "KEY=name\nSECRET=old-secret-value\n"
+        );
+        assert_eq!(entries(t.path()), ["rfc2136.env"]);
+        // A new file diffs against /dev/null.
+        let n = PlannedFile::public(t.path().join("n.yml"), "a: 1\n".into());
+        let pv = preview(&[n], now()).unwrap();
+        assert_eq!(pv[0].action, Action::Create);
+        assert!(pv[0].diff.contains("--- /dev/null") && pv[0].diff.contains("+a: 1"));
+    }
+}
