@@ -5,14 +5,16 @@ mod cli;
 use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoint;
+use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
-use acme_delegate::model::name::parse_all;
+use acme_delegate::model::name::{parse_all, InputName};
 use acme_delegate::report::{prometheus, to_json, Report};
 use clap::{Args, Parser, Subcommand};
-use cli::human;
-use std::path::PathBuf;
+use cli::{human, live};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -46,8 +48,8 @@ struct Cli {
 enum Command {
     /// Check the _acme-challenge CNAME of each NAME from every authoritative server and
     /// every resolver.
-    #[command(after_help = EXIT_CODES)]
-    Check(CheckArgs),
+    #[command(after_help = CHECK_EXIT_CODES)]
+    Check(CheckCmd),
     /// Troubleshoot a failing renewal: everything `check` does, plus DNSSEC, CAA, wildcard
     /// capture, stale TXT, TTLs, acme-dns limits and the issuing client's config.
     #[command(after_help = EXIT_CODES)]
@@ -60,6 +62,14 @@ enum Command {
     #[command(after_help = PROVE_EXIT_CODES)]
     Prove(ProveArgs),
 }
+
+const CHECK_EXIT_CODES: &str = "\
+Exit status:
+  0  every name works from every vantage point
+  1  at least one error finding (with --wait: the time ran out first)
+  2  bad input or usage (a name, a flag, the config file)
+  3  inconclusive: no server could be reached
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 const PROVE_EXIT_CODES: &str = "\
 Exit status:
@@ -148,6 +158,18 @@ struct DiagnoseArgs {
 }
 
 #[derive(Args)]
+struct CheckCmd {
+    #[command(flatten)]
+    check: CheckArgs,
+    /// Poll until every NAME works from every vantage point, for at most DURATION (90,
+    /// 90s, 10m, 1h): the authoritative servers each round (config `poll_interval_ms`),
+    /// a resolver only once they all give the right chain, and never before its cached
+    /// answer expires. Prints the final report; exit 1 if the time runs out.
+    #[arg(long, value_name = "DURATION")]
+    wait: Option<String>,
+}
+
+#[derive(Args)]
 struct CheckArgs {
     /// Print one JSON document (see docs/json.md) instead of the table.
     #[arg(long)]
@@ -209,7 +231,11 @@ fn main() -> ExitCode {
         }
         Some(Command::Plan(args)) => cli::plan(config, cli.plan, args),
         Some(Command::Prove(args)) => cli::prove(config, cli.plan, args),
-        Some(Command::Check(args)) => run(config, cli.plan, args, None),
+        Some(Command::Check(CheckCmd { check, wait: None })) => run(config, cli.plan, check, None),
+        Some(Command::Check(CheckCmd {
+            check,
+            wait: Some(w),
+        })) => run_wait(config, cli.plan, check, &w),
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {
                 ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),
@@ -221,23 +247,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
-    config: Config,
-    plan_path: Option<PathBuf>,
-    args: CheckArgs,
-    diagnose: Option<(DiagnoseOptions, Vec<String>)>,
-) -> ExitCode {
-    let planned = match cli::load_plan(plan_path.as_deref(), false) {
+/// The names and check options from the flags and the saved plan.
+fn check_inputs(
+    plan_path: Option<&Path>,
+    args: &CheckArgs,
+) -> Result<(Vec<InputName>, CheckOptions), ExitCode> {
+    let planned = match cli::load_plan(plan_path, false) {
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),
-        Err(code) => return code,
+        Err(code) => return Err(code),
     };
     let names = match parse_all(&args.names) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("acme-delegate: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let expect_target = match args.expect_target.as_deref().map(|t| {
@@ -245,20 +270,43 @@ fn run(
     }) {
         Some(Err(e)) => {
             eprintln!("acme-delegate: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
         Some(Ok(t)) => Some(t),
         None => None,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    Ok((
+        names,
+        CheckOptions {
+            expect_target,
+            planned,
+        },
+    ))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("acme-delegate: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+            ExitCode::from(2)
+        })
+}
+
+fn run(
+    config: Config,
+    plan_path: Option<PathBuf>,
+    args: CheckArgs,
+    diagnose: Option<(DiagnoseOptions, Vec<String>)>,
+) -> ExitCode {
+    let (names, check) = match check_inputs(plan_path.as_deref(), &args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     let command = if diagnose.is_some() {
         "diagnose"
@@ -266,26 +314,79 @@ fn run(
         "check"
     };
     let timeout = config.timeout;
-    let mut report = rt.block_on(async {
+    let bar = live::show_bar(names.len(), args.json);
+    let report = rt.block_on(async {
+        let cancel = CancellationToken::new();
+        live::cancel_on_signals(cancel.clone());
+        let (events, face) = live::progress(bar, names.len());
         let engine = Engine::new(config);
-        let check = CheckOptions {
-            expect_target,
-            planned,
-        };
-        match diagnose {
+        let report = match diagnose {
             Some((d, endpoints)) => {
                 let mut report = engine
-                    .diagnose(&names, &DiagnoseOptions { check, ..d })
+                    .diagnose_with(&names, &DiagnoseOptions { check, ..d }, &cancel, &events)
                     .await;
-                for ep in &endpoints {
+                for ep in endpoints.iter().filter(|_| !cancel.is_cancelled()) {
                     let r = check_endpoint(ep, None, &names, timeout * 2, SystemTime::now()).await;
                     attach_endpoint_findings(&mut report, r.findings);
                 }
                 report
             }
-            None => engine.check(&names, &check).await,
+            None => engine.check_with(&names, &check, &cancel, &events).await,
+        };
+        drop(events);
+        if let Some(face) = face {
+            let _ = face.await;
         }
+        (!cancel.is_cancelled()).then_some(report)
     });
+    let Some(report) = report else {
+        eprintln!("acme-delegate: interrupted");
+        return ExitCode::from(live::INTERRUPTED);
+    };
+    match output(report, &args, command) {
+        Ok(report) => ExitCode::from(exit_code(&report) as u8),
+        Err(code) => code,
+    }
+}
+
+/// `check --wait DURATION`: 0 as soon as every name works from every vantage point, 1
+/// when the time runs out (with the last round's report), 130 on a signal.
+fn run_wait(config: Config, plan_path: Option<PathBuf>, args: CheckArgs, wait: &str) -> ExitCode {
+    let timeout = match live::parse_wait(wait) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("acme-delegate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (names, check) = match check_inputs(plan_path.as_deref(), &args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let Some(outcome) = live::wait(&rt, config, &names, check, timeout, args.json) else {
+        eprintln!("acme-delegate: interrupted");
+        return ExitCode::from(live::INTERRUPTED);
+    };
+    if outcome.end == PollEnd::TimedOut && !args.json {
+        eprintln!(
+            "acme-delegate: not every name works from every vantage point after {} ({} rounds); the last round:",
+            wait.trim(),
+            outcome.rounds
+        );
+    }
+    match output(outcome.report, &args, "check") {
+        Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(code) => code,
+    }
+}
+
+/// Recomputes `ok`, writes the Prometheus textfile, prints the table or the JSON.
+fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report, ExitCode> {
     report.names.iter_mut().for_each(|n| {
         n.ok = n.ok && !n.findings.iter().any(|f| f.severity == Severity::Error);
     });
@@ -296,7 +397,7 @@ fn run(
                 "acme-delegate: cannot write the Prometheus textfile {}: {e}; check that its directory exists and is writable",
                 path.display()
             );
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     }
     if args.json {
@@ -309,7 +410,7 @@ fn run(
             print!("{}", human::render(&report, style));
         }
     }
-    ExitCode::from(exit_code(&report) as u8)
+    Ok(report)
 }
 
 /// Endpoint findings go to the names they concern: a name mismatch to that name, expiry and

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod human;
+pub mod live;
 
 use super::{PlanArgs, ProveArgs, ZoneKindArg};
 
@@ -353,12 +354,9 @@ pub fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> Exi
             timeout: Duration::from_secs(args.timeout),
             ..ProveOptions::default()
         };
-        let cancel = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await
-            }
-        };
-        let r = engine.prove(zone, &pairs, &opts, Some(tx), cancel).await;
+        let cancel = acme_delegate::engine::events::CancellationToken::new();
+        live::cancel_on_signals(cancel.clone());
+        let r = engine.prove(zone, &pairs, &opts, Some(tx), &cancel).await;
         let _ = printer.await;
         r
     });

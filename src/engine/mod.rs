@@ -5,5 +5,7 @@ pub mod chain;
 pub mod check;
 pub mod diagnose;
 pub mod endpoint;
+pub mod events;
+pub mod poll;
 pub mod prove;
 pub mod views;
