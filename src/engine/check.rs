@@ -260,10 +260,12 @@ impl<T: Transport> Engine<T> {
             set.spawn(async move { (i, fut.await) });
         }
         let mut out: Vec<Option<R>> = (0..names.len()).map(|_| None).collect();
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let r = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => {
+                _ = &mut cancelled => {
                     set.shutdown().await;
                     break;
                 }
