@@ -324,7 +324,7 @@ impl<T: Transport> Engine<T> {
 /// The report of a name whose task did not finish: cancelled, or an internal error.
 pub(crate) fn unfinished(n: &InputName, cancel: &CancellationToken, doing: &str) -> NameReport {
     if cancel.is_cancelled() {
-        report::failed_name(n, &format!("cancelled before {doing} this name was done"))
+        report::failed_name(n, "the run was cancelled before this name was done")
     } else {
         report::failed_name(n, &format!("internal error while {doing} this name"))
     }
