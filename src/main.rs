@@ -6,7 +6,7 @@ mod cli;
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::model::config::Config;
 use clap::Parser;
-use cli::args::{Cli, Command};
+use cli::args::{CheckCmd, Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -42,7 +42,13 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         Some(Command::Prove(args)) => cli::prove::prove(config, cli.plan, args).await,
         Some(Command::Write(args)) => cli::write::write(cli.config, cli.plan, args).await,
         Some(Command::Hook(args)) => cli::write::hook(config, cli.plan, args).await,
-        Some(Command::Check(args)) => cli::check::run(config, cli.plan, args, None).await,
+        Some(Command::Check(CheckCmd { check, wait: None })) => {
+            cli::check::run(config, cli.plan, check, None).await
+        }
+        Some(Command::Check(CheckCmd {
+            check,
+            wait: Some(w),
+        })) => cli::check::run_wait(config, cli.plan, check, &w).await,
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {
                 ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),

@@ -33,11 +33,11 @@ pub struct Cli {
 pub enum Command {
     /// Check the _acme-challenge CNAME of each NAME from every authoritative server and
     /// every resolver.
-    #[command(after_help = EXIT_CODES)]
-    Check(CheckArgs),
+    #[command(after_help = CHECK_EXIT_CODES)]
+    Check(CheckCmd),
     /// Troubleshoot a failing renewal: everything `check` does, plus DNSSEC, CAA, wildcard
     /// capture, stale TXT, TTLs, acme-dns limits and the issuing client's config.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = DIAGNOSE_EXIT_CODES)]
     Diagnose(DiagnoseArgs),
     /// Choose the validation zone and compute the exact CNAME to publish for every NAME;
     /// the plan is saved for check, diagnose and prove.
@@ -51,6 +51,22 @@ pub enum Command {
     /// certbot's manual hooks: publish/remove the TXT at the name's target through the plan.
     Hook(super::write::HookArgs),
 }
+
+pub const DIAGNOSE_EXIT_CODES: &str = "\
+Exit status:
+  0  every name works from every vantage point
+  1  at least one error finding
+  2  bad input or usage (a name, a flag, the config file)
+  3  inconclusive: no server could be reached
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
+
+pub const CHECK_EXIT_CODES: &str = "\
+Exit status:
+  0  every name works from every vantage point
+  1  at least one error finding (with --wait: the time ran out first)
+  2  bad input or usage (a name, a flag, the config file)
+  3  inconclusive: no server could be reached
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const PROVE_EXIT_CODES: &str = "\
 Exit status:
@@ -136,6 +152,18 @@ pub struct DiagnoseArgs {
     /// A TLS endpoint serving the certificate (HOST:PORT): expiry and names are checked.
     #[arg(long, value_name = "HOST:PORT")]
     pub endpoint: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct CheckCmd {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Poll until every NAME works from every vantage point, for at most DURATION (90,
+    /// 90s, 10m, 1h): the authoritative servers each round (config `poll_interval_ms`),
+    /// a resolver only once they all give the right chain, and never before its cached
+    /// answer expires. Prints the final report; exit 1 if the time runs out.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[derive(Args)]

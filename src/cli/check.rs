@@ -1,46 +1,56 @@
-//! `check` and `diagnose`: names in, the engine's report out (table, JSON, Prometheus).
+//! `check` (also `--wait`) and `diagnose`: names in, the engine's report out (table, JSON,
+//! Prometheus textfile), with a progress bar or state lines on stderr while it works.
 
 use super::args::CheckArgs;
-use super::{human, usage};
+use super::{human, live, usage};
 use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoints;
+use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
-use acme_delegate::model::name::parse_all;
-use acme_delegate::report::{prometheus, to_json};
+use acme_delegate::model::name::{parse_all, parse_target, InputName};
+use acme_delegate::report::{prometheus, to_json, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The names and check options from the flags and the saved plan.
+async fn check_inputs(
+    plan_path: Option<PathBuf>,
+    args: &CheckArgs,
+) -> Result<(Vec<InputName>, CheckOptions), ExitCode> {
+    let planned = match setup::load_plan(plan_path, false).await {
+        Ok(p) => p
+            .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
+            .unwrap_or_default(),
+        Err(e) => return Err(usage(e)),
+    };
+    let names = parse_all(&args.names).map_err(usage)?;
+    let expect_target = match args.expect_target.as_deref() {
+        Some(t) => Some(parse_target(t).map_err(|e| usage(format!("--expect-target: {e}")))?),
+        None => None,
+    };
+    Ok((
+        names,
+        CheckOptions {
+            expect_target,
+            planned,
+        },
+    ))
+}
+
+/// `check`, or `diagnose` when `diagnose` holds its options and the TLS endpoints.
 pub async fn run(
     config: Config,
     plan_path: Option<PathBuf>,
     args: CheckArgs,
     diagnose: Option<(DiagnoseOptions, Vec<String>)>,
 ) -> ExitCode {
-    let planned = match setup::load_plan(plan_path, false).await {
-        Ok(p) => p
-            .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
-            .unwrap_or_default(),
-        Err(e) => return usage(e),
-    };
-    let names = match parse_all(&args.names) {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("acme-delegate: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let expect_target = match args.expect_target.as_deref().map(|t| {
-        acme_delegate::model::name::parse_target(t).map_err(|e| format!("--expect-target: {e}"))
-    }) {
-        Some(Err(e)) => {
-            eprintln!("acme-delegate: {e}");
-            return ExitCode::from(2);
-        }
-        Some(Ok(t)) => Some(t),
-        None => None,
+    let (names, check) = match check_inputs(plan_path, &args).await {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let command = if diagnose.is_some() {
         "diagnose"
@@ -48,32 +58,80 @@ pub async fn run(
         "check"
     };
     let timeout = config.timeout;
-    let mut report = {
-        let engine = Engine::new(config);
-        let check = CheckOptions {
-            expect_target,
-            planned,
-        };
-        match diagnose {
-            Some((d, endpoints)) => {
-                let mut report = engine
-                    .diagnose(&names, &DiagnoseOptions { check, ..d })
-                    .await;
+    let bar = live::show_bar(names.len(), args.json);
+    let cancel = CancellationToken::new();
+    live::cancel_on_signals(cancel.clone());
+    let (events, face) = live::progress(bar, names.len());
+    let engine = Engine::new(config);
+    let report = match diagnose {
+        Some((d, endpoints)) => {
+            let opts = DiagnoseOptions { check, ..d };
+            let mut report = engine.diagnose_with(&names, &opts, &cancel, &events).await;
+            if !cancel.is_cancelled() {
                 check_endpoints(&mut report, &endpoints, &names, timeout * 2).await;
-                report
             }
-            None => engine.check(&names, &check).await,
+            report
         }
+        None => engine.check_with(&names, &check, &cancel, &events).await,
     };
+    drop(events);
+    if let Some(face) = face {
+        let _ = face.await;
+    }
+    if cancel.is_cancelled() {
+        eprintln!("acme-delegate: interrupted");
+        return ExitCode::from(live::INTERRUPTED);
+    }
+    match output(report, &args, command) {
+        Ok(report) => ExitCode::from(exit_code(&report) as u8),
+        Err(code) => code,
+    }
+}
+
+/// `check --wait DURATION`: 0 as soon as every name works from every vantage point, 1
+/// when the time runs out (with the last round's report), 130 on a signal.
+pub async fn run_wait(
+    config: Config,
+    plan_path: Option<PathBuf>,
+    args: CheckArgs,
+    wait: &str,
+) -> ExitCode {
+    let timeout = match live::parse_wait(wait) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    let (names, check) = match check_inputs(plan_path, &args).await {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(outcome) = live::wait(config, &names, check, timeout, args.json).await else {
+        eprintln!("acme-delegate: interrupted");
+        return ExitCode::from(live::INTERRUPTED);
+    };
+    if outcome.end == PollEnd::TimedOut && !args.json {
+        eprintln!(
+            "acme-delegate: not every name works from every vantage point after {} ({} rounds); the last round:",
+            wait.trim(),
+            outcome.rounds
+        );
+    }
+    match output(outcome.report, &args, "check") {
+        Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(code) => code,
+    }
+}
+
+/// Settles `ok`, writes the Prometheus textfile, prints the table or the JSON.
+fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report, ExitCode> {
     report.settle();
     if let Some(path) = &args.prometheus_textfile {
         let text = prometheus::render(&report, command);
         if let Err(e) = write_atomic(path, text.as_bytes(), 0o644) {
-            eprintln!(
-                "acme-delegate: cannot write the Prometheus textfile {}: {e}; check that its directory exists and is writable",
+            return Err(usage(format!(
+                "cannot write the Prometheus textfile {}: {e}; check that its directory exists and is writable",
                 path.display()
-            );
-            return ExitCode::from(2);
+            )));
         }
     }
     if args.json {
@@ -86,5 +144,5 @@ pub async fn run(
             print!("{}", human::render(&report, style));
         }
     }
-    ExitCode::from(exit_code(&report) as u8)
+    Ok(report)
 }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod check;
 pub mod human;
+pub mod live;
 pub mod plan;
 pub mod prove;
 pub mod write;

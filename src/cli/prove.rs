@@ -81,12 +81,9 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             timeout: Duration::from_secs(args.timeout),
             ..ProveOptions::default()
         };
-        let cancel = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await
-            }
-        };
-        let r = engine.prove(zone, &pairs, &opts, Some(tx), cancel).await;
+        let cancel = acme_delegate::engine::events::CancellationToken::new();
+        super::live::cancel_on_signals(cancel.clone());
+        let r = engine.prove(zone, &pairs, &opts, Some(tx), &cancel).await;
         let _ = printer.await;
         r
     };

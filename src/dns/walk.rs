@@ -3,12 +3,14 @@
 //!
 //! Cuts are found label by label (an `NS` question per ancestor, as with QNAME
 //! minimisation), which also finds a child zone served by its parent's own server. Every
-//! result is memoised, so a thousand names under one zone cost one walk of the shared part.
+//! result is memoised, so a thousand names under one zone cost one walk of the shared part;
+//! a walk lives no longer than the smallest TTL it rests on and the current run or poll
+//! round ([`Walker::epoch`]).
 
 use super::outcome::{Exchange, Outcome, QueryFlags, Question};
 use super::transport::Transport;
 use super::types::{Name, RData, RecordType};
-use crate::dns::memo::Memo;
+use crate::dns::memo::{Epoch, Memo};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +44,36 @@ pub struct Walk {
     pub unresponsive: bool,
     /// The failed exchanges (timeouts, refusals, SERVFAIL, ...) met on the way.
     pub failures: Vec<Exchange>,
+    /// The smallest TTL of the records the walk rests on (None: no record, e.g. the
+    /// root hints or a walk that met only failures).
+    pub ttl: Option<u32>,
+}
+
+fn walk_ttl(w: &Arc<Walk>) -> Option<Duration> {
+    w.ttl.map(|t| Duration::from_secs(t.into()))
+}
+
+fn min_ttl(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The smallest TTL of a reply's records (a negative answer counts as its negative TTL).
+fn reply_ttl(r: &super::outcome::Reply) -> Option<u32> {
+    let records = r
+        .answers
+        .iter()
+        .chain(r.additional.iter())
+        .chain(
+            r.authority
+                .iter()
+                .filter(|a| !matches!(a.data, RData::SOA(_))),
+        )
+        .map(|a| a.ttl)
+        .min();
+    min_ttl(records, r.negative_ttl())
 }
 
 /// The memoising walker.
@@ -58,13 +90,18 @@ impl<T: Transport> Walker<T> {
         Walker {
             transport,
             roots,
-            walks: Memo::default(),
+            walks: Memo::new(Epoch::default(), walk_ttl),
             timeout,
         }
     }
 
     pub fn transport(&self) -> &Arc<T> {
         &self.transport
+    }
+
+    /// The run or round the memoised walks belong to; advance it to walk again.
+    pub fn epoch(&self) -> &Epoch {
+        self.walks.epoch()
     }
 
     /// The zone that holds `name`.
@@ -95,6 +132,7 @@ impl<T: Transport> Walker<T> {
                 missing_at: None,
                 unresponsive: false,
                 failures: vec![],
+                ttl: None,
             });
         }
         let parent = self.zone_of(name.parent()).await;
@@ -127,9 +165,11 @@ impl<T: Transport> Walker<T> {
                 missing_at: None,
                 unresponsive: true,
                 failures,
+                ttl: parent.ttl,
             });
         };
         let reply = ex.outcome.reply().expect("usable outcome has a reply");
+        let ttl = min_ttl(parent.ttl, reply_ttl(reply));
         let ns_records: Vec<Name> = match &ex.outcome {
             Outcome::Referral(r) => r
                 .referral()
@@ -160,6 +200,7 @@ impl<T: Transport> Walker<T> {
                 missing_at: Some(name),
                 unresponsive: false,
                 failures,
+                ttl,
             });
         }
         if ns_records.is_empty() {
@@ -169,6 +210,7 @@ impl<T: Transport> Walker<T> {
                 missing_at: None,
                 unresponsive: false,
                 failures,
+                ttl,
             });
         }
         // A cut: collect addresses from glue, else look them up (out of bailiwick only).
@@ -214,6 +256,7 @@ impl<T: Transport> Walker<T> {
             missing_at: None,
             unresponsive: false,
             failures,
+            ttl,
         })
     }
 

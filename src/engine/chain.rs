@@ -6,6 +6,9 @@ use crate::dns::walk::Walker;
 use crate::dns::{
     Exchange, Name, Outcome, QueryFlags, Question, RData, Rcode, RecordType, Reply, Transport,
 };
+use crate::engine::events::{Event, EventSink};
+use crate::findings::evidence::VantageKind;
+use crate::findings::rules::chain::outcome_text;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -104,6 +107,17 @@ fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
 
 /// Follows the chain from `start` (a TXT question, as the CA asks).
 pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
+    follow_with(walker, start, &EventSink::none(), "").await
+}
+
+/// [`follow`], telling `events` each server's answer as it arrives and each hop (for the
+/// name `name`).
+pub async fn follow_with<T: Transport>(
+    walker: &Walker<T>,
+    start: &Name,
+    events: &EventSink,
+    name: &str,
+) -> Chain {
     let mut hops = Vec::new();
     let mut steps = Vec::new();
     let mut seen = HashSet::from([start.clone()]);
@@ -134,6 +148,14 @@ pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
                         .transport()
                         .ask(s.addr, &q, QueryFlags::authoritative())
                         .await;
+                    events.emit(|| Event::Vantage {
+                        name: name.to_string(),
+                        vantage: s.name.to_string(),
+                        kind: VantageKind::Authoritative,
+                        server: ex.server,
+                        outcome: outcome_text(&ex.outcome),
+                        ms: ex.ms(),
+                    });
                     (s.name.clone(), ex)
                 }
             });
@@ -176,6 +198,16 @@ pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
             &mut seen,
             &mut hops,
         );
+        for h in &hops[before..] {
+            events.emit(|| Event::Hop {
+                name: name.to_string(),
+                owner: h.owner.clone(),
+                target: h.target.clone(),
+                ttl: h.ttl,
+                server: h.server,
+                zone: h.zone.clone(),
+            });
+        }
         if let Some(end) = end {
             return Chain {
                 start: start.clone(),

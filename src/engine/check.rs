@@ -8,6 +8,7 @@ use crate::dns::{
     Exchange, Name, NetOptions, NetTransport, QueryFlags, Question, RData, RecordType, Transport,
 };
 use crate::engine::chain::{self, Chain, End};
+use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{ask_resolver, vantages, Vantage};
 use crate::findings::rules::chain::{rules, NameEvidence};
 use crate::findings::rules::diagnose::ZoneSigning;
@@ -16,7 +17,9 @@ use crate::findings::{Finding, Severity};
 use crate::model::config::Config;
 use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Options of one check run.
 #[derive(Clone, Debug, Default)]
@@ -53,13 +56,20 @@ impl Engine<NetTransport> {
 impl<T: Transport> Engine<T> {
     pub fn with_transport(config: Config, transport: T) -> Arc<Self> {
         let walker = Walker::new(Arc::new(transport), config.roots.clone(), config.timeout);
+        let epoch = walker.epoch().clone();
         Arc::new(Engine {
             vantages: vantages(&config),
             config,
             walker,
-            caa_nodes: Memo::default(),
-            signing: Memo::default(),
+            caa_nodes: Memo::new(epoch.clone(), exchange_ttl),
+            signing: Memo::new(epoch, |_| None),
         })
+    }
+
+    /// Starts a run or poll round: what was memoised before (walks, CAA, signing) is
+    /// asked again, so a re-check after a change sees the change.
+    pub fn begin_run(&self) {
+        self.walker.epoch().advance();
     }
 
     pub fn walker(&self) -> &Walker<T> {
@@ -73,14 +83,30 @@ impl<T: Transport> Engine<T> {
 
     /// Gathers the evidence for one name: the authoritative chain and every vantage point.
     pub async fn evidence(&self, input: &InputName, opts: &CheckOptions) -> NameEvidence {
+        self.evidence_with(input, opts, &EventSink::none()).await
+    }
+
+    /// [`Engine::evidence`], telling `events` each answer as it arrives and each hop.
+    pub async fn evidence_with(
+        &self,
+        input: &InputName,
+        opts: &CheckOptions,
+        events: &EventSink,
+    ) -> NameEvidence {
         let transport = self.walker.transport().clone();
-        let resolvers = futures::future::join_all(
-            self.vantages
-                .iter()
-                .map(|v| ask_resolver(transport.as_ref(), v, &input.challenge)),
+        let id = input.identifier.as_str();
+        let resolvers = futures::future::join_all(self.vantages.iter().map(|v| {
+            let transport = transport.clone();
+            async move {
+                let rv = ask_resolver(transport.as_ref(), v, &input.challenge).await;
+                events.emit(|| vantage_event(id, &rv));
+                rv
+            }
+        }));
+        let (chain, resolvers) = tokio::join!(
+            chain::follow_with(&self.walker, &input.challenge, events, id),
+            resolvers
         );
-        let (chain, resolvers) =
-            tokio::join!(chain::follow(&self.walker, &input.challenge), resolvers);
         let doubled = self.doubled_lookup(input, &chain).await;
         NameEvidence {
             observed_at: std::time::SystemTime::now(),
@@ -96,7 +122,11 @@ impl<T: Transport> Engine<T> {
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
-    async fn doubled_lookup(&self, input: &InputName, chain: &Chain) -> Option<(Name, Exchange)> {
+    pub(crate) async fn doubled_lookup(
+        &self,
+        input: &InputName,
+        chain: &Chain,
+    ) -> Option<(Name, Exchange)> {
         if !chain.hops.is_empty()
             || !matches!(
                 chain.end,
@@ -184,8 +214,19 @@ impl<T: Transport> Engine<T> {
 
     /// Checks one name.
     pub async fn check_one(&self, input: &InputName, opts: &CheckOptions) -> NameReport {
-        let ev = self.evidence(input, opts).await;
+        self.check_one_with(input, opts, &EventSink::none()).await
+    }
+
+    /// [`Engine::check_one`], telling `events` what it learns (answers, hops, findings).
+    pub async fn check_one_with(
+        &self,
+        input: &InputName,
+        opts: &CheckOptions,
+        events: &EventSink,
+    ) -> NameReport {
+        let ev = self.evidence_with(input, opts, events).await;
         let findings = rules(&ev);
+        events.findings(&input.identifier, &findings);
         report::name_report(&ev, findings)
     }
 
@@ -197,16 +238,44 @@ impl<T: Transport> Engine<T> {
         F: Fn(Arc<Self>, InputName) -> Fut,
         Fut: std::future::Future<Output = R> + Send + 'static,
     {
+        self.per_name_until(names, &CancellationToken::new(), f)
+            .await
+    }
+
+    /// [`Engine::per_name`] until `cancel`: then every task is stopped (and waited for)
+    /// and the names not done yet are None.
+    pub async fn per_name_until<R, F, Fut>(
+        self: &Arc<Self>,
+        names: &[InputName],
+        cancel: &CancellationToken,
+        f: F,
+    ) -> Vec<Option<R>>
+    where
+        R: Send + 'static,
+        F: Fn(Arc<Self>, InputName) -> Fut,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+    {
         let mut set = tokio::task::JoinSet::new();
         for (i, n) in names.iter().enumerate() {
             let fut = f(self.clone(), n.clone());
             set.spawn(async move { (i, fut.await) });
         }
         let mut out: Vec<Option<R>> = (0..names.len()).map(|_| None).collect();
-        while let Some(r) = set.join_next().await {
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
+        loop {
+            let r = tokio::select! {
+                biased;
+                _ = &mut cancelled => {
+                    set.shutdown().await;
+                    break;
+                }
+                r = set.join_next() => r,
+            };
             match r {
-                Ok((i, rep)) => out[i] = Some(rep),
-                Err(e) => tracing::error!("a task for one name failed: {e}"),
+                None => break,
+                Some(Ok((i, rep))) => out[i] = Some(rep),
+                Some(Err(e)) => tracing::error!("a task for one name failed: {e}"),
             }
         }
         out
@@ -214,23 +283,96 @@ impl<T: Transport> Engine<T> {
 
     /// Checks every name concurrently; the report keeps the input order.
     pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
+        self.check_with(names, opts, &CancellationToken::new(), &EventSink::none())
+            .await
+    }
+
+    /// [`Engine::check`], telling `events` what it learns while it works, until `cancel`
+    /// (then the names not done yet say so, as `CHECK_FAILED`).
+    pub async fn check_with(
+        self: &Arc<Self>,
+        names: &[InputName],
+        opts: &CheckOptions,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Report {
+        self.begin_run();
+        events.emit(|| Event::RunStarted { names: names.len() });
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = names.len();
         let out = self
-            .per_name(names, |me, n| {
+            .per_name_until(names, cancel, |me, n| {
                 let opts = opts.clone();
-                async move { me.check_one(&n, &opts).await }
+                let events = events.clone();
+                let done = done.clone();
+                async move {
+                    let r = me.check_one_with(&n, &opts, &events).await;
+                    name_done(&events, &done, total, &r.name, r.ok);
+                    r
+                }
             })
             .await;
-        let names = out
+        let names: Vec<NameReport> = out
             .into_iter()
             .zip(names)
-            .map(|(r, n)| {
-                r.unwrap_or_else(|| {
-                    report::failed_name(n, "internal error while checking this name")
-                })
-            })
+            .map(|(r, n)| r.unwrap_or_else(|| unfinished(n, cancel, "checking")))
             .collect();
+        run_done(events, &names, cancel);
         Report { version: 1, names }
     }
+}
+
+/// The report of a name whose task did not finish: cancelled, or an internal error.
+pub(crate) fn unfinished(n: &InputName, cancel: &CancellationToken, doing: &str) -> NameReport {
+    if cancel.is_cancelled() {
+        report::failed_name(n, "the run was cancelled before this name was done")
+    } else {
+        report::failed_name(n, &format!("internal error while {doing} this name"))
+    }
+}
+
+pub(crate) fn name_done(
+    events: &EventSink,
+    done: &AtomicUsize,
+    total: usize,
+    name: &str,
+    ok: bool,
+) {
+    let done = done.fetch_add(1, Ordering::SeqCst) + 1;
+    events.emit(|| Event::NameDone {
+        name: name.to_string(),
+        ok,
+        done,
+        total,
+    });
+}
+
+pub(crate) fn run_done(events: &EventSink, names: &[NameReport], cancel: &CancellationToken) {
+    events.emit(|| Event::RunDone {
+        total: names.len(),
+        ok: names.iter().filter(|n| n.ok).count(),
+        cancelled: cancel.is_cancelled(),
+    });
+}
+
+/// A resolver's answer as an event.
+pub(crate) fn vantage_event(name: &str, rv: &crate::engine::views::ResolverView) -> Event {
+    Event::Vantage {
+        name: name.to_string(),
+        vantage: rv.vantage.name.clone(),
+        kind: rv.vantage.kind,
+        server: rv.exchange.server,
+        outcome: crate::findings::rules::chain::outcome_text(&rv.exchange.outcome),
+        ms: rv.exchange.ms(),
+    }
+}
+
+/// How long an answer may be reused: its smallest record TTL, or its negative TTL; a
+/// failed exchange only for the current run.
+fn exchange_ttl(ex: &Exchange) -> Option<Duration> {
+    let r = ex.outcome.reply().filter(|_| ex.outcome.is_usable())?;
+    let ttl = r.answers.iter().map(|a| a.ttl).min().or(r.negative_ttl())?;
+    Some(Duration::from_secs(ttl.into()))
 }
 
 /// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at

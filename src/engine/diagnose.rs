@@ -6,17 +6,19 @@ use crate::clients::read::{self as clients, parse_client_config, ClientWrite};
 use crate::dns::{
     Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
 };
-use crate::engine::check::{CheckOptions, Engine};
+use crate::engine::check::{name_done, run_done, unfinished, CheckOptions, Engine};
+use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{Vantage, VantageKind};
 use crate::findings::rules::chain::{merge_same, rules, NameEvidence};
 use crate::findings::rules::diagnose::{
     caa_rules, chain_extra_rules, dnssec_rules, two_values_rule, usable, CaaLookup, CdRetry,
     DiagnoseEvidence, ZoneSigning,
 };
-use crate::findings::Finding;
+use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
-use crate::report::{self, NameReport, Report};
+use crate::report::{self, Report};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 /// Options of one diagnose run.
@@ -99,9 +101,14 @@ impl<T: Transport> Engine<T> {
             if !matches!(rv.exchange.outcome, Outcome::ServFail(_)) {
                 continue;
             }
+            let flags = QueryFlags {
+                checking_disabled: true,
+                ..QueryFlags::recursive()
+            };
             let ex = self
                 .walker()
-                .ask_checking_disabled(rv.vantage.addr, &rv.exchange.question)
+                .transport()
+                .ask(rv.vantage.addr, &rv.exchange.question, flags)
                 .await;
             if usable(&ex) {
                 out.push(CdRetry {
@@ -176,7 +183,18 @@ impl<T: Transport> Engine<T> {
         input: &InputName,
         opts: &DiagnoseOptions,
     ) -> DiagnoseEvidence {
-        let base = self.evidence(input, &opts.check).await;
+        self.diagnose_evidence_with(input, opts, &EventSink::none())
+            .await
+    }
+
+    /// [`Engine::diagnose_evidence`], telling `events` each answer and hop of the chain.
+    pub async fn diagnose_evidence_with(
+        &self,
+        input: &InputName,
+        opts: &DiagnoseOptions,
+        events: &EventSink,
+    ) -> DiagnoseEvidence {
+        let base = self.evidence_with(input, &opts.check, events).await;
         let (caa, cd_retries, wildcard_probe, signing) = tokio::join!(
             self.caa_lookup(&input.host),
             self.cd_retries(&base),
@@ -195,41 +213,78 @@ impl<T: Transport> Engine<T> {
 
     /// Diagnoses every name concurrently; names keep the input order.
     pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
-        let evs = self
-            .per_name(names, |me, n| {
+        self.diagnose_with(names, opts, &CancellationToken::new(), &EventSink::none())
+            .await
+    }
+
+    /// [`Engine::diagnose`], telling `events` what it learns while it works, until
+    /// `cancel`. A name's findings are sent when it is done, except the few that compare
+    /// names (acme-dns's two values), which are sent at the end.
+    pub async fn diagnose_with(
+        self: &Arc<Self>,
+        names: &[InputName],
+        opts: &DiagnoseOptions,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Report {
+        self.begin_run();
+        events.emit(|| Event::RunStarted { names: names.len() });
+        let paths = opts.client_configs.clone();
+        let clients = Arc::new(
+            tokio::task::spawn_blocking(move || read_clients(&paths))
+                .await
+                .unwrap_or_default(),
+        );
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = names.len();
+        let results = self
+            .per_name_until(names, cancel, |me, n| {
                 let opts = opts.clone();
-                async move { me.diagnose_evidence(&n, &opts).await }
+                let events = events.clone();
+                let clients = clients.clone();
+                let done = done.clone();
+                async move {
+                    let ev = me.diagnose_evidence_with(&n, &opts, &events).await;
+                    let own = diagnose_rules(&ev);
+                    let client = client_rules(&clients, &ev);
+                    let all = merge_same(own.iter().chain(&client).cloned().collect());
+                    events.findings(&n.identifier, &all);
+                    let ok = !all.iter().any(|f| f.severity == Severity::Error);
+                    name_done(&events, &done, total, &n.identifier, ok);
+                    (ev, own, client)
+                }
             })
             .await;
-        let evs: Vec<DiagnoseEvidence> = evs.into_iter().flatten().collect();
-        let paths = opts.client_configs.clone();
-        let clients = tokio::task::spawn_blocking(move || read_clients(&paths))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!("reading the client configs failed: {e}");
-                Vec::new()
-            });
+        // Names whose task failed (or was cancelled) still appear, in the input order.
+        let mut evs = Vec::new();
+        let mut rest = Vec::new();
+        for r in results {
+            match r {
+                Some((ev, own, client)) => {
+                    evs.push(ev);
+                    rest.push(Some((own, client)));
+                }
+                None => rest.push(None),
+            }
+        }
         let two = two_values_rule(&evs);
+        let mut evs = evs.iter();
         let mut out = Vec::new();
-        for ev in &evs {
-            let mut findings = diagnose_rules(ev);
+        for (r, n) in rest.into_iter().zip(names) {
+            let Some(((mut findings, client), ev)) = r.and_then(|r| Some((r, evs.next()?))) else {
+                out.push(unfinished(n, cancel, "diagnosing"));
+                continue;
+            };
             if let Some(f) = two.get(&ev.base.input.identifier) {
+                events.findings(&n.identifier, std::slice::from_ref(f));
                 findings.push(f.clone());
             }
-            findings.extend(client_rules(&clients, ev));
+            findings.extend(client);
             let mut findings = merge_same(findings);
             findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
             out.push(report::name_report(&ev.base, findings));
         }
-        // Names whose task failed still appear.
-        for n in names {
-            if !out.iter().any(|r: &NameReport| r.name == n.identifier) {
-                out.push(report::failed_name(
-                    n,
-                    "internal error while diagnosing this name",
-                ));
-            }
-        }
+        run_done(events, &out, cancel);
         Report {
             version: 1,
             names: out,

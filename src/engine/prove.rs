@@ -7,6 +7,7 @@
 use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Transport};
 use crate::engine::chain::End;
 use crate::engine::check::Engine;
+use crate::engine::events::CancellationToken;
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::Code;
@@ -127,8 +128,9 @@ impl<T: Transport> Engine<T> {
         names: &[(InputName, Name)],
         opts: &ProveOptions,
         events: Option<UnboundedSender<ProveEvent>>,
-        cancel: impl Future<Output = ()>,
+        cancel: &CancellationToken,
     ) -> ProveReport {
+        self.begin_run();
         let published: Published = Arc::new(Mutex::new(Vec::new()));
         let work = async {
             let tasks = names.iter().map(|(n, t)| {
@@ -146,7 +148,7 @@ impl<T: Transport> Engine<T> {
         };
         let mut results = tokio::select! {
             r = work => Some(r),
-            _ = cancel => None,
+            _ = cancel.cancelled() => None,
         };
         // Clean up whatever is still published (all of it after a cancellation).
         let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
@@ -194,6 +196,8 @@ impl<T: Transport> Engine<T> {
         ProveReport { version: 1, names }
     }
 
+    /// Publishes a token at `target`, waits for every authoritative server, then for
+    /// every resolver, and says what each saw.
     async fn prove_one(
         &self,
         zone: &dyn ValidationZone,
@@ -213,108 +217,91 @@ impl<T: Transport> Engine<T> {
             vantages: vec![],
             findings: vec![],
         };
-        let tok = token();
-        if let Err(e) = zone.publish(n, target, &tok).await {
-            if let Some(tx) = events {
-                let _ = tx.send(ProveEvent::Failed {
-                    name: n.identifier.clone(),
-                    message: e.to_string(),
-                });
+        let tok = match publish_token(zone, n, target, published, events).await {
+            Ok(tok) => tok,
+            Err(f) => {
+                proof.findings.push(f);
+                return proof;
             }
-            proof.findings.push(Finding::new(
-                Code::ProofPublishFailed,
-                &n.identifier,
-                e.message,
-                e.fix,
-            ));
+        };
+        proof.published = true;
+        let watch = Watch {
+            name: n,
+            target,
+            tok: &tok,
+            start: Instant::now(),
+            opts,
+            events,
+        };
+        // 1. every authoritative server of the target's zone
+        self.authoritative_step(&watch, &mut proof).await;
+        if !proof.findings.is_empty() {
             return proof;
         }
-        proof.published = true;
-        published
-            .lock()
-            .unwrap()
-            .push((n.clone(), target.clone(), tok.clone()));
-        if let Some(tx) = events {
-            let _ = tx.send(ProveEvent::Published {
-                name: n.identifier.clone(),
-                target: target.clone(),
-            });
-        }
-        let start = Instant::now();
-        let deadline = start + opts.timeout;
-        let t = self.walker().transport().clone();
+        // 2. only now the resolvers: through the CNAME, as the CA asks
+        self.resolver_step(&watch, &mut proof).await;
+        proof.ok = proof.findings.is_empty();
+        proof
+    }
 
-        // 1. every authoritative server of the target's zone
-        let walk = self.walker().zone_of(target.clone()).await;
+    /// Waits until every authoritative server of the target's zone serves the token (or
+    /// the time is up); their proofs, and a finding for each that never did.
+    async fn authoritative_step(&self, w: &Watch<'_>, proof: &mut NameProof) {
+        let walk = self.walker().zone_of(w.target.clone()).await;
         let servers = walk.zone.servers.clone();
-        let q = Question::new(target.clone(), RecordType::TXT);
-        let mut auth_seen: Vec<Option<u64>> = vec![None; servers.len()];
-        let mut auth_last: Vec<Option<Exchange>> = vec![None; servers.len()];
-        loop {
-            for (i, s) in servers.iter().enumerate() {
-                if auth_seen[i].is_some() {
-                    continue;
+        let t = self.walker().transport().clone();
+        let q = Question::new(w.target.clone(), RecordType::TXT);
+        let polled = w
+            .poll(servers.len(), |i| {
+                let (t, q, s) = (t.clone(), q.clone(), &servers[i]);
+                async move {
+                    let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+                    let values: Vec<String> = ex
+                        .outcome
+                        .reply()
+                        .map(|r| {
+                            r.answers_of(w.target, RecordType::TXT)
+                                .iter()
+                                .map(|a| a.data.to_text())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let seen = has_token(&values, w.tok)
+                        .then(|| (s.name.to_string(), VantageKind::Authoritative));
+                    (seen, ex)
                 }
-                let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-                let values: Vec<String> = ex
-                    .outcome
-                    .reply()
-                    .map(|r| {
-                        r.answers_of(target, RecordType::TXT)
-                            .iter()
-                            .map(|a| a.data.to_text())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if has_token(&values, &tok) {
-                    let ms = start.elapsed().as_millis() as u64;
-                    auth_seen[i] = Some(ms);
-                    if let Some(tx) = events {
-                        let _ = tx.send(ProveEvent::Seen {
-                            name: n.identifier.clone(),
-                            vantage: s.name.to_string(),
-                            kind: VantageKind::Authoritative,
-                            ms,
-                        });
-                    }
-                }
-                auth_last[i] = Some(ex);
-            }
-            if auth_seen.iter().all(|s| s.is_some()) || Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(opts.poll).await;
-        }
+            })
+            .await;
         for (i, s) in servers.iter().enumerate() {
+            let (seen, last) = (polled.seen[i], polled.last[i].as_ref());
             proof.vantages.push(VantageProof {
                 vantage: s.name.to_string(),
                 kind: VantageKind::Authoritative,
                 server: s.addr.to_string(),
-                seen_after_ms: auth_seen[i],
-                last_outcome: auth_seen[i].is_none().then(|| {
-                    auth_last[i]
-                        .as_ref()
-                        .map(|e| outcome_text(&e.outcome))
+                seen_after_ms: seen,
+                last_outcome: seen.is_none().then(|| {
+                    last.map(|e| outcome_text(&e.outcome))
                         .unwrap_or_else(|| "not asked".into())
                 }),
             });
-            if auth_seen[i].is_none() {
+            if seen.is_none() {
                 let mut f = Finding::new(
                     Code::ProofNotPublished,
-                    &n.identifier,
+                    &w.name.identifier,
                     format!(
-                        "{} ({}) still does not serve the test TXT at {target} after {} s (last answer: {}): the update did not reach this server",
+                        "{} ({}) still does not serve the test TXT at {} after {} s (last answer: {}): the update did not reach this server",
                         s.name,
                         s.addr,
-                        opts.timeout.as_secs(),
-                        auth_last[i].as_ref().map(|e| outcome_text(&e.outcome)).unwrap_or_default()
+                        w.target,
+                        w.opts.timeout.as_secs(),
+                        last.map(|e| outcome_text(&e.outcome)).unwrap_or_default()
                     ),
                     format!(
                         "make the primary NOTIFY and transfer to every server of {} (check `also-notify`/`notify` and the secondary's logs)",
                         walk.zone.apex
                     ),
                 );
-                if let Some(e) = &auth_last[i] {
+                if let Some(e) = last {
                     f = f.observe(observe(s.name.as_str(), e));
                 }
                 proof.findings.push(f);
@@ -323,84 +310,64 @@ impl<T: Transport> Engine<T> {
         if servers.is_empty() {
             proof.findings.push(Finding::new(
                 Code::ProofNotPublished,
-                &n.identifier,
+                &w.name.identifier,
                 format!(
-                    "no authoritative server of {target}'s zone could be found from the root hints"
+                    "no authoritative server of {}'s zone could be found from the root hints",
+                    w.target
                 ),
                 "delegate the validation zone from its parent (NS + glue)".into(),
             ));
         }
-        if !proof.findings.is_empty() {
-            return proof;
-        }
+    }
 
-        // 2. only now the resolvers: through the CNAME, as the CA asks
+    /// Waits until every resolver sees the token through the CNAME (or the time is up);
+    /// their proofs, and a finding for each that never did, with the reason.
+    async fn resolver_step(&self, w: &Watch<'_>, proof: &mut NameProof) {
         let vantages = self.vantages().to_vec();
-        let mut seen: Vec<Option<u64>> = vec![None; vantages.len()];
-        let mut last: Vec<Option<ResolverView>> = vec![None; vantages.len()];
-        loop {
-            for (i, v) in vantages.iter().enumerate() {
-                if seen[i].is_some() {
-                    continue;
+        let t = self.walker().transport().clone();
+        let polled = w
+            .poll(vantages.len(), |i| {
+                let (t, v) = (t.clone(), &vantages[i]);
+                async move {
+                    let rv = ask_resolver(t.as_ref(), v, &w.name.challenge).await;
+                    let ok = !rv.hops.is_empty()
+                        && matches!(&rv.end, Some(End::Txt { owner, values, .. }) if owner == w.target && has_token(values, w.tok));
+                    (ok.then(|| (v.name.clone(), v.kind)), rv)
                 }
-                let rv = ask_resolver(t.as_ref(), v, &n.challenge).await;
-                let ok = !rv.hops.is_empty()
-                    && matches!(&rv.end, Some(End::Txt { owner, values, .. }) if owner == target && has_token(values, &tok));
-                if ok {
-                    let ms = start.elapsed().as_millis() as u64;
-                    seen[i] = Some(ms);
-                    if let Some(tx) = events {
-                        let _ = tx.send(ProveEvent::Seen {
-                            name: n.identifier.clone(),
-                            vantage: v.name.clone(),
-                            kind: v.kind,
-                            ms,
-                        });
-                    }
-                }
-                last[i] = Some(rv);
-            }
-            if seen.iter().all(|s| s.is_some()) || Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(opts.poll).await;
-        }
+            })
+            .await;
         for (i, v) in vantages.iter().enumerate() {
+            let (seen, last) = (polled.seen[i], polled.last[i].as_ref());
             proof.vantages.push(VantageProof {
                 vantage: v.name.clone(),
                 kind: v.kind,
                 server: v.addr.to_string(),
-                seen_after_ms: seen[i],
-                last_outcome: seen[i].is_none().then(|| {
-                    last[i]
-                        .as_ref()
-                        .map(|r| outcome_text(&r.exchange.outcome))
+                seen_after_ms: seen,
+                last_outcome: seen.is_none().then(|| {
+                    last.map(|r| outcome_text(&r.exchange.outcome))
                         .unwrap_or_default()
                 }),
             });
-            if seen[i].is_none() {
-                if let Some(rv) = &last[i] {
-                    let (reason, fix) = self.why_not_seen(rv, target, &tok).await;
-                    proof.findings.push(
-                        Finding::new(
-                            Code::ProofNotSeen,
-                            &n.identifier,
-                            format!(
-                                "{} ({}) did not see the test TXT through {} within {} s: {reason}",
-                                v.name,
-                                v.addr,
-                                n.challenge,
-                                opts.timeout.as_secs()
-                            ),
-                            fix,
-                        )
-                        .observe(observe(&v.name, &rv.exchange)),
-                    );
-                }
-            }
+            let Some(rv) = last.filter(|_| seen.is_none()) else {
+                continue;
+            };
+            let (reason, fix) = self.why_not_seen(rv, w.target, w.tok).await;
+            proof.findings.push(
+                Finding::new(
+                    Code::ProofNotSeen,
+                    &w.name.identifier,
+                    format!(
+                        "{} ({}) did not see the test TXT through {} within {} s: {reason}",
+                        v.name,
+                        v.addr,
+                        w.name.challenge,
+                        w.opts.timeout.as_secs()
+                    ),
+                    fix,
+                )
+                .observe(observe(&v.name, &rv.exchange)),
+            );
         }
-        proof.ok = proof.findings.is_empty();
-        proof
     }
 
     /// Why a resolver never saw the token, from its last answer.
@@ -408,9 +375,14 @@ impl<T: Transport> Engine<T> {
         let ex = &rv.exchange;
         match &ex.outcome {
             Outcome::ServFail(_) => {
+                let flags = QueryFlags {
+                    checking_disabled: true,
+                    ..QueryFlags::recursive()
+                };
                 let cd = self
                     .walker()
-                    .ask_checking_disabled(ex.server, &ex.question)
+                    .transport()
+                    .ask(ex.server, &ex.question, flags)
                     .await;
                 if cd.outcome.is_usable() {
                     return (
@@ -463,6 +435,102 @@ impl<T: Transport> Engine<T> {
                     _ => ("its answer does not settle the chain".into(), "run `acme-delegate diagnose` on the name".into()),
                 }
             }
+        }
+    }
+}
+
+/// Publishes a fresh token at `target` and remembers it for the cleanup.
+async fn publish_token(
+    zone: &dyn ValidationZone,
+    n: &InputName,
+    target: &Name,
+    published: &Published,
+    events: Option<&UnboundedSender<ProveEvent>>,
+) -> Result<String, Finding> {
+    let send = |ev: ProveEvent| {
+        if let Some(tx) = events {
+            let _ = tx.send(ev);
+        }
+    };
+    let tok = token();
+    if let Err(e) = zone.publish(n, target, &tok).await {
+        send(ProveEvent::Failed {
+            name: n.identifier.clone(),
+            message: e.to_string(),
+        });
+        return Err(Finding::new(
+            Code::ProofPublishFailed,
+            &n.identifier,
+            e.message,
+            e.fix,
+        ));
+    }
+    published
+        .lock()
+        .unwrap()
+        .push((n.clone(), target.clone(), tok.clone()));
+    send(ProveEvent::Published {
+        name: n.identifier.clone(),
+        target: target.clone(),
+    });
+    Ok(tok)
+}
+
+/// What one name's proof watches for, since when, until when.
+struct Watch<'a> {
+    name: &'a InputName,
+    target: &'a Name,
+    tok: &'a str,
+    start: Instant,
+    opts: &'a ProveOptions,
+    events: Option<&'a UnboundedSender<ProveEvent>>,
+}
+
+/// Per asked party: when it first saw the token (ms after publication), and its last
+/// answer.
+struct Polled<A> {
+    seen: Vec<Option<u64>>,
+    last: Vec<Option<A>>,
+}
+
+impl Watch<'_> {
+    /// Asks parties `0..count` in turn with `ask(i)` (which says who saw the token, if
+    /// it was seen), each until it has seen it, a round per `opts.poll`, until all have
+    /// or the time is up.
+    async fn poll<A, F, Fut>(&self, count: usize, ask: F) -> Polled<A>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = (Option<(String, VantageKind)>, A)>,
+    {
+        let deadline = self.start + self.opts.timeout;
+        let mut p = Polled {
+            seen: vec![None; count],
+            last: (0..count).map(|_| None).collect(),
+        };
+        loop {
+            for i in 0..count {
+                if p.seen[i].is_some() {
+                    continue;
+                }
+                let (seen, answer) = ask(i).await;
+                if let Some((vantage, kind)) = seen {
+                    let ms = self.start.elapsed().as_millis() as u64;
+                    p.seen[i] = Some(ms);
+                    if let Some(tx) = self.events {
+                        let _ = tx.send(ProveEvent::Seen {
+                            name: self.name.identifier.clone(),
+                            vantage,
+                            kind,
+                            ms,
+                        });
+                    }
+                }
+                p.last[i] = Some(answer);
+            }
+            if p.seen.iter().all(|s| s.is_some()) || Instant::now() >= deadline {
+                return p;
+            }
+            tokio::time::sleep(self.opts.poll).await;
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub timeout: Duration,
     pub attempts: u32,
     pub max_inflight: usize,
+    /// From the start of one round of the live poll (`check --wait`) to the next.
+    pub poll_interval: Duration,
     pub resolvers: Vec<Resolver>,
     /// The "inside" view: the system resolvers (empty: not asked).
     pub system: Vec<SocketAddr>,
@@ -75,6 +77,7 @@ struct RawConfig {
     timeout_ms: Option<Spanned<u64>>,
     attempts: Option<Spanned<u32>>,
     max_inflight: Option<Spanned<usize>>,
+    poll_interval_ms: Option<Spanned<u64>>,
     resolvers: Option<Vec<RawResolver>>,
     system: Option<RawSystem>,
 }
@@ -105,6 +108,7 @@ impl Config {
             timeout: Duration::ZERO,
             attempts: 0,
             max_inflight: 0,
+            poll_interval: Duration::ZERO,
             resolvers: Vec::new(),
             system: Vec::new(),
         };
@@ -172,7 +176,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let fix = if msg.contains("unknown field") {
-                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
+                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, poll_interval_ms, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
             } else {
                 "see docs/config.md for the expected type of each key"
             };
@@ -236,6 +240,17 @@ impl Config {
                 ));
             }
             cfg.max_inflight = *m.get_ref();
+        }
+        if let Some(p) = &raw.poll_interval_ms {
+            if !(50..=600_000).contains(p.get_ref()) {
+                return Err(located(
+                    Some(p.span()),
+                    Some("poll_interval_ms".into()),
+                    format!("{} is out of range", p.get_ref()),
+                    "use 50 to 600000 milliseconds",
+                ));
+            }
+            cfg.poll_interval = Duration::from_millis(*p.get_ref());
         }
         if let Some(rs) = &raw.resolvers {
             cfg.resolvers = Vec::new();
@@ -365,6 +380,7 @@ mod tests {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
+            poll_interval: Duration::from_millis(1000),
             resolvers: vec![
                 resolver("cloudflare", "1.1.1.1:53"),
                 resolver("google", "8.8.8.8:53"),
@@ -382,6 +398,7 @@ mod tests {
         let t = r#"
 roots = ["127.0.0.10:53", "[::1]:53"]
 timeout_ms = 500
+poll_interval_ms = 250
 [[resolvers]]
 name = "lab-unbound"
 address = "127.0.0.53:53"
@@ -391,6 +408,11 @@ servers = ["127.0.0.55:53"]
         let c = Config::from_toml(t, Path::new("x.toml")).unwrap();
         assert_eq!(c.roots[1], "[::1]:53".parse().unwrap());
         assert_eq!(c.timeout, Duration::from_millis(500));
+        assert_eq!(c.poll_interval, Duration::from_millis(250));
+        assert_eq!(
+            Config::defaults().poll_interval,
+            Duration::from_millis(1000)
+        );
         assert_eq!(c.resolvers[0].name, "lab-unbound");
         assert_eq!(c.system, vec!["127.0.0.55:53".parse().unwrap()]);
     }
@@ -416,6 +438,9 @@ servers = ["127.0.0.55:53"]
 
         let e = Config::from_toml("timeout_ms = 0\n", Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("1 to 60000"), "{e}");
+
+        let e = Config::from_toml("poll_interval_ms = 1\n", Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("poll_interval_ms"));
     }
 
     #[test]

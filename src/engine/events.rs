@@ -1,0 +1,177 @@
+//! What the engine tells a face while it works: each vantage outcome as it arrives, each
+//! hop of the chain, each finding, each name done, the run done, and for the live poll
+//! each round and each (name, vantage) cell that changes.
+//!
+//! Events go through an [`EventSink`]: an optional, unbounded `tokio::sync::mpsc` sender.
+//! Sending never blocks the engine on a slow face and drops nothing; a sink nobody
+//! listens to costs nothing (events are not even built). Long engine calls also take a
+//! [`CancellationToken`]: cancel it and the call returns soon with what it has, having
+//! stopped every task and query it started.
+
+use crate::dns::Name;
+use crate::findings::evidence::VantageKind;
+use crate::findings::Finding;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+pub use tokio_util::sync::CancellationToken;
+
+/// One thing the engine learnt or did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A run (check, diagnose, poll) starts on this many names.
+    RunStarted { names: usize },
+    /// One server or resolver answered one question about one name (or did not).
+    Vantage {
+        name: String,
+        vantage: String,
+        kind: VantageKind,
+        server: SocketAddr,
+        /// `NOERROR`, `NXDOMAIN`, `SERVFAIL (EDE 9 ...)`, `TIMEOUT`, ...
+        outcome: String,
+        ms: u64,
+    },
+    /// One CNAME hop of the authoritative chain, as the server that said it gave it.
+    Hop {
+        name: String,
+        owner: Name,
+        target: Name,
+        ttl: u32,
+        server: SocketAddr,
+        zone: Option<Name>,
+    },
+    /// One finding about one name.
+    Finding { name: String, finding: Finding },
+    /// A name is done; `done` of `total` names are.
+    NameDone {
+        name: String,
+        ok: bool,
+        done: usize,
+        total: usize,
+    },
+    /// The run is over (`cancelled`: stopped by its token before every name was done).
+    RunDone {
+        total: usize,
+        ok: usize,
+        cancelled: bool,
+    },
+    /// The live poll starts a round.
+    RoundStarted { round: u64 },
+    /// A (name, vantage) cell of the live poll changed state. The vantage
+    /// `authoritative` stands for every authoritative server of every hop.
+    Cell {
+        name: String,
+        vantage: String,
+        kind: VantageKind,
+        state: CellState,
+    },
+    /// A round of the live poll is over: `ok` of `total` names work from every vantage.
+    RoundDone { round: u64, ok: usize, total: usize },
+}
+
+/// The state of one (name, vantage) cell of the live poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CellState {
+    /// Not asked: a resolver is asked only once every authoritative server gives the
+    /// right chain (an earlier question would make it cache the negative answer).
+    Waiting,
+    /// The right chain (for a resolver: the same chain as the authoritative servers).
+    Ok,
+    /// The authoritative servers do not give the right chain yet: why, as the codes of
+    /// the error findings (`CNAME_MISSING`, ...) and the servers that did not answer
+    /// authoritatively (`ns1.example.com. (192.0.2.1:53) TIMEOUT`).
+    Wrong { why: Vec<String> },
+    /// The resolver serves a cached negative answer until `until`; it is not asked again
+    /// before then.
+    Negative { until: SystemTime },
+    /// The resolver serves an older cached chain until `until`; not asked again before.
+    Stale { until: SystemTime },
+    /// No usable answer (SERVFAIL, REFUSED, TIMEOUT, ...): asked again next round.
+    Failed { outcome: String },
+}
+
+impl CellState {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, CellState::Ok)
+    }
+}
+
+/// Where events go: nowhere, or an unbounded channel.
+#[derive(Clone, Debug, Default)]
+pub struct EventSink(Option<UnboundedSender<Event>>);
+
+impl EventSink {
+    /// A sink that drops nothing because nothing is sent.
+    pub fn none() -> Self {
+        EventSink(None)
+    }
+
+    pub fn new(tx: UnboundedSender<Event>) -> Self {
+        EventSink(Some(tx))
+    }
+
+    /// A sink and the receiver a face reads.
+    pub fn channel() -> (Self, UnboundedReceiver<Event>) {
+        let (tx, rx) = unbounded_channel();
+        (EventSink::new(tx), rx)
+    }
+
+    /// Someone listens (events are worth building).
+    pub fn is_on(&self) -> bool {
+        self.0.as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// Sends the event `make` builds, if someone listens. Never blocks.
+    pub fn emit(&self, make: impl FnOnce() -> Event) {
+        if let Some(tx) = self.0.as_ref().filter(|tx| !tx.is_closed()) {
+            let _ = tx.send(make());
+        }
+    }
+
+    /// Sends each finding of a name.
+    pub fn findings(&self, name: &str, findings: &[Finding]) {
+        for f in findings {
+            self.emit(|| Event::Finding {
+                name: name.to_string(),
+                finding: f.clone(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sink_without_a_listener_builds_nothing() {
+        let built = std::cell::Cell::new(0);
+        let make = || {
+            built.set(built.get() + 1);
+            Event::RoundStarted { round: 1 }
+        };
+        EventSink::none().emit(make);
+        let (sink, rx) = EventSink::channel();
+        drop(rx);
+        sink.emit(make);
+        assert_eq!(built.get(), 0);
+        let (sink, mut rx) = EventSink::channel();
+        sink.emit(make);
+        assert_eq!(built.get(), 1);
+        assert_eq!(rx.try_recv().unwrap(), Event::RoundStarted { round: 1 });
+    }
+
+    #[test]
+    fn cells_serialise_with_their_state() {
+        let j = serde_json::to_value(CellState::Wrong {
+            why: vec!["CNAME_MISSING".into()],
+        })
+        .unwrap();
+        assert_eq!(j["state"], "wrong");
+        assert_eq!(j["why"][0], "CNAME_MISSING");
+    }
+}

@@ -1,0 +1,457 @@
+//! The live poll (`check --wait`, the TUI's poll screen): round after round until every
+//! name works from every vantage point, the time is up, or the run is cancelled.
+//!
+//! Each round walks afresh and asks every authoritative server of every hop. A resolver
+//! is asked about a name only once every authoritative server gives the right chain for
+//! it: an earlier question would make the resolver cache the negative answer for the
+//! zone's negative TTL, and the user would wait minutes for nothing. When a resolver
+//! still serves an old or negative answer, its cell says when that answer expires (from
+//! the TTL or the SOA minimum it gave) and it is not asked again before then.
+//!
+//! The state of each (name, vantage) cell is sent as [`Event::Cell`] when it changes.
+
+use crate::dns::Transport;
+use crate::engine::chain::{self, Chain, End};
+use crate::engine::check::{vantage_event, CheckOptions, Engine};
+use crate::engine::events::{CancellationToken, CellState, Event, EventSink};
+use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
+use crate::findings::rules::chain::{rules, NameEvidence};
+use crate::findings::Severity;
+use crate::model::name::InputName;
+use crate::report::{self, Report};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The vantage name of the cell that stands for every authoritative server.
+pub const AUTHORITATIVE: &str = "authoritative";
+
+/// Options of one poll.
+#[derive(Clone, Debug)]
+pub struct PollOptions {
+    pub check: CheckOptions,
+    /// From the start of one round to the start of the next (`poll_interval_ms`).
+    pub interval: Duration,
+    /// The whole poll is bounded by this.
+    pub timeout: Duration,
+}
+
+/// How a poll ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollEnd {
+    /// Every name works from every vantage point.
+    Works,
+    /// The time ran out first.
+    TimedOut,
+    /// The token was cancelled.
+    Cancelled,
+}
+
+/// The end, the number of rounds, and the last round's report (check's format).
+#[derive(Clone, Debug)]
+pub struct PollOutcome {
+    pub end: PollEnd,
+    pub rounds: u64,
+    pub report: Report,
+}
+
+/// What the poll knows of one name.
+struct NameState {
+    input: InputName,
+    /// The last round's authoritative evidence (no resolvers in it).
+    auth: Option<NameEvidence>,
+    /// Per vantage: its last answer, and when it came.
+    views: Vec<Option<(ResolverView, SystemTime)>>,
+    /// Per vantage: not asked again before this.
+    hold: Vec<Option<Instant>>,
+    /// Cell 0 stands for the authoritative servers, cell 1 + i for vantage i.
+    cells: Vec<CellState>,
+}
+
+impl NameState {
+    fn new(input: InputName, vantages: usize) -> Self {
+        NameState {
+            input,
+            auth: None,
+            views: vec![None; vantages],
+            hold: vec![None; vantages],
+            cells: vec![CellState::Waiting; vantages + 1],
+        }
+    }
+
+    fn works(&self) -> bool {
+        self.cells.iter().all(CellState::is_ok)
+    }
+
+    fn set_cell(
+        &mut self,
+        i: usize,
+        state: CellState,
+        vantage: (&str, VantageKind),
+        events: &EventSink,
+    ) {
+        if self.cells[i] == state {
+            return;
+        }
+        events.emit(|| Event::Cell {
+            name: self.input.identifier.clone(),
+            vantage: vantage.0.to_string(),
+            kind: vantage.1,
+            state: state.clone(),
+        });
+        self.cells[i] = state;
+    }
+}
+
+impl<T: Transport> Engine<T> {
+    /// Polls `names` round after round (see the module docs) until every name works from
+    /// every vantage point, `opts.timeout` runs out, or `cancel`.
+    pub async fn poll(
+        self: &Arc<Self>,
+        names: &[InputName],
+        opts: &PollOptions,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> PollOutcome {
+        events.emit(|| Event::RunStarted { names: names.len() });
+        let deadline = Instant::now() + opts.timeout;
+        let n_vantages = self.vantages().len();
+        let mut states: Vec<NameState> = names
+            .iter()
+            .map(|n| NameState::new(n.clone(), n_vantages))
+            .collect();
+        let mut round = 0;
+        let end = loop {
+            round += 1;
+            let started = Instant::now();
+            self.begin_run();
+            events.emit(|| Event::RoundStarted { round });
+            let work = futures::future::join_all(
+                states
+                    .iter_mut()
+                    .filter(|s| !s.works())
+                    .map(|s| self.poll_name(s, &opts.check, events)),
+            );
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break PollEnd::Cancelled,
+                _ = tokio::time::sleep_until(deadline.into()) => break PollEnd::TimedOut,
+                _ = work => {}
+            }
+            let ok = states.iter().filter(|s| s.works()).count();
+            events.emit(|| Event::RoundDone {
+                round,
+                ok,
+                total: states.len(),
+            });
+            if ok == states.len() {
+                break PollEnd::Works;
+            }
+            let next = started + opts.interval;
+            if next >= deadline {
+                break PollEnd::TimedOut;
+            }
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break PollEnd::Cancelled,
+                _ = tokio::time::sleep_until(next.into()) => {}
+            }
+        };
+        let report = final_report(&states, events);
+        events.emit(|| Event::RunDone {
+            total: report.names.len(),
+            ok: states.iter().filter(|s| s.works()).count(),
+            cancelled: end == PollEnd::Cancelled,
+        });
+        PollOutcome {
+            end,
+            rounds: round,
+            report,
+        }
+    }
+
+    /// One round for one name: the authoritative chain, then (only when it is right) the
+    /// resolvers that are due.
+    async fn poll_name(&self, st: &mut NameState, opts: &CheckOptions, events: &EventSink) {
+        let id = st.input.identifier.clone();
+        let chain = chain::follow_with(self.walker(), &st.input.challenge, events, &id).await;
+        let doubled = self.doubled_lookup(&st.input, &chain).await;
+        let ev = NameEvidence {
+            observed_at: SystemTime::now(),
+            input: st.input.clone(),
+            chain,
+            resolvers: vec![],
+            doubled,
+            expect_target: opts
+                .expect_target
+                .clone()
+                .or_else(|| opts.planned.get(&st.input.identifier).cloned()),
+        };
+        let auth = authoritative_state(&ev);
+        st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events);
+        let chain = ev.chain.clone();
+        st.auth = Some(ev);
+        if !st.cells[0].is_ok() {
+            return;
+        }
+        let now = Instant::now();
+        let due: Vec<usize> = (0..st.views.len())
+            .filter(|&i| st.hold[i].is_none_or(|h| h <= now))
+            .filter(|&i| {
+                // An answer that matched stays good while the chain is the same.
+                !(st.cells[i + 1].is_ok()
+                    && st.views[i]
+                        .as_ref()
+                        .is_some_and(|(rv, at)| resolver_state(&chain, rv, *at).0.is_ok()))
+            })
+            .collect();
+        let transport = self.walker().transport().clone();
+        let asks = due.iter().map(|&i| {
+            let v = &self.vantages()[i];
+            let (transport, challenge) = (transport.clone(), &st.input.challenge);
+            async move { (i, ask_resolver(transport.as_ref(), v, challenge).await) }
+        });
+        for (i, rv) in futures::future::join_all(asks).await {
+            events.emit(|| vantage_event(&id, &rv));
+            let at = SystemTime::now();
+            let (state, hold) = resolver_state(&chain, &rv, at);
+            st.hold[i] = hold.map(|d| Instant::now() + d);
+            let v = &self.vantages()[i];
+            st.set_cell(i + 1, state, (&v.name, v.kind), events);
+            st.views[i] = Some((rv, at));
+        }
+    }
+}
+
+/// The authoritative cell: Ok when every server of every hop answered authoritatively,
+/// they agree, and the chain has no error finding.
+fn authoritative_state(ev: &NameEvidence) -> CellState {
+    let mut why: Vec<String> = rules(ev)
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.code.to_string())
+        .collect();
+    for step in &ev.chain.steps {
+        for (ns, ex) in &step.exchanges {
+            let good =
+                ex.outcome.is_usable() && ex.outcome.reply().is_some_and(|r| r.authoritative);
+            if !good {
+                why.push(format!("{ns} ({}) {}", ex.server, ex.outcome.label()));
+            }
+        }
+    }
+    if ev.chain.hops.is_empty() && why.is_empty() {
+        why.push("no CNAME".into());
+    }
+    if why.is_empty() {
+        CellState::Ok
+    } else {
+        CellState::Wrong { why }
+    }
+}
+
+/// A resolver's cell from its answer at `at`, and how long not to ask it again.
+fn resolver_state(
+    chain: &Chain,
+    rv: &ResolverView,
+    at: SystemTime,
+) -> (CellState, Option<Duration>) {
+    if !rv.exchange.outcome.is_usable() {
+        let outcome = crate::findings::rules::chain::outcome_text(&rv.exchange.outcome);
+        return (CellState::Failed { outcome }, None);
+    }
+    let auth: Vec<_> = chain.hops.iter().map(|h| &h.target).collect();
+    let seen: Vec<_> = rv.hops.iter().map(|h| &h.target).collect();
+    if auth == seen {
+        return (CellState::Ok, None);
+    }
+    let i = (0..=auth.len().max(seen.len()))
+        .find(|&i| seen.get(i) != auth.get(i))
+        .unwrap_or(0);
+    let negative = match &rv.end {
+        Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. })
+            if seen.get(i).is_none() =>
+        {
+            Some(negative_ttl.unwrap_or(0))
+        }
+        _ => None,
+    };
+    let ttl = negative.unwrap_or_else(|| match (rv.hops.get(i), &rv.end) {
+        (Some(h), _) => h.ttl,
+        (None, Some(End::Txt { ttl, .. })) => *ttl,
+        _ => 0,
+    });
+    let left = Duration::from_secs(ttl.into());
+    let until = at + left;
+    let state = if negative.is_some() {
+        CellState::Negative { until }
+    } else {
+        CellState::Stale { until }
+    };
+    (state, Some(left))
+}
+
+/// The last round's report, in check's format: the authoritative chain and every
+/// resolver's last answer (a resolver never asked is not in it).
+fn final_report(states: &[NameState], events: &EventSink) -> Report {
+    let names = states
+        .iter()
+        .map(|st| {
+            let Some(auth) = &st.auth else {
+                return report::failed_name(
+                    &st.input,
+                    "the wait ended before this name was asked anything",
+                );
+            };
+            let mut ev = auth.clone();
+            ev.resolvers = st
+                .views
+                .iter()
+                .flatten()
+                .map(|(rv, _)| rv.clone())
+                .collect();
+            // Expiry times are given from when the answers that are not right came.
+            if let Some(at) = st
+                .views
+                .iter()
+                .zip(&st.cells[1..])
+                .filter(|(_, c)| !c.is_ok())
+                .filter_map(|(v, _)| v.as_ref().map(|(_, at)| *at))
+                .min()
+            {
+                ev.observed_at = at;
+            }
+            let findings = rules(&ev);
+            events.findings(&st.input.identifier, &findings);
+            report::name_report(&ev, findings)
+        })
+        .collect();
+    Report { version: 1, names }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Reply};
+    use crate::engine::chain::Hop;
+    use crate::engine::views::Vantage;
+
+    fn hop(owner: &str, target: &str, ttl: u32) -> Hop {
+        Hop {
+            owner: Name::from_ascii(owner),
+            target: Name::from_ascii(target),
+            ttl,
+            server: "127.0.0.1:53".parse().unwrap(),
+            zone: None,
+        }
+    }
+
+    fn chain(hops: Vec<Hop>) -> Chain {
+        Chain {
+            start: Name::from_ascii("_acme-challenge.www.example.test"),
+            hops,
+            end: End::TooLong,
+            steps: vec![],
+        }
+    }
+
+    fn view(outcome: Outcome, hops: Vec<Hop>, end: Option<End>) -> ResolverView {
+        ResolverView {
+            vantage: Vantage {
+                name: "r".into(),
+                kind: VantageKind::Resolver,
+                addr: "127.0.0.53:53".parse().unwrap(),
+            },
+            exchange: Exchange {
+                server: "127.0.0.53:53".parse().unwrap(),
+                question: Question::new(
+                    Name::from_ascii("_acme-challenge.www.example.test"),
+                    RecordType::TXT,
+                ),
+                flags: QueryFlags::recursive(),
+                elapsed: Duration::from_millis(1),
+                outcome,
+            },
+            hops,
+            end,
+        }
+    }
+
+    fn reply(rcode: u16) -> Reply {
+        Reply {
+            rcode: rcode.into(),
+            authoritative: false,
+            authentic_data: false,
+            recursion_available: true,
+            answers: vec![],
+            authority: vec![],
+            additional: vec![],
+            ede: vec![],
+            via_tcp: false,
+        }
+    }
+
+    #[test]
+    fn a_cached_nxdomain_is_held_until_it_expires() {
+        let auth = chain(vec![hop(
+            "_acme-challenge.www.example.test",
+            "x.acme.lab",
+            60,
+        )]);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let nx = view(
+            Outcome::NxDomain(reply(3)),
+            vec![],
+            Some(End::NxDomain {
+                owner: Name::from_ascii("_acme-challenge.www.example.test"),
+                zone: None,
+                negative_ttl: Some(250),
+            }),
+        );
+        let (state, hold) = resolver_state(&auth, &nx, at);
+        assert_eq!(
+            state,
+            CellState::Negative {
+                until: at + Duration::from_secs(250)
+            }
+        );
+        assert_eq!(hold, Some(Duration::from_secs(250)));
+    }
+
+    #[test]
+    fn a_stale_hop_is_held_for_its_ttl_and_the_same_chain_is_ok() {
+        let auth = chain(vec![hop(
+            "_acme-challenge.www.example.test",
+            "new.acme.lab",
+            60,
+        )]);
+        let at = SystemTime::UNIX_EPOCH;
+        let old = view(
+            Outcome::Answer(reply(0)),
+            vec![hop("_acme-challenge.www.example.test", "old.acme.lab", 42)],
+            None,
+        );
+        let (state, hold) = resolver_state(&auth, &old, at);
+        assert_eq!(
+            state,
+            CellState::Stale {
+                until: at + Duration::from_secs(42)
+            }
+        );
+        assert_eq!(hold, Some(Duration::from_secs(42)));
+        let same = view(
+            Outcome::Answer(reply(0)),
+            vec![hop("_acme-challenge.www.example.test", "new.acme.lab", 59)],
+            None,
+        );
+        assert_eq!(resolver_state(&auth, &same, at), (CellState::Ok, None));
+        let (state, hold) =
+            resolver_state(&auth, &view(Outcome::ServFail(reply(2)), vec![], None), at);
+        assert_eq!(
+            state,
+            CellState::Failed {
+                outcome: "SERVFAIL".into()
+            }
+        );
+        assert_eq!(hold, None, "a failure is asked again next round");
+    }
+}
