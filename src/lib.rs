@@ -17,5 +17,6 @@ pub mod name;
 pub mod plan;
 pub mod prove;
 pub mod report;
+pub mod tui;
 pub mod views;
 pub mod zones;
