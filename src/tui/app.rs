@@ -485,6 +485,7 @@ fn on_tick(s: &mut State, now: SystemTime, fx: &mut Vec<Effect>) -> bool {
         if let Some(at) = s.poll.all_green_at {
             if now.duration_since(at).unwrap_or_default() >= ADVANCE_AFTER {
                 go(s, Screen::Wizard(Step::Proof), fx);
+                s.say(Level::Ok, poll::ALL_GREEN);
                 return true;
             }
         }
@@ -703,6 +704,7 @@ pub fn go(s: &mut State, to: Screen, fx: &mut Vec<Effect>) {
         s.proof.running = false;
     }
     s.screen = to;
+    s.status = None;
     match to {
         Screen::Wizard(Step::Cname) => s.cname.selected = 0,
         Screen::Wizard(Step::Poll) => poll::enter(s, fx),

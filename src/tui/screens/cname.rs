@@ -40,9 +40,8 @@ fn records(s: &State) -> &[PlannedName] {
 pub fn panel_advice(p: &PlannedName) -> String {
     match (p.relative_owner(), &p.zone) {
         (Some(rel), Some(z)) => format!(
-            "In a DNS panel that appends the zone, enter the name {rel} and the target {}: \
-             the full name there becomes {}{} (the doubled zone).",
-            p.target,
+            "In a DNS panel that appends the zone, enter the name {rel}: the full name there \
+             becomes {}{} (the doubled zone).",
             p.challenge,
             z.without_dot()
         ),
@@ -110,9 +109,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let recs = records(s);
     let x = area.x + 1;
     let w = area.width.saturating_sub(2);
-    let detail_h = 9u16;
+    let detail_h = 12u16;
     let list_h = area.height.saturating_sub(detail_h + 1).max(1);
-    let (name_w, owner_w) = (22usize, 24usize);
+    let (name_w, owner_w) = (20usize, 20usize);
     let target_w = (w as usize).saturating_sub(name_w + owner_w + 2);
     f.render_widget(
         Line::styled(
@@ -184,22 +183,25 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let lines = vec![
         Line::styled(
             format!(
-                "── {} ── in zone {}",
+                "── {} ── publish in zone {}",
                 p.name,
                 p.zone
                     .as_ref()
                     .map(|z| z.to_string())
-                    .unwrap_or_else(|| "(not found)".into())
+                    .unwrap_or_else(|| "(not found from here)".into())
             ),
             t.heading(),
         ),
-        field("FQDN", p.fqdn_record()),
+        field("name", p.challenge.to_string()),
         field(
             "relative",
             p.relative_owner()
-                .unwrap_or_else(|| "(zone unknown)".into()),
+                .unwrap_or_else(|| "(the zone is unknown)".into()),
         ),
-        field("zone file", p.zone_line()),
+        field("type", "CNAME".into()),
+        field("target", p.target.to_string()),
+        Line::styled("zone file:", t.heading()),
+        Line::styled(p.zone_line(), t.code()),
         Line::raw(panel_advice(p)),
     ];
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), d);

@@ -19,10 +19,9 @@
 use crate::tui::app::{ask_quit, Effect, Hits, State};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
-use crate::tui::widgets::pad;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
@@ -90,36 +89,30 @@ pub fn hints(_: &State) -> Vec<Hint> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
     let t = &s.theme;
-    let row = |label: &str, v: String| {
-        Line::from(vec![
-            Span::styled(pad(label, 12), t.heading()),
-            Span::styled(v, t.code()),
-        ])
-    };
+    let head = |label: &str| Line::styled(label.to_string(), t.heading());
+    let cmd = |v: String| Line::styled(format!("  {v}"), t.code());
     let mut lines = vec![
         Line::styled("✓ The delegation is set up.", t.level(Level::Ok)),
-        Line::raw(""),
-        row("Next", next_command(s)),
+        head("Next, run:"),
+        cmd(next_command(s)),
     ];
     match &s.client.written {
         Some(files) if !files.is_empty() => {
-            for (i, p) in files.iter().enumerate() {
-                lines.push(row(
-                    if i == 0 { "Files" } else { "" },
-                    p.display().to_string(),
-                ));
-            }
+            lines.push(head("Files written:"));
+            lines.extend(files.iter().map(|p| cmd(p.display().to_string())));
         }
-        _ => lines.push(row(
-            "Files",
-            "none written (the client step was skipped)".into(),
-        )),
+        _ => lines.push(Line::raw("No files written (the client step was skipped).")),
     }
     if let Some(p) = &s.plan_path {
-        lines.push(row("Plan", p.display().to_string()));
+        lines.push(head("The plan:"));
+        lines.push(cmd(p.display().to_string()));
     }
-    lines.push(row("Re-check", recheck_command(s)));
-    lines.push(row("Cron", cron_line(s)));
+    lines.push(head("Re-check any time:"));
+    lines.push(cmd(recheck_command(s)));
+    lines.push(head(
+        "Cron (every 6 hours, for node_exporter's textfile collector):",
+    ));
+    lines.push(cmd(cron_line(s)));
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }),
         Rect::new(

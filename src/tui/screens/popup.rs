@@ -120,12 +120,24 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
                     Hint::new("c", "copy fix", KeyCode::Char('c')),
                     Hint::new("Esc", "close", KeyCode::Esc),
                 ],
-                area.height.saturating_sub(4),
+                0,
             )
         }
     };
+    let width = area.width.saturating_sub(8).min(76);
+    // A finding's popup is as tall as its wrapped text.
+    let height = if height == 0 {
+        let inner = width.saturating_sub(4).max(1) as usize;
+        lines
+            .iter()
+            .map(|l| l.width().div_ceil(inner).max(1) as u16)
+            .sum::<u16>()
+            + 3
+    } else {
+        height
+    };
     let popup = area.centered(
-        Constraint::Length(area.width.saturating_sub(8).min(76)),
+        Constraint::Length(width),
         Constraint::Length(height.min(area.height.saturating_sub(2))),
     );
     f.render_widget(Clear, popup);

@@ -157,7 +157,6 @@ pub fn hints(s: &State) -> Vec<Hint> {
         Hint::new("Enter", "details", KeyCode::Enter),
         Hint::new("r", "re-run", KeyCode::Char('r')),
         Hint::new("c", "copy fix", KeyCode::Char('c')),
-        Hint::new("q", "quit", KeyCode::Char('q')),
     ]
 }
 
@@ -179,11 +178,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     } else {
         let mut spans = vec![
             Span::styled(
-                format!("✗ {} errors  ", count(Severity::Error)),
+                format!("✗ {}  ", plural(count(Severity::Error), "error")),
                 t.level(Level::Bad),
             ),
             Span::styled(
-                format!("! {} warnings  ", count(Severity::Warning)),
+                format!("! {}  ", plural(count(Severity::Warning), "warning")),
                 t.level(Level::Warn),
             ),
             Span::styled(
@@ -232,6 +231,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             d,
         );
     }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// HH:MM:SS (UTC) of a time.
