@@ -190,7 +190,25 @@ pub fn cell_of(n: &NameReport, v: &View, expected: Option<&Name>, at: SystemTime
         );
     }
     let last_cname = v.chain.iter().rev().find(|e| e.rtype == "CNAME");
-    if v.kind != VantageKind::Authoritative {
+    if v.kind == VantageKind::Authoritative {
+        // The first hop's CNAME: where the authoritative chain ends must be the target.
+        let at_challenge = v
+            .chain
+            .iter()
+            .any(|e| e.rtype == "CNAME" && e.owner == n.challenge);
+        if let (true, Some(exp), Some(end)) = (at_challenge, expected, n.target.as_ref()) {
+            if end != exp {
+                return cell(
+                    &n.name,
+                    v,
+                    CellStatus::Bad,
+                    "wrong target",
+                    format!("the chain ends at {end}, expected {exp}"),
+                    at,
+                );
+            }
+        }
+    } else {
         let negative = v
             .chain
             .iter()
@@ -274,9 +292,14 @@ pub fn cells_from_report(
     let mut cells = Vec::new();
     for n in &r.names {
         let expected = planned.get(&n.name).or(n.target.as_ref());
-        for v in &n.views {
-            cells.push(cell_of(n, v, expected, at));
-        }
+        let mut row: Vec<CellUpdate> = n
+            .views
+            .iter()
+            .map(|v| cell_of(n, v, expected, at))
+            .collect();
+        // Bad news first: a half-sent round must never look all green.
+        row.sort_by_key(|c| c.status == CellStatus::Ok);
+        cells.extend(row);
         if n.views.is_empty() {
             let why = n
                 .findings
@@ -899,6 +922,40 @@ mod tests {
         );
         let c = cell_of(&n, &fail, Some(&exp), at);
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "SERVFAIL"));
+    }
+
+    #[test]
+    fn an_authoritative_cname_to_the_wrong_end_is_red_and_bad_news_comes_first() {
+        let exp = Name::from_ascii("t.acme.lab");
+        let mut e = entry("CNAME", Some("www-label.acme.lab."), Some(300));
+        e.owner = Name::from_ascii("_acme-challenge.www.example.test");
+        let auth = view(
+            "ns1.example.test.",
+            VantageKind::Authoritative,
+            "NOERROR",
+            vec![e],
+        );
+        let res = view("r", VantageKind::Resolver, "SERVFAIL", vec![]);
+        let mut n = report(vec![auth.clone(), res], vec![]);
+        n.target = Some(Name::from_ascii("www-label.acme.lab"));
+        let c = cell_of(&n, &auth, Some(&exp), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            (c.status, c.short.as_str()),
+            (CellStatus::Bad, "wrong target")
+        );
+        n.target = Some(exp.clone());
+        let mut planned = BTreeMap::new();
+        planned.insert(n.name.clone(), exp);
+        let (cells, _) = cells_from_report(
+            &Report {
+                version: 1,
+                names: vec![n],
+            },
+            &planned,
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(cells[0].status, CellStatus::Bad, "{cells:?}");
+        assert_eq!(cells[1].status, CellStatus::Ok);
     }
 
     #[test]

@@ -183,6 +183,5 @@ async fn session(
         DisableBracketedPaste
     );
     ratatui::restore();
-    let _ = std::panic::take_hook();
     r.map_err(TuiError::Loop)
 }

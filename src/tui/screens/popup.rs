@@ -127,7 +127,8 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
     let width = area.width.saturating_sub(8).min(76);
     // A finding's popup is as tall as its wrapped text.
     let height = if height == 0 {
-        let inner = width.saturating_sub(4).max(1) as usize;
+        // Word wrapping breaks early: count with a margin.
+        let inner = width.saturating_sub(14).max(1) as usize;
         lines
             .iter()
             .map(|l| l.width().div_ceil(inner).max(1) as u16)

@@ -1089,3 +1089,42 @@ fn clicks_on_the_zone_kinds_and_client_rows() {
     assert_eq!(s.client.selected, 1);
     assert_eq!(s.client.picks(), vec![ClientKind::Certbot]);
 }
+
+#[test]
+fn authoritative_answers_alone_are_not_all_green() {
+    let s = at_poll();
+    let (s, _) = run(
+        s,
+        [
+            cell(
+                "www.example.test",
+                "ns1.example.test.",
+                VantageKind::Authoritative,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(1),
+            ),
+            cell(
+                "*.example.test",
+                "ns1.example.test.",
+                VantageKind::Authoritative,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(1),
+            ),
+            cell(
+                "www.example.test",
+                "google",
+                VantageKind::Resolver,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(1),
+            ),
+        ],
+    );
+    assert!(
+        s.poll.all_green_at.is_none(),
+        "*.example.test has no resolver answer yet"
+    );
+    assert_ne!(s.status.as_ref().map(|x| x.text.as_str()), Some(ALL_GREEN));
+}

@@ -114,11 +114,24 @@ impl Grid {
         self.rows.get(row)?.cells.get(col)?.as_ref()
     }
 
-    /// Every name has answers, and every answer is green.
+    /// Every name has answers (from a resolver too, when there are resolvers), and every
+    /// answer is green.
     pub fn all_green(&self) -> bool {
+        let is_res: Vec<bool> = self
+            .columns
+            .iter()
+            .map(|c| c.kind != VantageKind::Authoritative)
+            .collect();
+        let any_resolver = is_res.iter().any(|r| *r);
         !self.rows.is_empty()
             && self.rows.iter().all(|r| {
-                r.cells.iter().any(|c| c.is_some())
+                let some = r.cells.iter().any(|c| c.is_some());
+                let resolver = r
+                    .cells
+                    .iter()
+                    .zip(&is_res)
+                    .any(|(c, res)| c.is_some() && *res);
+                some && (resolver || !any_resolver)
                     && r.cells.iter().flatten().all(|c| c.status == CellStatus::Ok)
             })
     }
