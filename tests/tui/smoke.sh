@@ -59,12 +59,61 @@ keys Enter
 wait_for "vantage point"
 wait_for "ago:" 300
 shot poll
+# The CNAME in the lab points elsewhere: the red cell opens its finding.
+keys Enter
+wait_for "Fix:"
+shot poll-finding
+keys Escape
 # q: the plan was saved, so no question; the terminal comes back clean.
 keys q
 wait_for "TUI-EXITED" 100
 shot after-wizard
 grep -q "TUI-EXITED" "$OUT/after-wizard.txt"
 ! grep -q "Live poll" "$OUT/after-wizard.txt"
+"${T[@]}" kill-session -t t
+
+# --- the whole wizard: publish the CNAME, the grid turns green, the proof passes -------
+rm -f "$OUT/plan.toml"
+start wizard --plan "$OUT/plan.toml"
+wait_for "1 Names"
+keys -l "tui.example.test"; keys Enter
+wait_for "Validation zone"
+keys Down Enter
+keys -l "127.0.0.12:53"; keys Tab
+keys -l "acme.lab"; keys Tab Tab
+keys -l "$LAB_TSIG_BIND_KEY"; keys Enter
+wait_for "zone set up" 300
+keys Enter
+wait_for "CNAME records to publish"
+shot cname-tui
+target=$(grep -oE "target +tui-example-test-[0-9a-f]{6}\.acme\.lab\." "$OUT/cname-tui.txt" | awk '{print $2}')
+[[ -n $target ]]
+# Publish it in the production zone, as the user would in their DNS panel.
+timeout 10 knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF2
+server 127.0.0.11 53
+zone example.test.
+update add _acme-challenge.tui.example.test. 60 CNAME $target
+send
+EOF2
+keys Enter
+wait_for "works from every vantage point" 300
+wait_for "Enter publishes the test TXT" 100
+shot proof-ready
+grep -q "works from every vantage point" "$OUT/proof-ready.txt"
+keys Enter
+wait_for "proof passed" 600
+shot proof-passed
+keys Enter
+wait_for "Issuing client"
+keys Space Enter
+wait_for "no files:" 100
+shot client
+keys n
+wait_for "The delegation is set up"
+shot done
+grep -q "check --wait" "$OUT/done.txt"
+keys q
+wait_for "TUI-EXITED" 100
 "${T[@]}" kill-session -t t
 
 # --- the troubleshooter ----------------------------------------------------------------
