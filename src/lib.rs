@@ -4,6 +4,7 @@
 //! terminal: the headless commands and the TUI are two faces of it. Layers, top down
 //! (imports point down only):
 //!
+//! * faces: [`tui`] (the wizard and the troubleshooter; the command line is the binary's);
 //! * [`engine`]: orchestration the faces call: check, diagnose, prove, the live poll;
 //! * services: [`zones`] (validation-zone kinds), [`clients`] (issuing-client configs),
 //!   [`findings`] (the rules, pure), [`report`] (JSON, Prometheus);
@@ -16,4 +17,5 @@ pub mod engine;
 pub mod findings;
 pub mod model;
 pub mod report;
+pub mod tui;
 pub mod zones;

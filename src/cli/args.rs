@@ -50,6 +50,19 @@ pub enum Command {
     Write(super::write::WriteArgs),
     /// certbot's manual hooks: publish/remove the TXT at the name's target through the plan.
     Hook(super::write::HookArgs),
+    /// The wizard (TUI): names, validation zone, the CNAME to publish, the live poll, the
+    /// proof, the issuing client's config. With --plan FILE it opens at the live poll.
+    Wizard,
+    /// The troubleshooter (TUI): diagnose NAMEs (default: the saved plan's) live, findings
+    /// worst first, each with its evidence and fix.
+    Troubleshoot(TroubleshootArgs),
+}
+
+#[derive(Args)]
+pub struct TroubleshootArgs {
+    /// Host names or wildcards (default: every name of the saved plan).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 pub const DIAGNOSE_EXIT_CODES: &str = "\

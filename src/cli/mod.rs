@@ -7,6 +7,7 @@ pub mod human;
 pub mod live;
 pub mod plan;
 pub mod prove;
+pub mod tui;
 pub mod write;
 
 use acme_delegate::engine::views::VantageKind;

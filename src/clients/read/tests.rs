@@ -668,7 +668,7 @@ fn fuzzish_inputs_never_panic() {
         for cut in (0..b.len()).step_by(7) {
             k += 1;
             let mut text = String::from_utf8_lossy(&b[..cut]).to_string();
-            if k % 3 == 0 {
+            if k.is_multiple_of(3) {
                 text.push_str("\n  - {[\"'\n\t}}:");
             }
             let p = d.join(names[(k as usize) % names.len()]);

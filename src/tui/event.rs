@@ -1,0 +1,121 @@
+//! The one event loop: crossterm's `EventStream`, the engine's actions, a tick and the
+//! signals, `select!`ed. Every action goes through the pure `update`; the effects it
+//! returns are handed to the runner. The screen is redrawn only when `update` says
+//! something visible changed, and the loop never awaits the network.
+
+use crate::tui::app::{update, Action, Effect, State};
+use crate::tui::effects::Runner;
+use crate::tui::screens;
+use futures::StreamExt;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::Terminal;
+use std::time::{Duration, SystemTime};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::Receiver;
+
+/// How often the clock ticks (spinner, ages, the all-green pause).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// The most engine actions applied between two frames.
+const COALESCE: usize = 512;
+
+/// A terminal event as an action (None: nothing for the UI, e.g. a key release).
+pub fn to_action(ev: Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => Some(Action::Key(k)),
+        Event::Paste(t) => Some(Action::Paste(t)),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::Mouse(m) => Some(Action::Mouse(m)),
+        _ => None,
+    }
+}
+
+/// Applies one action and runs its effects (their quick results are applied in turn).
+pub fn step<R: Runner>(state: State, action: Action, runner: &mut R) -> State {
+    let mut queue = vec![action];
+    let mut state = state;
+    let mut dirty = false;
+    while let Some(a) = queue.pop() {
+        let (s, fx) = update(state, a);
+        state = s;
+        dirty |= state.dirty;
+        for e in fx {
+            if e != Effect::Quit {
+                queue.extend(runner.run(e));
+            }
+        }
+    }
+    state.dirty = dirty;
+    state
+}
+
+/// Runs the UI until it quits. `initial` are the effects of the starting state.
+pub async fn run<B: Backend, R: Runner>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    initial: Vec<Effect>,
+    runner: &mut R,
+    rx: &mut Receiver<Action>,
+) -> Result<State, String>
+where
+    B::Error: std::fmt::Display,
+{
+    let size = terminal.size().map_err(|e| e.to_string())?;
+    state.size = (size.width, size.height);
+    for e in initial {
+        for a in runner.run(e) {
+            state = step(state, a, runner);
+        }
+    }
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let sig = |k| signal(k).map_err(|e| format!("cannot watch signals: {e}"));
+    let (mut term, mut hup, mut int) = (
+        sig(SignalKind::terminate())?,
+        sig(SignalKind::hangup())?,
+        sig(SignalKind::interrupt())?,
+    );
+    state.dirty = true;
+    loop {
+        if state.dirty {
+            let mut hits = Default::default();
+            terminal
+                .draw(|f| hits = screens::render(&state, f))
+                .map_err(|e| e.to_string())?;
+            state.hits = hits;
+            state.dirty = false;
+        }
+        if state.quitting {
+            return Ok(state);
+        }
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => match to_action(ev) {
+                    Some(a) => a,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(format!("cannot read the terminal: {e}")),
+                None => Action::Terminate,
+            },
+            Some(a) = rx.recv() => a,
+            _ = tick.tick() => Action::Tick(SystemTime::now()),
+            _ = term.recv() => Action::Terminate,
+            _ = hup.recv() => Action::Terminate,
+            _ = int.recv() => Action::Terminate,
+        };
+        let was_dirty = state.dirty;
+        state = step(state, action, runner);
+        // Coalesce a burst of engine news into one frame.
+        let mut n = 0;
+        while n < COALESCE {
+            let Ok(a) = rx.try_recv() else { break };
+            let d = state.dirty;
+            state = step(state, a, runner);
+            state.dirty |= d;
+            n += 1;
+        }
+        state.dirty |= was_dirty;
+    }
+}

@@ -1,0 +1,187 @@
+//! The TUI: the wizard (names → zone → CNAME → live poll → proof → client → done) and
+//! the troubleshooter, on the engine. The library's other modules never print; this one
+//! owns the terminal while it runs and gives it back on every exit path.
+//!
+//! - `app`: State, Action, Effect and the pure `update`;
+//! - `event`: the one `select!` loop; `effects`: runs effects on engine tasks;
+//! - `screens/`: one file per screen; `widgets/`: the shared pieces.
+
+pub mod app;
+pub mod clipboard;
+pub mod effects;
+pub mod event;
+pub mod screens;
+pub mod theme;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use crate::engine::check::Engine;
+use crate::engine::diagnose::DiagnoseOptions;
+use crate::model::config::Config;
+use crate::model::plan::Plan;
+use app::{Effect, State};
+use effects::{EngineRunner, Runner};
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
+use ratatui::crossterm::execute;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// How the wizard starts.
+pub struct WizardOptions {
+    pub config: Config,
+    /// A saved plan: the wizard offers to resume it (or opens at the poll, `at_poll`).
+    pub plan: Option<Plan>,
+    pub plan_path: Option<PathBuf>,
+    /// `acme-delegate --plan FILE wizard`: straight to the live poll.
+    pub at_poll: bool,
+    /// Capture the mouse (clicks on list rows and keys); the terminal's own selection
+    /// then needs Shift in most terminals.
+    pub mouse: bool,
+}
+
+/// How the troubleshooter starts.
+pub struct TroubleshootOptions {
+    pub config: Config,
+    pub names: Vec<String>,
+    /// The saved plan gives the expected targets (and the names, when none are given).
+    pub plan: Option<Plan>,
+    pub diagnose: DiagnoseOptions,
+    pub mouse: bool,
+}
+
+/// How a TUI session ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// 0: the wizard reached its end / the troubleshooter found no error; 1 otherwise.
+    pub exit_code: u8,
+    /// The last status line, for the shell.
+    pub last_status: Option<String>,
+}
+
+/// Why the TUI could not run.
+#[derive(Debug)]
+pub enum TuiError {
+    NoTerminal,
+    Terminal(String),
+    Loop(String),
+}
+
+impl std::fmt::Display for TuiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TuiError::NoTerminal => f.write_str(
+                "the TUI needs a terminal on stdin and stdout; use `check`, `diagnose`, `plan` and `prove` in scripts",
+            ),
+            TuiError::Terminal(e) => write!(f, "cannot set up the terminal: {e}"),
+            TuiError::Loop(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for TuiError {}
+
+/// Opens the wizard.
+pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
+    let theme = theme::Theme::from_env();
+    let state = State::new(SystemTime::now(), theme);
+    let (state, fx) = match opts.plan.clone() {
+        Some(p) => state.with_plan(p, opts.plan_path.clone(), opts.at_poll),
+        None => {
+            let mut s = state;
+            s.plan_path = opts.plan_path.clone();
+            (s, vec![])
+        }
+    };
+    let plan = opts.plan;
+    let plan_path = opts.plan_path;
+    let end = session(opts.config, opts.mouse, state, fx, move |r| {
+        r.plan = plan;
+        r.plan_path = plan_path;
+    })
+    .await?;
+    Ok(Outcome {
+        exit_code: if end.screen == app::Screen::Wizard(app::Step::Done) {
+            0
+        } else {
+            1
+        },
+        last_status: end.status.map(|s| s.text),
+    })
+}
+
+/// Opens the troubleshooter.
+pub async fn run_troubleshooter(opts: TroubleshootOptions) -> Result<Outcome, TuiError> {
+    let names = if opts.names.is_empty() {
+        opts.plan
+            .as_ref()
+            .map(|p| p.names.iter().map(|n| n.name.clone()).collect())
+            .unwrap_or_default()
+    } else {
+        opts.names.clone()
+    };
+    let state = State::new(SystemTime::now(), theme::Theme::from_env());
+    let (state, fx) = state.troubleshooter(names);
+    let (plan, diagnose) = (opts.plan, opts.diagnose);
+    let end = session(opts.config, opts.mouse, state, fx, move |r| {
+        r.plan = plan;
+        r.diagnose = diagnose;
+    })
+    .await?;
+    let errors = end
+        .trouble
+        .findings
+        .iter()
+        .any(|f| f.severity == crate::findings::Severity::Error);
+    Ok(Outcome {
+        exit_code: u8::from(errors || end.trouble.checked_at.is_none()),
+        last_status: end.status.map(|s| s.text),
+    })
+}
+
+/// Takes the terminal, runs the loop, gives the terminal back whatever happened.
+async fn session(
+    config: Config,
+    mouse: bool,
+    state: State,
+    fx: Vec<Effect>,
+    setup_runner: impl FnOnce(&mut EngineRunner<crate::dns::NetTransport>),
+) -> Result<State, TuiError> {
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(TuiError::NoTerminal);
+    }
+    // The error reporter's panic hook first: ratatui's hook restores the terminal, then
+    // calls it. Installing twice (main already did) is harmless.
+    let _ = color_eyre::install();
+    let mut terminal = ratatui::try_init().map_err(|e| TuiError::Terminal(e.to_string()))?;
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(
+            std::io::stdout(),
+            DisableMouseCapture,
+            DisableBracketedPaste
+        );
+        prev(info);
+    }));
+    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
+    if mouse {
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let engine = Engine::new(config);
+    let mut runner = EngineRunner::new(engine, tx);
+    setup_runner(&mut runner);
+    let r = event::run(&mut terminal, state, fx, &mut runner, &mut rx).await;
+    runner.shutdown().await;
+    let _ = execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste
+    );
+    ratatui::restore();
+    r.map_err(TuiError::Loop)
+}

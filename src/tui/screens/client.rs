@@ -1,0 +1,340 @@
+//! Step 6: the issuing client(s). Pick one or more, preview their files (a diff against
+//! what exists, secrets masked), then write them.
+//!
+//! ```text
+//! ┌ 6 Issuing client ────────────────────────────────────────────────────────────┐
+//! │ Which clients will ask for the certificates? Space picks, Enter previews.    │
+//! │ >[x] lego                                                                    │
+//! │  [ ] certbot                                                                 │
+//! │  [ ] acme.sh  ...                                                            │
+//! ├── preview (after Enter) ─────────────────────────────────────────────────────┤
+//! │ >+ new      0600 /etc/lego/acme-delegate.env            (lego)               │
+//! │  ~ changed  0644 /etc/cron.d/lego                       (lego)               │
+//! │ ──────────                                                                   │
+//! │ + RFC2136_NAMESERVER=127.0.0.12:53                                           │
+//! │ + RFC2136_TSIG_SECRET=••••••••                                               │
+//! │ Enter writes these files · Backspace back to the clients                     │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use crate::clients::read::ClientKind;
+use crate::tui::app::{go, Effect, FileChange, FilePlan, Hits, ListId, Screen, State, Step};
+use crate::tui::theme::{spinner, Level};
+use crate::tui::widgets::findings_list::ListHit;
+use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::{fit, pad, scroll_to};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use std::path::PathBuf;
+
+pub const CLIENTS: [ClientKind; 6] = [
+    ClientKind::Lego,
+    ClientKind::Certbot,
+    ClientKind::AcmeSh,
+    ClientKind::CertManager,
+    ClientKind::Caddy,
+    ClientKind::Traefik,
+];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientState {
+    pub picked: [bool; 6],
+    pub selected: usize,
+    pub plan: Option<FilePlan>,
+    pub file_selected: usize,
+    /// Waiting for the files to be planned or written.
+    pub busy: bool,
+    pub error: Option<String>,
+    pub written: Option<Vec<PathBuf>>,
+}
+
+impl ClientState {
+    pub fn picks(&self) -> Vec<ClientKind> {
+        CLIENTS
+            .iter()
+            .zip(self.picked)
+            .filter(|(_, p)| *p)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+}
+
+fn preview(s: &mut State, fx: &mut Vec<Effect>) {
+    let clients = s.client.picks();
+    if clients.is_empty() {
+        s.say(
+            Level::Bad,
+            "pick at least one client with Space (n skips this step)",
+        );
+        return;
+    }
+    s.client.busy = true;
+    s.client.error = None;
+    s.say(Level::Info, "preparing the files…");
+    fx.push(Effect::PlanFiles { clients });
+}
+
+pub fn on_planned(s: &mut State, r: Result<FilePlan, String>) {
+    if !s.client.busy {
+        s.dirty = false;
+        return;
+    }
+    s.client.busy = false;
+    match r {
+        Ok(p) => {
+            let changes = p
+                .files
+                .iter()
+                .filter(|f| f.change != FileChange::Same)
+                .count();
+            s.say(
+                Level::Info,
+                format!(
+                    "{} file{}, {changes} to write: Enter writes them",
+                    p.files.len(),
+                    if p.files.len() == 1 { "" } else { "s" }
+                ),
+            );
+            s.client.plan = Some(p);
+            s.client.file_selected = 0;
+        }
+        Err(e) => {
+            s.say(Level::Bad, format!("no files: {e}"));
+            s.client.error = Some(e);
+        }
+    }
+}
+
+pub fn on_written(s: &mut State, r: Result<Vec<PathBuf>, String>, fx: &mut Vec<Effect>) {
+    s.client.busy = false;
+    match r {
+        Ok(paths) => {
+            s.say(
+                Level::Ok,
+                format!(
+                    "wrote {} file{}",
+                    paths.len(),
+                    if paths.len() == 1 { "" } else { "s" }
+                ),
+            );
+            s.client.written = Some(paths);
+            go(s, Screen::Wizard(Step::Done), fx);
+        }
+        Err(e) => {
+            s.say(Level::Bad, format!("the files were not written: {e}"));
+            s.client.error = Some(e);
+        }
+    }
+}
+
+pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    if s.client.busy {
+        return false;
+    }
+    if let Some(plan) = &s.client.plan {
+        let n = plan.files.len();
+        match k.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                s.client.file_selected = s.client.file_selected.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                s.client.file_selected = (s.client.file_selected + 1).min(n.saturating_sub(1))
+            }
+            KeyCode::Enter | KeyCode::Char('w') => {
+                s.client.busy = true;
+                s.say(Level::Info, "writing the files…");
+                fx.push(Effect::WriteFiles);
+            }
+            KeyCode::Backspace => {
+                s.client.plan = None;
+                s.status = None;
+            }
+            _ => return false,
+        }
+        return true;
+    }
+    match k.code {
+        KeyCode::Up | KeyCode::Char('k') => s.client.selected = s.client.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            s.client.selected = (s.client.selected + 1).min(CLIENTS.len() - 1)
+        }
+        KeyCode::Char(' ') | KeyCode::Char('x') => {
+            let i = s.client.selected;
+            s.client.picked[i] = !s.client.picked[i];
+        }
+        KeyCode::Enter => preview(s, fx),
+        _ => return false,
+    }
+    true
+}
+
+pub fn click(s: &mut State, id: ListId, i: usize, _fx: &mut Vec<Effect>) {
+    match id {
+        ListId::Clients if s.client.plan.is_none() => {
+            if s.client.selected == i {
+                s.client.picked[i] = !s.client.picked[i];
+            }
+            s.client.selected = i;
+        }
+        ListId::Files => s.client.file_selected = i,
+        _ => s.dirty = false,
+    }
+}
+
+pub fn hints(s: &State) -> Vec<Hint> {
+    if s.client.busy {
+        vec![]
+    } else if s.client.plan.is_some() {
+        vec![
+            Hint::new("Enter", "write", KeyCode::Enter),
+            Hint::new("Bksp", "clients", KeyCode::Backspace),
+            Hint::new("n", "skip", KeyCode::Char('n')),
+        ]
+    } else {
+        vec![
+            Hint::new("Space", "pick", KeyCode::Char(' ')),
+            Hint::new("Enter", "preview", KeyCode::Enter),
+            Hint::new("n", "skip", KeyCode::Char('n')),
+        ]
+    }
+}
+
+fn change_word(c: FileChange) -> (&'static str, Level) {
+    match c {
+        FileChange::New => ("+ new    ", Level::Ok),
+        FileChange::Changed => ("~ changed", Level::Warn),
+        FileChange::Same => ("= same   ", Level::Waiting),
+    }
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
+    let t = &s.theme;
+    let c = &s.client;
+    let x = area.x + 1;
+    let w = area.width.saturating_sub(2);
+    f.render_widget(
+        Line::raw("Which clients will ask for the certificates? Space picks, Enter previews."),
+        Rect::new(x, area.y, w, 1),
+    );
+    let list = Rect::new(x, area.y + 1, w, CLIENTS.len() as u16);
+    let lines: Vec<Line> = CLIENTS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let l = Line::raw(format!(
+                "{}[{}] {k}",
+                if i == c.selected && c.plan.is_none() {
+                    ">"
+                } else {
+                    " "
+                },
+                if c.picked[i] { "x" } else { " " }
+            ));
+            if i == c.selected && c.plan.is_none() {
+                l.style(t.selected())
+            } else {
+                l
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), list);
+    hits.lists.push((
+        ListId::Clients,
+        ListHit {
+            area: list,
+            first: 0,
+            len: CLIENTS.len(),
+        },
+    ));
+    let below = Rect::new(
+        x,
+        list.y + list.height + 1,
+        w,
+        area.height.saturating_sub(list.height + 2),
+    );
+    if c.busy {
+        f.render_widget(
+            Line::styled(
+                format!("{} working…", spinner(s.frame)),
+                t.level(Level::Info),
+            ),
+            below,
+        );
+        return;
+    }
+    if let Some(e) = &c.error {
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::styled(format!("✗ {e}"), t.level(Level::Bad)),
+                Line::raw("pick other clients and press Enter again, or n to skip writing files"),
+            ])
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+            below,
+        );
+        return;
+    }
+    let Some(plan) = &c.plan else {
+        return;
+    };
+    let files_h = (plan.files.len() as u16).clamp(1, 4);
+    let files = Rect::new(x, below.y, w, files_h);
+    let first = scroll_to(
+        s.hits.first(ListId::Files),
+        c.file_selected,
+        files_h as usize,
+    );
+    let lines: Vec<Line> = plan
+        .files
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(files_h as usize)
+        .map(|(i, pf)| {
+            let (word, lvl) = change_word(pf.change);
+            let l = Line::from(vec![
+                Span::styled(format!("{word} "), t.level(lvl)),
+                Span::raw(format!("{:04o} ", pf.mode)),
+                Span::raw(pad(&pf.path.display().to_string(), w as usize - 32)),
+                Span::styled(format!(" ({})", pf.client), t.dim()),
+            ]);
+            if i == c.file_selected {
+                l.style(t.selected())
+            } else {
+                l
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), files);
+    hits.lists.push((
+        ListId::Files,
+        ListHit {
+            area: files,
+            first,
+            len: plan.files.len(),
+        },
+    ));
+    let diff = Rect::new(
+        x,
+        files.y + files_h,
+        w,
+        below.height.saturating_sub(files_h),
+    );
+    let mut lines = vec![Line::styled("─".repeat(w as usize), t.dim())];
+    if let Some(pf) = plan.files.get(c.file_selected) {
+        for d in pf.diff.iter().take(diff.height.saturating_sub(1) as usize) {
+            let style = match d.sign {
+                '+' => t.level(Level::Ok),
+                '-' => t.level(Level::Bad),
+                _ => t.dim(),
+            };
+            lines.push(Line::styled(
+                fit(&format!("{} {}", d.sign, d.text), w as usize),
+                style,
+            ));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), diff);
+}

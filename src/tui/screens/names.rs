@@ -1,0 +1,204 @@
+//! Step 1: the names.
+//!
+//! ```text
+//! ┌ 1 Names ─────────────────────────────────────────────────────────────────────┐
+//! │ The names to get certificates for, separated by commas, spaces or new lines; │
+//! │ *.example.com for a wildcard. Each is checked as you type.                   │
+//! │                                                                              │
+//! │ > www.example.com, *.example.com, bad_name█                                  │
+//! │                                                                              │
+//! │ ✓ www.example.com         _acme-challenge.www.example.com.                   │
+//! │ ✓ *.example.com           _acme-challenge.example.com.                       │
+//! │ ✗ bad_name                label "bad_name" contains '_'; host names use ...  │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use crate::model::name::{parse_input, InputName};
+use crate::model::plan::Plan;
+use crate::tui::app::{forward, Effect, Hits, State};
+use crate::tui::theme::Level;
+use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::text_field::TextField;
+use crate::tui::widgets::{fit, pad};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+/// One typed name and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub token: String,
+    pub result: Result<InputName, String>,
+    /// The same identifier came earlier: kept once.
+    pub repeated: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamesState {
+    pub input: TextField,
+    pub parsed: Vec<Parsed>,
+}
+
+impl NamesState {
+    pub fn from_plan(plan: &Plan) -> NamesState {
+        let text = plan
+            .names
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut s = NamesState {
+            input: TextField::new(&text),
+            parsed: vec![],
+        };
+        s.reparse();
+        s
+    }
+
+    /// Validates every token again (cheap: names are short).
+    pub fn reparse(&mut self) {
+        let mut seen: Vec<String> = Vec::new();
+        self.parsed = self
+            .input
+            .value()
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let result = parse_input(t).map_err(|e| e.reason);
+                let repeated = match &result {
+                    Ok(n) if seen.contains(&n.identifier) => true,
+                    Ok(n) => {
+                        seen.push(n.identifier.clone());
+                        false
+                    }
+                    Err(_) => false,
+                };
+                Parsed {
+                    token: t.to_string(),
+                    result,
+                    repeated,
+                }
+            })
+            .collect();
+    }
+}
+
+/// The names, when every one is valid.
+pub fn ready(n: &NamesState) -> Result<Vec<InputName>, String> {
+    let bad = n.parsed.iter().filter(|p| p.result.is_err()).count();
+    if bad > 0 {
+        return Err(format!(
+            "{bad} name{} marked ✗: fix or remove {} to go on",
+            if bad == 1 { " is" } else { "s are" },
+            if bad == 1 { "it" } else { "them" }
+        ));
+    }
+    let ok: Vec<InputName> = n
+        .parsed
+        .iter()
+        .filter(|p| !p.repeated)
+        .filter_map(|p| p.result.clone().ok())
+        .collect();
+    if ok.is_empty() {
+        return Err("type at least one name, e.g. www.example.com".into());
+    }
+    Ok(ok)
+}
+
+fn edited(s: &mut State) {
+    s.names.reparse();
+    s.unsaved = true;
+    // The zone's plan was for the old names.
+    s.zone.result = None;
+    match ready(&s.names) {
+        Ok(v) => s.say(
+            Level::Ok,
+            format!(
+                "{} name{} valid: Enter to go on",
+                v.len(),
+                if v.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(_) if s.names.parsed.is_empty() => s.status = None,
+        Err(e) => s.say(Level::Bad, e),
+    }
+}
+
+pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    if k.code == KeyCode::Enter {
+        forward(s, fx);
+        return true;
+    }
+    if s.names.input.handle(&k) {
+        edited(s);
+        return true;
+    }
+    false
+}
+
+pub fn on_paste(s: &mut State, text: &str) -> bool {
+    // Line breaks separate names like spaces do.
+    s.names.input.insert_str(&text.replace(['\r', '\n'], " "));
+    edited(s);
+    true
+}
+
+pub fn hints(_: &State) -> Vec<Hint> {
+    vec![Hint::new("Enter", "next", KeyCode::Enter)]
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
+    let t = &s.theme;
+    let intro = Paragraph::new(
+        "The names to get certificates for, separated by commas, spaces or new lines; \
+         *.example.com for a wildcard. Each is checked as you type.",
+    )
+    .wrap(Wrap { trim: true });
+    f.render_widget(intro, Rect::new(area.x + 1, area.y, area.width - 2, 2));
+    let y = area.y + 3;
+    let w = area.width.saturating_sub(5) as usize;
+    let (vis, cx) = TextField::window(s.names.input.value(), s.names.input.cursor(), w);
+    f.render_widget(
+        Line::from(vec![Span::styled(" > ", t.focus()), Span::raw(vis)]),
+        Rect::new(area.x, y, area.width, 1),
+    );
+    if s.overlay.is_none() {
+        f.set_cursor_position(Position::new(area.x + 3 + cx as u16, y));
+    }
+    let list = Rect::new(area.x, y + 2, area.width, area.height.saturating_sub(5));
+    let name_w = 26usize;
+    let rest = (area.width as usize).saturating_sub(name_w + 4);
+    let mut lines: Vec<Line> = s
+        .names
+        .parsed
+        .iter()
+        .take(list.height as usize)
+        .map(|p| {
+            let (lvl, text) = match (&p.result, p.repeated) {
+                (Ok(_), true) => (Level::Info, "listed twice: kept once".to_string()),
+                (Ok(n), false) => (Level::Ok, n.challenge.to_string()),
+                (Err(e), _) => (Level::Bad, e.clone()),
+            };
+            Line::from(vec![
+                Span::styled(format!(" {} ", lvl.symbol()), t.level(lvl)),
+                Span::raw(pad(&p.token, name_w)),
+                Span::styled(
+                    fit(&text, rest),
+                    if lvl == Level::Ok {
+                        t.dim()
+                    } else {
+                        t.level(lvl)
+                    },
+                ),
+            ])
+        })
+        .collect();
+    let more = s.names.parsed.len().saturating_sub(list.height as usize);
+    if more > 0 {
+        lines.pop();
+        lines.push(Line::styled(format!("   … and {} more", more + 1), t.dim()));
+    }
+    f.render_widget(Paragraph::new(lines), list);
+}

@@ -1,0 +1,235 @@
+//! Step 4: the live poll. Names × vantage points; every cell has a symbol, a short text
+//! and the time since its last answer. The poller asks the authoritative servers first
+//! and the resolvers only once those are right; a cell says what it waits on. Once every
+//! cell is green the status line reads `works from every vantage point` and the wizard
+//! moves on by itself. Enter on a red cell opens its finding.
+//!
+//! ```text
+//! ┌ 4 Live poll ─────────────────────────────────────────────────────────────────┐
+//! │ 2 names × 5 vantage points   ✓ 8  … 1  ! 0  ✗ 1                              │
+//! │ name                  ns1.example.t ns2.example.t cloudflare    system       │
+//! │ www.example.com       ✓ CNAME ok 3s ✓ CNAME ok 3s ✗ NXDOMAIN 3s … waiting    │
+//! │ *.example.com         ✓ CNAME ok 3s ✓ CNAME ok 3s ✓ CNAME ok 3s ✓ CNAME ok 3s│
+//! │                                                                              │
+//! │ ──────────────────────────────────────────────────────────────────────────── │
+//! │ www.example.com @ cloudflare (resolver), 3s ago:                             │
+//! │ NXDOMAIN cached until 12:03:10; Enter opens the finding                      │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use crate::engine::views::VantageKind;
+use crate::findings::{Finding, Severity};
+use crate::tui::app::{
+    CellStatus, CellUpdate, Effect, Findings, Hits, Overlay, Screen, State, Step,
+};
+use crate::tui::theme::Level;
+use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::poll_grid::{self, age, Grid, GridView};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+/// The status line's text once every cell is green. Scripts match it: never change it.
+pub const ALL_GREEN: &str = "works from every vantage point";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollState {
+    pub grid: Grid,
+    /// (row, column) of the selected cell.
+    pub selected: (usize, usize),
+    pub findings: HashMap<String, Vec<Finding>>,
+    /// When the grid turned all green (the wizard moves on a moment later).
+    pub all_green_at: Option<SystemTime>,
+}
+
+pub fn enter(s: &mut State, fx: &mut Vec<Effect>) {
+    let names = s.plan_names();
+    s.poll = PollState {
+        grid: Grid::with_names(&names),
+        ..Default::default()
+    };
+    s.say(
+        Level::Info,
+        "polling: the authoritative servers first, then the resolvers",
+    );
+    fx.push(Effect::StartPoll { names });
+}
+
+pub fn on_cell(s: &mut State, u: CellUpdate) {
+    let at = u.at.max(s.now);
+    s.poll.grid.apply(u);
+    let green = s.poll.grid.all_green();
+    match (green, s.poll.all_green_at) {
+        (true, None) if s.screen == Screen::Wizard(Step::Poll) => {
+            s.poll.all_green_at = Some(at);
+            s.say(Level::Ok, ALL_GREEN);
+        }
+        (false, Some(_)) => {
+            s.poll.all_green_at = None;
+            s.say(
+                Level::Warn,
+                "a vantage point changed its answer; still polling",
+            );
+        }
+        _ => {}
+    }
+}
+
+pub fn on_findings(s: &mut State, f: Findings) {
+    s.poll.findings = f.by_name.into_iter().collect();
+}
+
+/// The finding behind a cell: one that observed this vantage point, else the name's
+/// worst.
+pub fn finding_for(s: &State, row: usize, col: usize) -> Option<Finding> {
+    let name = &s.poll.grid.rows.get(row)?.name;
+    let vantage = &s.poll.grid.columns.get(col)?.vantage;
+    let all = s.poll.findings.get(name)?;
+    all.iter()
+        .find(|f| f.observed.iter().any(|o| &o.vantage == vantage))
+        .or_else(|| {
+            all.iter()
+                .filter(|f| f.severity > Severity::Info)
+                .max_by_key(|f| f.severity)
+        })
+        .cloned()
+}
+
+fn open(s: &mut State) {
+    let (r, c) = s.poll.selected;
+    let Some(cell) = s.poll.grid.cell(r, c) else {
+        s.say(Level::Info, "no answer in this cell yet");
+        return;
+    };
+    match cell.status {
+        CellStatus::Bad | CellStatus::Warn => match finding_for(s, r, c) {
+            Some(f) => s.overlay = Some(Overlay::Finding(Box::new(f))),
+            None => {
+                let d = cell.detail.clone();
+                s.say(
+                    Level::Warn,
+                    format!("{d}; no finding for it yet, the next round brings one"),
+                )
+            }
+        },
+        _ => {
+            let d = cell.detail.clone();
+            s.say(cell.status.level(), d)
+        }
+    }
+}
+
+pub fn click(s: &mut State, row: usize, col: Option<usize>, _fx: &mut Vec<Effect>) {
+    let col = col.unwrap_or(s.poll.selected.1);
+    if s.poll.selected == (row, col) {
+        open(s);
+    } else {
+        s.poll.selected = (row, col);
+    }
+}
+
+pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
+    let rows = s.poll.grid.rows.len().max(1);
+    let cols = s.poll.grid.columns.len().max(1);
+    let (r, c) = &mut s.poll.selected;
+    match k.code {
+        KeyCode::Up | KeyCode::Char('k') => *r = r.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *r = (*r + 1).min(rows - 1),
+        KeyCode::Left | KeyCode::Char('h') => *c = c.saturating_sub(1),
+        KeyCode::Right | KeyCode::Char('l') => *c = (*c + 1).min(cols - 1),
+        KeyCode::PageDown => *r = (*r + 10).min(rows - 1),
+        KeyCode::PageUp => *r = r.saturating_sub(10),
+        KeyCode::Home => *r = 0,
+        KeyCode::End => *r = rows - 1,
+        KeyCode::Enter => open(s),
+        _ => return false,
+    }
+    true
+}
+
+pub fn hints(_: &State) -> Vec<Hint> {
+    vec![
+        Hint::new("Enter", "open finding", KeyCode::Enter),
+        Hint::new("n", "skip", KeyCode::Char('n')),
+    ]
+}
+
+fn kind_word(k: VantageKind) -> &'static str {
+    match k {
+        VantageKind::Authoritative => "authoritative",
+        VantageKind::Resolver => "resolver",
+        VantageKind::System => "system resolver",
+    }
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
+    let t = &s.theme;
+    let g = &s.poll.grid;
+    let x = area.x + 1;
+    let w = area.width.saturating_sub(2);
+    let [ok, wait, warn, bad] = g.counts();
+    f.render_widget(
+        Line::from(vec![
+            ratatui::text::Span::styled(
+                format!(
+                    "{} name{} × {} vantage point{}   ",
+                    g.rows.len(),
+                    if g.rows.len() == 1 { "" } else { "s" },
+                    g.columns.len(),
+                    if g.columns.len() == 1 { "" } else { "s" }
+                ),
+                t.heading(),
+            ),
+            ratatui::text::Span::styled(format!("✓ {ok}  "), t.level(Level::Ok)),
+            ratatui::text::Span::styled(format!("… {wait}  "), t.level(Level::Waiting)),
+            ratatui::text::Span::styled(format!("! {warn}  "), t.level(Level::Warn)),
+            ratatui::text::Span::styled(format!("✗ {bad}"), t.level(Level::Bad)),
+        ]),
+        Rect::new(x, area.y, w, 1),
+    );
+    let detail_h = 4u16;
+    let grid_area = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
+    let prev = s.hits.grid.unwrap_or_default();
+    let view = GridView {
+        selected: s.poll.selected,
+        row_offset: prev.first_row,
+        col_offset: prev.first_col,
+        now: s.now,
+    };
+    hits.grid = Some(poll_grid::render(f, grid_area, g, &view, t));
+    let d = Rect::new(x, grid_area.y + grid_area.height, w, detail_h);
+    let (r, c) = s.poll.selected;
+    let mut lines = vec![Line::styled("─".repeat(w as usize), t.dim())];
+    match (g.rows.get(r), g.columns.get(c), g.cell(r, c)) {
+        (Some(row), Some(col), Some(cell)) => {
+            let lvl = cell.status.level();
+            lines.push(Line::styled(
+                format!(
+                    "{} {} @ {} ({}), {} ago:",
+                    lvl.symbol(),
+                    row.name,
+                    col.vantage,
+                    kind_word(col.kind),
+                    age(s.now, cell.at)
+                ),
+                t.level(lvl),
+            ));
+            let more = if matches!(cell.status, CellStatus::Bad | CellStatus::Warn) {
+                "; Enter opens the finding"
+            } else {
+                ""
+            };
+            lines.push(Line::raw(format!("{}{more}", cell.detail)));
+        }
+        (Some(row), Some(col), None) => lines.push(Line::raw(format!(
+            "{} @ {}: no answer yet",
+            row.name, col.vantage
+        ))),
+        _ => lines.push(Line::raw("waiting for the first answers…")),
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), d);
+}

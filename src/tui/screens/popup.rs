@@ -1,0 +1,162 @@
+//! Popups, drawn over a cleared rectangle: help, quit confirmation, a finding (evidence,
+//! observations, fix), resuming a saved plan.
+//!
+//! ```text
+//!        ┌ CNAME_WRONG_TARGET · error ─────────────────────────────┐
+//!        │ www.example.com                                         │
+//!        │ Evidence: the chain ends at old.example.net., not at... │
+//!        │ Seen:                                                   │
+//!        │   ns1.example.com. 192.0.2.1:53 TXT ... NOERROR 12 ms   │
+//!        │ Fix: point _acme-challenge.www.example.com at ...       │
+//!        │ c copy fix · Esc close                                  │
+//!        └─────────────────────────────────────────────────────────┘
+//! ```
+
+use crate::tui::app::{Overlay, State};
+use crate::tui::screens::help_lines;
+use crate::tui::theme::Level;
+use crate::tui::widgets::key_bar::{self, Hint};
+use crate::tui::widgets::pad;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// Draws the popup; returns its buttons (the clickable key hints).
+pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, KeyEvent)> {
+    let t = &s.theme;
+    let (title, lines, hints, height): (String, Vec<Line>, Vec<Hint>, u16) = match o {
+        Overlay::Help => {
+            let lines: Vec<Line> = help_lines(s)
+                .into_iter()
+                .map(|(k, what)| {
+                    Line::from(vec![Span::styled(pad(k, 14), t.key()), Span::raw(what)])
+                })
+                .collect();
+            let h = lines.len() as u16 + 3;
+            (
+                "Keys".into(),
+                lines,
+                vec![Hint::new("any key", "close", KeyCode::Esc)],
+                h,
+            )
+        }
+        Overlay::ConfirmQuit => {
+            let why = if s.busy() {
+                "Work is running: it is cancelled (a test TXT is removed)."
+            } else {
+                "What you typed is not saved yet."
+            };
+            (
+                "Quit?".into(),
+                vec![Line::raw(why)],
+                vec![
+                    Hint::new("y", "quit", KeyCode::Char('y')),
+                    Hint::new("n", "stay", KeyCode::Char('n')),
+                ],
+                4,
+            )
+        }
+        Overlay::Resume => {
+            let (n, kind) = s
+                .plan
+                .as_ref()
+                .map(|p| (p.names.len(), p.zone.kind()))
+                .unwrap_or((0, "?"));
+            let path = s
+                .plan_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            (
+                "Resume?".into(),
+                vec![
+                    Line::raw(format!("A saved plan for {n} name(s), {kind} zone:")),
+                    Line::styled(path, t.code()),
+                    Line::raw("Resume it at the CNAME step, or start afresh?"),
+                ],
+                vec![
+                    Hint::new("y", "resume", KeyCode::Char('y')),
+                    Hint::new("n", "start afresh", KeyCode::Char('n')),
+                ],
+                6,
+            )
+        }
+        Overlay::Finding(fd) => {
+            let lvl = Level::of(fd.severity);
+            let mut lines = vec![
+                Line::styled(fd.name.clone(), t.heading()),
+                Line::from(vec![
+                    Span::styled("Evidence: ", t.heading()),
+                    Span::raw(fd.evidence.clone()),
+                ]),
+            ];
+            if !fd.observed.is_empty() {
+                lines.push(Line::styled("Seen:", t.heading()));
+                for ob in fd.observed.iter().take(6) {
+                    lines.push(Line::styled(
+                        format!(
+                            "  {} {} {} → {}{} {} ms",
+                            ob.vantage,
+                            ob.server,
+                            ob.question,
+                            ob.outcome,
+                            ob.ttl.map(|t| format!(" ttl {t}")).unwrap_or_default(),
+                            ob.ms
+                        ),
+                        t.dim(),
+                    ));
+                }
+            }
+            lines.push(Line::from(vec![
+                Span::styled("Fix: ", t.heading()),
+                Span::styled(fd.fix.clone(), t.code()),
+            ]));
+            (
+                format!("{} {} · {}", lvl.symbol(), fd.code, fd.severity),
+                lines,
+                vec![
+                    Hint::new("c", "copy fix", KeyCode::Char('c')),
+                    Hint::new("Esc", "close", KeyCode::Esc),
+                ],
+                0,
+            )
+        }
+    };
+    let width = area.width.saturating_sub(8).min(76);
+    // A finding's popup is as tall as its wrapped text.
+    let height = if height == 0 {
+        // Word wrapping breaks early: count with a margin.
+        let inner = width.saturating_sub(14).max(1) as usize;
+        lines
+            .iter()
+            .map(|l| l.width().div_ceil(inner).max(1) as u16)
+            .sum::<u16>()
+            + 3
+    } else {
+        height
+    };
+    let popup = area.centered(
+        Constraint::Length(width),
+        Constraint::Length(height.min(area.height.saturating_sub(2))),
+    );
+    f.render_widget(Clear, popup);
+    let block = Block::bordered().title(Span::styled(format!(" {title} "), t.title()));
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let body = Rect::new(
+        inner.x + 1,
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height.saturating_sub(1),
+    );
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    let bar = Rect::new(
+        inner.x + 1,
+        inner.y + inner.height.saturating_sub(1),
+        inner.width.saturating_sub(2),
+        1,
+    );
+    key_bar::render(f, bar, &hints, t)
+}

@@ -1,0 +1,248 @@
+//! The troubleshooter: names in, `diagnose` runs with live progress, the findings are
+//! listed worst first. Enter shows the evidence and the fix, `r` re-runs on fresh
+//! answers, `c` copies the fix.
+//!
+//! ```text
+//! ┌ Troubleshoot: 3 names ───────────────────────────────────────────────────────┐
+//! │ ✗ 2 errors  ! 1 warning  i 1 info   checked 12:03:04                         │
+//! │ ✗ error   CNAME_WRONG_TARGET       www.example.com         the chain ends at │
+//! │ ✗ error   NEGATIVE_CACHED          api.example.com         cloudflare serves │
+//! │ ! warning TTL_HIGH                 www.example.com         the validation zo │
+//! │ i info    CLIENT_WHERE             www.example.com         lego writes the T │
+//! │                                                                              │
+//! │ ──────────────────────────────────────────────────────────────────────────── │
+//! │ fix: point _acme-challenge.www.example.com at www-example-com-1a2b3c.acme.…  │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use crate::findings::{Finding, Severity};
+use crate::tui::app::{Effect, Findings, Hits, ListId, Overlay, State};
+use crate::tui::theme::{spinner, Level};
+use crate::tui::widgets::findings_list::{self, worst_first};
+use crate::tui::widgets::key_bar::Hint;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::time::SystemTime;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TroubleState {
+    pub names: Vec<String>,
+    pub running: bool,
+    pub progress: Option<(usize, usize)>,
+    /// Worst first.
+    pub findings: Vec<Finding>,
+    pub selected: usize,
+    pub checked_at: Option<SystemTime>,
+    /// Names that came back without any finding.
+    pub clean: Vec<String>,
+}
+
+impl TroubleState {
+    pub fn new(names: Vec<String>) -> TroubleState {
+        TroubleState {
+            names,
+            ..Default::default()
+        }
+    }
+}
+
+/// Starts (or restarts) the diagnosis.
+pub fn run(s: &mut State, fx: &mut Vec<Effect>) {
+    if s.trouble.names.is_empty() {
+        s.say(
+            Level::Bad,
+            "no names: give them on the command line, or save a plan with the wizard first",
+        );
+        return;
+    }
+    if s.trouble.running {
+        return;
+    }
+    s.trouble.running = true;
+    s.trouble.progress = Some((0, s.trouble.names.len()));
+    s.say(Level::Info, "diagnosing on fresh answers… Esc cancels");
+    fx.push(Effect::RunDiagnose {
+        names: s.trouble.names.clone(),
+    });
+}
+
+pub fn on_findings(s: &mut State, f: Findings) {
+    if !s.trouble.running {
+        s.dirty = false;
+        return;
+    }
+    s.trouble.running = false;
+    s.trouble.progress = None;
+    s.trouble.checked_at = Some(f.at);
+    s.trouble.clean = f
+        .by_name
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut all: Vec<Finding> = f.by_name.into_iter().flat_map(|(_, v)| v).collect();
+    worst_first(&mut all);
+    let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
+    s.trouble.findings = all;
+    s.trouble.selected = 0;
+    if errors == 0 {
+        s.say(
+            Level::Ok,
+            "no errors: every name works from every vantage point",
+        );
+    } else {
+        s.say(
+            Level::Bad,
+            format!(
+                "{errors} error{}: Enter shows the evidence and the fix",
+                if errors == 1 { "" } else { "s" }
+            ),
+        );
+    }
+}
+
+fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
+    if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
+        fx.push(Effect::Copy {
+            what: format!("the fix for {}", f.code),
+            text: f.fix.clone(),
+        });
+    }
+}
+
+pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    let n = s.trouble.findings.len();
+    let page = s.body_rows().saturating_sub(5).max(1);
+    let sel = &mut s.trouble.selected;
+    match k.code {
+        KeyCode::Up | KeyCode::Char('k') => *sel = sel.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *sel = (*sel + 1).min(n.saturating_sub(1)),
+        KeyCode::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
+        KeyCode::PageUp => *sel = sel.saturating_sub(page),
+        KeyCode::Home => *sel = 0,
+        KeyCode::End => *sel = n.saturating_sub(1),
+        KeyCode::Enter => {
+            if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
+                s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
+            }
+        }
+        KeyCode::Char('r') if s.trouble.running => {
+            s.say(Level::Info, "already running; Esc cancels")
+        }
+        KeyCode::Char('r') => run(s, fx),
+        KeyCode::Char('c') => copy_fix(s, fx),
+        _ => return false,
+    }
+    true
+}
+
+pub fn click(s: &mut State, i: usize) {
+    if s.trouble.selected == i {
+        if let Some(f) = s.trouble.findings.get(i) {
+            s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
+        }
+    } else {
+        s.trouble.selected = i;
+    }
+}
+
+pub fn hints(s: &State) -> Vec<Hint> {
+    if s.trouble.running {
+        return vec![];
+    }
+    vec![
+        Hint::new("Enter", "details", KeyCode::Enter),
+        Hint::new("r", "re-run", KeyCode::Char('r')),
+        Hint::new("c", "copy fix", KeyCode::Char('c')),
+    ]
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
+    let t = &s.theme;
+    let tr = &s.trouble;
+    let x = area.x + 1;
+    let w = area.width.saturating_sub(2);
+    let count = |sev| tr.findings.iter().filter(|f| f.severity == sev).count();
+    let head = if tr.running {
+        let (d, n) = tr.progress.unwrap_or((0, tr.names.len()));
+        Line::styled(
+            format!(
+                "{} diagnosing {d}/{n} names on fresh answers…",
+                spinner(s.frame)
+            ),
+            t.level(Level::Info),
+        )
+    } else {
+        let mut spans = vec![
+            Span::styled(
+                format!("✗ {}  ", plural(count(Severity::Error), "error")),
+                t.level(Level::Bad),
+            ),
+            Span::styled(
+                format!("! {}  ", plural(count(Severity::Warning), "warning")),
+                t.level(Level::Warn),
+            ),
+            Span::styled(
+                format!("i {} info", count(Severity::Info)),
+                t.level(Level::Info),
+            ),
+        ];
+        if let Some(at) = tr.checked_at {
+            spans.push(Span::styled(format!("   checked {}", clock(at)), t.dim()));
+        }
+        Line::from(spans)
+    };
+    f.render_widget(head, Rect::new(x, area.y, w, 1));
+    let detail_h = 4u16;
+    let list = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
+    if tr.findings.is_empty() && !tr.running && tr.checked_at.is_some() {
+        f.render_widget(
+            Line::styled(
+                format!("✓ no findings for {}", tr.names.join(", ")),
+                t.level(Level::Ok),
+            ),
+            list,
+        );
+        return;
+    }
+    let hit = findings_list::render(
+        f,
+        list,
+        &tr.findings,
+        tr.selected,
+        s.hits.first(ListId::Findings),
+        t,
+    );
+    hits.lists.push((ListId::Findings, hit));
+    if let Some(fd) = tr.findings.get(tr.selected) {
+        let d = Rect::new(x, list.y + list.height, w, detail_h);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::styled("─".repeat(w as usize), t.dim()),
+                Line::from(vec![
+                    Span::styled("fix: ", t.heading()),
+                    Span::raw(fd.fix.clone()),
+                ]),
+            ])
+            .wrap(Wrap { trim: false }),
+            d,
+        );
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// HH:MM:SS (UTC) of a time.
+pub fn clock(t: SystemTime) -> String {
+    let s = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+}

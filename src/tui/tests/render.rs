@@ -1,0 +1,411 @@
+//! Render snapshots at 80x24 (insta; review with `cargo insta review` or by reading the
+//! `.snap` files): every screen in its main states, the popups, a too-small terminal.
+
+use super::*;
+use crate::engine::prove::{NameProof, ProveEvent, ProveReport, VantageProof};
+use crate::findings::Severity;
+use crate::tui::app::{
+    DiffLine, FileChange, FilePlan, Findings, Hits, Overlay, PlannedFile, ProofUpdate, Purpose,
+    Screen, Setup, Step,
+};
+use crate::tui::screens::{self, poll::ALL_GREEN};
+use crate::tui::theme::Level;
+use crate::zones::kinds::ZoneError;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+fn draw_at(s: &State, w: u16, h: u16) -> (Terminal<TestBackend>, Hits) {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut hits = Hits::default();
+    t.draw(|f| hits = screens::render(s, f)).unwrap();
+    (t, hits)
+}
+
+fn draw(s: &State) -> (Terminal<TestBackend>, Hits) {
+    draw_at(s, 80, 24)
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            out.push_str(b[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+macro_rules! snap {
+    ($name:expr, $state:expr) => {{
+        let (t, hits) = draw(&$state);
+        insta::assert_snapshot!($name, t.backend());
+        (t, hits)
+    }};
+}
+
+fn names_typed() -> State {
+    run(st(), typed("www.example.test, *.example.test bad_name")).0
+}
+
+fn zone() -> State {
+    let mut a = typed("www.example.test *.example.test");
+    a.push(code(KeyCode::Enter));
+    run(st(), a).0
+}
+
+fn with_plan(mut s: State) -> State {
+    s.plan = Some(plan());
+    s.plan_path = Some("/root/.config/acme-delegate/plan.toml".into());
+    s.zone.result = Some(Setup {
+        plan: plan(),
+        findings: vec![],
+        notes: vec![],
+    });
+    s
+}
+
+fn at(step: Step) -> State {
+    let mut s = with_plan(zone());
+    s.screen = Screen::Wizard(step);
+    s
+}
+
+#[test]
+fn names_screens() {
+    snap!("names_empty", st());
+    let (t, _) = snap!("names_typed", names_typed());
+    let screen = text(&t);
+    assert!(screen.contains("_acme-challenge.www.example.test."));
+    assert!(screen.contains("✗ bad_name"));
+}
+
+#[test]
+fn zone_screens() {
+    snap!("zone_acme_dns", zone());
+    // RFC 2136 with a typed-in key: the secret is masked.
+    let mut a = vec![code(KeyCode::Down), code(KeyCode::Enter)];
+    a.extend(typed("127.0.0.12:53"));
+    a.push(code(KeyCode::Tab));
+    a.extend(typed("acme.lab"));
+    a.extend([code(KeyCode::Tab), ch(' '), code(KeyCode::Tab)]);
+    a.extend(typed("acme-key"));
+    a.extend([code(KeyCode::Tab), code(KeyCode::Tab)]);
+    a.extend(typed("c2VjcmV0"));
+    let s = run(zone(), a).0;
+    let (t, _) = snap!("zone_rfc2136_secret", s);
+    assert!(!text(&t).contains("c2VjcmV0"), "the secret is never drawn");
+    assert!(text(&t).contains("••••••••"));
+    let (mut running, _) = run(s.clone(), [code(KeyCode::Enter)]);
+    assert!(running.zone.running);
+    running.frame = 1;
+    snap!("zone_running", running);
+    let mut failed = s.clone();
+    failed.zone.running = true;
+    let failed = run(
+        failed,
+        [Action::RegisterDone(Err(ZoneError {
+            message: "the update of the probe at 127.0.0.12:53 was rejected: NOTAUTH (bad key)"
+                .into(),
+            fix: "check the key name and secret against the server's key".into(),
+        }))],
+    )
+    .0;
+    snap!("zone_failed", failed);
+    let mut done = s;
+    done.zone.running = true;
+    let done = run(
+        done,
+        [Action::RegisterDone(Ok(Setup {
+            plan: plan(),
+            findings: vec![],
+            notes: vec![(
+                Level::Ok,
+                "scope probe: the server refused an A record with key acme-key.: it is limited"
+                    .into(),
+            )],
+        }))],
+    )
+    .0;
+    snap!("zone_done", done);
+}
+
+#[test]
+fn cname_screen_shows_the_exact_record() {
+    let (t, hits) = snap!("cname", at(Step::Cname));
+    let screen = text(&t);
+    assert!(
+        screen.contains("name       _acme-challenge.www.example.test."),
+        "{screen}"
+    );
+    assert!(screen.contains("type       CNAME"), "{screen}");
+    assert!(
+        screen.contains("target     www-example-test-3f1a2c.acme.lab."),
+        "{screen}"
+    );
+    assert!(screen.contains("doubled zone"));
+    assert!(!hits.keys.is_empty());
+}
+
+fn polled(all_green: bool) -> State {
+    let mut s = at(Step::Cname);
+    s = run(s, [code(KeyCode::Enter)]).0;
+    let w = "www.example.test";
+    let wc = "*.example.test";
+    let mut a = vec![];
+    for n in [w, wc] {
+        for ns in ["ns1.example.test.", "ns2.example.test.", "ns1.acme.lab."] {
+            a.push(cell(
+                n,
+                ns,
+                VantageKind::Authoritative,
+                CellStatus::Ok,
+                "CNAME ok",
+                super::at(0),
+            ));
+        }
+        for r in ["cloudflare", "google", "system"] {
+            let kind = if r == "system" {
+                VantageKind::System
+            } else {
+                VantageKind::Resolver
+            };
+            let bad = !all_green && n == w && r == "google";
+            a.push(if bad {
+                cell(n, r, kind, CellStatus::Bad, "NXDOMAIN", super::at(0))
+            } else {
+                cell(n, r, kind, CellStatus::Ok, "CNAME ok", super::at(0))
+            });
+        }
+    }
+    a.push(Action::Tick(super::at(3)));
+    run(s, a).0
+}
+
+#[test]
+fn poll_screens() {
+    let mut s = polled(false);
+    s.poll.selected = (0, 4);
+    let (t, hits) = snap!("poll_red_cell", s);
+    assert!(hits.grid.is_some());
+    assert!(text(&t).contains("✗ NXDOMAIN"));
+    let s = polled(true);
+    let (t, _) = snap!("poll_all_green", s);
+    assert!(
+        text(&t).contains(ALL_GREEN),
+        "the status line says it:\n{}",
+        text(&t)
+    );
+}
+
+#[test]
+fn poll_renders_only_the_visible_slice_of_many_names() {
+    let mut s = at(Step::Poll);
+    let names: Vec<String> = (0..1000).map(|i| format!("n{i:04}.example.test")).collect();
+    s.poll.grid = crate::tui::widgets::poll_grid::Grid::with_names(&names);
+    s.poll.selected = (500, 0);
+    let (t, hits) = draw(&s);
+    let g = hits.grid.unwrap();
+    assert!(g.first_row <= 500 && 500 < g.first_row + 17, "{g:?}");
+    assert!(text(&t).contains("n0500.example.test"));
+    assert!(!text(&t).contains("n0000.example.test"));
+}
+
+#[test]
+fn proof_screens() {
+    snap!("proof_ready", at(Step::Proof));
+    let mut s = at(Step::Proof);
+    s = run(s, [code(KeyCode::Enter)]).0;
+    s = run(
+        s,
+        [
+            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Published {
+                name: "www.example.test".into(),
+                target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
+            })),
+            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Seen {
+                name: "www.example.test".into(),
+                vantage: "ns1.acme.lab.".into(),
+                kind: VantageKind::Authoritative,
+                ms: 41,
+            })),
+        ],
+    )
+    .0;
+    snap!("proof_running", s.clone());
+    let report = ProveReport {
+        version: 1,
+        names: vec![NameProof {
+            name: "www.example.test".into(),
+            challenge: Name::from_ascii("_acme-challenge.www.example.test"),
+            target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
+            ok: true,
+            published: true,
+            removed: true,
+            vantages: vec![VantageProof {
+                vantage: "ns1.acme.lab.".into(),
+                kind: VantageKind::Authoritative,
+                server: "127.0.0.12:53".into(),
+                seen_after_ms: Some(41),
+                last_outcome: None,
+            }],
+            findings: vec![],
+        }],
+    };
+    let s = run(
+        s,
+        [
+            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Removed {
+                name: "www.example.test".into(),
+            })),
+            Action::ProofUpdate(ProofUpdate::Done(report)),
+        ],
+    )
+    .0;
+    snap!("proof_passed", s);
+    let s = run(
+        at(Step::Proof),
+        [Action::ProofUpdate(ProofUpdate::Unavailable(ZoneError {
+            message: "acme-delegate holds no cloudflare API token, so it cannot publish the test TXT itself".into(),
+            fix: "run the issuing client against a staging CA, then `acme-delegate check`".into(),
+        }))],
+    )
+    .0;
+    snap!("proof_unavailable", s);
+}
+
+#[test]
+fn client_and_done_screens() {
+    let s = run(at(Step::Client), [ch(' ')]).0;
+    snap!("client_pick", s.clone());
+    let mut p = s;
+    p.client.busy = true;
+    let p = run(
+        p,
+        [Action::FilesPlanned(Ok(FilePlan {
+            files: vec![PlannedFile {
+                client: "lego".into(),
+                path: "/etc/lego/acme-delegate.env".into(),
+                mode: 0o600,
+                change: FileChange::Changed,
+                diff: vec![
+                    DiffLine {
+                        sign: ' ',
+                        text: "RFC2136_NAMESERVER=127.0.0.12:53".into(),
+                    },
+                    DiffLine {
+                        sign: '-',
+                        text: "RFC2136_TSIG_KEY=old-key".into(),
+                    },
+                    DiffLine {
+                        sign: '+',
+                        text: "RFC2136_TSIG_KEY=acme-key".into(),
+                    },
+                    DiffLine {
+                        sign: '+',
+                        text: "RFC2136_TSIG_SECRET=••••••••".into(),
+                    },
+                ],
+            }],
+            next_command: Some("lego --dns rfc2136 -d www.example.test run".into()),
+        }))],
+    )
+    .0;
+    snap!("client_preview", p.clone());
+    let d = run(
+        p,
+        [
+            code(KeyCode::Enter),
+            Action::FilesWritten(Ok(vec!["/etc/lego/acme-delegate.env".into()])),
+        ],
+    )
+    .0;
+    assert_eq!(d.screen, Screen::Wizard(Step::Done));
+    let (t, _) = snap!("done", d);
+    let screen = text(&t);
+    assert!(screen.contains("check --wait"));
+    assert!(screen.contains("--prometheus-textfile"));
+}
+
+#[test]
+fn troubleshooter_screens() {
+    let (mut s, _) =
+        st().troubleshooter(vec!["www.example.test".into(), "api.example.test".into()]);
+    s = run(s, [Action::DiagnoseProgress { done: 1, total: 2 }]).0;
+    snap!("trouble_running", s.clone());
+    let s = run(
+        s,
+        [Action::FindingsReady(Findings {
+            purpose: Purpose::Troubleshoot,
+            by_name: vec![
+                (
+                    "www.example.test".into(),
+                    vec![
+                        finding("CLIENT_WHERE", "www.example.test", "lego"),
+                        finding("TTL_HIGH", "www.example.test", "ns1.acme.lab.")
+                            .severity(Severity::Warning),
+                    ],
+                ),
+                (
+                    "api.example.test".into(),
+                    vec![finding("NEGATIVE_CACHED", "api.example.test", "cloudflare")],
+                ),
+            ],
+            at: super::at(0),
+        })],
+    )
+    .0;
+    let (t, hits) = snap!("trouble_findings", s.clone());
+    assert!(!hits.lists.is_empty());
+    let screen = text(&t);
+    let first = screen.find("NEGATIVE_CACHED").unwrap();
+    assert!(
+        first < screen.find("TTL_HIGH").unwrap()
+            && screen.find("TTL_HIGH").unwrap() < screen.find("CLIENT_WHERE").unwrap()
+    );
+    let s = run(s, [code(KeyCode::Enter)]).0;
+    snap!("popup_finding", s);
+}
+
+#[test]
+fn popups_and_small_terminals() {
+    let s = run(names_typed(), [ch('?')]).0;
+    snap!("popup_help", s);
+    let s = run(names_typed(), [code(KeyCode::Esc)]).0;
+    assert_eq!(s.overlay, Some(Overlay::ConfirmQuit));
+    let (_, hits) = snap!("popup_confirm_quit", s);
+    assert_eq!(hits.keys.len(), 2, "y and n are buttons");
+    let (s, _) = st().with_plan(
+        plan(),
+        Some("/root/.config/acme-delegate/plan.toml".into()),
+        false,
+    );
+    snap!("popup_resume", s);
+    let mut s = names_typed();
+    s.size = (60, 20);
+    let (t, hits) = draw_at(&s, 60, 20);
+    insta::assert_snapshot!("too_small", t.backend());
+    assert!(text(&t).contains("needs 80x24"));
+    assert!(hits.keys.is_empty());
+}
+
+#[test]
+fn no_color_draws_no_colour_but_keeps_the_symbols() {
+    let mono = polled(false);
+    let mut color = mono.clone();
+    color.theme = crate::tui::theme::Theme { color: true };
+    let (tm, _) = draw(&mono);
+    let (tc, _) = draw(&color);
+    let has_color = |t: &Terminal<TestBackend>| {
+        t.backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    };
+    assert!(!has_color(&tm));
+    assert!(has_color(&tc));
+    assert_eq!(text(&tm), text(&tc), "the same text either way");
+}

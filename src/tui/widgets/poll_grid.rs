@@ -1,0 +1,289 @@
+//! The live-poll grid: one row per name, one column per vantage point (each authoritative
+//! server of each hop, then each resolver, then the system view). A cell shows a symbol,
+//! a short text and the time since its last answer. Only the visible rows and columns
+//! are drawn, so 1,000 names cost what a screenful costs.
+
+use super::{fit, pad, scroll_to};
+use crate::engine::views::VantageKind;
+use crate::tui::app::{CellStatus, CellUpdate};
+use crate::tui::theme::Theme;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+pub const NAME_W: u16 = 22;
+pub const CELL_W: u16 = 14;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub vantage: String,
+    pub kind: VantageKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    pub status: CellStatus,
+    pub short: String,
+    pub detail: String,
+    pub at: SystemTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridRow {
+    pub name: String,
+    pub cells: Vec<Option<Cell>>,
+}
+
+/// Names × vantage points.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grid {
+    pub columns: Vec<Column>,
+    pub rows: Vec<GridRow>,
+    rows_by_name: HashMap<String, usize>,
+}
+
+fn kind_rank(k: VantageKind) -> u8 {
+    match k {
+        VantageKind::Authoritative => 0,
+        VantageKind::Resolver => 1,
+        VantageKind::System => 2,
+    }
+}
+
+impl Grid {
+    pub fn with_names<S: AsRef<str>>(names: &[S]) -> Grid {
+        let mut g = Grid::default();
+        for n in names {
+            g.row_of(n.as_ref());
+        }
+        g
+    }
+
+    fn row_of(&mut self, name: &str) -> usize {
+        if let Some(i) = self.rows_by_name.get(name) {
+            return *i;
+        }
+        self.rows.push(GridRow {
+            name: name.to_string(),
+            cells: vec![None; self.columns.len()],
+        });
+        self.rows_by_name
+            .insert(name.to_string(), self.rows.len() - 1);
+        self.rows.len() - 1
+    }
+
+    /// The column of a vantage point, added in kind order (authoritative, resolver, system).
+    fn column_of(&mut self, vantage: &str, kind: VantageKind) -> usize {
+        if let Some(i) = self.columns.iter().position(|c| c.vantage == vantage) {
+            return i;
+        }
+        let at = self
+            .columns
+            .iter()
+            .position(|c| kind_rank(c.kind) > kind_rank(kind))
+            .unwrap_or(self.columns.len());
+        self.columns.insert(
+            at,
+            Column {
+                vantage: vantage.to_string(),
+                kind,
+            },
+        );
+        for r in &mut self.rows {
+            r.cells.insert(at, None);
+        }
+        at
+    }
+
+    /// Records one cell's news.
+    pub fn apply(&mut self, u: CellUpdate) {
+        let r = self.row_of(&u.name);
+        let c = self.column_of(&u.vantage, u.kind);
+        self.rows[r].cells[c] = Some(Cell {
+            status: u.status,
+            short: u.short,
+            detail: u.detail,
+            at: u.at,
+        });
+    }
+
+    pub fn cell(&self, row: usize, col: usize) -> Option<&Cell> {
+        self.rows.get(row)?.cells.get(col)?.as_ref()
+    }
+
+    /// Every name has answers (from a resolver too, when there are resolvers), and every
+    /// answer is green.
+    pub fn all_green(&self) -> bool {
+        let is_res: Vec<bool> = self
+            .columns
+            .iter()
+            .map(|c| c.kind != VantageKind::Authoritative)
+            .collect();
+        let any_resolver = is_res.iter().any(|r| *r);
+        !self.rows.is_empty()
+            && self.rows.iter().all(|r| {
+                let some = r.cells.iter().any(|c| c.is_some());
+                let resolver = r
+                    .cells
+                    .iter()
+                    .zip(&is_res)
+                    .any(|(c, res)| c.is_some() && *res);
+                some && (resolver || !any_resolver)
+                    && r.cells.iter().flatten().all(|c| c.status == CellStatus::Ok)
+            })
+    }
+
+    /// (green, waiting, warning, red) cells.
+    pub fn counts(&self) -> [usize; 4] {
+        let mut n = [0; 4];
+        for c in self.rows.iter().flat_map(|r| r.cells.iter().flatten()) {
+            n[match c.status {
+                CellStatus::Ok => 0,
+                CellStatus::Waiting => 1,
+                CellStatus::Warn => 2,
+                CellStatus::Bad => 3,
+            }] += 1;
+        }
+        n
+    }
+}
+
+/// "3s", "4m", "2h": the time since a cell's last answer.
+pub fn age(now: SystemTime, at: SystemTime) -> String {
+    let s = now.duration_since(at).map(|d| d.as_secs()).unwrap_or(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        _ => format!("{}h", s / 3600),
+    }
+}
+
+/// Where the grid was drawn, to map a click to a cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GridHit {
+    /// The body (below the header row).
+    pub body: Rect,
+    pub first_row: usize,
+    pub first_col: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl GridHit {
+    /// The (row, column) under a click; column None: the name column.
+    pub fn cell_at(&self, x: u16, y: u16) -> Option<(usize, Option<usize>)> {
+        if !self.body.contains(Position::new(x, y)) {
+            return None;
+        }
+        let row = self.first_row + (y - self.body.y) as usize;
+        if row >= self.rows {
+            return None;
+        }
+        let dx = x - self.body.x;
+        if dx < NAME_W {
+            return Some((row, None));
+        }
+        let col = self.first_col + ((dx - NAME_W) / CELL_W) as usize;
+        Some((row, (col < self.cols).then_some(col)))
+    }
+}
+
+/// How many columns fit in `width`.
+pub fn visible_cols(width: u16) -> usize {
+    (width.saturating_sub(NAME_W) / CELL_W).max(1) as usize
+}
+
+pub struct GridView {
+    pub selected: (usize, usize),
+    pub row_offset: usize,
+    pub col_offset: usize,
+    pub now: SystemTime,
+}
+
+pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Theme) -> GridHit {
+    let body_h = area.height.saturating_sub(1) as usize;
+    let ncols = visible_cols(area.width);
+    let first_row = scroll_to(v.row_offset, v.selected.0, body_h);
+    let first_col = scroll_to(v.col_offset, v.selected.1, ncols);
+    let cols: Vec<usize> = (first_col..grid.columns.len()).take(ncols).collect();
+    let mut header = vec![Span::styled(
+        pad(
+            &format!(
+                "name{}",
+                if grid.columns.len() > ncols {
+                    format!(
+                        "  ←{}-{}/{}→",
+                        first_col + 1,
+                        first_col + cols.len(),
+                        grid.columns.len()
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            NAME_W as usize,
+        ),
+        theme.heading(),
+    )];
+    for &c in &cols {
+        let col = &grid.columns[c];
+        let label = col.vantage.trim_end_matches('.').to_string();
+        header.push(Span::styled(
+            pad(&label, CELL_W as usize - 1) + " ",
+            theme.heading(),
+        ));
+    }
+    let mut lines = vec![Line::from(header)];
+    for (ri, row) in grid.rows.iter().enumerate().skip(first_row).take(body_h) {
+        let name_style = if ri == v.selected.0 {
+            theme.heading()
+        } else {
+            ratatui::style::Style::new()
+        };
+        let mut spans = vec![Span::styled(
+            pad(&row.name, NAME_W as usize - 1) + " ",
+            name_style,
+        )];
+        for &c in &cols {
+            let (text, style) = match row.cells.get(c).and_then(|c| c.as_ref()) {
+                Some(cell) => {
+                    let lvl = cell.status.level();
+                    let age = age(v.now, cell.at);
+                    let room = (CELL_W as usize).saturating_sub(4 + age.len());
+                    (
+                        format!(
+                            "{} {} {age}",
+                            lvl.symbol(),
+                            pad(&fit(&cell.short, room), room)
+                        ),
+                        theme.level(lvl),
+                    )
+                }
+                None => ("  ·".to_string(), theme.dim()),
+            };
+            let mut style = style;
+            if ri == v.selected.0 && c == v.selected.1 {
+                style = style.patch(theme.selected());
+            }
+            spans.push(Span::styled(pad(&text, CELL_W as usize - 1), style));
+            spans.push(Span::raw(" "));
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+    GridHit {
+        body: Rect::new(
+            area.x,
+            area.y + 1,
+            area.width,
+            area.height.saturating_sub(1),
+        ),
+        first_row,
+        first_col,
+        rows: grid.rows.len(),
+        cols: grid.columns.len(),
+    }
+}
