@@ -95,12 +95,22 @@ fn target_hint(ev: &NameEvidence) -> String {
         .unwrap_or_else(|| "<label>.<validation zone>.".to_string())
 }
 
+/// Every rule `check` applies to one name's evidence, worst first.
 pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
     let mut out = Vec::new();
+    server_rules(ev, &mut out);
+    chain_rules(ev, &mut out);
+    target_rules(ev, &mut out);
+    vantage_rules(ev, &mut out);
+    let mut out = merge_same(out);
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// The authoritative servers along the chain: dead, refusing, failing, lame, disagreeing.
+fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let id = ev.input.identifier.as_str();
     let chain = &ev.chain;
-    let challenge = &ev.input.challenge;
-
     // --- the servers along the chain -------------------------------------------------
     for step in &chain.steps {
         let total = step.exchanges.len();
@@ -200,7 +210,13 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             out.push(f);
         }
     }
+}
 
+/// The chain itself: missing or doubled CNAME, loops, length, the expected target.
+fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
+    let id = ev.input.identifier.as_str();
+    let chain = &ev.chain;
+    let challenge = &ev.input.challenge;
     // --- the chain itself ---------------------------------------------------------------
     let first_step_ok = chain.steps.first().is_some_and(|s| {
         s.exchanges.iter().any(|(_, e)| {
@@ -290,6 +306,12 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             ));
         }
     }
+}
+
+/// The zone at the end of the chain: undelegated, or no server answers for it.
+fn target_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
+    let id = ev.input.identifier.as_str();
+    let chain = &ev.chain;
     if !chain.hops.is_empty() {
         let last = chain.steps.last();
         match &chain.end {
@@ -330,7 +352,13 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
             _ => {}
         }
     }
+}
 
+/// Each resolver's view, compared with the authoritative chain hop by hop.
+fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
+    let id = ev.input.identifier.as_str();
+    let chain = &ev.chain;
+    let challenge = &ev.input.challenge;
     // --- the vantage points -------------------------------------------------------------
     for rv in &ev.resolvers {
         let ex = &rv.exchange;
@@ -455,9 +483,6 @@ pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
         };
         out.push(f.observe(obs));
     }
-    let mut out = merge_same(out);
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    out
 }
 
 /// Findings with the same code, severity and fix become one, with all the evidence
