@@ -937,3 +937,39 @@ async fn prove_names_a_subdomain_that_is_not_the_accounts() {
         )
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// `write --client certbot` with an acme-dns plan: certbot's manual hooks are acme-delegate's
+// own (`hook certbot-auth`), which post to the fixture; pebble validates through the CNAME.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
+    use common::issuance::{assert_cert, out_dir, production_serial, run_next, write};
+    let Some(_lab) = common::lab() else { return };
+    let fx = Fixture::start();
+    let name = common::unique("wa");
+    let storage = common::run_dir().join(format!("acmedns-store-{}", common::rand_suffix()));
+    let plan = plan_acme_dns(&fx, &storage, &name, &[]);
+    let target = entry(&storage.join("acme-dns-accounts.json"), &name).fulldomain;
+    common::publish_cname(&name, &format!("{target}."));
+    let serial = production_serial();
+    let out = out_dir("certbot-acmedns");
+    let doc = write(&plan, "certbot", &out);
+    let (ok, log) = run_next(&doc, 170);
+    assert!(ok, "{log}\nfixture log: {}", read(&fx.log));
+    assert_cert(
+        &out.join("config/live").join(&name).join("cert.pem"),
+        &[&name],
+        &log,
+    );
+    assert_eq!(
+        production_serial(),
+        serial,
+        "the production zone was written to"
+    );
+    // The hook posted with the account; nothing printed holds its password.
+    let pw = entry(&storage.join("acme-dns-accounts.json"), &name).password;
+    assert!(!log.contains(pw.expose()), "the password was printed");
+    assert!(!doc.to_string().contains(pw.expose()), "the password is in --json");
+}

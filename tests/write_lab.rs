@@ -7,8 +7,9 @@
 
 mod common;
 
+use common::issuance::{assert_cert, out_dir, production_serial, run_next, write};
 use common::{cli, json, plan_file, publish_cname, sh, unique};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Tests of this file run in parallel: publishing a CNAME (a write to the production zone)
 /// waits until no other test is between reading the production serial and checking it.
@@ -17,16 +18,6 @@ static PRODUCTION: std::sync::RwLock<()> = std::sync::RwLock::new(());
 fn publish(name: &str, target: &str) {
     let _w = PRODUCTION.write().unwrap_or_else(|e| e.into_inner());
     publish_cname(name, target);
-}
-
-/// The production zone's SOA serial, from its primary.
-fn production_serial() -> u64 {
-    let out = sh("kdig @127.0.0.11 SOA example.test +short +timeout=3 +retry=0");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    text.split_whitespace()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no SOA serial for example.test: {text}"))
 }
 
 /// `plan --zone rfc2136` for the names (acme-update key, acme.lab); returns the targets.
@@ -55,66 +46,6 @@ fn plan(plan: &Path, names: &[&str]) -> Vec<String> {
         .iter()
         .map(|n| n["target"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// `write --client C --out DIR` pointed at pebble and the lab resolver: the JSON document.
-fn write(plan: &Path, client: &str, out: &Path) -> serde_json::Value {
-    let dir = std::env::var("LAB_ACME_DIRECTORY").unwrap();
-    let resolver = std::env::var("LAB_RESOLVER").unwrap();
-    let (rc, stdout, err) = cli(&[
-        "--plan",
-        plan.to_str().unwrap(),
-        "write",
-        "--client",
-        client,
-        "--out",
-        out.to_str().unwrap(),
-        "--server",
-        &dir,
-        "--email",
-        "admin@example.test",
-        "--resolver",
-        &resolver,
-        "--private-zone",
-        "--json",
-    ]);
-    assert_eq!(rc, 0, "{stdout}\n{err}");
-    json(&stdout)
-}
-
-/// Runs the first next command in bash with the lab's own RFC2136_* variables unset (so
-/// only the written files configure the client); bounded in time. Returns the output.
-fn run_next(doc: &serde_json::Value, limit_secs: u32) -> (bool, String) {
-    let cmd = doc["clients"][0]["next_commands"][0].as_str().unwrap();
-    let script = format!(
-        "unset RFC2136_NAMESERVER RFC2136_TSIG_KEY RFC2136_TSIG_SECRET RFC2136_TSIG_ALGORITHM RFC2136_TTL\n{cmd}"
-    );
-    let out = std::process::Command::new("timeout")
-        .args([&limit_secs.to_string(), "bash", "-c", &script])
-        .output()
-        .expect("run bash");
-    let log = format!(
-        "$ {cmd}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), log)
-}
-
-fn out_dir(tag: &str) -> PathBuf {
-    common::run_dir().join(format!("write-{tag}-{}", common::rand_suffix()))
-}
-
-fn assert_cert(crt: &Path, names: &[&str], log: &str) {
-    assert!(crt.exists(), "no certificate at {}:\n{log}", crt.display());
-    let out = sh(&format!(
-        "openssl x509 -in '{}' -noout -ext subjectAltName",
-        crt.display()
-    ));
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    for n in names {
-        assert!(text.contains(&format!("DNS:{n}")), "{n} not in {text}");
-    }
 }
 
 fn lego_issues(names: &[&str]) {

@@ -7,6 +7,8 @@
 //! one-line reason; with `LAB_REQUIRED=1` a missing lab fails the test instead.
 #![allow(dead_code)]
 
+pub mod issuance;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
