@@ -971,5 +971,8 @@ fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
     // The hook posted with the account; nothing printed holds its password.
     let pw = entry(&storage.join("acme-dns-accounts.json"), &name).password;
     assert!(!log.contains(pw.expose()), "the password was printed");
-    assert!(!doc.to_string().contains(pw.expose()), "the password is in --json");
+    assert!(
+        !doc.to_string().contains(pw.expose()),
+        "the password is in --json"
+    );
 }

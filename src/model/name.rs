@@ -151,19 +151,12 @@ pub struct InputName {
 }
 
 /// Why a name was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid name {input:?}: {reason}")]
 pub struct NameError {
     pub input: String,
     pub reason: String,
 }
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid name {:?}: {}", self.input, self.reason)
-    }
-}
-
-impl std::error::Error for NameError {}
 
 /// The label the CA prepends to the host (RFC 8555 8.4).
 pub const CHALLENGE_LABEL: &str = "_acme-challenge";

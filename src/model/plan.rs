@@ -4,7 +4,6 @@
 use crate::dns::Name;
 use crate::model::name::{parse_input, InputName};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The kind of validation zone, with what it needs.
@@ -82,19 +81,12 @@ pub struct Plan {
 }
 
 /// A plan file problem.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("plan {}: {message}", file.display())]
 pub struct PlanError {
     pub file: PathBuf,
     pub message: String,
 }
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "plan {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for PlanError {}
 
 impl Plan {
     /// The default location: `plan.toml` in the user config dir.

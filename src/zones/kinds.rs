@@ -13,7 +13,6 @@ use crate::model::name::InputName;
 use crate::model::plan::{label_for, ZoneSpec};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,19 +22,12 @@ use std::time::Duration;
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a zone operation failed: in words, with the fix.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}. Fix: {fix}")]
 pub struct ZoneError {
     pub message: String,
     pub fix: String,
 }
-
-impl fmt::Display for ZoneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}. Fix: {}", self.message, self.fix)
-    }
-}
-
-impl std::error::Error for ZoneError {}
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
     ZoneError {

@@ -45,24 +45,30 @@ impl TsigAlgorithm {
     }
 
     /// Parses `hmac-sha256`, `HMAC-SHA256.`, ... The error lists the supported ones.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, AlgorithmError> {
         let n = s.trim().trim_end_matches('.').to_ascii_lowercase();
         Self::ALL
             .into_iter()
             .find(|a| a.name() == n)
-            .ok_or_else(|| match n.as_str() {
-                "hmac-sha1" | "hmac-sha224" | "hmac-md5" | "hmac-md5.sig-alg.reg.int" => format!(
-                    "TSIG algorithm {n} is not supported by acme-delegate (supported: {}); \
-                     generate a new key with one of those, e.g. `keymgr -t NAME hmac-sha256` \
-                     or `tsig-keygen -a hmac-sha256 NAME`",
-                    Self::supported_list()
-                ),
-                _ => format!(
-                    "unknown TSIG algorithm {n:?} (supported: {})",
-                    Self::supported_list()
-                ),
+            .ok_or_else(|| {
+                let supported = Self::supported_list();
+                match n.as_str() {
+                    "hmac-sha1" | "hmac-sha224" | "hmac-md5" | "hmac-md5.sig-alg.reg.int" => {
+                        AlgorithmError::Unsupported { name: n, supported }
+                    }
+                    _ => AlgorithmError::Unknown { name: n, supported },
+                }
             })
     }
+}
+
+/// Why a TSIG algorithm name was not taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AlgorithmError {
+    #[error("TSIG algorithm {name} is not supported by acme-delegate (supported: {supported}); generate a new key with one of those, e.g. `keymgr -t NAME hmac-sha256` or `tsig-keygen -a hmac-sha256 NAME`")]
+    Unsupported { name: String, supported: String },
+    #[error("unknown TSIG algorithm {name:?} (supported: {supported})")]
+    Unknown { name: String, supported: String },
 }
 
 impl fmt::Display for TsigAlgorithm {
@@ -81,7 +87,7 @@ impl Secret {
     }
     /// Decodes base64 (standard alphabet, padding optional, white space ignored). The
     /// error never echoes the secret.
-    pub fn from_base64(s: &str) -> Result<Self, String> {
+    pub fn from_base64(s: &str) -> Result<Self, SecretError> {
         decode_base64(s).map(Secret)
     }
     pub fn expose(&self) -> &[u8] {
@@ -107,48 +113,37 @@ impl fmt::Display for Secret {
     }
 }
 
-fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    let mut pad = 0;
-    let mut count = 0;
-    for (i, c) in s.bytes().enumerate() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                pad += 1;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => continue,
-            _ => {
-                return Err(format!(
-                    "the secret is not valid base64 (bad character at position {})",
-                    i + 1
-                ))
-            }
-        };
-        if pad > 0 {
-            return Err("the secret is not valid base64 (data after '=' padding)".into());
-        }
-        count += 1;
-        bits = (bits << 6) | u32::from(v);
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    if count % 4 == 1 || pad > 2 {
-        return Err("the secret is not valid base64 (wrong length)".into());
-    }
+/// Why a secret could not be read. Never holds a character of the secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the secret is not valid base64 (bad character at position {0})")]
+    BadCharacter(usize),
+    #[error("the secret is not valid base64 (wrong length)")]
+    Length,
+    #[error("the secret is not valid base64 (bad '=' padding)")]
+    Padding,
+    #[error("the secret is empty")]
+    Empty,
+}
+
+/// Standard base64 (RFC 4648), white space ignored, padding optional.
+fn decode_base64(s: &str) -> Result<Vec<u8>, SecretError> {
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine as _;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let out = LENIENT.decode(compact).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(at, b'=') if at > 0 => SecretError::Padding,
+        base64::DecodeError::InvalidByte(at, _) => SecretError::BadCharacter(at + 1),
+        base64::DecodeError::InvalidPadding => SecretError::Padding,
+        _ => SecretError::Length,
+    })?;
     if out.is_empty() {
-        return Err("the secret is empty".into());
+        return Err(SecretError::Empty);
     }
     Ok(out)
 }
@@ -272,7 +267,7 @@ impl TsigKey {
             [alg, name, secret] => (
                 TsigAlgorithm::parse(alg).map_err(|m| {
                     err(
-                        m,
+                        m.to_string(),
                         "use one of the supported algorithms in `ALG:NAME:SECRET`",
                     )
                 })?,
@@ -297,7 +292,7 @@ impl TsigKey {
         }
         let secret = Secret::from_base64(secret).map_err(|m| {
             err(
-                m,
+                m.to_string(),
                 "copy the secret again from the server's key file (base64, as keymgr or tsig-keygen print it)",
             )
         })?;
@@ -510,7 +505,7 @@ fn parse_bind(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
                         alg = Some(TsigAlgorithm::parse(&value).map_err(|m| {
                             err(
                                 line,
-                                m,
+                                m.to_string(),
                                 "change the `algorithm` line to a supported algorithm",
                             )
                         })?);
@@ -518,7 +513,7 @@ fn parse_bind(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
                         secret = Some(Secret::from_base64(&value).map_err(|m| {
                             err(
                                 line,
-                                m,
+                                m.to_string(),
                                 "copy the secret again from the server (tsig-keygen / keymgr output)",
                             )
                         })?);
@@ -648,8 +643,13 @@ fn parse_knot(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
                 "add `    algorithm: hmac-sha256` under the id",
             ));
         };
-        let alg = TsigAlgorithm::parse(&alg)
-            .map_err(|m| err(aline, m, "change `algorithm:` to a supported algorithm"))?;
+        let alg = TsigAlgorithm::parse(&alg).map_err(|m| {
+            err(
+                aline,
+                m.to_string(),
+                "change `algorithm:` to a supported algorithm",
+            )
+        })?;
         let Some((sline, secret)) = p.secret else {
             return Err(err(
                 p.line,
@@ -660,7 +660,7 @@ fn parse_knot(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
         let secret = Secret::from_base64(&secret).map_err(|m| {
             err(
                 sline,
-                m,
+                m.to_string(),
                 "copy the secret again from the server (keymgr -t output)",
             )
         })?;
