@@ -486,6 +486,7 @@ async fn delegated_account(
          update add _acme-challenge.{domain}. 1 CNAME {}\nsend\nquit\n",
         acct.target()
     );
+    let _w = common::production_write();
     let out = common::sh(&format!(
         "knsupdate -t 5 -k '{}' <<'EOF'\n{upd}EOF",
         run.join("tsig.kdig").display()
@@ -953,6 +954,7 @@ fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
     let plan = plan_acme_dns(&fx, &storage, &name, &[]);
     let target = entry(&storage.join("acme-dns-accounts.json"), &name).fulldomain;
     common::publish_cname(&name, &format!("{target}."));
+    let _r = common::production_read();
     let serial = production_serial();
     let out = out_dir("certbot-acmedns");
     let doc = write(&plan, "certbot", &out);

@@ -11,15 +11,6 @@ use common::issuance::{assert_cert, out_dir, production_serial, run_next, write}
 use common::{cli, json, plan_file, publish_cname, sh, unique};
 use std::path::Path;
 
-/// Tests of this file run in parallel: publishing a CNAME (a write to the production zone)
-/// waits until no other test is between reading the production serial and checking it.
-static PRODUCTION: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
-fn publish(name: &str, target: &str) {
-    let _w = PRODUCTION.write().unwrap_or_else(|e| e.into_inner());
-    publish_cname(name, target);
-}
-
 /// `plan --zone rfc2136` for the names (acme-update key, acme.lab); returns the targets.
 fn plan(plan: &Path, names: &[&str]) -> Vec<String> {
     let key = std::env::var("LAB_TSIG_BIND_KEY").unwrap();
@@ -51,8 +42,8 @@ fn plan(plan: &Path, names: &[&str]) -> Vec<String> {
 fn lego_issues(names: &[&str]) {
     let p = plan_file();
     let targets = plan(&p, names);
-    publish(names[0].trim_start_matches("*."), &targets[0]);
-    let _r = PRODUCTION.read().unwrap_or_else(|e| e.into_inner());
+    publish_cname(names[0].trim_start_matches("*."), &targets[0]);
+    let _r = common::production_read();
     let serial = production_serial();
     let out = out_dir("lego");
     let doc = write(&p, "lego", &out);
@@ -89,8 +80,8 @@ fn certbot_with_the_hook_issues_through_an_rfc2136_plan() {
     let name = unique("wc");
     let p = plan_file();
     let targets = plan(&p, &[&name]);
-    publish(&name, &targets[0]);
-    let _r = PRODUCTION.read().unwrap_or_else(|e| e.into_inner());
+    publish_cname(&name, &targets[0]);
+    let _r = common::production_read();
     let serial = production_serial();
     let out = out_dir("certbot");
     let doc = write(&p, "certbot", &out);

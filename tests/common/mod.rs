@@ -251,8 +251,22 @@ pub fn plan_rfc2136(
     (rc, json(&out))
 }
 
+/// Tests of one binary run in parallel. A test that checks the production zone's serial
+/// (nothing but the validation zone was written) holds [`production_read`] from reading the
+/// serial to checking it; writes to example.test hold [`production_write`].
+static PRODUCTION: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+pub fn production_read() -> std::sync::RwLockReadGuard<'static, ()> {
+    PRODUCTION.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn production_write() -> std::sync::RwLockWriteGuard<'static, ()> {
+    PRODUCTION.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Publishes `_acme-challenge.<name> CNAME <target>` in example.test (the user's one manual step).
 pub fn publish_cname(name: &str, target: &str) {
+    let _w = production_write();
     let out = sh(&format!(
         "knsupdate -t 5 -y \"$(cat $LAB_TSIG_KDIG)\" <<EOF\nserver 127.0.0.11 53\nzone example.test.\nupdate add _acme-challenge.{name}. 60 CNAME {target}\nsend\nEOF"
     ));
