@@ -73,7 +73,7 @@ OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 set +e
 # LAB_REQUIRED=1: a lab test that finds no lab fails here (a plain `cargo test` skips it).
-LAB_REQUIRED=1 "$ROOT/tests/lab/hermetic.sh" timeout 1200 cargo test --offline "$@" 2>&1 | tee "$OUT"
+LAB_REQUIRED=1 "$ROOT/tests/lab/hermetic.sh" timeout 1500 cargo test --offline --no-fail-fast "$@" 2>&1 | tee "$OUT"
 rc=${PIPESTATUS[0]}
 set -e
 # One closing line over all test binaries (cargo prints one summary per binary, the
