@@ -29,6 +29,8 @@ pub struct Config {
     pub timeout: Duration,
     pub attempts: u32,
     pub max_inflight: usize,
+    /// Queries started per second toward one server (0: no cap).
+    pub max_qps_per_server: u32,
     pub resolvers: Vec<Resolver>,
     /// The "inside" view: the system resolvers (empty: not asked).
     pub system: Vec<SocketAddr>,
@@ -66,6 +68,7 @@ struct RawConfig {
     timeout_ms: Option<Spanned<u64>>,
     attempts: Option<Spanned<u32>>,
     max_inflight: Option<Spanned<usize>>,
+    max_qps_per_server: Option<Spanned<u32>>,
     resolvers: Option<Vec<RawResolver>>,
     system: Option<RawSystem>,
 }
@@ -94,6 +97,7 @@ impl Config {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
+            max_qps_per_server: 50,
             resolvers: vec![
                 Resolver {
                     name: "cloudflare".into(),
@@ -160,7 +164,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let fix = if msg.contains("unknown field") {
-                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
+                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, max_qps_per_server, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
             } else {
                 "see docs/config.md for the expected type of each key"
             };
@@ -224,6 +228,17 @@ impl Config {
                 ));
             }
             cfg.max_inflight = *m.get_ref();
+        }
+        if let Some(q) = &raw.max_qps_per_server {
+            if *q.get_ref() > 1_000_000 {
+                return Err(located(
+                    Some(q.span()),
+                    Some("max_qps_per_server".into()),
+                    format!("{} is out of range", q.get_ref()),
+                    "use 1 to 1000000 queries per second, or 0 for no cap",
+                ));
+            }
+            cfg.max_qps_per_server = *q.get_ref();
         }
         if let Some(rs) = &raw.resolvers {
             cfg.resolvers = Vec::new();
@@ -374,6 +389,47 @@ servers = ["127.0.0.55:53"]
 
         let e = Config::from_toml("timeout_ms = 0\n", Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("1 to 60000"), "{e}");
+    }
+
+    #[test]
+    fn the_per_server_cap_is_polite_by_default_and_checked() {
+        assert_eq!(Config::defaults().max_qps_per_server, 50);
+        let c = Config::from_toml("max_qps_per_server = 0\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.max_qps_per_server, 0);
+        let c = Config::from_toml("max_qps_per_server = 1000000\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.max_qps_per_server, 1_000_000);
+        let e = Config::from_toml(
+            "timeout_ms = 5\nmax_qps_per_server = 1000001\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("max_qps_per_server"));
+        assert!(e.to_string().contains("0 for no cap"), "{e}");
+    }
+
+    /// assets/default-config.toml states the built-in defaults.
+    #[test]
+    fn the_shipped_default_config_is_the_defaults() {
+        let text = include_str!("../assets/default-config.toml");
+        let c = Config::from_toml(text, Path::new("default-config.toml")).unwrap();
+        let d = Config::defaults();
+        assert_eq!(
+            (
+                c.timeout,
+                c.attempts,
+                c.max_inflight,
+                c.max_qps_per_server,
+                &c.resolvers
+            ),
+            (
+                d.timeout,
+                d.attempts,
+                d.max_inflight,
+                d.max_qps_per_server,
+                &d.resolvers
+            )
+        );
     }
 
     #[test]

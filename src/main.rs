@@ -9,7 +9,7 @@ use acme_delegate::endpoint::check_endpoint;
 use acme_delegate::files::write_atomic;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::name::parse_all;
-use acme_delegate::report::{human, prometheus, to_json, Report};
+use acme_delegate::report::{human, prometheus, write_json, Report};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -300,7 +300,10 @@ fn run(
         }
     }
     if args.json {
-        println!("{}", to_json(&report));
+        if let Err(e) = write_json(&report, std::io::stdout().lock()) {
+            eprintln!("acme-delegate: cannot write the report: {e}");
+            return ExitCode::from(2);
+        }
     } else {
         let style = human::Style::detect();
         if command == "diagnose" {

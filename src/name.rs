@@ -133,9 +133,10 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
 /// Validates every name before anything is sent; merges exact duplicates, keeps order.
 pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameError> {
     let mut out: Vec<InputName> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for i in inputs {
         let n = parse_input(i.as_ref())?;
-        if !out.iter().any(|o| o.identifier == n.identifier) {
+        if seen.insert(n.identifier.clone()) {
             out.push(n);
         }
     }

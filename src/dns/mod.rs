@@ -1,6 +1,7 @@
 //! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
 
 pub mod outcome;
+pub mod ratelimit;
 pub mod transport;
 pub mod types;
 pub mod update;

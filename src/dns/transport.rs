@@ -4,13 +4,14 @@
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
+use super::ratelimit::RateLimit;
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name as HName, RData as HRData, Record as HRecord, RecordType as HType};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -35,6 +36,8 @@ pub struct NetOptions {
     pub attempts: u32,
     /// Queries in flight at once, over all tasks.
     pub max_inflight: usize,
+    /// Queries started per second toward one server (0: no cap).
+    pub max_qps_per_server: u32,
 }
 
 impl Default for NetOptions {
@@ -43,6 +46,7 @@ impl Default for NetOptions {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
+            max_qps_per_server: 50,
         }
     }
 }
@@ -52,12 +56,76 @@ impl Default for NetOptions {
 pub struct NetTransport {
     opts: NetOptions,
     permits: Arc<Semaphore>,
+    rate: Arc<RateLimit>,
+    sockets: Arc<UdpPool>,
 }
 
 impl NetTransport {
     pub fn new(opts: NetOptions) -> Self {
         let permits = Arc::new(Semaphore::new(opts.max_inflight.max(1)));
-        NetTransport { opts, permits }
+        let rate = Arc::new(RateLimit::per_second(opts.max_qps_per_server));
+        NetTransport {
+            opts,
+            permits,
+            rate,
+            sockets: Arc::default(),
+        }
+    }
+}
+
+/// A UDP socket kept for reuse, with its receive buffer.
+struct PooledUdp {
+    sock: UdpSocket,
+    buf: Box<[u8]>,
+}
+
+/// Idle UDP sockets. Binding, registering and closing a socket for every query costs more
+/// than the query itself; at most `max_inflight` sockets are ever in use. A socket goes back
+/// only after an exchange that ended with its matching answer: one that timed out or met an
+/// error is closed, so no late answer or pending error is left on a reused socket (and a
+/// stray datagram that is still queued fails the source, ID and question checks).
+#[derive(Default)]
+struct UdpPool {
+    v4: Mutex<Vec<PooledUdp>>,
+    v6: Mutex<Vec<PooledUdp>>,
+}
+
+impl UdpPool {
+    fn idle(&self, v4: bool) -> &Mutex<Vec<PooledUdp>> {
+        if v4 {
+            &self.v4
+        } else {
+            &self.v6
+        }
+    }
+
+    /// An idle socket of the server's family, or a new one.
+    async fn take(&self, server: SocketAddr) -> Result<PooledUdp, String> {
+        let idle = self
+            .idle(server.is_ipv4())
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        if let Some(s) = idle {
+            return Ok(s);
+        }
+        let bind: SocketAddr = if server.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+        Ok(PooledUdp {
+            sock,
+            buf: vec![0u8; 4096].into_boxed_slice(),
+        })
+    }
+
+    fn put(&self, server: SocketAddr, s: PooledUdp) {
+        self.idle(server.is_ipv4())
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(s);
     }
 }
 
@@ -69,12 +137,13 @@ impl Transport for NetTransport {
         flags: QueryFlags,
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
-        let opts = self.opts.clone();
-        let permits = self.permits.clone();
+        let me = self.clone();
         async move {
-            let _permit = permits.acquire_owned().await.ok();
+            // The cap first: a query waiting for its server's turn holds no in-flight permit.
+            me.rate.wait(server).await;
+            let _permit = me.permits.acquire().await.ok();
             let start = Instant::now();
-            let outcome = exchange(server, &question, flags, &opts).await;
+            let outcome = exchange(server, &question, flags, &me.opts, &me.sockets).await;
             Exchange {
                 server,
                 question,
@@ -91,6 +160,7 @@ async fn exchange(
     q: &Question,
     flags: QueryFlags,
     opts: &NetOptions,
+    sockets: &UdpPool,
 ) -> Outcome {
     let id: u16 = rand::random();
     let wire = match encode_query(id, q, flags) {
@@ -99,7 +169,7 @@ async fn exchange(
     };
     let mut last = Outcome::Timeout;
     for _ in 0..opts.attempts.max(1) {
-        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, id, q)).await {
+        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, id, q, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
                     return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, id, q))
@@ -145,21 +215,24 @@ async fn udp_once(
     wire: &[u8],
     id: u16,
     q: &Question,
+    sockets: &UdpPool,
 ) -> Result<Message, String> {
-    let bind: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().unwrap()
-    } else {
-        "[::]:0".parse().unwrap()
-    };
-    let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
-    sock.connect(server).await.map_err(|e| e.to_string())?;
-    sock.send(wire).await.map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 4096];
+    let mut s = sockets.take(server).await?;
+    s.sock.connect(server).await.map_err(|e| e.to_string())?;
+    s.sock.send(wire).await.map_err(|e| e.to_string())?;
     loop {
-        let n = sock.recv(&mut buf).await.map_err(|e| e.to_string())?;
+        let (n, from) = s
+            .sock
+            .recv_from(&mut s.buf)
+            .await
+            .map_err(|e| e.to_string())?;
         // An answer that does not parse or is not ours is ignored (RFC 5452): keep waiting.
-        if let Ok(msg) = Message::from_vec(&buf[..n]) {
+        if (from.ip(), from.port()) != (server.ip(), server.port()) {
+            continue;
+        }
+        if let Ok(msg) = Message::from_vec(&s.buf[..n]) {
             if matches(&msg, id, q) {
+                sockets.put(server, s);
                 return Ok(msg);
             }
         }
@@ -304,6 +377,7 @@ mod tests {
             timeout: Duration::from_millis(100),
             attempts: 2,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
@@ -321,6 +395,7 @@ mod tests {
             timeout: Duration::from_millis(500),
             attempts: 1,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
@@ -373,6 +448,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             attempts: 1,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("big.example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;

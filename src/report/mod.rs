@@ -234,3 +234,13 @@ pub fn failed_name(n: &InputName, why: &str) -> NameReport {
 pub fn to_json(r: &Report) -> String {
     serde_json::to_string_pretty(r).expect("the report serialises")
 }
+
+/// Writes the `--json` document ([`to_json`]'s text and a newline) to `out` as it is
+/// serialised: a large report never exists twice in memory.
+pub fn write_json<W: std::io::Write>(r: &Report, out: W) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, r)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
