@@ -9,6 +9,7 @@ use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name as HName, RData as HRData, Record as HRecord, RecordType as HType};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -79,34 +80,29 @@ struct PooledUdp {
     buf: Box<[u8]>,
 }
 
-/// Idle UDP sockets. Binding, registering and closing a socket for every query costs more
-/// than the query itself; at most `max_inflight` sockets are ever in use. A socket goes back
-/// only after an exchange that ended with its matching answer: one that timed out or met an
-/// error is closed, so no late answer or pending error is left on a reused socket (and a
-/// stray datagram that is still queued fails the source, ID and question checks).
+/// Idle UDP sockets, each still connected to the server it last asked. Binding, connecting,
+/// registering and closing a socket for every query costs more than the query itself. At
+/// most [`UdpPool::IDLE`] are kept (the oldest goes first). A socket goes back only after an
+/// exchange that ended with its matching answer: one that timed out or met an error is
+/// closed, so no late answer or pending error is left on a reused socket (and a stray
+/// datagram that is still queued fails the source, ID and question checks).
 #[derive(Default)]
 struct UdpPool {
-    v4: Mutex<Vec<PooledUdp>>,
-    v6: Mutex<Vec<PooledUdp>>,
+    idle: Mutex<VecDeque<(SocketAddr, PooledUdp)>>,
 }
 
 impl UdpPool {
-    fn idle(&self, v4: bool) -> &Mutex<Vec<PooledUdp>> {
-        if v4 {
-            &self.v4
-        } else {
-            &self.v6
-        }
-    }
+    const IDLE: usize = 256;
 
-    /// An idle socket of the server's family, or a new one.
+    /// An idle socket connected to `server`, or a new one.
     async fn take(&self, server: SocketAddr) -> Result<PooledUdp, String> {
-        let idle = self
-            .idle(server.is_ipv4())
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        if let Some(s) = idle {
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.iter()
+                .rposition(|(to, _)| *to == server)
+                .and_then(|i| idle.remove(i))
+        };
+        if let Some((_, s)) = reused {
             return Ok(s);
         }
         let bind: SocketAddr = if server.is_ipv4() {
@@ -115,6 +111,7 @@ impl UdpPool {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
         let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+        sock.connect(server).await.map_err(|e| e.to_string())?;
         Ok(PooledUdp {
             sock,
             buf: vec![0u8; 4096].into_boxed_slice(),
@@ -122,10 +119,11 @@ impl UdpPool {
     }
 
     fn put(&self, server: SocketAddr, s: PooledUdp) {
-        self.idle(server.is_ipv4())
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(s);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= Self::IDLE {
+            idle.pop_front();
+        }
+        idle.push_back((server, s));
     }
 }
 
@@ -163,16 +161,17 @@ async fn exchange(
     sockets: &UdpPool,
 ) -> Outcome {
     let id: u16 = rand::random();
-    let wire = match encode_query(id, q, flags) {
+    let (wire, qname) = match encode_query(id, q, flags) {
         Ok(w) => w,
         Err(e) => return Outcome::Network(format!("cannot encode {q}: {e}")),
     };
+    let ours = |msg: &Message| matches(msg, id, &qname, q);
     let mut last = Outcome::Timeout;
     for _ in 0..opts.attempts.max(1) {
-        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, id, q, sockets)).await {
+        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
-                    return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, id, q))
+                    return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours))
                         .await
                     {
                         Ok(Ok(m)) => Outcome::classify(to_reply(m, true)),
@@ -188,37 +187,38 @@ async fn exchange(
     last
 }
 
-fn encode_query(id: u16, q: &Question, flags: QueryFlags) -> Result<Vec<u8>, String> {
+/// The query in wire format, and its name as hickory's (to match the answer against).
+fn encode_query(id: u16, q: &Question, flags: QueryFlags) -> Result<(Vec<u8>, HName), String> {
     let name = HName::from_ascii(q.name.as_str()).map_err(|e| e.to_string())?;
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = flags.recursion_desired;
     msg.metadata.checking_disabled = flags.checking_disabled;
-    msg.add_query(Query::query(name, HType::from(q.rtype.code())));
+    msg.add_query(Query::query(name.clone(), HType::from(q.rtype.code())));
     let mut edns = Edns::new();
     edns.set_max_payload(1232);
     edns.set_dnssec_ok(flags.dnssec_ok);
     msg.set_edns(edns);
-    msg.to_vec().map_err(|e| e.to_string())
+    let wire = msg.to_vec().map_err(|e| e.to_string())?;
+    Ok((wire, name))
 }
 
-fn matches(msg: &Message, id: u16, q: &Question) -> bool {
+/// Our answer: the ID, a response, and the question we asked (names compare without case).
+fn matches(msg: &Message, id: u16, qname: &HName, q: &Question) -> bool {
     msg.metadata.id == id
         && msg.metadata.message_type == MessageType::Response
-        && msg.queries.first().is_none_or(|hq| {
-            u16::from(hq.query_type()) == q.rtype.code()
-                && Name::from_ascii(&hq.name().to_ascii()) == q.name
-        })
+        && msg
+            .queries
+            .first()
+            .is_none_or(|hq| u16::from(hq.query_type()) == q.rtype.code() && hq.name() == qname)
 }
 
 async fn udp_once(
     server: SocketAddr,
     wire: &[u8],
-    id: u16,
-    q: &Question,
+    ours: &impl Fn(&Message) -> bool,
     sockets: &UdpPool,
 ) -> Result<Message, String> {
     let mut s = sockets.take(server).await?;
-    s.sock.connect(server).await.map_err(|e| e.to_string())?;
     s.sock.send(wire).await.map_err(|e| e.to_string())?;
     loop {
         let (n, from) = s
@@ -231,7 +231,7 @@ async fn udp_once(
             continue;
         }
         if let Ok(msg) = Message::from_vec(&s.buf[..n]) {
-            if matches(&msg, id, q) {
+            if ours(&msg) {
                 sockets.put(server, s);
                 return Ok(msg);
             }
@@ -242,8 +242,7 @@ async fn udp_once(
 async fn tcp_once(
     server: SocketAddr,
     wire: &[u8],
-    id: u16,
-    q: &Question,
+    ours: &impl Fn(&Message) -> bool,
 ) -> Result<Message, String> {
     let mut s = TcpStream::connect(server)
         .await
@@ -257,7 +256,7 @@ async fn tcp_once(
     let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
     s.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
     let msg = Message::from_vec(&buf).map_err(|e| format!("malformed answer over TCP: {e}"))?;
-    if matches(&msg, id, q) {
+    if ours(&msg) {
         Ok(msg)
     } else {
         Err("TCP answer does not match the question".into())
@@ -297,7 +296,7 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
 }
 
 fn name(n: &HName) -> Name {
-    Name::from_ascii(&n.to_ascii())
+    Name::from_ascii_owned(n.to_ascii())
 }
 
 fn to_record(r: &HRecord) -> Option<Record> {
@@ -355,7 +354,7 @@ mod tests {
             dnssec_ok: true,
             checking_disabled: true,
         };
-        let wire = encode_query(4242, &q, flags).unwrap();
+        let (wire, _) = encode_query(4242, &q, flags).unwrap();
         let msg = Message::from_vec(&wire).unwrap();
         assert_eq!(msg.metadata.id, 4242);
         assert!(msg.metadata.recursion_desired);
