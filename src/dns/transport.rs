@@ -219,6 +219,12 @@ async fn udp_once(
     sockets: &UdpPool,
 ) -> Result<Message, String> {
     let mut s = sockets.take(server).await?;
+    // A reused socket still reads as ready from its last answer: forget that, so the
+    // receive below waits for the next datagram instead of first failing with EAGAIN (every
+    // datagram that arrives after this point wakes it again).
+    let _ = s.sock.try_io(tokio::io::Interest::READABLE, || {
+        Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+    });
     s.sock.send(wire).await.map_err(|e| e.to_string())?;
     loop {
         let (n, from) = s
@@ -403,6 +409,112 @@ mod tests {
             "{:?}",
             ex.outcome
         );
+    }
+
+    /// Builds an authoritative answer to `query` with one TXT record (`id` overrides the ID).
+    fn txt_answer(query: &[u8], text: &str, id: Option<u16>) -> Vec<u8> {
+        use hickory_proto::rr::rdata::TXT;
+        let q = Message::from_vec(query).unwrap();
+        let mut r = Message::new(
+            id.unwrap_or(q.metadata.id),
+            MessageType::Response,
+            OpCode::Query,
+        );
+        r.metadata.authoritative = true;
+        r.add_query(q.queries[0].clone());
+        r.add_answer(HRecord::from_rdata(
+            q.queries[0].name().clone(),
+            60,
+            HRData::TXT(TXT::new(vec![text.into()])),
+        ));
+        r.to_vec().unwrap()
+    }
+
+    /// Sockets are reused per server; a duplicate of an earlier answer or an answer with a
+    /// wrong ID that waits on a reused socket is not taken for the next question's answer.
+    #[tokio::test]
+    async fn a_reused_socket_ignores_stale_answers() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let peers = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut peers = Vec::new();
+            for i in 0..3 {
+                let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+                peers.push(peer);
+                let text = format!("answer-{i}");
+                // the answer, sent twice; then one with a wrong ID
+                let a = txt_answer(&buf[..n], &text, None);
+                server.send_to(&a, peer).await.unwrap();
+                server.send_to(&a, peer).await.unwrap();
+                let wrong = txt_answer(&buf[..n], "wrong-id", Some(0));
+                server.send_to(&wrong, peer).await.unwrap();
+            }
+            peers
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            max_inflight: 1,
+            ..Default::default()
+        });
+        for i in 0..3 {
+            let q = Question::new(
+                Name::from_ascii(&format!("q{i}.example.com")),
+                RecordType::TXT,
+            );
+            let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+            let Outcome::Answer(r) = ex.outcome else {
+                panic!("{:?}", ex.outcome)
+            };
+            assert_eq!(r.answers[0].data, RData::TXT(vec![format!("answer-{i}")]));
+            assert_eq!(r.answers[0].name, q.name);
+        }
+        let peers = peers.await.unwrap();
+        assert!(
+            peers.windows(2).all(|w| w[0] == w[1]),
+            "one socket: {peers:?}"
+        );
+    }
+
+    /// The transport applies `max_qps_per_server`: 5 questions at 5 per second take at
+    /// least 4 intervals of 200 ms; without a cap they do not wait.
+    #[tokio::test]
+    async fn the_per_server_cap_spaces_queries() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+                let a = txt_answer(&buf[..n], "x", None);
+                server.send_to(&a, peer).await.unwrap();
+            }
+        });
+        for (qps, at_least, below) in [(5, 800, 3000), (0, 0, 500)] {
+            let t = NetTransport::new(NetOptions {
+                timeout: Duration::from_secs(2),
+                attempts: 1,
+                max_inflight: 8,
+                max_qps_per_server: qps,
+            });
+            let start = Instant::now();
+            let asks = (0..5).map(|i| {
+                let q = Question::new(
+                    Name::from_ascii(&format!("r{i}.example.com")),
+                    RecordType::TXT,
+                );
+                let t = t.clone();
+                async move { t.ask(addr, &q, QueryFlags::authoritative()).await }
+            });
+            let done = futures::future::join_all(asks).await;
+            let took = start.elapsed();
+            assert!(done.iter().all(|e| matches!(e.outcome, Outcome::Answer(_))));
+            assert!(
+                took >= Duration::from_millis(at_least) && took < Duration::from_millis(below),
+                "qps {qps}: {took:?}"
+            );
+        }
     }
 
     /// A UDP answer with TC set is asked again over TCP, and the TCP answer is the outcome.
