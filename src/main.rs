@@ -250,7 +250,10 @@ fn run(
             Some(Ok(t)) => Some(t),
             None => None,
         };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: the work is waiting on the network; measured in the lab's bench, a second
+    // worker costs more CPU in wake-ups (futex, context switches) than it saves, and the
+    // name servers need those cores.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -62,6 +62,9 @@ kdig @127.0.0.11 +norec +timeout=2 +retry=0 A "$(name_of $((need - 1)))" | grep 
     echo "bench.sh: bench.test. has fewer than $need names; start the lab with LAB_BENCH_NAMES=$need or more" >&2; exit 2; }
 
 now_ns() { date +%s%N; }
+udp_drops() { # datagrams dropped so far in this namespace because a receive buffer was full
+    awk '$1 == "Udp:" { if (h) { print $6; exit } h = 1 }' /proc/net/snmp
+}
 lab_cpu_ms() { # CPU time (user + system) used so far by the lab's daemons (run/pids/*.pid)
     local f t=0 v
     for f in "$LAB_RUN_DIR"/pids/*.pid; do
@@ -88,13 +91,14 @@ run_tool() {
     local out=$1; shift
     tool_rc=0
     local t0 t1
-    local c0
-    c0=$(lab_cpu_ms)
+    local c0 d0
+    c0=$(lab_cpu_ms); d0=$(udp_drops)
     t0=$(now_ns)
     timeout 300 /usr/bin/time -v -o "$TMP/time" "$BIN" check --config "$CONFIG" --json "$@" >"$out" || tool_rc=$?
     t1=$(now_ns)
     tool_ms=$(((t1 - t0) / 1000000))
     tool_servers_cpu=$(($(lab_cpu_ms) - c0))
+    tool_drops=$(($(udp_drops) - d0))
     tool_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time")
     tool_cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%d", s * 1000 }' "$TMP/time")
     ((tool_rc == 0 || tool_rc == 1)) || echo "bench: note: acme-delegate exited with status $tool_rc (output in $out)" >&2
@@ -112,22 +116,30 @@ run_floor() {
     paste -d '\n' "$TMP/q.auth" "$TMP/q.target" >"$TMP/q.12"
     local -a jobs=("127.0.0.11 q.auth" "127.0.0.12 q.12")
     for r in "${RESOLVERS[@]}"; do jobs+=("$r q.auth"); done
-    local c0
-    c0=$(lab_cpu_ms)
+    local c0 d0
+    c0=$(lab_cpu_ms); d0=$(udp_drops)
     t0=$(now_ns)
     for j in "${jobs[@]}"; do
         set -- $j
-        timeout 120 dnsperf -s "$1" -d "$TMP/$2" -q 64 -n 1 -t 5 -e >"$TMP/dnsperf.$1" 2>&1 &
+        timeout 120 /usr/bin/time -f 'cpu %U %S' -o "$TMP/cpu.$1" \
+            dnsperf -s "$1" -d "$TMP/$2" -q 64 -n 1 -t 5 -e >"$TMP/dnsperf.$1" 2>&1 &
         pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || rc=$?; done
     t1=$(now_ns)
     floor_ms=$(((t1 - t0) / 1000000))
     floor_servers_cpu=$(($(lab_cpu_ms) - c0))
+    floor_drops=$(($(udp_drops) - d0))
+    floor_cpu=$(cat "$TMP"/cpu.* | awk '$1 == "cpu" { s += $2 + $3 } END { printf "%d", s * 1000 }')
     ((rc == 0)) || echo "bench: note: a dnsperf ended with status $rc (see $TMP)" >&2
     floor_run_ms=$(cat "$TMP"/dnsperf.* | awk '/Run time \(s\):/ { if ($4 > m) m = $4 } END { printf "%d", m * 1000 }')
     floor_lost=$(cat "$TMP"/dnsperf.* | awk '/Queries lost:/ { s += $3 } END { print s + 0 }')
     floor_sent=$(cat "$TMP"/dnsperf.* | awk '/Queries sent:/ { s += $3 } END { print s + 0 }')
+    if ((floor_lost > 0)); then
+        echo "bench: note: dnsperf lost $floor_lost queries (per server: $(for f in "$TMP"/dnsperf.*; do
+            printf '%s %s ' "${f##*.}" "$(awk '/Queries lost:/ {print $3}' "$f")"; done)); the floor waited for" \
+            "their timeout (5 s) and is not valid. UDP receive-buffer drops in the lab: $floor_drops (an overloaded machine)" >&2
+    fi
 }
 
 echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" >&2
@@ -149,8 +161,10 @@ for s in "${SIZES[@]}"; do
     warm_up
     run_floor "${floor_names[@]}"
     ratio=$(awk -v t="$tool_ms" -v f="$floor_ms" 'BEGIN { if (f > 0) printf "%.2f", t / f; else print "n/a" }')
-    rows+=("$(printf '%-7s %9s %5s %9s %9s %7s %6s %9s %9s %9s %9s' "$s" "$tool_ms" "$tool_rc" "$floor_ms" "$floor_run_ms" \
-        "$floor_sent" "$floor_lost" "$ratio" "$tool_cpu" "$tool_servers_cpu" "$floor_servers_cpu")  $((tool_rss / 1024)) MiB")
+    ((floor_lost == 0)) || ratio="$ratio!"
+    rows+=("$(printf '%-7s %9s %5s %9s %9s %7s %6s %9s %9s %9s %9s %9s %6s' "$s" "$tool_ms" "$tool_rc" "$floor_ms" "$floor_run_ms" \
+        "$floor_sent" "$floor_lost" "$ratio" "$tool_cpu" "$tool_servers_cpu" "$floor_cpu" "$floor_servers_cpu" "$tool_drops/$floor_drops") \
+        $((tool_rss / 1024)) MiB")
     [[ ${KEEP_OUTPUT:-} == 1 ]] || [[ $s == "${SIZES[0]}" ]] || rm -f "$OUT.$s.json"
 done
 
@@ -184,12 +198,13 @@ fi
 
 # --- table ----------------------------------------------------------------------------------------
 echo
-printf '%-7s %9s %5s %9s %9s %7s %6s %9s %9s %9s %9s  %s\n' names "check ms" exit "floor ms" "dnsperf" queries lost "ratio" \
-    "chk cpu" "srv cpu" "flr srv" "check peak RSS"
+printf '%-7s %9s %5s %9s %9s %7s %6s %9s %9s %9s %9s %9s %6s  %s\n' names "check ms" exit "floor ms" "dnsperf" queries lost "ratio" \
+    "chk cpu" "srv cpu" "flr cpu" "flr srv" "drops" "check peak RSS"
 for r in "${rows[@]}"; do echo "$r"; done
 echo "(floor ms: wall time of the dnsperf group, one process per server, -q 64 each; dnsperf: its own run time, slowest"
-echo " server; ratio: check ms / floor ms; chk cpu: CPU ms of check itself; srv cpu / flr srv: CPU ms of the lab's"
-echo " daemons during check / during the floor)"
+echo " server; ratio: check ms / floor ms; chk cpu / flr cpu: CPU ms of check itself / of the dnsperf processes;"
+echo " srv cpu / flr srv: CPU ms of the lab's daemons during check / during the floor; drops: UDP datagrams dropped on full receive buffers in the lab during"
+echo " check / the floor; a ratio marked ! is not valid: dnsperf lost queries and waited for their timeout)"
 if [[ -n $kdig_ms ]]; then
     echo "kdig loop (the first $KN of the tool's ${SIZES[0]} names, after it, 10 kdig per name): $kdig_ms ms; ratio kdig/tool $kdig_ratio"
 fi
