@@ -40,7 +40,7 @@
 #   LAB_TSIG_SECRET  fixed base64 secret for key acme-update  (default: random)
 #   LAB_TSIG_ADMIN_SECRET  same for key acme-admin (hmac-sha512)  (default: random)
 #   LAB_TIMEOUT      seconds to wait for each component       (default 20)
-#   LAB_BENCH_NAMES  names nNNNN in bench.test. (generated)   (default 23000: tests/lab/bench.sh)
+#   LAB_BENCH_NAMES  names nNNNN in bench.test. (generated)   (default 1000; bench.sh adds more)
 set -euo pipefail
 
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,7 +48,7 @@ RUN="${LAB_RUN_DIR:-$LAB_DIR/run}"
 DNSSEC="${LAB_DNSSEC:-1}"
 WITH_PEBBLE="${LAB_PEBBLE:-1}"
 TIMEOUT="${LAB_TIMEOUT:-20}"
-BENCH_NAMES="${LAB_BENCH_NAMES:-23000}"
+BENCH_NAMES="${LAB_BENCH_NAMES:-1000}"
 RESOLVER_IP=127.0.0.53
 RESOLVER2_IP=127.0.0.54
 INSIDE_IP=127.0.0.55

@@ -4,8 +4,9 @@
 #   for i = 0 .. COUNT-1, nNNNN = printf 'n%04d' i (n0000 .. n0999, n1000 .. n22999, ...).
 #   The CNAME targets do not exist (NXDOMAIN in the signed acme.lab.): every name is a
 #   cold, full-length question for a resolver.  start.sh writes it into the run folder
-#   at lab start (it is not committed); knot-test (127.0.0.11) and knot-lab (127.0.0.12)
-#   serve the same file.
+#   at lab start (it is not committed; LAB_BENCH_NAMES, default 1000); knot-test
+#   (127.0.0.11) and knot-lab (127.0.0.12) serve the same file.  bench.sh grows it (and
+#   reloads both servers) when it needs more names.  The SOA serial is COUNT.
 # Usage: tools/gen-bench-zone.sh OUT [COUNT]     (COUNT default 1000, at most 100000)
 set -euo pipefail
 out="${1:?usage: gen-bench-zone.sh OUT [COUNT]}"
@@ -17,7 +18,7 @@ count="${2:-1000}"
     echo "; Served identically by knot-test (127.0.0.11) and knot-lab (127.0.0.12)."
     echo "\$ORIGIN bench.test."
     echo "\$TTL 60"
-    echo "@                 SOA   ns1 hostmaster 1 300 60 86400 5"
+    echo "@                 SOA   ns1 hostmaster $count 300 60 86400 5"
     echo "@                 NS    ns1"
     echo "@                 NS    ns2"
     echo "ns1               A     127.0.0.11"
