@@ -2,6 +2,7 @@
 
 pub mod memo;
 pub mod outcome;
+pub mod ratelimit;
 pub mod tcp;
 pub mod transport;
 pub mod types;

@@ -4,13 +4,15 @@
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
+use super::ratelimit::RateLimit;
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name as HName, RData as HRData, Record as HRecord, RecordType as HType};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
@@ -34,6 +36,8 @@ pub struct NetOptions {
     pub attempts: u32,
     /// Queries in flight at once, over all tasks.
     pub max_inflight: usize,
+    /// Queries started per second toward one server (0: no cap).
+    pub max_qps_per_server: u32,
 }
 
 impl Default for NetOptions {
@@ -42,6 +46,7 @@ impl Default for NetOptions {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
+            max_qps_per_server: 50,
         }
     }
 }
@@ -51,12 +56,73 @@ impl Default for NetOptions {
 pub struct NetTransport {
     opts: NetOptions,
     permits: Arc<Semaphore>,
+    rate: Arc<RateLimit>,
+    sockets: Arc<UdpPool>,
 }
 
 impl NetTransport {
     pub fn new(opts: NetOptions) -> Self {
         let permits = Arc::new(Semaphore::new(opts.max_inflight.max(1)));
-        NetTransport { opts, permits }
+        let rate = Arc::new(RateLimit::per_second(opts.max_qps_per_server));
+        NetTransport {
+            opts,
+            permits,
+            rate,
+            sockets: Arc::default(),
+        }
+    }
+}
+
+/// A UDP socket kept for reuse, with its receive buffer.
+struct PooledUdp {
+    sock: UdpSocket,
+    buf: Box<[u8]>,
+}
+
+/// Idle UDP sockets, each still connected to the server it last asked. Binding, connecting,
+/// registering and closing a socket for every query costs more than the query itself. At
+/// most [`UdpPool::IDLE`] are kept (the oldest goes first). A socket goes back only after an
+/// exchange that ended with its matching answer: one that timed out or met an error is
+/// closed, so no late answer or pending error is left on a reused socket (and a stray
+/// datagram that is still queued fails the source, ID and question checks).
+#[derive(Default)]
+struct UdpPool {
+    idle: Mutex<VecDeque<(SocketAddr, PooledUdp)>>,
+}
+
+impl UdpPool {
+    const IDLE: usize = 256;
+
+    /// An idle socket connected to `server`, or a new one.
+    async fn take(&self, server: SocketAddr) -> Result<PooledUdp, String> {
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.iter()
+                .rposition(|(to, _)| *to == server)
+                .and_then(|i| idle.remove(i))
+        };
+        if let Some((_, s)) = reused {
+            return Ok(s);
+        }
+        let bind: SocketAddr = if server.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+        sock.connect(server).await.map_err(|e| e.to_string())?;
+        Ok(PooledUdp {
+            sock,
+            buf: vec![0u8; 4096].into_boxed_slice(),
+        })
+    }
+
+    fn put(&self, server: SocketAddr, s: PooledUdp) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= Self::IDLE {
+            idle.pop_front();
+        }
+        idle.push_back((server, s));
     }
 }
 
@@ -68,12 +134,13 @@ impl Transport for NetTransport {
         flags: QueryFlags,
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
-        let opts = self.opts.clone();
-        let permits = self.permits.clone();
+        let me = self.clone();
         async move {
-            let _permit = permits.acquire_owned().await.ok();
+            // The cap first: a query waiting for its server's turn holds no in-flight permit.
+            me.rate.wait(server).await;
+            let _permit = me.permits.acquire().await.ok();
             let start = Instant::now();
-            let outcome = exchange(server, &question, flags, &opts).await;
+            let outcome = exchange(server, &question, flags, &me.opts, &me.sockets).await;
             Exchange {
                 server,
                 question,
@@ -90,18 +157,20 @@ async fn exchange(
     q: &Question,
     flags: QueryFlags,
     opts: &NetOptions,
+    sockets: &UdpPool,
 ) -> Outcome {
     let id: u16 = rand::random();
-    let wire = match encode_query(id, q, flags) {
+    let (wire, qname) = match encode_query(id, q, flags) {
         Ok(w) => w,
         Err(e) => return Outcome::Network(format!("cannot encode {q}: {e}")),
     };
+    let ours = |msg: &Message| matches(msg, id, &qname, q);
     let mut last = Outcome::Timeout;
     for _ in 0..opts.attempts.max(1) {
-        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, id, q)).await {
+        match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
-                    return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, id, q))
+                    return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours))
                         .await
                     {
                         Ok(Ok(m)) => Outcome::classify(to_reply(m, true)),
@@ -117,48 +186,58 @@ async fn exchange(
     last
 }
 
-fn encode_query(id: u16, q: &Question, flags: QueryFlags) -> Result<Vec<u8>, String> {
+/// The query in wire format, and its name as hickory's (to match the answer against).
+fn encode_query(id: u16, q: &Question, flags: QueryFlags) -> Result<(Vec<u8>, HName), String> {
     let name = HName::from_ascii(q.name.as_str()).map_err(|e| e.to_string())?;
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = flags.recursion_desired;
     msg.metadata.checking_disabled = flags.checking_disabled;
-    msg.add_query(Query::query(name, HType::from(q.rtype.code())));
+    msg.add_query(Query::query(name.clone(), HType::from(q.rtype.code())));
     let mut edns = Edns::new();
     edns.set_max_payload(1232);
     edns.set_dnssec_ok(flags.dnssec_ok);
     msg.set_edns(edns);
-    msg.to_vec().map_err(|e| e.to_string())
+    let wire = msg.to_vec().map_err(|e| e.to_string())?;
+    Ok((wire, name))
 }
 
-fn matches(msg: &Message, id: u16, q: &Question) -> bool {
+/// Our answer: the ID, a response, and the question we asked (names compare without case).
+fn matches(msg: &Message, id: u16, qname: &HName, q: &Question) -> bool {
     msg.metadata.id == id
         && msg.metadata.message_type == MessageType::Response
-        && msg.queries.first().is_none_or(|hq| {
-            u16::from(hq.query_type()) == q.rtype.code()
-                && Name::from_ascii(&hq.name().to_ascii()) == q.name
-        })
+        && msg
+            .queries
+            .first()
+            .is_none_or(|hq| u16::from(hq.query_type()) == q.rtype.code() && hq.name() == qname)
 }
 
 async fn udp_once(
     server: SocketAddr,
     wire: &[u8],
-    id: u16,
-    q: &Question,
+    ours: &impl Fn(&Message) -> bool,
+    sockets: &UdpPool,
 ) -> Result<Message, String> {
-    let bind: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().unwrap()
-    } else {
-        "[::]:0".parse().unwrap()
-    };
-    let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
-    sock.connect(server).await.map_err(|e| e.to_string())?;
-    sock.send(wire).await.map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 4096];
+    let mut s = sockets.take(server).await?;
+    // A reused socket still reads as ready from its last answer: forget that, so the
+    // receive below waits for the next datagram instead of first failing with EAGAIN (every
+    // datagram that arrives after this point wakes it again).
+    let _ = s.sock.try_io(tokio::io::Interest::READABLE, || {
+        Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+    });
+    s.sock.send(wire).await.map_err(|e| e.to_string())?;
     loop {
-        let n = sock.recv(&mut buf).await.map_err(|e| e.to_string())?;
+        let (n, from) = s
+            .sock
+            .recv_from(&mut s.buf)
+            .await
+            .map_err(|e| e.to_string())?;
         // An answer that does not parse or is not ours is ignored (RFC 5452): keep waiting.
-        if let Ok(msg) = Message::from_vec(&buf[..n]) {
-            if matches(&msg, id, q) {
+        if (from.ip(), from.port()) != (server.ip(), server.port()) {
+            continue;
+        }
+        if let Ok(msg) = Message::from_vec(&s.buf[..n]) {
+            if ours(&msg) {
+                sockets.put(server, s);
                 return Ok(msg);
             }
         }
@@ -168,12 +247,11 @@ async fn udp_once(
 async fn tcp_once(
     server: SocketAddr,
     wire: &[u8],
-    id: u16,
-    q: &Question,
+    ours: &impl Fn(&Message) -> bool,
 ) -> Result<Message, String> {
     let buf = super::tcp::exchange(server, wire).await?;
     let msg = Message::from_vec(&buf).map_err(|e| format!("malformed answer over TCP: {e}"))?;
-    if matches(&msg, id, q) {
+    if ours(&msg) {
         Ok(msg)
     } else {
         Err("TCP answer does not match the question".into())
@@ -213,7 +291,7 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
 }
 
 fn name(n: &HName) -> Name {
-    Name::from_ascii(&n.to_ascii())
+    Name::from_ascii_owned(n.to_ascii())
 }
 
 fn to_record(r: &HRecord) -> Option<Record> {
@@ -271,7 +349,7 @@ mod tests {
             dnssec_ok: true,
             checking_disabled: true,
         };
-        let wire = encode_query(4242, &q, flags).unwrap();
+        let (wire, _) = encode_query(4242, &q, flags).unwrap();
         let msg = Message::from_vec(&wire).unwrap();
         assert_eq!(msg.metadata.id, 4242);
         assert!(msg.metadata.recursion_desired);
@@ -293,6 +371,7 @@ mod tests {
             timeout: Duration::from_millis(100),
             attempts: 2,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
@@ -310,6 +389,7 @@ mod tests {
             timeout: Duration::from_millis(500),
             attempts: 1,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
@@ -318,6 +398,112 @@ mod tests {
             "{:?}",
             ex.outcome
         );
+    }
+
+    /// Builds an authoritative answer to `query` with one TXT record (`id` overrides the ID).
+    fn txt_answer(query: &[u8], text: &str, id: Option<u16>) -> Vec<u8> {
+        use hickory_proto::rr::rdata::TXT;
+        let q = Message::from_vec(query).unwrap();
+        let mut r = Message::new(
+            id.unwrap_or(q.metadata.id),
+            MessageType::Response,
+            OpCode::Query,
+        );
+        r.metadata.authoritative = true;
+        r.add_query(q.queries[0].clone());
+        r.add_answer(HRecord::from_rdata(
+            q.queries[0].name().clone(),
+            60,
+            HRData::TXT(TXT::new(vec![text.into()])),
+        ));
+        r.to_vec().unwrap()
+    }
+
+    /// Sockets are reused per server; a duplicate of an earlier answer or an answer with a
+    /// wrong ID that waits on a reused socket is not taken for the next question's answer.
+    #[tokio::test]
+    async fn a_reused_socket_ignores_stale_answers() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let peers = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut peers = Vec::new();
+            for i in 0..3 {
+                let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+                peers.push(peer);
+                let text = format!("answer-{i}");
+                // the answer, sent twice; then one with a wrong ID
+                let a = txt_answer(&buf[..n], &text, None);
+                server.send_to(&a, peer).await.unwrap();
+                server.send_to(&a, peer).await.unwrap();
+                let wrong = txt_answer(&buf[..n], "wrong-id", Some(0));
+                server.send_to(&wrong, peer).await.unwrap();
+            }
+            peers
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            max_inflight: 1,
+            ..Default::default()
+        });
+        for i in 0..3 {
+            let q = Question::new(
+                Name::from_ascii(&format!("q{i}.example.com")),
+                RecordType::TXT,
+            );
+            let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+            let Outcome::Answer(r) = ex.outcome else {
+                panic!("{:?}", ex.outcome)
+            };
+            assert_eq!(r.answers[0].data, RData::TXT(vec![format!("answer-{i}")]));
+            assert_eq!(r.answers[0].name, q.name);
+        }
+        let peers = peers.await.unwrap();
+        assert!(
+            peers.windows(2).all(|w| w[0] == w[1]),
+            "one socket: {peers:?}"
+        );
+    }
+
+    /// The transport applies `max_qps_per_server`: 5 questions at 5 per second take at
+    /// least 4 intervals of 200 ms; without a cap they do not wait.
+    #[tokio::test]
+    async fn the_per_server_cap_spaces_queries() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+                let a = txt_answer(&buf[..n], "x", None);
+                server.send_to(&a, peer).await.unwrap();
+            }
+        });
+        for (qps, at_least, below) in [(5, 800, 3000), (0, 0, 500)] {
+            let t = NetTransport::new(NetOptions {
+                timeout: Duration::from_secs(2),
+                attempts: 1,
+                max_inflight: 8,
+                max_qps_per_server: qps,
+            });
+            let start = Instant::now();
+            let asks = (0..5).map(|i| {
+                let q = Question::new(
+                    Name::from_ascii(&format!("r{i}.example.com")),
+                    RecordType::TXT,
+                );
+                let t = t.clone();
+                async move { t.ask(addr, &q, QueryFlags::authoritative()).await }
+            });
+            let done = futures::future::join_all(asks).await;
+            let took = start.elapsed();
+            assert!(done.iter().all(|e| matches!(e.outcome, Outcome::Answer(_))));
+            assert!(
+                took >= Duration::from_millis(at_least) && took < Duration::from_millis(below),
+                "qps {qps}: {took:?}"
+            );
+        }
     }
 
     /// A UDP answer with TC set is asked again over TCP, and the TCP answer is the outcome.
@@ -363,6 +549,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             attempts: 1,
             max_inflight: 4,
+            ..Default::default()
         });
         let q = Question::new(Name::from_ascii("big.example.com"), RecordType::TXT);
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;

@@ -48,6 +48,7 @@ impl Engine<NetTransport> {
             timeout: config.timeout,
             attempts: config.attempts,
             max_inflight: config.max_inflight,
+            max_qps_per_server: config.max_qps_per_server,
         });
         Engine::with_transport(config, t)
     }
@@ -230,8 +231,10 @@ impl<T: Transport> Engine<T> {
         report::name_report(&ev, findings)
     }
 
-    /// Runs `f` for every name on its own task (the transport bounds the queries in
-    /// flight); results keep the input order, None where a task failed.
+    /// Runs `f` for every name on its own task; results keep the input order, None where a
+    /// task failed. At most [`Self::names_at_once`] names run at a time (the transport
+    /// bounds the queries in flight): a name's evidence lives only while it is checked, and
+    /// names finish one after the other instead of all at the end.
     pub async fn per_name<R, F, Fut>(self: &Arc<Self>, names: &[InputName], f: F) -> Vec<Option<R>>
     where
         R: Send + 'static,
@@ -256,9 +259,15 @@ impl<T: Transport> Engine<T> {
         Fut: std::future::Future<Output = R> + Send + 'static,
     {
         let mut set = tokio::task::JoinSet::new();
-        for (i, n) in names.iter().enumerate() {
-            let fut = f(self.clone(), n.clone());
-            set.spawn(async move { (i, fut.await) });
+        let mut todo = names.iter().enumerate();
+        let mut spawn_next = |set: &mut tokio::task::JoinSet<(usize, R)>| {
+            if let Some((i, n)) = todo.next() {
+                let fut = f(self.clone(), n.clone());
+                set.spawn(async move { (i, fut.await) });
+            }
+        };
+        for _ in 0..self.names_at_once() {
+            spawn_next(&mut set);
         }
         let mut out: Vec<Option<R>> = (0..names.len()).map(|_| None).collect();
         let cancelled = cancel.cancelled();
@@ -272,6 +281,9 @@ impl<T: Transport> Engine<T> {
                 }
                 r = set.join_next() => r,
             };
+            if r.is_some() {
+                spawn_next(&mut set);
+            }
             match r {
                 None => break,
                 Some(Ok((i, rep))) => out[i] = Some(rep),
@@ -279,6 +291,12 @@ impl<T: Transport> Engine<T> {
             }
         }
         out
+    }
+
+    /// Names checked at once: enough to keep `max_inflight` queries busy (a name asks a
+    /// few at a time), few enough that the work and memory stay proportional to it.
+    pub fn names_at_once(&self) -> usize {
+        self.config.max_inflight.max(1) * 2
     }
 
     /// Checks every name concurrently; the report keeps the input order.

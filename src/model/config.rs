@@ -40,6 +40,8 @@ pub struct Config {
     pub max_inflight: usize,
     /// From the start of one round of the live poll (`check --wait`) to the next.
     pub poll_interval: Duration,
+    /// Queries started per second toward one server (0: no cap).
+    pub max_qps_per_server: u32,
     pub resolvers: Vec<Resolver>,
     /// The "inside" view: the system resolvers (empty: not asked).
     pub system: Vec<SocketAddr>,
@@ -78,6 +80,7 @@ struct RawConfig {
     attempts: Option<Spanned<u32>>,
     max_inflight: Option<Spanned<usize>>,
     poll_interval_ms: Option<Spanned<u64>>,
+    max_qps_per_server: Option<Spanned<u32>>,
     resolvers: Option<Vec<RawResolver>>,
     system: Option<RawSystem>,
 }
@@ -109,6 +112,7 @@ impl Config {
             attempts: 0,
             max_inflight: 0,
             poll_interval: Duration::ZERO,
+            max_qps_per_server: 0,
             resolvers: Vec::new(),
             system: Vec::new(),
         };
@@ -176,7 +180,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let fix = if msg.contains("unknown field") {
-                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, poll_interval_ms, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
+                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, poll_interval_ms, max_qps_per_server, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
             } else {
                 "see docs/config.md for the expected type of each key"
             };
@@ -251,6 +255,17 @@ impl Config {
                 ));
             }
             cfg.poll_interval = Duration::from_millis(*p.get_ref());
+        }
+        if let Some(q) = &raw.max_qps_per_server {
+            if *q.get_ref() > 1_000_000 {
+                return Err(located(
+                    Some(q.span()),
+                    Some("max_qps_per_server".into()),
+                    format!("{} is out of range", q.get_ref()),
+                    "use 1 to 1000000 queries per second, or 0 for no cap",
+                ));
+            }
+            cfg.max_qps_per_server = *q.get_ref();
         }
         if let Some(rs) = &raw.resolvers {
             cfg.resolvers = Vec::new();
@@ -381,6 +396,7 @@ mod tests {
             attempts: 2,
             max_inflight: 64,
             poll_interval: Duration::from_millis(1000),
+            max_qps_per_server: 50,
             resolvers: vec![
                 resolver("cloudflare", "1.1.1.1:53"),
                 resolver("google", "8.8.8.8:53"),
@@ -441,6 +457,23 @@ servers = ["127.0.0.55:53"]
 
         let e = Config::from_toml("poll_interval_ms = 1\n", Path::new("c.toml")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("poll_interval_ms"));
+    }
+
+    #[test]
+    fn the_per_server_cap_is_polite_by_default_and_checked() {
+        assert_eq!(Config::defaults().max_qps_per_server, 50);
+        let c = Config::from_toml("max_qps_per_server = 0\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.max_qps_per_server, 0);
+        let c = Config::from_toml("max_qps_per_server = 1000000\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.max_qps_per_server, 1_000_000);
+        let e = Config::from_toml(
+            "timeout_ms = 5\nmax_qps_per_server = 1000001\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("max_qps_per_server"));
+        assert!(e.to_string().contains("0 for no cap"), "{e}");
     }
 
     #[test]

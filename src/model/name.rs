@@ -1,14 +1,21 @@
 //! Names in: validation, IDN to punycode, wildcard -> challenge name.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 /// A fully-qualified, lower-case domain name in presentation form with a trailing dot
-/// (`_acme-challenge.example.com.`); the root is `.`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct Name(String);
+/// (`_acme-challenge.example.com.`); the root is `.`. Immutable and shared: a clone (a name
+/// is copied into every hop, view and report entry) costs a reference count, not a copy.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl Name {
     /// The owner relative to the zone (`_acme-challenge.www` in `example.com.`).
@@ -24,21 +31,34 @@ impl Name {
 
     /// The root name `.`.
     pub fn root() -> Self {
-        Name(".".into())
+        Name(Arc::from("."))
     }
 
     /// Builds a name from presentation text that is already valid ASCII (as read off the
-    /// wire or produced by [`crate::model::name::parse_input`]). Adds the trailing dot, lower-cases.
+    /// wire or produced by [`parse_input`]). Adds the trailing dot, lower-cases.
     pub fn from_ascii(s: &str) -> Self {
-        let s = s.trim().to_ascii_lowercase();
+        let s = s.trim();
         if s.is_empty() || s == "." {
             return Self::root();
         }
-        if s.ends_with('.') {
-            Name(s)
-        } else {
-            Name(format!("{s}."))
+        let mut out = String::with_capacity(s.len() + 1);
+        out.push_str(s);
+        Self::from_ascii_owned(out)
+    }
+
+    /// [`Name::from_ascii`] for a string the caller owns (no copy when it is already clean).
+    pub fn from_ascii_owned(mut s: String) -> Self {
+        if s.trim().len() != s.len() {
+            return Self::from_ascii(&s);
         }
+        if s.is_empty() || s == "." {
+            return Self::root();
+        }
+        s.make_ascii_lowercase();
+        if !s.ends_with('.') {
+            s.push('.');
+        }
+        Name(Arc::from(s))
     }
 
     /// The text with its trailing dot.
@@ -56,7 +76,7 @@ impl Name {
     }
 
     pub fn is_root(&self) -> bool {
-        self.0 == "."
+        &*self.0 == "."
     }
 
     /// Number of labels (the root has 0).
@@ -80,7 +100,7 @@ impl Name {
     /// The parent name (the root's parent is the root).
     pub fn parent(&self) -> Name {
         match self.without_dot().split_once('.') {
-            Some((_, rest)) if !self.is_root() => Name(format!("{rest}.")),
+            Some((_, rest)) if !self.is_root() => Name(format!("{rest}.").into()),
             _ => Name::root(),
         }
     }
@@ -88,15 +108,20 @@ impl Name {
     /// `label.self`.
     pub fn prepend(&self, label: &str) -> Name {
         if self.is_root() {
-            Name(format!("{}.", label.to_ascii_lowercase()))
+            Name(format!("{}.", label.to_ascii_lowercase()).into())
         } else {
-            Name(format!("{}.{}", label.to_ascii_lowercase(), self.0))
+            Name(format!("{}.{}", label.to_ascii_lowercase(), self.0).into())
         }
     }
 
     /// True when `self` is `other` or below it.
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
-        other.is_root() || self == other || self.0.ends_with(&format!(".{}", other.0))
+        other.is_root()
+            || self == other
+            || self
+                .0
+                .strip_suffix(&*other.0)
+                .is_some_and(|head| head.ends_with('.'))
     }
 
     /// The ancestors from the top (excluding the root) down to and including `self`:
@@ -105,7 +130,7 @@ impl Name {
         let labels = self.labels();
         (0..labels.len())
             .rev()
-            .map(|i| Name(format!("{}.", labels[i..].join("."))))
+            .map(|i| Name(format!("{}.", labels[i..].join(".")).into()))
             .collect()
     }
 }
@@ -257,9 +282,10 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
 /// Validates every name before anything is sent; merges exact duplicates, keeps order.
 pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameError> {
     let mut out: Vec<InputName> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for i in inputs {
         let n = parse_input(i.as_ref())?;
-        if !out.iter().any(|o| o.identifier == n.identifier) {
+        if seen.insert(n.identifier.clone()) {
             out.push(n);
         }
     }
@@ -342,5 +368,25 @@ mod tests {
         let all = parse_all(&["b.example.com", "a.example.com", "B.example.com."]).unwrap();
         let ids: Vec<_> = all.iter().map(|n| n.identifier.as_str()).collect();
         assert_eq!(ids, vec!["b.example.com", "a.example.com"]);
+    }
+
+    #[test]
+    fn owned_text_becomes_the_same_name() {
+        for text in [
+            "WWW.Example.COM",
+            "www.example.com.",
+            " www.example.com ",
+            ".",
+            "",
+            "  ",
+        ] {
+            let owned = Name::from_ascii_owned(text.to_string());
+            assert_eq!(owned, Name::from_ascii(text), "{text:?}");
+        }
+        assert_eq!(Name::from_ascii_owned("A.B".into()).as_str(), "a.b.");
+        assert_eq!(
+            serde_json::to_string(&Name::from_ascii("x.y")).unwrap(),
+            "\"x.y.\""
+        );
     }
 }

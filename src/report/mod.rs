@@ -168,7 +168,8 @@ impl Report {
 
 /// Builds the report of one name from its evidence and findings.
 pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
-    let mut views = Vec::new();
+    let auth_views: usize = ev.chain.steps.iter().map(|s| s.exchanges.len()).sum();
+    let mut views = Vec::with_capacity(auth_views + ev.resolvers.len());
     // A zone below the root was reached only through some server's referral.
     let mut any_response = ev.chain.steps.iter().any(|s| !s.zone.apex.is_root());
     for step in &ev.chain.steps {
@@ -183,7 +184,7 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
                 outcome: ex.outcome.label(),
                 detail: detail(&ex.outcome),
                 authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
-                chain: reply_entries(ex),
+                chain: compact(reply_entries(ex)),
                 ms: ex.ms(),
             });
         }
@@ -191,7 +192,8 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     for rv in &ev.resolvers {
         let ex = &rv.exchange;
         any_response |= ex.outcome.responded();
-        let mut chain: Vec<ChainEntry> = rv.hops.iter().map(|h| hop_entry(h, false)).collect();
+        let mut chain = Vec::with_capacity(rv.hops.len() + 1);
+        chain.extend(rv.hops.iter().map(|h| hop_entry(h, false)));
         chain.extend(rv.end.as_ref().and_then(end_entry));
         views.push(View {
             vantage: rv.vantage.name.clone(),
@@ -202,11 +204,12 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
             outcome: ex.outcome.label(),
             detail: detail(&ex.outcome),
             authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
-            chain,
+            chain: compact(chain),
             ms: ex.ms(),
         });
     }
-    let mut chain: Vec<ChainEntry> = ev.chain.hops.iter().map(|h| hop_entry(h, true)).collect();
+    let mut chain = Vec::with_capacity(ev.chain.hops.len() + 1);
+    chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
     chain.extend(end_entry(&ev.chain.end));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
     NameReport {
@@ -215,10 +218,17 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         target: ev.chain.target().cloned(),
         ok: ok && any_response,
         inconclusive: !any_response,
-        chain,
+        chain: compact(chain),
         views,
         findings,
     }
+}
+
+/// A report stays in memory until the run ends (10,000 names: 10,000 of them): no spare
+/// capacity left in its lists.
+fn compact<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
 }
 
 /// A name whose check could not run.
@@ -243,4 +253,14 @@ pub fn failed_name(n: &InputName, why: &str) -> NameReport {
 /// The `--json` document.
 pub fn to_json(r: &Report) -> String {
     serde_json::to_string_pretty(r).expect("the report serialises")
+}
+
+/// Writes the `--json` document ([`to_json`]'s text and a newline) to `out` as it is
+/// serialised: a large report never exists twice in memory.
+pub fn write_json<W: std::io::Write>(r: &Report, out: W) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, r)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }

@@ -40,6 +40,7 @@
 #   LAB_TSIG_SECRET  fixed base64 secret for key acme-update  (default: random)
 #   LAB_TSIG_ADMIN_SECRET  same for key acme-admin (hmac-sha512)  (default: random)
 #   LAB_TIMEOUT      seconds to wait for each component       (default 20)
+#   LAB_BENCH_NAMES  names nNNNN in bench.test. (generated)   (default 1000; bench.sh adds more)
 set -euo pipefail
 
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +48,7 @@ RUN="${LAB_RUN_DIR:-$LAB_DIR/run}"
 DNSSEC="${LAB_DNSSEC:-1}"
 WITH_PEBBLE="${LAB_PEBBLE:-1}"
 TIMEOUT="${LAB_TIMEOUT:-20}"
+BENCH_NAMES="${LAB_BENCH_NAMES:-1000}"
 RESOLVER_IP=127.0.0.53
 RESOLVER2_IP=127.0.0.54
 INSIDE_IP=127.0.0.55
@@ -175,11 +177,15 @@ for i in root test lab; do
 done
 cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
-   "$LAB_DIR/zones/bench.test.zone" "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
+   "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
-   "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
+   "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" \
    "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-lab/zones/"
+
+# bench.test. (nNNNN, tools/gen-bench-zone.sh): generated here, not committed
+"$LAB_DIR/tools/gen-bench-zone.sh" "$RUN/knot-test/zones/bench.test.zone" "$BENCH_NAMES"
+cp "$RUN/knot-test/zones/bench.test.zone" "$RUN/knot-lab/zones/bench.test.zone"
 
 # zones with deliberately broken signatures (served with dnssec-signing: off)
 for z in expired badsig; do
@@ -345,6 +351,8 @@ chmod 600 "$RUN/certbot-rfc2136.ini"
 cat >"$RUN/acme-delegate.toml" <<EOF
 roots = ["127.0.0.10:53"]
 timeout_ms = 1000
+# no per-server cap in the lab: its servers are ours (the polite default is for real providers)
+max_qps_per_server = 0
 [[resolvers]]
 name = "lab-unbound"
 address = "$RESOLVER_IP:53"
