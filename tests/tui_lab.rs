@@ -152,6 +152,15 @@ fn ready() -> bool {
     true
 }
 
+/// The troubleshooter's `checked HH:MM:SS UTC` line, or "" while it runs.
+fn checked_line(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("checked "))
+        .unwrap_or("")
+        .to_string()
+}
+
 /// The status line (the last row but one), without its symbol.
 fn status_line(screen: &str) -> String {
     let lines: Vec<&str> = screen.lines().collect();
@@ -231,8 +240,9 @@ fn the_whole_wizard_for_an_rfc2136_zone() {
     // lego is the first client: pick it, preview (secrets masked), write.
     tui.keys(&["Space", "Enter"]);
     let s = tui.wait_for("Enter writes them", secs(20));
-    assert!(s.contains("rfc2136.env"), "{s}");
-    assert!(s.contains("RFC2136_TSIG_SECRET=****"), "{s}");
+    assert!(s.contains("/.lego/rfc2136.env"), "{s}");
+    assert!(s.contains("RFC2136_TSIG_SECRET='****'"), "{s}");
+    assert!(s.contains("0600"), "{s}");
     tui.keys(&["Enter"]);
     let s = tui.wait_for("The delegation is set up", secs(20));
     assert!(s.contains("check --wait"), "{s}");
@@ -271,10 +281,21 @@ fn the_troubleshooter_on_a_broken_lab_name() {
     let s = tui.wait_for("Fix:", secs(5));
     assert!(s.contains("TARGET_ZONE_UNDELEGATED"), "{s}");
     tui.keys(&["Escape"]);
-    // r re-runs on fresh answers.
+    // r re-runs on fresh answers: a later "checked" time (a second apart at least).
+    let first = checked_line(&tui.wait_for("checked", secs(5)));
+    std::thread::sleep(Duration::from_millis(1100));
     tui.keys(&["r"]);
-    tui.wait_for("error", secs(60));
-    tui.wait_for("checked", secs(60));
+    let start = Instant::now();
+    loop {
+        let s = tui.screen();
+        let now = checked_line(&s);
+        if !now.is_empty() && now != first {
+            assert!(s.contains("TARGET_ZONE_UNDELEGATED"), "{s}");
+            break;
+        }
+        assert!(start.elapsed() < secs(60), "no re-run:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // Errors found: exit status 1.
     assert_eq!(tui.quit_clean("Troubleshoot"), 1);
 }
@@ -419,9 +440,12 @@ fn a_rejected_key_is_shown_in_place_with_the_way_forward() {
     tui.wait_for("Enter publishes the test TXT", secs(10));
     tui.keys(&["Enter"]);
     let s = tui.wait_for("proof failed", secs(60));
+    // The reason (the server's TSIG error) and the way forward.
     assert!(
         s.contains("BADSIG") || s.contains("BADKEY") || s.contains("NOTAUTH"),
         "the reason:\n{s}"
     );
+    assert!(s.contains("the secret (or the algorithm) is wrong"), "{s}");
+    assert!(s.contains("r runs it again"), "{s}");
     tui.quit_clean("Proof");
 }

@@ -363,10 +363,7 @@ fn diff_lines(diff: &str) -> Vec<DiffLine> {
         .filter(|l| !(l.starts_with("---") || l.starts_with("+++") || l.starts_with("@@")))
         .map(|l| {
             let mut c = l.chars();
-            let sign = match c.next() {
-                Some(s @ ('+' | '-')) => s,
-                _ => ' ',
-            };
+            let sign = c.next().filter(|s| matches!(s, '+' | '-')).unwrap_or(' ');
             DiffLine {
                 sign,
                 text: c.as_str().to_string(),

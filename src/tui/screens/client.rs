@@ -195,6 +195,16 @@ pub fn hints(s: &State) -> Vec<Hint> {
     }
 }
 
+/// The end of a long path (its file name matters most), with `…` in front.
+fn fit_left(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n - width.saturating_sub(1)).collect();
+    format!("…{tail}")
+}
+
 fn change_word(c: FileChange) -> (&'static str, Level) {
     match c {
         FileChange::New => ("+ new    ", Level::Ok),
@@ -290,7 +300,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             let l = Line::from(vec![
                 Span::styled(format!("{word} "), t.level(lvl)),
                 Span::raw(format!("{:04o} ", pf.mode)),
-                Span::raw(pad(&pf.path.display().to_string(), w as usize - 32)),
+                Span::raw(pad(
+                    &fit_left(&pf.path.display().to_string(), w as usize - 32),
+                    w as usize - 32,
+                )),
                 Span::styled(format!(" ({})", pf.client), t.dim()),
             ]);
             if i == c.file_selected {

@@ -249,7 +249,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         ]),
         Rect::new(x, area.y, w, 1),
     );
-    let detail_h = 4u16;
+    let detail_h = 5u16;
     let grid_area = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
     let prev = s.hits.grid.unwrap_or_default();
     let view = GridView {
