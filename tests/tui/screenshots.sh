@@ -18,8 +18,8 @@ for tool in tmux aha chromium; do
 done
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
-T=(tmux -L "shots$$" -f /dev/null)
-trap '"${T[@]}" kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+T=(tmux -L "shots-poll-$$" -f /dev/null)
+trap 'tmux -L "shots-poll-$$" kill-server 2>/dev/null; tmux -L "shots-trouble-$$" kill-server 2>/dev/null; rm -rf "$WORK"' EXIT
 export XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data"
 unset NO_COLOR
 
@@ -70,11 +70,11 @@ wait_for "round 2:" 60
 "${T[@]}" send-keys -t t Down Down
 sleep 0.5
 shot tui-poll
-"${T[@]}" kill-session -t t
+"${T[@]}" kill-server
+T=(tmux -L "shots-trouble-$$" -f /dev/null)
 
 # --- the troubleshooter on broken lab names ----------------------------------------------
 start troubleshoot undelegated.example.test staletxt.example.test inzone.example.test \
     caa.example.test www.example.test
 wait_for "checked" 90
 shot tui-troubleshoot
-"${T[@]}" kill-session -t t

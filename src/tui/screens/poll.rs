@@ -217,6 +217,15 @@ fn kind_word(k: VantageKind) -> &'static str {
     }
 }
 
+/// `lab-unbound (resolver)`; the column that stands for every authoritative server says so.
+fn vantage_words(vantage: &str, kind: VantageKind) -> String {
+    if vantage == crate::engine::poll::AUTHORITATIVE {
+        "every authoritative server of every hop".into()
+    } else {
+        format!("{vantage} ({})", kind_word(kind))
+    }
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let t = &s.theme;
     let g = &s.poll.grid;
@@ -267,11 +276,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             let lvl = cell.status.level();
             lines.push(Line::styled(
                 format!(
-                    "{} {} @ {} ({}), {} ago:",
+                    "{} {} @ {}, {} ago:",
                     lvl.symbol(),
                     row.name,
-                    col.vantage,
-                    kind_word(col.kind),
+                    vantage_words(&col.vantage, col.kind),
                     age(s.now, cell.at)
                 ),
                 t.level(lvl),
@@ -286,11 +294,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         (Some(row), Some(col), None) => {
             lines.push(Line::styled(
                 format!(
-                    "{} {} @ {} ({}):",
+                    "{} {} @ {}:",
                     Level::Waiting.symbol(),
                     row.name,
-                    col.vantage,
-                    kind_word(col.kind)
+                    vantage_words(&col.vantage, col.kind)
                 ),
                 t.level(Level::Waiting),
             ));
