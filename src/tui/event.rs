@@ -34,7 +34,8 @@ pub fn to_action(ev: Event) -> Option<Action> {
 
 /// `ACME_DELEGATE_TUI_TRACE=FILE`: timings for the bench, one line each, appended to
 /// FILE (never to the terminal): `first-frame MS` (from the start of the session to the
-/// first frame on screen) and `key MS` (from reading a key to its frame on screen).
+/// first frame on screen), `first-frame-since-exec MS` (from the process start, 10 ms
+/// steps) and `key MS` (from reading a key to its frame on screen).
 pub struct Trace {
     file: Option<std::fs::File>,
     started: Instant,
@@ -52,7 +53,37 @@ impl Trace {
         Trace { file, started }
     }
 
+    /// How long this process has run (Linux: /proc, in USER_HZ ticks of 10 ms).
+    fn process_age_ms() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Field 22 (starttime), counted after the `(comm)` that may hold spaces.
+        let start: f64 = stat
+            .rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(19)?
+            .parse()
+            .ok()?;
+        let up: f64 = std::fs::read_to_string("/proc/uptime")
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some((up - start / 100.0) * 1000.0)
+    }
+
+    fn first_frame(&mut self) {
+        self.line("first-frame", self.started);
+        if let (Some(f), Some(age)) = (&mut self.file, Self::process_age_ms()) {
+            let _ = writeln!(f, "first-frame-since-exec {age:.0}");
+        }
+    }
+
     fn line(&mut self, what: &str, since: Instant) {
+        if self.file.is_none() {
+            return;
+        }
         if let Some(f) = &mut self.file {
             let _ = writeln!(f, "{what} {:.3}", since.elapsed().as_secs_f64() * 1000.0);
         }
@@ -92,6 +123,13 @@ where
 {
     let size = terminal.size().map_err(|e| e.to_string())?;
     state.size = (size.width, size.height);
+    // The first frame before any engine work starts.
+    let mut hits = Default::default();
+    terminal
+        .draw(|f| hits = screens::render(&state, f))
+        .map_err(|e| e.to_string())?;
+    state.hits = hits;
+    trace.first_frame();
     for e in initial {
         for a in runner.run(e) {
             state = step(state, a, runner);
@@ -107,7 +145,6 @@ where
         sig(SignalKind::interrupt())?,
     );
     state.dirty = true;
-    let mut first = true;
     let mut key_at: Option<Instant> = None;
     loop {
         if state.dirty {
@@ -117,11 +154,6 @@ where
                 .map_err(|e| e.to_string())?;
             state.hits = hits;
             state.dirty = false;
-            if first {
-                first = false;
-                let since = trace.started;
-                trace.line("first-frame", since);
-            }
             if let Some(at) = key_at.take() {
                 trace.line("key", at);
             }

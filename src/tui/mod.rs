@@ -159,9 +159,10 @@ async fn session(
         return Err(TuiError::NoTerminal);
     }
     let trace = event::Trace::from_env(std::time::Instant::now());
-    // The error reporter's panic hook first: ratatui's hook restores the terminal, then
-    // calls it. Installing twice (main already did) is harmless.
-    let _ = color_eyre::install();
+    // The error reporter's panic hook must come first (ratatui's hook restores the
+    // terminal, then calls it): the binary installs it at the top of main. Not again
+    // here: a second install fails, and its error report resolves a backtrace, which
+    // loads the debug symbols (tens of MB of memory for nothing).
     let mut terminal = ratatui::try_init().map_err(|e| TuiError::Terminal(e.to_string()))?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

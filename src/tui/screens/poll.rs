@@ -202,11 +202,15 @@ pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
     true
 }
 
-pub fn hints(_: &State) -> Vec<Hint> {
-    vec![
+pub fn hints(s: &State) -> Vec<Hint> {
+    let mut h = vec![
         Hint::new("Enter", "open finding", KeyCode::Enter),
         Hint::new("n", "skip", KeyCode::Char('n')),
-    ]
+    ];
+    if s.poll.stopped {
+        h.insert(0, Hint::new("r", "poll again", KeyCode::Char('r')));
+    }
+    h
 }
 
 fn kind_word(k: VantageKind) -> &'static str {
