@@ -40,9 +40,9 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     match cli.command {
-        None if cli::tui::interactive() => cli::tui::wizard(config, cli.plan).await,
+        None if cli::tui::interactive() => cli::tui::wizard(config, cli.config, cli.plan).await,
         None => cli::summary(&config),
-        Some(Command::Wizard) => cli::tui::wizard(config, cli.plan).await,
+        Some(Command::Wizard) => cli::tui::wizard(config, cli.config, cli.plan).await,
         Some(Command::Troubleshoot(t)) => cli::tui::troubleshoot(config, cli.plan, t.names).await,
         Some(Command::Plan(args)) => cli::plan::plan(config, cli.plan, args).await,
         Some(Command::Prove(args)) => cli::prove::prove(config, cli.plan, args).await,

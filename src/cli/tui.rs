@@ -19,7 +19,11 @@ pub fn interactive() -> bool {
 
 /// The wizard. An existing plan named with `--plan` opens at the live poll (a new file is
 /// where the plan is saved); the default plan, when it exists, is offered for resuming.
-pub async fn wizard(config: Config, plan_path: Option<PathBuf>) -> ExitCode {
+pub async fn wizard(
+    config: Config,
+    config_path: Option<PathBuf>,
+    plan_path: Option<PathBuf>,
+) -> ExitCode {
     // A --plan FILE that does not exist yet is where the new plan is saved.
     let new_file = plan_path.as_ref().is_some_and(|p| !p.exists());
     let at_poll = plan_path.is_some() && !new_file;
@@ -39,6 +43,7 @@ pub async fn wizard(config: Config, plan_path: Option<PathBuf>) -> ExitCode {
             plan_path,
             at_poll,
             mouse: true,
+            config_path,
         })
         .await,
     )

@@ -8,7 +8,9 @@
 //! still serves an old or negative answer, its cell says when that answer expires (from
 //! the TTL or the SOA minimum it gave) and it is not asked again before then.
 //!
-//! The state of each (name, vantage) cell is sent as [`Event::Cell`] when it changes.
+//! The state of each (name, vantage) cell is sent as [`Event::Cell`] when it changes;
+//! when the authoritative cell changes, the findings of that round's authoritative
+//! evidence follow it as [`Event::Finding`]s (so a face can explain a red cell at once).
 
 use crate::dns::Transport;
 use crate::engine::chain::{self, Chain, End};
@@ -16,7 +18,7 @@ use crate::engine::check::{vantage_event, CheckOptions, Engine};
 use crate::engine::events::{CancellationToken, CellState, Event, EventSink};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{rules, NameEvidence};
-use crate::findings::Severity;
+use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, Report};
 use std::sync::Arc;
@@ -82,15 +84,16 @@ impl NameState {
         self.cells.iter().all(CellState::is_ok)
     }
 
+    /// Sets a cell; an event goes out (and true comes back) when it changed.
     fn set_cell(
         &mut self,
         i: usize,
         state: CellState,
         vantage: (&str, VantageKind),
         events: &EventSink,
-    ) {
+    ) -> bool {
         if self.cells[i] == state {
-            return;
+            return false;
         }
         events.emit(|| Event::Cell {
             name: self.input.identifier.clone(),
@@ -99,6 +102,7 @@ impl NameState {
             state: state.clone(),
         });
         self.cells[i] = state;
+        true
     }
 }
 
@@ -186,8 +190,12 @@ impl<T: Transport> Engine<T> {
                 .clone()
                 .or_else(|| opts.planned.get(&st.input.identifier).cloned()),
         };
-        let auth = authoritative_state(&ev);
-        st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events);
+        let findings = rules(&ev);
+        let auth = authoritative_state(&ev, &findings);
+        // A face can explain a changed authoritative cell: its findings follow the cell.
+        if st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events) {
+            events.findings(&id, &findings);
+        }
         let chain = ev.chain.clone();
         st.auth = Some(ev);
         if !st.cells[0].is_ok() {
@@ -224,8 +232,8 @@ impl<T: Transport> Engine<T> {
 
 /// The authoritative cell: Ok when every server of every hop answered authoritatively,
 /// they agree, and the chain has no error finding.
-fn authoritative_state(ev: &NameEvidence) -> CellState {
-    let mut why: Vec<String> = rules(ev)
+fn authoritative_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
+    let mut why: Vec<String> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .map(|f| f.code.to_string())

@@ -4,7 +4,8 @@
 //! so every transition is a unit test. The screens' own transitions live beside their
 //! drawing in `screens/*.rs` and are called from here.
 
-use crate::clients::read::ClientKind;
+use crate::clients::write::Client;
+use crate::engine::poll::PollEnd;
 use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::engine::views::VantageKind;
 use crate::findings::Finding;
@@ -188,6 +189,8 @@ pub struct PlannedFile {
 pub struct FilePlan {
     pub files: Vec<PlannedFile>,
     pub next_command: Option<String>,
+    /// What the writers want said before anything is written (warnings, notes).
+    pub notes: Vec<String>,
 }
 
 /// Everything that can happen.
@@ -198,12 +201,32 @@ pub enum Action {
     Resize(u16, u16),
     Mouse(MouseEvent),
     Tick(SystemTime),
+    /// The live poll started: the grid's columns (the authoritative servers, then each
+    /// vantage point), every cell waiting.
+    PollStarted {
+        columns: Vec<(String, VantageKind)>,
+    },
     CellUpdate(CellUpdate),
+    /// A finding about a polled name; it explains the name's authoritative cell (the
+    /// findings that follow a changed authoritative cell replace the old ones).
+    PollFinding {
+        name: String,
+        finding: Box<Finding>,
+    },
+    /// A poll round is over: `ok` of `total` names work from every vantage point.
+    PollRound {
+        round: u64,
+        ok: usize,
+        total: usize,
+    },
+    /// The poll stopped by itself (every name works, or its time ran out).
+    PollEnded(PollEnd),
     FindingsReady(Findings),
-    /// The troubleshooter's progress: names done of total.
+    /// The troubleshooter's progress: names done of total, the last one done.
     DiagnoseProgress {
         done: usize,
         total: usize,
+        last: Option<String>,
     },
     ProofUpdate(ProofUpdate),
     RegisterDone(Result<Setup, ZoneError>),
@@ -235,7 +258,7 @@ pub enum Effect {
     },
     CancelDiagnose,
     PlanFiles {
-        clients: Vec<ClientKind>,
+        clients: Vec<Client>,
     },
     /// Writes the files of the last `FilesPlanned` (the runner holds their real content).
     WriteFiles,
@@ -435,13 +458,17 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
         Action::Key(k) => on_key(&mut s, k, &mut fx),
         Action::Paste(t) => on_paste(&mut s, &t),
         Action::Mouse(m) => on_mouse(&mut s, m, &mut fx),
+        Action::PollStarted { columns } => poll::on_started(&mut s, columns),
         Action::CellUpdate(u) => poll::on_cell(&mut s, u),
+        Action::PollFinding { name, finding } => poll::on_finding(&mut s, name, *finding),
+        Action::PollRound { round, ok, total } => poll::on_round(&mut s, round, ok, total),
+        Action::PollEnded(end) => poll::on_ended(&mut s, end),
         Action::FindingsReady(f) => match f.purpose {
             Purpose::Poll => poll::on_findings(&mut s, f),
             Purpose::Troubleshoot => troubleshoot::on_findings(&mut s, f),
         },
-        Action::DiagnoseProgress { done, total } => {
-            s.trouble.progress = Some((done, total));
+        Action::DiagnoseProgress { done, total, last } => {
+            troubleshoot::on_progress(&mut s, done, total, last)
         }
         Action::ProofUpdate(u) => proof::on_update(&mut s, u),
         Action::RegisterDone(r) => zone::on_setup_done(&mut s, r, &mut fx),

@@ -1,39 +1,44 @@
 //! Runs the [`Effect`]s `update` asks for, on engine tasks; results come back as
-//! [`Action`]s on the loop's channel (or at once, for the quick ones: copy, save).
+//! [`Action`]s on the loop's channel (or at once, for the quick ones: copy).
 //!
-//! What today's engine allows is wired here: a poll round is `Engine::check` (repeated
-//! until cancelled), the troubleshooter is `Engine::diagnose`, the proof is
-//! `Engine::prove`, setup mirrors `acme-delegate plan`. The seams for what is being built
-//! elsewhere are traits: [`Poller`] (the live poller streams cells as they come, asking
-//! resolvers only once the authoritative servers are right) and [`ClientFiles`] (the
-//! issuing-client writers).
+//! Everything goes through the engine, nothing is copied here:
+//! - setup: `engine::setup` (`store_key`, `open_zone`, `Engine::make_plan`, `save_plan`);
+//! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
+//!   authoritative servers first, the resolvers only once those are right), and the
+//!   findings that follow a changed authoritative cell explain it;
+//! - the troubleshooter: `Engine::diagnose_with`, its `NameDone` events the progress;
+//! - the proof: `Engine::prove`;
+//! - client files: the writers (`clients::write::write`), then the one IO step
+//!   (`engine::write`): `preview` (diff, secrets masked), then `apply`.
 
-use crate::clients::read::ClientKind;
+use crate::clients::write::{self as writers, Client, WriteOptions};
 use crate::dns::{Name, Transport};
 use crate::engine::check::{CheckOptions, Engine};
 use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::events::{CellState, Event, EventSink};
+use crate::engine::poll::{PollOptions, AUTHORITATIVE};
 use crate::engine::prove::ProveOptions;
+use crate::engine::setup::{self, SetupError};
 use crate::engine::views::VantageKind;
-use crate::findings::{Finding, Severity};
-use crate::model::config::parse_addr;
+use crate::engine::write as io;
+use crate::findings::Code;
 use crate::model::name::{parse_all, parse_target, InputName};
-use crate::model::plan::{Plan, PlannedName, ZoneSpec};
-use crate::report::{NameReport, Report, View};
+use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::app::{
-    Action, CellStatus, CellUpdate, Effect, FilePlan, Findings, KeyInput, ProofUpdate, Purpose,
-    Setup, SetupRequest, ZoneInput,
+    Action, CellStatus, CellUpdate, DiffLine, Effect, FileChange, FilePlan, Findings, KeyInput,
+    PlannedFile, ProofUpdate, Purpose, Setup, SetupRequest, ZoneInput,
 };
 use crate::tui::clipboard::Clipboard;
+use crate::tui::screens::troubleshoot::clock;
 use crate::tui::theme::Level;
 use crate::zones::acme_dns::{storage_key, AccountStore};
-use crate::zones::kinds::{open, ValidationZone, ZoneError};
-use crate::zones::rfc2136::{probe_scope, ScopeVerdict, TsigKey};
+use crate::zones::kinds::ZoneError;
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::{Sender, UnboundedReceiver};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -45,286 +50,166 @@ pub trait Runner {
     fn shutdown(&mut self) -> BoxFuture<'_, ()>;
 }
 
-/// The live poll: sends `CellUpdate`s (and `FindingsReady` for red cells) until cancelled.
-pub trait Poller: Send + Sync {
-    fn poll(
-        &self,
-        names: Vec<InputName>,
-        planned: BTreeMap<String, Name>,
-        tx: Sender<Action>,
-        cancel: CancellationToken,
-    ) -> BoxFuture<'static, ()>;
+/// The shortest pause between two poll rounds, whatever the config says.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+// ---- the live poll's cells ---------------------------------------------------------------
+
+/// A few words (at most 8 columns) for a reason of a wrong authoritative cell: a finding
+/// code or `ns1.example.com. (192.0.2.1:53) TIMEOUT`.
+fn short_why(why: &str) -> String {
+    if why == "no CNAME" {
+        return why.into();
+    }
+    if why.contains(' ') {
+        return why.rsplit(' ').next().unwrap_or(why).to_string();
+    }
+    for (part, word) in [
+        ("MISSING", "no CNAME"),
+        ("WRONG", "wrong"),
+        ("LOOP", "loop"),
+    ] {
+        if why.contains(part) {
+            return word.into();
+        }
+    }
+    why.rsplit('_').next().unwrap_or(why).to_ascii_lowercase()
 }
 
-/// A file to write, with its real content (the preview shows it masked).
-#[derive(Clone)]
-pub struct FileWrite {
-    pub path: PathBuf,
-    pub bytes: Vec<u8>,
-    pub mode: u32,
-}
-
-/// The issuing-client writers: files for a plan, previewed, then written.
-pub trait ClientFiles: Send + Sync {
-    fn plan(
-        &self,
-        plan: &Plan,
-        clients: &[ClientKind],
-    ) -> Result<(FilePlan, Vec<FileWrite>), String>;
-}
-
-/// Until the writers land: says so, in place, with the way forward.
-pub struct NoClientWriters;
-
-impl ClientFiles for NoClientWriters {
-    fn plan(&self, _: &Plan, clients: &[ClientKind]) -> Result<(FilePlan, Vec<FileWrite>), String> {
-        Err(format!(
-            "this build cannot write {} files yet; configure the client by hand with the \
-             records of step 3 (n goes on)",
-            clients
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+/// What to do about a wrong authoritative cell.
+fn way_forward(why: &[String]) -> &'static str {
+    if why.iter().any(|w| w.contains(" (")) {
+        "a server of the chain does not answer as it should: start it or fix its address; \
+         the poll goes on by itself"
+    } else if why
+        .iter()
+        .any(|w| w == "no CNAME" || w == Code::CnameMissing.as_str())
+    {
+        "publish the CNAME of step 3 in your DNS panel (b goes back to it); the poll sees \
+         it by itself"
+    } else {
+        "Enter explains it and shows the fix; the poll goes on by itself"
     }
 }
 
-/// Today's poller: a full `check` round every `every`, each view turned into a cell.
-pub struct CheckPoller<T: Transport> {
-    pub engine: Arc<Engine<T>>,
-    pub every: Duration,
-}
-
-impl<T: Transport + 'static> Poller for CheckPoller<T> {
-    fn poll(
-        &self,
-        names: Vec<InputName>,
-        planned: BTreeMap<String, Name>,
-        tx: Sender<Action>,
-        cancel: CancellationToken,
-    ) -> BoxFuture<'static, ()> {
-        let engine = self.engine.clone();
-        let every = self.every;
-        Box::pin(async move {
-            let opts = CheckOptions {
-                expect_target: None,
-                planned,
-            };
-            loop {
-                let report = tokio::select! {
-                    r = engine.check(&names, &opts) => r,
-                    _ = cancel.cancelled() => return,
-                };
-                let at = SystemTime::now();
-                let (cells, findings) = cells_from_report(&report, &opts.planned, at);
-                for c in cells {
-                    if tx.send(Action::CellUpdate(c)).await.is_err() {
-                        return;
-                    }
-                }
-                let _ = tx
-                    .send(Action::FindingsReady(Findings {
-                        purpose: Purpose::Poll,
-                        by_name: findings,
-                        at,
-                    }))
-                    .await;
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = cancel.cancelled() => return,
-                }
-            }
-        })
-    }
-}
-
-/// `HH:MM:SS UTC` of `at + ttl`.
-fn until(at: SystemTime, ttl: u32) -> String {
-    let secs = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let t = crate::engine::endpoint::rfc3339(secs + ttl as i64);
-    format!("{} UTC", t.get(11..19).unwrap_or(&t))
-}
-
-fn cell(
-    name: &str,
-    v: &View,
-    status: CellStatus,
-    short: &str,
-    detail: String,
+/// One poll cell's state, as the grid shows it.
+pub fn cell_update(
+    name: String,
+    vantage: String,
+    kind: VantageKind,
+    state: &CellState,
     at: SystemTime,
 ) -> CellUpdate {
+    let auth = kind == VantageKind::Authoritative;
+    let (status, short, detail) = match state {
+        CellState::Waiting if auth => (
+            CellStatus::Waiting,
+            "asking".to_string(),
+            "asking every authoritative server of every hop".to_string(),
+        ),
+        CellState::Waiting => (
+            CellStatus::Waiting,
+            "waits".into(),
+            "waits for the authoritative servers to be right (asked earlier, it would cache \
+             a negative answer)"
+                .into(),
+        ),
+        CellState::Ok if auth => (
+            CellStatus::Ok,
+            "CNAME ok".into(),
+            "every authoritative server of every hop gives the right chain".into(),
+        ),
+        CellState::Ok => (
+            CellStatus::Ok,
+            "CNAME ok".into(),
+            "gives the same chain as the authoritative servers".into(),
+        ),
+        CellState::Wrong { why } => (
+            CellStatus::Bad,
+            why.first()
+                .map(|w| short_why(w))
+                .unwrap_or_else(|| "wrong".into()),
+            format!("not right yet: {}; {}", why.join("; "), way_forward(why)),
+        ),
+        CellState::Negative { until } => (
+            CellStatus::Waiting,
+            "cached".into(),
+            format!(
+                "serves a cached negative answer until {}; not asked again before then \
+                 (its negative TTL: lower the zone's SOA minimum to wait less next time)",
+                clock(*until)
+            ),
+        ),
+        CellState::Stale { until } => (
+            CellStatus::Waiting,
+            "stale".into(),
+            format!(
+                "serves an older cached chain until {}; not asked again before then",
+                clock(*until)
+            ),
+        ),
+        CellState::Failed { outcome } => (
+            CellStatus::Bad,
+            outcome
+                .split_whitespace()
+                .next()
+                .unwrap_or(outcome)
+                .to_string(),
+            format!(
+                "no usable answer ({outcome}); asked again next round. If it stays, check \
+                 that this resolver is up and reachable from here"
+            ),
+        ),
+    };
     CellUpdate {
-        name: name.to_string(),
-        vantage: v.vantage.clone(),
-        kind: v.kind,
+        name,
+        vantage,
+        kind,
         status,
-        short: short.to_string(),
+        short,
         detail,
         at,
     }
 }
 
-/// One view of a check report as a grid cell.
-pub fn cell_of(n: &NameReport, v: &View, expected: Option<&Name>, at: SystemTime) -> CellUpdate {
-    let finding = n
-        .findings
-        .iter()
-        .filter(|f| f.severity > Severity::Info)
-        .filter(|f| f.observed.iter().any(|o| o.vantage == v.vantage))
-        .max_by_key(|f| f.severity);
-    let outcome = v.outcome.as_str();
-    let failed = !matches!(outcome, "NOERROR" | "NXDOMAIN" | "NODATA" | "REFERRAL");
-    if failed {
-        let detail = v.detail.clone().unwrap_or_else(|| outcome.to_string());
-        return cell(
-            &n.name,
-            v,
-            CellStatus::Bad,
-            outcome,
-            format!("{detail} from {}", v.server),
-            at,
-        );
-    }
-    let last_cname = v.chain.iter().rev().find(|e| e.rtype == "CNAME");
-    if v.kind == VantageKind::Authoritative {
-        // The first hop's CNAME: where the authoritative chain ends must be the target.
-        let at_challenge = v
-            .chain
-            .iter()
-            .any(|e| e.rtype == "CNAME" && e.owner == n.challenge);
-        if let (true, Some(exp), Some(end)) = (at_challenge, expected, n.target.as_ref()) {
-            if end != exp {
-                return cell(
-                    &n.name,
-                    v,
-                    CellStatus::Bad,
-                    "wrong target",
-                    format!("the chain ends at {end}, expected {exp}"),
-                    at,
-                );
-            }
-        }
-    } else {
-        let negative = v
-            .chain
-            .iter()
-            .find(|e| e.rtype == "NXDOMAIN" || e.rtype == "NODATA");
-        match (last_cname, expected) {
-            (Some(c), Some(exp))
-                if c.data.as_deref().map(Name::from_ascii).as_ref() != Some(exp) =>
-            {
-                return cell(
-                    &n.name,
-                    v,
-                    CellStatus::Bad,
-                    "wrong target",
-                    format!(
-                        "the CNAME points at {}, expected {exp}",
-                        c.data.clone().unwrap_or_default()
-                    ),
-                    at,
-                );
-            }
-            (None, _) => {
-                if let Some(neg) = negative {
-                    let when = neg
-                        .ttl
-                        .map(|t| format!(" cached until {}", until(at, t)))
-                        .unwrap_or_default();
-                    return cell(
-                        &n.name,
-                        v,
-                        CellStatus::Bad,
-                        &neg.rtype,
-                        format!("{}{when}: no CNAME at {} yet", neg.rtype, n.challenge),
-                        at,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(f) = finding {
-        let status = if f.severity == Severity::Error {
-            CellStatus::Bad
-        } else {
-            CellStatus::Warn
-        };
-        let short = f
-            .code
-            .as_str()
-            .split('_')
-            .next_back()
-            .unwrap_or(f.code.as_str())
-            .to_lowercase();
-        return cell(
-            &n.name,
-            v,
-            status,
-            &short,
-            format!("{}: {}", f.code, f.evidence),
-            at,
-        );
-    }
-    let (short, detail) = match last_cname {
-        Some(c) => (
-            "CNAME ok",
-            format!("CNAME to {}", c.data.clone().unwrap_or_default()),
-        ),
-        None if v.kind == VantageKind::Authoritative => (
-            "answers",
-            format!("{outcome}: answers authoritatively for its hop"),
-        ),
-        None => ("answers", outcome.to_string()),
-    };
-    cell(&n.name, v, CellStatus::Ok, short, detail, at)
+/// A poll event as what the UI needs of it (None: nothing to show).
+pub fn poll_action(ev: Event, at: SystemTime) -> Option<Action> {
+    Some(match ev {
+        Event::Cell {
+            name,
+            vantage,
+            kind,
+            state,
+        } => Action::CellUpdate(cell_update(name, vantage, kind, &state, at)),
+        Event::Finding { name, finding } => Action::PollFinding {
+            name,
+            finding: Box::new(finding),
+        },
+        Event::RoundDone { round, ok, total } => Action::PollRound { round, ok, total },
+        _ => return None,
+    })
 }
 
-/// A check round as cells (one per view) and findings per name.
-pub fn cells_from_report(
-    r: &Report,
-    planned: &BTreeMap<String, Name>,
-    at: SystemTime,
-) -> (Vec<CellUpdate>, Vec<(String, Vec<Finding>)>) {
-    let mut cells = Vec::new();
-    for n in &r.names {
-        let expected = planned.get(&n.name).or(n.target.as_ref());
-        let mut row: Vec<CellUpdate> = n
-            .views
-            .iter()
-            .map(|v| cell_of(n, v, expected, at))
-            .collect();
-        // Bad news first: a half-sent round must never look all green.
-        row.sort_by_key(|c| c.status == CellStatus::Ok);
-        cells.extend(row);
-        if n.views.is_empty() {
-            let why = n
-                .findings
-                .first()
-                .map(|f| f.evidence.clone())
-                .unwrap_or_else(|| "no server answered".into());
-            cells.push(CellUpdate {
-                name: n.name.clone(),
-                vantage: "check".into(),
-                kind: VantageKind::System,
-                status: CellStatus::Bad,
-                short: "no answer".into(),
-                detail: why,
-                at,
-            });
+/// Forwards engine events as actions until the sink closes; drops them once `cancel`.
+async fn forward(
+    mut rx: UnboundedReceiver<Event>,
+    tx: Sender<Action>,
+    cancel: CancellationToken,
+    map: impl Fn(Event) -> Option<Action>,
+) {
+    while let Some(ev) = rx.recv().await {
+        if cancel.is_cancelled() {
+            continue;
+        }
+        if let Some(a) = map(ev) {
+            if tx.send(a).await.is_err() {
+                return;
+            }
         }
     }
-    let findings = r
-        .names
-        .iter()
-        .map(|n| (n.name.clone(), n.findings.clone()))
-        .collect();
-    (cells, findings)
 }
+
+// ---- setup ---------------------------------------------------------------------------
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
     ZoneError {
@@ -333,56 +218,25 @@ fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
     }
 }
 
-/// Writes a typed-in TSIG key as a BIND key file (0600, in a 0700 folder of the user data
-/// dir), as `acme-delegate plan --key` does. The secret is never shown.
-fn store_key(name: &str, algorithm: &str, secret: &str) -> Result<PathBuf, ZoneError> {
-    let key = TsigKey::parse_kdig(&format!("{algorithm}:{name}:{secret}"))
-        .map_err(|e| zerr(e.to_string(), "check the key name, algorithm and secret"))?;
-    let dir = directories::ProjectDirs::from("", "", "acme-delegate")
-        .map(|d| d.data_dir().join("keys"))
-        .ok_or_else(|| {
-            zerr(
-                "no user data dir to store the key in",
-                "give a key file instead",
-            )
-        })?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        zerr(
-            format!("cannot create {}: {e}", dir.display()),
-            "give a key file instead",
-        )
-    })?;
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    let file: String = key
-        .name
-        .without_dot()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let path = dir.join(format!("{file}.key"));
-    let text = format!(
-        "key \"{}\" {{\n    algorithm {};\n    secret \"{}\";\n}};\n",
-        key.name.without_dot(),
-        key.algorithm.name(),
-        secret.trim()
-    );
-    crate::model::files::write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
-        zerr(
-            format!("cannot write {}: {e}", path.display()),
-            "give a key file instead",
-        )
-    })?;
-    Ok(path)
+/// An engine setup error, with its way forward, for the zone step.
+pub fn setup_error(e: SetupError) -> ZoneError {
+    match e {
+        SetupError::Zone(z) => z,
+        SetupError::Unusable(f) => zerr(format!("{}: {}", f.code, f.evidence), f.fix.clone()),
+        SetupError::Target { name, error } => zerr(format!("{name}: {}", error.message), error.fix),
+        SetupError::Key(e) => zerr(
+            format!("the key: {e}"),
+            "check the key name, algorithm and secret",
+        ),
+        SetupError::KeyStore(m) => zerr(m, "give a key file instead"),
+        e => zerr(
+            e.to_string(),
+            "change the form and press Enter to try again",
+        ),
+    }
 }
 
-fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
+async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
     let dns = |s: &str, what: &str| {
         parse_target(s)
             .map_err(|e| zerr(format!("{what}: {}", e.reason), format!("fix the {what}")))
@@ -407,7 +261,9 @@ fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
                     name,
                     algorithm,
                     secret,
-                } => store_key(name, algorithm, secret.expose())?,
+                } => setup::store_key(format!("{algorithm}:{name}:{}", secret.expose().trim()))
+                    .await
+                    .map_err(setup_error)?,
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
@@ -420,161 +276,195 @@ fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
     })
 }
 
-/// The zone step: what `acme-delegate plan` does, as one engine task.
-pub async fn setup<T: Transport>(
-    engine: &Engine<T>,
-    req: SetupRequest,
-) -> Result<Setup, ZoneError> {
-    let names =
-        parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
-    let spec = spec_of(&req.zone)?;
-    let timeout = engine.config.timeout;
-    if let ZoneInput::AcmeDns {
-        register: false,
-        storage,
-        ..
-    } = &req.zone
-    {
+/// "reuse existing accounts": every name must have one already.
+async fn accounts_exist(storage: Option<PathBuf>, names: &[InputName]) -> Result<(), ZoneError> {
+    let keys: Vec<String> = names.iter().map(storage_key).collect();
+    let r = tokio::task::spawn_blocking(move || {
         let store = AccountStore::open(storage.as_deref())
             .map_err(|e| zerr(e.to_string(), "check the storage dir"))?;
-        for n in &names {
-            let key = storage_key(n);
-            if store
+        for key in keys {
+            let found = store
                 .get(&key)
-                .map_err(|e| zerr(e.to_string(), "check the account file"))?
-                .is_none()
-            {
+                .map_err(|e| zerr(e.to_string(), "check the account file"))?;
+            if found.is_none() {
                 return Err(zerr(
                     format!("no acme-dns account for {key} in {}", store.dir().display()),
                     "switch accounts to 'register new', or give the storage dir that holds them",
                 ));
             }
         }
-    }
-    let zone = open(&spec, timeout)?;
-    let mut notes: Vec<(Level, String)> = Vec::new();
-    let mut findings = Vec::new();
-    if let ZoneSpec::Rfc2136 {
-        server,
-        zone: apex,
-        key_file,
-    } = &spec
+        Ok(())
+    })
+    .await;
+    r.unwrap_or_else(|e| Err(zerr(e.to_string(), "try again")))
+}
+
+/// The zone step, as `acme-delegate plan` does it: the engine opens the zone, audits it
+/// (the RFC 2136 scope probe, acme-dns health), registers and computes the targets.
+pub async fn setup<T: Transport>(
+    engine: &Engine<T>,
+    req: SetupRequest,
+) -> Result<Setup, ZoneError> {
+    let names =
+        parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
+    let spec = spec_of(&req.zone).await?;
+    if let ZoneInput::AcmeDns {
+        register: false,
+        storage,
+        ..
+    } = &req.zone
     {
-        let key = TsigKey::from_file(key_file)
-            .map_err(|e| zerr(e.to_string(), "give a BIND or knot key file"))?;
-        let addr = parse_addr(server)
-            .ok_or_else(|| zerr(format!("{server:?} is not ip:port"), "e.g. 192.0.2.53:53"))?;
-        let r = probe_scope(addr, apex, &key, timeout.max(Duration::from_secs(10))).await;
-        match r.verdict {
-            ScopeVerdict::Scoped => notes.push((
+        accounts_exist(storage.clone(), &names).await?;
+    }
+    let zone = setup::open_zone(spec, engine.config.timeout)
+        .await
+        .map_err(setup_error)?;
+    let out = engine
+        .make_plan(zone.as_ref(), &names)
+        .await
+        .map_err(setup_error)?;
+    let mut notes = Vec::new();
+    match &out.plan.zone {
+        ZoneSpec::Rfc2136 { .. }
+            if !out
+                .findings
+                .iter()
+                .any(|f| f.code == Code::TsigOverprivileged) =>
+        {
+            notes.push((
                 Level::Ok,
-                format!("scope probe: the server refused an A record with key {}: it is limited", key.name),
-            )),
-            ScopeVerdict::Overprivileged => findings.push(Finding::new(
-                crate::findings::Code::TsigOverprivileged,
-                apex.without_dot(),
-                format!(
-                    "the key {} may write more than TXT records in {apex}: the server accepted an A record at {}{}",
-                    key.name,
-                    r.probe_owner,
-                    if r.left_behind() { " and it could NOT be removed: delete it by hand" } else { " (removed again)" }
-                ),
-                format!(
-                    "limit the key to TXT updates: knot `acl: update-type: TXT`; BIND `update-policy {{ grant {} zonesub TXT; }};`",
-                    key.name.without_dot()
-                ),
-            )),
-            ScopeVerdict::Inconclusive => notes.push((
-                Level::Warn,
-                format!(
-                    "scope probe inconclusive: {} ({})",
-                    r.attempt.label(),
-                    r.attempt.explain()
-                ),
-            )),
+                "scope probe: the server refused an A record with this key, so it cannot \
+                 write more than TXT (a key the server rejects looks the same: the proof \
+                 step tells)"
+                    .to_string(),
+            ))
         }
-    } else {
-        let audit = zone.audit().await;
-        if let Some(f) = audit.iter().find(|f| f.code == "ACMEDNS_UNHEALTHY") {
-            return Err(zerr(f.evidence.clone(), f.fix.clone()));
-        }
-        findings.extend(audit);
-    }
-    let mut planned = Vec::new();
-    for n in &names {
-        let target = zone
-            .target_for(n)
-            .await
-            .map_err(|e| zerr(format!("{}: {}", n.identifier, e.message), e.fix))?;
-        let walk = engine.walker().zone_of(n.challenge.clone()).await;
-        planned.push(PlannedName {
-            name: n.identifier.clone(),
-            challenge: n.challenge.clone(),
-            target,
-            zone: (!walk.unresponsive && !walk.zone.apex.is_root()).then(|| walk.zone.apex.clone()),
-        });
-    }
-    match &spec {
         ZoneSpec::AcmeDns { .. } => notes.push((
             Level::Ok,
-            format!("acme-dns accounts ready for {} name(s)", planned.len()),
+            format!(
+                "acme-dns accounts ready for {} name(s)",
+                out.plan.names.len()
+            ),
         )),
-        ZoneSpec::Hosted { .. } => {
-            if let Some(p) = planned.first() {
-                findings.extend(engine.target_zone_findings(&p.name, &p.target).await);
-            }
-        }
         _ => {}
     }
     Ok(Setup {
-        plan: Plan {
-            version: 1,
-            zone: spec,
-            names: planned,
-        },
-        findings,
+        plan: out.plan,
+        findings: out.findings,
         notes,
     })
 }
+
+// ---- client files --------------------------------------------------------------------
+
+/// The lines of a unified diff, without its headers.
+fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    diff.lines()
+        .filter(|l| !(l.starts_with("---") || l.starts_with("+++") || l.starts_with("@@")))
+        .map(|l| {
+            let mut c = l.chars();
+            let sign = c.next().filter(|s| matches!(s, '+' | '-')).unwrap_or(' ');
+            DiffLine {
+                sign,
+                text: c.as_str().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Runs the writers for `clients` and previews their files (masked diffs). The files
+/// with their real content are returned for `apply`.
+pub fn plan_files(
+    plan: &Plan,
+    opts: WriteOptions,
+    clients: &[Client],
+    now: time::OffsetDateTime,
+) -> Result<(FilePlan, Vec<writers::PlannedFile>), String> {
+    let mut opts = opts;
+    opts.secrets = io::load_secrets(plan).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    let mut owners = Vec::new();
+    let mut next_command = None;
+    let mut notes = Vec::new();
+    for &c in clients {
+        let out = writers::write(c, plan, &opts).map_err(|e| e.to_string())?;
+        next_command = next_command.or_else(|| out.next_commands.first().cloned());
+        notes.extend(
+            out.findings
+                .iter()
+                .map(|f| format!("{c}: {} {}: {}", f.severity, f.code, f.evidence)),
+        );
+        notes.extend(out.notes.iter().map(|n| format!("{c}: {n}")));
+        owners.extend(std::iter::repeat_n(c, out.files.len()));
+        files.extend(out.files);
+    }
+    let previews = io::preview(&files, now).map_err(|e| e.to_string())?;
+    let shown = previews
+        .iter()
+        .zip(&owners)
+        .zip(&files)
+        .map(|((p, c), f)| PlannedFile {
+            client: c.to_string(),
+            path: p.path.clone(),
+            mode: f.mode,
+            change: match p.action {
+                io::Action::Create => FileChange::New,
+                io::Action::Unchanged => FileChange::Same,
+                io::Action::Replace { .. } => FileChange::Changed,
+            },
+            diff: diff_lines(&p.diff),
+        })
+        .collect();
+    Ok((
+        FilePlan {
+            files: shown,
+            next_command,
+            notes,
+        },
+        files,
+    ))
+}
+
+// ---- the runner ----------------------------------------------------------------------
 
 /// The runner on the real engine.
 pub struct EngineRunner<T: Transport> {
     pub engine: Arc<Engine<T>>,
     pub tx: Sender<Action>,
-    pub poller: Arc<dyn Poller>,
-    pub files: Arc<dyn ClientFiles>,
     pub diagnose: DiagnoseOptions,
     pub prove: ProveOptions,
     pub plan: Option<Plan>,
     pub plan_path: Option<PathBuf>,
+    /// The `--config` file, handed to the hooks the writers set up.
+    pub config_path: Option<PathBuf>,
+    /// The longest the live poll runs before it stops by itself (r restarts it).
+    pub poll_timeout: Duration,
     pub clipboard: Clipboard,
     poll: Option<CancellationToken>,
     setup: Option<AbortHandle>,
-    diagnosis: Option<AbortHandle>,
+    diagnosis: Option<CancellationToken>,
     proof: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
-    writes: Vec<FileWrite>,
+    /// The files of the last preview, with their real content.
+    writes: Arc<Mutex<Vec<writers::PlannedFile>>>,
 }
 
 impl<T: Transport + 'static> EngineRunner<T> {
     pub fn new(engine: Arc<Engine<T>>, tx: Sender<Action>) -> Self {
         EngineRunner {
-            poller: Arc::new(CheckPoller {
-                engine: engine.clone(),
-                every: Duration::from_secs(5),
-            }),
             engine,
             tx,
-            files: Arc::new(NoClientWriters),
             diagnose: DiagnoseOptions::default(),
             prove: ProveOptions::default(),
             plan: None,
             plan_path: None,
+            config_path: None,
+            poll_timeout: Duration::from_secs(24 * 3600),
             clipboard: Clipboard::from_env(),
             poll: None,
             setup: None,
             diagnosis: None,
             proof: None,
-            writes: vec![],
+            writes: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -599,22 +489,6 @@ impl<T: Transport + 'static> EngineRunner<T> {
         })
     }
 
-    fn planned(&self) -> BTreeMap<String, Name> {
-        self.plan
-            .as_ref()
-            .map(|p| {
-                p.names
-                    .iter()
-                    .map(|n| (n.name.clone(), n.target.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, String> {
-        parse_all(names).map_err(|e| e.to_string())
-    }
-
     fn spawn_abortable(
         &self,
         fut: impl std::future::Future<Output = ()> + Send + 'static,
@@ -635,31 +509,206 @@ impl<T: Transport + 'static> EngineRunner<T> {
         });
         abort
     }
+
+    fn planned(&self) -> BTreeMap<String, Name> {
+        self.plan
+            .as_ref()
+            .map(|p| {
+                p.names
+                    .iter()
+                    .map(|n| (n.name.clone(), n.target.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, String> {
+        parse_all(names).map_err(|e| e.to_string())
+    }
+
+    fn stop_poll(&mut self) {
+        if let Some(t) = self.poll.take() {
+            t.cancel();
+        }
+    }
+
+    /// The live poll on the engine's poller; answers `PollStarted` with the grid's
+    /// columns at once, then cells as they change.
+    fn start_poll(&mut self, names: Vec<String>) -> Vec<Action> {
+        self.stop_poll();
+        let inputs = match self.inputs(&names) {
+            Ok(n) => n,
+            Err(e) => return vec![Action::EngineFailed(e)],
+        };
+        let columns: Vec<(String, VantageKind)> =
+            std::iter::once((AUTHORITATIVE.to_string(), VantageKind::Authoritative))
+                .chain(
+                    self.engine
+                        .vantages()
+                        .iter()
+                        .map(|v| (v.name.clone(), v.kind)),
+                )
+                .collect();
+        let opts = PollOptions {
+            check: CheckOptions {
+                expect_target: None,
+                planned: self.planned(),
+            },
+            interval: self.engine.config.poll_interval.max(MIN_POLL_INTERVAL),
+            timeout: self.poll_timeout,
+        };
+        let token = CancellationToken::new();
+        let (sink, rx) = EventSink::channel();
+        let fwd = tokio::spawn(forward(rx, self.tx.clone(), token.clone(), |ev| {
+            poll_action(ev, SystemTime::now())
+        }));
+        let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
+        self.spawn(async move {
+            let out = engine.poll(&inputs, &opts, &cancel, &sink).await;
+            drop(sink);
+            let _ = fwd.await;
+            if !cancel.is_cancelled() {
+                let _ = tx.send(Action::PollEnded(out.end)).await;
+            }
+        });
+        self.poll = Some(token);
+        vec![Action::PollStarted { columns }]
+    }
+
+    fn start_diagnose(&mut self, names: Vec<String>) -> Vec<Action> {
+        if let Some(t) = self.diagnosis.take() {
+            t.cancel();
+        }
+        let names = match self.inputs(&names) {
+            Ok(n) => n,
+            Err(e) => return vec![Action::EngineFailed(e)],
+        };
+        let mut opts = self.diagnose.clone();
+        if opts.check.planned.is_empty() {
+            opts.check.planned = self.planned();
+        }
+        let token = CancellationToken::new();
+        let (sink, rx) = EventSink::channel();
+        let fwd = tokio::spawn(forward(rx, self.tx.clone(), token.clone(), |ev| match ev {
+            Event::NameDone {
+                name, done, total, ..
+            } => Some(Action::DiagnoseProgress {
+                done,
+                total,
+                last: Some(name),
+            }),
+            _ => None,
+        }));
+        let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
+        self.spawn(async move {
+            let report = engine.diagnose_with(&names, &opts, &cancel, &sink).await;
+            drop(sink);
+            let _ = fwd.await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            let _ = tx
+                .send(Action::FindingsReady(Findings {
+                    purpose: Purpose::Troubleshoot,
+                    by_name: report
+                        .names
+                        .into_iter()
+                        .map(|n| (n.name, n.findings))
+                        .collect(),
+                    at: SystemTime::now(),
+                }))
+                .await;
+        });
+        self.diagnosis = Some(token);
+        vec![]
+    }
+
+    fn write_options(&self) -> WriteOptions {
+        let plan_path = self
+            .plan_path
+            .clone()
+            .or_else(Plan::default_path)
+            .unwrap_or_else(|| PathBuf::from("plan.toml"));
+        let mut opts = WriteOptions::for_plan(&plan_path);
+        opts.config_path =
+            self.config_path
+                .clone()
+                .map(|c| if c.is_absolute() { c } else { opts.cwd.join(c) });
+        opts
+    }
+
+    fn start_plan_files(&mut self, clients: Vec<Client>) -> Vec<Action> {
+        let Some(plan) = self.plan.clone() else {
+            return vec![Action::FilesPlanned(Err(
+                "no plan yet: the zone step has not run".into(),
+            ))];
+        };
+        let opts = self.write_options();
+        let (tx, writes) = (self.tx.clone(), self.writes.clone());
+        self.spawn(async move {
+            let r = tokio::task::spawn_blocking(move || {
+                plan_files(&plan, opts, &clients, time::OffsetDateTime::now_utc())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            let r = r.map(|(preview, files)| {
+                *writes.lock().unwrap_or_else(|p| p.into_inner()) = files;
+                preview
+            });
+            let _ = tx.send(Action::FilesPlanned(r)).await;
+        });
+        vec![]
+    }
+
+    fn start_write(&mut self) -> Vec<Action> {
+        let files = self
+            .writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if files.is_empty() {
+            return vec![Action::FilesWritten(Err(
+                "nothing to write: preview the files first".into(),
+            ))];
+        }
+        let tx = self.tx.clone();
+        self.spawn(async move {
+            let r = tokio::task::spawn_blocking(move || {
+                io::apply(&files, time::OffsetDateTime::now_utc())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| format!("nothing was written: {e}")))
+            .map(|w| w.into_iter().map(|w| w.path).collect());
+            let _ = tx.send(Action::FilesWritten(r)).await;
+        });
+        vec![]
+    }
+
+    fn save(&mut self, plan: Plan) -> Vec<Action> {
+        self.plan = Some(plan.clone());
+        let path = match setup::plan_path(self.plan_path.clone()) {
+            Ok(p) => p,
+            Err(e) => return vec![Action::Saved(Err(e.to_string()))],
+        };
+        self.plan_path = Some(path.clone());
+        let tx = self.tx.clone();
+        self.spawn(async move {
+            let r = setup::save_plan(plan, path.clone())
+                .await
+                .map(|_| path)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::Saved(r)).await;
+        });
+        vec![]
+    }
 }
 
 impl<T: Transport + 'static> Runner for EngineRunner<T> {
     fn run(&mut self, effect: Effect) -> Vec<Action> {
         match effect {
-            Effect::StartPoll { names } => {
-                if let Some(t) = self.poll.take() {
-                    t.cancel();
-                }
-                let names = match self.inputs(&names) {
-                    Ok(n) => n,
-                    Err(e) => return vec![Action::EngineFailed(e)],
-                };
-                let token = CancellationToken::new();
-                let fut = self
-                    .poller
-                    .poll(names, self.planned(), self.tx.clone(), token.clone());
-                self.spawn_abortable(fut);
-                self.poll = Some(token);
-            }
-            Effect::CancelPoll => {
-                if let Some(t) = self.poll.take() {
-                    t.cancel();
-                }
-            }
+            Effect::StartPoll { names } => return self.start_poll(names),
+            Effect::CancelPoll => self.stop_poll(),
             Effect::RunSetup(req) => {
                 if let Some(h) = self.setup.take() {
                     h.abort();
@@ -682,68 +731,14 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                     t.cancel();
                 }
             }
-            Effect::RunDiagnose { names } => {
-                if let Some(h) = self.diagnosis.take() {
-                    h.abort();
-                }
-                let names = match self.inputs(&names) {
-                    Ok(n) => n,
-                    Err(e) => return vec![Action::EngineFailed(e)],
-                };
-                let mut opts = self.diagnose.clone();
-                if opts.check.planned.is_empty() {
-                    opts.check.planned = self.planned();
-                }
-                let engine = self.engine.clone();
-                let tx = self.tx.clone();
-                self.diagnosis = Some(self.spawn_abortable(async move {
-                    let report = engine.diagnose(&names, &opts).await;
-                    let total = names.len();
-                    let _ = tx
-                        .send(Action::DiagnoseProgress { done: total, total })
-                        .await;
-                    let _ = tx
-                        .send(Action::FindingsReady(Findings {
-                            purpose: Purpose::Troubleshoot,
-                            by_name: report
-                                .names
-                                .into_iter()
-                                .map(|n| (n.name, n.findings))
-                                .collect(),
-                            at: SystemTime::now(),
-                        }))
-                        .await;
-                }));
-            }
+            Effect::RunDiagnose { names } => return self.start_diagnose(names),
             Effect::CancelDiagnose => {
-                if let Some(h) = self.diagnosis.take() {
-                    h.abort();
+                if let Some(t) = self.diagnosis.take() {
+                    t.cancel();
                 }
             }
-            Effect::PlanFiles { clients } => {
-                let r = match &self.plan {
-                    None => Err("no plan yet: the zone step has not run".to_string()),
-                    Some(p) => self.files.plan(p, &clients),
-                };
-                return vec![Action::FilesPlanned(r.map(|(preview, writes)| {
-                    self.writes = writes;
-                    preview
-                }))];
-            }
-            Effect::WriteFiles => {
-                let mut done = Vec::new();
-                for w in &self.writes {
-                    if let Err(e) = crate::model::files::write_atomic(&w.path, &w.bytes, w.mode) {
-                        return vec![Action::FilesWritten(Err(format!(
-                            "{}: {e} (written before it: {})",
-                            w.path.display(),
-                            done.len()
-                        )))];
-                    }
-                    done.push(w.path.clone());
-                }
-                return vec![Action::FilesWritten(Ok(done))];
-            }
+            Effect::PlanFiles { clients } => return self.start_plan_files(clients),
+            Effect::WriteFiles => return self.start_write(),
             Effect::Copy { what, text } => {
                 return vec![Action::Copied(self.clipboard.copy(
                     &what,
@@ -751,18 +746,7 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                     &mut std::io::stdout(),
                 ))];
             }
-            Effect::SaveState { plan } => {
-                let path = self.plan_path.clone().or_else(Plan::default_path);
-                self.plan = Some((*plan).clone());
-                let r = match path {
-                    None => Err("no config dir for the plan: give --plan FILE".to_string()),
-                    Some(p) => plan.save(&p).map(|_| p).map_err(|e| e.to_string()),
-                };
-                if let Ok(p) = &r {
-                    self.plan_path = Some(p.clone());
-                }
-                return vec![Action::Saved(r)];
-            }
+            Effect::SaveState { plan } => return self.save(*plan),
             Effect::Quit => {}
         }
         vec![]
@@ -770,11 +754,12 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
 
     fn shutdown(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Some(t) = self.poll.take() {
-                t.cancel();
-            }
-            for h in self.setup.take().into_iter().chain(self.diagnosis.take()) {
+            self.stop_poll();
+            if let Some(h) = self.setup.take() {
                 h.abort();
+            }
+            if let Some(t) = self.diagnosis.take() {
+                t.cancel();
             }
             if let Some((t, h)) = self.proof.take() {
                 t.cancel();
@@ -793,13 +778,6 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 "run the zone step first",
             )))];
         };
-        let zone: Arc<dyn ValidationZone> = match open(&plan.zone, self.engine.config.timeout) {
-            Ok(z) => Arc::from(z),
-            Err(e) => return vec![Action::ProofUpdate(ProofUpdate::Unavailable(e))],
-        };
-        if let Err(e) = zone.publishable() {
-            return vec![Action::ProofUpdate(ProofUpdate::Unavailable(e))];
-        }
         let mut pairs = Vec::new();
         for n in self.inputs(&names).unwrap_or_default() {
             if let Some(p) = plan.target_of(&n) {
@@ -812,6 +790,23 @@ impl<T: Transport + 'static> EngineRunner<T> {
         let opts = self.prove.clone();
         let cancel = token.clone();
         let h = self.spawn(async move {
+            let zone = match setup::open_zone(plan.zone.clone(), engine.config.timeout).await {
+                Ok(z) => z,
+                Err(e) => {
+                    let _ = tx
+                        .send(Action::ProofUpdate(ProofUpdate::Unavailable(setup_error(
+                            e,
+                        ))))
+                        .await;
+                    return;
+                }
+            };
+            if let Err(e) = zone.publishable() {
+                let _ = tx
+                    .send(Action::ProofUpdate(ProofUpdate::Unavailable(e)))
+                    .await;
+                return;
+            }
             let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
             let fwd_tx = tx.clone();
             let forward = tokio::spawn(async move {
@@ -835,163 +830,184 @@ impl<T: Transport + 'static> EngineRunner<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::ChainEntry;
+    use crate::model::config::Config;
 
-    fn view(vantage: &str, kind: VantageKind, outcome: &str, chain: Vec<ChainEntry>) -> View {
-        View {
-            vantage: vantage.into(),
-            kind,
-            server: "127.0.0.1:53".into(),
-            zone: None,
-            question: "_acme-challenge.www.example.test. TXT".into(),
-            outcome: outcome.into(),
-            detail: None,
-            authoritative: kind == VantageKind::Authoritative,
-            chain,
-            ms: 3,
-        }
+    fn at() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(12 * 3600)
     }
 
-    fn entry(rtype: &str, data: Option<&str>, ttl: Option<u32>) -> ChainEntry {
-        ChainEntry {
-            owner: Name::from_ascii("_acme-challenge.www.example.test"),
-            rtype: rtype.into(),
-            data: data.map(String::from),
-            ttl,
-            server: None,
-            zone: None,
-        }
-    }
-
-    fn report(views: Vec<View>, findings: Vec<Finding>) -> NameReport {
-        NameReport {
-            name: "www.example.test".into(),
-            challenge: Name::from_ascii("_acme-challenge.www.example.test"),
-            target: None,
-            ok: false,
-            inconclusive: false,
-            chain: vec![],
-            views,
-            findings,
-        }
+    fn cell(kind: VantageKind, state: CellState) -> CellUpdate {
+        cell_update("www.example.test".into(), "v".into(), kind, &state, at())
     }
 
     #[test]
-    fn views_become_cells_with_what_they_saw() {
-        let exp = Name::from_ascii("t.acme.lab");
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(12 * 3600);
-        let ok = view(
-            "cloudflare",
-            VantageKind::Resolver,
-            "NOERROR",
-            vec![entry("CNAME", Some("t.acme.lab."), Some(300))],
-        );
-        let wrong = view(
-            "google",
-            VantageKind::Resolver,
-            "NOERROR",
-            vec![entry("CNAME", Some("old.acme.lab."), Some(300))],
-        );
-        let nx = view(
-            "system",
-            VantageKind::System,
-            "NXDOMAIN",
-            vec![entry("NXDOMAIN", None, Some(70))],
-        );
-        let fail = view("quad9", VantageKind::Resolver, "SERVFAIL", vec![]);
-        let n = report(
-            vec![ok.clone(), wrong.clone(), nx.clone(), fail.clone()],
-            vec![],
-        );
-        let c = cell_of(&n, &ok, Some(&exp), at);
+    fn poll_cells_say_what_they_wait_on_and_the_way_forward() {
+        let c = cell(VantageKind::Resolver, CellState::Waiting);
+        assert_eq!(c.status, CellStatus::Waiting);
+        assert!(c.detail.contains("waits for the authoritative servers"));
+        let c = cell(VantageKind::Authoritative, CellState::Ok);
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Ok, "CNAME ok"));
-        let c = cell_of(&n, &wrong, Some(&exp), at);
-        assert_eq!(c.status, CellStatus::Bad);
-        assert!(
-            c.detail.contains("old.acme.lab.") && c.detail.contains("t.acme.lab."),
-            "{}",
-            c.detail
-        );
-        let c = cell_of(&n, &nx, Some(&exp), at);
-        assert_eq!(c.status, CellStatus::Bad);
-        assert!(
-            c.detail.contains("cached until 12:01:10 UTC"),
-            "{}",
-            c.detail
-        );
-        let c = cell_of(&n, &fail, Some(&exp), at);
-        assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "SERVFAIL"));
-    }
-
-    #[test]
-    fn an_authoritative_cname_to_the_wrong_end_is_red_and_bad_news_comes_first() {
-        let exp = Name::from_ascii("t.acme.lab");
-        let mut e = entry("CNAME", Some("www-label.acme.lab."), Some(300));
-        e.owner = Name::from_ascii("_acme-challenge.www.example.test");
-        let auth = view(
-            "ns1.example.test.",
+        let c = cell(
             VantageKind::Authoritative,
-            "NOERROR",
-            vec![e],
-        );
-        let res = view("r", VantageKind::Resolver, "SERVFAIL", vec![]);
-        let mut n = report(vec![auth.clone(), res], vec![]);
-        n.target = Some(Name::from_ascii("www-label.acme.lab"));
-        let c = cell_of(&n, &auth, Some(&exp), SystemTime::UNIX_EPOCH);
-        assert_eq!(
-            (c.status, c.short.as_str()),
-            (CellStatus::Bad, "wrong target")
-        );
-        n.target = Some(exp.clone());
-        let mut planned = BTreeMap::new();
-        planned.insert(n.name.clone(), exp);
-        let (cells, _) = cells_from_report(
-            &Report {
-                version: 1,
-                names: vec![n],
+            CellState::Wrong {
+                why: vec!["CNAME_MISSING".into()],
             },
-            &planned,
-            SystemTime::UNIX_EPOCH,
         );
-        assert_eq!(cells[0].status, CellStatus::Bad, "{cells:?}");
-        assert_eq!(cells[1].status, CellStatus::Ok);
+        assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "no CNAME"));
+        assert!(
+            c.detail.contains("publish the CNAME of step 3"),
+            "{}",
+            c.detail
+        );
+        // A server killed mid-poll: the reason and what to do, in place.
+        let c = cell(
+            VantageKind::Authoritative,
+            CellState::Wrong {
+                why: vec!["ns1.acme.lab. (127.0.0.12:53) TIMEOUT".into()],
+            },
+        );
+        assert_eq!(c.short, "TIMEOUT");
+        assert!(
+            c.detail.contains("start it or fix its address"),
+            "{}",
+            c.detail
+        );
+        let c = cell(
+            VantageKind::Resolver,
+            CellState::Failed {
+                outcome: "TIMEOUT".into(),
+            },
+        );
+        assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "TIMEOUT"));
+        assert!(c.detail.contains("up and reachable"), "{}", c.detail);
+        let c = cell(
+            VantageKind::Resolver,
+            CellState::Negative {
+                until: at() + Duration::from_secs(70),
+            },
+        );
+        assert_eq!(c.status, CellStatus::Waiting);
+        assert!(c.detail.contains("until 12:01:10 UTC"), "{}", c.detail);
+        for c in [
+            cell(VantageKind::Resolver, CellState::Waiting),
+            cell(VantageKind::Authoritative, CellState::Waiting),
+        ] {
+            assert!(c.short.chars().count() <= 8, "{}", c.short);
+        }
     }
 
     #[test]
-    fn a_finding_that_observed_a_vantage_colours_its_cell() {
-        let auth = view(
-            "ns1.example.test.",
-            VantageKind::Authoritative,
-            "NOERROR",
-            vec![],
+    fn poll_events_become_actions() {
+        let a = poll_action(
+            Event::RoundDone {
+                round: 2,
+                ok: 1,
+                total: 3,
+            },
+            at(),
         );
-        let f = Finding::new(
-            crate::findings::Code::TtlHigh,
-            "www.example.test",
-            "negative TTL 86400".into(),
-            "lower it".into(),
+        assert!(matches!(
+            a,
+            Some(Action::PollRound {
+                round: 2,
+                ok: 1,
+                total: 3
+            })
+        ));
+        assert!(poll_action(Event::RoundStarted { round: 1 }, at()).is_none());
+    }
+
+    #[test]
+    fn unified_diffs_lose_their_headers() {
+        let d = diff_lines("--- /dev/null\n+++ /x\n@@ -0,0 +1,2 @@\n+A=1\n+B=****\n same\n-old\n");
+        let signs: String = d.iter().map(|l| l.sign).collect();
+        assert_eq!(signs, "++ -");
+        assert_eq!(d[1].text, "B=****");
+    }
+
+    #[test]
+    fn lego_files_for_an_rfc2136_plan_are_previewed_masked_then_written_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ad-tui-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("k.key");
+        std::fs::write(
+            &key,
+            "key \"acme-key.\" {\n algorithm hmac-sha256;\n secret \"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\";\n};\n",
         )
-        .observe(crate::findings::Observation {
-            vantage: "ns1.example.test.".into(),
-            server: "x".into(),
-            question: "q".into(),
-            outcome: "NOERROR".into(),
-            ttl: None,
-            ms: 1,
-        });
-        let n = report(vec![auth.clone()], vec![f]);
-        let c = cell_of(&n, &auth, None, SystemTime::UNIX_EPOCH);
-        assert_eq!(c.status, CellStatus::Warn);
-        assert!(c.detail.starts_with("TTL_HIGH"), "{}", c.detail);
-        let (cells, by_name) = cells_from_report(
-            &Report {
-                version: 1,
-                names: vec![report(vec![], vec![])],
+        .unwrap();
+        let mut plan = crate::tui::tests::plan();
+        if let ZoneSpec::Rfc2136 { key_file, .. } = &mut plan.zone {
+            *key_file = key.clone();
+        }
+        let mut opts = WriteOptions::for_plan(&dir.join("plan.toml"));
+        opts.out = Some(dir.join("out"));
+        let (shown, files) = plan_files(
+            &plan,
+            opts,
+            &[Client::Lego],
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert!(!shown.files.is_empty());
+        assert!(shown.next_command.as_deref().unwrap_or("").contains("lego"));
+        let all: String = shown
+            .files
+            .iter()
+            .flat_map(|f| f.diff.iter().map(|d| d.text.clone()))
+            .collect();
+        assert!(all.contains("RFC2136_TSIG_SECRET=****"), "{all}");
+        assert!(!all.contains("c2VjcmV0c2VjcmV0"), "a secret in the preview");
+        let written = io::apply(&files, time::OffsetDateTime::now_utc()).unwrap();
+        let env = written
+            .iter()
+            .find(|w| w.path.ends_with("rfc2136.env"))
+            .expect("the env file");
+        let mode = std::fs::metadata(&env.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_acme_dns_api_is_a_reason_with_a_fix() {
+        let dir = std::env::temp_dir().join(format!("ad-tui-api-{}", std::process::id()));
+        let engine = Engine::new(Config::defaults());
+        let r = setup(
+            &engine,
+            SetupRequest {
+                names: vec!["www.example.test".into()],
+                zone: ZoneInput::AcmeDns {
+                    // A closed port on loopback: connection refused at once.
+                    api: "http://127.0.0.1:9".into(),
+                    register: true,
+                    allowfrom: vec![],
+                    storage: Some(dir.clone()),
+                },
             },
-            &BTreeMap::new(),
-            SystemTime::UNIX_EPOCH,
         );
-        assert_eq!(cells[0].status, CellStatus::Bad);
-        assert_eq!(by_name.len(), 1);
+        let e = tokio::time::timeout(Duration::from_secs(30), r)
+            .await
+            .expect("bounded")
+            .expect_err("an unreachable API");
+        assert!(e.message.contains("ACMEDNS_UNHEALTHY"), "{}", e.message);
+        assert!(!e.fix.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_bad_inline_key_is_refused_before_anything_is_stored() {
+        let r = spec_of(&ZoneInput::Rfc2136 {
+            server: "127.0.0.12:53".into(),
+            zone: "acme.lab".into(),
+            key: KeyInput::Inline {
+                name: "k.".into(),
+                algorithm: "hmac-sha256".into(),
+                secret: crate::tui::app::Secret::new("not base64 !!"),
+            },
+        })
+        .await;
+        let e = r.expect_err("not base64");
+        assert!(e.message.starts_with("the key:"), "{}", e.message);
+        assert!(e.fix.contains("secret"));
     }
 }

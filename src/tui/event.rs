@@ -10,7 +10,8 @@ use futures::StreamExt;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use ratatui::Terminal;
-use std::time::{Duration, SystemTime};
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::Receiver;
 
@@ -28,6 +29,64 @@ pub fn to_action(ev: Event) -> Option<Action> {
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         Event::Mouse(m) => Some(Action::Mouse(m)),
         _ => None,
+    }
+}
+
+/// `ACME_DELEGATE_TUI_TRACE=FILE`: timings for the bench, one line each, appended to
+/// FILE (never to the terminal): `first-frame MS` (from the start of the session to the
+/// first frame on screen), `first-frame-since-exec MS` (from the process start, 10 ms
+/// steps) and `key MS` (from reading a key to its frame on screen).
+pub struct Trace {
+    file: Option<std::fs::File>,
+    started: Instant,
+}
+
+impl Trace {
+    pub fn from_env(started: Instant) -> Trace {
+        let file = std::env::var_os("ACME_DELEGATE_TUI_TRACE").and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        Trace { file, started }
+    }
+
+    /// How long this process has run (Linux: /proc, in USER_HZ ticks of 10 ms).
+    fn process_age_ms() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Field 22 (starttime), counted after the `(comm)` that may hold spaces.
+        let start: f64 = stat
+            .rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(19)?
+            .parse()
+            .ok()?;
+        let up: f64 = std::fs::read_to_string("/proc/uptime")
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some((up - start / 100.0) * 1000.0)
+    }
+
+    fn first_frame(&mut self) {
+        self.line("first-frame", self.started);
+        if let (Some(f), Some(age)) = (&mut self.file, Self::process_age_ms()) {
+            let _ = writeln!(f, "first-frame-since-exec {age:.0}");
+        }
+    }
+
+    fn line(&mut self, what: &str, since: Instant) {
+        if self.file.is_none() {
+            return;
+        }
+        if let Some(f) = &mut self.file {
+            let _ = writeln!(f, "{what} {:.3}", since.elapsed().as_secs_f64() * 1000.0);
+        }
     }
 }
 
@@ -57,12 +116,20 @@ pub async fn run<B: Backend, R: Runner>(
     initial: Vec<Effect>,
     runner: &mut R,
     rx: &mut Receiver<Action>,
+    mut trace: Trace,
 ) -> Result<State, String>
 where
     B::Error: std::fmt::Display,
 {
     let size = terminal.size().map_err(|e| e.to_string())?;
     state.size = (size.width, size.height);
+    // The first frame before any engine work starts.
+    let mut hits = Default::default();
+    terminal
+        .draw(|f| hits = screens::render(&state, f))
+        .map_err(|e| e.to_string())?;
+    state.hits = hits;
+    trace.first_frame();
     for e in initial {
         for a in runner.run(e) {
             state = step(state, a, runner);
@@ -78,6 +145,7 @@ where
         sig(SignalKind::interrupt())?,
     );
     state.dirty = true;
+    let mut key_at: Option<Instant> = None;
     loop {
         if state.dirty {
             let mut hits = Default::default();
@@ -86,7 +154,11 @@ where
                 .map_err(|e| e.to_string())?;
             state.hits = hits;
             state.dirty = false;
+            if let Some(at) = key_at.take() {
+                trace.line("key", at);
+            }
         }
+        key_at = None;
         if state.quitting {
             return Ok(state);
         }
@@ -105,6 +177,9 @@ where
             _ = hup.recv() => Action::Terminate,
             _ = int.recv() => Action::Terminate,
         };
+        if matches!(action, Action::Key(_)) {
+            key_at = Some(Instant::now());
+        }
         let was_dirty = state.dirty;
         state = step(state, action, runner);
         // Coalesce a burst of engine news into one frame.

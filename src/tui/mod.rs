@@ -42,6 +42,8 @@ pub struct WizardOptions {
     /// Capture the mouse (clicks on list rows and keys); the terminal's own selection
     /// then needs Shift in most terminals.
     pub mouse: bool,
+    /// The `--config` file, handed to the hooks the client writers set up.
+    pub config_path: Option<PathBuf>,
 }
 
 /// How the troubleshooter starts.
@@ -99,9 +101,11 @@ pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
     };
     let plan = opts.plan;
     let plan_path = opts.plan_path;
+    let config_path = opts.config_path;
     let end = session(opts.config, opts.mouse, state, fx, move |r| {
         r.plan = plan;
         r.plan_path = plan_path;
+        r.config_path = config_path;
     })
     .await?;
     Ok(Outcome {
@@ -154,9 +158,11 @@ async fn session(
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(TuiError::NoTerminal);
     }
-    // The error reporter's panic hook first: ratatui's hook restores the terminal, then
-    // calls it. Installing twice (main already did) is harmless.
-    let _ = color_eyre::install();
+    let trace = event::Trace::from_env(std::time::Instant::now());
+    // The error reporter's panic hook must come first (ratatui's hook restores the
+    // terminal, then calls it): the binary installs it at the top of main. Not again
+    // here: a second install fails, and its error report resolves a backtrace, which
+    // loads the debug symbols (tens of MB of memory for nothing).
     let mut terminal = ratatui::try_init().map_err(|e| TuiError::Terminal(e.to_string()))?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -175,7 +181,7 @@ async fn session(
     let engine = Engine::new(config);
     let mut runner = EngineRunner::new(engine, tx);
     setup_runner(&mut runner);
-    let r = event::run(&mut terminal, state, fx, &mut runner, &mut rx).await;
+    let r = event::run(&mut terminal, state, fx, &mut runner, &mut rx, trace).await;
     runner.shutdown().await;
     let _ = execute!(
         std::io::stdout(),

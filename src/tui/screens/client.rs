@@ -17,7 +17,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::clients::read::ClientKind;
+use crate::clients::write::Client;
 use crate::tui::app::{go, Effect, FileChange, FilePlan, Hits, ListId, Screen, State, Step};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::ListHit;
@@ -30,18 +30,11 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::path::PathBuf;
 
-pub const CLIENTS: [ClientKind; 6] = [
-    ClientKind::Lego,
-    ClientKind::Certbot,
-    ClientKind::AcmeSh,
-    ClientKind::CertManager,
-    ClientKind::Caddy,
-    ClientKind::Traefik,
-];
+pub const CLIENTS: [Client; 7] = Client::ALL;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientState {
-    pub picked: [bool; 6],
+    pub picked: [bool; 7],
     pub selected: usize,
     pub plan: Option<FilePlan>,
     pub file_selected: usize,
@@ -52,7 +45,7 @@ pub struct ClientState {
 }
 
 impl ClientState {
-    pub fn picks(&self) -> Vec<ClientKind> {
+    pub fn picks(&self) -> Vec<Client> {
         CLIENTS
             .iter()
             .zip(self.picked)
@@ -202,6 +195,16 @@ pub fn hints(s: &State) -> Vec<Hint> {
     }
 }
 
+/// The end of a long path (its file name matters most), with `…` in front.
+fn fit_left(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n - width.saturating_sub(1)).collect();
+    format!("…{tail}")
+}
+
 fn change_word(c: FileChange) -> (&'static str, Level) {
     match c {
         FileChange::New => ("+ new    ", Level::Ok),
@@ -297,7 +300,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             let l = Line::from(vec![
                 Span::styled(format!("{word} "), t.level(lvl)),
                 Span::raw(format!("{:04o} ", pf.mode)),
-                Span::raw(pad(&pf.path.display().to_string(), w as usize - 32)),
+                Span::raw(pad(
+                    &fit_left(&pf.path.display().to_string(), w as usize - 32),
+                    w as usize - 32,
+                )),
                 Span::styled(format!(" ({})", pf.client), t.dim()),
             ]);
             if i == c.file_selected {
@@ -323,6 +329,17 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         below.height.saturating_sub(files_h),
     );
     let mut lines = vec![Line::styled("─".repeat(w as usize), t.dim())];
+    // The writers' warnings (e.g. ACMEDNS_TWO_VALUES) come before any diff.
+    for n in plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("warning") || n.contains("error"))
+    {
+        lines.push(Line::styled(
+            fit(&format!("! {n}"), w as usize),
+            t.level(Level::Warn),
+        ));
+    }
     if let Some(pf) = plan.files.get(c.file_selected) {
         for d in pf.diff.iter().take(diff.height.saturating_sub(1) as usize) {
             let style = match d.sign {

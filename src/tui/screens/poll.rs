@@ -36,6 +36,12 @@ use std::time::SystemTime;
 /// The status line's text once every cell is green. Scripts match it: never change it.
 pub const ALL_GREEN: &str = "works from every vantage point";
 
+/// What a cell with no news yet waits on: the authoritative column.
+pub const ASKING: &str = "asking every authoritative server of every hop";
+/// What a cell with no news yet waits on: a resolver or the system view.
+pub const WAITS: &str = "waits for the authoritative servers to be right (asked earlier, it \
+                         would cache a negative answer)";
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PollState {
     pub grid: Grid,
@@ -44,6 +50,40 @@ pub struct PollState {
     pub findings: HashMap<String, Vec<Finding>>,
     /// When the grid turned all green (the wizard moves on a moment later).
     pub all_green_at: Option<SystemTime>,
+    /// The last round: (round, names that work, names).
+    pub round: Option<(u64, usize, usize)>,
+    /// The poller stopped by itself before every cell was green (r restarts it).
+    pub stopped: bool,
+}
+
+pub fn on_started(s: &mut State, columns: Vec<(String, VantageKind)>) {
+    s.poll.grid.set_columns(&columns);
+    s.poll.stopped = false;
+}
+
+/// A finding explains its name's authoritative cell (the cell came first and cleared the
+/// old ones).
+pub fn on_finding(s: &mut State, name: String, f: Finding) {
+    let all = s.poll.findings.entry(name).or_default();
+    if !all.contains(&f) {
+        all.push(f);
+    }
+    s.dirty = false;
+}
+
+pub fn on_round(s: &mut State, round: u64, ok: usize, total: usize) {
+    s.poll.round = Some((round, ok, total));
+}
+
+pub fn on_ended(s: &mut State, end: crate::engine::poll::PollEnd) {
+    use crate::engine::poll::PollEnd;
+    if end == PollEnd::TimedOut && s.screen == Screen::Wizard(Step::Poll) {
+        s.poll.stopped = true;
+        s.say(
+            Level::Warn,
+            "the poll stopped after its time ran out: r polls again, n goes on anyway",
+        );
+    }
 }
 
 pub fn enter(s: &mut State, fx: &mut Vec<Effect>) {
@@ -61,6 +101,10 @@ pub fn enter(s: &mut State, fx: &mut Vec<Effect>) {
 
 pub fn on_cell(s: &mut State, u: CellUpdate) {
     let at = u.at.max(s.now);
+    if u.kind == VantageKind::Authoritative {
+        // Its findings follow it.
+        s.poll.findings.remove(&u.name);
+    }
     s.poll.grid.apply(u);
     let green = s.poll.grid.all_green();
     match (green, s.poll.all_green_at) {
@@ -146,16 +190,27 @@ pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
         KeyCode::Home => *r = 0,
         KeyCode::End => *r = rows - 1,
         KeyCode::Enter => open(s),
+        KeyCode::Char('r') => {
+            if s.poll.stopped {
+                enter(s, _fx);
+            } else {
+                s.say(Level::Info, "polling already: every round asks afresh");
+            }
+        }
         _ => return false,
     }
     true
 }
 
-pub fn hints(_: &State) -> Vec<Hint> {
-    vec![
+pub fn hints(s: &State) -> Vec<Hint> {
+    let mut h = vec![
         Hint::new("Enter", "open finding", KeyCode::Enter),
         Hint::new("n", "skip", KeyCode::Char('n')),
-    ]
+    ];
+    if s.poll.stopped {
+        h.insert(0, Hint::new("r", "poll again", KeyCode::Char('r')));
+    }
+    h
 }
 
 fn kind_word(k: VantageKind) -> &'static str {
@@ -163,6 +218,15 @@ fn kind_word(k: VantageKind) -> &'static str {
         VantageKind::Authoritative => "authoritative",
         VantageKind::Resolver => "resolver",
         VantageKind::System => "system resolver",
+    }
+}
+
+/// `lab-unbound (resolver)`; the column that stands for every authoritative server says so.
+fn vantage_words(vantage: &str, kind: VantageKind) -> String {
+    if vantage == crate::engine::poll::AUTHORITATIVE {
+        "every authoritative server of every hop".into()
+    } else {
+        format!("{vantage} ({})", kind_word(kind))
     }
 }
 
@@ -188,10 +252,17 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             ratatui::text::Span::styled(format!("… {wait}  "), t.level(Level::Waiting)),
             ratatui::text::Span::styled(format!("! {warn}  "), t.level(Level::Warn)),
             ratatui::text::Span::styled(format!("✗ {bad}"), t.level(Level::Bad)),
+            ratatui::text::Span::styled(
+                match s.poll.round {
+                    Some((r, ok, n)) => format!("   round {r}: {ok}/{n} work"),
+                    None => String::new(),
+                },
+                t.dim(),
+            ),
         ]),
         Rect::new(x, area.y, w, 1),
     );
-    let detail_h = 4u16;
+    let detail_h = 5u16;
     let grid_area = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
     let prev = s.hits.grid.unwrap_or_default();
     let view = GridView {
@@ -209,11 +280,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             let lvl = cell.status.level();
             lines.push(Line::styled(
                 format!(
-                    "{} {} @ {} ({}), {} ago:",
+                    "{} {} @ {}, {} ago:",
                     lvl.symbol(),
                     row.name,
-                    col.vantage,
-                    kind_word(col.kind),
+                    vantage_words(&col.vantage, col.kind),
                     age(s.now, cell.at)
                 ),
                 t.level(lvl),
@@ -225,10 +295,22 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             };
             lines.push(Line::raw(format!("{}{more}", cell.detail)));
         }
-        (Some(row), Some(col), None) => lines.push(Line::raw(format!(
-            "{} @ {}: no answer yet",
-            row.name, col.vantage
-        ))),
+        (Some(row), Some(col), None) => {
+            lines.push(Line::styled(
+                format!(
+                    "{} {} @ {}:",
+                    Level::Waiting.symbol(),
+                    row.name,
+                    vantage_words(&col.vantage, col.kind)
+                ),
+                t.level(Level::Waiting),
+            ));
+            lines.push(Line::raw(if col.kind == VantageKind::Authoritative {
+                ASKING
+            } else {
+                WAITS
+            }));
+        }
         _ => lines.push(Line::raw("waiting for the first answers…")),
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), d);

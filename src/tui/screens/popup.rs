@@ -45,8 +45,10 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
         Overlay::ConfirmQuit => {
             let why = if s.busy() {
                 "Work is running: it is cancelled (a test TXT is removed)."
-            } else {
+            } else if s.unsaved {
                 "What you typed is not saved yet."
+            } else {
+                "The work that was running has finished; nothing is lost."
             };
             (
                 "Quit?".into(),

@@ -32,6 +32,8 @@ pub struct TroubleState {
     pub names: Vec<String>,
     pub running: bool,
     pub progress: Option<(usize, usize)>,
+    /// The last name diagnosed.
+    pub last: Option<String>,
     /// Worst first.
     pub findings: Vec<Finding>,
     pub selected: usize,
@@ -63,10 +65,20 @@ pub fn run(s: &mut State, fx: &mut Vec<Effect>) {
     }
     s.trouble.running = true;
     s.trouble.progress = Some((0, s.trouble.names.len()));
+    s.trouble.last = None;
     s.say(Level::Info, "diagnosing on fresh answers… Esc cancels");
     fx.push(Effect::RunDiagnose {
         names: s.trouble.names.clone(),
     });
+}
+
+pub fn on_progress(s: &mut State, done: usize, total: usize, last: Option<String>) {
+    if !s.trouble.running {
+        s.dirty = false;
+        return;
+    }
+    s.trouble.progress = Some((done, total));
+    s.trouble.last = last;
 }
 
 pub fn on_findings(s: &mut State, f: Findings) {
@@ -170,8 +182,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         let (d, n) = tr.progress.unwrap_or((0, tr.names.len()));
         Line::styled(
             format!(
-                "{} diagnosing {d}/{n} names on fresh answers…",
-                spinner(s.frame)
+                "{} diagnosing {d}/{n} names on fresh answers…{}",
+                spinner(s.frame),
+                tr.last
+                    .as_ref()
+                    .map(|l| format!(" ({l} done)"))
+                    .unwrap_or_default()
             ),
             t.level(Level::Info),
         )

@@ -200,6 +200,60 @@ fn poll_screens() {
     );
 }
 
+/// The poll as the engine's poller drives it: one authoritative column, the resolvers
+/// waiting until it is right.
+#[test]
+fn poll_on_the_engine_cells() {
+    use crate::engine::events::CellState;
+    use crate::tui::effects::cell_update;
+    let mut s = at(Step::Cname);
+    s = run(s, [code(KeyCode::Enter)]).0;
+    let cols = [
+        ("authoritative", VantageKind::Authoritative),
+        ("lab-unbound", VantageKind::Resolver),
+        ("lab-unbound2", VantageKind::Resolver),
+        ("system", VantageKind::System),
+    ];
+    let mut a = vec![Action::PollStarted {
+        columns: cols.iter().map(|(v, k)| (v.to_string(), *k)).collect(),
+    }];
+    let c = |n: &str, (v, k): (&str, VantageKind), st: CellState| {
+        Action::CellUpdate(cell_update(n.into(), v.into(), k, &st, super::at(0)))
+    };
+    let w = "www.example.test";
+    a.push(c(w, cols[0], CellState::Ok));
+    a.push(c(w, cols[1], CellState::Ok));
+    a.push(c(
+        w,
+        cols[2],
+        CellState::Negative {
+            until: super::at(300),
+        },
+    ));
+    a.push(c(
+        w,
+        cols[3],
+        CellState::Failed {
+            outcome: "TIMEOUT".into(),
+        },
+    ));
+    a.push(c(
+        "*.example.test",
+        cols[0],
+        CellState::Wrong {
+            why: vec!["CNAME_MISSING".into()],
+        },
+    ));
+    a.push(Action::Tick(super::at(4)));
+    let (mut s, _) = run(s, a);
+    s.poll.selected = (0, 2);
+    let (t, _) = snap!("poll_engine_negative", s.clone());
+    assert!(text(&t).contains("cached negative answer until 12:05:00 UTC"));
+    s.poll.selected = (1, 1);
+    let (t, _) = snap!("poll_engine_waiting", s);
+    assert!(text(&t).contains("waits for the authoritative servers"));
+}
+
 #[test]
 fn poll_renders_only_the_visible_slice_of_many_names() {
     let mut s = at(Step::Poll);
@@ -310,6 +364,7 @@ fn client_and_done_screens() {
                 ],
             }],
             next_command: Some("lego --dns rfc2136 -d www.example.test run".into()),
+            notes: vec![],
         }))],
     )
     .0;
@@ -333,7 +388,15 @@ fn client_and_done_screens() {
 fn troubleshooter_screens() {
     let (mut s, _) =
         st().troubleshooter(vec!["www.example.test".into(), "api.example.test".into()]);
-    s = run(s, [Action::DiagnoseProgress { done: 1, total: 2 }]).0;
+    s = run(
+        s,
+        [Action::DiagnoseProgress {
+            done: 1,
+            total: 2,
+            last: Some("www.example.test".into()),
+        }],
+    )
+    .0;
     snap!("trouble_running", s.clone());
     let s = run(
         s,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::clients::read::ClientKind;
+use crate::clients::write::Client as ClientKind;
 use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::findings::Severity;
 use crate::tui::app::{
@@ -795,6 +795,7 @@ fn file_plan() -> FilePlan {
             diff: vec![],
         }],
         next_command: Some("lego --dns rfc2136 run".into()),
+        notes: vec![],
     }
 }
 
@@ -927,7 +928,11 @@ fn diagnosed() -> State {
     let (s, _) = run(
         troubled(),
         [
-            Action::DiagnoseProgress { done: 1, total: 2 },
+            Action::DiagnoseProgress {
+                done: 1,
+                total: 2,
+                last: Some("www.example.test".into()),
+            },
             Action::FindingsReady(Findings {
                 purpose: Purpose::Troubleshoot,
                 by_name: vec![
@@ -1127,4 +1132,159 @@ fn authoritative_answers_alone_are_not_all_green() {
         "*.example.test has no resolver answer yet"
     );
     assert_ne!(s.status.as_ref().map(|x| x.text.as_str()), Some(ALL_GREEN));
+}
+
+fn columns() -> Action {
+    Action::PollStarted {
+        columns: vec![
+            ("authoritative".into(), VantageKind::Authoritative),
+            ("lab-unbound".into(), VantageKind::Resolver),
+            ("system".into(), VantageKind::System),
+        ],
+    }
+}
+
+#[test]
+fn the_poll_knows_its_columns_at_once_and_every_cell_waits() {
+    let (s, _) = run(at_poll(), [columns()]);
+    assert_eq!(s.poll.grid.columns.len(), 3);
+    assert_eq!(s.poll.grid.counts(), [0, 6, 0, 0]);
+    assert!(!s.poll.grid.all_green());
+    // Only when every cell of every name is green.
+    let mut a = Vec::new();
+    for n in ["www.example.test", "*.example.test"] {
+        for (v, k) in [
+            ("authoritative", VantageKind::Authoritative),
+            ("lab-unbound", VantageKind::Resolver),
+        ] {
+            a.push(cell(n, v, k, CellStatus::Ok, "CNAME ok", at(1)));
+        }
+    }
+    let (s, _) = run(s, a);
+    assert!(s.poll.all_green_at.is_none(), "the system view still waits");
+    let (s, _) = run(
+        s,
+        [
+            cell(
+                "www.example.test",
+                "system",
+                VantageKind::System,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(2),
+            ),
+            cell(
+                "*.example.test",
+                "system",
+                VantageKind::System,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(2),
+            ),
+        ],
+    );
+    assert_eq!(status(&s), ALL_GREEN);
+}
+
+#[test]
+fn findings_follow_their_authoritative_cell_and_are_replaced_when_it_changes() {
+    let red = |when| {
+        cell(
+            "www.example.test",
+            "authoritative",
+            VantageKind::Authoritative,
+            CellStatus::Bad,
+            "no CNAME",
+            when,
+        )
+    };
+    let missing = finding("CNAME_MISSING", "www.example.test", "authoritative");
+    let (s, _) = run(
+        at_poll(),
+        [
+            columns(),
+            red(at(1)),
+            Action::PollFinding {
+                name: "www.example.test".into(),
+                finding: Box::new(missing.clone()),
+            },
+            Action::PollFinding {
+                name: "www.example.test".into(),
+                finding: Box::new(missing.clone()),
+            },
+        ],
+    );
+    assert_eq!(s.poll.findings["www.example.test"], vec![missing.clone()]);
+    // Enter on the red cell opens that finding.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert_eq!(s.overlay, Some(Overlay::Finding(Box::new(missing))));
+    let (s, _) = run(s, [code(KeyCode::Esc)]);
+    // The cell changes: its old findings go.
+    let (s, _) = run(s, [red(at(2))]);
+    assert!(!s.poll.findings.contains_key("www.example.test"));
+}
+
+#[test]
+fn a_poll_that_stops_by_itself_says_so_and_r_polls_again() {
+    use crate::engine::poll::PollEnd;
+    let (s, fx) = run(
+        at_poll(),
+        [
+            columns(),
+            Action::PollRound {
+                round: 3,
+                ok: 1,
+                total: 2,
+            },
+            ch('r'),
+        ],
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(s.poll.round, Some((3, 1, 2)));
+    assert!(status(&s).contains("polling already"));
+    let (s, _) = run(s, [Action::PollEnded(PollEnd::TimedOut)]);
+    assert!(s.poll.stopped);
+    assert!(status(&s).contains("r polls again"), "{}", status(&s));
+    let (s, fx) = run(s, [ch('r')]);
+    assert!(!s.poll.stopped);
+    assert_eq!(
+        fx,
+        vec![Effect::StartPoll {
+            names: vec!["www.example.test".into(), "*.example.test".into()]
+        }]
+    );
+    // Every name works: the grid already said so, nothing more to say.
+    let (s2, _) = run(s, [Action::PollEnded(PollEnd::Works)]);
+    assert!(!s2.poll.stopped);
+}
+
+#[test]
+fn diagnose_progress_names_the_last_name_and_is_ignored_once_cancelled() {
+    let (s, fx) = st().troubleshooter(vec!["a.example.test".into(), "b.example.test".into()]);
+    assert_eq!(fx.len(), 1);
+    let (s, _) = run(
+        s,
+        [Action::DiagnoseProgress {
+            done: 1,
+            total: 2,
+            last: Some("a.example.test".into()),
+        }],
+    );
+    assert_eq!(s.trouble.progress, Some((1, 2)));
+    assert_eq!(s.trouble.last.as_deref(), Some("a.example.test"));
+    let (s, fx) = run(s, [code(KeyCode::Esc)]);
+    assert_eq!(fx, vec![Effect::CancelDiagnose]);
+    let (s, _) = run(
+        s,
+        [Action::DiagnoseProgress {
+            done: 2,
+            total: 2,
+            last: Some("b.example.test".into()),
+        }],
+    );
+    assert_eq!(
+        s.trouble.progress, None,
+        "a cancelled run shows no progress"
+    );
+    assert!(!s.dirty);
 }

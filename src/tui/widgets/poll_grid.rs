@@ -14,7 +14,7 @@ use ratatui::Frame;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-pub const NAME_W: u16 = 22;
+pub const NAME_W: u16 = 20;
 pub const CELL_W: u16 = 14;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,13 @@ impl Grid {
         at
     }
 
+    /// The columns, known before any answer (every cell then waits).
+    pub fn set_columns(&mut self, columns: &[(String, VantageKind)]) {
+        for (v, k) in columns {
+            self.column_of(v, *k);
+        }
+    }
+
     /// Records one cell's news.
     pub fn apply(&mut self, u: CellUpdate) {
         let r = self.row_of(&u.name);
@@ -114,37 +121,26 @@ impl Grid {
         self.rows.get(row)?.cells.get(col)?.as_ref()
     }
 
-    /// Every name has answers (from a resolver too, when there are resolvers), and every
-    /// answer is green.
+    /// Every cell of every name has an answer, and every answer is green.
     pub fn all_green(&self) -> bool {
-        let is_res: Vec<bool> = self
-            .columns
-            .iter()
-            .map(|c| c.kind != VantageKind::Authoritative)
-            .collect();
-        let any_resolver = is_res.iter().any(|r| *r);
         !self.rows.is_empty()
+            && !self.columns.is_empty()
             && self.rows.iter().all(|r| {
-                let some = r.cells.iter().any(|c| c.is_some());
-                let resolver = r
-                    .cells
+                r.cells
                     .iter()
-                    .zip(&is_res)
-                    .any(|(c, res)| c.is_some() && *res);
-                some && (resolver || !any_resolver)
-                    && r.cells.iter().flatten().all(|c| c.status == CellStatus::Ok)
+                    .all(|c| c.as_ref().is_some_and(|c| c.status == CellStatus::Ok))
             })
     }
 
-    /// (green, waiting, warning, red) cells.
+    /// (green, waiting, warning, red) cells; a cell with no news yet waits.
     pub fn counts(&self) -> [usize; 4] {
         let mut n = [0; 4];
-        for c in self.rows.iter().flat_map(|r| r.cells.iter().flatten()) {
-            n[match c.status {
-                CellStatus::Ok => 0,
-                CellStatus::Waiting => 1,
-                CellStatus::Warn => 2,
-                CellStatus::Bad => 3,
+        for c in self.rows.iter().flat_map(|r| r.cells.iter()) {
+            n[match c.as_ref().map(|c| c.status) {
+                Some(CellStatus::Ok) => 0,
+                None | Some(CellStatus::Waiting) => 1,
+                Some(CellStatus::Warn) => 2,
+                Some(CellStatus::Bad) => 3,
             }] += 1;
         }
         n
@@ -262,7 +258,17 @@ pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Them
                         theme.level(lvl),
                     )
                 }
-                None => ("  ·".to_string(), theme.dim()),
+                None => {
+                    let what = if grid.columns[c].kind == VantageKind::Authoritative {
+                        "asking"
+                    } else {
+                        "waits"
+                    };
+                    (
+                        format!("… {what}"),
+                        theme.level(crate::tui::theme::Level::Waiting),
+                    )
+                }
             };
             let mut style = style;
             if ri == v.selected.0 && c == v.selected.1 {
