@@ -14,13 +14,16 @@ fn main() -> ExitCode {
         eprintln!("warning: cannot install the error reporter: {e}");
     }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ACME_DELEGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Generated from the flags alone: no config needed.
+    match &cli.command {
+        Some(Command::Completions(c)) => return cli::docs::completions(c),
+        Some(Command::Man(m)) => return cli::docs::man(m),
+        _ => {}
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return cli::usage(e),
@@ -36,6 +39,14 @@ fn main() -> ExitCode {
         Err(e) => return cli::usage(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(dispatch(cli, config))
+}
+
+/// The log filter: `ACME_DELEGATE_LOG`, else `RUST_LOG`, else warnings only.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    ["ACME_DELEGATE_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"))
 }
 
 async fn dispatch(cli: Cli, config: Config) -> ExitCode {
@@ -55,6 +66,8 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             check,
             wait: Some(w),
         })) => cli::check::run_wait(config, cli.plan, check, &w).await,
+        Some(Command::Completions(c)) => cli::docs::completions(&c),
+        Some(Command::Man(m)) => cli::docs::man(&m),
         Some(Command::Diagnose(d)) => {
             let opts = DiagnoseOptions {
                 ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),

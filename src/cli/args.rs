@@ -3,19 +3,12 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-pub const EXIT_CODES: &str = "\
-Exit status:
-  0  every name works from every vantage point
-  1  at least one error finding
-  2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached";
-
 #[derive(Parser)]
 #[command(
     name = "acme-delegate",
     version,
     about = "Set up, prove and troubleshoot ACME DNS-01 CNAME delegation",
-    after_help = EXIT_CODES
+    after_help = TOP_HELP
 )]
 pub struct Cli {
     /// Config file (TOML); else $ACME_DELEGATE_CONFIG, else the user config file, else defaults.
@@ -33,29 +26,55 @@ pub struct Cli {
 pub enum Command {
     /// Check the _acme-challenge CNAME of each NAME from every authoritative server and
     /// every resolver.
-    #[command(after_help = CHECK_EXIT_CODES)]
+    #[command(after_help = CHECK_HELP)]
     Check(CheckCmd),
     /// Troubleshoot a failing renewal: everything `check` does, plus DNSSEC, CAA, wildcard
     /// capture, stale TXT, TTLs, acme-dns limits and the issuing client's config.
-    #[command(after_help = DIAGNOSE_EXIT_CODES)]
+    #[command(after_help = DIAGNOSE_HELP)]
     Diagnose(DiagnoseArgs),
     /// Choose the validation zone and compute the exact CNAME to publish for every NAME;
     /// the plan is saved for check, diagnose and prove.
+    #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
     /// Prove the delegation: publish a test TXT at each target, wait until every
     /// authoritative server and then every resolver sees it through the CNAME, remove it.
-    #[command(after_help = PROVE_EXIT_CODES)]
+    #[command(after_help = PROVE_HELP)]
     Prove(ProveArgs),
     /// Write the issuing client's configuration for the plan (files, then the next command).
+    #[command(after_help = WRITE_HELP)]
     Write(super::write::WriteArgs),
     /// certbot's manual hooks: publish/remove the TXT at the name's target through the plan.
+    #[command(after_help = HOOK_HELP)]
     Hook(super::write::HookArgs),
     /// The wizard (TUI): names, validation zone, the CNAME to publish, the live poll, the
     /// proof, the issuing client's config. With --plan FILE it opens at the live poll.
+    #[command(after_help = WIZARD_HELP)]
     Wizard,
     /// The troubleshooter (TUI): diagnose NAMEs (default: the saved plan's) live, findings
     /// worst first, each with its evidence and fix.
+    #[command(after_help = TROUBLESHOOT_HELP)]
     Troubleshoot(TroubleshootArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or write one page per command into a folder.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write acme-delegate.1 and one page per command (acme-delegate-check.1, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -65,27 +84,164 @@ pub struct TroubleshootArgs {
     pub names: Vec<String>,
 }
 
-pub const DIAGNOSE_EXIT_CODES: &str = "\
-Exit status:
+pub const TOP_HELP: &str = "\
+Examples:
+  acme-delegate                                  the wizard (on a terminal)
+  acme-delegate check www.example.com '*.example.com'
+  acme-delegate plan --zone acme-dns --api https://auth.example.net www.example.com
+  acme-delegate prove
+  acme-delegate diagnose --client-config /etc/letsencrypt/renewal/www.example.com.conf \\
+      www.example.com
+  acme-delegate completions bash > ~/.local/share/bash-completion/completions/acme-delegate
+  acme-delegate man | man -l -
+
+Logging: ACME_DELEGATE_LOG or RUST_LOG (e.g. debug, acme_delegate=trace); secrets are
+never logged.
+
+Exit status (check, diagnose):
   0  every name works from every vantage point
   1  at least one error finding
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached
-  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
+  3  inconclusive: no server could be reached";
 
-pub const CHECK_EXIT_CODES: &str = "\
+pub const CHECK_HELP: &str = concat!(
+    "\
+Examples:
+  acme-delegate check www.example.com
+  acme-delegate check --expect-target d420c923.auth.acme-dns.io www.example.com
+  acme-delegate check --json www.example.com '*.example.com' | jq .summary
+  acme-delegate check --wait 10m www.example.com       after publishing the CNAME
+  # cron, every 15 minutes, for node_exporter's textfile collector:
+  */15 * * * * acme-delegate check --prometheus-textfile \\
+      /var/lib/node_exporter/textfile/acme_delegate.prom www.example.com >/dev/null
+
+",
+    "\
 Exit status:
   0  every name works from every vantage point
   1  at least one error finding (with --wait: the time ran out first)
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached
-  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
+);
 
-pub const PROVE_EXIT_CODES: &str = "\
+pub const DIAGNOSE_HELP: &str = concat!(
+    "\
+Examples:
+  acme-delegate diagnose www.example.com
+  acme-delegate diagnose --client-config /etc/letsencrypt/renewal/www.example.com.conf \\
+      www.example.com
+  acme-delegate diagnose --client-config ~/.lego/.env --endpoint www.example.com:443 \\
+      --ca letsencrypt.org www.example.com
+  acme-delegate diagnose --json '*.example.com' > report.json
+
+",
+    "\
+Exit status:
+  0  every name works from every vantage point
+  1  at least one error finding
+  2  bad input or usage (a name, a flag, the config file)
+  3  inconclusive: no server could be reached
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
+);
+
+pub const PLAN_HELP: &str = "\
+Examples:
+  acme-delegate plan --zone acme-dns --api https://auth.acme-dns.io www.example.com \\
+      '*.example.com'
+  acme-delegate plan --zone rfc2136 --server 192.0.2.53:53 --key-file /etc/acme/tsig.key \\
+      --domain acme.example.net www.example.com
+  acme-delegate plan --zone provider --provider cloudflare --domain acme-example.net \\
+      www.example.com
+  acme-delegate --plan ./plan.toml plan --zone hosted --target x1.hosted.example www.example.com
+
+acme-dns over plain http:// to a host that is not this machine is warned about: the
+account password crosses the network in clear text.
+
+Exit status:
+  0  the plan is saved; the records to publish are printed
+  1  a finding is an error (e.g. TSIG_OVERPRIVILEGED), or the zone cannot be used: nothing
+     is saved
+  2  bad input or usage (a name, a flag, the key, the config file)";
+
+pub const PROVE_HELP: &str = concat!(
+    "\
+Examples:
+  acme-delegate prove                        every name of the saved plan
+  acme-delegate prove --timeout 300 www.example.com
+  acme-delegate --plan ./plan.toml prove --json
+
+",
+    "\
 Exit status:
   0  every vantage point saw every test TXT through the CNAME
   1  a test TXT could not be published, or some vantage point never saw it
-  2  bad input or usage (no plan, a kind that cannot publish, ...)";
+  2  bad input or usage (no plan, a kind that cannot publish, ...)"
+);
+
+pub const WRITE_HELP: &str = "\
+Examples:
+  acme-delegate write --client lego --dry-run
+  acme-delegate write --client certbot --email admin@example.com
+  acme-delegate write --client cert-manager --client traefik --out ./deploy
+  acme-delegate write --client acme.sh --private-zone --json
+
+Exit status:
+  0  the files are written (or, with --dry-run, shown); the next commands are printed
+  1  a file could not be written: nothing was written
+  2  bad input or usage (no plan, a flag, the config file)";
+
+pub const HOOK_HELP: &str = "\
+Examples (certbot calls these with CERTBOT_DOMAIN and CERTBOT_VALIDATION set):
+  certbot certonly --manual --preferred-challenges dns -d www.example.com \\
+      --manual-auth-hook 'acme-delegate hook certbot-auth' \\
+      --manual-cleanup-hook 'acme-delegate hook certbot-cleanup'
+
+Exit status:
+  0  the TXT is published and served by every authoritative server (auth), or removed
+     (cleanup)
+  1  the TXT could not be published, served in time or removed
+  2  bad input or usage (no plan, the name is not in the plan, no CERTBOT_VALIDATION)";
+
+pub const WIZARD_HELP: &str = "\
+Examples:
+  acme-delegate wizard
+  acme-delegate --plan ./plan.toml wizard        resume at the live poll
+
+Exit status:
+  0  the wizard reached its end
+  1  it was left before the end
+  2  bad input or usage (the plan or config file, no terminal)";
+
+pub const TROUBLESHOOT_HELP: &str = "\
+Examples:
+  acme-delegate troubleshoot www.example.com
+  acme-delegate troubleshoot                     the saved plan's names
+
+Exit status:
+  0  no error finding
+  1  an error finding, or the run did not finish
+  2  bad input or usage (a name, no names and no plan, the config file)";
+
+pub const COMPLETIONS_HELP: &str = "\
+Examples:
+  acme-delegate completions bash > ~/.local/share/bash-completion/completions/acme-delegate
+  acme-delegate completions zsh > \"${fpath[1]}/_acme-delegate\"
+  acme-delegate completions fish > ~/.config/fish/completions/acme-delegate.fish
+
+Exit status:
+  0  the script is printed
+  2  an unknown shell";
+
+pub const MAN_HELP: &str = "\
+Examples:
+  acme-delegate man | man -l -
+  acme-delegate man --out-dir /usr/local/share/man/man1
+
+Exit status:
+  0  the page is printed (or the pages written)
+  1  a page could not be written
+  2  bad input or usage";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ZoneKindArg {

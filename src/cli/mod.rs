@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod check;
+pub mod docs;
 pub mod human;
 pub mod live;
 pub mod plan;

@@ -141,6 +141,7 @@ impl Transport for NetTransport {
             let _permit = me.permits.acquire().await.ok();
             let start = Instant::now();
             let outcome = exchange(server, &question, flags, &me.opts, &me.sockets).await;
+            tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
                 server,
                 question,
@@ -256,6 +257,14 @@ async fn tcp_once(
     } else {
         Err("TCP answer does not match the question".into())
     }
+}
+
+/// Decodes a raw DNS message into the outcome the engine acts on (`via_tcp`: it came over
+/// TCP after a truncated UDP answer); `None` when it does not parse. The id and question
+/// are not checked here (see `matches`). Never panics, whatever the bytes.
+pub fn decode_outcome(wire: &[u8], via_tcp: bool) -> Option<Outcome> {
+    let msg = Message::from_vec(wire).ok()?;
+    Some(Outcome::classify(to_reply(msg, via_tcp)))
 }
 
 fn to_reply(msg: Message, via_tcp: bool) -> Reply {

@@ -157,6 +157,15 @@ pub async fn send_update(req: &UpdateRequest<'_>) -> UpdateResult {
             }
         }
     };
+    // The key by name only: never the secret.
+    tracing::debug!(
+        server = %req.server,
+        zone = %req.zone,
+        key = %req.key.name,
+        ops = req.ops.len(),
+        outcome = ?outcome,
+        "dns update"
+    );
     UpdateResult {
         server: req.server,
         zone: req.zone.clone(),

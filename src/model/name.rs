@@ -229,9 +229,20 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
     let ascii = if s.is_ascii() {
         s.to_string()
     } else {
-        idna::domain_to_ascii(s).map_err(|_| {
+        let a = idna::domain_to_ascii(s).map_err(|_| {
             err("it is not a valid internationalized domain name (IDNA conversion failed)".into())
-        })?
+        })?;
+        // IDNA maps some characters to nothing (U+00AD soft hyphen) and others to a dot
+        // (U+3002 ideographic full stop): look at the labels again after it.
+        let a = a.strip_suffix('.').map(str::to_string).unwrap_or(a);
+        if a.split('.').any(|l| l.is_empty()) {
+            return Err(err(
+                "it has an empty label once converted to ASCII (IDNA drops characters such as \
+                 the soft hyphen U+00AD, and maps U+3002 to a dot)"
+                    .into(),
+            ));
+        }
+        a
     };
     for label in ascii.split('.') {
         if label.len() > 63 {
@@ -331,6 +342,26 @@ mod tests {
         assert!(w.wildcard);
         assert_eq!(w.identifier, "*.example.com");
         assert_eq!(w.challenge.as_str(), "_acme-challenge.example.com.");
+    }
+
+    /// Found by the `names` fuzz target: "Y.\u{ad}" became the single-label "y." (the soft
+    /// hyphen maps to nothing) and was accepted.
+    #[test]
+    fn characters_idna_drops_or_maps_to_dots_leave_no_empty_label() {
+        for bad in [
+            "Y.\u{ad}",
+            "\u{ad}",
+            "a.\u{ad}.example",
+            "bücher\u{3002}\u{3002}example",
+        ] {
+            let e = parse_input(bad).unwrap_err();
+            assert!(e.reason.contains("label"), "{bad:?}: {}", e.reason);
+        }
+        // A trailing ideographic full stop is a trailing dot.
+        let n = parse_input("bücher.example\u{3002}").unwrap();
+        assert_eq!(n.identifier, "xn--bcher-kva.example");
+        let again = parse_input(&n.identifier).unwrap();
+        assert_eq!(again.identifier, n.identifier);
     }
 
     #[test]

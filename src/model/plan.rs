@@ -95,16 +95,22 @@ impl Plan {
     }
 
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+            file: path.to_path_buf(),
+            message: format!(
+                "cannot read it ({e}); create one with `acme-delegate plan --zone ... NAME...`"
+            ),
+        })?;
+        Plan::from_toml(&text, path)
+    }
+
+    /// A plan from its TOML text; `path` is only named in errors. Never panics.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Plan, PlanError> {
         let err = |m: String| PlanError {
             file: path.to_path_buf(),
             message: m,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            err(format!(
-                "cannot read it ({e}); create one with `acme-delegate plan --zone ... NAME...`"
-            ))
-        })?;
-        let plan: Plan = toml::from_str(&text).map_err(|e| {
+        let plan: Plan = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);

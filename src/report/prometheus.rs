@@ -61,14 +61,10 @@ pub fn render_at(report: &Report, command: &str, now: SystemTime) -> String {
     }
     header(
         &mut out,
-        "acme_delegate_names_total",
+        "acme_delegate_names",
         "Number of names in the run.",
     );
-    let _ = writeln!(
-        out,
-        "acme_delegate_names_total{{command=\"{cmd}\"}} {}",
-        ok.len()
-    );
+    let _ = writeln!(out, "acme_delegate_names{{command=\"{cmd}\"}} {}", ok.len());
     header(
         &mut out,
         "acme_delegate_last_run_timestamp_seconds",
@@ -166,9 +162,9 @@ acme_delegate_name_ok{name="www.example.com",command="check"} 0
 acme_delegate_findings{name="www.example.com",code="CNAME_MISSING",severity="error",command="check"} 1
 acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="warning",command="check"} 2
 acme_delegate_findings{name="www.example.com",code="RESOLVER_STALE",severity="error",command="check"} 1
-# HELP acme_delegate_names_total Number of names in the run.
-# TYPE acme_delegate_names_total gauge
-acme_delegate_names_total{command="check"} 2
+# HELP acme_delegate_names Number of names in the run.
+# TYPE acme_delegate_names gauge
+acme_delegate_names{command="check"} 2
 # HELP acme_delegate_last_run_timestamp_seconds Unix time at which the run finished writing this file.
 # TYPE acme_delegate_last_run_timestamp_seconds gauge
 acme_delegate_last_run_timestamp_seconds{command="check"} 1700000000
@@ -237,7 +233,7 @@ acme_delegate_last_run_timestamp_seconds{command="check"} 1700000000
             names: vec![],
         };
         let out = render_at(&r, "check", t());
-        assert!(out.contains("acme_delegate_names_total{command=\"check\"} 0\n"));
+        assert!(out.contains("acme_delegate_names{command=\"check\"} 0\n"));
         assert!(!out.contains("acme_delegate_name_ok{"));
         let r = Report {
             version: 1,
@@ -249,6 +245,6 @@ acme_delegate_last_run_timestamp_seconds{command="check"} 1700000000
         let out = render_at(&r, "check", t());
         assert_eq!(out.matches("acme_delegate_name_ok{").count(), 1);
         assert!(out.contains("acme_delegate_name_ok{name=\"x.example.com\",command=\"check\"} 0\n"));
-        assert!(out.contains("acme_delegate_names_total{command=\"check\"} 1\n"));
+        assert!(out.contains("acme_delegate_names{command=\"check\"} 1\n"));
     }
 }

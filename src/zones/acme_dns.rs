@@ -361,6 +361,16 @@ fn excerpt(body: &str) -> String {
     s
 }
 
+/// An excerpt of a `/register` answer for an error message: withheld when the body holds
+/// a password (a registration that half worked must not print its credentials).
+fn register_excerpt(body: &str) -> String {
+    if body.to_ascii_lowercase().contains("password") {
+        "(withheld: the answer holds a password)".into()
+    } else {
+        excerpt(body)
+    }
+}
+
 impl AcmeDnsApi {
     /// Validates the URL (see [`parse_api_url`]) and builds a client with
     /// [`DEFAULT_TIMEOUT`] on every request.
@@ -432,6 +442,8 @@ impl AcmeDnsApi {
             .map_err(|e| self.unreachable(url, e))?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(|e| self.unreachable(url, e))?;
+        // The status only: a /register answer holds a password.
+        tracing::debug!(url, status, bytes = body.len(), "acme-dns answered");
         Ok((status, body))
     }
 
@@ -444,45 +456,7 @@ impl AcmeDnsApi {
             req = req.json(&RegisterRequest { allowfrom });
         }
         let (status, body) = self.send(&url, req).await?;
-        if !(200..300).contains(&status) {
-            return Err(AcmeDnsError::Status {
-                url,
-                status,
-                error: serde_json::from_str::<ErrorResponse>(&body)
-                    .ok()
-                    .map(|e| e.error),
-                excerpt: excerpt(&body),
-            });
-        }
-        let r: RegisterResponse =
-            serde_json::from_str(&body).map_err(|e| AcmeDnsError::NotAcmeDns {
-                url: url.clone(),
-                status,
-                detail: format!("the /register answer is not the acme-dns JSON ({e})"),
-                excerpt: excerpt(&body),
-            })?;
-        if r.username.is_empty()
-            || r.password.is_empty()
-            || r.subdomain.is_empty()
-            || r.fulldomain.is_empty()
-        {
-            return Err(AcmeDnsError::NotAcmeDns {
-                url,
-                status,
-                detail: "the /register answer has an empty username, password, subdomain or \
-                         fulldomain"
-                    .into(),
-                excerpt: String::new(),
-            });
-        }
-        Ok(Account {
-            username: r.username,
-            password: Password(r.password),
-            fulldomain: r.fulldomain.trim_end_matches('.').to_string(),
-            subdomain: r.subdomain,
-            allowfrom: r.allowfrom.unwrap_or_else(|| allowfrom.to_vec()),
-            server_url: Some(self.base_url()),
-        })
+        register_answer(&url, status, &body, allowfrom, &self.base_url())
     }
 
     /// `POST /update` with the account's credentials. HTTP statuses are values; only a
@@ -503,31 +477,14 @@ impl AcmeDnsApi {
                 txt,
             });
         let (status, body) = self.send(&url, req).await?;
-        let error = serde_json::from_str::<ErrorResponse>(&body)
-            .ok()
-            .map(|e| e.error);
-        Ok(match status {
-            200 => {
-                let r: UpdateResponse =
-                    serde_json::from_str(&body).map_err(|e| AcmeDnsError::NotAcmeDns {
-                        url: url.clone(),
-                        status,
-                        detail: format!("the /update answer is not the acme-dns JSON ({e})"),
-                        excerpt: excerpt(&body),
-                    })?;
-                UpdateOutcome::Updated { txt: r.txt }
-            }
-            400 if error.as_deref() == Some("bad_txt") => UpdateOutcome::BadTxt,
-            400 if error.as_deref() == Some("bad_subdomain") => UpdateOutcome::BadSubdomain,
-            401 if error.as_deref() == Some("forbidden") || error.is_none() => {
-                UpdateOutcome::Forbidden
-            }
-            _ => UpdateOutcome::Refused {
-                status,
-                error,
-                excerpt: excerpt(&body),
-            },
-        })
+        update_answer(&url, status, &body)
+    }
+
+    /// The API is reached over plain `http` on a host that is not this machine (a name
+    /// other than `localhost`, or a non-loopback address): its passwords would cross the
+    /// network in clear text. Decided from the URL alone, no lookup.
+    pub fn cleartext_to_remote(&self) -> bool {
+        cleartext_to_remote(&self.base)
     }
 
     /// `GET /health`: Ok when the server answers 200.
@@ -586,6 +543,104 @@ impl AcmeDnsApi {
         }
         Err(fail(last))
     }
+}
+
+/// See [`AcmeDnsApi::cleartext_to_remote`].
+pub fn cleartext_to_remote(url: &reqwest::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => !unmap(ip).is_loopback(),
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            !(d == "localhost" || d.ends_with(".localhost"))
+        }
+    }
+}
+
+/// Reads the answer to `POST /register` (`url`, HTTP `status`, `body`): an answer other than
+/// 2xx with the five fields is an error. `allowfrom` is what was asked for, `base_url` the
+/// API the account belongs to. Never panics, whatever the body.
+pub fn register_answer(
+    url: &str,
+    status: u16,
+    body: &str,
+    allowfrom: &[String],
+    base_url: &str,
+) -> Result<Account, AcmeDnsError> {
+    let url = url.to_string();
+    if !(200..300).contains(&status) {
+        return Err(AcmeDnsError::Status {
+            url,
+            status,
+            error: serde_json::from_str::<ErrorResponse>(body)
+                .ok()
+                .map(|e| e.error),
+            excerpt: register_excerpt(body),
+        });
+    }
+    let r: RegisterResponse = serde_json::from_str(body).map_err(|e| AcmeDnsError::NotAcmeDns {
+        url: url.clone(),
+        status,
+        detail: format!("the /register answer is not the acme-dns JSON ({e})"),
+        excerpt: register_excerpt(body),
+    })?;
+    if r.username.is_empty()
+        || r.password.is_empty()
+        || r.subdomain.is_empty()
+        || r.fulldomain.is_empty()
+    {
+        return Err(AcmeDnsError::NotAcmeDns {
+            url,
+            status,
+            detail: "the /register answer has an empty username, password, subdomain or \
+                     fulldomain"
+                .into(),
+            excerpt: String::new(),
+        });
+    }
+    Ok(Account {
+        username: r.username,
+        password: Password(r.password),
+        fulldomain: r.fulldomain.trim_end_matches('.').to_string(),
+        subdomain: r.subdomain,
+        allowfrom: r.allowfrom.unwrap_or_else(|| allowfrom.to_vec()),
+        server_url: Some(base_url.to_string()),
+    })
+}
+
+/// Reads the answer to `POST /update`: HTTP statuses are values; only a 200 that is not
+/// acme-dns JSON is an error. Never panics, whatever the body.
+pub fn update_answer(url: &str, status: u16, body: &str) -> Result<UpdateOutcome, AcmeDnsError> {
+    let url = url.to_string();
+    let error = serde_json::from_str::<ErrorResponse>(body)
+        .ok()
+        .map(|e| e.error);
+    Ok(match status {
+        200 => {
+            let r: UpdateResponse =
+                serde_json::from_str(body).map_err(|e| AcmeDnsError::NotAcmeDns {
+                    url: url.clone(),
+                    status,
+                    detail: format!("the /update answer is not the acme-dns JSON ({e})"),
+                    excerpt: excerpt(body),
+                })?;
+            UpdateOutcome::Updated { txt: r.txt }
+        }
+        400 if error.as_deref() == Some("bad_txt") => UpdateOutcome::BadTxt,
+        400 if error.as_deref() == Some("bad_subdomain") => UpdateOutcome::BadSubdomain,
+        401 if error.as_deref() == Some("forbidden") || error.is_none() => UpdateOutcome::Forbidden,
+        _ => UpdateOutcome::Refused {
+            status,
+            error,
+            excerpt: excerpt(body),
+        },
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -805,10 +860,18 @@ fn read_accounts(path: PathBuf) -> Result<BTreeMap<String, Account>, AcmeDnsErro
             })
         }
     };
+    accounts_from_json(&text, path)
+}
+
+/// The accounts of an account file's text (`path` is only named in errors). Never panics.
+pub fn accounts_from_json(
+    text: &str,
+    path: PathBuf,
+) -> Result<BTreeMap<String, Account>, AcmeDnsError> {
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
-    serde_json::from_str(&text).map_err(|e| AcmeDnsError::Storage {
+    serde_json::from_str(text).map_err(|e| AcmeDnsError::Storage {
         path,
         detail: format!("not an acme-dns account file ({e})"),
         fix: "it must be one JSON object keyed by domain, each value with username, \
@@ -1125,6 +1188,64 @@ mod tests {
     fn mode(p: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    /// A /register answer that is not quite acme-dns JSON must not print the password it
+    /// holds in the error (stderr, --json, logs).
+    #[test]
+    fn a_broken_register_answer_does_not_print_its_password() {
+        let secret = "Hunter2-Hunter2-Hunter2-Hunter2-Hunter2-x";
+        for (status, body) in [
+            (
+                201,
+                format!(r#"{{"username":"u","password":"{secret}","fulldomain":5}}"#),
+            ),
+            (
+                201,
+                format!(
+                    r#"{{"username":"","password":"{secret}","fulldomain":"a","subdomain":"b"}}"#
+                ),
+            ),
+            (500, format!(r#"{{"password":"{secret}"}}"#)),
+            (201, format!("PASSWORD={secret}")),
+        ] {
+            let e = register_answer("http://127.0.0.1:1/register", status, &body, &[], "x")
+                .unwrap_err();
+            assert!(!e.to_string().contains(secret), "{e}");
+            assert!(!format!("{e:?}").contains(secret), "{e:?}");
+        }
+        let ok = register_answer(
+            "u",
+            201,
+            &format!(
+                r#"{{"username":"u","password":"{secret}","fulldomain":"f.","subdomain":"s"}}"#
+            ),
+            &[],
+            "http://127.0.0.1:1",
+        )
+        .unwrap();
+        assert_eq!(ok.fulldomain, "f");
+        assert!(!format!("{ok:?}").contains(secret));
+    }
+
+    #[test]
+    fn plain_http_to_another_host_is_told_apart() {
+        for (url, remote) in [
+            ("http://auth.example.net", true),
+            ("http://192.0.2.10:8080/acme", true),
+            ("http://[2001:db8::1]:8080", true),
+            ("http://127.0.0.1:8080", false),
+            ("http://127.9.9.9", false),
+            ("http://[::1]:8080", false),
+            ("http://[::ffff:127.0.0.1]", false),
+            ("http://localhost:8080", false),
+            ("http://acme.localhost", false),
+            ("https://auth.example.net", false),
+            ("https://192.0.2.10", false),
+        ] {
+            let api = AcmeDnsApi::new(url).unwrap();
+            assert_eq!(api.cleartext_to_remote(), remote, "{url}");
+        }
     }
 
     #[test]

@@ -319,18 +319,37 @@ impl ValidationZone for AcmeDnsZone {
     }
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
         async move {
-            match self.api.health().await {
-                Ok(()) => vec![],
-                Err(e) => vec![Finding::new(
+            let mut out = Vec::new();
+            if self.api.cleartext_to_remote() {
+                out.push(plain_http_finding(&self.api.base_url()));
+            }
+            if let Err(e) = self.api.health().await {
+                out.push(Finding::new(
                     Code::AcmednsUnhealthy,
                     &self.api.base_url(),
                     format!("GET /health failed: {e}"),
                     "start the acme-dns server or fix the URL".into(),
-                )],
+                ));
             }
+            out
         }
         .boxed()
     }
+}
+
+/// `ACMEDNS_PLAIN_HTTP` for an API URL (see [`AcmeDnsApi::cleartext_to_remote`]).
+pub fn plain_http_finding(url: &str) -> Finding {
+    Finding::new(
+        Code::AcmednsPlainHttp,
+        url,
+        format!(
+            "{url}: the acme-dns API is reached over plain http on a host that is not this \
+             machine: account passwords cross the network in clear text"
+        ),
+        "serve the API over TLS and give --api https://..., or reach it through a tunnel on \
+         loopback"
+            .into(),
+    )
 }
 
 /// A provider-hosted throwaway zone or a hosted service: only the issuing client writes it.

@@ -16,7 +16,8 @@ cd "$ROOT"
 log() { printf '[test.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 PACKAGES=(knot knot-dnsutils unbound pebble lego certbot python3-certbot-dns-rfc2136 tmux
-          python3-dnspython python3-cryptography python3-venv dnsutils openssl curl iproute2 util-linux time)
+          python3-dnspython python3-cryptography python3-venv dnsutils openssl curl iproute2 util-linux time
+          prometheus)
 
 # --- 1. packages -------------------------------------------------------------------
 missing=()

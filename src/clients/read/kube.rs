@@ -202,10 +202,8 @@ fn traefik_env(path: &Path) -> Result<(Vec<Kv>, Option<PathBuf>), ClientConfigEr
     let dir = path.parent().unwrap_or(Path::new("."));
     for name in ["traefik.env", ".env"] {
         let p = dir.join(name);
-        if p.is_file() {
-            if let Ok(t) = std::fs::read_to_string(&p) {
-                return Ok((parse_env(&p, &t)?, Some(p)));
-            }
+        if let Some(t) = super::read_side_file(&p) {
+            return Ok((parse_env(&p, &t)?, Some(p)));
         }
     }
     Ok((vec![], None))

@@ -220,6 +220,52 @@ fn resolve(config: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// The file formats the readers know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientFormat {
+    /// lego's environment file (`KEY=value`, `export` allowed).
+    LegoEnv,
+    /// certbot's renewal conf (INI).
+    Certbot,
+    /// acme.sh's domain conf (`Le_Domain=...`).
+    AcmeSh,
+    /// Kubernetes YAML (cert-manager Issuer/ClusterIssuer) or Traefik's YAML static config.
+    Yaml,
+    /// A Caddyfile.
+    Caddyfile,
+    /// Traefik's TOML static config.
+    TraefikToml,
+}
+
+impl ClientFormat {
+    pub const ALL: [ClientFormat; 6] = [
+        ClientFormat::LegoEnv,
+        ClientFormat::Certbot,
+        ClientFormat::AcmeSh,
+        ClientFormat::Yaml,
+        ClientFormat::Caddyfile,
+        ClientFormat::TraefikToml,
+    ];
+}
+
+/// Parses `text` as `format`, whatever its name says; `path` is named in errors, and files
+/// it refers to (credentials, account stores, `account.conf`, `traefik.env`) are looked
+/// for relative to it. Never panics.
+pub fn parse_client_text(
+    format: ClientFormat,
+    path: &Path,
+    text: &str,
+) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    match format {
+        ClientFormat::LegoEnv => parse_lego_env(path, text),
+        ClientFormat::Certbot => parse_certbot(path, text),
+        ClientFormat::AcmeSh => parse_acmesh(path, text),
+        ClientFormat::Yaml => kube::parse_yaml(path, text),
+        ClientFormat::Caddyfile => caddy::parse(path, text),
+        ClientFormat::TraefikToml => kube::parse_traefik_toml(path, text),
+    }
+}
+
 /// Parses one client config file. Never panics.
 pub fn parse_client_config(path: &Path) -> Result<Vec<ClientWrite>, ClientConfigError> {
     let text = read_text(path)?;
@@ -318,16 +364,20 @@ fn lego_method(code: &str) -> String {
 /// Reads a goacmedns / joohoi account store: `{ "<domain>": {"fulldomain": …}, … }`, or one
 /// account object (key ""). Unreadable or malformed -> empty.
 fn read_acme_dns_storage(path: &Path) -> Vec<(String, Name)> {
-    let Ok(md) = std::fs::metadata(path) else {
-        return vec![];
-    };
+    read_side_file(path)
+        .map(|text| acme_dns_accounts_from_json(&text))
+        .unwrap_or_default()
+}
+
+/// A file a config refers to (credentials, account store, `account.conf`, `traefik.env`):
+/// only a regular file of at most 4 MiB is read, so that a config naming `/dev/zero` or a
+/// FIFO cannot hang or exhaust the checker. Unreadable -> `None`.
+pub(crate) fn read_side_file(path: &Path) -> Option<String> {
+    let md = std::fs::metadata(path).ok()?;
     if !md.is_file() || md.len() > MAX_CONFIG_BYTES {
-        return vec![];
+        return None;
     }
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return vec![];
-    };
-    acme_dns_accounts_from_json(&text)
+    std::fs::read_to_string(path).ok()
 }
 
 fn acme_dns_accounts_from_json(text: &str) -> Vec<(String, Name)> {
@@ -540,7 +590,7 @@ fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConf
         w.add_credential_file(cred_path.clone());
         if plugin == "rfc2136" {
             // Unreadable (e.g. root-only 0600) is normal for a non-root checker: skip it.
-            if let Ok(t) = std::fs::read_to_string(&cred_path) {
+            if let Some(t) = read_side_file(&cred_path) {
                 if let Ok(kvs) = parse_ini(&cred_path, &t) {
                     let find = |k: &str| kvs.iter().find(|(_, kk, _, _)| kk == k);
                     if let Some((_, _, server, line)) = find("dns_rfc2136_server") {
@@ -604,7 +654,7 @@ fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfi
         if cand.as_path() == path {
             continue;
         }
-        if let Ok(t) = std::fs::read_to_string(&cand) {
+        if let Some(t) = read_side_file(&cand) {
             if let Ok(kvs) = parse_env(&cand, &t) {
                 acct.extend(kvs.into_iter().map(|k| (k, Some(cand.clone()))));
                 break;

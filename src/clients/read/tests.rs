@@ -785,3 +785,70 @@ fn traefik_toml_spans_any_case_dotted_and_inline() {
     assert_eq!(got, vec![("rfc2136", Some(4)), ("acme-dns", Some(7))]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+// ---------------------------------------------------------------------------- side files
+
+/// A config that names a FIFO (or `/dev/zero`) as its credentials, `account.conf` or
+/// `traefik.env` must not hang or exhaust the reader: only regular files are read.
+#[cfg(unix)]
+#[test]
+fn side_files_that_are_not_regular_files_are_skipped() {
+    let d = tmpdir("fifo");
+    let fifo = d.join("creds.ini");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir_all(d.join("traefik")).unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(d.join("account.conf"))
+        .status()
+        .unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(d.join("traefik/traefik.env"))
+        .status()
+        .unwrap();
+    let certbot = d.join("www.example.com.conf");
+    std::fs::write(
+        &certbot,
+        format!(
+            "[renewalparams]\nauthenticator = dns-rfc2136\ndns_rfc2136_credentials = {}\n",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let zero = d.join("zero.conf");
+    std::fs::write(
+        &zero,
+        "[renewalparams]\nauthenticator = dns-rfc2136\ndns_rfc2136_credentials = /dev/zero\n",
+    )
+    .unwrap();
+    let acmesh = d.join("api.example.com.conf");
+    std::fs::write(
+        &acmesh,
+        "Le_Domain='api.example.com'\nLe_Webroot='dns_nsupdate'\n",
+    )
+    .unwrap();
+    let traefik = d.join("traefik/traefik.toml");
+    std::fs::write(
+        &traefik,
+        "[certificatesResolvers.le.acme.dnsChallenge]\nprovider = \"rfc2136\"\n",
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let paths = vec![certbot, zero, acmesh, traefik];
+    std::thread::spawn(move || {
+        for p in paths {
+            let r = parse_client_config(&p).map(|ws| ws.len());
+            let _ = tx.send((p, r));
+        }
+    });
+    for _ in 0..4 {
+        let (p, r) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a reader hung on a FIFO or /dev/zero");
+        assert!(r.is_ok(), "{}: {r:?}", p.display());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
