@@ -32,7 +32,20 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return cli::usage(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(dispatch(cli, config))
+    let code = runtime.block_on(dispatch(cli, config));
+    match cli::out::stdout_failure() {
+        None => code,
+        Some(why) => {
+            cli::out::stderr(format_args!(
+                "acme-delegate: cannot write the output to stdout: {why}\n"
+            ));
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(1)
+            } else {
+                code
+            }
+        }
+    }
 }
 
 async fn dispatch(cli: Cli, config: Config) -> ExitCode {
@@ -53,8 +66,12 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             wait: Some(w),
         })) => cli::check::run_wait(config, cli.plan, check, &w).await,
         Some(Command::Diagnose(d)) => {
+            let ca = match cli::ca_domain(&d.ca, d.check.json) {
+                Ok(ca) => ca,
+                Err(code) => return code,
+            };
             let opts = DiagnoseOptions {
-                ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),
+                ca,
                 client_configs: d.client_configs,
                 ..DiagnoseOptions::default()
             };

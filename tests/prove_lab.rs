@@ -265,6 +265,19 @@ fn bad_input_is_refused_with_the_fix() {
 #[test]
 fn ctrl_c_removes_the_published_token() {
     let Some(_lab) = common::lab() else { return };
+    interrupt_removes_the_token("INT");
+}
+
+/// `timeout`, systemd, `docker stop` and CI cancellation send SIGTERM; a closed terminal
+/// sends SIGHUP: both behave like Ctrl-C.
+#[test]
+fn sigterm_and_sighup_remove_the_published_token() {
+    let Some(_lab) = common::lab() else { return };
+    interrupt_removes_the_token("TERM");
+    interrupt_removes_the_token("HUP");
+}
+
+fn interrupt_removes_the_token(sig: &str) {
     let plan = plan_file();
     let name = unique("cc");
     let (_, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
@@ -292,7 +305,7 @@ fn ctrl_c_removes_the_published_token() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{sig}"), &child.id().to_string()])
         .status();
     let out = child.wait_with_output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(30));

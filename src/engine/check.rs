@@ -70,6 +70,7 @@ impl<T: Transport> Engine<T> {
     /// asked again, so a re-check after a change sees the change.
     pub fn begin_run(&self) {
         self.walker.epoch().advance();
+        self.walker.transport().begin_run();
     }
 
     pub fn walker(&self) -> &Walker<T> {

@@ -107,7 +107,7 @@ impl Plan {
             file: path.to_path_buf(),
             message: m,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::model::files::read_text_limited(path).map_err(|e| {
             err(format!(
                 "cannot read it ({e}); create one with `acme-delegate plan --zone ... NAME...`"
             ))
