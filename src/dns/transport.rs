@@ -27,6 +27,11 @@ pub trait Transport: Send + Sync + 'static {
     /// A new run or poll round begins: forget what was learnt about servers in the last
     /// (e.g. which ones stopped answering).
     fn begin_run(&self) {}
+
+    /// Whether `server` stopped answering in this run (see [`NetTransport`]).
+    fn is_dead(&self, _server: SocketAddr) -> bool {
+        false
+    }
 }
 
 /// Full timeouts (every attempt) in a row, with no answer in between, after which an
@@ -168,6 +173,10 @@ impl Transport for NetTransport {
 
     fn begin_run(&self) {
         *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::default();
+    }
+
+    fn is_dead(&self, server: SocketAddr) -> bool {
+        dead(&self.health, server).is_some()
     }
 }
 
