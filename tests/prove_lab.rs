@@ -343,9 +343,18 @@ fn a_hosted_target_whose_zone_does_not_exist_is_refused() {
 #[test]
 fn a_rejected_update_and_a_dead_acme_dns_api_are_findings() {
     let Some(_lab) = common::lab() else { return };
-    // The plan names example.test. as the validation zone, at a server that does not serve it.
+    // The plan names example.test. as the validation zone, at a server that does not serve
+    // it. `plan` refuses to save such a plan, so a good plan is edited the way a zone
+    // moved away after planning would leave it.
     let name = unique("rj");
-    let (plan, _target) = planned_and_published("example.test", &name);
+    let (plan, _target) = planned_and_published("acme.lab", &name);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("zone = \"acme.lab.\""), "{text}");
+    std::fs::write(
+        &plan,
+        text.replace("zone = \"acme.lab.\"", "zone = \"example.test.\""),
+    )
+    .unwrap();
     let (rc, doc, _) = prove_json(&plan, "5");
     assert_eq!(rc, 1);
     let f = &doc["names"][0]["findings"][0];

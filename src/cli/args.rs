@@ -8,7 +8,8 @@ Exit status:
   0  every name works from every vantage point
   1  at least one error finding
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached";
+  3  inconclusive: no server could be reached, the network answers DNS itself
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)";
 
 #[derive(Parser)]
 #[command(
@@ -70,7 +71,8 @@ Exit status:
   0  every name works from every vantage point
   1  at least one error finding
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached
+  3  inconclusive: no server could be reached, the network answers DNS itself
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const CHECK_EXIT_CODES: &str = "\
@@ -78,7 +80,8 @@ Exit status:
   0  every name works from every vantage point
   1  at least one error finding (with --wait: the time ran out first)
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached
+  3  inconclusive: no server could be reached, the network answers DNS itself
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const PROVE_EXIT_CODES: &str = "\

@@ -12,7 +12,7 @@ use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
-use acme_delegate::report::{prometheus, to_json, Report};
+use acme_delegate::report::{prometheus, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -135,7 +135,7 @@ fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report,
         }
     }
     if args.json {
-        outln!("{}", to_json(&report));
+        super::out::json(&report);
     } else {
         let style = human::Style::detect();
         if command == "diagnose" {

@@ -70,10 +70,7 @@ pub fn ca_domain(ca: &str, json: bool) -> Result<String, ExitCode> {
 
 /// One pretty JSON document on stdout.
 pub fn print_json(value: &impl Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => outln!("{s}"),
-        Err(e) => errln!("acme-delegate: cannot serialise the report: {e}"),
-    }
+    out::json(value);
 }
 
 /// With no subcommand: what the config says, and the hint.
