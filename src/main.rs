@@ -38,7 +38,20 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return cli::usage(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(dispatch(cli, config))
+    let code = runtime.block_on(dispatch(cli, config));
+    match cli::out::stdout_failure() {
+        None => code,
+        Some(why) => {
+            cli::out::stderr(format_args!(
+                "acme-delegate: cannot write the output to stdout: {why}\n"
+            ));
+            if code == ExitCode::SUCCESS {
+                ExitCode::from(1)
+            } else {
+                code
+            }
+        }
+    }
 }
 
 /// The log filter: `ACME_DELEGATE_LOG`, else `RUST_LOG`, else warnings only.
@@ -69,8 +82,12 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         Some(Command::Completions(c)) => cli::docs::completions(&c),
         Some(Command::Man(m)) => cli::docs::man(&m),
         Some(Command::Diagnose(d)) => {
+            let ca = match cli::ca_domain(&d.ca, d.check.json) {
+                Ok(ca) => ca,
+                Err(code) => return code,
+            };
             let opts = DiagnoseOptions {
-                ca: d.ca.trim().trim_end_matches('.').to_ascii_lowercase(),
+                ca,
                 client_configs: d.client_configs,
                 ..DiagnoseOptions::default()
             };

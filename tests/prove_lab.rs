@@ -265,6 +265,19 @@ fn bad_input_is_refused_with_the_fix() {
 #[test]
 fn ctrl_c_removes_the_published_token() {
     let Some(_lab) = common::lab() else { return };
+    interrupt_removes_the_token("INT");
+}
+
+/// `timeout`, systemd, `docker stop` and CI cancellation send SIGTERM; a closed terminal
+/// sends SIGHUP: both behave like Ctrl-C.
+#[test]
+fn sigterm_and_sighup_remove_the_published_token() {
+    let Some(_lab) = common::lab() else { return };
+    interrupt_removes_the_token("TERM");
+    interrupt_removes_the_token("HUP");
+}
+
+fn interrupt_removes_the_token(sig: &str) {
     let plan = plan_file();
     let name = unique("cc");
     let (_, doc) = plan_rfc2136(&plan, "acme.lab", "LAB_TSIG_BIND_KEY", &name);
@@ -292,7 +305,7 @@ fn ctrl_c_removes_the_published_token() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{sig}"), &child.id().to_string()])
         .status();
     let out = child.wait_with_output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(30));
@@ -330,9 +343,18 @@ fn a_hosted_target_whose_zone_does_not_exist_is_refused() {
 #[test]
 fn a_rejected_update_and_a_dead_acme_dns_api_are_findings() {
     let Some(_lab) = common::lab() else { return };
-    // The plan names example.test. as the validation zone, at a server that does not serve it.
+    // The plan names example.test. as the validation zone, at a server that does not serve
+    // it. `plan` refuses to save such a plan, so a good plan is edited the way a zone
+    // moved away after planning would leave it.
     let name = unique("rj");
-    let (plan, _target) = planned_and_published("example.test", &name);
+    let (plan, _target) = planned_and_published("acme.lab", &name);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("zone = \"acme.lab.\""), "{text}");
+    std::fs::write(
+        &plan,
+        text.replace("zone = \"acme.lab.\"", "zone = \"example.test.\""),
+    )
+    .unwrap();
     let (rc, doc, _) = prove_json(&plan, "5");
     assert_eq!(rc, 1);
     let f = &doc["names"][0]["findings"][0];

@@ -102,7 +102,9 @@ Exit status (check, diagnose):
   0  every name works from every vantage point
   1  at least one error finding
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached";
+  3  inconclusive: no server could be reached, the network answers DNS itself
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const CHECK_HELP: &str = concat!(
     "\
@@ -121,7 +123,8 @@ Exit status:
   0  every name works from every vantage point
   1  at least one error finding (with --wait: the time ran out first)
   2  bad input or usage (a name, a flag, the config file)
-  3  inconclusive: no server could be reached
+  3  inconclusive: no server could be reached, the network answers DNS itself
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
 );
 

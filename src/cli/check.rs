@@ -2,7 +2,7 @@
 //! Prometheus textfile), with a progress bar or state lines on stderr while it works.
 
 use super::args::CheckArgs;
-use super::{human, live, usage};
+use super::{fail, human, live, usage_json};
 use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoints;
@@ -12,7 +12,7 @@ use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::write_atomic;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
-use acme_delegate::report::{prometheus, write_json, Report};
+use acme_delegate::report::{prometheus, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,11 +25,13 @@ async fn check_inputs(
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),
-        Err(e) => return Err(usage(e)),
+        Err(e) => return Err(usage_json(args.json, e)),
     };
-    let names = parse_all(&args.names).map_err(usage)?;
+    let names = parse_all(&args.names).map_err(|e| usage_json(args.json, e))?;
     let expect_target = match args.expect_target.as_deref() {
-        Some(t) => Some(parse_target(t).map_err(|e| usage(format!("--expect-target: {e}")))?),
+        Some(t) => Some(
+            parse_target(t).map_err(|e| usage_json(args.json, format!("--expect-target: {e}")))?,
+        ),
         None => None,
     };
     Ok((
@@ -79,8 +81,7 @@ pub async fn run(
         let _ = face.await;
     }
     if cancel.is_cancelled() {
-        eprintln!("acme-delegate: interrupted");
-        return ExitCode::from(live::INTERRUPTED);
+        return fail(args.json, live::INTERRUPTED, "interrupted");
     }
     match output(report, &args, command) {
         Ok(report) => {
@@ -104,18 +105,17 @@ pub async fn run_wait(
 ) -> ExitCode {
     let timeout = match live::parse_wait(wait) {
         Ok(t) => t,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(args.json, e),
     };
     let (names, check) = match check_inputs(plan_path, &args).await {
         Ok(x) => x,
         Err(code) => return code,
     };
     let Some(outcome) = live::wait(config, &names, check, timeout, args.json).await else {
-        eprintln!("acme-delegate: interrupted");
-        return ExitCode::from(live::INTERRUPTED);
+        return fail(args.json, live::INTERRUPTED, "interrupted");
     };
     if outcome.end == PollEnd::TimedOut && !args.json {
-        eprintln!(
+        errln!(
             "acme-delegate: not every name works from every vantage point after {} ({} rounds); the last round:",
             wait.trim(),
             outcome.rounds
@@ -134,22 +134,20 @@ fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report,
     if let Some(path) = &args.prometheus_textfile {
         let text = prometheus::render(&report, command);
         if let Err(e) = write_atomic(path, text.as_bytes(), 0o644) {
-            return Err(usage(format!(
+            return Err(usage_json(args.json, format!(
                 "cannot write the Prometheus textfile {}: {e}; check that its directory exists and is writable",
                 path.display()
             )));
         }
     }
     if args.json {
-        if let Err(e) = write_json(&report, std::io::stdout().lock()) {
-            return Err(usage(format!("cannot write the report: {e}")));
-        }
+        super::out::json(&report);
     } else {
         let style = human::Style::detect();
         if command == "diagnose" {
-            print!("{}", human::render_worst_first(&report, style));
+            out!("{}", human::render_worst_first(&report, style));
         } else {
-            print!("{}", human::render(&report, style));
+            out!("{}", human::render(&report, style));
         }
     }
     Ok(report)

@@ -159,7 +159,7 @@ async fn poll_lines(mut rx: UnboundedReceiver<Event>) {
             ..
         } = ev
         {
-            eprintln!("{name}: {vantage}: {}", cell_text(&state));
+            errln!("{name}: {vantage}: {}", cell_text(&state));
         }
     }
 }

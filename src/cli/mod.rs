@@ -1,11 +1,28 @@
 //! The headless faces: flags in, engine calls, text or JSON out. Only this layer (and the
 //! TUI) prints.
 
+/// `println!` that never panics (see [`out`]).
+macro_rules! outln {
+    () => { $crate::cli::out::stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::out::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` that never panics.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::out::stdout(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` that never panics.
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::cli::out::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 pub mod args;
 pub mod check;
 pub mod docs;
 pub mod human;
 pub mod live;
+pub mod out;
 pub mod plan;
 pub mod prove;
 pub mod tui;
@@ -18,22 +35,49 @@ use std::process::ExitCode;
 
 /// Bad input or usage: the message on stderr, exit 2.
 pub fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("acme-delegate: {msg}");
+    errln!("acme-delegate: {msg}");
     ExitCode::from(2)
+}
+
+/// A failure; with `--json` also as the one JSON document the flag promises:
+/// `{"version": 1, "error": {"exit": N, "message": "..."}}`. The message goes to stderr
+/// either way.
+pub fn fail(json: bool, code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    let msg = msg.to_string();
+    errln!("acme-delegate: {msg}");
+    if json {
+        print_json(&serde_json::json!({
+            "version": 1,
+            "error": { "exit": code, "message": msg },
+        }));
+    }
+    ExitCode::from(code)
+}
+
+/// [`usage`] that keeps the `--json` promise.
+pub fn usage_json(json: bool, msg: impl std::fmt::Display) -> ExitCode {
+    fail(json, 2, msg)
+}
+
+/// `--ca`: the CA's CAA issuer domain, lower case, without a trailing dot.
+pub fn ca_domain(ca: &str, json: bool) -> Result<String, ExitCode> {
+    match acme_delegate::model::name::parse_input(ca) {
+        Ok(n) if !n.wildcard => Ok(n.identifier),
+        _ => Err(usage_json(json, format!(
+            "--ca {ca:?} is not a domain name; give the CA's CAA issuer domain as it appears in CAA records, e.g. --ca letsencrypt.org (or pki.goog, sectigo.com, digicert.com)"
+        ))),
+    }
 }
 
 /// One pretty JSON document on stdout.
 pub fn print_json(value: &impl Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("acme-delegate: cannot serialise the report: {e}"),
-    }
+    out::json(value);
 }
 
 /// With no subcommand: what the config says, and the hint.
 pub fn summary(config: &Config) -> ExitCode {
     let join = |v: Vec<String>| v.join(", ");
-    println!(
+    outln!(
         "config: {}\nroots: {}\nresolvers: {}\nsystem: {}\n\nRun `acme-delegate check NAME...` (see --help).",
         config
             .source

@@ -1,7 +1,7 @@
 //! `plan`: flags in, the engine's plan setup, the records to publish out (text or JSON).
 
 use super::args::{PlanArgs, ZoneKindArg};
-use super::usage;
+use super::{fail, usage_json};
 use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
@@ -13,17 +13,75 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-fn need<'a>(v: &'a Option<String>, flag: &str, kind: &str) -> Result<&'a str, ExitCode> {
+fn need<'a>(v: &'a Option<String>, flag: &str, kind: &str) -> Result<&'a str, String> {
     v.as_deref()
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| usage(format!("--zone {kind} needs {flag}")))
+        .ok_or_else(|| format!("--zone {kind} needs {flag}"))
 }
 
-fn zone_name(s: &str, flag: &str) -> Result<Name, ExitCode> {
-    parse_target(s).map_err(|e| usage(format!("{flag}: {e}")))
+fn zone_name(s: &str, flag: &str) -> Result<Name, String> {
+    parse_target(s).map_err(|e| format!("{flag}: {e}"))
 }
 
-async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
+/// The kind-specific flags given that `--zone <kind>` does not take.
+fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
+    use ZoneKindArg::*;
+    let given: [(&str, bool, &[ZoneKindArg]); 8] = [
+        ("--api", args.api.is_some(), &[AcmeDns]),
+        ("--allowfrom", !args.allowfrom.is_empty(), &[AcmeDns]),
+        ("--storage", args.storage.is_some(), &[AcmeDns]),
+        ("--server", args.server.is_some(), &[Rfc2136]),
+        ("--key-file", args.key_file.is_some(), &[Rfc2136]),
+        ("--key", args.key.is_some(), &[Rfc2136]),
+        ("--domain", args.domain.is_some(), &[Rfc2136, Provider]),
+        ("--provider", args.provider.is_some(), &[Provider]),
+    ];
+    let mut out: Vec<&str> = given
+        .iter()
+        .filter(|(_, set, kinds)| *set && !kinds.contains(&args.zone))
+        .map(|(flag, _, _)| *flag)
+        .collect();
+    if args.target.is_some() && args.zone != Hosted {
+        out.push("--target");
+    }
+    out
+}
+
+fn kind_name(k: ZoneKindArg) -> &'static str {
+    match k {
+        ZoneKindArg::AcmeDns => "acme-dns",
+        ZoneKindArg::Rfc2136 => "rfc2136",
+        ZoneKindArg::Provider => "provider",
+        ZoneKindArg::Hosted => "hosted",
+    }
+}
+
+/// What `--zone <kind>` takes, for the message about a foreign flag.
+fn kind_flags(k: ZoneKindArg) -> &'static str {
+    match k {
+        ZoneKindArg::AcmeDns => "--api URL [--allowfrom CIDR]... [--storage DIR]",
+        ZoneKindArg::Rfc2136 => {
+            "--server ADDR (--key-file FILE | --key ALG:NAME:SECRET) --domain ZONE"
+        }
+        ZoneKindArg::Provider => "--provider CODE --domain ZONE",
+        ZoneKindArg::Hosted => "--target T",
+    }
+}
+
+async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
+    let foreign = foreign_flags(args);
+    if !foreign.is_empty() {
+        return Err(format!(
+            "{} {} not apply to --zone {}; it takes {}. Remove {}, or choose the zone kind {} belong{} to",
+            foreign.join(", "),
+            if foreign.len() == 1 { "does" } else { "do" },
+            kind_name(args.zone),
+            kind_flags(args.zone),
+            if foreign.len() == 1 { "it" } else { "them" },
+            if foreign.len() == 1 { "it" } else { "they" },
+            if foreign.len() == 1 { "s" } else { "" },
+        ));
+    }
     Ok(match args.zone {
         ZoneKindArg::AcmeDns => ZoneSpec::AcmeDns {
             api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
@@ -35,11 +93,13 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, ExitCode> {
             zone: zone_name(need(&args.domain, "--domain ZONE", "rfc2136")?, "--domain")?,
             key_file: match (&args.key_file, &args.key) {
                 (Some(f), _) => f.clone(),
-                (None, Some(k)) => setup::store_key(k.clone()).await.map_err(usage)?,
+                (None, Some(k)) => setup::store_key(k.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
                 (None, None) => {
-                    return Err(usage(
-                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)",
-                    ))
+                    return Err(
+                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)".into(),
+                    )
                 }
             },
         },
@@ -74,37 +134,35 @@ struct PlanNameOut<'a> {
 }
 
 pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitCode {
+    let json = args.json;
     let names = match parse_all(&args.names) {
         Ok(n) => n,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(json, e),
     };
     let spec = match spec_from(&args).await {
         Ok(s) => s,
-        Err(c) => return c,
+        Err(msg) => return usage_json(json, msg),
     };
     let path = match setup::plan_path(plan_path) {
         Ok(p) => p,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(json, e),
     };
     let zone = match setup::open_zone(spec.clone(), config.timeout).await {
         Ok(z) => z,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(json, e),
     };
     let engine = Engine::new(config);
     let outcome = match engine.make_plan(zone.as_ref(), &names).await {
         Ok(o) => o,
-        Err(e) if e.is_usage() => return usage(e),
-        Err(e) => {
-            eprintln!("acme-delegate: {e}\nNothing was saved.");
-            return ExitCode::from(1);
-        }
+        Err(e) if e.is_usage() => return usage_json(json, e),
+        Err(e) => return fail(json, 1, format!("{e}\nNothing was saved.")),
     };
     let findings = outcome.findings;
     let plan = match setup::save_plan(outcome.plan, path.clone()).await {
         Ok(p) => p,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(json, e),
     };
-    if args.json {
+    if json {
         print_json(&plan, &spec, &path, &findings);
     } else {
         print_text(&plan, &names, &path, &findings);
@@ -141,34 +199,37 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, path: &Path, findings: &[Finding]) {
 
 fn print_text(plan: &Plan, names: &[InputName], path: &Path, findings: &[Finding]) {
     for p in &plan.names {
-        println!("{}", p.name);
+        outln!("{}", p.name);
         match &p.zone {
-            Some(z) => println!("  publish in zone {z}:"),
-            None => println!(
+            Some(z) => outln!("  publish in zone {z}:"),
+            None => outln!(
                 "  publish in the zone that holds {} (it could not be found from here):",
                 p.challenge
             ),
         }
-        println!("    {}", p.fqdn_record());
+        outln!("    {}", p.fqdn_record());
         if let Some(rel) = p.relative_owner() {
-            println!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            println!(
+            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
+            outln!(
                 "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
                 p.challenge,
                 p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
             );
         }
-        println!("  zone file:  {}", p.zone_line());
-        println!();
+        outln!("  zone file:  {}", p.zone_line());
+        outln!();
     }
     for f in findings {
-        println!(
+        outln!(
             "{} {}: {}\n  fix: {}",
-            f.severity, f.code, f.evidence, f.fix
+            f.severity,
+            f.code,
+            f.evidence,
+            f.fix
         );
     }
-    println!("plan saved to {}", path.display());
-    println!(
+    outln!("plan saved to {}", path.display());
+    outln!(
         "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
         names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
     );

@@ -1,7 +1,7 @@
 //! `prove`: publish a test TXT at each target, report when each vantage point sees it.
 
 use super::args::ProveArgs;
-use super::{kind_label, usage};
+use super::{kind_label, usage_json};
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
 use acme_delegate::engine::setup;
@@ -14,15 +14,15 @@ use std::time::Duration;
 pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> ExitCode {
     let plan = match setup::load_plan(plan_path, true).await {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
-        Err(e) => return usage(e),
+        Ok(None) => return usage_json(args.json, setup::SetupError::NoPlan),
+        Err(e) => return usage_json(args.json, e),
     };
     let wanted: Vec<InputName> = if args.names.is_empty() {
         plan.inputs()
     } else {
         match parse_all(&args.names) {
             Ok(n) => n,
-            Err(e) => return usage(e),
+            Err(e) => return usage_json(args.json, e),
         }
     };
     let mut pairs = Vec::new();
@@ -30,22 +30,25 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
         match plan.target_of(n) {
             Some(p) => pairs.push((n.clone(), p.target.clone())),
             None => {
-                return usage(format!(
-                    "{} is not in the plan; run `acme-delegate plan` for it first",
-                    n.identifier
-                ))
+                return usage_json(
+                    args.json,
+                    format!(
+                        "{} is not in the plan; run `acme-delegate plan` for it first",
+                        n.identifier
+                    ),
+                )
             }
         }
     }
     if !(1..=3600).contains(&args.timeout) {
-        return usage("--timeout must be 1 to 3600 seconds");
+        return usage_json(args.json, "--timeout must be 1 to 3600 seconds");
     }
     let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
         Ok(z) => z,
-        Err(e) => return usage(e),
+        Err(e) => return usage_json(args.json, e),
     };
     if let Err(e) = zone.publishable() {
-        return usage(e);
+        return usage_json(args.json, e);
     }
     let json = args.json;
     let report = {
@@ -59,7 +62,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 }
                 match ev {
                     ProveEvent::Published { name, target } => {
-                        eprintln!("{name}: test TXT published at {target}")
+                        errln!("{name}: test TXT published at {target}")
                     }
                     ProveEvent::Seen {
                         name,
@@ -67,13 +70,13 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                         kind,
                         ms,
                     } => {
-                        eprintln!(
+                        errln!(
                             "{name}: {} {vantage} sees it after {ms} ms",
                             kind_label(kind)
                         )
                     }
-                    ProveEvent::Removed { name } => eprintln!("{name}: test TXT removed"),
-                    ProveEvent::Failed { name, message } => eprintln!("{name}: {message}"),
+                    ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
+                    ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
                 }
             }
         });
@@ -91,7 +94,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
         super::print_json(&report);
     } else {
         for n in &report.names {
-            println!(
+            outln!(
                 "{}  {}  {} -> {}",
                 if n.ok { "OK  " } else { "FAIL" },
                 n.name,
@@ -99,7 +102,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 n.target
             );
             for v in &n.vantages {
-                println!(
+                outln!(
                     "  {:<22} {:<5} {:<22} {}",
                     v.vantage,
                     kind_label(v.kind),
@@ -114,13 +117,16 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 );
             }
             for f in &n.findings {
-                println!(
+                outln!(
                     "  {} {}\n    {}\n    fix: {}",
-                    f.severity, f.code, f.evidence, f.fix
+                    f.severity,
+                    f.code,
+                    f.evidence,
+                    f.fix
                 );
             }
             if n.published {
-                println!(
+                outln!(
                     "  test TXT {}",
                     if n.removed {
                         "removed"

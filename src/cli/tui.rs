@@ -79,7 +79,7 @@ fn finish<E: std::fmt::Display>(r: Result<Outcome, E>) -> ExitCode {
     match r {
         Ok(o) => {
             if let Some(s) = o.last_status {
-                println!("{s}");
+                outln!("{s}");
             }
             ExitCode::from(o.exit_code)
         }

@@ -2,6 +2,7 @@
 
 use acme_delegate::clients::write::{self, Client, ClientOutput, WriteOptions};
 use acme_delegate::engine::check::Engine;
+use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
@@ -131,9 +132,12 @@ pub async fn write(
     }
     for (c, o) in &outputs {
         for f in &o.findings {
-            eprintln!(
+            errln!(
                 "{c}: {} {}: {}\n  fix: {}",
-                f.severity, f.code, f.evidence, f.fix
+                f.severity,
+                f.code,
+                f.evidence,
+                f.fix
             );
         }
     }
@@ -154,20 +158,20 @@ pub async fn write(
                 })
                 .collect();
             let doc = serde_json::json!({ "dry_run": true, "files": pv, "clients": reports });
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("serialises")
             );
         } else {
             for p in &pv {
-                println!(
+                outln!(
                     "{} {} (mode {}{})",
                     action_word(&p.action),
                     p.path.display(),
                     p.mode,
                     if p.secret { ", secret" } else { "" }
                 );
-                print!("{}", p.diff);
+                out!("{}", p.diff);
             }
             print_commands(&outputs);
         }
@@ -176,7 +180,7 @@ pub async fn write(
     let written = match apply(&files, now) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("acme-delegate: nothing was written: {e}");
+            errln!("acme-delegate: nothing was written: {e}");
             return ExitCode::from(1);
         }
     };
@@ -189,21 +193,21 @@ pub async fn write(
             })
             .collect();
         let doc = serde_json::json!({ "written": written, "clients": reports });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("serialises")
         );
     } else {
         for (c, o) in &outputs {
-            println!("{c}:");
+            outln!("{c}:");
             for f in &o.files {
                 let w = written.iter().find(|w| w.path == f.path);
-                println!(
+                outln!(
                     "  {} {f}",
                     w.map(|w| action_word(&w.action)).unwrap_or("wrote")
                 );
                 if let Some(io::Action::Replace { backup }) = w.map(|w| &w.action) {
-                    println!("    (the old file is kept as {})", backup.display());
+                    outln!("    (the old file is kept as {})", backup.display());
                 }
             }
         }
@@ -222,12 +226,12 @@ fn action_word(a: &io::Action) -> &'static str {
 
 fn print_commands(outputs: &[(Client, ClientOutput)]) {
     for (c, o) in outputs {
-        println!("\n{c}: next");
+        outln!("\n{c}: next");
         for cmd in &o.next_commands {
-            println!("  {cmd}");
+            outln!("  {cmd}");
         }
         for n in &o.notes {
-            println!("  note: {n}");
+            outln!("  note: {n}");
         }
     }
 }
@@ -259,17 +263,20 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
     let r = {
         if auth {
             let engine = Engine::new(config);
-            hook::auth(
+            let cancel = CancellationToken::new();
+            super::live::cancel_on_signals(cancel.clone());
+            hook::auth_until(
                 &engine,
                 zone.as_ref(),
                 &name,
                 &target,
                 &value,
                 Duration::from_secs(args.timeout),
+                &cancel,
             )
             .await
             .map(|servers| {
-                eprintln!(
+                errln!(
                     "{}: TXT published at {target}, served by {}",
                     name.identifier,
                     servers.join(", ")
@@ -278,13 +285,17 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         } else {
             hook::cleanup(zone.as_ref(), &name, &target, &value)
                 .await
-                .map(|_| eprintln!("{}: TXT removed from {target}", name.identifier))
+                .map(|_| errln!("{}: TXT removed from {target}", name.identifier))
         }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ hook::HookError::Cancelled { .. }) => {
+            errln!("acme-delegate hook: {e}");
+            ExitCode::from(super::live::INTERRUPTED)
+        }
         Err(e) => {
-            eprintln!("acme-delegate hook: {e}");
+            errln!("acme-delegate hook: {e}");
             ExitCode::from(1)
         }
     }

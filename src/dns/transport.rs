@@ -25,6 +25,28 @@ pub trait Transport: Send + Sync + 'static {
         question: &Question,
         flags: QueryFlags,
     ) -> impl Future<Output = Exchange> + Send;
+
+    /// A new run or poll round begins: forget what was learnt about servers in the last
+    /// (e.g. which ones stopped answering).
+    fn begin_run(&self) {}
+
+    /// Whether `server` stopped answering in this run (see [`NetTransport`]).
+    fn is_dead(&self, _server: SocketAddr) -> bool {
+        false
+    }
+}
+
+/// Full timeouts (every attempt) in a row, with no answer in between, after which an
+/// authoritative server counts as dead for the rest of the run.
+pub const DEAD_AFTER_TIMEOUTS: u32 = 3;
+
+/// What this run learnt about the authoritative servers: which stopped answering.
+#[derive(Debug, Default)]
+struct Health {
+    /// Full timeouts since the last answer, per server.
+    timeouts: std::collections::HashMap<SocketAddr, u32>,
+    /// Servers that stopped answering, with how long their last timeout took.
+    dead: std::collections::HashMap<SocketAddr, Duration>,
 }
 
 /// Settings of the network transport.
@@ -52,12 +74,20 @@ impl Default for NetOptions {
 }
 
 /// UDP first, TCP when the answer is truncated. EDNS0 with a 1232-octet buffer.
+///
+/// An authoritative server (asked with RD off) that times out [`DEAD_AFTER_TIMEOUTS`] times
+/// in a row is remembered as dead for the run: later questions to it end at once as
+/// [`Outcome::Timeout`] (with the time the last real timeout took), so a server that dies
+/// in the middle of a 1,000-name run costs about one timeout, not one per name. Any answer
+/// from it resets the count; [`Transport::begin_run`] forgets all of it. Resolvers are not
+/// judged this way: a resolver's timeout says more about the name than about the resolver.
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
     permits: Arc<Semaphore>,
     rate: Arc<RateLimit>,
     sockets: Arc<UdpPool>,
+    health: Arc<std::sync::Mutex<Health>>,
 }
 
 impl NetTransport {
@@ -69,7 +99,41 @@ impl NetTransport {
             permits,
             rate,
             sockets: Arc::default(),
+            health: Arc::default(),
         }
+    }
+}
+
+/// The time the dead server's last timeout took, if it is dead.
+fn dead(health: &std::sync::Mutex<Health>, server: SocketAddr) -> Option<Duration> {
+    health
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .dead
+        .get(&server)
+        .copied()
+}
+
+/// Counts a timeout (and maybe declares the server dead), or clears the count on an answer.
+fn record(
+    health: &std::sync::Mutex<Health>,
+    server: SocketAddr,
+    ex_outcome: &Outcome,
+    took: Duration,
+) {
+    let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
+    match ex_outcome {
+        Outcome::Timeout => {
+            let n = h.timeouts.entry(server).or_insert(0);
+            *n += 1;
+            if *n >= DEAD_AFTER_TIMEOUTS {
+                h.dead.insert(server, took);
+            }
+        }
+        o if o.responded() => {
+            h.timeouts.remove(&server);
+        }
+        _ => {}
     }
 }
 
@@ -135,21 +199,48 @@ impl Transport for NetTransport {
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
         let me = self.clone();
+        let judged = !flags.recursion_desired;
         async move {
+            let failed_fast = |took: Duration| Exchange {
+                server,
+                question: question.clone(),
+                flags,
+                elapsed: took,
+                outcome: Outcome::Timeout,
+            };
+            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
+                return failed_fast(took);
+            }
             // The cap first: a query waiting for its server's turn holds no in-flight permit.
             me.rate.wait(server).await;
             let _permit = me.permits.acquire().await.ok();
+            // It may have been found dead while this question waited for its turn.
+            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
+                return failed_fast(took);
+            }
             let start = Instant::now();
             let outcome = exchange(server, &question, flags, &me.opts, &me.sockets).await;
+            let elapsed = start.elapsed();
+            if judged {
+                record(&me.health, server, &outcome, elapsed);
+            }
             tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
                 server,
                 question,
                 flags,
-                elapsed: start.elapsed(),
+                elapsed,
                 outcome,
             }
         }
+    }
+
+    fn begin_run(&self) {
+        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::default();
+    }
+
+    fn is_dead(&self, server: SocketAddr) -> bool {
+        dead(&self.health, server).is_some()
     }
 }
 
@@ -387,6 +478,46 @@ mod tests {
         assert_eq!(ex.outcome, Outcome::Timeout);
         assert!(ex.elapsed >= Duration::from_millis(190), "{:?}", ex.elapsed);
         assert!(ex.elapsed < Duration::from_secs(2));
+    }
+
+    /// A server that stops answering is given up after a few full timeouts: the next
+    /// questions to it end at once, until the next run.
+    #[tokio::test]
+    async fn a_dead_server_fails_fast_for_the_rest_of_the_run() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_millis(100),
+            attempts: 1,
+            max_inflight: 64,
+            max_qps_per_server: 0,
+        });
+        let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
+        for _ in 0..DEAD_AFTER_TIMEOUTS {
+            let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+            assert!(ex.elapsed >= Duration::from_millis(90));
+        }
+        let start = Instant::now();
+        for _ in 0..50 {
+            let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+            assert_eq!(ex.outcome, Outcome::Timeout);
+            assert!(
+                ex.elapsed >= Duration::from_millis(90),
+                "reports the real timeout"
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            start.elapsed()
+        );
+        // Resolvers are not judged this way.
+        let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
+        assert!(ex.elapsed >= Duration::from_millis(90));
+        // A new run asks it again.
+        t.begin_run();
+        let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+        assert!(ex.elapsed >= Duration::from_millis(90));
     }
 
     #[tokio::test]

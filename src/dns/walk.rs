@@ -76,6 +76,26 @@ fn reply_ttl(r: &super::outcome::Reply) -> Option<u32> {
     min_ttl(records, r.negative_ttl())
 }
 
+/// The root and the top-level zones: infrastructure, not the user's to fix.
+pub fn is_infrastructure(apex: &Name) -> bool {
+    apex.label_count() <= 1
+}
+
+/// An answer that no real root or TLD server gives, asked as one (RD off): data or a
+/// negative answer without the AA bit (where a referral or an authoritative answer must
+/// be), or an NXDOMAIN/NODATA without the SOA of the zone. Seen when the network answers
+/// DNS itself (a transparent proxy, a captive portal, a filtering middlebox).
+pub fn forged_by_network(apex: &Name, ex: &Exchange) -> bool {
+    if !is_infrastructure(apex) || ex.flags.recursion_desired {
+        return false;
+    }
+    match &ex.outcome {
+        Outcome::Answer(r) => !r.authoritative,
+        Outcome::NoData(r) | Outcome::NxDomain(r) => !r.authoritative || r.soa().is_none(),
+        _ => false,
+    }
+}
+
 /// The memoising walker.
 pub struct Walker<T: Transport> {
     transport: Arc<T>,
@@ -141,24 +161,7 @@ impl<T: Transport> Walker<T> {
         }
         let zone = parent.zone.clone();
         let q = Question::new(name.clone(), RecordType::NS);
-        let mut failures = Vec::new();
-        let mut found = None;
-        for s in &zone.servers {
-            let ex = self
-                .transport
-                .ask(s.addr, &q, QueryFlags::authoritative())
-                .await;
-            let usable = match &ex.outcome {
-                Outcome::Referral(_) => true,
-                Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
-                _ => false,
-            };
-            if usable {
-                found = Some(ex);
-                break;
-            }
-            failures.push(ex);
-        }
+        let (found, failures) = self.ask_zone(&zone, &q).await;
         let Some(ex) = found else {
             return Arc::new(Walk {
                 zone,
@@ -258,6 +261,47 @@ impl<T: Transport> Walker<T> {
             failures,
             ttl,
         })
+    }
+
+    /// Asks the zone's servers `q` until one gives a usable answer (a referral, or an
+    /// authoritative answer): the first server alone, then, if it fails, all the others at
+    /// once (so that a zone with dead servers, or the 26 root addresses on a network
+    /// without a route, costs about one timeout, not one per server). Returns that answer
+    /// and the failed exchanges, in server order. An answer forged by the network
+    /// ([`forged_by_network`]) stops the search: it is returned among the failures.
+    async fn ask_zone(&self, zone: &Zone, q: &Question) -> (Option<Exchange>, Vec<Exchange>) {
+        let usable = |ex: &Exchange| match &ex.outcome {
+            _ if forged_by_network(&zone.apex, ex) => false,
+            Outcome::Referral(_) => true,
+            Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
+            _ => false,
+        };
+        let ask = |s: &Server| self.transport.ask(s.addr, q, QueryFlags::authoritative());
+        let Some((first, rest)) = zone.servers.split_first() else {
+            return (None, vec![]);
+        };
+        let ex = ask(first).await;
+        if usable(&ex) {
+            return (Some(ex), vec![]);
+        }
+        let mut failures = vec![ex];
+        if forged_by_network(&zone.apex, &failures[0]) {
+            return (None, failures);
+        }
+        let others = futures::future::join_all(rest.iter().map(ask)).await;
+        let mut found = None;
+        for ex in others {
+            if found.is_none() && usable(&ex) {
+                found = Some(ex);
+            } else if found.is_none() {
+                let forged = forged_by_network(&zone.apex, &ex);
+                failures.push(ex);
+                if forged {
+                    return (None, failures);
+                }
+            }
+        }
+        (found, failures)
     }
 
     /// Asks a resolver `q` again with checking disabled (CD): a SERVFAIL that turns into an

@@ -3,13 +3,15 @@
 //! queries in flight); the walk below shared zones is done once.
 
 use crate::dns::memo::Memo;
+use crate::dns::transport::DEAD_AFTER_TIMEOUTS;
 use crate::dns::walk::Walker;
 use crate::dns::{
-    Exchange, Name, NetOptions, NetTransport, QueryFlags, Question, RData, RecordType, Transport,
+    Exchange, Name, NetOptions, NetTransport, Outcome, QueryFlags, Question, RData, RecordType,
+    Transport,
 };
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::events::{CancellationToken, Event, EventSink};
-use crate::engine::views::{ask_resolver, vantages, Vantage};
+use crate::engine::views::{ask_resolver, vantages, ResolverView, Vantage};
 use crate::findings::rules::chain::{rules, NameEvidence};
 use crate::findings::rules::diagnose::ZoneSigning;
 use crate::findings::Code;
@@ -17,6 +19,8 @@ use crate::findings::{Finding, Severity};
 use crate::model::config::Config;
 use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +43,10 @@ pub struct Engine<T: Transport> {
     pub(crate) caa_nodes: Memo<Name, Exchange>,
     /// DNSSEC signing status per target zone.
     pub(crate) signing: Memo<Name, ZoneSigning>,
+    /// Per run: (resolver, dead authoritative server) -> how often the resolver timed out
+    /// on a name whose chain passes that server, and how long the last timeout took.
+    hanging: std::sync::Mutex<HashMap<(SocketAddr, SocketAddr), (u32, Duration)>>,
+    hanging_changed: tokio::sync::Notify,
 }
 
 impl Engine<NetTransport> {
@@ -64,6 +72,8 @@ impl<T: Transport> Engine<T> {
             walker,
             caa_nodes: Memo::new(epoch.clone(), exchange_ttl),
             signing: Memo::new(epoch, |_| None),
+            hanging: Default::default(),
+            hanging_changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -71,6 +81,11 @@ impl<T: Transport> Engine<T> {
     /// asked again, so a re-check after a change sees the change.
     pub fn begin_run(&self) {
         self.walker.epoch().advance();
+        self.walker.transport().begin_run();
+        self.hanging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn walker(&self) -> &Walker<T> {
@@ -96,18 +111,25 @@ impl<T: Transport> Engine<T> {
     ) -> NameEvidence {
         let transport = self.walker.transport().clone();
         let id = input.identifier.as_str();
+        // The chain first: the resolvers are then asked with what it learnt (a resolver
+        // known to wait out a dead server of this chain is not asked again).
+        let chain = chain::follow_with(&self.walker, &input.challenge, events, id).await;
+        let dead = self.dead_servers(&chain);
         let resolvers = futures::future::join_all(self.vantages.iter().map(|v| {
             let transport = transport.clone();
+            let dead = &dead;
             async move {
-                let rv = ask_resolver(transport.as_ref(), v, &input.challenge).await;
+                let ask = ask_resolver(transport.as_ref(), v, &input.challenge);
+                let rv = tokio::select! {
+                    rv = ask => rv,
+                    took = self.hangs(v, dead) => ResolverView::timed_out(v, &input.challenge, took),
+                };
                 events.emit(|| vantage_event(id, &rv));
                 rv
             }
-        }));
-        let (chain, resolvers) = tokio::join!(
-            chain::follow_with(&self.walker, &input.challenge, events, id),
-            resolvers
-        );
+        }))
+        .await;
+        self.note_hanging(&chain, &resolvers);
         let doubled = self.doubled_lookup(input, &chain).await;
         NameEvidence {
             observed_at: std::time::SystemTime::now(),
@@ -119,6 +141,70 @@ impl<T: Transport> Engine<T> {
                 .expect_target
                 .clone()
                 .or_else(|| opts.planned.get(&input.identifier).cloned()),
+        }
+    }
+
+    /// The servers of the chain that stopped answering in this run.
+    fn dead_servers(&self, chain: &Chain) -> Vec<SocketAddr> {
+        let t = self.walker.transport();
+        let mut v: Vec<SocketAddr> = chain
+            .steps
+            .iter()
+            .flat_map(|s| s.exchanges.iter())
+            .filter(|(_, e)| matches!(e.outcome, Outcome::Timeout) && t.is_dead(e.server))
+            .map(|(_, e)| e.server)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// A resolver that timed out on a name whose chain passes a dead server waits for that
+    /// server: counted per (resolver, dead server) for the run.
+    fn note_hanging(&self, chain: &Chain, resolvers: &[ResolverView]) {
+        let dead = self.dead_servers(chain);
+        if dead.is_empty() {
+            return;
+        }
+        let mut hanging = self.hanging.lock().unwrap_or_else(|e| e.into_inner());
+        for rv in resolvers {
+            if matches!(rv.exchange.outcome, Outcome::Timeout) {
+                for d in &dead {
+                    let e = hanging
+                        .entry((rv.vantage.addr, *d))
+                        .or_insert((0, rv.exchange.elapsed));
+                    e.0 += 1;
+                    e.1 = rv.exchange.elapsed;
+                }
+            }
+        }
+        drop(hanging);
+        self.hanging_changed.notify_waiters();
+    }
+
+    /// Resolves (with the time its timeouts took) as soon as resolver `v` has timed out
+    /// [`DEAD_AFTER_TIMEOUTS`] times in this run on names whose chain passes one of the
+    /// `dead` servers of this chain: asking it again would only wait out the same timeout.
+    /// Never resolves otherwise.
+    async fn hangs(&self, v: &Vantage, dead: &[SocketAddr]) -> Duration {
+        if dead.is_empty() {
+            return std::future::pending().await;
+        }
+        loop {
+            let changed = self.hanging_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let known = {
+                let hanging = self.hanging.lock().unwrap_or_else(|e| e.into_inner());
+                dead.iter()
+                    .filter_map(|d| hanging.get(&(v.addr, *d)))
+                    .find(|(n, _)| *n >= DEAD_AFTER_TIMEOUTS)
+                    .map(|(_, took)| *took)
+            };
+            if let Some(took) = known {
+                return took;
+            }
+            changed.await;
         }
     }
 

@@ -299,6 +299,12 @@ pub fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     base.resolvers
         .retain(|rv| !ev.cd_retries.iter().any(|c| c.vantage == rv.vantage.name));
     let mut f = rules(&base);
+    if f.iter()
+        .any(|x| crate::findings::rules::chain::blinds(x.code))
+    {
+        // Nothing read from this network can be trusted: that one finding is the report.
+        return f;
+    }
     f.extend(dnssec_rules(ev));
     f.extend(caa_rules(ev));
     f.extend(chain_extra_rules(ev));

@@ -6,6 +6,7 @@
 
 use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
 use crate::engine::check::Engine;
+use crate::engine::events::CancellationToken;
 use crate::model::name::{parse_input, InputName};
 use crate::model::plan::Plan;
 use crate::zones::kinds::{ValidationZone, ZoneError};
@@ -26,6 +27,8 @@ pub enum HookError {
     Zone(ZoneError),
     #[error("no authoritative server of {target}'s zone could be found from the root hints; delegate the validation zone (NS + glue)")]
     NoServers { target: Name },
+    #[error("interrupted (Ctrl-C, SIGTERM or SIGHUP): {}", if *removed { format!("the TXT at {target} was removed again") } else { format!("the TXT at {target} could NOT be removed: delete it by hand") })]
+    Cancelled { target: Name, removed: bool },
     #[error("after {secs} s these authoritative servers of {target}'s zone still do not serve the TXT: {servers}; make the primary NOTIFY and transfer to every server")]
     NotServed {
         target: Name,
@@ -75,6 +78,26 @@ pub async fn auth<T: Transport>(
         .await
         .map_err(HookError::Zone)?;
     wait_served(engine, target, value, timeout, Duration::from_millis(500)).await
+}
+
+/// [`auth`] until `cancel` (a signal): then the TXT, which may already be out, is removed
+/// again, and the error says whether that worked.
+pub async fn auth_until<T: Transport>(
+    engine: &Engine<T>,
+    zone: &dyn ValidationZone,
+    name: &InputName,
+    target: &Name,
+    value: &str,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, HookError> {
+    tokio::select! {
+        r = auth(engine, zone, name, target, value, timeout) => r,
+        _ = cancel.cancelled() => {
+            let removed = cleanup(zone, name, target, value).await.is_ok();
+            Err(HookError::Cancelled { target: target.clone(), removed })
+        }
+    }
 }
 
 /// Removes `value` from `target` (acme-dns has no delete: the value ages out).

@@ -22,6 +22,9 @@ pub enum SetupError {
     /// The zone's settings are wrong (bad address, unreadable key file, ...): bad input.
     #[error("{0}")]
     Zone(ZoneError),
+    /// The zone cannot be written (wrong key, server down, zone not served, ...).
+    #[error("{0}")]
+    ZoneUnusable(ZoneError),
     /// The zone cannot be used right now (the acme-dns API is down, ...).
     #[error("{} {}: {}\n  fix: {}", .0.severity, .0.code, .0.evidence, .0.fix)]
     Unusable(Box<Finding>),
@@ -45,7 +48,10 @@ pub enum SetupError {
 impl SetupError {
     /// Bad input or usage (exit 2), as opposed to a zone that cannot be used (exit 1).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, SetupError::Unusable(_) | SetupError::Target { .. })
+        !matches!(
+            self,
+            SetupError::Unusable(_) | SetupError::ZoneUnusable(_) | SetupError::Target { .. }
+        )
     }
 }
 
@@ -165,6 +171,7 @@ impl<T: Transport> Engine<T> {
         zone: &dyn ValidationZone,
         names: &[InputName],
     ) -> Result<PlanOutcome, SetupError> {
+        zone.usable().await.map_err(SetupError::ZoneUnusable)?;
         let mut findings = zone.audit().await;
         if let Some(f) = findings.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
             return Err(SetupError::Unusable(Box::new(f.clone())));

@@ -50,3 +50,22 @@ pub async fn ask_resolver<T: Transport>(t: &T, v: &Vantage, challenge: &Name) ->
         end,
     }
 }
+
+impl ResolverView {
+    /// A resolver not asked because it is known to wait out a dead server on this chain
+    /// (see `Engine::evidence_with`): a timeout, as the last real one took.
+    pub fn timed_out(v: &Vantage, challenge: &Name, took: std::time::Duration) -> ResolverView {
+        ResolverView {
+            vantage: v.clone(),
+            exchange: crate::dns::Exchange {
+                server: v.addr,
+                question: Question::new(challenge.clone(), RecordType::TXT),
+                flags: QueryFlags::recursive(),
+                elapsed: took,
+                outcome: crate::dns::Outcome::Timeout,
+            },
+            hops: vec![],
+            end: None,
+        }
+    }
+}

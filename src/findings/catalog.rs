@@ -85,6 +85,8 @@ codes! {
     ProofNotSeen = "PROOF_NOT_SEEN", Error, "a vantage point never saw the test TXT through the CNAME";
     ProofCancelled = "PROOF_CANCELLED", Error, "the proof was interrupted (the test TXT records were removed)";
     CheckFailed = "CHECK_FAILED", Error, "acme-delegate could not finish checking this name (an internal error)";
+    DnsIntercepted = "DNS_INTERCEPTED", Info, "this network answers DNS queries itself (a proxy, captive portal or filter): the authoritative view cannot be read from here";
+    AuthUnreachable = "AUTH_UNREACHABLE", Info, "no root server can be reached from here: only the resolvers' view is available, the verdict is inconclusive";
 }
 
 impl Code {

@@ -96,7 +96,7 @@ struct RawResolver {
 #[serde(deny_unknown_fields)]
 struct RawSystem {
     enabled: Option<bool>,
-    resolv_conf: Option<String>,
+    resolv_conf: Option<Spanned<String>>,
     servers: Option<Vec<Spanned<String>>>,
 }
 
@@ -118,7 +118,7 @@ impl Config {
         };
         // The asset is checked by a unit test; should it ever fail, the roots still stand.
         let path = Path::new(DEFAULT_CONFIG_PATH);
-        match Config::over(roots_only.clone(), DEFAULT_CONFIG, path) {
+        match Config::over(roots_only.clone(), DEFAULT_CONFIG, path, false) {
             Ok(cfg) => Config {
                 source: None,
                 ..cfg
@@ -148,7 +148,7 @@ impl Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = crate::model::files::read_text_limited(path).map_err(|e| ConfigError {
             file: path.to_path_buf(),
             line: None,
             key: None,
@@ -160,11 +160,12 @@ impl Config {
 
     /// A config file's settings over the built-in defaults.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        Config::over(Config::defaults(), text, path)
+        Config::over(Config::defaults(), text, path, true)
     }
 
-    /// `text`'s settings over `base`.
-    fn over(base: Config, text: &str, path: &Path) -> Result<Config, ConfigError> {
+    /// `text`'s settings over `base`. `user`: a file the user wrote, whose `resolv_conf`
+    /// must exist (the built-in defaults do without one when the machine has none).
+    fn over(base: Config, text: &str, path: &Path, user: bool) -> Result<Config, ConfigError> {
         let located =
             |span: Option<Range<usize>>, key: Option<String>, message: String, fix: &str| {
                 let line = span.map(|s| line_of(text, s.start));
@@ -189,12 +190,12 @@ impl Config {
         let mut cfg = base;
         cfg.source = Some(path.to_path_buf());
         let addr = |s: &Spanned<String>, key: &str| -> Result<SocketAddr, ConfigError> {
-            parse_addr(s.get_ref()).ok_or_else(|| {
+            parse_addr_checked(s.get_ref()).map_err(|e| {
                 located(
                     Some(s.span()),
                     Some(key.to_string()),
-                    format!("{:?} is not an address with a port", s.get_ref()),
-                    "write \"ip:port\", e.g. \"127.0.0.1:53\", or \"[::1]:53\" for IPv6",
+                    format!("{:?} {}", s.get_ref(), e.problem()),
+                    e.fix(),
                 )
             })
         };
@@ -302,21 +303,93 @@ impl Config {
                     .map(|s| addr(s, "system.servers"))
                     .collect::<Result<_, _>>()?;
             } else if let Some(p) = &sys.resolv_conf {
-                cfg.system = read_resolv_conf(Path::new(p));
+                let file = Path::new(p.get_ref());
+                if user && !file.is_file() {
+                    return Err(located(
+                        Some(p.span()),
+                        Some("system.resolv_conf".into()),
+                        format!("{:?} does not exist or is not a file", p.get_ref()),
+                        "give the path of an existing resolv.conf (e.g. /etc/resolv.conf), or list the resolvers with `servers = [\"ip:port\"]`",
+                    ));
+                }
+                cfg.system = read_resolv_conf(file);
             }
         }
         Ok(cfg)
     }
 }
 
-/// `ip:port`, `[v6]:port`; a bare IP gets port 53.
-pub fn parse_addr(s: &str) -> Option<SocketAddr> {
+/// Why a server address was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddrError {
+    /// Not an IP address with an optional port.
+    Invalid,
+    /// Port 0 cannot be sent to.
+    PortZero,
+    /// An IPv6 address without brackets: `::1:53` could be `[::1]:53` or `[::1:53]:53`.
+    BareIpv6,
+}
+
+impl AddrError {
+    /// What is wrong, after the quoted input.
+    pub fn problem(&self) -> &'static str {
+        match self {
+            AddrError::Invalid => "is not an address with a port",
+            AddrError::PortZero => "has port 0, which no server listens on",
+            AddrError::BareIpv6 => {
+                "is an IPv6 address without brackets: the last group could be the port or part of the address"
+            }
+        }
+    }
+
+    /// How to write it instead.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            AddrError::Invalid => {
+                "write \"ip:port\", e.g. \"127.0.0.1:53\", or \"[::1]:53\" for IPv6"
+            }
+            AddrError::PortZero => "give the port the server listens on, usually 53",
+            AddrError::BareIpv6 => {
+                "put IPv6 addresses in brackets, with the port after them: \"[::1]:53\" (or \"[2001:db8::53]:53\")"
+            }
+        }
+    }
+}
+
+impl fmt::Display for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; {}", self.problem(), self.fix())
+    }
+}
+
+/// `ip:port`, `[v6]:port`, `[v6]`; a bare IPv4 address gets port 53. A bare IPv6 address
+/// is refused (is `::1:53` the address `::1` and port 53?), and so is port 0.
+pub fn parse_addr_checked(s: &str) -> Result<SocketAddr, AddrError> {
     let s = s.trim();
-    s.parse::<SocketAddr>().ok().or_else(|| {
-        s.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, 53))
-    })
+    let addr = if let Ok(a) = s.parse::<SocketAddr>() {
+        a
+    } else if let Ok(ip) = s.parse::<std::net::Ipv4Addr>() {
+        SocketAddr::new(ip.into(), 53)
+    } else if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Err(AddrError::BareIpv6);
+    } else if let Some(ip) = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse::<std::net::Ipv6Addr>().ok())
+    {
+        SocketAddr::new(ip.into(), 53)
+    } else {
+        return Err(AddrError::Invalid);
+    };
+    if addr.port() == 0 {
+        return Err(AddrError::PortZero);
+    }
+    Ok(addr)
+}
+
+/// [`parse_addr_checked`], without the reason.
+pub fn parse_addr(s: &str) -> Option<SocketAddr> {
+    parse_addr_checked(s).ok()
 }
 
 /// The 1-based line of a byte offset (TOML spans are byte ranges).
@@ -351,7 +424,7 @@ pub fn parse_root_hints(text: &str) -> Vec<SocketAddr> {
 /// as `ip:53` (missing file, or no name server: none). Lines it does not know are skipped, as
 /// before: the reader's warnings about them are not passed on (the library prints nothing).
 pub fn read_resolv_conf(path: &Path) -> Vec<SocketAddr> {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = crate::model::files::read_limited(path) else {
         return Vec::new();
     };
     let quiet = tracing::subscriber::NoSubscriber::default();
@@ -474,6 +547,49 @@ servers = ["127.0.0.55:53"]
         assert_eq!(e.line, Some(2));
         assert_eq!(e.key.as_deref(), Some("max_qps_per_server"));
         assert!(e.to_string().contains("0 for no cap"), "{e}");
+    }
+
+    #[test]
+    fn addresses_refuse_port_zero_and_bare_ipv6() {
+        assert_eq!(
+            parse_addr("127.0.0.1"),
+            Some("127.0.0.1:53".parse().unwrap())
+        );
+        assert_eq!(
+            parse_addr("[::1]:5353"),
+            Some("[::1]:5353".parse().unwrap())
+        );
+        assert_eq!(parse_addr("[::1]"), Some("[::1]:53".parse().unwrap()));
+        assert_eq!(parse_addr_checked("127.0.0.1:0"), Err(AddrError::PortZero));
+        assert_eq!(parse_addr_checked("[::1]:0"), Err(AddrError::PortZero));
+        assert_eq!(parse_addr_checked("::1:53"), Err(AddrError::BareIpv6));
+        assert_eq!(parse_addr_checked("2001:db8::1"), Err(AddrError::BareIpv6));
+        assert_eq!(parse_addr_checked("ns1.example"), Err(AddrError::Invalid));
+        let e = Config::from_toml("roots = [\"::1:53\"]\n", Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.to_string().contains("[::1]:53") && e.to_string().contains("brackets"),
+            "{e}"
+        );
+        let e = Config::from_toml(
+            "[[resolvers]]\nname = \"x\"\naddress = \"127.0.0.1:0\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("port 0") && e.line == Some(3), "{e}");
+    }
+
+    #[test]
+    fn a_missing_resolv_conf_is_an_error() {
+        let e = Config::from_toml(
+            "[system]\nresolv_conf = \"/nonexistent/resolv.conf\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("system.resolv_conf"));
+        assert!(e.to_string().contains("/nonexistent/resolv.conf"), "{e}");
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        let e = Config::from_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("1 MiB"), "{e}");
     }
 
     #[test]

@@ -2,8 +2,40 @@
 //! half-written file, and a symlink planted at the path is not followed.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The largest input file read (config, plan, key, account and client files): 1 MiB.
+pub const MAX_INPUT_BYTES: u64 = 1 << 20;
+
+/// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
+/// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest.
+pub fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)?
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than 1 MiB ({} bytes at most); give the right file",
+                MAX_INPUT_BYTES
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text_limited(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_limited(path)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it is not UTF-8 text".to_string(),
+        )
+    })
+}
 
 /// Writes `bytes` to `path` atomically: a temporary file (the `tempfile` crate) in the same
 /// directory is written, synced, given `mode` (e.g. `0o644`, exactly, whatever the umask) and
@@ -94,6 +126,23 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn input_files_are_read_up_to_one_mib() {
+        let d = tempdir("limit");
+        let small = d.join("small");
+        fs::write(&small, "x = 1\n").unwrap();
+        assert_eq!(read_text_limited(&small).unwrap(), "x = 1\n");
+        let big = d.join("big");
+        fs::write(&big, vec![b'a'; (MAX_INPUT_BYTES + 1) as usize]).unwrap();
+        let e = read_limited(&big).unwrap_err();
+        assert!(e.to_string().contains("1 MiB"), "{e}");
+        let t = std::time::Instant::now();
+        let e = read_limited(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        fs::remove_dir_all(&d).unwrap();
     }
 
     fn mode_of(p: &Path) -> u32 {

@@ -95,7 +95,7 @@ impl Plan {
     }
 
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+        let text = crate::model::files::read_text_limited(path).map_err(|e| PlanError {
             file: path.to_path_buf(),
             message: format!(
                 "cannot read it ({e}); create one with `acme-delegate plan --zone ... NAME...`"

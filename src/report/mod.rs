@@ -212,12 +212,16 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
     chain.extend(end_entry(&ev.chain.end));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    // No authoritative view from this network (intercepted, or no route to the roots).
+    let blind = findings
+        .iter()
+        .any(|f| crate::findings::rules::chain::blinds(f.code));
     NameReport {
         name: ev.input.identifier.clone(),
         challenge: ev.input.challenge.clone(),
         target: ev.chain.target().cloned(),
-        ok: ok && any_response,
-        inconclusive: !any_response,
+        ok: ok && any_response && !blind,
+        inconclusive: !any_response || blind,
         chain: compact(chain),
         views,
         findings,

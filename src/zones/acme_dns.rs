@@ -849,7 +849,7 @@ async fn off_worker<R: Send + 'static>(
 
 /// The accounts of one account file, keyed by domain (none when it does not exist yet).
 fn read_accounts(path: PathBuf) -> Result<BTreeMap<String, Account>, AcmeDnsError> {
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::model::files::read_text_limited(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => {

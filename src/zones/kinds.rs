@@ -8,7 +8,7 @@ use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey
 use crate::dns::Name;
 use crate::findings::Code;
 use crate::findings::Finding;
-use crate::model::config::parse_addr;
+use crate::model::config::parse_addr_checked;
 use crate::model::name::InputName;
 use crate::model::plan::{label_for, ZoneSpec};
 use futures::future::BoxFuture;
@@ -60,6 +60,12 @@ pub trait ValidationZone: Send + Sync {
     ) -> BoxFuture<'a, Result<(), ZoneError>>;
     /// Checks made when planning (TSIG key scope, API health): findings, never errors.
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
+    /// Can the zone be written at all? (an RFC 2136 zone: a test TXT is added and removed
+    /// again with the key). Err names the cause (BADKEY, BADSIG, NOTAUTH, a timeout, a
+    /// refused connection) and the fix; a plan is not saved then.
+    fn usable(&self) -> BoxFuture<'_, Result<(), ZoneError>> {
+        async move { Ok(()) }.boxed()
+    }
 }
 
 /// Opens the zone a spec describes; `data_dir` overrides the acme-dns account store.
@@ -70,10 +76,13 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
             zone,
             key_file,
         } => {
-            let addr = parse_addr(server).ok_or_else(|| {
+            let addr = parse_addr_checked(server).map_err(|e| {
                 zerr(
-                    format!("--server {server:?} is not an address"),
-                    "give the primary's address as ip:port, e.g. 192.0.2.53:53",
+                    format!("--server {server:?} {}", e.problem()),
+                    format!(
+                        "give the primary's address as ip:port, e.g. 192.0.2.53:53; {}",
+                        e.fix()
+                    ),
                 )
             })?;
             let key = TsigKey::from_file(key_file).map_err(|e| {
@@ -89,6 +98,7 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 key,
                 // An UPDATE of a signed zone waits for the re-signing: give it more than a query.
                 timeout: timeout.max(UPDATE_TIMEOUT),
+                scope: Default::default(),
             })
         }
         ZoneSpec::AcmeDns {
@@ -126,6 +136,8 @@ pub struct Rfc2136Zone {
     zone: Name,
     key: TsigKey,
     timeout: Duration,
+    /// The scope probe [`ValidationZone::usable`] ran, for [`ValidationZone::audit`].
+    scope: std::sync::Mutex<Option<super::rfc2136::ScopeReport>>,
 }
 
 impl Rfc2136Zone {
@@ -193,9 +205,54 @@ impl ValidationZone for Rfc2136Zone {
         }
         .boxed()
     }
+    fn usable(&self) -> BoxFuture<'_, Result<(), ZoneError>> {
+        async move {
+            let owner = self.zone.prepend(&format!(
+                "acme-delegate-usable-probe-{:016x}",
+                rand::random::<u64>()
+            ));
+            let token = "acme-delegate plan: can this key write here?";
+            let r = publish_txt(self.server, &self.zone, &owner, token, 1, &self.key, self.timeout)
+                .await;
+            if !r.applied() {
+                return Err(zerr(
+                    format!(
+                        "the validation zone {} cannot be written at {} with key {}: {}",
+                        self.zone,
+                        self.server,
+                        self.key.name,
+                        r.label()
+                    ),
+                    r.explain(),
+                ));
+            }
+            let c = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
+                .await;
+            self.applied(c, format!("removing the test TXT at {owner} from {}", self.server))?;
+            let scope = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
+            *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope.clone());
+            if scope.verdict == ScopeVerdict::Inconclusive {
+                return Err(zerr(
+                    format!(
+                        "the key {} wrote a TXT in {}, but probing what else it may write failed: {}",
+                        self.key.name,
+                        self.zone,
+                        scope.attempt.label()
+                    ),
+                    scope.explain(),
+                ));
+            }
+            Ok(())
+        }
+        .boxed()
+    }
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
         async move {
-            let r = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
+            let known = self.scope.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let r = match known {
+                Some(r) => r,
+                None => probe_scope(self.server, &self.zone, &self.key, self.timeout).await,
+            };
             let mut out = Vec::new();
             if r.verdict == ScopeVerdict::Overprivileged {
                 out.push(Finding::new(

@@ -196,7 +196,7 @@ impl TsigKey {
     /// `-y` form (`alg:name:secret`).
     pub fn from_file(path: &Path) -> Result<TsigKey, KeyError> {
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| KeyError {
+        let text = crate::model::files::read_text_limited(path).map_err(|e| KeyError {
             source: source.clone(),
             line: None,
             message: format!("cannot read the key file: {e}"),

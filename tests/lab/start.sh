@@ -16,6 +16,8 @@
 #   blackhole  127.0.0.99:53   tools/blackhole.py: udp+tcp, never answers
 #   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner;
 #                              nonaa.lab., data without the AA flag (lame)
+#   intercept  127.0.0.96:53   tools/intercept.py: a network that answers DNS itself: NXDOMAIN,
+#              127.0.0.95:53   resp. NOERROR/NODATA, for everything, without AA and without SOA
 #   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
 #                              trust anchor = DS of the fake root
@@ -55,7 +57,7 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
-COMPONENTS=(knot-root knot-test knot-lab blackhole conflict unbound unbound2 unbound-inside)
+COMPONENTS=(knot-root knot-test knot-lab blackhole conflict intercept unbound unbound2 unbound-inside)
 [[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
 
 T0=$(date +%s.%N)
@@ -70,7 +72,7 @@ cleanup_on_error() {  # if we fail half-way, stop what we started (by PID)
     fi
 }
 trap cleanup_on_error EXIT
-expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict) echo python3 ;; *) echo "$1" ;; esac; }
+expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict|intercept) echo python3 ;; *) echo "$1" ;; esac; }
 alive() { # component -> true if its PID file names a live (non-zombie) process of the right binary
     local f="$RUN/pids/$1.pid" pid
     [[ -s $f ]] || return 1
@@ -106,7 +108,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|97|98|99)|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|95|96|97|98|99)|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -231,6 +233,7 @@ start_bg knot-test knotd -c "$RUN/knot-test/knot.conf"
 start_bg knot-root knotd -c "$RUN/knot-root/knot.conf"
 start_bg blackhole /usr/bin/python3 "$LAB_DIR/tools/blackhole.py" "$BLACKHOLE_IP" 53
 start_bg conflict /usr/bin/python3 "$LAB_DIR/tools/conflict-auth.py" 127.0.0.98 53
+start_bg intercept /usr/bin/python3 "$LAB_DIR/tools/intercept.py" 127.0.0.96 127.0.0.95 53
 # (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
 for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:slow.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
@@ -253,6 +256,13 @@ nonaa_soa() { # conflict-auth answers for nonaa.lab. with data but without AA
         && grep -Eq '^nonaa\.lab\.\s+[0-9]+\s+IN\s+SOA' <<<"$out"
 }
 wait_for "$TIMEOUT" "conflict-auth (nonaa.lab., no AA) on 127.0.0.98:53" nonaa_soa
+intercepted() { # server rcode -> it answers anything with that rcode, without AA
+    local out
+    out=$(kdig @"$1" com. NS +norec +tcp +timeout=1 +retry=0) || return 1
+    grep -q "status: $2" <<<"$out" && ! grep -qi 'flags: qr aa' <<<"$out"
+}
+wait_for "$TIMEOUT" "intercept (NXDOMAIN) on 127.0.0.96:53" intercepted 127.0.0.96 NXDOMAIN
+wait_for "$TIMEOUT" "intercept (NOERROR) on 127.0.0.95:53" intercepted 127.0.0.95 NOERROR
 log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 
 # --- unbound x3 (one template) ---------------------------------------------------

@@ -15,7 +15,7 @@ expected_comm() {
     case $1 in
         knot-*) echo knotd ;;
         unbound|unbound2|unbound-inside) echo unbound ;;
-        blackhole|conflict) echo python3 ;;
+        blackhole|conflict|intercept) echo python3 ;;
         pebble) echo pebble ;;
         *) echo "" ;;
     esac

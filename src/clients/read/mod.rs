@@ -164,7 +164,7 @@ fn cfg_err(file: &Path, line: Option<usize>, message: impl Into<String>) -> Clie
     }
 }
 
-const MAX_CONFIG_BYTES: u64 = 4 << 20;
+const MAX_CONFIG_BYTES: u64 = crate::model::files::MAX_INPUT_BYTES;
 
 /// Reads a text config: not a directory, not binary, valid UTF-8, not empty.
 fn read_text(path: &Path) -> Result<String, ClientConfigError> {
@@ -181,11 +181,11 @@ fn read_text(path: &Path) -> Result<String, ClientConfigError> {
         return Err(cfg_err(
             path,
             None,
-            "too large for a client config (over 4 MiB)",
+            "too large for a client config (over 1 MiB)",
         ));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| cfg_err(path, None, format!("cannot read: {e}")))?;
+    let bytes = crate::model::files::read_limited(path)
+        .map_err(|e| cfg_err(path, None, format!("cannot read: {e}")))?;
     let line_of = |off: usize| bytes[..off].iter().filter(|b| **b == b'\n').count() + 1;
     if let Some(off) = bytes.iter().position(|b| *b == 0) {
         return Err(cfg_err(

@@ -1,6 +1,7 @@
 //! The rules of `check`: the chain, the zones along it, the servers, and what each
 //! vantage point sees. Input is evidence already gathered; these functions do no I/O.
 
+use crate::dns::walk::{forged_by_network, is_infrastructure};
 use crate::dns::{Exchange, Name, Outcome};
 use crate::findings::evidence::{Chain, End, MAX_HOPS};
 use crate::findings::evidence::{ResolverView, VantageKind};
@@ -95,8 +96,115 @@ fn target_hint(ev: &NameEvidence) -> String {
         .unwrap_or_else(|| "<label>.<validation zone>.".to_string())
 }
 
+/// What the resolvers said, in a few words (for findings about the authoritative view).
+fn resolvers_say(ev: &NameEvidence) -> String {
+    if ev.resolvers.is_empty() {
+        return "no resolver is configured".into();
+    }
+    ev.resolvers
+        .iter()
+        .map(|rv| {
+            format!(
+                "{} {}",
+                rv.vantage.name,
+                rv.end
+                    .as_ref()
+                    .map(describe_end)
+                    .unwrap_or_else(|| outcome_text(&rv.exchange.outcome))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The authoritative view cannot be had from this network: the network forges the
+/// answers of root or TLD servers (`DNS_INTERCEPTED`), or no root server answers at all
+/// (`AUTH_UNREACHABLE`). Then this one finding is all that can be said about the name.
+fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
+    let id = ev.input.identifier.as_str();
+    let forged: Vec<(&Name, &Exchange, &Name)> = ev
+        .chain
+        .steps
+        .iter()
+        .flat_map(|s| s.exchanges.iter().map(move |(ns, e)| (ns, e, &s.zone.apex)))
+        .filter(|(_, e, apex)| forged_by_network(apex, e))
+        .collect();
+    if let Some((ns, ex, apex)) = forged.first() {
+        let r = ex.outcome.reply();
+        let why = match &ex.outcome {
+            Outcome::NxDomain(r) | Outcome::NoData(r) if r.authoritative => {
+                "with the AA bit but without the SOA every authoritative negative answer carries"
+            }
+            _ => "without the AA bit where a real one gives a referral or an authoritative answer",
+        };
+        let what = if apex.is_root() {
+            "root server"
+        } else {
+            "TLD server"
+        };
+        let mut f = Finding::new(
+            Code::DnsIntercepted,
+            id,
+            format!(
+                "this network answers DNS queries itself: {ns} ({}), asked as a {what} of {apex}, answered {} with {}{} {why}, which no {what} does; the authoritative view cannot be read from this network, so the verdict is inconclusive; the resolvers say: {}",
+                ex.server,
+                ex.question,
+                ex.outcome.label(),
+                if r.is_some_and(|r| r.recursion_available) { " (recursion available)" } else { "" },
+                resolvers_say(ev)
+            ),
+            "run the check from another network (a server, a CI runner, a phone hotspot), or log in to the captive portal first; with a VPN, make sure DNS goes through it".into(),
+        );
+        for (ns, e, _) in &forged {
+            f = f.observe(observe(ns.as_str(), e));
+        }
+        for rv in &ev.resolvers {
+            f = f.observe(observe(&rv.vantage.name, &rv.exchange));
+        }
+        return Some(f);
+    }
+    let root = ev.chain.steps.iter().find(|s| s.zone.apex.is_root())?;
+    let unreachable = !root.exchanges.is_empty()
+        && root
+            .exchanges
+            .iter()
+            .all(|(_, e)| matches!(e.outcome, Outcome::Timeout | Outcome::Network(_)));
+    if !unreachable {
+        return None;
+    }
+    let mut f = Finding::new(
+        Code::AuthUnreachable,
+        id,
+        format!(
+            "no root server could be reached from here ({}): only the resolvers' view is available, so the verdict is inconclusive; the resolvers say: {}",
+            root.exchanges
+                .iter()
+                .map(|(_, e)| format!("{} {}", e.server, outcome_text(&e.outcome)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            resolvers_say(ev)
+        ),
+        "allow outgoing DNS (UDP and TCP port 53) to the internet from this host, or run the check where that is allowed; the `roots` key of the config names the servers asked".into(),
+    );
+    for (ns, e) in &root.exchanges {
+        f = f.observe(observe(ns.as_str(), e));
+    }
+    for rv in &ev.resolvers {
+        f = f.observe(observe(&rv.vantage.name, &rv.exchange));
+    }
+    Some(f)
+}
+
+/// The codes that leave a name without an authoritative view: inconclusive.
+pub fn blinds(code: Code) -> bool {
+    matches!(code, Code::DnsIntercepted | Code::AuthUnreachable)
+}
+
 /// Every rule `check` applies to one name's evidence, worst first.
 pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
+    if let Some(f) = no_authoritative_view(ev) {
+        return vec![f];
+    }
     let mut out = Vec::new();
     server_rules(ev, &mut out);
     chain_rules(ev, &mut out);
@@ -114,6 +222,14 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     // --- the servers along the chain -------------------------------------------------
     for step in &chain.steps {
         let total = step.exchanges.len();
+        let answered = |e: &Exchange| {
+            e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+        };
+        // A root or TLD server that fails while another of its zone answered is not a
+        // finding: it is not the user's to fix, and the CA's resolver retries elsewhere.
+        if is_infrastructure(&step.zone.apex) && step.exchanges.iter().any(|(_, e)| answered(e)) {
+            continue;
+        }
         let failed = step
             .exchanges
             .iter()
@@ -176,11 +292,18 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 _ => None,
             };
             if let Some(f) = f {
-                let f = if f.code == Code::ServerLame {
+                let mut f = if f.code == Code::ServerLame {
                     f
                 } else {
                     f.severity(sev)
                 };
+                if is_infrastructure(zone) {
+                    // Never advise fixing a root or TLD server: the path to it is the problem.
+                    f.fix = format!(
+                        "{} is a server of {zone}, which its operator runs, not you: check this network's path to it (firewall, proxy, a missing IPv6 route), or try again later",
+                        ex.server
+                    );
+                }
                 out.push(f.observe(observe(&vantage, ex)));
             }
         }

@@ -1,0 +1,291 @@
+//! Bad input ends with exit 2 and a message that names the input and the fix, before any
+//! query is sent; output that cannot be written ends without a panic. No lab needed.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ad-bad-input-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A config that points nowhere (nothing may be asked in these tests anyway).
+fn config(body: &str) -> PathBuf {
+    let p = tmp("cfg").join(format!("c-{}.toml", body.len()));
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn quiet_config() -> PathBuf {
+    config(
+        "roots = [\"127.0.0.1:9\"]\ntimeout_ms = 100\nresolvers = []\n[system]\nenabled = false\n",
+    )
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_acme-delegate"));
+    c.env("NO_COLOR", "1")
+        .env_remove("ACME_DELEGATE_CONFIG")
+        .env("XDG_CONFIG_HOME", tmp("xdg").join("config"))
+        .env("XDG_DATA_HOME", tmp("xdg").join("data"))
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs with a 20 s bound.
+fn run(mut c: Command) -> Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("did not finish within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn usage(args: &[&str], needles: &[&str]) {
+    let cfg = quiet_config();
+    let mut c = bin();
+    c.arg("--config").arg(&cfg).args(args);
+    let out = run(c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {n:?} not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn ip_addresses_are_not_names_for_dns01() {
+    for ip in ["192.0.2.10", "2001:db8::1", "[2001:db8::1]"] {
+        usage(
+            &["check", ip],
+            &[ip, "IP address", "http-01", "tls-alpn-01"],
+        );
+    }
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "hosted",
+            "--target",
+            "x.example.net",
+            "192.0.2.10",
+        ],
+        &["http-01"],
+    );
+}
+
+#[test]
+fn idna2008_rejects_and_bad_punycode_are_refused() {
+    for n in ["xn--zz.example.com", "☃.example.com", "ab--cd.example.com"] {
+        usage(&["check", n], &[n, "IDNA2008"]);
+    }
+}
+
+#[test]
+fn a_ca_that_is_not_a_domain_name_is_refused() {
+    for ca in [
+        "https://letsencrypt.org",
+        "lets encrypt",
+        "*.letsencrypt.org",
+        "192.0.2.1",
+    ] {
+        usage(
+            &["diagnose", "--ca", ca, "www.example.com"],
+            &[ca, "--ca", "letsencrypt.org"],
+        );
+    }
+}
+
+#[test]
+fn flags_of_another_zone_kind_are_refused() {
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "hosted",
+            "--target",
+            "x.example.net",
+            "--api",
+            "https://a",
+            "www.example.com",
+        ],
+        &["--api", "--zone hosted", "--target T"],
+    );
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "acme-dns",
+            "--api",
+            "https://a",
+            "--domain",
+            "z.example",
+            "www.example.com",
+        ],
+        &["--domain", "--zone acme-dns"],
+    );
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "provider",
+            "--provider",
+            "x",
+            "--domain",
+            "z.example",
+            "--server",
+            "127.0.0.1:53",
+            "www.example.com",
+        ],
+        &["--server", "--zone provider"],
+    );
+}
+
+#[test]
+fn an_input_file_over_one_mib_is_refused_without_reading_it_all() {
+    let t = Instant::now();
+    let mut c = bin();
+    c.args(["--config", "/dev/zero", "check", "www.example.com"]);
+    let out = run(c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/dev/zero") && err.contains("1 MiB"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let mut c = bin();
+    c.args(["--config"]).arg(quiet_config());
+    c.args(["--plan", "/dev/zero", "check", "www.example.com"]);
+    let out = run(c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("1 MiB"), "{err}");
+}
+
+#[test]
+fn config_addresses_and_files_are_checked() {
+    for (body, needles) in [
+        (
+            "[system]\nresolv_conf = \"/nonexistent/resolv.conf\"\n",
+            vec![
+                "/nonexistent/resolv.conf",
+                "does not exist",
+                "system.resolv_conf",
+            ],
+        ),
+        ("roots = [\"127.0.0.1:0\"]\n", vec!["port 0", "roots"]),
+        (
+            "roots = [\"::1:53\"]\n",
+            vec!["::1:53", "brackets", "[::1]:53"],
+        ),
+        (
+            "[[resolvers]]\nname = \"x\"\naddress = \"2001:db8::53\"\n",
+            vec!["brackets", "resolvers.address"],
+        ),
+    ] {
+        let cfg = config(body);
+        let mut c = bin();
+        c.arg("--config")
+            .arg(&cfg)
+            .args(["check", "www.example.com"]);
+        let out = run(c);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{body}: {n:?} not in {err}");
+        }
+    }
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "rfc2136",
+            "--server",
+            "127.0.0.1:0",
+            "--key",
+            "hmac-sha256:k:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+            "--domain",
+            "z.example",
+            "www.example.com",
+        ],
+        &["port 0"],
+    );
+    usage(
+        &[
+            "plan",
+            "--zone",
+            "rfc2136",
+            "--server",
+            "::1:53",
+            "--key",
+            "hmac-sha256:k:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+            "--domain",
+            "z.example",
+            "www.example.com",
+        ],
+        &["brackets"],
+    );
+}
+
+#[test]
+fn json_failures_are_one_json_document() {
+    let cfg = quiet_config();
+    let mut c = bin();
+    c.arg("--config")
+        .arg(&cfg)
+        .args(["check", "--json", "192.0.2.1"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["error"]["exit"], 2);
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("IP address"));
+}
+
+/// Output to a closed pipe (`acme-delegate ... | head -1`) or a full disk (`> /dev/full`):
+/// no panic (exit 101, a backtrace), a short message on stderr.
+#[test]
+fn a_closed_stdout_or_a_full_disk_is_not_a_panic() {
+    let cfg = quiet_config();
+    // A pipe whose reading end is already closed: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = bin();
+    c.arg("--config").arg(&cfg);
+    let out = c.stdout(writer).stderr(Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("cannot write the output") && err.contains("broken pipe"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut c = bin();
+    c.arg("--config").arg(&cfg);
+    let out = c.stdout(full).stderr(Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("cannot write the output") && err.contains("No space left"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+}
