@@ -342,15 +342,17 @@ fn to_idna_ascii(s: &str) -> Result<String, String> {
     }
     // IDNA maps some characters to nothing (U+00AD soft hyphen) and others to a dot
     // (U+3002 ideographic full stop): look at the labels again after it.
+    let is_dot = |c: char| matches!(c, '.' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}');
+    let given = s.strip_suffix(is_dot).unwrap_or(s).split(is_dot).count();
     let trimmed = ascii.strip_suffix('.').unwrap_or(&ascii);
-    if trimmed.split('.').any(|l| l.is_empty()) {
+    if trimmed.split('.').any(|l| l.is_empty()) || trimmed.split('.').count() != given {
         return Err(
             "it has an empty label once converted to ASCII (IDNA drops characters such as \
              the soft hyphen U+00AD, and maps U+3002 to a dot)"
                 .into(),
         );
     }
-    Ok(ascii)
+    Ok(trimmed.to_string())
 }
 
 /// A combining mark (the blocks IDNA2008 allows inside words; approximate).
