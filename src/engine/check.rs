@@ -10,8 +10,8 @@ use crate::dns::{
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{ask_resolver, vantages, Vantage};
-use crate::findings::rules::chain::{rules, NameEvidence};
-use crate::findings::rules::diagnose::ZoneSigning;
+use crate::findings::rules::chain::{rules, NameEvidence, ParentCname};
+use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::config::Config;
@@ -39,6 +39,8 @@ pub struct Engine<T: Transport> {
     pub(crate) caa_nodes: Memo<Name, Exchange>,
     /// DNSSEC signing status per target zone.
     pub(crate) signing: Memo<Name, ZoneSigning>,
+    /// Delegation health per zone on a chain (diagnose).
+    pub(crate) health: Memo<Name, ZoneHealth>,
 }
 
 impl Engine<NetTransport> {
@@ -62,7 +64,8 @@ impl<T: Transport> Engine<T> {
             config,
             walker,
             caa_nodes: Memo::new(epoch.clone(), exchange_ttl),
-            signing: Memo::new(epoch, |_| None),
+            signing: Memo::new(epoch.clone(), |_| None),
+            health: Memo::new(epoch, |_| None),
         })
     }
 
@@ -107,7 +110,10 @@ impl<T: Transport> Engine<T> {
             chain::follow_with(&self.walker, &input.challenge, events, id),
             resolvers
         );
-        let doubled = self.doubled_lookup(input, &chain).await;
+        let (doubled, parent_cname) = tokio::join!(
+            self.doubled_lookup(input, &chain),
+            self.parent_cname_lookup(input, &chain)
+        );
         NameEvidence {
             observed_at: std::time::SystemTime::now(),
             input: input.clone(),
@@ -118,7 +124,54 @@ impl<T: Transport> Engine<T> {
                 .expect_target
                 .clone()
                 .or_else(|| opts.planned.get(&input.identifier).cloned()),
+            parent_cname,
+            system_client: None,
         }
+    }
+
+    /// When `_acme-challenge.<name>` has no CNAME (and is no zone of its own): the nearest
+    /// `_acme-challenge.<parent>` up to the apex of the zone holding the name that has one.
+    pub(crate) async fn parent_cname_lookup(
+        &self,
+        input: &InputName,
+        chain: &Chain,
+    ) -> Option<ParentCname> {
+        if !chain.hops.is_empty() || !matches!(chain.end, End::NxDomain { .. } | End::NoData { .. })
+        {
+            return None;
+        }
+        let step = chain.steps.first()?;
+        if step.zone.apex == input.challenge || step.zone.apex.is_root() {
+            return None;
+        }
+        let mut host = input.host.clone();
+        while host != step.zone.apex && host.is_subdomain_of(&step.zone.apex) {
+            host = host.parent();
+            let owner = host.prepend(crate::model::name::CHALLENGE_LABEL);
+            let walk = self.walker.zone_of(owner.clone()).await;
+            let q = Question::new(owner.clone(), RecordType::TXT);
+            let Some(ex) = self
+                .walker
+                .first_authoritative(&walk.zone.servers, &q)
+                .await
+            else {
+                continue;
+            };
+            let target = ex.outcome.reply().and_then(|r| {
+                r.answers.iter().find_map(|a| match &a.data {
+                    RData::CNAME(t) if a.name == owner => Some(t.clone()),
+                    _ => None,
+                })
+            });
+            if let Some(target) = target {
+                return Some(ParentCname {
+                    owner,
+                    target,
+                    exchange: ex,
+                });
+            }
+        }
+        None
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.

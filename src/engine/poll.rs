@@ -185,6 +185,8 @@ impl<T: Transport> Engine<T> {
                 .expect_target
                 .clone()
                 .or_else(|| opts.planned.get(&st.input.identifier).cloned()),
+            parent_cname: None,
+            system_client: None,
         };
         let auth = authoritative_state(&ev);
         st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events);
@@ -342,6 +344,7 @@ mod tests {
             ttl,
             server: "127.0.0.1:53".parse().unwrap(),
             zone: None,
+            published: None,
         }
     }
 
@@ -387,6 +390,9 @@ mod tests {
             additional: vec![],
             ede: vec![],
             via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
         }
     }
 
