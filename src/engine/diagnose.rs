@@ -425,6 +425,7 @@ impl<T: Transport> Engine<T> {
             health,
             type_probe,
             soa_walk,
+            walk_client: None,
         }
     }
 
@@ -462,7 +463,8 @@ impl<T: Transport> Engine<T> {
                 let done = done.clone();
                 async move {
                     let mut ev = me.diagnose_evidence_with(&n, &opts, &events).await;
-                    ev.base.system_client = system_client(&clients, &n);
+                    ev.base.system_client = system_client(&clients, &n, false);
+                    ev.walk_client = system_client(&clients, &n, true);
                     let own = diagnose_rules(&ev);
                     let client = client_rules(&clients, &ev);
                     let all = merge_same(own.iter().chain(&client).cloned().collect());
@@ -526,16 +528,21 @@ pub fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     f
 }
 
-/// The issuing client, among the configs read, that checks with the system resolver
-/// (lego, cert-manager) and finds its zone itself (none pinned), for this name.
-fn system_client(configs: &ClientConfigs, input: &InputName) -> Option<String> {
+/// The issuing client, among the configs read, that follows the CNAME and checks
+/// propagation with the system resolver (lego, cert-manager), for this name; with `walk`,
+/// one that also finds its zone by an SOA walk there (none pinned; lego's rfc2136 provider
+/// asks its own server instead).
+fn system_client(configs: &ClientConfigs, input: &InputName, walk: bool) -> Option<String> {
     configs
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
         .flatten()
         .filter(|w| clients::rules::applies_to(w, input))
         .find(|w| {
-            matches!(w.client, ClientKind::Lego | ClientKind::CertManager) && w.zone.is_none()
+            matches!(w.client, ClientKind::Lego | ClientKind::CertManager)
+                && (!walk
+                    || (w.zone.is_none()
+                        && !(w.client == ClientKind::Lego && w.method == "rfc2136")))
         })
         .map(|w| w.client.to_string())
 }

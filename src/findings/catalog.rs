@@ -67,7 +67,7 @@ codes! {
     EndpointUnreachable = "ENDPOINT_UNREACHABLE", Error, "the TLS endpoint could not be reached or the handshake failed within the timeout";
     WildcardCnameCapture = "WILDCARD_CNAME_CAPTURE", Error, "a wildcard CNAME answers for _acme-challenge.<name>";
     StaleTxt = "STALE_TXT", Error, "a TXT sits at _acme-challenge.<name> where the CNAME should be";
-    ConflictingRecords = "CONFLICTING_RECORDS", Error, "a server returns a CNAME together with other data at one name";
+    ConflictingRecords = "CONFLICTING_RECORDS", Warning, "a server returns a CNAME together with other data at one name";
     TtlHigh = "TTL_HIGH", Warning, "the validation zone's negative TTL or TXT TTL keeps stale answers in caches for long";
     DnssecBogus = "DNSSEC_BOGUS", Error, "a validating resolver fails (SERVFAIL) where CD succeeds: broken signatures or DS";
     DnssecInsecureDelegation = "DNSSEC_INSECURE_DELEGATION", Info, "the target zone is signed but its parent has no DS";

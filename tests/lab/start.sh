@@ -17,9 +17,10 @@
 #   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner;
 #                              nonaa.lab., data without the AA flag (lame)
 #   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
-#   quirk-*    127.0.0.91-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
+#   quirk-*    127.0.0.90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
 #                              notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
-#                              upper (.96)
+#                              upper (.96), nosoa (.90: strips every SOA, the inside
+#                              resolver's stub for walk.lab.)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
 #                              trust anchor = DS of the fake root
 #   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
@@ -56,7 +57,8 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
-QUIRKS=(notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96)
+QUIRKS=(notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
+        nosoa:127.0.0.90)
 COMPONENTS=(knot-root knot-test knot-lab blackhole conflict unbound unbound2 unbound-inside)
 for q in "${QUIRKS[@]}"; do COMPONENTS+=("quirk-${q%%:*}"); done
 [[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
@@ -182,7 +184,8 @@ cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
    "$LAB_DIR/zones/bench.test.zone" "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
-cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,deleg,walk}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
+cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
+   "$LAB_DIR/zones/deleg.example.test.zone" \
    "$RUN/knot-lab/zones/"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
    "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" "$LAB_DIR/zones/bench.test.zone" \
@@ -239,7 +242,7 @@ done
 for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:slow.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
           127.0.0.12:unsync.lab. 127.0.0.12:notcp.lab. 127.0.0.12:formerr.lab. 127.0.0.12:nocase.lab. \
-          127.0.0.12:typenx.lab. 127.0.0.12:serial.lab. 127.0.0.12:upper.lab. 127.0.0.12:deleg.lab. 127.0.0.12:walk.lab. \
+          127.0.0.12:typenx.lab. 127.0.0.12:serial.lab. 127.0.0.12:upper.lab. 127.0.0.12:deleg.example.test. 127.0.0.12:walk.lab. \
           127.0.0.12:_acme-challenge.nsdel.example.test. \
           127.0.0.11:test. 127.0.0.11:example.test. 127.0.0.11:split.test. 127.0.0.11:bench.test. \
           127.0.0.11:unsync.lab. \
@@ -256,7 +259,8 @@ quirk_soa() { # the quirk front answers (over UDP: notcp has no TCP; no EDNS: fo
     kdig @"$1" "$2" SOA +norec +noedns +timeout=1 +retry=0 | grep -q 'status: NOERROR'
 }
 for q in "${QUIRKS[@]}"; do
-    wait_for "$TIMEOUT" "quirk-auth ${q%%:*} on ${q#*:}:53" quirk_soa "${q#*:}" "${q%%:*}.lab."
+    z="${q%%:*}.lab."; [[ ${q%%:*} == nosoa ]] && z=walk.lab.
+    wait_for "$TIMEOUT" "quirk-auth ${q%%:*} on ${q#*:}:53" quirk_soa "${q#*:}" "$z"
 done
 nonaa_soa() { # conflict-auth answers for nonaa.lab. with data but without AA
     local out
@@ -271,8 +275,9 @@ log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 # NAME|IP|cache-max-ttl|cache-max-negative-ttl|extra server: lines
 SPLIT_OWNER=_acme-challenge.splithorizon.example.test.
 INSIDE_LOCAL="local-zone: \"$SPLIT_OWNER\" redirect\n    local-data: \"$SPLIT_OWNER 10 IN CNAME sh-inside.acme.lab.\""
-# a filtering inside view: walk.lab. SOA answers NODATA (no SOA), names below resolve normally
-INSIDE_LOCAL="$INSIDE_LOCAL\n    local-zone: \"walk.lab.\" transparent\n    local-data: \"walk.lab. 10 IN A 127.0.0.1\""
+# a filtering inside view: walk.lab. is asked through quirk-auth.py (nosoa, 127.0.0.90),
+# which strips every SOA record: an SOA walk from the inside resolver never sees one there
+INSIDE_LOCAL="$INSIDE_LOCAL\n    domain-insecure: \"walk.lab.\"\nstub-zone:\n    name: \"walk.lab.\"\n    stub-addr: 127.0.0.90"
 UNBOUNDS=(
     "unbound|$RESOLVER_IP|10|1|# no local overrides"
     "unbound2|$RESOLVER2_IP|86400|3600|# public resolver: keeps negative answers (up to the SOA minimum)"

@@ -104,6 +104,10 @@ pub struct DiagnoseEvidence {
     pub health: Vec<ZoneHealth>,
     pub type_probe: Option<TypeProbe>,
     pub soa_walk: Option<SoaWalk>,
+    /// The issuing client, among the configs read, that finds its zone with an SOA walk
+    /// from the system resolver (cert-manager, lego with a provider other than rfc2136:
+    /// lego's rfc2136 asks its own server).
+    pub walk_client: Option<String>,
 }
 
 /// CAA property tags a CA knows (RFC 8659, 8657, 9495 and the contact tags).
@@ -680,7 +684,10 @@ pub fn soa_walk_rule(ev: &DiagnoseEvidence) -> Vec<Finding> {
     let Some(real) = real.filter(|r| !r.is_root()) else {
         return vec![];
     };
-    if w.found.as_ref() == Some(&real) {
+    // A walk that ended on a failure (SERVFAIL, timeout) is the resolver's fault, which
+    // the other findings report.
+    let failed = w.found.is_none() && w.asked.last().is_some_and(|e| !e.outcome.is_usable());
+    if w.found.as_ref() == Some(&real) || failed {
         return vec![];
     }
     let why = w
@@ -709,7 +716,7 @@ pub fn soa_walk_rule(ev: &DiagnoseEvidence) -> Vec<Finding> {
         Some(z) => format!("lands in zone {z}"),
         None => "finds no zone at all (\"could not find the start of authority\")".to_string(),
     };
-    let (sev, who) = match &ev.base.system_client {
+    let (sev, who) = match &ev.walk_client {
         Some(c) => (
             Severity::Error,
             format!("{c}, whose config was read, does this"),

@@ -11,12 +11,15 @@ one fault, chosen by MODE:
   formerr  a query with EDNS (an OPT record) gets FORMERR without OPT; plain queries work
   nocase   does not preserve the case of the query name (0x20): the question section of
            the answer is lower-cased
-  typenx   like acme-dns: any question below the zone apex for a type other than TXT gets
-           NXDOMAIN (with the zone's SOA), even where a TXT exists
+  typenx   like acme-dns: any question below the zone apex (except at ns1) for a type
+           other than TXT gets NXDOMAIN (with the zone's SOA), even where a TXT exists
   serial   the SOA serial in every answer is the real one + 1000 (a copy whose serial
            differs from its sibling server's, with the same content)
   upper    every CNAME target in an answer is written in capitals, as a DNS panel may
            publish it (knot itself lower-cases names in record data)
+  nosoa    every SOA record is taken out of every answer (a filtering server in front of
+           walk.lab., for the inside resolver's stub zone): no SOA is ever seen, not even
+           in a negative answer
 
 Runs until SIGTERM.  Needs dnspython.  Binds loopback addresses only.
 """
@@ -32,7 +35,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
-MODES = ("notcp", "formerr", "nocase", "typenx", "serial", "upper")
+MODES = ("notcp", "formerr", "nocase", "typenx", "serial", "upper", "nosoa")
 if len(sys.argv) != 4 or sys.argv[1] not in MODES:
     sys.exit(f"usage: quirk-auth.py {{{'|'.join(MODES)}}} ADDRESS UPSTREAM")
 mode, addr, upstream = sys.argv[1:4]
@@ -79,7 +82,8 @@ def answer(wire):
     out = ask_upstream(wire)
     if mode == "nocase":
         return out  # the upstream echoes the lower-cased name
-    if mode == "typenx" and qt != dns.rdatatype.TXT and qn != ZONE and qn.is_subdomain(ZONE):
+    ns_host = qn.labels[0].lower() == b"ns1"  # acme-dns answers for its own NS name
+    if mode == "typenx" and qt != dns.rdatatype.TXT and qn != ZONE and qn.is_subdomain(ZONE) and not ns_host:
         r = dns.message.from_wire(out)
         if r.rcode() == dns.rcode.NOERROR:
             r.answer = []
@@ -94,6 +98,11 @@ def answer(wire):
                 rrset.clear()
                 for rd in items:
                     rrset.add(rd)
+        return r.to_wire()
+    if mode == "nosoa":
+        r = dns.message.from_wire(out)
+        r.answer = [x for x in r.answer if x.rdtype != dns.rdatatype.SOA]
+        r.authority = [x for x in r.authority if x.rdtype != dns.rdatatype.SOA]
         return r.to_wire()
     if mode == "serial":
         r = dns.message.from_wire(out)
