@@ -360,6 +360,65 @@ mod tests {
         assert_eq!(u16::from(msg.queries[0].query_type()), 16);
     }
 
+    #[test]
+    fn mixed_case_changes_only_letters_and_keeps_the_name() {
+        let m = mixed_case("_acme-challenge.example.com.");
+        assert_ne!(m, "_acme-challenge.example.com.");
+        assert!(m.chars().any(|c| c.is_ascii_uppercase()));
+        assert_eq!(m.to_ascii_lowercase(), "_acme-challenge.example.com.");
+        assert_eq!(mixed_case("1-2.3."), "1-2.3.");
+    }
+
+    /// A server that answers FORMERR to EDNS: the plain retry is the outcome, unless the
+    /// question is asked with `strict_edns`; and the question's case is checked.
+    #[tokio::test]
+    async fn formerr_to_edns_is_retried_plain_and_case_is_checked() {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, peer) = udp.recv_from(&mut buf).await.unwrap();
+                let q = Message::from_vec(&buf[..n]).unwrap();
+                let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+                r.metadata.authoritative = true;
+                let lower = Query::query(
+                    HName::from_ascii(q.queries[0].name().to_ascii().to_ascii_lowercase()).unwrap(),
+                    q.queries[0].query_type(),
+                );
+                r.add_query(lower);
+                if q.edns.is_some() {
+                    r.metadata.response_code = hickory_proto::op::ResponseCode::FormErr;
+                }
+                udp.send_to(&r.to_vec().unwrap(), peer).await.unwrap();
+            }
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            max_inflight: 4,
+        });
+        let q = Question::new(Name::from_ascii("example.com"), RecordType::SOA);
+        let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+        let Outcome::NoData(r) = &ex.outcome else {
+            panic!("{:?}", ex.outcome)
+        };
+        assert!(!r.edns);
+        let strict = QueryFlags {
+            strict_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let ex = t.ask(addr, &q, strict).await;
+        assert_eq!(ex.outcome.label(), "FORMERR");
+        let mixed = QueryFlags {
+            mixed_case: true,
+            no_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let ex = t.ask(addr, &q, mixed).await;
+        assert_eq!(ex.outcome.reply().unwrap().qname_case_kept, Some(false));
+    }
+
     #[tokio::test]
     async fn a_silent_server_is_a_timeout_value() {
         // A bound UDP socket that never answers.
