@@ -53,7 +53,7 @@ codes! {
     ServerServfail = "SERVER_SERVFAIL", Error, "a server answered SERVFAIL";
     ServerUnreachable = "SERVER_UNREACHABLE", Error, "the network refused the query (port unreachable, no route)";
     ServerLame = "SERVER_LAME", Warning, "a server listed for a zone answers without authority";
-    NegativeCached = "NEGATIVE_CACHED", Warning, "a resolver still serves a cached NXDOMAIN/NODATA (an error when the CA is affected)";
+    NegativeCached = "NEGATIVE_CACHED", Error, "a resolver still serves a cached NXDOMAIN/NODATA";
     ResolverStale = "RESOLVER_STALE", Warning, "a resolver serves a different (cached) chain than the authoritative servers";
     SplitHorizon = "SPLIT_HORIZON", Warning, "the system (inside) resolver sees a different chain than the outside";
     ClientNoCnameFollow = "CLIENT_NO_CNAME_FOLLOW", Error, "the issuing client writes the TXT at _acme-challenge.<name> instead of following the CNAME";
