@@ -188,11 +188,12 @@ fn stale_txt_and_conflicting_records() {
     assert!(has(&doc, "staletxt.example.test", "STALE_TXT", "error"));
     assert!(evidence(&doc, "staletxt.example.test", "STALE_TXT")
         .contains("stale-token-from-a-manual-run"));
+    // A warning: the CA's resolver (unbound) follows the CNAME (tests/verdict_lab.rs).
     assert!(has(
         &doc,
         "conflict.example.test",
         "CONFLICTING_RECORDS",
-        "error"
+        "warning"
     ));
     assert!(evidence(&doc, "conflict.example.test", "CONFLICTING_RECORDS").contains("127.0.0.98"));
 }
@@ -425,11 +426,13 @@ EOF"#
         String::from_utf8_lossy(&out.stderr)
     );
     let (rc, doc) = diagnose(&[&host]);
-    assert_eq!(rc, 1, "{doc:#}");
+    // Only lab-unbound2 holds the negative answer; the authoritative chain is right and
+    // lab-unbound sees it: a warning, and the name is ok (the CA resolves for itself).
+    assert_eq!(rc, 0, "{doc:#}");
     let n = common::name(&doc, &host);
     assert_eq!(n["target"], "www-label.acme.lab.", "{n:#}");
     let f = common::finding(&doc, &host, "NEGATIVE_CACHED");
-    assert_eq!(f["severity"], "error", "{f:#}");
+    assert_eq!(f["severity"], "warning", "{f:#}");
     let ev = f["evidence"].as_str().unwrap();
     assert!(
         ev.contains("lab-unbound2") && ev.contains("NXDOMAIN") && ev.contains("expires in"),

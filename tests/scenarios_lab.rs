@@ -20,18 +20,20 @@ fn evidence(doc: &Value, n: &str, code: &str) -> String {
 
 /// nonaa.lab. is delegated to tools/conflict-auth.py (127.0.0.98), which answers every
 /// question for it with NOERROR and data but without the AA bit. The walk asks it `NS
-/// x.nonaa.lab.`, gets a non-authoritative answer that is no referral, and finds no
-/// usable server of the target's zone.
+/// x.nonaa.lab.`, gets a non-authoritative answer that is no referral, and reads the name
+/// as lying in nonaa.lab.; the chain is read on from the non-AA CNAME.
 #[test]
 fn a_server_answering_without_aa_is_lame() {
     let Some(_lab) = common::lab() else { return };
     let start = Instant::now();
     let (rc, doc) = check_json(&["nonaa.example.test"]);
     assert!(start.elapsed() < Duration::from_secs(30));
-    assert_eq!(rc, 1, "{doc:#}");
+    // The CA's resolver (unbound) accepts the non-AA CNAME and reads the chain on: the
+    // lame zone is a warning, and the name is ok (pebble issues through it).
+    assert_eq!(rc, 0, "{doc:#}");
     let f = findings(&doc, "nonaa.example.test");
     assert!(has(&f, "SERVER_LAME", "warning"), "{f:?}");
-    assert!(has(&f, "TARGET_ZONE_LAME", "error"), "{f:?}");
+    assert!(has(&f, "TARGET_ZONE_LAME", "warning"), "{f:?}");
     let ev = evidence(&doc, "nonaa.example.test", "SERVER_LAME");
     assert!(
         ev.contains("127.0.0.98") && ev.contains("AA"),
@@ -39,10 +41,10 @@ fn a_server_answering_without_aa_is_lame() {
     );
     let ev = evidence(&doc, "nonaa.example.test", "TARGET_ZONE_LAME");
     assert!(ev.contains("nonaa.lab."), "TARGET_ZONE_LAME evidence: {ev}");
-    // The first hop (in example.test) was read authoritatively.
+    // The chain is read on from the non-AA answer, as unbound does.
     let n = name(&doc, "nonaa.example.test");
-    assert_eq!(n["ok"], false);
-    assert_eq!(n["target"], "x.nonaa.lab.", "{n:#}");
+    assert_eq!(n["ok"], true);
+    assert_eq!(n["target"], "x-label.acme.lab.", "{n:#}");
 }
 
 /// refused.example.test is delegated to 127.0.0.97, where nothing listens: the kernel

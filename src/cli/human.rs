@@ -124,6 +124,7 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
             .unwrap_or_default();
         let line = match e.rtype.as_str() {
             "CNAME" | "TXT" => format!("-> {} {}{}{}", e.rtype, data, ttl, via),
+            "NS" => format!("-> zone cut: {} is delegated (NS {data})", e.owner),
             other => format!(
                 "-> {other} at {}{}",
                 e.owner,

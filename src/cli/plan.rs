@@ -131,6 +131,68 @@ struct PlanNameOut<'a> {
     record: String,
     relative_owner: Option<String>,
     zone_line: String,
+    /// RFC 2136 only: delegating the challenge name by NS instead of the CNAME.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alternative: Option<NsAlternative>,
+}
+
+/// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
+#[derive(Clone, Serialize)]
+struct NsAlternative {
+    kind: &'static str,
+    /// The zone to create on the validation server.
+    zone: Name,
+    /// The NS records to publish in the production zone instead of the CNAME.
+    records: Vec<String>,
+    note: String,
+}
+
+/// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
+/// the validation zone's name servers, and what else that takes.
+fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+    let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
+        return None;
+    };
+    Some(NsAlternative {
+        kind: "ns-delegation",
+        zone: challenge.clone(),
+        records: ns
+            .iter()
+            .map(|n| format!("{challenge} 300 IN NS {n}"))
+            .collect(),
+        note: format!(
+            "instead of the CNAME: publish these NS records, create the zone {challenge} on {server} (the server of {zone}) with TXT-only updates for the key, and let the client write the TXT at {challenge} itself; lego and certbot-dns-rfc2136 find that zone by their SOA lookup, cert-manager needs the fix of its issue #3055"
+        ),
+    })
+}
+
+/// The name servers of the validation zone (for the NS alternative).
+async fn validation_ns(
+    engine: &Engine<acme_delegate::dns::NetTransport>,
+    spec: &ZoneSpec,
+) -> Vec<Name> {
+    let ZoneSpec::Rfc2136 { zone, .. } = spec else {
+        return vec![];
+    };
+    let walk = engine.walker().zone_of(zone.clone()).await;
+    let mut out: Vec<Name> = Vec::new();
+    if walk.zone.apex == *zone {
+        for n in walk
+            .zone
+            .servers
+            .iter()
+            .map(|s| &s.name)
+            .chain(&walk.zone.unresolved)
+        {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(zone.prepend("ns1"));
+    }
+    out
 }
 
 pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitCode {
@@ -158,14 +220,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Err(e) => return fail(json, 1, format!("{e}\nNothing was saved.")),
     };
     let findings = outcome.findings;
+    let ns = validation_ns(&engine, &spec).await;
     let plan = match setup::save_plan(outcome.plan, path.clone()).await {
         Ok(p) => p,
         Err(e) => return usage_json(json, e),
     };
     if json {
-        print_json(&plan, &spec, &path, &findings);
+        print_json(&plan, &spec, &ns, &path, &findings);
     } else {
-        print_text(&plan, &names, &path, &findings);
+        print_text(&plan, &spec, &ns, &names, &path, &findings);
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
@@ -174,7 +237,7 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     }
 }
 
-fn print_json(plan: &Plan, spec: &ZoneSpec, path: &Path, findings: &[Finding]) {
+fn print_json(plan: &Plan, spec: &ZoneSpec, ns: &[Name], path: &Path, findings: &[Finding]) {
     let out = PlanOut {
         version: 1,
         kind: spec.kind(),
@@ -190,6 +253,7 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, path: &Path, findings: &[Finding]) {
                 record: p.fqdn_record(),
                 relative_owner: p.relative_owner(),
                 zone_line: p.zone_line(),
+                alternative: ns_alternative(spec, ns, &p.challenge),
             })
             .collect(),
         findings,
@@ -197,7 +261,14 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, path: &Path, findings: &[Finding]) {
     super::print_json(&out);
 }
 
-fn print_text(plan: &Plan, names: &[InputName], path: &Path, findings: &[Finding]) {
+fn print_text(
+    plan: &Plan,
+    spec: &ZoneSpec,
+    ns: &[Name],
+    names: &[InputName],
+    path: &Path,
+    findings: &[Finding],
+) {
     for p in &plan.names {
         outln!("{}", p.name);
         match &p.zone {
@@ -217,6 +288,13 @@ fn print_text(plan: &Plan, names: &[InputName], path: &Path, findings: &[Finding
             );
         }
         outln!("  zone file:  {}", p.zone_line());
+        if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
+            outln!("  or delegate the challenge name by NS (a zone cut):");
+            for r in &alt.records {
+                outln!("    {r}");
+            }
+            outln!("    ({})", alt.note);
+        }
         outln!();
     }
     for f in findings {

@@ -36,6 +36,15 @@ pub struct QueryFlags {
     pub dnssec_ok: bool,
     /// CD: ask a validating resolver not to validate.
     pub checking_disabled: bool,
+    /// Over TCP only (no UDP first).
+    pub tcp: bool,
+    /// Without EDNS (no OPT record).
+    pub no_edns: bool,
+    /// The query name in mixed case (0x20), to see whether the server keeps it.
+    pub mixed_case: bool,
+    /// Report a FORMERR/NOTIMP to a query with EDNS as it is, instead of asking again
+    /// without EDNS as resolvers do (RFC 6891 section 7).
+    pub strict_edns: bool,
 }
 
 impl QueryFlags {
@@ -73,6 +82,13 @@ pub struct Reply {
     pub ede: Vec<Ede>,
     /// The UDP answer was truncated and this one came over TCP.
     pub via_tcp: bool,
+    /// The answer carried an OPT record (EDNS).
+    pub edns: bool,
+    /// Asked with a mixed-case name: did the answer's question keep that case exactly?
+    pub qname_case_kept: Option<bool>,
+    /// CNAME records of the answer section whose owner or target was published with
+    /// capitals: (owner, the record as published).
+    pub cname_case: Vec<(Name, String)>,
 }
 
 impl Reply {
@@ -266,6 +282,9 @@ mod tests {
             additional: vec![],
             ede: vec![],
             via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
         }
     }
 

@@ -3,7 +3,7 @@
 //! `ask(server, question, flags)` sends one query and returns an [`Exchange`] whose
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
-use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Reply};
+use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply};
 use super::ratelimit::RateLimit;
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -252,11 +252,23 @@ async fn exchange(
     sockets: &UdpPool,
 ) -> Outcome {
     let id: u16 = rand::random();
-    let (wire, qname) = match encode_query(id, q, flags) {
+    let sent = if flags.mixed_case {
+        mixed_case(q.name.as_str())
+    } else {
+        q.name.as_str().to_string()
+    };
+    let (wire, qname) = match encode_query(id, &sent, q, flags) {
         Ok(w) => w,
         Err(e) => return Outcome::Network(format!("cannot encode {q}: {e}")),
     };
     let ours = |msg: &Message| matches(msg, id, &qname, q);
+    if flags.tcp {
+        return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours)).await {
+            Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
+            Ok(Err(e)) => Outcome::Network(e),
+            Err(_) => Outcome::Timeout,
+        };
+    }
     let mut last = Outcome::Timeout;
     for _ in 0..opts.attempts.max(1) {
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
@@ -265,11 +277,20 @@ async fn exchange(
                     return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours))
                         .await
                     {
-                        Ok(Ok(m)) => Outcome::classify(to_reply(m, true)),
+                        Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
                         _ => Outcome::Truncated,
                     };
                 }
-                return Outcome::classify(to_reply(msg, false));
+                let out = Outcome::classify(finish(msg, false, flags, &sent));
+                if edns_refused(&out) && !flags.no_edns && !flags.strict_edns {
+                    // As resolvers do: the same question once more, without EDNS.
+                    let plain = QueryFlags {
+                        no_edns: true,
+                        ..flags
+                    };
+                    return Box::pin(exchange(server, q, plain, opts, sockets)).await;
+                }
+                return out;
             }
             Ok(Err(e)) => return Outcome::Network(e),
             Err(_) => last = Outcome::Timeout,
@@ -278,17 +299,61 @@ async fn exchange(
     last
 }
 
-/// The query in wire format, and its name as hickory's (to match the answer against).
-fn encode_query(id: u16, q: &Question, flags: QueryFlags) -> Result<(Vec<u8>, HName), String> {
-    let name = HName::from_ascii(q.name.as_str()).map_err(|e| e.to_string())?;
+/// FORMERR or NOTIMP: what an old server answers to a query with an OPT record.
+fn edns_refused(o: &Outcome) -> bool {
+    matches!(o, Outcome::OtherRcode(r) if matches!(r.rcode, Rcode::FormErr | Rcode::NotImp))
+}
+
+/// The name with every other letter in capitals (`_AcMe-ChAlLeNgE.ExAmPlE.CoM.`), as a
+/// resolver using 0x20 randomisation may send it.
+fn mixed_case(name: &str) -> String {
+    let mut upper = true;
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                upper = !upper;
+                if upper {
+                    c.to_ascii_lowercase()
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The reply, with what only the sender knows: whether the question kept its case.
+fn finish(msg: Message, via_tcp: bool, flags: QueryFlags, sent: &str) -> Reply {
+    let echo = msg.queries.first().map(|hq| hq.name().to_ascii());
+    let mut r = to_reply(msg, via_tcp);
+    if flags.mixed_case {
+        r.qname_case_kept =
+            Some(echo.is_some_and(|e| e.trim_end_matches('.') == sent.trim_end_matches('.')));
+    }
+    r
+}
+
+/// The query in wire format (the name as `name` spells it), and its name as hickory's (to
+/// match the answer against).
+fn encode_query(
+    id: u16,
+    name: &str,
+    q: &Question,
+    flags: QueryFlags,
+) -> Result<(Vec<u8>, HName), String> {
+    let name = HName::from_ascii(name).map_err(|e| e.to_string())?;
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = flags.recursion_desired;
     msg.metadata.checking_disabled = flags.checking_disabled;
     msg.add_query(Query::query(name.clone(), HType::from(q.rtype.code())));
-    let mut edns = Edns::new();
-    edns.set_max_payload(1232);
-    edns.set_dnssec_ok(flags.dnssec_ok);
-    msg.set_edns(edns);
+    if !flags.no_edns {
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232);
+        edns.set_dnssec_ok(flags.dnssec_ok);
+        msg.set_edns(edns);
+    }
     let wire = msg.to_vec().map_err(|e| e.to_string())?;
     Ok((wire, name))
 }
@@ -377,6 +442,19 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
         })
         .unwrap_or_default();
     let conv = |rs: &[HRecord]| rs.iter().filter_map(to_record).collect::<Vec<_>>();
+    let cname_case = msg
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            HRData::CNAME(t) => {
+                let (o, t) = (r.name.to_ascii(), t.0.to_ascii());
+                let caps = |s: &str| s.chars().any(|c| c.is_ascii_uppercase());
+                (caps(&o) || caps(&t))
+                    .then(|| (name(&r.name), format!("{o} {} IN CNAME {t}", r.ttl)))
+            }
+            _ => None,
+        })
+        .collect();
     Reply {
         rcode: msg.metadata.response_code,
         authoritative: msg.metadata.authoritative,
@@ -385,8 +463,11 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
         answers: conv(&msg.answers),
         authority: conv(&msg.authorities),
         additional: conv(&msg.additionals),
+        edns: msg.edns.is_some(),
         ede,
         via_tcp,
+        qname_case_kept: None,
+        cname_case,
     }
 }
 
@@ -448,8 +529,9 @@ mod tests {
             recursion_desired: true,
             dnssec_ok: true,
             checking_disabled: true,
+            ..Default::default()
         };
-        let (wire, _) = encode_query(4242, &q, flags).unwrap();
+        let (wire, _) = encode_query(4242, q.name.as_str(), &q, flags).unwrap();
         let msg = Message::from_vec(&wire).unwrap();
         assert_eq!(msg.metadata.id, 4242);
         assert!(msg.metadata.recursion_desired);
@@ -518,6 +600,66 @@ mod tests {
         t.begin_run();
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
         assert!(ex.elapsed >= Duration::from_millis(90));
+    }
+
+    #[test]
+    fn mixed_case_changes_only_letters_and_keeps_the_name() {
+        let m = mixed_case("_acme-challenge.example.com.");
+        assert_ne!(m, "_acme-challenge.example.com.");
+        assert!(m.chars().any(|c| c.is_ascii_uppercase()));
+        assert_eq!(m.to_ascii_lowercase(), "_acme-challenge.example.com.");
+        assert_eq!(mixed_case("1-2.3."), "1-2.3.");
+    }
+
+    /// A server that answers FORMERR to EDNS: the plain retry is the outcome, unless the
+    /// question is asked with `strict_edns`; and the question's case is checked.
+    #[tokio::test]
+    async fn formerr_to_edns_is_retried_plain_and_case_is_checked() {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, peer) = udp.recv_from(&mut buf).await.unwrap();
+                let q = Message::from_vec(&buf[..n]).unwrap();
+                let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+                r.metadata.authoritative = true;
+                let lower = Query::query(
+                    HName::from_ascii(q.queries[0].name().to_ascii().to_ascii_lowercase()).unwrap(),
+                    q.queries[0].query_type(),
+                );
+                r.add_query(lower);
+                if q.edns.is_some() {
+                    r.metadata.response_code = hickory_proto::op::ResponseCode::FormErr;
+                }
+                udp.send_to(&r.to_vec().unwrap(), peer).await.unwrap();
+            }
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            max_inflight: 4,
+            max_qps_per_server: 0,
+        });
+        let q = Question::new(Name::from_ascii("example.com"), RecordType::SOA);
+        let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+        let Outcome::NoData(r) = &ex.outcome else {
+            panic!("{:?}", ex.outcome)
+        };
+        assert!(!r.edns);
+        let strict = QueryFlags {
+            strict_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let ex = t.ask(addr, &q, strict).await;
+        assert_eq!(ex.outcome.label(), "FORMERR");
+        let mixed = QueryFlags {
+            mixed_case: true,
+            no_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let ex = t.ask(addr, &q, mixed).await;
+        assert_eq!(ex.outcome.reply().unwrap().qname_case_kept, Some(false));
     }
 
     #[tokio::test]

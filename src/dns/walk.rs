@@ -31,6 +31,10 @@ pub struct Zone {
     pub servers: Vec<Server>,
     /// NS names for which no address could be found.
     pub unresolved: Vec<Name>,
+    /// The NS names the parent's referral gave (empty for the root hints).
+    pub parent_ns: Vec<Name>,
+    /// The glue addresses the parent's referral gave, per NS name.
+    pub glue: Vec<(Name, IpAddr)>,
 }
 
 /// Where the walk for one name ended.
@@ -148,6 +152,8 @@ impl<T: Transport> Walker<T> {
                         })
                         .collect(),
                     unresolved: vec![],
+                    parent_ns: vec![],
+                    glue: vec![],
                 }),
                 missing_at: None,
                 unresponsive: false,
@@ -163,10 +169,17 @@ impl<T: Transport> Walker<T> {
         let q = Question::new(name.clone(), RecordType::NS);
         let (found, failures) = self.ask_zone(&zone, &q).await;
         let Some(ex) = found else {
+            // Only answers without the AA bit: a validating resolver such as unbound (the
+            // CA's) still accepts a non-referral answer with data, so the name is read as
+            // lying in this zone; the chain then reports the servers as lame.
+            let non_aa = failures.iter().any(|e| {
+                matches!(e.outcome, Outcome::Answer(_) | Outcome::NoData(_))
+                    && e.outcome.reply().is_some_and(|r| r.referral().is_empty())
+            });
             return Arc::new(Walk {
                 zone,
                 missing_at: None,
-                unresponsive: true,
+                unresponsive: !non_aa,
                 failures,
                 ttl: parent.ttl,
             });
@@ -219,7 +232,9 @@ impl<T: Transport> Walker<T> {
         // A cut: collect addresses from glue, else look them up (out of bailiwick only).
         let mut servers = Vec::new();
         let mut unresolved = Vec::new();
-        for ns in dedup(ns_records) {
+        let mut glue_seen = Vec::new();
+        let parent_ns = dedup(ns_records);
+        for ns in parent_ns.clone() {
             let glue: Vec<IpAddr> = reply
                 .additional
                 .iter()
@@ -231,6 +246,7 @@ impl<T: Transport> Walker<T> {
                     _ => None,
                 })
                 .collect();
+            glue_seen.extend(glue.iter().map(|ip| (ns.clone(), *ip)));
             let addrs = if !glue.is_empty() {
                 glue
             } else if ns.is_subdomain_of(&name) {
@@ -255,6 +271,8 @@ impl<T: Transport> Walker<T> {
                 apex: name,
                 servers,
                 unresolved,
+                parent_ns,
+                glue: glue_seen,
             }),
             missing_at: None,
             unresponsive: false,

@@ -34,12 +34,18 @@ pub fn read_reply(
             _ => None,
         });
         let Some((target, ttl)) = cname else { break };
+        let published = reply
+            .cname_case
+            .iter()
+            .find(|(o, _)| *o == cur)
+            .map(|(_, rec)| rec.clone());
         hops.push(Hop {
             owner: cur.clone(),
             target: target.clone(),
             ttl,
             server,
             zone: zone.cloned(),
+            published,
         });
         if !seen.insert(target.clone()) {
             return (target.clone(), Some(End::Loop { at: target }));
@@ -166,16 +172,28 @@ pub async fn follow_with<T: Transport>(
             .filter_map(|(_, e)| fingerprint(&e.outcome))
             .collect();
         let disagree = prints.windows(2).any(|w| w[0] != w[1]);
-        let chosen = exchanges
+        let chosen_aa = exchanges
             .iter()
             .find(|(_, e)| fingerprint(&e.outcome).is_some())
             .map(|(_, e)| e.clone());
+        // No authoritative answer: read the chain from an answer without the AA bit, as
+        // unbound does (a referral or a failure is not such an answer).
+        let lame_answer = exchanges
+            .iter()
+            .find(|(_, e)| {
+                matches!(e.outcome, Outcome::Answer(_))
+                    && e.outcome.reply().is_some_and(|r| !r.authoritative)
+            })
+            .map(|(_, e)| e.clone());
+        let lame = chosen_aa.is_none() && lame_answer.is_some();
+        let chosen = chosen_aa.or(lame_answer);
         steps.push(Step {
             zone: zone.clone(),
             question,
             exchanges,
             disagree,
             missing_at: walk.missing_at.clone(),
+            lame,
         });
         let Some(ex) = chosen else {
             return Chain {

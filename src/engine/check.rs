@@ -12,8 +12,8 @@ use crate::dns::{
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{ask_resolver, vantages, ResolverView, Vantage};
-use crate::findings::rules::chain::{rules, NameEvidence};
-use crate::findings::rules::diagnose::ZoneSigning;
+use crate::findings::rules::chain::{rules, NameEvidence, ParentCname};
+use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::config::Config;
@@ -47,6 +47,8 @@ pub struct Engine<T: Transport> {
     /// on a name whose chain passes that server, and how long the last timeout took.
     hanging: std::sync::Mutex<HashMap<(SocketAddr, SocketAddr), (u32, Duration)>>,
     hanging_changed: tokio::sync::Notify,
+    /// Delegation health per zone on a chain (diagnose).
+    pub(crate) health: Memo<Name, ZoneHealth>,
 }
 
 impl Engine<NetTransport> {
@@ -71,7 +73,8 @@ impl<T: Transport> Engine<T> {
             config,
             walker,
             caa_nodes: Memo::new(epoch.clone(), exchange_ttl),
-            signing: Memo::new(epoch, |_| None),
+            signing: Memo::new(epoch.clone(), |_| None),
+            health: Memo::new(epoch, |_| None),
             hanging: Default::default(),
             hanging_changed: tokio::sync::Notify::new(),
         })
@@ -130,7 +133,10 @@ impl<T: Transport> Engine<T> {
         }))
         .await;
         self.note_hanging(&chain, &resolvers);
-        let doubled = self.doubled_lookup(input, &chain).await;
+        let (doubled, parent_cname) = tokio::join!(
+            self.doubled_lookup(input, &chain),
+            self.parent_cname_lookup(input, &chain)
+        );
         NameEvidence {
             observed_at: std::time::SystemTime::now(),
             input: input.clone(),
@@ -141,6 +147,8 @@ impl<T: Transport> Engine<T> {
                 .expect_target
                 .clone()
                 .or_else(|| opts.planned.get(&input.identifier).cloned()),
+            parent_cname,
+            system_client: None,
         }
     }
 
@@ -206,6 +214,51 @@ impl<T: Transport> Engine<T> {
             }
             changed.await;
         }
+    }
+
+    /// When `_acme-challenge.<name>` has no CNAME (and is no zone of its own): the nearest
+    /// `_acme-challenge.<parent>` up to the apex of the zone holding the name that has one.
+    pub(crate) async fn parent_cname_lookup(
+        &self,
+        input: &InputName,
+        chain: &Chain,
+    ) -> Option<ParentCname> {
+        if !chain.hops.is_empty() || !matches!(chain.end, End::NxDomain { .. } | End::NoData { .. })
+        {
+            return None;
+        }
+        let step = chain.steps.first()?;
+        if step.zone.apex == input.challenge || step.zone.apex.is_root() {
+            return None;
+        }
+        let mut host = input.host.clone();
+        while host != step.zone.apex && host.is_subdomain_of(&step.zone.apex) {
+            host = host.parent();
+            let owner = host.prepend(crate::model::name::CHALLENGE_LABEL);
+            let walk = self.walker.zone_of(owner.clone()).await;
+            let q = Question::new(owner.clone(), RecordType::TXT);
+            let Some(ex) = self
+                .walker
+                .first_authoritative(&walk.zone.servers, &q)
+                .await
+            else {
+                continue;
+            };
+            let target = ex.outcome.reply().and_then(|r| {
+                r.answers.iter().find_map(|a| match &a.data {
+                    RData::CNAME(t) if a.name == owner => Some(t.clone()),
+                    _ => None,
+                })
+            });
+            if let Some(target) = target {
+                return Some(ParentCname {
+                    owner,
+                    target,
+                    exchange: ex,
+                });
+            }
+        }
+        None
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.

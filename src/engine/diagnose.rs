@@ -2,21 +2,27 @@
 //! CAA up the tree at the CA's stand-in resolver, CD retries of SERVFAILs, the target
 //! zone's signing status, a wildcard probe, and the issuing clients' configs.
 
+use crate::clients::read::ClientKind;
 use crate::clients::read::{self as clients, parse_client_config, ClientWrite};
+use crate::dns::walk::Zone;
 use crate::dns::{
     Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
 };
 use crate::engine::check::{name_done, run_done, unfinished, CheckOptions, Engine};
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{Vantage, VantageKind};
+use crate::findings::evidence::End;
 use crate::findings::rules::chain::{merge_same, rules, NameEvidence};
 use crate::findings::rules::diagnose::{
-    caa_rules, chain_extra_rules, dnssec_rules, two_values_rule, usable, CaaLookup, CdRetry,
-    DiagnoseEvidence, ZoneSigning,
+    caa_rules, chain_extra_rules, delegation_rules, dnssec_rules, soa_walk_rule, two_values_rule,
+    type_rules, usable, CaaLookup, CdRetry, DiagnoseEvidence, ServerProbe, SoaWalk, TypeProbe,
+    ZoneHealth, ZoneSigning,
 };
+use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, Report};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -135,7 +141,7 @@ impl<T: Transport> Engine<T> {
 
     /// DNSKEY at the target's zone, DS at its parent: asked once per zone.
     async fn signing(&self, ev: &NameEvidence) -> Option<ZoneSigning> {
-        if ev.chain.hops.is_empty() || ev.chain.steps.len() < 2 {
+        if (ev.chain.hops.is_empty() && !ev.challenge_is_cut()) || ev.chain.steps.is_empty() {
             return None;
         }
         let zone = ev.chain.steps.last()?.zone.clone();
@@ -177,6 +183,211 @@ impl<T: Transport> Engine<T> {
         Some(signing.await)
     }
 
+    /// The delegation of one zone: its own NS set and name-server addresses, and each of
+    /// its servers asked the SOA over UDP, TCP, without EDNS and in mixed case. Once per
+    /// zone and run.
+    async fn zone_health(&self, zone: Arc<Zone>) -> ZoneHealth {
+        let apex = zone.apex.clone();
+        self.health
+            .get_or_init(apex.clone(), || async move {
+                let w = self.walker();
+                let soa = Question::new(apex.clone(), RecordType::SOA);
+                let probes = zone.servers.iter().map(|s| {
+                    let t = w.transport().clone();
+                    let q = soa.clone();
+                    async move {
+                        let base = QueryFlags {
+                            strict_edns: true,
+                            ..QueryFlags::authoritative()
+                        };
+                        let (udp, tcp, mixed) = tokio::join!(
+                            t.ask(s.addr, &q, base),
+                            t.ask(s.addr, &q, QueryFlags { tcp: true, ..base }),
+                            t.ask(
+                                s.addr,
+                                &q,
+                                QueryFlags {
+                                    mixed_case: true,
+                                    ..base
+                                }
+                            ),
+                        );
+                        let plain = !udp.outcome.is_usable()
+                            || udp.outcome.reply().is_some_and(|r| !r.edns);
+                        let no_edns = if plain {
+                            Some(
+                                t.ask(
+                                    s.addr,
+                                    &q,
+                                    QueryFlags {
+                                        no_edns: true,
+                                        ..base
+                                    },
+                                )
+                                .await,
+                            )
+                        } else {
+                            None
+                        };
+                        ServerProbe {
+                            ns: s.name.clone(),
+                            addr: s.addr,
+                            udp,
+                            tcp,
+                            no_edns,
+                            mixed,
+                        }
+                    }
+                });
+                let servers = futures::future::join_all(probes).await;
+                let nsq = Question::new(apex.clone(), RecordType::NS);
+                let child_ns = w
+                    .first_authoritative(&zone.servers, &nsq)
+                    .await
+                    .and_then(|ex| {
+                        let r = ex.outcome.reply()?;
+                        let v: Vec<Name> = r
+                            .answers
+                            .iter()
+                            .filter(|a| a.name == apex)
+                            .filter_map(|a| match &a.data {
+                                RData::NS(n) => Some(n.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        (!v.is_empty()).then_some(v)
+                    });
+                let mut glue_names: Vec<Name> = Vec::new();
+                for (n, _) in &zone.glue {
+                    if n.is_subdomain_of(&apex) && !glue_names.contains(n) {
+                        glue_names.push(n.clone());
+                    }
+                }
+                let mut child_addrs = Vec::new();
+                for n in glue_names {
+                    let mut ips: Vec<IpAddr> = Vec::new();
+                    let mut answered = false;
+                    for t in [RecordType::A, RecordType::AAAA] {
+                        let q = Question::new(n.clone(), t);
+                        if let Some(ex) = w.first_authoritative(&zone.servers, &q).await {
+                            answered = true;
+                            let r = ex.outcome.reply().expect("authoritative has a reply");
+                            ips.extend(r.answers.iter().filter(|a| a.name == n).filter_map(|a| {
+                                match a.data {
+                                    RData::A(ip) => Some(IpAddr::V4(ip)),
+                                    RData::AAAA(ip) => Some(IpAddr::V6(ip)),
+                                    _ => None,
+                                }
+                            }));
+                        }
+                    }
+                    if answered {
+                        child_addrs.push((n, ips));
+                    }
+                }
+                ZoneHealth {
+                    zone,
+                    child_ns,
+                    child_addrs,
+                    servers,
+                }
+            })
+            .await
+    }
+
+    /// The health of every zone on the chain whose servers answered at all.
+    async fn health(&self, ev: &NameEvidence) -> Vec<ZoneHealth> {
+        let mut zones: Vec<Arc<Zone>> = Vec::new();
+        for s in &ev.chain.steps {
+            let answered = s.exchanges.iter().any(|(_, e)| e.outcome.is_usable());
+            if answered && !s.zone.apex.is_root() && !zones.iter().any(|z| z.apex == s.zone.apex) {
+                zones.push(s.zone.clone());
+            }
+        }
+        futures::future::join_all(zones.into_iter().map(|z| self.zone_health(z))).await
+    }
+
+    /// `A <target>` of each server of the target's zone whose TXT answer said the name
+    /// exists.
+    async fn type_probe(&self, ev: &NameEvidence) -> Option<TypeProbe> {
+        if ev.chain.hops.is_empty() && !ev.challenge_is_cut() {
+            return None;
+        }
+        let owner = match &ev.chain.end {
+            End::Txt { owner, .. } | End::NoData { owner, .. } => owner.clone(),
+            _ => return None,
+        };
+        let step = ev.chain.steps.last()?;
+        let q = Question::new(owner.clone(), RecordType::A);
+        let asks = step
+            .exchanges
+            .iter()
+            .filter(|(_, e)| matches!(e.outcome, Outcome::Answer(_) | Outcome::NoData(_)))
+            .map(|(ns, e)| {
+                let t = self.walker().transport().clone();
+                let q = q.clone();
+                let addr = e.server;
+                let ns = ns.clone();
+                async move { (ns, t.ask(addr, &q, QueryFlags::authoritative()).await) }
+            });
+        let asked = futures::future::join_all(asks).await;
+        Some(TypeProbe { owner, asked })
+    }
+
+    /// lego's and cert-manager's zone discovery (`FindZoneByFqdn`) from the system
+    /// resolver: SOA of the name where the TXT goes, then of each parent, until an answer
+    /// holds an SOA record (a CNAME answer is skipped, NXDOMAIN and NODATA go on, any other
+    /// answer ends the walk without a zone).
+    async fn soa_walk(&self, ev: &NameEvidence) -> Option<SoaWalk> {
+        let v = self
+            .vantages()
+            .iter()
+            .find(|v| v.kind == VantageKind::System)?;
+        if !matches!(
+            ev.chain.end,
+            End::Txt { .. } | End::NxDomain { .. } | End::NoData { .. }
+        ) {
+            return None;
+        }
+        let start = ev
+            .chain
+            .target()
+            .cloned()
+            .unwrap_or_else(|| ev.input.challenge.clone());
+        let t = self.walker().transport().clone();
+        let mut asked = Vec::new();
+        let mut node = start.clone();
+        let mut found = None;
+        while !node.is_root() {
+            let q = Question::new(node.clone(), RecordType::SOA);
+            let ex = t.ask(v.addr, &q, QueryFlags::recursive()).await;
+            let outcome = ex.outcome.clone();
+            asked.push(ex);
+            match &outcome {
+                Outcome::Answer(r) => {
+                    let cname = r.answers.iter().any(|a| matches!(a.data, RData::CNAME(_)));
+                    let soa = r.answers.iter().find_map(|a| match a.data {
+                        RData::SOA(_) => Some(a.name.clone()),
+                        _ => None,
+                    });
+                    if let (false, Some(z)) = (cname, soa) {
+                        found = Some(z);
+                        break;
+                    }
+                }
+                Outcome::NoData(_) | Outcome::NxDomain(_) => {}
+                _ => break,
+            }
+            node = node.parent();
+        }
+        Some(SoaWalk {
+            resolver: format!("{} ({})", v.name, v.addr),
+            start,
+            asked,
+            found,
+        })
+    }
+
     /// Gathers the troubleshooter's evidence for one name.
     pub async fn diagnose_evidence(
         &self,
@@ -195,11 +406,14 @@ impl<T: Transport> Engine<T> {
         events: &EventSink,
     ) -> DiagnoseEvidence {
         let base = self.evidence_with(input, &opts.check, events).await;
-        let (caa, cd_retries, wildcard_probe, signing) = tokio::join!(
+        let (caa, cd_retries, wildcard_probe, signing, health, type_probe, soa_walk) = tokio::join!(
             self.caa_lookup(&input.host),
             self.cd_retries(&base),
             self.wildcard_probe(&base),
-            self.signing(&base)
+            self.signing(&base),
+            self.health(&base),
+            self.type_probe(&base),
+            self.soa_walk(&base)
         );
         DiagnoseEvidence {
             base,
@@ -208,6 +422,10 @@ impl<T: Transport> Engine<T> {
             cd_retries,
             wildcard_probe,
             signing,
+            health,
+            type_probe,
+            soa_walk,
+            walk_client: None,
         }
     }
 
@@ -244,7 +462,9 @@ impl<T: Transport> Engine<T> {
                 let clients = clients.clone();
                 let done = done.clone();
                 async move {
-                    let ev = me.diagnose_evidence_with(&n, &opts, &events).await;
+                    let mut ev = me.diagnose_evidence_with(&n, &opts, &events).await;
+                    ev.base.system_client = system_client(&clients, &n, false);
+                    ev.walk_client = system_client(&clients, &n, true);
                     let own = diagnose_rules(&ev);
                     let client = client_rules(&clients, &ev);
                     let all = merge_same(own.iter().chain(&client).cloned().collect());
@@ -308,7 +528,29 @@ pub fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     f.extend(dnssec_rules(ev));
     f.extend(caa_rules(ev));
     f.extend(chain_extra_rules(ev));
+    f.extend(delegation_rules(ev));
+    f.extend(type_rules(ev));
+    f.extend(soa_walk_rule(ev));
     f
+}
+
+/// The issuing client, among the configs read, that follows the CNAME and checks
+/// propagation with the system resolver (lego, cert-manager), for this name; with `walk`,
+/// one that also finds its zone by an SOA walk there (none pinned; lego's rfc2136 provider
+/// asks its own server instead).
+fn system_client(configs: &ClientConfigs, input: &InputName, walk: bool) -> Option<String> {
+    configs
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flatten()
+        .filter(|w| clients::rules::applies_to(w, input))
+        .find(|w| {
+            matches!(w.client, ClientKind::Lego | ClientKind::CertManager)
+                && (!walk
+                    || (w.zone.is_none()
+                        && !(w.client == ClientKind::Lego && w.method == "rfc2136")))
+        })
+        .map(|w| w.client.to_string())
 }
 
 type ClientConfigs = Vec<(
@@ -331,6 +573,7 @@ fn client_rules(configs: &ClientConfigs, ev: &DiagnoseEvidence) -> Vec<Finding> 
         .then(|| chain.steps.last().map(|s| s.zone.apex.clone()))
         .flatten();
     let challenge_zone = chain.steps.first().map(|s| s.zone.apex.clone());
+    let cut = ev.base.challenge_is_cut();
     let mut out = Vec::new();
     for (_, parsed) in configs {
         match parsed {
@@ -340,6 +583,21 @@ fn client_rules(configs: &ClientConfigs, ev: &DiagnoseEvidence) -> Vec<Finding> 
                     .iter()
                     .filter(|w| clients::rules::applies_to(w, input))
                 {
+                    if cut && w.client == ClientKind::CertManager {
+                        out.push(
+                            Finding::new(
+                                Code::ChallengeZoneCut,
+                                &input.identifier,
+                                format!(
+                                    "{} is a zone of its own (delegated by NS), and the cert-manager solver in {} must write the TXT in it: cert-manager releases before the fix of its issue #3055 look for the zone above the cut and fail",
+                                    input.challenge,
+                                    w.source.display()
+                                ),
+                                format!("run a cert-manager release with the fix of issue #3055, or replace the NS delegation of {} with a CNAME into a validation zone", input.challenge),
+                            )
+                            .severity(Severity::Warning),
+                        );
+                    }
                     out.extend(clients::rules::client_findings(
                         w,
                         input,

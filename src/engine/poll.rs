@@ -189,6 +189,8 @@ impl<T: Transport> Engine<T> {
                 .expect_target
                 .clone()
                 .or_else(|| opts.planned.get(&st.input.identifier).cloned()),
+            parent_cname: None,
+            system_client: None,
         };
         let findings = rules(&ev);
         let auth = authoritative_state(&ev, &findings);
@@ -350,6 +352,7 @@ mod tests {
             ttl,
             server: "127.0.0.1:53".parse().unwrap(),
             zone: None,
+            published: None,
         }
     }
 
@@ -395,6 +398,9 @@ mod tests {
             additional: vec![],
             ede: vec![],
             via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
         }
     }
 

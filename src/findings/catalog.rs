@@ -67,7 +67,7 @@ codes! {
     EndpointUnreachable = "ENDPOINT_UNREACHABLE", Error, "the TLS endpoint could not be reached or the handshake failed within the timeout";
     WildcardCnameCapture = "WILDCARD_CNAME_CAPTURE", Error, "a wildcard CNAME answers for _acme-challenge.<name>";
     StaleTxt = "STALE_TXT", Error, "a TXT sits at _acme-challenge.<name> where the CNAME should be";
-    ConflictingRecords = "CONFLICTING_RECORDS", Error, "a server returns a CNAME together with other data at one name";
+    ConflictingRecords = "CONFLICTING_RECORDS", Warning, "a server returns a CNAME together with other data at one name";
     TtlHigh = "TTL_HIGH", Warning, "the validation zone's negative TTL or TXT TTL keeps stale answers in caches for long";
     DnssecBogus = "DNSSEC_BOGUS", Error, "a validating resolver fails (SERVFAIL) where CD succeeds: broken signatures or DS";
     DnssecInsecureDelegation = "DNSSEC_INSECURE_DELEGATION", Info, "the target zone is signed but its parent has no DS";
@@ -87,6 +87,18 @@ codes! {
     CheckFailed = "CHECK_FAILED", Error, "acme-delegate could not finish checking this name (an internal error)";
     DnsIntercepted = "DNS_INTERCEPTED", Info, "this network answers DNS queries itself (a proxy, captive portal or filter): the authoritative view cannot be read from here";
     AuthUnreachable = "AUTH_UNREACHABLE", Info, "no root server can be reached from here: only the resolvers' view is available, the verdict is inconclusive";
+    ChallengeZoneCut = "CHALLENGE_ZONE_CUT", Info, "_acme-challenge.<name> is a zone of its own (delegated by NS): its servers serve the TXT";
+    CnameParentOnly = "CNAME_PARENT_ONLY", Error, "no CNAME at _acme-challenge.<name>, but a parent name has one: it does not cover child names";
+    NameCaseDiffers = "NAME_CASE_DIFFERS", Info, "a CNAME is published with capitals: names compare case-insensitively, some clients do not";
+    TargetTypeNxdomain = "TARGET_TYPE_NXDOMAIN", Warning, "the target's servers answer NXDOMAIN to a non-TXT question at a name that has a TXT";
+    ClientZoneWalk = "CLIENT_ZONE_WALK", Warning, "an SOA walk from the system resolver (as lego and cert-manager do) finds another zone than the target's";
+    DelegationNsMismatch = "DELEGATION_NS_MISMATCH", Warning, "the parent's NS set for a zone on the chain differs from the zone's own";
+    DelegationGlueMismatch = "DELEGATION_GLUE_MISMATCH", Warning, "the parent's glue for a name server differs from the zone's own A/AAAA";
+    NsNameUnresolved = "NS_NAME_UNRESOLVED", Warning, "a name server of a zone on the chain has no address";
+    ServerNoTcp = "SERVER_NO_TCP", Warning, "a server of a zone on the chain does not answer over TCP";
+    ServerEdnsBroken = "SERVER_EDNS_BROKEN", Warning, "a server of a zone on the chain mishandles EDNS (FORMERR, no OPT, or drops the query)";
+    ServerCaseFolded = "SERVER_CASE_FOLDED", Warning, "a server of a zone on the chain does not keep the query name's case (0x20)";
+    SoaSerialMismatch = "SOA_SERIAL_MISMATCH", Warning, "the servers of a zone on the chain return different SOA serials";
 }
 
 impl Code {

@@ -20,6 +20,10 @@ pub struct Hop {
     /// The server that said it, and the zone it spoke for (None for a resolver's answer).
     pub server: SocketAddr,
     pub zone: Option<Name>,
+    /// The record as published, when its owner or target has capitals (names compare
+    /// case-insensitively; this is only shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
 }
 
 /// How the chain ends.
@@ -77,6 +81,9 @@ pub struct Step {
     pub disagree: bool,
     /// The first ancestor the walk found missing (NXDOMAIN), if any.
     pub missing_at: Option<Name>,
+    /// No server answered with the AA bit; the chain was read from an answer without it,
+    /// as unbound (the CA's resolver) does.
+    pub lame: bool,
 }
 
 /// The chain as the authoritative servers see it.

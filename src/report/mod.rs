@@ -18,11 +18,12 @@ pub struct Report {
     pub names: Vec<NameReport>,
 }
 
-/// One element of a chain: a CNAME hop, the TXT at the end, or a negative answer.
+/// One element of a chain: a zone cut at the challenge name (`NS`), a CNAME hop, the TXT
+/// at the end, or a negative answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChainEntry {
     pub owner: Name,
-    /// `CNAME`, `TXT`, `NXDOMAIN` or `NODATA`.
+    /// `NS` (the challenge name is a zone of its own), `CNAME`, `TXT`, `NXDOMAIN` or `NODATA`.
     #[serde(rename = "type")]
     pub rtype: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,7 +209,25 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
             ms: ex.ms(),
         });
     }
-    let mut chain = Vec::with_capacity(ev.chain.hops.len() + 1);
+    let mut chain: Vec<ChainEntry> = Vec::new();
+    if ev.challenge_is_cut() {
+        // The zone cut at the challenge name: its parent delegates it by NS.
+        let z = &ev.chain.steps[0].zone;
+        chain.push(ChainEntry {
+            owner: ev.input.challenge.clone(),
+            rtype: "NS".into(),
+            data: Some(
+                z.parent_ns
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            ttl: None,
+            server: None,
+            zone: Some(z.apex.clone()),
+        });
+    }
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
     chain.extend(end_entry(&ev.chain.end));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);

@@ -16,9 +16,13 @@
 #   blackhole  127.0.0.99:53   tools/blackhole.py: udp+tcp, never answers
 #   conflict   127.0.0.98:53   tools/conflict-auth.py: conflict.lab., CNAME+TXT at one owner;
 #                              nonaa.lab., data without the AA flag (lame)
-#   intercept  127.0.0.96:53   tools/intercept.py: a network that answers DNS itself: NXDOMAIN,
-#              127.0.0.95:53   resp. NOERROR/NODATA, for everything, without AA and without SOA
+#   intercept  127.0.0.86:53   tools/intercept.py: a network that answers DNS itself: NXDOMAIN,
+#              127.0.0.85:53   resp. NOERROR/NODATA, for everything, without AA and without SOA
 #   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
+#   quirk-*    127.0.0.90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
+#                              notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
+#                              upper (.96), nosoa (.90: strips every SOA, the inside
+#                              resolver's stub for walk.lab.)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
 #                              trust anchor = DS of the fake root
 #   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
@@ -57,7 +61,10 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
+QUIRKS=(notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
+        nosoa:127.0.0.90)
 COMPONENTS=(knot-root knot-test knot-lab blackhole conflict intercept unbound unbound2 unbound-inside)
+for q in "${QUIRKS[@]}"; do COMPONENTS+=("quirk-${q%%:*}"); done
 [[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
 
 T0=$(date +%s.%N)
@@ -72,7 +79,7 @@ cleanup_on_error() {  # if we fail half-way, stop what we started (by PID)
     fi
 }
 trap cleanup_on_error EXIT
-expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict|intercept) echo python3 ;; *) echo "$1" ;; esac; }
+expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict|intercept|quirk-*) echo python3 ;; *) echo "$1" ;; esac; }
 alive() { # component -> true if its PID file names a live (non-zombie) process of the right binary
     local f="$RUN/pids/$1.pid" pid
     [[ -s $f ]] || return 1
@@ -108,7 +115,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|95|96|97|98|99)|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|85|86|9[0-9])|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -181,6 +188,9 @@ cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
    "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
+cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
+   "$LAB_DIR/zones/deleg.example.test.zone" \
+   "$RUN/knot-lab/zones/"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
    "$LAB_DIR/zones/sfail.lab.zone" "$LAB_DIR/zones/slow.lab.zone" "$LAB_DIR/zones/split.test.b.zone" \
    "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-lab/zones/"
@@ -233,11 +243,16 @@ start_bg knot-test knotd -c "$RUN/knot-test/knot.conf"
 start_bg knot-root knotd -c "$RUN/knot-root/knot.conf"
 start_bg blackhole /usr/bin/python3 "$LAB_DIR/tools/blackhole.py" "$BLACKHOLE_IP" 53
 start_bg conflict /usr/bin/python3 "$LAB_DIR/tools/conflict-auth.py" 127.0.0.98 53
-start_bg intercept /usr/bin/python3 "$LAB_DIR/tools/intercept.py" 127.0.0.96 127.0.0.95 53
+start_bg intercept /usr/bin/python3 "$LAB_DIR/tools/intercept.py" 127.0.0.86 127.0.0.85 53
+for q in "${QUIRKS[@]}"; do
+    start_bg "quirk-${q%%:*}" /usr/bin/python3 "$LAB_DIR/tools/quirk-auth.py" "${q%%:*}" "${q#*:}" 127.0.0.12
+done
 # (sfail.lab. on 127.0.0.12 is deliberately never ready: its zone fails to load)
 for zs in 127.0.0.12:lab. 127.0.0.12:acme.lab. 127.0.0.12:slow.lab. 127.0.0.12:bogus.lab. 127.0.0.12:nods.lab. \
           127.0.0.12:expired.lab. 127.0.0.12:badsig.lab. 127.0.0.12:split.test. 127.0.0.12:bench.test. \
-          127.0.0.12:unsync.lab. \
+          127.0.0.12:unsync.lab. 127.0.0.12:notcp.lab. 127.0.0.12:formerr.lab. 127.0.0.12:nocase.lab. \
+          127.0.0.12:typenx.lab. 127.0.0.12:serial.lab. 127.0.0.12:upper.lab. 127.0.0.12:deleg.example.test. 127.0.0.12:walk.lab. \
+          127.0.0.12:_acme-challenge.nsdel.example.test. \
           127.0.0.11:test. 127.0.0.11:example.test. 127.0.0.11:split.test. 127.0.0.11:bench.test. \
           127.0.0.11:unsync.lab. \
           127.0.0.10:.; do
@@ -249,6 +264,13 @@ blackhole_up() {
 wait_for "$TIMEOUT" "blackhole on $BLACKHOLE_IP:53" blackhole_up
 wait_for "$TIMEOUT" "conflict-auth on 127.0.0.98:53" aa_soa 127.0.0.98 conflict.lab.
 wait_for "$TIMEOUT" "zone v6.example.test. on [::1]:53" aa_soa ::1 v6.example.test.
+quirk_soa() { # the quirk front answers (over UDP: notcp has no TCP; no EDNS: formerr)
+    kdig @"$1" "$2" SOA +norec +noedns +timeout=1 +retry=0 | grep -q 'status: NOERROR'
+}
+for q in "${QUIRKS[@]}"; do
+    z="${q%%:*}.lab."; [[ ${q%%:*} == nosoa ]] && z=walk.lab.
+    wait_for "$TIMEOUT" "quirk-auth ${q%%:*} on ${q#*:}:53" quirk_soa "${q#*:}" "$z"
+done
 nonaa_soa() { # conflict-auth answers for nonaa.lab. with data but without AA
     local out
     out=$(kdig @127.0.0.98 nonaa.lab. SOA +norec +tcp +timeout=1 +retry=0) || return 1
@@ -261,14 +283,17 @@ intercepted() { # server rcode -> it answers anything with that rcode, without A
     out=$(kdig @"$1" com. NS +norec +tcp +timeout=1 +retry=0) || return 1
     grep -q "status: $2" <<<"$out" && ! grep -qi 'flags: qr aa' <<<"$out"
 }
-wait_for "$TIMEOUT" "intercept (NXDOMAIN) on 127.0.0.96:53" intercepted 127.0.0.96 NXDOMAIN
-wait_for "$TIMEOUT" "intercept (NOERROR) on 127.0.0.95:53" intercepted 127.0.0.95 NOERROR
+wait_for "$TIMEOUT" "intercept (NXDOMAIN) on 127.0.0.86:53" intercepted 127.0.0.86 NXDOMAIN
+wait_for "$TIMEOUT" "intercept (NOERROR) on 127.0.0.85:53" intercepted 127.0.0.85 NOERROR
 log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 
 # --- unbound x3 (one template) ---------------------------------------------------
 # NAME|IP|cache-max-ttl|cache-max-negative-ttl|extra server: lines
 SPLIT_OWNER=_acme-challenge.splithorizon.example.test.
 INSIDE_LOCAL="local-zone: \"$SPLIT_OWNER\" redirect\n    local-data: \"$SPLIT_OWNER 10 IN CNAME sh-inside.acme.lab.\""
+# a filtering inside view: walk.lab. is asked through quirk-auth.py (nosoa, 127.0.0.90),
+# which strips every SOA record: an SOA walk from the inside resolver never sees one there
+INSIDE_LOCAL="$INSIDE_LOCAL\n    domain-insecure: \"walk.lab.\"\nstub-zone:\n    name: \"walk.lab.\"\n    stub-addr: 127.0.0.90"
 UNBOUNDS=(
     "unbound|$RESOLVER_IP|10|1|# no local overrides"
     "unbound2|$RESOLVER2_IP|86400|3600|# public resolver: keeps negative answers (up to the SOA minimum)"

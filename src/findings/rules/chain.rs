@@ -24,6 +24,30 @@ pub struct NameEvidence {
     pub expect_target: Option<Name>,
     /// When the evidence was gathered (cache expiries are given as times from here).
     pub observed_at: std::time::SystemTime,
+    /// When `_acme-challenge.<name>` has no CNAME: the nearest parent challenge name that
+    /// has one (it does not cover child names).
+    pub parent_cname: Option<ParentCname>,
+    /// The issuing client known to check with the system resolver (lego, cert-manager),
+    /// when its config was read: then a fault of the system view is an error.
+    pub system_client: Option<String>,
+}
+
+/// A CNAME at `_acme-challenge.<parent>` of a name that has none.
+#[derive(Clone, Debug)]
+pub struct ParentCname {
+    pub owner: Name,
+    pub target: Name,
+    pub exchange: Exchange,
+}
+
+impl NameEvidence {
+    /// `_acme-challenge.<name>` is the apex of a zone of its own (delegated by NS).
+    pub fn challenge_is_cut(&self) -> bool {
+        self.chain
+            .steps
+            .first()
+            .is_some_and(|s| s.zone.apex == self.input.challenge)
+    }
 }
 
 pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
@@ -307,6 +331,25 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 out.push(f.observe(observe(&vantage, ex)));
             }
         }
+        if step.lame {
+            let mut f = Finding::new(
+                Code::TargetZoneLame,
+                id,
+                format!(
+                    "no server of {} answers {} with the AA bit: the zone is lame. The CA's resolver (unbound) still accepts the non-authoritative answer, so validation succeeds as long as that answer is right; stricter resolvers (BIND) treat the servers as lame and fail",
+                    step.zone.apex, step.question
+                ),
+                format!(
+                    "load zone {} on its name servers (or fix its NS records and glue in the parent zone) so that they answer authoritatively",
+                    step.zone.apex
+                ),
+            )
+            .severity(Severity::Warning);
+            for (ns, e) in &step.exchanges {
+                f = f.observe(observe(ns.as_str(), e));
+            }
+            out.push(f);
+        }
         if step.disagree {
             let mut f = Finding::new(
                 Code::AuthDisagree,
@@ -354,7 +397,37 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             .map(|s| s.zone.apex.clone())
             .unwrap_or_else(Name::root);
         let relative = challenge.relative_to(&zone);
-        if let Some((doubled, ex)) = &ev.doubled {
+        if ev.challenge_is_cut() {
+            let first = &chain.steps[0];
+            out.push(Finding::new(
+                Code::ChallengeZoneCut,
+                id,
+                format!(
+                    "{challenge} is a zone of its own: its parent delegates it by NS ({}) instead of a CNAME, and its servers ({}) answer for it: {what}. A supported setup: the CA reads the TXT there, and every check here ran against that zone's servers",
+                    first.zone.parent_ns.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+                    first.zone.servers.iter().map(|s| format!("{} {}", s.name, s.addr)).collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "none needed: the client must write the TXT in zone {challenge} (lego and certbot-dns-rfc2136 find it by their SOA lookup; cert-manager releases before the fix of its issue #3055 do not)"
+                ),
+            ));
+        } else if let Some(p) = &ev.parent_cname {
+            out.push(
+                Finding::new(
+                    Code::CnameParentOnly,
+                    id,
+                    format!(
+                        "the authoritative servers of {zone} have no CNAME at {challenge} ({what}), but {} has one (CNAME {}): a CNAME covers only its own name, never the names below it, so the CA looks up {challenge} and finds nothing",
+                        p.owner, p.target
+                    ),
+                    format!(
+                        "publish in zone {zone}: {} (or a target of its own; in a DNS panel that appends the zone, the owner is \"{relative}\")",
+                        cname_line(challenge, p.target.as_str())
+                    ),
+                )
+                .observe(observe("authoritative", &p.exchange)),
+            );
+        } else if let Some((doubled, ex)) = &ev.doubled {
             out.push(
                 Finding::new(
                     Code::CnameDoubledZone,
@@ -414,6 +487,24 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             ),
         )),
         _ => {}
+    }
+    for h in chain.hops.iter().filter(|h| h.published.is_some()) {
+        out.push(Finding::new(
+            Code::NameCaseDiffers,
+            id,
+            format!(
+                "{} ({}) publishes the record as `{}`: DNS names compare case-insensitively, so this is {} CNAME {} and the chain is read on; clients that compare names case-sensitively (acme-dns-client, cert-manager) may report a mismatch",
+                h.server,
+                h.zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
+                h.published.as_deref().unwrap_or_default(),
+                h.owner,
+                h.target
+            ),
+            format!(
+                "none needed for the CA; for clients that compare case-sensitively, publish it in lower case: {} 300 IN CNAME {}",
+                h.owner, h.target
+            ),
+        ));
     }
     if let (Some(expect), false) = (&ev.expect_target, chain.hops.is_empty()) {
         if !chain.hops.iter().any(|h| &h.target == expect) {
@@ -483,28 +574,74 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let chain = &ev.chain;
     let challenge = &ev.input.challenge;
     // --- the vantage points -------------------------------------------------------------
+    // The authoritative servers serve the right chain when nothing above is an error: then
+    // a resolver's fault is that resolver's alone, and the CA (which resolves for itself)
+    // is not affected by it.
+    let auth_ok = !out.iter().any(|f| f.severity == Severity::Error)
+        && (!chain.hops.is_empty() || ev.challenge_is_cut())
+        && matches!(
+            chain.end,
+            End::Txt { .. } | End::NxDomain { .. } | End::NoData { .. }
+        );
+    let auth_t: Vec<&Name> = chain.hops.iter().map(|h| &h.target).collect();
+    fn targets(rv: &ResolverView) -> Vec<&Name> {
+        rv.hops.iter().map(|h| &h.target).collect()
+    }
+    let sees_right = |rv: &ResolverView| rv.exchange.outcome.is_usable() && targets(rv) == auth_t;
+    let outside = |rv: &&ResolverView| rv.vantage.kind == VantageKind::Resolver;
+    let grade = |rv: &ResolverView, cache: bool| -> (Severity, String) {
+        if !auth_ok {
+            return (Severity::Error, String::new());
+        }
+        if rv.vantage.kind == VantageKind::System {
+            return match &ev.system_client {
+                Some(c) => (
+                    Severity::Error,
+                    format!("; {c} checks with this resolver, so it will not see the right record and its validation fails"),
+                ),
+                None => (
+                    Severity::Warning,
+                    "; the CA does not use this resolver, but a client that checks with it (lego, cert-manager) waits for the wrong answer".into(),
+                ),
+            };
+        }
+        let others_right = ev
+            .resolvers
+            .iter()
+            .filter(outside)
+            .any(|o| o.vantage != rv.vantage && sees_right(o));
+        if cache || others_right {
+            (
+                Severity::Warning,
+                "; every authoritative server serves the right chain and the CA does its own resolution, so the CA is not affected".into(),
+            )
+        } else {
+            (Severity::Error, String::new())
+        }
+    };
     for rv in &ev.resolvers {
         let ex = &rv.exchange;
         let who = format!("{} ({})", rv.vantage.name, ex.server);
         let obs = observe(&rv.vantage.name, ex);
+        let (sev, note) = grade(rv, false);
         let f = match &ex.outcome {
             Outcome::Timeout => Some(Finding::new(
                 Code::ServerTimeout,
                 id,
-                format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time", ex.question, ex.ms()),
+                format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time{note}", ex.question, ex.ms()),
                 "look for an authoritative server along the chain that does not answer (see the other findings); a resolver waits for it".to_string(),
             )),
             Outcome::Refused(_) => Some(Finding::new(
                 Code::ServerRefused,
                 id,
-                format!("resolver {who} answered REFUSED: it does not serve this client"),
+                format!("resolver {who} answered REFUSED: it does not serve this client{note}"),
                 format!("allow this host in the resolver's access control, or remove {} from the config", rv.vantage.name),
             )),
             Outcome::ServFail(r) => Some(Finding::new(
                 Code::ServerServfail,
                 id,
                 format!(
-                    "resolver {who} answered SERVFAIL to {}{}: the chain cannot be resolved from there (a loop, a lame or dead zone, or broken DNSSEC)",
+                    "resolver {who} answered SERVFAIL to {}{}: the chain cannot be resolved from there (a loop, a lame or dead zone, or broken DNSSEC){note}",
                     ex.question,
                     r.ede.first().map(|e| format!(" (EDE {}: {})", e.code, e.text.trim())).unwrap_or_default()
                 ),
@@ -513,13 +650,13 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             Outcome::Network(e) => Some(Finding::new(
                 Code::ServerUnreachable,
                 id,
-                format!("resolver {who} could not be reached: {e}"),
+                format!("resolver {who} could not be reached: {e}{note}"),
                 format!("check the address of {} in the config", rv.vantage.name),
             )),
             _ => None,
         };
         if let Some(f) = f {
-            out.push(f.observe(obs));
+            out.push(f.severity(sev).observe(obs));
             continue;
         }
         // Compare the whole chain hop by hop; the authoritative side must be readable.
@@ -531,8 +668,7 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
         {
             continue; // no CNAME or a broken chain: the findings above say why
         }
-        let auth_t: Vec<&Name> = chain.hops.iter().map(|h| &h.target).collect();
-        let seen_t: Vec<&Name> = rv.hops.iter().map(|h| &h.target).collect();
+        let seen_t = targets(rv);
         if seen_t == auth_t {
             continue;
         }
@@ -561,30 +697,37 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. } => *negative_ttl,
             _ => None,
         });
+        let negative = seen_t.get(i).is_none()
+            && matches!(rv.end, Some(End::NxDomain { .. } | End::NoData { .. }));
         let expires = |t: u32| format!(" that expires in {t} s (at {})", expiry(ev.observed_at, t));
-        let f = if rv.vantage.kind == VantageKind::System {
+        // The inside view differs by itself only when it comes from a resolver of its own
+        // and no cache explains the difference (a negative answer, or the same old record
+        // an outside resolver still serves).
+        let split = rv.vantage.kind == VantageKind::System
+            && !negative
+            && !ev
+                .resolvers
+                .iter()
+                .filter(outside)
+                .any(|o| o.vantage.addr == rv.vantage.addr || targets(o) == seen_t);
+        let (sev, note) = grade(rv, true);
+        let f = if split {
             Finding::new(
                 Code::SplitHorizon,
                 id,
                 format!(
-                    "the system resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: the inside view differs (an internal override{}), and the CA sees only the outside",
-                    negative_ttl
-                        .filter(|_| seen_t.get(i).is_none())
-                        .map(|t| format!(", or a cached negative answer{}", expires(t)))
-                        .unwrap_or_default()
+                    "the system resolver {who} sees {seen_txt} at {at}, the authoritative servers and every outside resolver say {auth_txt}: the inside view differs (an internal override), and the CA sees only the outside{note}"
                 ),
                 format!(
                     "remove the internal override of {at} (or publish the same record inside); clients that check propagation with this resolver wait for the wrong record"
                 ),
             )
-        } else if seen_t.get(i).is_none()
-            && matches!(rv.end, Some(End::NxDomain { .. } | End::NoData { .. }))
-        {
+        } else if negative {
             Finding::new(
                 Code::NegativeCached,
                 id,
                 format!(
-                    "resolver {who} answers {seen_txt} for {at}, but the authoritative servers have {auth_txt}: it serves a cached negative answer{}",
+                    "resolver {who} answers {seen_txt} for {at}, but the authoritative servers have {auth_txt}: it serves a cached negative answer{}{note}",
                     negative_ttl.map(expires).unwrap_or_default()
                 ),
                 format!(
@@ -599,12 +742,13 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 Code::ResolverStale,
                 id,
                 format!(
-                    "resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: it serves an old cached record (ttl {ttl} s left)"
+                    "resolver {who} sees {seen_txt} at {at}, the authoritative servers say {auth_txt}: it serves an old cached record{}{note}",
+                    expires(ttl)
                 ),
                 format!("wait {ttl} s for the cache to expire, or flush {} at that resolver", at.without_dot()),
             )
         };
-        out.push(f.observe(obs));
+        out.push(f.severity(sev).observe(obs));
     }
 }
 

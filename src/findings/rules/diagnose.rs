@@ -2,12 +2,15 @@
 //! wildcard capture, stale TXT, conflicting records, TTLs, acme-dns's two values.
 //! Pure functions over gathered evidence.
 
-use super::chain::{observe, NameEvidence};
-use crate::dns::{Caa, Exchange, Name, Outcome, RData};
+use super::chain::{observe, outcome_text, NameEvidence};
+use crate::dns::walk::Zone;
+use crate::dns::{Caa, Exchange, Name, Outcome, RData, Rcode};
 use crate::findings::evidence::End;
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Above this many seconds a negative answer (or the TXT) lives long enough in caches that
 /// one early lookup delays validation noticeably.
@@ -41,6 +44,52 @@ pub struct ZoneSigning {
     pub has_ds: bool,
 }
 
+/// One server of a zone on the chain, asked the zone's SOA the ways a resolver may ask.
+#[derive(Clone, Debug)]
+pub struct ServerProbe {
+    pub ns: Name,
+    pub addr: SocketAddr,
+    /// Over UDP, with EDNS.
+    pub udp: Exchange,
+    /// Over TCP.
+    pub tcp: Exchange,
+    /// Over UDP without EDNS (asked when `udp` failed or came without OPT).
+    pub no_edns: Option<Exchange>,
+    /// Over UDP with the name in mixed case (0x20).
+    pub mixed: Exchange,
+}
+
+/// The delegation of one zone on the chain, as its parent and its own servers give it.
+#[derive(Clone, Debug)]
+pub struct ZoneHealth {
+    pub zone: Arc<Zone>,
+    /// The zone's own NS set, from its first server that answered authoritatively.
+    pub child_ns: Option<Vec<Name>>,
+    /// The zone's own A/AAAA for its name servers that came with glue.
+    pub child_addrs: Vec<(Name, Vec<IpAddr>)>,
+    pub servers: Vec<ServerProbe>,
+}
+
+/// Another type than TXT asked of the target's servers, at the end of the chain.
+#[derive(Clone, Debug)]
+pub struct TypeProbe {
+    pub owner: Name,
+    /// (name server, its answer to `A <owner>`), for the servers whose TXT answer said the
+    /// name exists.
+    pub asked: Vec<(Name, Exchange)>,
+}
+
+/// The zone a client finds with an SOA walk from a resolver (lego's and cert-manager's
+/// `FindZoneByFqdn`): SOA of the name, then of each parent, until an answer holds an SOA.
+#[derive(Clone, Debug)]
+pub struct SoaWalk {
+    pub resolver: String,
+    pub start: Name,
+    pub asked: Vec<Exchange>,
+    /// The owner of the SOA found (None: none was found).
+    pub found: Option<Name>,
+}
+
 /// Everything `diagnose` knows about one name.
 #[derive(Clone, Debug)]
 pub struct DiagnoseEvidence {
@@ -51,6 +100,14 @@ pub struct DiagnoseEvidence {
     /// The answer for a random sibling of `_acme-challenge` at the same host.
     pub wildcard_probe: Option<Exchange>,
     pub signing: Option<ZoneSigning>,
+    /// The delegation of every zone on the chain.
+    pub health: Vec<ZoneHealth>,
+    pub type_probe: Option<TypeProbe>,
+    pub soa_walk: Option<SoaWalk>,
+    /// The issuing client, among the configs read, that finds its zone with an SOA walk
+    /// from the system resolver (cert-manager, lego with a provider other than rfc2136:
+    /// lego's rfc2136 asks its own server).
+    pub walk_client: Option<String>,
 }
 
 /// CAA property tags a CA knows (RFC 8659, 8657, 9495 and the contact tags).
@@ -358,7 +415,7 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         ),
         _ => (String::new(), 0),
     };
-    if ttl > TTL_HIGH_SECS && !base.chain.hops.is_empty() {
+    if ttl > TTL_HIGH_SECS && (!base.chain.hops.is_empty() || base.challenge_is_cut()) {
         out.push(Finding::new(
             Code::TtlHigh,
             id,
@@ -369,6 +426,322 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// The SOA serial in an answer.
+fn serial(ex: &Exchange) -> Option<u32> {
+    ex.outcome
+        .reply()?
+        .answers
+        .iter()
+        .find_map(|a| match &a.data {
+            RData::SOA(s) => Some(s.serial),
+            _ => None,
+        })
+}
+
+fn names(v: &[Name]) -> String {
+    v.iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an answer says, in a few words (for comparing servers).
+fn answer_text(ex: &Exchange) -> String {
+    match ex.outcome.reply() {
+        Some(r) if !r.answers.is_empty() => r
+            .answers
+            .iter()
+            .map(|a| format!("{} {}", a.rtype(), a.data.to_text()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => outcome_text(&ex.outcome),
+    }
+}
+
+/// The delegation health of every zone on the chain (the Zonemaster/DNSViz checks that
+/// matter for one DNS-01 lookup): NS sets, glue, NS names without address, TCP, EDNS,
+/// 0x20 case, SOA serials.
+pub fn delegation_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
+    let id = ev.base.input.identifier.as_str();
+    let mut out = Vec::new();
+    for h in &ev.health {
+        let z = &h.zone;
+        let apex = &z.apex;
+        if let Some(child) = &h.child_ns {
+            let parent: BTreeSet<&Name> = z.parent_ns.iter().collect();
+            let own: BTreeSet<&Name> = child.iter().collect();
+            if !z.parent_ns.is_empty() && parent != own {
+                let only_parent: Vec<Name> =
+                    parent.difference(&own).map(|n| (*n).clone()).collect();
+                let only_child: Vec<Name> = own.difference(&parent).map(|n| (*n).clone()).collect();
+                out.push(Finding::new(
+                    Code::DelegationNsMismatch,
+                    id,
+                    format!(
+                        "the parent of {apex} delegates it to {}, but the zone's own NS records say {}{}{}: resolvers use one set or the other, and a server only one side knows may not serve the zone",
+                        names(&z.parent_ns),
+                        names(child),
+                        if only_parent.is_empty() { String::new() } else { format!("; only in the parent: {}", names(&only_parent)) },
+                        if only_child.is_empty() { String::new() } else { format!("; only in the zone: {}", names(&only_child)) },
+                    ),
+                    format!("make the NS records of {apex} the same in its parent zone (the delegation) and at its apex"),
+                ));
+            }
+        }
+        for ns in &z.unresolved {
+            out.push(Finding::new(
+                Code::NsNameUnresolved,
+                id,
+                format!(
+                    "{ns}, a name server of {apex}, has no address (no A/AAAA, or its name does not exist): resolvers that pick it lose a query and time; if it were the only one, the zone would be dead"
+                ),
+                format!("remove {ns} from the NS records of {apex} (in the parent and at the apex), or give it an address"),
+            ));
+        }
+        for (ns, own) in &h.child_addrs {
+            let glue: BTreeSet<IpAddr> = z
+                .glue
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, ip)| *ip)
+                .collect();
+            let own_set: BTreeSet<IpAddr> = own.iter().copied().collect();
+            if !glue.is_empty() && glue != own_set {
+                let show = |s: &BTreeSet<IpAddr>| {
+                    if s.is_empty() {
+                        "none".to_string()
+                    } else {
+                        s.iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                };
+                out.push(Finding::new(
+                    Code::DelegationGlueMismatch,
+                    id,
+                    format!(
+                        "the parent of {apex} gives the glue {ns} = {}, but the zone itself says {ns} = {}: resolvers that trust the zone's own records (after the first answer) go to another address than the delegation",
+                        show(&glue),
+                        show(&own_set)
+                    ),
+                    format!("make the glue for {ns} in the parent zone and its A/AAAA records in {apex} the same"),
+                ));
+            }
+        }
+        let mut serials: Vec<(String, u32)> = Vec::new();
+        for p in &h.servers {
+            let who = format!("{} ({})", p.ns, p.addr);
+            let udp_ok = p.udp.outcome.is_usable();
+            if udp_ok && !p.tcp.outcome.is_usable() {
+                out.push(
+                    Finding::new(
+                        Code::ServerNoTcp,
+                        id,
+                        format!(
+                            "{who}, a server of {apex}, answers over UDP but not over TCP ({}): an answer too large for UDP (many TXT values, DNSSEC) is truncated and cannot be fetched, and the validation then fails",
+                            outcome_text(&p.tcp.outcome)
+                        ),
+                        format!("allow DNS over TCP (port 53) to {} in the server and the firewall", p.addr),
+                    )
+                    .observe(observe(p.ns.as_str(), &p.tcp)),
+                );
+            }
+            let no_opt = p.udp.outcome.reply().is_some_and(|r| !r.edns) && udp_ok;
+            let plain_ok = p.no_edns.as_ref().is_some_and(|e| e.outcome.is_usable());
+            if (!udp_ok && plain_ok) || no_opt {
+                let what = if no_opt {
+                    "answers a query with EDNS without an OPT record".to_string()
+                } else {
+                    format!(
+                        "answers a query with EDNS with {} but a plain query normally",
+                        outcome_text(&p.udp.outcome)
+                    )
+                };
+                let mut f = Finding::new(
+                    Code::ServerEdnsBroken,
+                    id,
+                    format!(
+                        "{who}, a server of {apex}, {what}: resolvers (the CA's too) retry without EDNS or give the server up, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)"
+                    ),
+                    format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", p.addr),
+                )
+                .observe(observe(p.ns.as_str(), &p.udp));
+                if let Some(e) = &p.no_edns {
+                    f = f.observe(observe(&format!("{} (no EDNS)", p.ns), e));
+                }
+                out.push(f);
+            }
+            if p.mixed.outcome.is_usable()
+                && p.mixed.outcome.reply().and_then(|r| r.qname_case_kept) == Some(false)
+            {
+                out.push(
+                    Finding::new(
+                        Code::ServerCaseFolded,
+                        id,
+                        format!(
+                            "{who}, a server of {apex}, does not keep the case of the query name ({} asked, answered in other case): resolvers that randomise the case (0x20, as the CA's may) drop such answers as spoofed or fall back to slower queries",
+                            p.mixed.question.name
+                        ),
+                        format!("upgrade or fix the software on {}: the question section of an answer must copy the query name octet for octet", p.addr),
+                    )
+                    .observe(observe(p.ns.as_str(), &p.mixed)),
+                );
+            }
+            if let Some(s) = serial(&p.udp).or_else(|| p.no_edns.as_ref().and_then(serial)) {
+                serials.push((who, s));
+            }
+        }
+        let distinct: BTreeSet<u32> = serials.iter().map(|(_, s)| *s).collect();
+        if distinct.len() > 1 {
+            let step = ev.base.chain.steps.iter().find(|s| s.zone.apex == *apex);
+            let content = match step {
+                Some(s) if s.disagree => format!(
+                    "and the content differs: to {} {}",
+                    s.question,
+                    s.exchanges
+                        .iter()
+                        .map(|(ns, e)| format!("{ns} ({}) says {}", e.server, answer_text(e)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some(s) => format!(
+                    "but their answers to {} are the same, so the difference lies elsewhere in the zone (or only the serial differs)",
+                    s.question
+                ),
+                None => String::new(),
+            };
+            out.push(Finding::new(
+                Code::SoaSerialMismatch,
+                id,
+                format!(
+                    "the servers of {apex} give different SOA serials: {}; {content}: a server that missed an update (NOTIFY/transfer) may answer without the new TXT",
+                    serials.iter().map(|(w, s)| format!("{w} {s}")).collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "make every server of {apex} load the same version: check NOTIFY and zone transfers from the primary (`dig +nssearch {}`)",
+                    apex.without_dot()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Clients and resolvers known to ask another type than TXT first.
+const OTHER_TYPE_FIRST: &str = "cert-manager (it asks for the CNAME/A of the name before the TXT when it checks propagation, cert-manager issue #5826), lego and certbot-dns-rfc2136 (their SOA lookup asks SOA at the target), and resolvers that apply one NXDOMAIN to every type of a name (RFC 8020: systemd-resolved, dnsmasq, some public resolvers)";
+
+/// The target's servers answer NXDOMAIN to a non-TXT question at a name with a TXT.
+pub fn type_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
+    let id = ev.base.input.identifier.as_str();
+    let Some(p) = &ev.type_probe else {
+        return vec![];
+    };
+    let nx: Vec<&(Name, Exchange)> = p
+        .asked
+        .iter()
+        .filter(|(_, e)| matches!(e.outcome, Outcome::NxDomain(_)))
+        .collect();
+    let Some((_, first)) = nx.first() else {
+        return vec![];
+    };
+    let neg = first.outcome.reply().and_then(|r| r.negative_ttl());
+    let mut f = Finding::new(
+        Code::TargetTypeNxdomain,
+        id,
+        format!(
+            "the servers of the target answer {} TXT with data (the name exists) but {} A with NXDOMAIN{}: an NXDOMAIN denies the whole name, so a resolver or client that asks another type first caches \"does not exist\" for {} and then misses the TXT; known to ask another type first: {OTHER_TYPE_FIRST}",
+            p.owner,
+            p.owner,
+            neg.map(|t| format!(" (negative TTL {t} s, {})", human_secs(t))).unwrap_or_default(),
+            neg.map(|t| format!("up to {}", human_secs(t))).unwrap_or_else(|| "the negative TTL".into()),
+        ),
+        format!(
+            "make the target's server answer NOERROR with no data (NODATA) for other types at {} (acme-dns: a release with the fix, or put the target behind a server that does); meanwhile lower the SOA minimum of its zone",
+            p.owner
+        ),
+    );
+    for (ns, e) in nx {
+        f = f.observe(observe(ns.as_str(), e));
+    }
+    vec![f]
+}
+
+/// The zone a client that walks SOA from the system resolver will update.
+pub fn soa_walk_rule(ev: &DiagnoseEvidence) -> Vec<Finding> {
+    let id = ev.base.input.identifier.as_str();
+    let Some(w) = &ev.soa_walk else {
+        return vec![];
+    };
+    let chain = &ev.base.chain;
+    let real = if chain.hops.is_empty() {
+        chain.steps.first().map(|s| s.zone.apex.clone())
+    } else {
+        chain.steps.last().map(|s| s.zone.apex.clone())
+    };
+    let Some(real) = real.filter(|r| !r.is_root()) else {
+        return vec![];
+    };
+    // A walk that ended on a failure (SERVFAIL, timeout) is the resolver's fault, which
+    // the other findings report.
+    let failed = w.found.is_none() && w.asked.last().is_some_and(|e| !e.outcome.is_usable());
+    if w.found.as_ref() == Some(&real) || failed {
+        return vec![];
+    }
+    let why = w
+        .asked
+        .iter()
+        .map(|e| {
+            let said = match e.outcome.reply() {
+                Some(r) if e.outcome.is_usable() => {
+                    if r.answers.iter().any(|a| matches!(a.data, RData::SOA(_))) {
+                        format!("the SOA of {}", e.question.name)
+                    } else if r.answers.iter().any(|a| matches!(a.data, RData::CNAME(_))) {
+                        "a CNAME (skipped)".to_string()
+                    } else if r.rcode == Rcode::NXDomain {
+                        "NXDOMAIN".to_string()
+                    } else {
+                        "no SOA in the answer".to_string()
+                    }
+                }
+                _ => outcome_text(&e.outcome),
+            };
+            format!("SOA {} -> {said}", e.question.name)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let lands = match &w.found {
+        Some(z) => format!("lands in zone {z}"),
+        None => "finds no zone at all (\"could not find the start of authority\")".to_string(),
+    };
+    let (sev, who) = match &ev.walk_client {
+        Some(c) => (
+            Severity::Error,
+            format!("{c}, whose config was read, does this"),
+        ),
+        None => (
+            Severity::Warning,
+            "lego and cert-manager do this unless their zone is pinned".to_string(),
+        ),
+    };
+    let mut f = Finding::new(
+        Code::ClientZoneWalk,
+        id,
+        format!(
+            "a client that finds the zone of {} with an SOA walk from the system resolver {} {lands}, not in {real}, the zone that holds it ({why}): it would send its update for the wrong zone, and the server refuses it; {who}. The resolver hides the SOA of {real} (a split-horizon or filtering resolver)",
+            w.start, w.resolver
+        ),
+        format!(
+            "let the system resolver answer SOA {real} (remove the override or filter), or pin the zone in the client (lego: RFC2136 with the zone, cert-manager: the solver's zone) to {real}"
+        ),
+    )
+    .severity(sev);
+    for e in &w.asked {
+        f = f.observe(observe(&w.resolver, e));
+    }
+    vec![f]
 }
 
 fn human_secs(s: u32) -> String {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """intercept.py -- a network that answers DNS itself (for the lab).
 
-usage: intercept.py NXDOMAIN_ADDRESS NODATA_ADDRESS [PORT]   (default 127.0.0.96 127.0.0.95 53)
+usage: intercept.py NXDOMAIN_ADDRESS NODATA_ADDRESS [PORT]   (default 127.0.0.86 127.0.0.85 53)
 
 Plays a transparent DNS proxy, a captive portal or a filtering middlebox that rewrites
 port 53: every question, whatever it is and whoever it is meant for, gets an answer made
@@ -23,8 +23,8 @@ import dns.flags
 import dns.message
 import dns.rcode
 
-nx_addr = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.96"
-nodata_addr = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.95"
+nx_addr = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.86"
+nodata_addr = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.85"
 port = int(sys.argv[3]) if len(sys.argv) > 3 else 53
 for a in (nx_addr, nodata_addr):
     if not a.startswith("127."):
