@@ -84,7 +84,7 @@ impl Clipboard {
         what: &str,
         text: &str,
         term: &mut impl Write,
-    ) -> Result<CopyReport, String> {
+    ) -> Result<CopyReport, Osc52Error> {
         let report = |via, fallback| CopyReport {
             what: what.to_string(),
             via,
@@ -123,11 +123,18 @@ impl Clipboard {
     }
 }
 
+/// The terminal would not take the OSC 52 sequence.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to the terminal: {0}")]
+pub struct Osc52Error(#[from] std::io::Error);
+
 /// Writes the OSC 52 sequence (base64 by crossterm) to the terminal.
-pub fn write_osc52(text: &str, term: &mut impl Write) -> Result<(), String> {
+pub fn write_osc52(text: &str, term: &mut impl Write) -> Result<(), Osc52Error> {
     use ratatui::crossterm::clipboard::CopyToClipboard;
-    ratatui::crossterm::execute!(term, CopyToClipboard::to_clipboard_from(text))
-        .map_err(|e| format!("cannot write to the terminal: {e}"))
+    Ok(ratatui::crossterm::execute!(
+        term,
+        CopyToClipboard::to_clipboard_from(text)
+    )?)
 }
 
 #[cfg(test)]

@@ -740,11 +740,11 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
             Effect::PlanFiles { clients } => return self.start_plan_files(clients),
             Effect::WriteFiles => return self.start_write(),
             Effect::Copy { what, text } => {
-                return vec![Action::Copied(self.clipboard.copy(
-                    &what,
-                    &text,
-                    &mut std::io::stdout(),
-                ))];
+                let copied = self
+                    .clipboard
+                    .copy(&what, &text, &mut std::io::stdout())
+                    .map_err(|e| e.to_string());
+                return vec![Action::Copied(copied)];
             }
             Effect::SaveState { plan } => return self.save(*plan),
             Effect::Quit => {}
