@@ -8,30 +8,13 @@
 mod common;
 
 use common::issuance::{assert_cert, out_dir, production_serial, run_next, write};
-use common::{cli, json, plan_file, publish_cname, sh, unique};
+use common::{cli, plan_file, publish_cname, sh, unique};
 use std::path::Path;
 
 /// `plan --zone rfc2136` for the names (acme-update key, acme.lab); returns the targets.
 fn plan(plan: &Path, names: &[&str]) -> Vec<String> {
-    let key = std::env::var("LAB_TSIG_BIND_KEY").unwrap();
-    let mut args = vec![
-        "plan",
-        "--plan",
-        plan.to_str().unwrap(),
-        "--json",
-        "--zone",
-        "rfc2136",
-        "--server",
-        "127.0.0.12:53",
-        "--key-file",
-        &key,
-        "--domain",
-        "acme.lab",
-    ];
-    args.extend_from_slice(names);
-    let (rc, out, err) = cli(&args);
-    assert!(rc == 0 || rc == 1, "{rc} {out} {err}");
-    json(&out)["names"]
+    let (_, doc) = common::plan_rfc2136_names(plan, "acme.lab", "LAB_TSIG_BIND_KEY", names);
+    doc["names"]
         .as_array()
         .unwrap()
         .iter()

@@ -101,6 +101,16 @@ struct ClientReport<'a> {
     output: &'a ClientOutput,
 }
 
+fn client_reports(outputs: &[(Client, ClientOutput)]) -> Vec<ClientReport<'_>> {
+    outputs
+        .iter()
+        .map(|(c, o)| ClientReport {
+            client: *c,
+            output: o,
+        })
+        .collect()
+}
+
 pub async fn write(
     config_path: Option<PathBuf>,
     plan_arg: Option<PathBuf>,
@@ -150,13 +160,7 @@ pub async fn write(
             Err(e) => return usage(e),
         };
         if args.json {
-            let reports: Vec<ClientReport> = outputs
-                .iter()
-                .map(|(c, o)| ClientReport {
-                    client: *c,
-                    output: o,
-                })
-                .collect();
+            let reports = client_reports(&outputs);
             let doc = serde_json::json!({ "dry_run": true, "files": pv, "clients": reports });
             outln!(
                 "{}",
@@ -185,13 +189,7 @@ pub async fn write(
         }
     };
     if args.json {
-        let reports: Vec<ClientReport> = outputs
-            .iter()
-            .map(|(c, o)| ClientReport {
-                client: *c,
-                output: o,
-            })
-            .collect();
+        let reports = client_reports(&outputs);
         let doc = serde_json::json!({ "written": written, "clients": reports });
         outln!(
             "{}",

@@ -231,8 +231,19 @@ pub fn plan_rfc2136(
     key: &str,
     name: &str,
 ) -> (i32, serde_json::Value) {
+    plan_rfc2136_names(plan, zone, key, &[name])
+}
+
+/// `plan --zone rfc2136` for the names into `zone` with the key file named by the
+/// environment variable `key`: (exit status, the JSON document).
+pub fn plan_rfc2136_names(
+    plan: &std::path::Path,
+    zone: &str,
+    key: &str,
+    names: &[&str],
+) -> (i32, serde_json::Value) {
     let key = std::env::var(key).unwrap();
-    let (rc, out, err) = cli(&[
+    let mut args = vec![
         "plan",
         "--plan",
         plan.to_str().unwrap(),
@@ -245,8 +256,9 @@ pub fn plan_rfc2136(
         &key,
         "--domain",
         zone,
-        name,
-    ]);
+    ];
+    args.extend_from_slice(names);
+    let (rc, out, err) = cli(&args);
     assert!(rc == 0 || rc == 1, "{rc} {out} {err}");
     (rc, json(&out))
 }
