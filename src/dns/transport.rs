@@ -56,7 +56,10 @@ pub struct NetOptions {
     pub timeout: Duration,
     /// UDP attempts before giving up with [`Outcome::Timeout`] (at least 1).
     pub attempts: u32,
-    /// Queries in flight at once, over all tasks.
+    /// Queries in flight at once, over all tasks, for each kind of server: the
+    /// authoritative servers (RD off) and the resolvers (RD on) have a cap each, so
+    /// resolvers that wait out a dead server never hold up the authoritative questions
+    /// that would find it dead.
     pub max_inflight: usize,
     /// Queries started per second toward one server (0: no cap).
     pub max_qps_per_server: u32,
@@ -84,7 +87,10 @@ impl Default for NetOptions {
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
+    /// In-flight permits for questions to authoritative servers (RD off).
     permits: Arc<Semaphore>,
+    /// In-flight permits for questions to resolvers (RD on).
+    recursive_permits: Arc<Semaphore>,
     rate: Arc<RateLimit>,
     sockets: Arc<UdpPool>,
     health: Arc<std::sync::Mutex<Health>>,
@@ -93,10 +99,12 @@ pub struct NetTransport {
 impl NetTransport {
     pub fn new(opts: NetOptions) -> Self {
         let permits = Arc::new(Semaphore::new(opts.max_inflight.max(1)));
+        let recursive_permits = Arc::new(Semaphore::new(opts.max_inflight.max(1)));
         let rate = Arc::new(RateLimit::per_second(opts.max_qps_per_server));
         NetTransport {
             opts,
             permits,
+            recursive_permits,
             rate,
             sockets: Arc::default(),
             health: Arc::default(),
@@ -213,7 +221,12 @@ impl Transport for NetTransport {
             }
             // The cap first: a query waiting for its server's turn holds no in-flight permit.
             me.rate.wait(server).await;
-            let _permit = me.permits.acquire().await.ok();
+            let permits = if judged {
+                &me.permits
+            } else {
+                &me.recursive_permits
+            };
+            let _permit = permits.acquire().await.ok();
             // It may have been found dead while this question waited for its turn.
             if let Some(took) = dead(&me.health, server).filter(|_| judged) {
                 return failed_fast(took);
@@ -746,6 +759,46 @@ mod tests {
             peers.windows(2).all(|w| w[0] == w[1]),
             "one socket: {peers:?}"
         );
+    }
+
+    /// Resolvers and authoritative servers have an in-flight cap each: with room for one
+    /// question, a resolver that never answers does not hold up an authoritative server
+    /// that does (a resolver waiting out a dead server must not keep the chain from
+    /// finding it dead).
+    #[tokio::test]
+    async fn a_hanging_resolver_does_not_hold_up_an_authoritative_question() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (silent_addr, addr) = (silent.local_addr().unwrap(), server.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+            let a = txt_answer(&buf[..n], "x", None);
+            server.send_to(&a, peer).await.unwrap();
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_secs(3),
+            attempts: 1,
+            max_inflight: 1,
+            max_qps_per_server: 0,
+        });
+        let q = Question::new(Name::from_ascii("h.example.com"), RecordType::TXT);
+        let hanging = {
+            let (t, q) = (t.clone(), q.clone());
+            tokio::spawn(async move { t.ask(silent_addr, &q, QueryFlags::recursive()).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let start = Instant::now();
+        let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
+        assert!(matches!(ex.outcome, Outcome::Answer(_)), "{:?}", ex.outcome);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(!hanging.is_finished(), "the resolver question still waits");
+        hanging.abort();
+        drop(silent);
     }
 
     /// The transport applies `max_qps_per_server`: 5 questions at 5 per second take at

@@ -114,24 +114,39 @@ impl<T: Transport> Engine<T> {
     ) -> NameEvidence {
         let transport = self.walker.transport().clone();
         let id = input.identifier.as_str();
-        // The chain first: the resolvers are then asked with what it learnt (a resolver
-        // known to wait out a dead server of this chain is not asked again).
-        let chain = chain::follow_with(&self.walker, &input.challenge, events, id).await;
-        let dead = self.dead_servers(&chain);
+        // The chain and the resolvers at once: a server that stopped answering costs the
+        // name one timeout, not the chain's and then the resolver's. Once the chain is
+        // known, a resolver known to wait out a dead server of it is not waited for.
+        let (dead_tx, dead_rx) = tokio::sync::watch::channel::<Option<Vec<SocketAddr>>>(None);
+        let chain = async {
+            let chain = chain::follow_with(&self.walker, &input.challenge, events, id).await;
+            let _ = dead_tx.send(Some(self.dead_servers(&chain)));
+            chain
+        };
         let resolvers = futures::future::join_all(self.vantages.iter().map(|v| {
             let transport = transport.clone();
-            let dead = &dead;
+            let mut dead_rx = dead_rx.clone();
             async move {
                 let ask = ask_resolver(transport.as_ref(), v, &input.challenge);
+                let skip = async {
+                    let dead = dead_rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .map(|d| d.clone().unwrap_or_default());
+                    let Ok(dead) = dead else {
+                        return std::future::pending().await;
+                    };
+                    self.hangs(v, &dead).await
+                };
                 let rv = tokio::select! {
                     rv = ask => rv,
-                    took = self.hangs(v, dead) => ResolverView::timed_out(v, &input.challenge, took),
+                    took = skip => ResolverView::timed_out(v, &input.challenge, took),
                 };
                 events.emit(|| vantage_event(id, &rv));
                 rv
             }
-        }))
-        .await;
+        }));
+        let (chain, resolvers) = tokio::join!(chain, resolvers);
         self.note_hanging(&chain, &resolvers);
         let (doubled, parent_cname) = tokio::join!(
             self.doubled_lookup(input, &chain),
