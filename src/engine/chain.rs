@@ -97,7 +97,7 @@ fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
 }
 
 /// What an authoritative answer says, for comparing servers (TTLs ignored).
-fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
+pub(crate) fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
     let r = o.reply()?;
     if !r.authoritative || !o.is_usable() {
         return None;

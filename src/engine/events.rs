@@ -68,8 +68,33 @@ pub enum Event {
         kind: VantageKind,
         state: CellState,
     },
+    /// The live poll's cells of one name for each authoritative server of each hop of its
+    /// chain, sent when any of them changed (a server no longer listed is off the chain:
+    /// the chain changed). They refine the `authoritative` cell, which stands for all.
+    Servers {
+        name: String,
+        servers: Vec<ServerCell>,
+    },
     /// A round of the live poll is over: `ok` of `total` names work from every vantage.
     RoundDone { round: u64, ok: usize, total: usize },
+}
+
+/// One authoritative server of one hop, as the live poll sees it for one name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServerCell {
+    /// The zone of the hop it serves.
+    pub zone: Name,
+    /// Its name in the zone's NS set (the vantage of its findings' observations).
+    pub server: Name,
+    pub addr: SocketAddr,
+    pub state: CellState,
+}
+
+impl ServerCell {
+    /// How a face names it: `ns1.example.com. (192.0.2.1:53)`.
+    pub fn vantage(&self) -> String {
+        format!("{} ({})", self.server, self.addr)
+    }
 }
 
 /// The state of one (name, vantage) cell of the live poll.

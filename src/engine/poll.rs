@@ -11,13 +11,17 @@
 //! The state of each (name, vantage) cell is sent as [`Event::Cell`] when it changes;
 //! when the authoritative cell changes, the findings of that round's authoritative
 //! evidence follow it as [`Event::Finding`]s (so a face can explain a red cell at once).
+//! The `authoritative` cell stands for every server; each server of each hop also has a
+//! cell of its own, sent as [`Event::Servers`] when any of a name's changed (its own
+//! fault: no answer, no AA bit, an answer unlike the others'; else the chain's state).
 
 use crate::dns::Transport;
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::check::{vantage_event, CheckOptions, Engine};
-use crate::engine::events::{CancellationToken, CellState, Event, EventSink};
+use crate::engine::events::{CancellationToken, CellState, Event, EventSink, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
-use crate::findings::rules::chain::{rules, NameEvidence};
+use crate::findings::evidence::Step;
+use crate::findings::rules::chain::{outcome_text, rules, NameEvidence};
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, Report};
@@ -67,6 +71,8 @@ struct NameState {
     hold: Vec<Option<Instant>>,
     /// Cell 0 stands for the authoritative servers, cell 1 + i for vantage i.
     cells: Vec<CellState>,
+    /// Each authoritative server of each hop, as last sent.
+    servers: Vec<ServerCell>,
 }
 
 impl NameState {
@@ -77,6 +83,7 @@ impl NameState {
             views: vec![None; vantages],
             hold: vec![None; vantages],
             cells: vec![CellState::Waiting; vantages + 1],
+            servers: Vec::new(),
         }
     }
 
@@ -198,6 +205,14 @@ impl<T: Transport> Engine<T> {
         if st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events) {
             events.findings(&id, &findings);
         }
+        let servers = server_cells(&ev, &findings);
+        if servers != st.servers {
+            events.emit(|| Event::Servers {
+                name: id.clone(),
+                servers: servers.clone(),
+            });
+            st.servers = servers;
+        }
         let chain = ev.chain.clone();
         st.auth = Some(ev);
         if !st.cells[0].is_ok() {
@@ -235,11 +250,10 @@ impl<T: Transport> Engine<T> {
 /// The authoritative cell: Ok when every server of every hop answered authoritatively,
 /// they agree, and the chain has no error finding.
 fn authoritative_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
-    let mut why: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code.to_string())
-        .collect();
+    let mut why = match whole_chain_state(ev, findings) {
+        CellState::Wrong { why } => why,
+        _ => vec![],
+    };
     for step in &ev.chain.steps {
         for (ns, ex) in &step.exchanges {
             let good =
@@ -249,6 +263,25 @@ fn authoritative_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
             }
         }
     }
+    // A server that did not answer explains more than "no CNAME" does.
+    if why.len() > 1 {
+        why.retain(|w| w != "no CNAME");
+    }
+    if why.is_empty() {
+        CellState::Ok
+    } else {
+        CellState::Wrong { why }
+    }
+}
+
+/// The chain as a whole: Ok when it reaches a target and no finding about it is an error;
+/// else why not (the error codes, or `no CNAME`).
+fn whole_chain_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
+    let mut why: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.code.to_string())
+        .collect();
     if ev.chain.hops.is_empty() && why.is_empty() {
         why.push("no CNAME".into());
     }
@@ -257,6 +290,57 @@ fn authoritative_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
     } else {
         CellState::Wrong { why }
     }
+}
+
+/// Each authoritative server of each hop of the chain: what is wrong with its own answer
+/// (no usable answer, no AA bit, an answer that differs from the chain's), else the
+/// state of the chain as a whole.
+fn server_cells(ev: &NameEvidence, findings: &[Finding]) -> Vec<ServerCell> {
+    let whole = whole_chain_state(ev, findings);
+    ev.chain
+        .steps
+        .iter()
+        .flat_map(|step| {
+            let whole = &whole;
+            step.exchanges.iter().map(move |(ns, ex)| ServerCell {
+                zone: step.zone.apex.clone(),
+                server: ns.clone(),
+                addr: ex.server,
+                state: server_state(step, &ex.outcome, whole),
+            })
+        })
+        .collect()
+}
+
+fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -> CellState {
+    if !outcome.is_usable() {
+        return CellState::Failed {
+            outcome: outcome_text(outcome),
+        };
+    }
+    if !outcome.reply().is_some_and(|r| r.authoritative) {
+        return CellState::Wrong {
+            why: vec![format!(
+                "lame: answers without the AA bit, so it does not serve {}",
+                step.zone.apex
+            )],
+        };
+    }
+    // The chain follows the first authoritative answer of the step.
+    let first = step
+        .exchanges
+        .iter()
+        .find_map(|(_, e)| chain::fingerprint(&e.outcome));
+    if step.disagree && chain::fingerprint(outcome) != first {
+        return CellState::Wrong {
+            why: vec![format!(
+                "differs: its answer to {} is not the other servers' (a zone copy that is \
+                 out of date?)",
+                step.question
+            )],
+        };
+    }
+    whole.clone()
 }
 
 /// A resolver's cell from its answer at `at`, and how long not to ask it again.
@@ -467,5 +551,177 @@ mod tests {
             }
         );
         assert_eq!(hold, None, "a failure is asked again next round");
+    }
+
+    /// One step of zone example.test with the exchanges given, and its evidence.
+    fn evidence_of(exchanges: Vec<(&str, Outcome)>, hops: Vec<Hop>) -> NameEvidence {
+        use crate::dns::walk::{Server, Zone};
+        let q = Question::new(
+            Name::from_ascii("_acme-challenge.www.example.test"),
+            RecordType::TXT,
+        );
+        let exchanges: Vec<(Name, Exchange)> = exchanges
+            .into_iter()
+            .enumerate()
+            .map(|(i, (ns, outcome))| {
+                let ex = Exchange {
+                    server: format!("127.0.0.{}:53", 11 + i).parse().unwrap(),
+                    question: q.clone(),
+                    flags: QueryFlags::authoritative(),
+                    elapsed: Duration::from_millis(1),
+                    outcome,
+                };
+                (Name::from_ascii(ns), ex)
+            })
+            .collect();
+        let prints: Vec<_> = exchanges
+            .iter()
+            .filter_map(|(_, e)| chain::fingerprint(&e.outcome))
+            .collect();
+        let zone = Zone {
+            apex: Name::from_ascii("example.test"),
+            servers: exchanges
+                .iter()
+                .map(|(n, e)| Server {
+                    name: n.clone(),
+                    addr: e.server,
+                })
+                .collect(),
+            unresolved: vec![],
+            parent_ns: vec![],
+            glue: vec![],
+        };
+        let step = Step {
+            zone: Arc::new(zone),
+            question: q,
+            disagree: prints.windows(2).any(|w| w[0] != w[1]),
+            exchanges,
+            missing_at: None,
+            lame: false,
+        };
+        let mut c = chain(hops);
+        c.end = End::NoData {
+            owner: Name::from_ascii("x.acme.lab"),
+            zone: Some(Name::from_ascii("acme.lab")),
+            negative_ttl: Some(60),
+        };
+        c.steps = vec![step];
+        NameEvidence {
+            observed_at: SystemTime::UNIX_EPOCH,
+            input: crate::model::name::parse_input("www.example.test").unwrap(),
+            chain: c,
+            resolvers: vec![],
+            doubled: None,
+            expect_target: None,
+            parent_cname: None,
+            system_client: None,
+        }
+    }
+
+    fn cname_reply(target: &str, aa: bool) -> Reply {
+        use crate::dns::{RData, Record};
+        Reply {
+            authoritative: aa,
+            answers: vec![Record {
+                name: Name::from_ascii("_acme-challenge.www.example.test"),
+                ttl: 60,
+                data: RData::CNAME(Name::from_ascii(target)),
+            }],
+            ..reply(0)
+        }
+    }
+
+    fn states(ev: &NameEvidence) -> Vec<(String, CellState)> {
+        server_cells(ev, &rules(ev))
+            .into_iter()
+            .map(|c| (c.vantage(), c.state))
+            .collect()
+    }
+
+    #[test]
+    fn each_server_of_a_hop_has_its_own_cell() {
+        let hops = || vec![hop("_acme-challenge.www.example.test", "x.acme.lab", 60)];
+        // Both right: both green, named by NS name and address.
+        let ok = evidence_of(
+            vec![
+                (
+                    "ns1.example.test",
+                    Outcome::Answer(cname_reply("x.acme.lab", true)),
+                ),
+                (
+                    "ns2.example.test",
+                    Outcome::Answer(cname_reply("x.acme.lab", true)),
+                ),
+            ],
+            hops(),
+        );
+        assert_eq!(
+            states(&ok),
+            vec![
+                ("ns1.example.test. (127.0.0.11:53)".into(), CellState::Ok),
+                ("ns2.example.test. (127.0.0.12:53)".into(), CellState::Ok),
+            ]
+        );
+        // One times out, one is lame: each says so; the one that answers right is not
+        // blamed for them.
+        let bad = evidence_of(
+            vec![
+                (
+                    "ns1.example.test",
+                    Outcome::Answer(cname_reply("x.acme.lab", true)),
+                ),
+                ("ns2.example.test", Outcome::Timeout),
+                (
+                    "ns3.example.test",
+                    Outcome::Answer(cname_reply("x.acme.lab", false)),
+                ),
+            ],
+            hops(),
+        );
+        let s = states(&bad);
+        assert_eq!(
+            s[1].1,
+            CellState::Failed {
+                outcome: "TIMEOUT".into()
+            }
+        );
+        assert!(
+            matches!(&s[2].1, CellState::Wrong { why } if why[0].starts_with("lame:")),
+            "{s:?}"
+        );
+        assert!(!matches!(&s[0].1, CellState::Failed { .. }), "{s:?}");
+        // They disagree: the one that differs from the chain's answer says so.
+        let split = evidence_of(
+            vec![
+                (
+                    "ns1.example.test",
+                    Outcome::Answer(cname_reply("x.acme.lab", true)),
+                ),
+                (
+                    "ns2.example.test",
+                    Outcome::Answer(cname_reply("old.acme.lab", true)),
+                ),
+            ],
+            hops(),
+        );
+        let s = states(&split);
+        assert!(
+            matches!(&s[1].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            "{s:?}"
+        );
+        assert!(
+            !matches!(&s[0].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            "{s:?}"
+        );
+        // No CNAME yet: every server that answered says why the chain is not right.
+        let none = evidence_of(
+            vec![("ns1.example.test", Outcome::NxDomain(reply(3)))],
+            vec![],
+        );
+        assert!(
+            matches!(&states(&none)[0].1, CellState::Wrong { .. }),
+            "{:?}",
+            states(&none)
+        );
     }
 }

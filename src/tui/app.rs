@@ -89,6 +89,8 @@ pub enum CellStatus {
     Warn,
     /// Red: wrong target, NXDOMAIN cached, SERVFAIL, timeout, ...
     Bad,
+    /// An authoritative server that is not on this name's chain (another name's is).
+    Off,
 }
 
 impl CellStatus {
@@ -98,6 +100,7 @@ impl CellStatus {
             CellStatus::Ok => Level::Ok,
             CellStatus::Warn => Level::Warn,
             CellStatus::Bad => Level::Bad,
+            CellStatus::Off => Level::Info,
         }
     }
 }
@@ -207,6 +210,12 @@ pub enum Action {
         columns: Vec<(String, VantageKind)>,
     },
     CellUpdate(CellUpdate),
+    /// A polled name's cells for each authoritative server of each hop of its chain (the
+    /// servers of other names' chains are off its chain).
+    ServerCells {
+        name: String,
+        cells: Vec<CellUpdate>,
+    },
     /// A finding about a polled name; it explains the name's authoritative cell (the
     /// findings that follow a changed authoritative cell replace the old ones).
     PollFinding {
@@ -460,6 +469,7 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
         Action::Mouse(m) => on_mouse(&mut s, m, &mut fx),
         Action::PollStarted { columns } => poll::on_started(&mut s, columns),
         Action::CellUpdate(u) => poll::on_cell(&mut s, u),
+        Action::ServerCells { name, cells } => poll::on_servers(&mut s, name, cells),
         Action::PollFinding { name, finding } => poll::on_finding(&mut s, name, *finding),
         Action::PollRound { round, ok, total } => poll::on_round(&mut s, round, ok, total),
         Action::PollEnded(end) => poll::on_ended(&mut s, end),

@@ -61,6 +61,10 @@ fn short_why(why: &str) -> String {
     if why == "no CNAME" {
         return why.into();
     }
+    // "lame: answers without the AA bit ...", "differs: ..." (one server's own fault).
+    if let Some((head, _)) = why.split_once(": ").filter(|(h, _)| !h.contains(' ')) {
+        return head.into();
+    }
     if why.contains(' ') {
         return why.rsplit(' ').next().unwrap_or(why).to_string();
     }
@@ -101,7 +105,13 @@ pub fn cell_update(
     at: SystemTime,
 ) -> CellUpdate {
     let auth = kind == VantageKind::Authoritative;
+    let one_server = auth && vantage != AUTHORITATIVE;
     let (status, short, detail) = match state {
+        CellState::Ok if one_server => (
+            CellStatus::Ok,
+            "CNAME ok".into(),
+            "answers authoritatively, as the other servers do, and the chain is right".into(),
+        ),
         CellState::Waiting if auth => (
             CellStatus::Waiting,
             "asking".to_string(),
@@ -157,7 +167,8 @@ pub fn cell_update(
                 .to_string(),
             format!(
                 "no usable answer ({outcome}); asked again next round. If it stays, check \
-                 that this resolver is up and reachable from here"
+                 that this {} is up and reachable from here",
+                if auth { "name server" } else { "resolver" }
             ),
         ),
     };
@@ -181,6 +192,23 @@ pub fn poll_action(ev: Event, at: SystemTime) -> Option<Action> {
             kind,
             state,
         } => Action::CellUpdate(cell_update(name, vantage, kind, &state, at)),
+        Event::Servers { name, servers } => Action::ServerCells {
+            cells: servers
+                .iter()
+                .map(|sc| {
+                    let mut u = cell_update(
+                        name.clone(),
+                        sc.vantage(),
+                        VantageKind::Authoritative,
+                        &sc.state,
+                        at,
+                    );
+                    u.detail = format!("a server of {}: {}", sc.zone, u.detail);
+                    u
+                })
+                .collect(),
+            name,
+        },
         Event::Finding { name, finding } => Action::PollFinding {
             name,
             finding: Box::new(finding),

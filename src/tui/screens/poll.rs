@@ -17,6 +17,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
 use crate::findings::{Finding, Severity};
 use crate::tui::app::{
@@ -101,11 +102,38 @@ pub fn enter(s: &mut State, fx: &mut Vec<Effect>) {
 
 pub fn on_cell(s: &mut State, u: CellUpdate) {
     let at = u.at.max(s.now);
-    if u.kind == VantageKind::Authoritative {
+    if u.vantage == AUTHORITATIVE {
         // Its findings follow it.
         s.poll.findings.remove(&u.name);
     }
-    s.poll.grid.apply(u);
+    keep_selection(s, |g| g.apply(u));
+    after_change(s, at);
+}
+
+/// Changes the grid; the selection stays on its column when a column is added before it.
+fn keep_selection(s: &mut State, change: impl FnOnce(&mut Grid)) {
+    let selected = s
+        .poll
+        .grid
+        .columns
+        .get(s.poll.selected.1)
+        .map(|c| c.vantage.clone());
+    change(&mut s.poll.grid);
+    if let Some(i) = selected.and_then(|v| s.poll.grid.columns.iter().position(|c| c.vantage == v))
+    {
+        s.poll.selected.1 = i;
+    }
+}
+
+/// The cells of every authoritative server of one name's chain.
+pub fn on_servers(s: &mut State, name: String, cells: Vec<CellUpdate>) {
+    let at = cells.iter().map(|c| c.at).max().unwrap_or(s.now).max(s.now);
+    keep_selection(s, |g| g.apply_servers(&name, cells));
+    after_change(s, at);
+}
+
+/// Says so when the grid turns all green, and when it stops being so.
+fn after_change(s: &mut State, at: SystemTime) {
     let green = s.poll.grid.all_green();
     match (green, s.poll.all_green_at) {
         (true, None) if s.screen == Screen::Wizard(Step::Poll) => {
@@ -134,7 +162,11 @@ pub fn finding_for(s: &State, row: usize, col: usize) -> Option<Finding> {
     let vantage = &s.poll.grid.columns.get(col)?.vantage;
     let all = s.poll.findings.get(name)?;
     all.iter()
-        .find(|f| f.observed.iter().any(|o| &o.vantage == vantage))
+        .find(|f| {
+            f.observed.iter().any(|o| {
+                &o.vantage == vantage || format!("{} ({})", o.vantage, o.server) == *vantage
+            })
+        })
         .or_else(|| {
             all.iter()
                 .filter(|f| f.severity > Severity::Info)

@@ -254,6 +254,103 @@ fn poll_on_the_engine_cells() {
     assert!(text(&t).contains("waits for the authoritative servers"));
 }
 
+/// One column per authoritative server of each hop, from the engine's `Servers` events:
+/// each server's own fault in its cell, and a server of another name's chain is off this
+/// name's chain (and does not keep the grid from turning green).
+#[test]
+fn poll_has_a_column_per_authoritative_server_of_each_hop() {
+    use crate::dns::Name;
+    use crate::engine::events::{CellState, Event, ServerCell};
+    use crate::tui::effects::poll_action;
+    let mut s = at(Step::Cname);
+    s = run(s, [code(KeyCode::Enter)]).0;
+    let cols = [
+        ("authoritative", VantageKind::Authoritative),
+        ("lab-unbound", VantageKind::Resolver),
+    ];
+    let mut a = vec![Action::PollStarted {
+        columns: cols.iter().map(|(v, k)| (v.to_string(), *k)).collect(),
+    }];
+    let server = |zone: &str, ns: &str, addr: &str, state: CellState| ServerCell {
+        zone: Name::from_ascii(zone),
+        server: Name::from_ascii(ns),
+        addr: addr.parse().unwrap(),
+        state,
+    };
+    let servers = |name: &str, second: CellState, target_ns: &str| Event::Servers {
+        name: name.into(),
+        servers: vec![
+            server(
+                "example.test",
+                "ns1.example.test",
+                "127.0.0.11:53",
+                CellState::Ok,
+            ),
+            server("example.test", "ns2.example.test", "127.0.0.14:53", second),
+            server("acme.lab", target_ns, "127.0.0.12:53", CellState::Ok),
+        ],
+    };
+    let w = "www.example.test";
+    let wc = "*.example.test";
+    a.extend(poll_action(
+        servers(
+            w,
+            CellState::Failed {
+                outcome: "TIMEOUT".into(),
+            },
+            "ns1.acme.lab",
+        ),
+        super::at(0),
+    ));
+    a.extend(poll_action(
+        servers(wc, CellState::Ok, "ns9.other.lab"),
+        super::at(0),
+    ));
+    a.push(Action::Tick(super::at(2)));
+    let (mut s, _) = run(s, a);
+    let labels: Vec<&str> = s.poll.grid.columns.iter().map(|c| c.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            "authoritative",
+            "ns1.example.test",
+            "ns2.example.test",
+            "ns1.acme.lab",
+            "ns9.other.lab",
+            "lab-unbound"
+        ]
+    );
+    s.poll.selected = (0, 2);
+    let (t, _) = snap!("poll_engine_servers", s.clone());
+    let screen = text(&t);
+    assert!(screen.contains("ns1.example.…"), "{screen}");
+    assert!(screen.contains("✗ TIMEOUT"), "{screen}");
+    assert!(screen.contains("· off chain"), "{screen}");
+    assert!(
+        screen.contains("a server of example.test."),
+        "the selected cell says which zone it serves:\n{screen}"
+    );
+    // The other servers and the resolver turn green: the off-chain cells do not count.
+    let mut a: Vec<Action> = poll_action(servers(w, CellState::Ok, "ns1.acme.lab"), super::at(3))
+        .into_iter()
+        .collect();
+    for n in [w, wc] {
+        for (v, k) in cols {
+            a.push(Action::CellUpdate(crate::tui::effects::cell_update(
+                n.into(),
+                v.into(),
+                k,
+                &CellState::Ok,
+                super::at(3),
+            )));
+        }
+    }
+    let (s, _) = run(s, a);
+    assert_eq!(s.poll.grid.counts(), [10, 0, 0, 0]);
+    assert!(s.poll.grid.all_green());
+    assert_eq!(s.status.as_ref().map(|x| x.text.as_str()), Some(ALL_GREEN));
+}
+
 #[test]
 fn poll_renders_only_the_visible_slice_of_many_names() {
     let mut s = at(Step::Poll);

@@ -1288,3 +1288,67 @@ fn diagnose_progress_names_the_last_name_and_is_ignored_once_cancelled() {
     );
     assert!(!s.dirty);
 }
+
+/// The chain of a name reaches a new zone (the CNAME was published): its servers' columns
+/// come in before the resolvers, and the selection stays on the cell it was on.
+#[test]
+fn new_server_columns_keep_the_selection_on_its_cell() {
+    let (mut s, _) = run(at_poll(), [columns()]);
+    s.poll.selected = (0, 2);
+    assert_eq!(s.poll.grid.columns[2].vantage, "system");
+    let server = |ns: &str| CellUpdate {
+        name: "www.example.test".into(),
+        vantage: format!("{ns} (127.0.0.11:53)"),
+        kind: VantageKind::Authoritative,
+        status: CellStatus::Ok,
+        short: "CNAME ok".into(),
+        detail: String::new(),
+        at: at(1),
+    };
+    let (s, _) = run(
+        s,
+        [Action::ServerCells {
+            name: "www.example.test".into(),
+            cells: vec![server("ns1.example.test."), server("ns1.acme.lab.")],
+        }],
+    );
+    let vantages: Vec<&str> = s
+        .poll
+        .grid
+        .columns
+        .iter()
+        .map(|c| c.vantage.as_str())
+        .collect();
+    assert_eq!(
+        vantages,
+        [
+            "authoritative",
+            "ns1.example.test. (127.0.0.11:53)",
+            "ns1.acme.lab. (127.0.0.11:53)",
+            "lab-unbound",
+            "system"
+        ]
+    );
+    assert_eq!(s.poll.selected, (0, 4), "still on the system view");
+    // The other name's chain is not known yet: its server cells wait; once it is, a
+    // server its chain does not pass is off its chain.
+    assert!(s.poll.grid.cell(1, 1).is_none());
+    let (s, _) = run(
+        s,
+        [Action::ServerCells {
+            name: "*.example.test".into(),
+            cells: vec![CellUpdate {
+                name: "*.example.test".into(),
+                ..server("ns1.example.test.")
+            }],
+        }],
+    );
+    assert_eq!(
+        s.poll.grid.cell(1, 1).map(|c| c.status),
+        Some(CellStatus::Ok)
+    );
+    assert_eq!(
+        s.poll.grid.cell(1, 2).map(|c| c.status),
+        Some(CellStatus::Off)
+    );
+}

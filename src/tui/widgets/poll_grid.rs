@@ -4,6 +4,7 @@
 //! are drawn, so 1,000 names cost what a screenful costs.
 
 use super::{fit, pad, scroll_to};
+use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
 use crate::tui::app::{CellStatus, CellUpdate};
 use crate::tui::theme::Theme;
@@ -35,6 +36,32 @@ pub struct Cell {
 pub struct GridRow {
     pub name: String,
     pub cells: Vec<Option<Cell>>,
+    /// The servers of its chain are known: a server column without a cell of its own is
+    /// off its chain.
+    pub servers_known: bool,
+}
+
+impl Column {
+    /// One authoritative server of one hop (not the column that stands for them all).
+    pub fn is_server(&self) -> bool {
+        self.kind == VantageKind::Authoritative && self.vantage != AUTHORITATIVE
+    }
+
+    /// The header: the server's or resolver's name, without the address and final dot.
+    pub fn label(&self) -> &str {
+        let name = self.vantage.split(" (").next().unwrap_or(&self.vantage);
+        name.strip_suffix('.').unwrap_or(name)
+    }
+}
+
+/// A server column's cell in a row whose chain does not pass that server.
+fn off_chain() -> Cell {
+    Cell {
+        status: CellStatus::Off,
+        short: "off chain".into(),
+        detail: "not a server of this name's chain (it serves another name's)".into(),
+        at: SystemTime::UNIX_EPOCH,
+    }
 }
 
 /// Names × vantage points.
@@ -69,6 +96,7 @@ impl Grid {
         self.rows.push(GridRow {
             name: name.to_string(),
             cells: vec![None; self.columns.len()],
+            servers_known: false,
         });
         self.rows_by_name
             .insert(name.to_string(), self.rows.len() - 1);
@@ -85,16 +113,15 @@ impl Grid {
             .iter()
             .position(|c| kind_rank(c.kind) > kind_rank(kind))
             .unwrap_or(self.columns.len());
-        self.columns.insert(
-            at,
-            Column {
-                vantage: vantage.to_string(),
-                kind,
-            },
-        );
+        let col = Column {
+            vantage: vantage.to_string(),
+            kind,
+        };
         for r in &mut self.rows {
-            r.cells.insert(at, None);
+            let cell = (col.is_server() && r.servers_known).then(off_chain);
+            r.cells.insert(at, cell);
         }
+        self.columns.insert(at, col);
         at
     }
 
@@ -117,6 +144,31 @@ impl Grid {
         });
     }
 
+    /// Records the cells of every authoritative server of a name's chain: the server
+    /// columns it has no cell for are off its chain.
+    pub fn apply_servers(&mut self, name: &str, cells: Vec<CellUpdate>) {
+        let r = self.row_of(name);
+        let mine: Vec<usize> = cells
+            .iter()
+            .map(|u| self.column_of(&u.vantage, u.kind))
+            .collect();
+        let row = &mut self.rows[r];
+        row.servers_known = true;
+        for (c, col) in self.columns.iter().enumerate() {
+            if col.is_server() && !mine.contains(&c) {
+                row.cells[c] = Some(off_chain());
+            }
+        }
+        for (c, u) in mine.into_iter().zip(cells) {
+            row.cells[c] = Some(Cell {
+                status: u.status,
+                short: u.short,
+                detail: u.detail,
+                at: u.at,
+            });
+        }
+    }
+
     pub fn cell(&self, row: usize, col: usize) -> Option<&Cell> {
         self.rows.get(row)?.cells.get(col)?.as_ref()
     }
@@ -126,9 +178,10 @@ impl Grid {
         !self.rows.is_empty()
             && !self.columns.is_empty()
             && self.rows.iter().all(|r| {
-                r.cells
-                    .iter()
-                    .all(|c| c.as_ref().is_some_and(|c| c.status == CellStatus::Ok))
+                r.cells.iter().all(|c| {
+                    c.as_ref()
+                        .is_some_and(|c| matches!(c.status, CellStatus::Ok | CellStatus::Off))
+                })
             })
     }
 
@@ -137,6 +190,7 @@ impl Grid {
         let mut n = [0; 4];
         for c in self.rows.iter().flat_map(|r| r.cells.iter()) {
             n[match c.as_ref().map(|c| c.status) {
+                Some(CellStatus::Off) => continue,
                 Some(CellStatus::Ok) => 0,
                 None | Some(CellStatus::Waiting) => 1,
                 Some(CellStatus::Warn) => 2,
@@ -226,7 +280,7 @@ pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Them
     )];
     for &c in &cols {
         let col = &grid.columns[c];
-        let label = col.vantage.trim_end_matches('.').to_string();
+        let label = col.label().to_string();
         header.push(Span::styled(
             pad(&label, CELL_W as usize - 1) + " ",
             theme.heading(),
@@ -245,6 +299,10 @@ pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Them
         )];
         for &c in &cols {
             let (text, style) = match row.cells.get(c).and_then(|c| c.as_ref()) {
+                Some(cell) if cell.status == CellStatus::Off => (
+                    format!("· {}", cell.short),
+                    theme.level(crate::tui::theme::Level::Waiting),
+                ),
                 Some(cell) => {
                     let lvl = cell.status.level();
                     let age = age(v.now, cell.at);
