@@ -56,6 +56,44 @@ fn an_intercepting_network_is_named_and_inconclusive() {
     }
 }
 
+/// `check --wait` on a network that answers DNS itself: waiting cannot tell when the
+/// delegation works, so it stops after its first round with exit 3 (not after 60 s with
+/// exit 1), says why on stderr, and prints that round.
+#[test]
+fn wait_on_an_intercepting_network_stops_at_once_inconclusive() {
+    let Some(_lab) = common::lab() else { return };
+    let cfg = config_with(
+        "roots = [\"127.0.0.86:53\"]\ntimeout_ms = 1000\npoll_interval_ms = 500\n[[resolvers]]\nname = \"public\"\naddress = \"127.0.0.86:53\"\n[system]\nservers = [\"127.0.0.86:53\"]\n",
+    );
+    for json_out in [false, true] {
+        let mut args = vec!["check", "--config", cfg.to_str().unwrap(), "--wait", "60"];
+        if json_out {
+            args.push("--json");
+        }
+        args.push("www.example.test");
+        let t = Instant::now();
+        let out = run(&args, Duration::from_secs(90));
+        let took = t.elapsed();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        if json_out {
+            let doc = json(&stdout);
+            assert_eq!(codes(&doc, "www.example.test"), vec!["DNS_INTERCEPTED"]);
+            assert_eq!(common::name(&doc, "www.example.test")["inconclusive"], true);
+        } else {
+            assert!(stdout.contains("DNS_INTERCEPTED"), "{stdout}");
+            assert!(
+                stderr.contains("cannot be read from this network"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
 /// No route to any root server, while the resolvers answer: one info finding saying only
 /// the resolvers' view is available (exit 3), not one SERVER_UNREACHABLE per root.
 #[test]

@@ -103,7 +103,8 @@ Exit status (check, diagnose):
   1  at least one error finding
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
-     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
+     check --wait then stops after its first round
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const CHECK_HELP: &str = concat!(
@@ -124,7 +125,8 @@ Exit status:
   1  at least one error finding (with --wait: the time ran out first)
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
-     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE)
+     (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
+     --wait then stops after its first round
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
 );
 

@@ -121,8 +121,15 @@ pub async fn run_wait(
             outcome.rounds
         );
     }
+    if outcome.end == PollEnd::Blind && !args.json {
+        errln!(
+            "acme-delegate: the authoritative servers cannot be read from this network, so waiting cannot tell when the delegation works; stopped after round {} (inconclusive):",
+            outcome.rounds
+        );
+    }
     match output(outcome.report, &args, "check") {
         Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
+        Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(3),
         Ok(_) => ExitCode::from(1),
         Err(code) => code,
     }

@@ -21,7 +21,7 @@ use crate::engine::check::{vantage_event, CheckOptions, Engine};
 use crate::engine::events::{CancellationToken, CellState, Event, EventSink, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::evidence::Step;
-use crate::findings::rules::chain::{outcome_text, rules, NameEvidence};
+use crate::findings::rules::chain::{blinds, outcome_text, rules, NameEvidence};
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, Report};
@@ -48,6 +48,10 @@ pub enum PollEnd {
     Works,
     /// The time ran out first.
     TimedOut,
+    /// No name has an authoritative view from this network (`DNS_INTERCEPTED`,
+    /// `AUTH_UNREACHABLE`): polling on could not change that, so it stops after one
+    /// round; inconclusive.
+    Blind,
     /// The token was cancelled.
     Cancelled,
 }
@@ -73,6 +77,8 @@ struct NameState {
     cells: Vec<CellState>,
     /// Each authoritative server of each hop, as last sent.
     servers: Vec<ServerCell>,
+    /// The last round could not read the authoritative view from this network.
+    blind: bool,
 }
 
 impl NameState {
@@ -84,6 +90,7 @@ impl NameState {
             hold: vec![None; vantages],
             cells: vec![CellState::Waiting; vantages + 1],
             servers: Vec::new(),
+            blind: false,
         }
     }
 
@@ -157,6 +164,9 @@ impl<T: Transport> Engine<T> {
             if ok == states.len() {
                 break PollEnd::Works;
             }
+            if states.iter().all(|s| s.blind) {
+                break PollEnd::Blind;
+            }
             let next = started + opts.interval;
             if next >= deadline {
                 break PollEnd::TimedOut;
@@ -200,6 +210,7 @@ impl<T: Transport> Engine<T> {
             system_client: None,
         };
         let findings = rules(&ev);
+        st.blind = findings.iter().any(|f| blinds(f.code));
         let auth = authoritative_state(&ev, &findings);
         // A face can explain a changed authoritative cell: its findings follow the cell.
         if st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events) {

@@ -78,12 +78,27 @@ pub fn on_round(s: &mut State, round: u64, ok: usize, total: usize) {
 
 pub fn on_ended(s: &mut State, end: crate::engine::poll::PollEnd) {
     use crate::engine::poll::PollEnd;
-    if end == PollEnd::TimedOut && s.screen == Screen::Wizard(Step::Poll) {
-        s.poll.stopped = true;
-        s.say(
-            Level::Warn,
-            "the poll stopped after its time ran out: r polls again, n goes on anyway",
-        );
+    if s.screen != Screen::Wizard(Step::Poll) {
+        return;
+    }
+    match end {
+        PollEnd::TimedOut => {
+            s.poll.stopped = true;
+            s.say(
+                Level::Warn,
+                "the poll stopped after its time ran out: r polls again, n goes on anyway",
+            );
+        }
+        PollEnd::Blind => {
+            s.poll.stopped = true;
+            s.say(
+                Level::Warn,
+                "this network answers DNS itself or reaches no root server, so the \
+                 authoritative servers cannot be read from here: Enter shows the finding; \
+                 r polls again (after changing network), n goes on anyway",
+            );
+        }
+        PollEnd::Works | PollEnd::Cancelled => {}
     }
 }
 

@@ -1254,8 +1254,14 @@ fn a_poll_that_stops_by_itself_says_so_and_r_polls_again() {
         }]
     );
     // Every name works: the grid already said so, nothing more to say.
-    let (s2, _) = run(s, [Action::PollEnded(PollEnd::Works)]);
+    let (s2, _) = run(s.clone(), [Action::PollEnded(PollEnd::Works)]);
     assert!(!s2.poll.stopped);
+    // This network cannot read the authoritative servers: stopped, with why and the way
+    // out; r polls again.
+    let (s3, _) = run(s, [Action::PollEnded(PollEnd::Blind)]);
+    assert!(s3.poll.stopped);
+    assert!(status(&s3).contains("cannot be read from here"), "{}", status(&s3));
+    assert!(status(&s3).contains("r polls again"), "{}", status(&s3));
 }
 
 #[test]
