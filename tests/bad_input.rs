@@ -289,3 +289,38 @@ fn a_closed_stdout_or_a_full_disk_is_not_a_panic() {
     );
     assert_eq!(out.status.code(), Some(1), "{err}");
 }
+
+/// `--names-from FILE`: a bad name is named with its file and line, an empty list and an
+/// endless file (`/dev/zero`) are refused at once; nothing is asked.
+#[test]
+fn a_names_file_is_checked_line_by_line() {
+    let f = tmp("names").join("names.txt");
+    std::fs::write(
+        &f,
+        "# the shop\nshop.example.com, *.shop.example.com\n\nwww..example.com # typo\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    usage(
+        &["check", "--names-from", p],
+        &[p, "line 4", "www..example.com"],
+    );
+    let empty = tmp("names").join("empty.txt");
+    std::fs::write(&empty, "# nothing yet\n\n").unwrap();
+    usage(
+        &["check", "--names-from", empty.to_str().unwrap()],
+        &["no names in it"],
+    );
+    let t = Instant::now();
+    usage(
+        &["diagnose", "--names-from", "/dev/zero"],
+        &["/dev/zero", "64 MiB"],
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    usage(
+        &["check", "--names-from", "/nonexistent/names.txt"],
+        &["/nonexistent/names.txt"],
+    );
+    // Neither NAMEs nor --names-from: clap says what is missing.
+    usage(&["check"], &["NAME"]);
+}

@@ -470,3 +470,37 @@ EOF"#,
         "{ev}"
     );
 }
+
+/// `--names-from`: names from a file and from standard input, merged with the NAMEs and
+/// de-duplicated, checked like NAMEs.
+#[test]
+fn names_from_a_file_and_from_stdin() {
+    let Some(_lab) = common::lab() else { return };
+    let f = common::run_dir().join(format!("names-{}.txt", common::rand_suffix()));
+    std::fs::write(
+        &f,
+        "# bench names\nn0001.bench.test, n0002.bench.test\nn0003.bench.test # and one more\n",
+    )
+    .unwrap();
+    let (rc, doc) = check_json(&["--names-from", f.to_str().unwrap(), "n0001.bench.test"]);
+    assert_eq!(rc, 0, "{doc:#}");
+    let got: Vec<&str> = doc["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        ["n0001.bench.test", "n0002.bench.test", "n0003.bench.test"]
+    );
+    let cfg = common::config();
+    let bin = env!("CARGO_BIN_EXE_acme-delegate");
+    let out = sh(&format!(
+        "printf 'n0004.bench.test\\nn0005.bench.test\\n' | timeout 60 '{bin}' check --config '{}' --json --names-from -",
+        cfg.display()
+    ));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert_eq!(doc["names"].as_array().unwrap().len(), 2, "{doc:#}");
+}

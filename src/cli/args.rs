@@ -352,6 +352,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(required_unless_present = "names_from", value_name = "NAME")]
     pub names: Vec<String>,
+    /// Also read names from FILE (`-`: standard input), one or more per line, separated
+    /// by spaces or commas; `#` starts a comment. For more names than a command line
+    /// holds (100,000 names need no larger stack limit).
+    #[arg(long, value_name = "FILE")]
+    pub names_from: Option<PathBuf>,
 }

@@ -10,10 +10,10 @@ use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
-use acme_delegate::model::files::write_atomic;
-use acme_delegate::model::name::{parse_all, parse_target, InputName};
+use acme_delegate::model::files::{self, write_atomic};
+use acme_delegate::model::name::{parse_all, parse_input, parse_target, split_names, InputName};
 use acme_delegate::report::{prometheus, Report};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The names and check options from the flags and the saved plan.
@@ -27,7 +27,15 @@ async fn check_inputs(
             .unwrap_or_default(),
         Err(e) => return Err(usage_json(args.json, e)),
     };
-    let names = parse_all(&args.names).map_err(|e| usage_json(args.json, e))?;
+    let mut given = args.names.clone();
+    if let Some(path) = &args.names_from {
+        given.extend(
+            names_from(path)
+                .await
+                .map_err(|e| usage_json(args.json, e))?,
+        );
+    }
+    let names = parse_all(&given).map_err(|e| usage_json(args.json, e))?;
     let expect_target = match args.expect_target.as_deref() {
         Some(t) => Some(
             parse_target(t).map_err(|e| usage_json(args.json, format!("--expect-target: {e}")))?,
@@ -41,6 +49,42 @@ async fn check_inputs(
             planned,
         },
     ))
+}
+
+/// The names of `--names-from FILE` (`-`: standard input), each checked where it was
+/// read: a bad one is named with its line.
+async fn names_from(path: &Path) -> Result<Vec<String>, String> {
+    let shown = path.display().to_string();
+    let path = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || {
+        if path.as_os_str() == "-" {
+            files::read_at_most(std::io::stdin().lock(), files::MAX_NAMES_BYTES)
+        } else {
+            files::read_at_most(std::fs::File::open(&path)?, files::MAX_NAMES_BYTES)
+        }
+    })
+    .await
+    .map_err(|e| format!("--names-from {shown}: {e}"))?;
+    let text = read
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+            })
+        })
+        .map_err(|e| format!("--names-from {shown}: {e}"))?;
+    let mut out = Vec::new();
+    for (line, token) in split_names(&text) {
+        if let Err(e) = parse_input(token) {
+            return Err(format!("--names-from {shown} line {line}: {e}"));
+        }
+        out.push(token.to_string());
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "--names-from {shown}: no names in it (one or more per line; # starts a comment)"
+        ));
+    }
+    Ok(out)
 }
 
 /// `check`, or `diagnose` when `diagnose` holds its options and the TLS endpoints.

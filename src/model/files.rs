@@ -8,19 +8,26 @@ use std::path::{Path, PathBuf};
 /// The largest input file read (config, plan, key, account and client files): 1 MiB.
 pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 
+/// The largest list of names read (`--names-from`): 64 MiB, about two million names.
+pub const MAX_NAMES_BYTES: u64 = 64 << 20;
+
 /// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
 /// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest.
 pub fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
+    read_at_most(File::open(path)?, MAX_INPUT_BYTES)
+}
+
+/// Reads at most `max` bytes of `from`; more is an `InvalidData` error that says so,
+/// without reading the rest.
+pub fn read_at_most(from: impl Read, max: u64) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    File::open(path)?
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_INPUT_BYTES {
+    from.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "it is larger than 1 MiB ({} bytes at most); give the right file",
-                MAX_INPUT_BYTES
+                "it is larger than {} MiB ({max} bytes at most); give the right file",
+                max >> 20
             ),
         ));
     }

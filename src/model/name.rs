@@ -364,6 +364,17 @@ fn is_mark(c: char) -> bool {
         | 0xFE20..=0xFE2F)
 }
 
+/// The names of a list (a file, a paste): one or more per line, separated by spaces,
+/// commas or semicolons; `#` starts a comment. Each with its line number (from 1).
+pub fn split_names(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().flat_map(|(i, line)| {
+        let line = line.split('#').next().unwrap_or_default();
+        line.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(move |t| (i + 1, t))
+    })
+}
+
 /// Validates every name before anything is sent; merges exact duplicates, keeps order.
 /// Linear in the number of names (a set of the identifiers seen).
 pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameError> {
@@ -406,6 +417,24 @@ pub fn parse_target(input: &str) -> Result<Name, NameError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_list_of_names_splits_on_spaces_commas_and_lines_without_comments() {
+        let got: Vec<(usize, &str)> = split_names(
+            "# shop\na.example.com, *.a.example.com;b.example.com\n\n  c.example.com # old\n",
+        )
+        .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "a.example.com"),
+                (2, "*.a.example.com"),
+                (2, "b.example.com"),
+                (4, "c.example.com")
+            ]
+        );
+        assert_eq!(split_names("# only a comment\n").count(), 0);
+    }
     use super::*;
 
     #[test]

@@ -1260,7 +1260,11 @@ fn a_poll_that_stops_by_itself_says_so_and_r_polls_again() {
     // out; r polls again.
     let (s3, _) = run(s, [Action::PollEnded(PollEnd::Blind)]);
     assert!(s3.poll.stopped);
-    assert!(status(&s3).contains("cannot be read from here"), "{}", status(&s3));
+    assert!(
+        status(&s3).contains("cannot be read from here"),
+        "{}",
+        status(&s3)
+    );
     assert!(status(&s3).contains("r polls again"), "{}", status(&s3));
 }
 
