@@ -2,9 +2,9 @@
 //! that `check` and `diagnose` show on a terminal, and `check --wait` on the live poll.
 
 use acme_delegate::engine::check::{CheckOptions, Engine};
-use acme_delegate::engine::endpoint::rfc3339;
 use acme_delegate::engine::events::{CancellationToken, CellState, Event, EventSink};
 use acme_delegate::engine::poll::{PollOptions, PollOutcome};
+use acme_delegate::model::clock::rfc3339;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::InputName;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

@@ -1,8 +1,7 @@
 //! The saved plan: which validation zone, and the exact CNAME for every name. `check`,
 //! `diagnose`, `prove` and the client writers read it to know the expected targets.
 
-use crate::dns::Name;
-use crate::model::name::{parse_input, InputName};
+use crate::model::name::{parse_input, InputName, Name};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

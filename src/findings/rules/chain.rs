@@ -105,7 +105,7 @@ fn expiry(at: std::time::SystemTime, ttl: u32) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    crate::engine::endpoint::rfc3339(secs + ttl as i64)
+    crate::model::clock::rfc3339(secs + ttl as i64)
 }
 
 /// The CNAME record to publish, in zone-file form.
