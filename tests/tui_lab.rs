@@ -480,3 +480,43 @@ fn a_rejected_key_is_shown_in_place_with_the_way_forward() {
     assert!(s.contains("r runs it again"), "{s}");
     tui.quit_clean("Proof");
 }
+
+/// An acme-dns API that cannot be reached: the registration fails in place, with the
+/// reason and the fix, nothing is saved, and the form stays editable (not frozen).
+#[test]
+fn an_unreachable_acme_dns_api_is_shown_in_place_with_the_way_forward() {
+    if !ready() {
+        return;
+    }
+    let dir = workdir("noapi");
+    let name = common::unique("noapi");
+    let plan = dir.join("plan.toml");
+    let cfg = common::config();
+    let tui = Tui::start(
+        &dir,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+            "wizard",
+        ],
+    );
+    let secs = Duration::from_secs;
+    tui.wait_for("1 Names", secs(20));
+    tui.type_text(&name);
+    tui.keys(&["Enter"]);
+    tui.wait_for("Validation zone", secs(5));
+    // acme-dns is the first kind; its first field is the API URL. Port 9 on loopback:
+    // nothing listens there.
+    tui.keys(&["Enter"]);
+    tui.type_text("http://127.0.0.1:9");
+    tui.keys(&["Enter"]);
+    let s = tui.wait_for("ACMEDNS_UNHEALTHY", secs(30));
+    assert!(s.contains("127.0.0.1:9"), "the reason names the API:\n{s}");
+    assert!(s.contains('✗'), "a failure has its symbol:\n{s}");
+    assert!(!plan.exists(), "nothing is saved for a zone that failed");
+    // The form is still there and takes keys: the URL can be corrected.
+    tui.keys(&["BSpace"]);
+    tui.wait_for("http://127.0.0.1: ", secs(5));
+}
