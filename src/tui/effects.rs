@@ -24,13 +24,13 @@ use crate::engine::write as io;
 use crate::findings::Code;
 use crate::model::name::{parse_all, parse_target, InputName};
 use crate::model::plan::{Plan, ZoneSpec};
-use crate::tui::app::{
-    Action, CellStatus, CellUpdate, DiffLine, Effect, FileChange, FilePlan, Findings, KeyInput,
-    PlannedFile, ProofUpdate, Purpose, Setup, SetupRequest, ZoneInput,
-};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
+use crate::tui::state::client::{DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::zone::{KeyInput, Setup, SetupRequest, ZoneInput};
+use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
+use crate::tui::widgets::poll_grid::{CellStatus, CellUpdate};
 use crate::zones::acme_dns::{storage_key, AccountStore};
 use crate::zones::kinds::ZoneError;
 use futures::future::BoxFuture;
@@ -1030,7 +1030,7 @@ mod tests {
             key: KeyInput::Inline {
                 name: "k.".into(),
                 algorithm: "hmac-sha256".into(),
-                secret: crate::tui::app::Secret::new("not base64 !!"),
+                secret: crate::tui::state::zone::Secret::new("not base64 !!"),
             },
         })
         .await;

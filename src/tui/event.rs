@@ -3,9 +3,10 @@
 //! returns are handed to the runner. The screen is redrawn only when `update` says
 //! something visible changed, and the loop never awaits the network.
 
-use crate::tui::app::{update, Action, Effect, State};
+use crate::tui::app::update;
 use crate::tui::effects::Runner;
 use crate::tui::screens;
+use crate::tui::state::{Action, Effect, State};
 use futures::StreamExt;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};

@@ -2,7 +2,8 @@
 //! the troubleshooter, on the engine. The library's other modules never print; this one
 //! owns the terminal while it runs and gives it back on every exit path.
 //!
-//! - `app`: State, Action, Effect and the pure `update`;
+//! - `state/`: State, Action, Effect, each screen's part of the state, moving between
+//!   screens (`nav`); `app`: the pure `update`;
 //! - `event`: the one `select!` loop; `effects`: runs effects on engine tasks;
 //! - `screens/`: one file per screen; `widgets/`: the shared pieces.
 
@@ -11,6 +12,7 @@ pub mod clipboard;
 pub mod effects;
 pub mod event;
 pub mod screens;
+pub mod state;
 pub mod theme;
 pub mod widgets;
 
@@ -21,12 +23,12 @@ use crate::engine::check::Engine;
 use crate::engine::diagnose::DiagnoseOptions;
 use crate::model::config::Config;
 use crate::model::plan::Plan;
-use app::{Effect, State};
 use effects::{EngineRunner, Runner};
 use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use ratatui::crossterm::execute;
+use state::{Effect, State};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -109,7 +111,7 @@ pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
     })
     .await?;
     Ok(Outcome {
-        exit_code: if end.screen == app::Screen::Wizard(app::Step::Done) {
+        exit_code: if end.screen == state::Screen::Wizard(state::Step::Done) {
             0
         } else {
             1

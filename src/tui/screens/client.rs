@@ -17,8 +17,9 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::clients::write::Client;
-use crate::tui::app::{go, Effect, FileChange, FilePlan, Hits, ListId, Screen, State, Step};
+use crate::tui::state::client::{FileChange, FilePlan, CLIENTS};
+use crate::tui::state::nav::go;
+use crate::tui::state::{Effect, Hits, ListId, Screen, State, Step};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::key_bar::Hint;
@@ -29,31 +30,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::path::PathBuf;
-
-pub const CLIENTS: [Client; 7] = Client::ALL;
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClientState {
-    pub picked: [bool; 7],
-    pub selected: usize,
-    pub plan: Option<FilePlan>,
-    pub file_selected: usize,
-    /// Waiting for the files to be planned or written.
-    pub busy: bool,
-    pub error: Option<String>,
-    pub written: Option<Vec<PathBuf>>,
-}
-
-impl ClientState {
-    pub fn picks(&self) -> Vec<Client> {
-        CLIENTS
-            .iter()
-            .zip(self.picked)
-            .filter(|(_, p)| *p)
-            .map(|(c, _)| *c)
-            .collect()
-    }
-}
 
 fn preview(s: &mut State, fx: &mut Vec<Effect>) {
     let clients = s.client.picks();

@@ -17,7 +17,8 @@
 //! ```
 
 use crate::model::plan::PlannedName;
-use crate::tui::app::{forward, Effect, Hits, ListId, State};
+use crate::tui::state::nav::forward;
+use crate::tui::state::{Effect, Hits, ListId, State};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::key_bar::Hint;
 use crate::tui::widgets::{fit, pad, scroll_to};
@@ -26,11 +27,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CnameState {
-    pub selected: usize,
-}
 
 fn records(s: &State) -> &[PlannedName] {
     s.plan.as_ref().map(|p| p.names.as_slice()).unwrap_or(&[])

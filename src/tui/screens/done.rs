@@ -16,7 +16,8 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::tui::app::{ask_quit, Effect, Hits, State};
+use crate::tui::state::nav::ask_quit;
+use crate::tui::state::{Effect, Hits, State};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -27,13 +28,6 @@ use ratatui::Frame;
 
 /// Where node_exporter's textfile collector reads (Debian's default).
 pub const TEXTFILE: &str = "/var/lib/prometheus/node-exporter/acme-delegate.prom";
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DoneState {}
-
-pub fn enter(s: &mut State) {
-    s.say(Level::Ok, "all set: c copies the cron line, q leaves");
-}
 
 fn plan_arg(s: &State) -> String {
     s.plan_path

@@ -1,5 +1,5 @@
-//! One file per screen: its state, its pure key handling and its drawing, each opening
-//! with a sketch of its layout. This file draws the frame around them:
+//! One file per screen: its pure key handling and its drawing, each opening with a sketch
+//! of its layout (its state lives in `state/`). This file draws the frame around them:
 //!
 //! ```text
 //!  acme-delegate  1 Names › 2 Zone › 3 CNAME › 4 Poll › 5 Proof › 6 Client › 7 Done
@@ -25,7 +25,7 @@ pub mod proof;
 pub mod troubleshoot;
 pub mod zone;
 
-use crate::tui::app::{Effect, Hits, ListId, Screen, State, Step, MIN_SIZE};
+use crate::tui::state::{Effect, Hits, ListId, Screen, State, Step, MIN_SIZE};
 use crate::tui::widgets::key_bar::{self, Hint};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -203,62 +203,4 @@ pub fn typing(s: &State) -> bool {
 /// A `?` is text here (a secret or a URL may hold one), not the help key.
 pub fn typing_question(s: &State) -> bool {
     s.screen == Screen::Wizard(Step::Zone) && zone::typing(s)
-}
-
-/// The help popup's lines for the current screen: (keys, what they do).
-pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
-    let mut v: Vec<(&str, &str)> = match s.screen {
-        Screen::Wizard(Step::Names) => vec![
-            (
-                "type / paste",
-                "names, separated by commas, spaces or new lines",
-            ),
-            ("Enter", "go on once every name is valid"),
-        ],
-        Screen::Wizard(Step::Zone) => vec![
-            ("↑ ↓", "pick the kind of validation zone"),
-            ("Tab / S-Tab", "next / previous field"),
-            ("Space", "switch a choice (register/reuse, key file/key)"),
-            ("Enter", "set the zone up (then Enter again: next)"),
-            ("Esc", "cancel a running registration or probe"),
-        ],
-        Screen::Wizard(Step::Cname) => vec![
-            ("↑ ↓", "select a record"),
-            ("c / C", "copy the selected record / all records"),
-            ("Enter", "start polling"),
-        ],
-        Screen::Wizard(Step::Poll) => vec![
-            ("arrows", "move in the grid (← → scroll vantage points)"),
-            ("Enter", "open the finding of a red cell"),
-            ("n", "go on without waiting for green"),
-        ],
-        Screen::Wizard(Step::Proof) => vec![
-            ("Enter", "publish the test TXT and watch it (then: next)"),
-            ("r", "run the proof again"),
-            ("Esc", "cancel: the test TXT is removed"),
-        ],
-        Screen::Wizard(Step::Client) => vec![
-            ("↑ ↓  Space", "pick one or more issuing clients"),
-            ("Enter", "preview the files, then write them"),
-            ("Backspace", "back to the list of clients"),
-            ("n", "skip writing files"),
-        ],
-        Screen::Wizard(Step::Done) => vec![("c", "copy the cron line"), ("q / Enter", "leave")],
-        Screen::Troubleshoot => vec![
-            ("↑ ↓", "select a finding (worst first)"),
-            ("Enter", "evidence and fix"),
-            ("r", "run again on fresh answers"),
-            ("c", "copy the fix"),
-        ],
-    };
-    if matches!(s.screen, Screen::Wizard(_)) {
-        v.push(("^N / ^B", "next / back (b / n outside text fields)"));
-    }
-    v.extend([
-        ("F1 / ?", "this help"),
-        ("q / Esc", "quit (asks when something is unsaved)"),
-        ("^C", "quit now (running work is cancelled and cleaned up)"),
-        ("mouse", "click a list row to select it, again to open it"),
-    ]);
-    v
 }

@@ -13,9 +13,9 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::model::name::{parse_input, InputName};
-use crate::model::plan::Plan;
-use crate::tui::app::{forward, Effect, Hits, State};
+use crate::tui::state::names::ready;
+use crate::tui::state::nav::forward;
+use crate::tui::state::{Effect, Hits, State};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
 use crate::tui::widgets::text_field::TextField;
@@ -25,87 +25,6 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-
-/// One typed name and its verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Parsed {
-    pub token: String,
-    pub result: Result<InputName, String>,
-    /// The same identifier came earlier: kept once.
-    pub repeated: bool,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NamesState {
-    pub input: TextField,
-    pub parsed: Vec<Parsed>,
-}
-
-impl NamesState {
-    pub fn from_plan(plan: &Plan) -> NamesState {
-        let text = plan
-            .names
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut s = NamesState {
-            input: TextField::new(&text),
-            parsed: vec![],
-        };
-        s.reparse();
-        s
-    }
-
-    /// Validates every token again (cheap: names are short).
-    pub fn reparse(&mut self) {
-        let mut seen: Vec<String> = Vec::new();
-        self.parsed = self
-            .input
-            .value()
-            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                let result = parse_input(t).map_err(|e| e.reason);
-                let repeated = match &result {
-                    Ok(n) if seen.contains(&n.identifier) => true,
-                    Ok(n) => {
-                        seen.push(n.identifier.clone());
-                        false
-                    }
-                    Err(_) => false,
-                };
-                Parsed {
-                    token: t.to_string(),
-                    result,
-                    repeated,
-                }
-            })
-            .collect();
-    }
-}
-
-/// The names, when every one is valid.
-pub fn ready(n: &NamesState) -> Result<Vec<InputName>, String> {
-    let bad = n.parsed.iter().filter(|p| p.result.is_err()).count();
-    if bad > 0 {
-        return Err(format!(
-            "{bad} name{} marked ✗: fix or remove {} to go on",
-            if bad == 1 { " is" } else { "s are" },
-            if bad == 1 { "it" } else { "them" }
-        ));
-    }
-    let ok: Vec<InputName> = n
-        .parsed
-        .iter()
-        .filter(|p| !p.repeated)
-        .filter_map(|p| p.result.clone().ok())
-        .collect();
-    if ok.is_empty() {
-        return Err("type at least one name, e.g. www.example.com".into());
-    }
-    Ok(ok)
-}
 
 fn edited(s: &mut State) {
     s.names.reparse();

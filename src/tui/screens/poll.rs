@@ -20,18 +20,16 @@
 use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
 use crate::findings::{Finding, Severity};
-use crate::tui::app::{
-    CellStatus, CellUpdate, Effect, Findings, Hits, Overlay, Screen, State, Step,
-};
+use crate::tui::state::nav::start_poll;
+use crate::tui::state::{Effect, Findings, Hits, Overlay, Screen, State, Step};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
-use crate::tui::widgets::poll_grid::{self, age, Grid, GridView};
+use crate::tui::widgets::poll_grid::{self, age, CellStatus, CellUpdate, Grid, GridView};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 /// The status line's text once every cell is green. Scripts match it: never change it.
@@ -42,20 +40,6 @@ pub const ASKING: &str = "asking every authoritative server of every hop";
 /// What a cell with no news yet waits on: a resolver or the system view.
 pub const WAITS: &str = "waits for the authoritative servers to be right (asked earlier, it \
                          would cache a negative answer)";
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PollState {
-    pub grid: Grid,
-    /// (row, column) of the selected cell.
-    pub selected: (usize, usize),
-    pub findings: HashMap<String, Vec<Finding>>,
-    /// When the grid turned all green (the wizard moves on a moment later).
-    pub all_green_at: Option<SystemTime>,
-    /// The last round: (round, names that work, names).
-    pub round: Option<(u64, usize, usize)>,
-    /// The poller stopped by itself before every cell was green (r restarts it).
-    pub stopped: bool,
-}
 
 pub fn on_started(s: &mut State, columns: Vec<(String, VantageKind)>) {
     s.poll.grid.set_columns(&columns);
@@ -100,19 +84,6 @@ pub fn on_ended(s: &mut State, end: crate::engine::poll::PollEnd) {
         }
         PollEnd::Works | PollEnd::Cancelled => {}
     }
-}
-
-pub fn enter(s: &mut State, fx: &mut Vec<Effect>) {
-    let names = s.plan_names();
-    s.poll = PollState {
-        grid: Grid::with_names(&names),
-        ..Default::default()
-    };
-    s.say(
-        Level::Info,
-        "polling: the authoritative servers first, then the resolvers",
-    );
-    fx.push(Effect::StartPoll { names });
 }
 
 pub fn on_cell(s: &mut State, u: CellUpdate) {
@@ -239,7 +210,7 @@ pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
         KeyCode::Enter => open(s),
         KeyCode::Char('r') => {
             if s.poll.stopped {
-                enter(s, _fx);
+                start_poll(s, _fx);
             } else {
                 s.say(Level::Info, "polling already: every round asks afresh");
             }

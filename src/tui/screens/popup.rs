@@ -12,8 +12,7 @@
 //!        └─────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::tui::app::{Overlay, State};
-use crate::tui::screens::help_lines;
+use crate::tui::state::{Overlay, Screen, State, Step};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::{self, Hint};
 use crate::tui::widgets::pad;
@@ -161,4 +160,62 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
         1,
     );
     key_bar::render(f, bar, &hints, t)
+}
+
+/// The help popup's lines for the current screen: (keys, what they do).
+pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
+    let mut v: Vec<(&str, &str)> = match s.screen {
+        Screen::Wizard(Step::Names) => vec![
+            (
+                "type / paste",
+                "names, separated by commas, spaces or new lines",
+            ),
+            ("Enter", "go on once every name is valid"),
+        ],
+        Screen::Wizard(Step::Zone) => vec![
+            ("↑ ↓", "pick the kind of validation zone"),
+            ("Tab / S-Tab", "next / previous field"),
+            ("Space", "switch a choice (register/reuse, key file/key)"),
+            ("Enter", "set the zone up (then Enter again: next)"),
+            ("Esc", "cancel a running registration or probe"),
+        ],
+        Screen::Wizard(Step::Cname) => vec![
+            ("↑ ↓", "select a record"),
+            ("c / C", "copy the selected record / all records"),
+            ("Enter", "start polling"),
+        ],
+        Screen::Wizard(Step::Poll) => vec![
+            ("arrows", "move in the grid (← → scroll vantage points)"),
+            ("Enter", "open the finding of a red cell"),
+            ("n", "go on without waiting for green"),
+        ],
+        Screen::Wizard(Step::Proof) => vec![
+            ("Enter", "publish the test TXT and watch it (then: next)"),
+            ("r", "run the proof again"),
+            ("Esc", "cancel: the test TXT is removed"),
+        ],
+        Screen::Wizard(Step::Client) => vec![
+            ("↑ ↓  Space", "pick one or more issuing clients"),
+            ("Enter", "preview the files, then write them"),
+            ("Backspace", "back to the list of clients"),
+            ("n", "skip writing files"),
+        ],
+        Screen::Wizard(Step::Done) => vec![("c", "copy the cron line"), ("q / Enter", "leave")],
+        Screen::Troubleshoot => vec![
+            ("↑ ↓", "select a finding (worst first)"),
+            ("Enter", "evidence and fix"),
+            ("r", "run again on fresh answers"),
+            ("c", "copy the fix"),
+        ],
+    };
+    if matches!(s.screen, Screen::Wizard(_)) {
+        v.push(("^N / ^B", "next / back (b / n outside text fields)"));
+    }
+    v.extend([
+        ("F1 / ?", "this help"),
+        ("q / Esc", "quit (asks when something is unsaved)"),
+        ("^C", "quit now (running work is cancelled and cleaned up)"),
+        ("mouse", "click a list row to select it, again to open it"),
+    ]);
+    v
 }

@@ -16,55 +16,19 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::prove::ProveEvent;
 use crate::engine::views::VantageKind;
-use crate::tui::app::{forward, Effect, Hits, ProofUpdate, State};
+use crate::tui::state::nav::forward;
+use crate::tui::state::proof::{NameProgress, ProofState};
+use crate::tui::state::{Effect, Hits, ProofUpdate, State};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::key_bar::Hint;
 use crate::tui::widgets::pad;
-use crate::zones::kinds::ZoneError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-
-/// What is known so far about one name's proof.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NameProgress {
-    pub name: String,
-    pub published_at: Option<String>,
-    pub seen: Vec<(String, VantageKind, u64)>,
-    pub removed: bool,
-    pub failures: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ProofState {
-    pub running: bool,
-    pub names: Vec<NameProgress>,
-    pub report: Option<ProveReport>,
-    pub unavailable: Option<ZoneError>,
-}
-
-impl ProofState {
-    fn entry(&mut self, name: &str) -> &mut NameProgress {
-        if let Some(i) = self.names.iter().position(|n| n.name == name) {
-            return &mut self.names[i];
-        }
-        self.names.push(NameProgress {
-            name: name.to_string(),
-            ..Default::default()
-        });
-        self.names.last_mut().expect("just pushed")
-    }
-
-    pub fn passed(&self) -> bool {
-        self.report
-            .as_ref()
-            .is_some_and(|r| !r.names.is_empty() && r.names.iter().all(|n| n.ok))
-    }
-}
 
 fn start(s: &mut State, fx: &mut Vec<Effect>) {
     let names = s.plan_names();

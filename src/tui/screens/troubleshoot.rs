@@ -16,7 +16,8 @@
 //! ```
 
 use crate::findings::{Finding, Severity};
-use crate::tui::app::{Effect, Findings, Hits, ListId, Overlay, State};
+use crate::tui::state::nav::run_diagnose;
+use crate::tui::state::{Effect, Findings, Hits, ListId, Overlay, State};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::{self, worst_first};
 use crate::tui::widgets::key_bar::Hint;
@@ -26,51 +27,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::time::SystemTime;
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TroubleState {
-    pub names: Vec<String>,
-    pub running: bool,
-    pub progress: Option<(usize, usize)>,
-    /// The last name diagnosed.
-    pub last: Option<String>,
-    /// Worst first.
-    pub findings: Vec<Finding>,
-    pub selected: usize,
-    pub checked_at: Option<SystemTime>,
-    /// Names that came back without any finding.
-    pub clean: Vec<String>,
-}
-
-impl TroubleState {
-    pub fn new(names: Vec<String>) -> TroubleState {
-        TroubleState {
-            names,
-            ..Default::default()
-        }
-    }
-}
-
-/// Starts (or restarts) the diagnosis.
-pub fn run(s: &mut State, fx: &mut Vec<Effect>) {
-    if s.trouble.names.is_empty() {
-        s.say(
-            Level::Bad,
-            "no names: give them on the command line, or save a plan with the wizard first",
-        );
-        return;
-    }
-    if s.trouble.running {
-        return;
-    }
-    s.trouble.running = true;
-    s.trouble.progress = Some((0, s.trouble.names.len()));
-    s.trouble.last = None;
-    s.say(Level::Info, "diagnosing on fresh answers… Esc cancels");
-    fx.push(Effect::RunDiagnose {
-        names: s.trouble.names.clone(),
-    });
-}
 
 pub fn on_progress(s: &mut State, done: usize, total: usize, last: Option<String>) {
     if !s.trouble.running {
@@ -144,7 +100,7 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         KeyCode::Char('r') if s.trouble.running => {
             s.say(Level::Info, "already running; Esc cancels")
         }
-        KeyCode::Char('r') => run(s, fx),
+        KeyCode::Char('r') => run_diagnose(s, fx),
         KeyCode::Char('c') => copy_fix(s, fx),
         _ => return false,
     }

@@ -7,8 +7,10 @@ use crate::dns::Name;
 use crate::engine::views::VantageKind;
 use crate::findings::{Finding, Observation};
 use crate::model::plan::{Plan, PlannedName, ZoneSpec};
-use crate::tui::app::{update, Action, CellStatus, CellUpdate, Effect, State};
+use crate::tui::app::update;
+use crate::tui::state::{Action, Effect, State};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::poll_grid::{CellStatus, CellUpdate};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, SystemTime};
 

@@ -4,11 +4,10 @@
 use super::*;
 use crate::engine::prove::{NameProof, ProveEvent, ProveReport, VantageProof};
 use crate::findings::Severity;
-use crate::tui::app::{
-    DiffLine, FileChange, FilePlan, Findings, Hits, Overlay, PlannedFile, ProofUpdate, Purpose,
-    Screen, Setup, Step,
-};
 use crate::tui::screens::{self, poll::ALL_GREEN};
+use crate::tui::state::client::{DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::zone::Setup;
+use crate::tui::state::{Findings, Hits, Overlay, ProofUpdate, Purpose, Screen, Step};
 use crate::tui::theme::Level;
 use crate::zones::kinds::ZoneError;
 use ratatui::backend::TestBackend;

@@ -2,13 +2,11 @@ use super::*;
 use crate::clients::write::Client as ClientKind;
 use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::findings::Severity;
-use crate::tui::app::{
-    FileChange, FilePlan, Findings, Hits, KeyInput, ListId, Overlay, PlannedFile, ProofUpdate,
-    Purpose, Screen, Setup, Step, ZoneInput,
-};
 use crate::tui::clipboard::{CopyReport, Via};
 use crate::tui::screens::poll::ALL_GREEN;
-use crate::tui::screens::zone::Focus;
+use crate::tui::state::client::{FileChange, FilePlan, PlannedFile};
+use crate::tui::state::zone::{Focus, KeyInput, Setup, ZoneInput};
+use crate::tui::state::{Findings, Hits, ListId, Overlay, ProofUpdate, Purpose, Screen, Step};
 use crate::tui::theme::Level;
 use crate::tui::widgets::findings_list::ListHit;
 use crate::zones::kinds::ZoneError;
@@ -117,7 +115,7 @@ fn pasted_names_split_on_new_lines_and_repeats_are_kept_once() {
     );
     assert_eq!(s.names.parsed.len(), 3);
     assert!(s.names.parsed[2].repeated);
-    let ok = crate::tui::screens::names::ready(&s.names).unwrap();
+    let ok = crate::tui::state::names::ready(&s.names).unwrap();
     assert_eq!(ok.len(), 2);
 }
 

@@ -6,8 +6,7 @@
 use super::{fit, pad, scroll_to};
 use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
-use crate::tui::app::{CellStatus, CellUpdate};
-use crate::tui::theme::Theme;
+use crate::tui::theme::{Level, Theme};
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -17,6 +16,49 @@ use std::time::SystemTime;
 
 pub const NAME_W: u16 = 20;
 pub const CELL_W: u16 = 14;
+
+/// One cell of the live-poll grid, as the poller reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellStatus {
+    /// Not asked yet, or waiting on something (the authoritative servers, a TTL).
+    Waiting,
+    /// Green: this vantage point sees the right CNAME.
+    Ok,
+    Warn,
+    /// Red: wrong target, NXDOMAIN cached, SERVFAIL, timeout, ...
+    Bad,
+    /// An authoritative server that is not on this name's chain (another name's is).
+    Off,
+}
+
+impl CellStatus {
+    pub fn level(self) -> Level {
+        match self {
+            CellStatus::Waiting => Level::Waiting,
+            CellStatus::Ok => Level::Ok,
+            CellStatus::Warn => Level::Warn,
+            CellStatus::Bad => Level::Bad,
+            CellStatus::Off => Level::Info,
+        }
+    }
+}
+
+/// What one vantage point said about one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellUpdate {
+    /// The identifier (`www.example.com`).
+    pub name: String,
+    /// The vantage point: an authoritative server's name, a resolver's name, `system`.
+    pub vantage: String,
+    pub kind: VantageKind,
+    pub status: CellStatus,
+    /// A few words for the cell: `CNAME ok`, `wrong target`, `NXDOMAIN`, `SERVFAIL`.
+    pub short: String,
+    /// The whole story: `NXDOMAIN cached until 12:03:10`, what it waits on.
+    pub detail: String,
+    /// When the answer came.
+    pub at: SystemTime,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {

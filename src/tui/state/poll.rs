@@ -1,0 +1,20 @@
+//! The live poll's state: the grid, the selected cell, the findings per name.
+
+use crate::findings::Finding;
+use crate::tui::widgets::poll_grid::Grid;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollState {
+    pub grid: Grid,
+    /// (row, column) of the selected cell.
+    pub selected: (usize, usize),
+    pub findings: HashMap<String, Vec<Finding>>,
+    /// When the grid turned all green (the wizard moves on a moment later).
+    pub all_green_at: Option<SystemTime>,
+    /// The last round: (round, names that work, names).
+    pub round: Option<(u64, usize, usize)>,
+    /// The poller stopped by itself before every cell was green (r restarts it).
+    pub stopped: bool,
+}
