@@ -156,6 +156,27 @@ fn a_dead_server_costs_one_timeout_and_a_frozen_one_at_most_two() {
     for code in ["SERVER_TIMEOUT", "TARGET_ZONE_LAME"] {
         assert!(codes.iter().any(|(c, _)| c == code), "{code}: {codes:?}");
     }
+    // The first names waited for the resolver; the later ones did not, and say so (the
+    // resolver was asked, but its timeout was known) instead of claiming a real one.
+    let not_waited = names
+        .iter()
+        .filter(|n| {
+            common::name(&doc, n)["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| {
+                    f["code"] == "SERVER_TIMEOUT"
+                        && f["evidence"].as_str().is_some_and(|e| {
+                            e.contains("lab-unbound") && e.contains("not waited for")
+                        })
+                })
+        })
+        .count();
+    assert!(
+        (500..1000).contains(&not_waited),
+        "{not_waited} names did not wait for the resolver"
+    );
 
     // Frozen mid-run: the names in flight may have had the resolver's answer before the
     // freeze, and the next ones then learn that the resolver waits for the frozen server

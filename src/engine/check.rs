@@ -140,7 +140,7 @@ impl<T: Transport> Engine<T> {
                 };
                 let rv = tokio::select! {
                     rv = ask => rv,
-                    took = skip => ResolverView::timed_out(v, &input.challenge, took),
+                    (took, dead) = skip => ResolverView::not_waited(v, &input.challenge, took, dead),
                 };
                 events.emit(|| vantage_event(id, &rv));
                 rv
@@ -205,11 +205,12 @@ impl<T: Transport> Engine<T> {
         self.hanging_changed.notify_waiters();
     }
 
-    /// Resolves (with the time its timeouts took) as soon as resolver `v` has timed out
-    /// [`DEAD_AFTER_TIMEOUTS`] times in this run on names whose chain passes one of the
-    /// `dead` servers of this chain: asking it again would only wait out the same timeout.
+    /// Resolves (with the time its timeouts took, and the dead server) as soon as
+    /// resolver `v` has timed out [`DEAD_AFTER_TIMEOUTS`] times in this run on names whose
+    /// chain passes one of the `dead` servers of this chain: waiting for it again would
+    /// only wait out the same timeout.
     /// Never resolves otherwise.
-    async fn hangs(&self, v: &Vantage, dead: &[SocketAddr]) -> Duration {
+    async fn hangs(&self, v: &Vantage, dead: &[SocketAddr]) -> (Duration, SocketAddr) {
         if dead.is_empty() {
             return std::future::pending().await;
         }
@@ -220,9 +221,9 @@ impl<T: Transport> Engine<T> {
             let known = {
                 let hanging = self.hanging.lock().unwrap_or_else(|e| e.into_inner());
                 dead.iter()
-                    .filter_map(|d| hanging.get(&(v.addr, *d)))
-                    .find(|(n, _)| *n >= DEAD_AFTER_TIMEOUTS)
-                    .map(|(_, took)| *took)
+                    .filter_map(|d| hanging.get(&(v.addr, *d)).map(|h| (h, *d)))
+                    .find(|((n, _), _)| *n >= DEAD_AFTER_TIMEOUTS)
+                    .map(|((_, took), d)| (*took, d))
             };
             if let Some(took) = known {
                 return took;

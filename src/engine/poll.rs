@@ -479,6 +479,7 @@ mod tests {
             },
             hops,
             end,
+            not_waited: None,
         }
     }
 

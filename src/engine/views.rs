@@ -48,13 +48,19 @@ pub async fn ask_resolver<T: Transport>(t: &T, v: &Vantage, challenge: &Name) ->
         exchange,
         hops,
         end,
+        not_waited: None,
     }
 }
 
 impl ResolverView {
-    /// A resolver not asked because it is known to wait out a dead server on this chain
-    /// (see `Engine::evidence_with`): a timeout, as the last real one took.
-    pub fn timed_out(v: &Vantage, challenge: &Name, took: std::time::Duration) -> ResolverView {
+    /// A resolver not waited for because it is known to wait out the dead server `dead`
+    /// of this chain (see `Engine::evidence_with`): a timeout, as the last real one took.
+    pub fn not_waited(
+        v: &Vantage,
+        challenge: &Name,
+        took: std::time::Duration,
+        dead: std::net::SocketAddr,
+    ) -> ResolverView {
         ResolverView {
             vantage: v.clone(),
             exchange: crate::dns::Exchange {
@@ -66,6 +72,7 @@ impl ResolverView {
             },
             hops: vec![],
             end: None,
+            not_waited: Some(dead),
         }
     }
 }

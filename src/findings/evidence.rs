@@ -126,4 +126,8 @@ pub struct ResolverView {
     pub hops: Vec<Hop>,
     /// None when the answer did not settle the chain (SERVFAIL, timeout, ...).
     pub end: Option<End>,
+    /// Asked but not waited for: in this run the resolver already timed out, again and
+    /// again, waiting for this dead authoritative server of the chain (the exchange is
+    /// then a timeout as long as its last real one).
+    pub not_waited: Option<std::net::SocketAddr>,
 }

@@ -628,7 +628,10 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             Outcome::Timeout => Some(Finding::new(
                 Code::ServerTimeout,
                 id,
-                format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time{note}", ex.question, ex.ms()),
+                match rv.not_waited {
+                    Some(dead) => format!("resolver {who} was asked {} but not waited for: in this run it already timed out again and again (the last time after {} ms) on names whose chain passes {dead}, a server that stopped answering, and this chain passes it too{note}", ex.question, ex.ms()),
+                    None => format!("resolver {who} did not answer {} within {} ms: it could not resolve the chain in time{note}", ex.question, ex.ms()),
+                },
                 "look for an authoritative server along the chain that does not answer (see the other findings); a resolver waits for it".to_string(),
             )),
             Outcome::Refused(_) => Some(Finding::new(
