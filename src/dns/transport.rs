@@ -94,6 +94,8 @@ pub struct NetTransport {
     rate: Arc<RateLimit>,
     sockets: Arc<UdpPool>,
     health: Arc<std::sync::Mutex<Health>>,
+    /// Told when a server is found dead: the questions still waiting on it end at once.
+    died: Arc<tokio::sync::Notify>,
 }
 
 impl NetTransport {
@@ -108,6 +110,22 @@ impl NetTransport {
             rate,
             sockets: Arc::default(),
             health: Arc::default(),
+            died: Arc::default(),
+        }
+    }
+}
+
+impl NetTransport {
+    /// Resolves, with the time its last real timeout took, once `server` is found dead.
+    async fn found_dead(&self, server: SocketAddr) -> Duration {
+        loop {
+            let told = self.died.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            if let Some(took) = dead(&self.health, server) {
+                return took;
+            }
+            told.await;
         }
     }
 }
@@ -122,9 +140,11 @@ fn dead(health: &std::sync::Mutex<Health>, server: SocketAddr) -> Option<Duratio
         .copied()
 }
 
-/// Counts a timeout (and maybe declares the server dead), or clears the count on an answer.
+/// Counts a timeout (and maybe declares the server dead, telling `died`), or clears the
+/// count on an answer.
 fn record(
     health: &std::sync::Mutex<Health>,
+    died: &tokio::sync::Notify,
     server: SocketAddr,
     ex_outcome: &Outcome,
     took: Duration,
@@ -134,8 +154,10 @@ fn record(
         Outcome::Timeout => {
             let n = h.timeouts.entry(server).or_insert(0);
             *n += 1;
-            if *n >= DEAD_AFTER_TIMEOUTS {
+            if *n >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
                 h.dead.insert(server, took);
+                drop(h);
+                died.notify_waiters();
             }
         }
         o if o.responded() => {
@@ -232,10 +254,21 @@ impl Transport for NetTransport {
                 return failed_fast(took);
             }
             let start = Instant::now();
-            let outcome = exchange(server, &question, flags, &me.opts, &me.sockets).await;
+            let asked = exchange(server, &question, flags, &me.opts, &me.sockets);
+            let outcome = if judged {
+                // Found dead by other questions while this one waits: it ends now, as the
+                // questions asked after that do (questions that passed the check above just
+                // before the third timeout was counted would otherwise wait a whole one).
+                tokio::select! {
+                    outcome = asked => outcome,
+                    took = me.found_dead(server) => return failed_fast(took),
+                }
+            } else {
+                asked.await
+            };
             let elapsed = start.elapsed();
             if judged {
-                record(&me.health, server, &outcome, elapsed);
+                record(&me.health, &me.died, server, &outcome, elapsed);
             }
             tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
@@ -759,6 +792,47 @@ mod tests {
             peers.windows(2).all(|w| w[0] == w[1]),
             "one socket: {peers:?}"
         );
+    }
+
+    /// A question already waiting on a server when other questions find it dead ends at
+    /// once: it does not wait out a timeout of its own (it started just before the third
+    /// timeout was counted).
+    #[tokio::test]
+    async fn questions_waiting_on_a_server_found_dead_end_at_once() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_millis(600),
+            attempts: 1,
+            max_inflight: 64,
+            max_qps_per_server: 0,
+        });
+        let q = Question::new(Name::from_ascii("example.com"), RecordType::TXT);
+        let ask = |t: &NetTransport| {
+            let (t, q) = (t.clone(), q.clone());
+            tokio::spawn(async move { t.ask(addr, &q, QueryFlags::authoritative()).await })
+        };
+        let start = Instant::now();
+        let first: Vec<_> = (0..DEAD_AFTER_TIMEOUTS).map(|_| ask(&t)).collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let late = ask(&t);
+        for f in first {
+            assert_eq!(f.await.unwrap().outcome, Outcome::Timeout);
+        }
+        let ex = late.await.unwrap();
+        assert_eq!(ex.outcome, Outcome::Timeout);
+        // It ended when the server was found dead (about 600 ms), not at its own timeout
+        // (about 900 ms).
+        assert!(
+            start.elapsed() < Duration::from_millis(800),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            ex.elapsed >= Duration::from_millis(550),
+            "reports the real timeout"
+        );
+        drop(silent);
     }
 
     /// Resolvers and authoritative servers have an in-flight cap each: with room for one
