@@ -11,9 +11,12 @@ fn tmp(tag: &str) -> PathBuf {
     d
 }
 
-/// A config that points nowhere (nothing may be asked in these tests anyway).
+/// A config that points nowhere (nothing may be asked in these tests anyway). A file of
+/// its own for each call: tests run in parallel, and two bodies may have the same length.
 fn config(body: &str) -> PathBuf {
-    let p = tmp("cfg").join(format!("c-{}.toml", body.len()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = tmp("cfg").join(format!("c-{n}.toml"));
     std::fs::write(&p, body).unwrap();
     p
 }
