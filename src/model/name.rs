@@ -364,12 +364,17 @@ fn is_mark(c: char) -> bool {
         | 0xFE20..=0xFE2F)
 }
 
+/// A line of a names list without its `#` comment.
+pub fn without_comment(line: &str) -> &str {
+    line.split('#').next().unwrap_or_default()
+}
+
 /// The names of a list (a file, a paste): one or more per line, separated by spaces,
 /// commas or semicolons; `#` starts a comment. Each with its line number (from 1).
 pub fn split_names(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines().enumerate().flat_map(|(i, line)| {
-        let line = line.split('#').next().unwrap_or_default();
-        line.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        without_comment(line)
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
             .filter(|t| !t.is_empty())
             .map(move |t| (i + 1, t))
     })

@@ -13,6 +13,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+use crate::model::name::without_comment;
 use crate::tui::state::names::ready;
 use crate::tui::state::nav::forward;
 use crate::tui::state::{Effect, Hits, State};
@@ -58,8 +59,13 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
 }
 
 pub fn on_paste(s: &mut State, text: &str) -> bool {
-    // Line breaks separate names like spaces do.
-    s.names.input.insert_str(&text.replace(['\r', '\n'], " "));
+    // Line breaks separate names like spaces do; a pasted names file (the format of
+    // `--names-from`) loses its `#` comments.
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| without_comment(l.trim_end_matches('\r')))
+        .collect();
+    s.names.input.insert_str(&lines.join(" "));
     edited(s);
     true
 }

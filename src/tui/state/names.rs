@@ -37,7 +37,7 @@ impl NamesState {
 
     /// Validates every token again (cheap: names are short).
     pub fn reparse(&mut self) {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         self.parsed = self
             .input
             .value()
@@ -46,11 +46,7 @@ impl NamesState {
             .map(|t| {
                 let result = parse_input(t).map_err(|e| e.reason);
                 let repeated = match &result {
-                    Ok(n) if seen.contains(&n.identifier) => true,
-                    Ok(n) => {
-                        seen.push(n.identifier.clone());
-                        false
-                    }
+                    Ok(n) => !seen.insert(n.identifier.clone()),
                     Err(_) => false,
                 };
                 Parsed {

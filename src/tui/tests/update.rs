@@ -117,6 +117,15 @@ fn pasted_names_split_on_new_lines_and_repeats_are_kept_once() {
     assert!(s.names.parsed[2].repeated);
     let ok = crate::tui::state::names::ready(&s.names).unwrap();
     assert_eq!(ok.len(), 2);
+    // A names file pasted as it is (the format of --names-from): comments are left out.
+    let (s, _) = run(
+        st(),
+        [Action::Paste(
+            "# the shop\nshop.example.test, *.shop.example.test # both\n".into(),
+        )],
+    );
+    let tokens: Vec<&str> = s.names.parsed.iter().map(|p| p.token.as_str()).collect();
+    assert_eq!(tokens, ["shop.example.test", "*.shop.example.test"]);
 }
 
 #[test]
