@@ -10,10 +10,11 @@
 # the chain's TXT at both servers, the three resolvers) and gets CNAME_MISSING.
 # Per-name memory is the slope of peak RSS between the 10k and the 100k run;
 # per-name time likewise. Exit 0 unless something could not run at all.
-# Env: SCALE_SIZES (default "1000 10000 100000"), SCALE_OUT (default /tmp).
+# Env: SCALE_SIZES (default "1000 10000 100000"), SCALE_OUT (default /tmp), BENCH_BIN
+# (the binary, default target/release/acme-delegate).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BIN="$ROOT/target/release/acme-delegate"
+BIN=${BENCH_BIN:-$ROOT/target/release/acme-delegate}
 SIZES=${SCALE_SIZES:-"1000 10000 100000"}
 OUTDIR=${SCALE_OUT:-/tmp}
 
@@ -37,7 +38,12 @@ for n in $SIZES; do
     MS[$n]=$(((t1 - t0) / 1000000))
     RSS[$n]=$(tail -n1 "$stats")
     rm -f "$stats" "$list"
-    ((rc == 0 || rc == 1)) || echo "bench-scale: note: exit status $rc for $n names" >&2
+    # 0 or 1 is a verdict; anything else means the run did not happen (a figure from it
+    # would be a lie): say so and stop.
+    ((rc == 0 || rc == 1)) || {
+        echo "bench-scale: $BIN exited with status $rc for $n names (an old binary? see $OUTDIR/acme-delegate-scale-$n.json)" >&2
+        exit 1
+    }
 done
 
 printf '\n%-10s %12s %14s %12s\n' "names" "wall ms" "peak RSS KiB" "us/name"
