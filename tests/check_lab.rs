@@ -288,20 +288,7 @@ fn split_horizon_is_seen_from_the_system_resolver() {
 fn negative_cache_at_a_resolver_names_its_expiry() {
     let Some(_lab) = common::lab() else { return };
     // Ask unbound2 (keeps negative answers 300 s) before the CNAME exists, then add it.
-    let out = sh(
-        r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.negcache.example.test | grep -q NXDOMAIN &&
-knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF
-server 127.0.0.11 53
-zone example.test.
-update add _acme-challenge.negcache.example.test. 60 CNAME negcache-label.acme.lab.
-send
-EOF"#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cache_nxdomain_then_publish("negcache.example.test", "negcache-label.acme.lab.");
     let (rc, doc) = check_json(&["negcache.example.test"]);
     // One resolver's negative cache, with the authoritative chain right and the other
     // resolver seeing it: a warning (the CA resolves for itself), exit status 0.

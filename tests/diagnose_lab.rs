@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{findings, run, sh};
+use common::{findings, run};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -411,20 +411,7 @@ fn negative_cache_at_a_resolver_is_diagnosed_with_its_expiry() {
     // SOA minimum of example.test (300 s); then the CNAME is added by RFC 2136.
     let host = common::unique("dneg");
     let owner = format!("_acme-challenge.{host}");
-    let out = sh(&format!(
-        r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT {owner} | grep -q 'status: NXDOMAIN' &&
-knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF
-server 127.0.0.11 53
-zone example.test.
-update add {owner}. 60 CNAME www-label.acme.lab.
-send
-EOF"#
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cache_nxdomain_then_publish(&host, "www-label.acme.lab.");
     let (rc, doc) = diagnose(&[&host]);
     // Only lab-unbound2 holds the negative answer; the authoritative chain is right and
     // lab-unbound sees it: a warning, and the name is ok (the CA resolves for itself).

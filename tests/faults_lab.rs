@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{check_json, cli, finding, findings, has, json, name, sh};
+use common::{check_json, cli, finding, findings, has, json, name};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -326,21 +326,7 @@ fn a_target_written_in_capitals_is_correct() {
 fn a_system_resolver_that_is_an_outside_one_is_no_split_horizon() {
     let Some(_lab) = common::lab() else { return };
     let host = common::unique("sys");
-    let owner = format!("_acme-challenge.{host}");
-    let out = sh(&format!(
-        r#"kdig @127.0.0.54 +timeout=2 +retry=0 TXT {owner} | grep -q 'status: NXDOMAIN' &&
-knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" <<EOF
-server 127.0.0.11 53
-zone example.test.
-update add {owner}. 60 CNAME www-label.acme.lab.
-send
-EOF"#
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cache_nxdomain_then_publish(&host, "www-label.acme.lab.");
     let cfg = common::config_with(
         "roots = [\"127.0.0.10:53\"]\ntimeout_ms = 1000\n[[resolvers]]\nname = \"lab-unbound\"\naddress = \"127.0.0.53:53\"\n[[resolvers]]\nname = \"lab-unbound2\"\naddress = \"127.0.0.54:53\"\n[system]\nservers = [\"127.0.0.54:53\"]\n",
     );

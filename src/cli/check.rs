@@ -11,7 +11,9 @@ use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::{self, write_atomic};
-use acme_delegate::model::name::{parse_all, parse_input, parse_target, split_names, InputName};
+use acme_delegate::model::name::{
+    parse_all, parse_input, parse_target, split_names, unique_names, InputName,
+};
 use acme_delegate::report::{prometheus, Report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,15 +29,13 @@ async fn check_inputs(
             .unwrap_or_default(),
         Err(e) => return Err(usage_json(args.json, e)),
     };
-    let mut given = args.names.clone();
+    let mut names = parse_all(&args.names).map_err(|e| usage_json(args.json, e))?;
     if let Some(path) = &args.names_from {
-        given.extend(
-            names_from(path)
-                .await
-                .map_err(|e| usage_json(args.json, e))?,
-        );
+        let listed = names_from(path)
+            .await
+            .map_err(|e| usage_json(args.json, e))?;
+        names = unique_names(names.into_iter().chain(listed).collect());
     }
-    let names = parse_all(&given).map_err(|e| usage_json(args.json, e))?;
     let expect_target = match args.expect_target.as_deref() {
         Some(t) => Some(
             parse_target(t).map_err(|e| usage_json(args.json, format!("--expect-target: {e}")))?,
@@ -53,38 +53,30 @@ async fn check_inputs(
 
 /// The names of `--names-from FILE` (`-`: standard input), each checked where it was
 /// read: a bad one is named with its line.
-async fn names_from(path: &Path) -> Result<Vec<String>, String> {
+async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
     let shown = path.display().to_string();
     let path = path.to_path_buf();
-    let read = tokio::task::spawn_blocking(move || {
+    let text = tokio::task::spawn_blocking(move || {
         if path.as_os_str() == "-" {
-            files::read_at_most(std::io::stdin().lock(), files::MAX_NAMES_BYTES)
+            files::read_text_at_most(std::io::stdin().lock(), files::MAX_NAMES_BYTES)
         } else {
-            files::read_at_most(std::fs::File::open(&path)?, files::MAX_NAMES_BYTES)
+            files::read_text_at_most(std::fs::File::open(&path)?, files::MAX_NAMES_BYTES)
         }
     })
     .await
+    .map_err(|e| format!("--names-from {shown}: {e}"))?
     .map_err(|e| format!("--names-from {shown}: {e}"))?;
-    let text = read
-        .and_then(|b| {
-            String::from_utf8(b).map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
-            })
+    let names = split_names(&text)
+        .map(|(line, token)| {
+            parse_input(token).map_err(|e| format!("--names-from {shown} line {line}: {e}"))
         })
-        .map_err(|e| format!("--names-from {shown}: {e}"))?;
-    let mut out = Vec::new();
-    for (line, token) in split_names(&text) {
-        if let Err(e) = parse_input(token) {
-            return Err(format!("--names-from {shown} line {line}: {e}"));
-        }
-        out.push(token.to_string());
-    }
-    if out.is_empty() {
+        .collect::<Result<Vec<_>, _>>()?;
+    if names.is_empty() {
         return Err(format!(
             "--names-from {shown}: no names in it (one or more per line; # starts a comment)"
         ));
     }
-    Ok(out)
+    Ok(names)
 }
 
 /// `check`, or `diagnose` when `diagnose` holds its options and the TLS endpoints.

@@ -7,6 +7,7 @@
 use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
 use crate::engine::check::Engine;
 use crate::engine::events::CancellationToken;
+use crate::engine::prove::serves_token;
 use crate::model::name::{parse_input, InputName};
 use crate::model::plan::Plan;
 use crate::zones::kinds::{ValidationZone, ZoneError};
@@ -130,7 +131,6 @@ pub async fn wait_served<T: Transport>(
     }
     let t = engine.walker().transport().clone();
     let q = Question::new(target.clone(), RecordType::TXT);
-    let quoted = format!("\"{value}\"");
     let mut seen = vec![false; servers.len()];
     loop {
         for (i, s) in servers.iter().enumerate() {
@@ -138,11 +138,7 @@ pub async fn wait_served<T: Transport>(
                 continue;
             }
             let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-            seen[i] = ex.outcome.reply().is_some_and(|r| {
-                r.answers_of(target, RecordType::TXT)
-                    .iter()
-                    .any(|a| a.data.to_text().contains(&quoted))
-            });
+            seen[i] = serves_token(&ex, target, value);
         }
         if seen.iter().all(|s| *s) {
             return Ok(servers

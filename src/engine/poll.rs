@@ -211,12 +211,13 @@ impl<T: Transport> Engine<T> {
         };
         let findings = rules(&ev);
         st.blind = findings.iter().any(|f| blinds(f.code));
-        let auth = authoritative_state(&ev, &findings);
+        let whole = whole_chain_state(&ev, &findings);
+        let auth = authoritative_state(&ev, &whole);
         // A face can explain a changed authoritative cell: its findings follow the cell.
         if st.set_cell(0, auth, (AUTHORITATIVE, VantageKind::Authoritative), events) {
             events.findings(&id, &findings);
         }
-        let servers = server_cells(&ev, &findings);
+        let servers = server_cells(&ev, &whole);
         if servers != st.servers {
             events.emit(|| Event::Servers {
                 name: id.clone(),
@@ -259,10 +260,10 @@ impl<T: Transport> Engine<T> {
 }
 
 /// The authoritative cell: Ok when every server of every hop answered authoritatively,
-/// they agree, and the chain has no error finding.
-fn authoritative_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
-    let mut why = match whole_chain_state(ev, findings) {
-        CellState::Wrong { why } => why,
+/// they agree, and the chain (`whole`, see [`whole_chain_state`]) is right.
+fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
+    let mut why = match whole {
+        CellState::Wrong { why } => why.clone(),
         _ => vec![],
     };
     for step in &ev.chain.steps {
@@ -305,14 +306,12 @@ fn whole_chain_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
 
 /// Each authoritative server of each hop of the chain: what is wrong with its own answer
 /// (no usable answer, no AA bit, an answer that differs from the chain's), else the
-/// state of the chain as a whole.
-fn server_cells(ev: &NameEvidence, findings: &[Finding]) -> Vec<ServerCell> {
-    let whole = whole_chain_state(ev, findings);
+/// state of the chain as a whole (`whole`, see [`whole_chain_state`]).
+fn server_cells(ev: &NameEvidence, whole: &CellState) -> Vec<ServerCell> {
     ev.chain
         .steps
         .iter()
         .flat_map(|step| {
-            let whole = &whole;
             step.exchanges.iter().map(move |(ns, ex)| ServerCell {
                 zone: step.zone.apex.clone(),
                 server: ns.clone(),
@@ -644,7 +643,7 @@ mod tests {
     }
 
     fn states(ev: &NameEvidence) -> Vec<(String, CellState)> {
-        server_cells(ev, &rules(ev))
+        server_cells(ev, &whole_chain_state(ev, &rules(ev)))
             .into_iter()
             .map(|c| (c.vantage(), c.state))
             .collect()

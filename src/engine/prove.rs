@@ -107,6 +107,24 @@ fn has_token(reply_values: &[String], token: &str) -> bool {
         .any(|v| v == &quoted || v.contains(&quoted))
 }
 
+/// The TXT values at `target` in an authoritative server's answer, as text.
+fn txt_values(ex: &Exchange, target: &Name) -> Vec<String> {
+    ex.outcome
+        .reply()
+        .map(|r| {
+            r.answers_of(target, RecordType::TXT)
+                .iter()
+                .map(|a| a.data.to_text())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The server's answer holds the TXT value `token` at `target`.
+pub(crate) fn serves_token(ex: &Exchange, target: &Name, token: &str) -> bool {
+    has_token(&txt_values(ex, target), token)
+}
+
 /// Exit status of `prove`: 0 every vantage point saw every token, 1 some never did (or
 /// publishing failed), 3 nothing could be asked.
 pub fn exit_code(r: &ProveReport) -> i32 {
@@ -256,17 +274,7 @@ impl<T: Transport> Engine<T> {
                 let (t, q, s) = (t.clone(), q.clone(), &servers[i]);
                 async move {
                     let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-                    let values: Vec<String> = ex
-                        .outcome
-                        .reply()
-                        .map(|r| {
-                            r.answers_of(w.target, RecordType::TXT)
-                                .iter()
-                                .map(|a| a.data.to_text())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let seen = has_token(&values, w.tok)
+                    let seen = serves_token(&ex, w.target, w.tok)
                         .then(|| (s.name.to_string(), VantageKind::Authoritative));
                     (seen, ex)
                 }

@@ -36,7 +36,16 @@ pub fn read_at_most(from: impl Read, max: u64) -> io::Result<Vec<u8>> {
 
 /// [`read_limited`] as UTF-8 text.
 pub fn read_text_limited(path: &Path) -> io::Result<String> {
-    String::from_utf8(read_limited(path)?).map_err(|_| {
+    utf8(read_limited(path)?)
+}
+
+/// [`read_at_most`] as UTF-8 text.
+pub fn read_text_at_most(from: impl Read, max: u64) -> io::Result<String> {
+    utf8(read_at_most(from, max)?)
+}
+
+fn utf8(bytes: Vec<u8>) -> io::Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             "it is not UTF-8 text".to_string(),

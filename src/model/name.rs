@@ -383,15 +383,20 @@ pub fn split_names(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Validates every name before anything is sent; merges exact duplicates, keeps order.
 /// Linear in the number of names (a set of the identifiers seen).
 pub fn parse_all<S: AsRef<str>>(inputs: &[S]) -> Result<Vec<InputName>, NameError> {
-    let mut out: Vec<InputName> = Vec::with_capacity(inputs.len());
-    let mut seen = std::collections::HashSet::with_capacity(inputs.len());
-    for i in inputs {
-        let n = parse_input(i.as_ref())?;
-        if seen.insert(n.identifier.clone()) {
-            out.push(n);
-        }
-    }
-    Ok(out)
+    let parsed = inputs
+        .iter()
+        .map(|i| parse_input(i.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(unique_names(parsed))
+}
+
+/// Names without exact duplicates (the same identifier), in their first order. Linear.
+pub fn unique_names(names: Vec<InputName>) -> Vec<InputName> {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.identifier.clone()))
+        .collect()
 }
 
 /// Validates a CNAME target (any DNS name: underscores allowed, no wildcard).

@@ -289,6 +289,21 @@ pub fn publish_cname(name: &str, target: &str) {
     );
 }
 
+/// A resolver that keeps a negative answer: lab-unbound2 (127.0.0.54, which keeps them
+/// for the SOA minimum of example.test, 300 s) is asked `_acme-challenge.<name>` before
+/// it exists and caches NXDOMAIN; then its CNAME is published ([`publish_cname`]).
+pub fn cache_nxdomain_then_publish(name: &str, target: &str) {
+    let out = sh(&format!(
+        "kdig @127.0.0.54 +timeout=2 +retry=0 TXT _acme-challenge.{name} | grep -q 'status: NXDOMAIN'"
+    ));
+    assert!(
+        out.status.success(),
+        "lab-unbound2 did not answer NXDOMAIN at _acme-challenge.{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    publish_cname(name, target);
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}.example.test", rand_suffix() % 1_000_000)
 }

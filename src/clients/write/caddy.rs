@@ -129,26 +129,18 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
     out.next_commands.push(format!(
         "caddy list-modules | grep -x dns.providers.{module}"
     ));
-    out.next_commands.push(sh_line(&[
-        "caddy",
-        "validate",
-        "--adapter",
-        "caddyfile",
-        "--config",
-        &cf_s,
-        "--envfile",
-        &env_s,
-    ])?);
-    out.next_commands.push(sh_line(&[
-        "caddy",
-        "run",
-        "--adapter",
-        "caddyfile",
-        "--config",
-        &cf_s,
-        "--envfile",
-        &env_s,
-    ])?);
+    for verb in ["validate", "run"] {
+        out.next_commands.push(sh_line(&[
+            "caddy",
+            verb,
+            "--adapter",
+            "caddyfile",
+            "--config",
+            &cf_s,
+            "--envfile",
+            &env_s,
+        ])?);
+    }
     out.notes.push(format!(
         "a stock Caddy (Debian's too) has no DNS providers: if the first command prints nothing, build one with `xcaddy build --with github.com/caddy-dns/{module}`"
     ));

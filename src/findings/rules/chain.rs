@@ -774,7 +774,8 @@ pub fn merge_same(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-fn summarize(e: &Exchange) -> String {
+/// What an answer says, in a few words (for comparing servers).
+pub(crate) fn summarize(e: &Exchange) -> String {
     match e.outcome.reply() {
         Some(r) if !r.answers.is_empty() => r
             .answers

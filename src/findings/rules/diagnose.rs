@@ -2,7 +2,7 @@
 //! wildcard capture, stale TXT, conflicting records, TTLs, acme-dns's two values.
 //! Pure functions over gathered evidence.
 
-use super::chain::{observe, outcome_text, NameEvidence};
+use super::chain::{observe, outcome_text, summarize, NameEvidence};
 use crate::dns::walk::Zone;
 use crate::dns::{Caa, Exchange, Name, Outcome, RData, Rcode};
 use crate::findings::evidence::End;
@@ -447,19 +447,6 @@ fn names(v: &[Name]) -> String {
         .join(", ")
 }
 
-/// What an answer says, in a few words (for comparing servers).
-fn answer_text(ex: &Exchange) -> String {
-    match ex.outcome.reply() {
-        Some(r) if !r.answers.is_empty() => r
-            .answers
-            .iter()
-            .map(|a| format!("{} {}", a.rtype(), a.data.to_text()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => outcome_text(&ex.outcome),
-    }
-}
-
 /// The delegation health of every zone on the chain (the Zonemaster/DNSViz checks that
 /// matter for one DNS-01 lookup): NS sets, glue, NS names without address, TCP, EDNS,
 /// 0x20 case, SOA serials.
@@ -603,7 +590,7 @@ pub fn delegation_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
                     s.question,
                     s.exchanges
                         .iter()
-                        .map(|(ns, e)| format!("{ns} ({}) says {}", e.server, answer_text(e)))
+                        .map(|(ns, e)| format!("{ns} ({}) says {}", e.server, summarize(e)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
