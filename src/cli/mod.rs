@@ -22,9 +22,11 @@ pub mod check;
 pub mod docs;
 pub mod human;
 pub mod live;
+pub mod merge;
 pub mod out;
 pub mod plan;
 pub mod prove;
+pub mod serve;
 pub mod tui;
 pub mod write;
 

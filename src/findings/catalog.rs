@@ -99,6 +99,7 @@ codes! {
     ServerEdnsBroken = "SERVER_EDNS_BROKEN", Warning, "a server of a zone on the chain mishandles EDNS (FORMERR, no OPT, or drops the query)";
     ServerCaseFolded = "SERVER_CASE_FOLDED", Warning, "a server of a zone on the chain does not keep the query name's case (0x20)";
     SoaSerialMismatch = "SOA_SERIAL_MISMATCH", Warning, "the servers of a zone on the chain return different SOA serials";
+    PerspectivesDisagree = "PERSPECTIVES_DISAGREE", Error, "the delegation works from some networks and not from others (merge): error beyond the --quorum, warning within it";
 }
 
 impl Code {
