@@ -552,19 +552,22 @@ impl Exporter {
     }
 }
 
-/// How long a name's result is reused: the smallest TTL on its chain and in the
-/// resolvers' answers (a cache anywhere may change then), at most `max_age`; an
-/// inconclusive result, or one without any TTL, is not reused.
+/// How long a name's result is reused: the smallest TTL of the delegation's records on
+/// the authoritative chain (the NS of a challenge zone, the CNAMEs; without any, the TTL
+/// of the chain's end: the TXT, or the negative TTL of an NXDOMAIN/NODATA), at most
+/// `max_age`. Resolvers cannot see a change sooner. An inconclusive result, or one
+/// without any TTL, is not reused.
 fn reuse_for(r: &NameReport, max_age: Duration) -> Duration {
     if r.inconclusive {
         return Duration::ZERO;
     }
-    let ttl = r
+    let records = r
         .chain
         .iter()
-        .chain(r.views.iter().flat_map(|v| v.chain.iter()))
+        .filter(|e| e.rtype == "CNAME" || e.rtype == "NS")
         .filter_map(|e| e.ttl)
         .min();
+    let ttl = records.or_else(|| r.chain.last().and_then(|e| e.ttl));
     ttl.map_or(Duration::ZERO, |t| {
         Duration::from_secs(t.into()).min(max_age)
     })
@@ -673,7 +676,7 @@ mod tests {
         assert_eq!(reuse_for(&r, max), Duration::ZERO, "no TTL seen");
         let entry = |ttl| ChainEntry {
             owner: acme_delegate::dns::Name::from_ascii("a."),
-            rtype: "CNAME".into(),
+            rtype: if ttl == 5 { "NXDOMAIN" } else { "CNAME" }.into(),
             data: None,
             ttl: Some(ttl),
             server: None,
@@ -683,6 +686,12 @@ mod tests {
         assert_eq!(reuse_for(&r, max), Duration::from_secs(30));
         r.chain = vec![entry(3000)];
         assert_eq!(reuse_for(&r, max), max);
+        // The CNAMEs count, not the negative TTL at their target ...
+        r.chain = vec![entry(45), entry(5)];
+        assert_eq!(reuse_for(&r, max), Duration::from_secs(45));
+        // ... which counts when there is no CNAME at all.
+        r.chain = vec![entry(5)];
+        assert_eq!(reuse_for(&r, max), Duration::from_secs(5));
     }
 
     /// Two probes of one name at once share one check; the timeout cancels the work and
