@@ -521,7 +521,7 @@ fn name(n: &HName) -> Name {
     Name::from_ascii_owned(n.to_ascii())
 }
 
-fn to_record(r: &HRecord) -> Option<Record> {
+pub(crate) fn to_record(r: &HRecord) -> Option<Record> {
     let data = match &r.data {
         HRData::A(a) => RData::A(a.0),
         HRData::AAAA(a) => RData::AAAA(a.0),
