@@ -21,7 +21,6 @@ pub(crate) async fn check(w: World, name: &str) -> NameReport {
     check_in(w, name, CheckOptions::default()).await
 }
 
-#[allow(dead_code)]
 pub(crate) fn codes(r: &NameReport) -> Vec<(Code, Severity)> {
     r.findings.iter().map(|f| (f.code, f.severity)).collect()
 }
@@ -58,4 +57,32 @@ async fn a_dead_validation_zone_fails() {
         "{:#?}",
         r.findings
     );
+}
+
+/// Bailiwick: a server that hosts both zones and answers across them (PowerDNS,
+/// `resolve-across-zones=yes`) puts the target's TXT into the first answer; that TXT is
+/// not believed, the validation zone's own (dead) server is asked, and the verdict fails.
+#[tokio::test]
+async fn out_of_zone_data_is_not_believed() {
+    let w = world(DELEGATED, TOKEN)
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone)
+        .fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(
+        !r.ok,
+        "the CA's resolver cannot reach acme.example.net: {:#?}",
+        r.findings
+    );
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        codes(&r)
+    );
+    // The same server, its delegation healthy: believed once asked as that zone's server.
+    let w = world(DELEGATED, TOKEN)
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
 }
