@@ -81,6 +81,9 @@ fn finish<E: std::fmt::Display>(r: Result<Outcome, E>) -> ExitCode {
             if let Some(s) = o.last_status {
                 outln!("{s}");
             }
+            for l in &o.summary {
+                outln!("{l}");
+            }
             ExitCode::from(o.exit_code)
         }
         Err(e) => usage(e),

@@ -459,7 +459,11 @@ fn client_and_done_screens() {
                     },
                 ],
             }],
-            next_command: Some("lego --dns rfc2136 -d www.example.test run".into()),
+            next: vec![crate::tui::state::client::ClientNext {
+                client: "lego".into(),
+                commands: vec!["lego --dns rfc2136 -d www.example.test run".into()],
+                notes: vec![],
+            }],
             notes: vec![],
         }))],
     )
