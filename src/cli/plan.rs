@@ -289,13 +289,9 @@ fn print_text(
             ),
         }
         outln!("    {}", p.fqdn_record());
-        if let Some(rel) = p.relative_owner() {
-            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            outln!(
-                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
-                p.challenge,
-                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
-            );
+        if let Some([name, mistake]) = p.panel_hint() {
+            outln!("  {name}");
+            outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
         if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {

@@ -58,6 +58,10 @@ pub async fn troubleshoot(
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    // A bad name is bad input, as in `check`: what is wrong with it, exit 2.
+    if let Err(e) = acme_delegate::model::name::parse_all(&names) {
+        return usage(e);
+    }
     if names.is_empty() && plan.is_none() {
         return usage(
             "troubleshoot: give the names (acme-delegate troubleshoot NAME...), or make a plan first",

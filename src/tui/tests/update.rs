@@ -465,9 +465,15 @@ fn cname_copies_the_selected_record_or_all() {
             via: Via::Osc52,
             bytes: 140,
             fallback: None,
+            tmux: true,
         }))],
     );
-    assert!(status(&s).contains("via OSC 52"), "{}", status(&s));
+    // No acknowledgement comes back, and tmux drops it by default: never "✓ copied".
+    assert_eq!(
+        status(&s),
+        "2 records sent to the terminal (OSC 52); tmux passes it on only with: set -g set-clipboard on"
+    );
+    assert_eq!(s.status.as_ref().unwrap().level, Level::Info);
     let (s, _) = run(s, [Action::Copied(Err("no terminal".into()))]);
     assert_eq!(s.status.as_ref().unwrap().level, Level::Bad);
 }
@@ -710,6 +716,7 @@ fn report(ok: bool) -> ProveReport {
             ok,
             published: true,
             removed: true,
+            cleanup: crate::engine::prove::Cleanup::Removed,
             vantages: vec![],
             findings: vec![],
         }],
