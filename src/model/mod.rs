@@ -1,6 +1,7 @@
 //! Plain data: names in, the config, the saved plan, and the one atomic file write.
 
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod files;
 pub mod name;
