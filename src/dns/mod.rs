@@ -1,4 +1,5 @@
-//! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
+//! DNS: plain values, outcomes, the transport in front of hickory (with its per-server
+//! pacing and cap), and the delegation walk. The only folder that imports hickory.
 
 pub mod memo;
 pub mod outcome;
