@@ -3,6 +3,7 @@
 
 pub mod memo;
 pub mod outcome;
+pub mod pacing;
 pub mod ratelimit;
 pub mod tcp;
 pub mod transport;
