@@ -25,6 +25,11 @@ pub mod live;
 pub mod out;
 pub mod plan;
 pub mod prove;
+#[cfg(feature = "tui")]
+pub mod tui;
+/// Built without the terminal: the same functions, which say so.
+#[cfg(not(feature = "tui"))]
+#[path = "headless.rs"]
 pub mod tui;
 pub mod write;
 

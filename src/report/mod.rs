@@ -1,4 +1,5 @@
-//! The headless faces: the report model (what `--json` prints) and the human table.
+//! The report: the model `check` and `diagnose` return (what `--json` prints) and the
+//! Prometheus textfile, built from the evidence and the findings; the faces render it.
 
 pub mod prometheus;
 
