@@ -101,6 +101,7 @@ codes! {
     ServerCaseFolded = "SERVER_CASE_FOLDED", Warning, "a server of a zone on the chain does not keep the query name's case (0x20)";
     CnameTargetDoubled = "CNAME_TARGET_DOUBLED", Error, "the CNAME target has the owner's zone appended (written without its trailing dot in a panel that appends the zone)";
     SoaSerialMismatch = "SOA_SERIAL_MISMATCH", Warning, "the servers of a zone on the chain return different SOA serials";
+    PerspectivesDisagree = "PERSPECTIVES_DISAGREE", Error, "the delegation works from some networks and not from others (merge): error beyond the --quorum, warning within it";
 }
 
 impl Code {
