@@ -386,7 +386,8 @@ pub struct PlanArgs {
     /// command line is visible to other users of this machine.
     #[arg(long, value_name = "ALG:NAME:SECRET")]
     pub key: Option<String>,
-    /// rfc2136 and provider: the validation zone (e.g. acme.example.net).
+    /// rfc2136 and provider: the validation zone (e.g. acme.example.net); acme-dns: the
+    /// server's `domain`, which every registration's fulldomain must be under.
     #[arg(long, value_name = "ZONE")]
     pub domain: Option<String>,
     /// provider: lego's provider code (e.g. cloudflare).

@@ -1,4 +1,5 @@
-//! The headless faces: the report model (what `--json` prints) and the human table.
+//! The report: the model `check` and `diagnose` return (what `--json` prints) and the
+//! Prometheus textfile, built from the evidence and the findings; the faces render it.
 
 pub mod merge;
 pub mod prometheus;
@@ -232,6 +233,11 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
     chain.extend(end_entry(&ev.chain.end));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    // Works only when the authoritative servers of the name's zone settled the chain (a
+    // TXT, or a negative answer): a walk that never reached such an answer (no server, a
+    // referral loop, only failures) cannot say that the CA will find the TXT; without an
+    // error that names the cause, that is inconclusive.
+    let settled = !matches!(ev.chain.end, End::Failed { .. });
     // No authoritative view from this network (intercepted, or no route to the roots).
     let blind = findings
         .iter()
@@ -240,8 +246,8 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         name: ev.input.identifier.clone(),
         challenge: ev.input.challenge.clone(),
         target: ev.chain.target().cloned(),
-        ok: ok && any_response && !blind,
-        inconclusive: !any_response || blind,
+        ok: ok && any_response && !blind && settled,
+        inconclusive: !any_response || blind || (ok && !settled),
         chain: compact(chain),
         views,
         findings,
