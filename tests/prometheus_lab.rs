@@ -305,7 +305,10 @@ async fn prometheus_alerts_on_the_broken_names_only() {
     for (path, why) in [
         ("/probe", "no name"),
         ("/probe?name=192.0.2.1", "IP address"),
-        ("/probe?target=www.example.test", "name=NAME"),
+        (
+            "/probe?module=http_2xx&name=www.example.test",
+            "unknown parameter \"module\"",
+        ),
     ] {
         let r = client
             .get(format!("http://{exporter}{path}"))
