@@ -166,6 +166,11 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
         shutdown: shutdown.clone(),
     });
     let bound = listener.local_addr().unwrap_or(listen);
+    if !bound.ip().is_loopback() {
+        errln!(
+            "acme-delegate serve: {bound} is reachable from other hosts, in plain HTTP: put a reverse proxy with TLS in front and let only Prometheus through (see README)"
+        );
+    }
     errln!(
         "acme-delegate serve: listening on http://{bound} (vantage {:?}): /probe?name=NAME, /metrics, /healthz",
         exporter.vantage
