@@ -149,7 +149,10 @@ fn cname_screen_shows_the_exact_record() {
         screen.contains("the name is:  _acme-challenge.www"),
         "{screen}"
     );
-    assert!(screen.contains("(pasting the full name there creates"), "{screen}");
+    assert!(
+        screen.contains("(pasting the full name there creates"),
+        "{screen}"
+    );
     assert!(screen.contains("the doubled-zone mistake"), "{screen}");
     assert!(!hits.keys.is_empty());
 }
