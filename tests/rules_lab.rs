@@ -54,3 +54,52 @@ fn a_cname_below_a_zone_cut_says_where_it_went() {
     );
     let _ = name(&doc, n);
 }
+
+/// No poisoning: `check` of a name without a CNAME does not ask the resolvers, so
+/// lab-unbound2 (127.0.0.54, keeps negative answers) caches no NXDOMAIN for it; the
+/// report says why they were not asked. `--ask-resolvers always` asks, and the NXDOMAIN
+/// is cached.
+#[test]
+fn check_does_not_poison_the_resolvers_caches() {
+    let Some(_lab) = common::lab() else { return };
+    let _r = common::production_read();
+    let n = common::unique("nopoison");
+    let challenge = format!("_acme-challenge.{n}");
+    let cached = |name: &str| -> bool {
+        let conf = common::run_dir().join("unbound2/unbound.conf");
+        let out = common::sh(&format!(
+            "unbound-control -c '{}' dump_cache | grep -i '^msg {name}\\. IN TXT' || true",
+            conf.display()
+        ));
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    };
+    let (rc, doc) = check_json(&[&n]);
+    assert_eq!(rc, 1, "{doc:#}");
+    assert!(has(&findings(&doc, &n), "CNAME_MISSING", "error"));
+    let views = name(&doc, &n)["views"].as_array().unwrap();
+    let skipped: Vec<_> = views
+        .iter()
+        .filter(|v| v["outcome"] == "NOT_ASKED")
+        .collect();
+    assert!(
+        skipped.iter().any(|v| v["vantage"] == "lab-unbound2")
+            && skipped.iter().all(|v| v["detail"]
+                == "not asked: the authoritative servers have no CNAME yet; asking now would cache the NXDOMAIN"),
+        "{views:#?}"
+    );
+    assert!(
+        !cached(&challenge),
+        "check put {challenge} into unbound2's cache"
+    );
+    // The test can fail: asked anyway, unbound2 keeps the NXDOMAIN.
+    let (_, doc) = check_json(&[&n, "--ask-resolvers", "always"]);
+    assert!(!name(&doc, &n)["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["outcome"] == "NOT_ASKED"));
+    assert!(
+        cached(&challenge),
+        "unbound2 should now hold the NXDOMAIN of {challenge}"
+    );
+}

@@ -699,6 +699,19 @@ impl Transport for World {
     }
 }
 
+/// A shared world: a test keeps a handle to look into it (what was asked, what the
+/// resolvers cache) after the engine ran.
+impl Transport for std::sync::Arc<World> {
+    fn ask(
+        &self,
+        server: SocketAddr,
+        question: &Question,
+        flags: QueryFlags,
+    ) -> impl Future<Output = Exchange> + Send {
+        self.as_ref().ask(server, question, flags)
+    }
+}
+
 /// A small world for tests: the root, `com.` and `net.` (one server), `example.com.`
 /// (127.0.0.10), `example.net.` (127.0.0.20) and the validation zone `acme.example.net.`
 /// (127.0.0.30); resolvers `lab-unbound` 127.0.0.53 (validating) and `unbound2`

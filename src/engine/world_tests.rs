@@ -219,3 +219,40 @@ async fn a_cname_below_a_cut_says_which_zone_the_ca_asks() {
         f.evidence
     );
 }
+
+/// No poisoning: without a CNAME at the authoritative servers, no resolver is asked (the
+/// one that keeps negative answers caches nothing), and the report says why;
+/// `--ask-resolvers always` asks anyway.
+#[tokio::test]
+async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
+    let name = "_acme-challenge.www.example.com";
+    let w = std::sync::Arc::new(world("", TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let input = parse_input("www.example.com").unwrap();
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::CnameMissing]);
+    assert!(w.asked("127.0.0.54").is_empty() && w.asked("127.0.0.53").is_empty());
+    assert!(!w.has_negative("127.0.0.54", name));
+    let skipped: Vec<_> = r
+        .views
+        .iter()
+        .filter(|v| v.outcome == "NOT_ASKED")
+        .collect();
+    assert_eq!(skipped.len(), 2, "{:#?}", r.views);
+    assert_eq!(
+        skipped[0].detail.as_deref(),
+        Some("not asked: the authoritative servers have no CNAME yet; asking now would cache the NXDOMAIN")
+    );
+    let always = CheckOptions {
+        ask_resolvers: crate::engine::check::AskResolvers::Always,
+        ..Default::default()
+    };
+    engine.check_one(&input, &always).await;
+    assert!(w.has_negative("127.0.0.54", name), "asked anyway");
+    // A right chain: every resolver is asked.
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
+    assert_eq!(w.asked("127.0.0.54").len(), 1);
+}

@@ -18,6 +18,10 @@ pub struct NameEvidence {
     pub input: InputName,
     pub chain: Chain,
     pub resolvers: Vec<ResolverView>,
+    /// Why the resolvers were not asked (`check`/`diagnose` ask them only once the
+    /// authoritative view is right; see `AskResolvers`), if they were not.
+    /// (the vantage points not asked, why)
+    pub not_asked: Option<(Vec<crate::findings::evidence::Vantage>, String)>,
     /// The doubled owner (`_acme-challenge.www.example.com.example.com.`) and what its
     /// zone's server said about it, when the real owner had no CNAME.
     pub doubled: Option<(Name, Exchange)>,
