@@ -226,6 +226,17 @@ impl World {
         v
     }
 
+    /// Resolver `addr` keeps an NXDOMAIN for `TXT name` (as if asked before the record
+    /// was published), until [`World::flush`].
+    pub fn cache_nxdomain(&self, addr: &str, name: &str) {
+        let q = Question::new(Name::from_ascii(name), RecordType::TXT);
+        let mut r = empty(Rcode::NXDomain);
+        r.recursion_available = true;
+        self.lock()
+            .negative
+            .insert((ip(addr), q), Outcome::NxDomain(r));
+    }
+
     /// Forgets every negative answer the resolvers keep.
     pub fn flush(&self) {
         self.lock().negative.clear();
@@ -816,6 +827,7 @@ pub mod fixture {
         let resolver = |name: &str, a: &str| Resolver {
             name: name.into(),
             address: a.parse().unwrap(),
+            ca: false,
         };
         Config {
             source: None,

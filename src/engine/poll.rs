@@ -472,6 +472,7 @@ mod tests {
                 name: "r".into(),
                 kind: VantageKind::Resolver,
                 addr: "127.0.0.53:53".parse().unwrap(),
+                ca: false,
             },
             exchange: Exchange {
                 server: "127.0.0.53:53".parse().unwrap(),

@@ -256,3 +256,60 @@ async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
     assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
     assert_eq!(w.asked("127.0.0.54").len(), 1);
 }
+
+/// The CA's resolver (`ca = true`): a negative answer cached there is an error; the same
+/// at a bystander resolver, while another sees the right chain, stays a warning.
+#[tokio::test]
+async fn a_negative_cache_at_the_cas_resolver_is_an_error() {
+    let name = "_acme-challenge.www.example.com";
+    let input = parse_input("www.example.com").unwrap();
+    for ca in [false, true] {
+        let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+        w.cache_nxdomain("127.0.0.54", name);
+        let mut cfg = config(&w);
+        cfg.resolvers[1].ca = ca;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let f = finding(&r, Code::NegativeCached);
+        let want = if ca {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        assert_eq!(f.severity, want, "ca = {ca}: {:#?}", r.findings);
+        assert_eq!(r.ok, !ca);
+        assert_eq!(
+            f.evidence.contains("the CA's own resolver"),
+            ca,
+            "{}",
+            f.evidence
+        );
+    }
+}
+
+/// A failure at the CA's resolver is an error even when another resolver sees the chain.
+#[tokio::test]
+async fn a_failure_at_the_cas_resolver_is_an_error() {
+    let input = parse_input("www.example.com").unwrap();
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN).bogus("acme.example.net."));
+    let mut cfg = config(&w);
+    // lab-unbound validates (SERVFAIL); unbound2 does not validate here.
+    cfg.resolvers[0].ca = true;
+    let w2 = std::sync::Arc::new(
+        world(DELEGATED, TOKEN)
+            .bogus("acme.example.net.")
+            .resolver("127.0.0.54", crate::dns::world::ResolverOptions::default()),
+    );
+    drop(w);
+    let engine = Engine::with_transport(cfg.clone(), w2.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::ServerServfail], "{:#?}", r.findings);
+    cfg.resolvers[0].ca = false;
+    let engine = Engine::with_transport(cfg, w2);
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(
+        r.ok,
+        "a bystander's failure stays a warning: {:#?}",
+        r.findings
+    );
+}

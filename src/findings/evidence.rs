@@ -120,6 +120,8 @@ pub struct Vantage {
     pub name: String,
     pub kind: VantageKind,
     pub addr: SocketAddr,
+    /// The resolver the CA uses (config `ca = true`).
+    pub ca: bool,
 }
 
 /// What one resolver answered, read as a chain.

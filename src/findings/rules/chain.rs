@@ -680,6 +680,12 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
         if !auth_ok {
             return (Severity::Error, String::new());
         }
+        if rv.vantage.ca {
+            return (
+                Severity::Error,
+                "; this is the CA's own resolver (`ca = true` in the config): the CA gets this answer, so its validation fails".into(),
+            );
+        }
         if rv.vantage.kind == VantageKind::System {
             return match &ev.system_client {
                 Some(c) => (
