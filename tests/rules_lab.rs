@@ -103,3 +103,38 @@ fn check_does_not_poison_the_resolvers_caches() {
         "unbound2 should now hold the NXDOMAIN of {challenge}"
     );
 }
+
+/// The CA's resolver (`ca = true`): lab-unbound2 keeps the NXDOMAIN it cached before the
+/// CNAME was published. As a bystander (lab-unbound sees the chain) that is a warning and
+/// exit 0; marked as the CA's resolver, it is an error and exit 1.
+#[test]
+fn a_negative_cache_at_the_cas_resolver_is_an_error() {
+    let Some(_lab) = common::lab() else { return };
+    let host = common::unique("canegcache");
+    common::cache_nxdomain_then_publish(&host, "www-label.acme.lab.");
+    let cfg = |ca: bool| {
+        common::config_with(&format!(
+            "roots = [\"127.0.0.10:53\"]\ntimeout_ms = 1000\nmax_qps_per_server = 0\n[[resolvers]]\nname = \"lab-unbound\"\naddress = \"127.0.0.53:53\"\n[[resolvers]]\nname = \"lab-unbound2\"\naddress = \"127.0.0.54:53\"\nca = {ca}\n[system]\nenabled = false\n"
+        ))
+    };
+    let run = |ca: bool| {
+        let c = cfg(ca);
+        let (rc, out, err) =
+            common::cli(&["check", "--config", c.to_str().unwrap(), "--json", &host]);
+        (rc, common::json(&out), err)
+    };
+    let (rc, doc, err) = run(false);
+    assert_eq!(rc, 0, "{doc:#}\n{err}");
+    assert!(
+        has(&findings(&doc, &host), "NEGATIVE_CACHED", "warning"),
+        "{doc:#}"
+    );
+    let (rc, doc, err) = run(true);
+    assert_eq!(rc, 1, "{doc:#}\n{err}");
+    assert!(
+        has(&findings(&doc, &host), "NEGATIVE_CACHED", "error"),
+        "{doc:#}"
+    );
+    let t = text(&doc, &host, "NEGATIVE_CACHED");
+    assert!(t.contains("the CA's own resolver"), "{t}");
+}
