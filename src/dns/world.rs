@@ -55,6 +55,8 @@ pub struct ResolverOptions {
     pub negative_cache: bool,
     /// Fails (SERVFAIL, EDE 6) on a zone marked bogus, unless asked with CD.
     pub validating: bool,
+    /// Its SERVFAIL carries no Extended DNS Error (no zone named).
+    pub no_ede: bool,
 }
 
 /// A zone text that did not parse.
@@ -502,7 +504,7 @@ impl World {
                 .collect();
             let o = Outcome::classify(r);
             if opts.validating && !flags.checking_disabled && self.is_bogus(&touched) {
-                return servfail(self.bogus_ede(&touched));
+                return servfail(self.bogus_ede(opts, q, &touched));
             }
             if opts.negative_cache && matches!(o, Outcome::NxDomain(_) | Outcome::NoData(_)) {
                 self.lock().negative.insert(key, o.clone());
@@ -513,7 +515,7 @@ impl World {
             return servfail(vec![]);
         }
         if opts.validating && !flags.checking_disabled && self.is_bogus(&touched) {
-            return servfail(self.bogus_ede(&touched));
+            return servfail(self.bogus_ede(opts, q, &touched));
         }
         let mut r = empty(Rcode::NoError);
         r.recursion_available = true;
@@ -527,7 +529,11 @@ impl World {
             .any(|z| self.bogus.iter().any(|b| z.is_subdomain_of(b)))
     }
 
-    fn bogus_ede(&self, zones: &[Name]) -> Vec<Ede> {
+    /// Unbound's EDE for a validation failure, naming the zone whose key fails.
+    fn bogus_ede(&self, opts: ResolverOptions, q: &Question, zones: &[Name]) -> Vec<Ede> {
+        if opts.no_ede {
+            return vec![];
+        }
         let z = zones
             .iter()
             .find_map(|z| self.bogus.iter().find(|b| z.is_subdomain_of(b)))
@@ -535,7 +541,10 @@ impl World {
             .unwrap_or_else(Name::root);
         vec![Ede {
             code: 6,
-            text: format!("validation failure <{z}>: signature expired"),
+            text: format!(
+                "validation failure <{} {} IN>: signature expired for key {z} while building chain of trust",
+                q.name, q.rtype
+            ),
         }]
     }
 
@@ -782,6 +791,7 @@ pub mod fixture {
                 ResolverOptions {
                     validating: true,
                     negative_cache: false,
+                    no_ede: false,
                 },
             )
             .resolver(
@@ -789,6 +799,7 @@ pub mod fixture {
                 ResolverOptions {
                     validating: true,
                     negative_cache: true,
+                    no_ede: false,
                 },
             )
     }

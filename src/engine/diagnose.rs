@@ -117,14 +117,44 @@ impl<T: Transport> Engine<T> {
                 .ask(rv.vantage.addr, &rv.exchange.question, flags)
                 .await;
             if usable(&ex) {
+                let broken_zone = self.broken_zone(rv.vantage.addr, ev).await;
                 out.push(CdRetry {
                     vantage: rv.vantage.name.clone(),
                     servfail: rv.exchange.clone(),
                     with_cd: ex,
+                    broken_zone,
                 });
             }
         }
         out
+    }
+
+    /// The first zone of the chain (in chain order) whose SOA `resolver` answers with
+    /// SERVFAIL but answers with checking disabled: where its chain of trust breaks. None
+    /// when no zone of the chain fails that way.
+    async fn broken_zone(&self, resolver: std::net::SocketAddr, ev: &NameEvidence) -> Option<Name> {
+        let mut zones: Vec<Name> = Vec::new();
+        for s in &ev.chain.steps {
+            if !s.zone.apex.is_root() && !zones.contains(&s.zone.apex) {
+                zones.push(s.zone.apex.clone());
+            }
+        }
+        let t = self.walker().transport();
+        for z in zones {
+            let q = Question::new(z.clone(), RecordType::SOA);
+            let plain = t.ask(resolver, &q, QueryFlags::recursive()).await;
+            if !matches!(plain.outcome, Outcome::ServFail(_)) {
+                continue;
+            }
+            let cd = QueryFlags {
+                checking_disabled: true,
+                ..QueryFlags::recursive()
+            };
+            if usable(&t.ask(resolver, &q, cd).await) {
+                return Some(z);
+            }
+        }
+        None
     }
 
     async fn wildcard_probe(&self, ev: &NameEvidence) -> Option<Exchange> {

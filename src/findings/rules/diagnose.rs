@@ -34,6 +34,9 @@ pub struct CdRetry {
     pub vantage: String,
     pub servfail: Exchange,
     pub with_cd: Exchange,
+    /// The zone where the chain of trust breaks, when the EDE does not name it: the first
+    /// zone on the chain whose SOA the same resolver fails to validate.
+    pub broken_zone: Option<Name>,
 }
 
 /// DNSSEC status of the target's zone.
@@ -282,9 +285,12 @@ pub fn dnssec_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
             .outcome
             .reply()
             .and_then(|x| x.ede.first().cloned());
+        // Only the zone where the chain of trust breaks is named: the EDE's, else the one
+        // the resolver fails on, else (nothing known) the target's.
         let zone = ede
             .as_ref()
             .and_then(|e| zone_from_ede(&e.text))
+            .or_else(|| r.broken_zone.as_ref().map(|z| z.to_string()))
             .unwrap_or_else(|| target_zone.clone());
         out.push(
             Finding::new(
