@@ -313,3 +313,69 @@ async fn a_failure_at_the_cas_resolver_is_an_error() {
         r.findings
     );
 }
+
+pub(crate) async fn diagnose(w: World, name: &str) -> NameReport {
+    let cfg = config(&w);
+    let engine = Engine::with_transport(cfg, w);
+    let input = parse_input(name).unwrap();
+    let opts = crate::engine::diagnose::DiagnoseOptions::default();
+    engine.diagnose(&[input], &opts).await.names.remove(0)
+}
+
+/// DNSSEC_BOGUS names only the zone where the chain of trust breaks: the owner's zone is
+/// bogus; a resolver whose SERVFAIL names no zone (no EDE) does not make a second
+/// finding that blames the healthy validation zone.
+#[tokio::test]
+async fn dnssec_bogus_names_only_the_broken_zone() {
+    let w = world(DELEGATED, TOKEN).bogus("example.com.").resolver(
+        "127.0.0.54",
+        crate::dns::world::ResolverOptions {
+            validating: true,
+            negative_cache: true,
+            no_ede: true,
+        },
+    );
+    let r = diagnose(w, "www.example.com").await;
+    let bogus: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::DnssecBogus)
+        .collect();
+    assert!(!bogus.is_empty(), "{:#?}", r.findings);
+    for f in &bogus {
+        assert!(
+            f.evidence.contains("fails in zone example.com.")
+                && !f.fix.contains("acme.example.net"),
+            "{}\n{}",
+            f.evidence,
+            f.fix
+        );
+    }
+}
+
+/// A server that drops every query with EDNS but answers without is SERVER_EDNS_BROKEN,
+/// not dead: resolvers fall back to plain queries, and so does the walk and the chain.
+#[tokio::test]
+async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::DropsEdns);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(
+        finding(&r, Code::ServerEdnsBroken).severity,
+        Severity::Warning
+    );
+    // A dead server stays dead (no EDNS fallback answers).
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert!(!codes(&r).iter().any(|(c, _)| *c == Code::ServerEdnsBroken));
+}

@@ -340,6 +340,24 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 )),
                 _ => None,
             };
+            if ex.flags.no_edns && ex.outcome.responded() {
+                // Asked again without EDNS after the query with EDNS went unanswered (the
+                // walker's fallback, as resolvers do): not dead, but EDNS-broken.
+                out.push(
+                    Finding::new(
+                        Code::ServerEdnsBroken,
+                        id,
+                        format!(
+                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead; resolvers (the CA's too) retry without EDNS after a timeout, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)",
+                            ex.server,
+                            ex.question,
+                            outcome_text(&ex.outcome)
+                        ),
+                        format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", ex.server),
+                    )
+                    .observe(observe(&vantage, ex)),
+                );
+            }
             if let Some(f) = f {
                 let mut f = if f.code == Code::ServerLame {
                     f
