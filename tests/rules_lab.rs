@@ -138,3 +138,31 @@ fn a_negative_cache_at_the_cas_resolver_is_an_error() {
     let t = text(&doc, &host, "NEGATIVE_CACHED");
     assert!(t.contains("the CA's own resolver"), "{t}");
 }
+
+/// `*.wildok.example.test CNAME wildok-label.acme.lab.`: a wildcard into the validation
+/// zone is fine when the client writes there (the expected target): info, not the error
+/// that `*.wild` (into a load balancer's name) gets.
+#[test]
+fn a_wildcard_into_the_validation_zone_is_info() {
+    let Some(_lab) = common::lab() else { return };
+    let _r = common::production_read();
+    let cfg = common::config();
+    let n = "x.wildok.example.test";
+    let diagnose = |extra: &[&str]| {
+        let mut args = vec!["diagnose", "--config", cfg.to_str().unwrap(), "--json", n];
+        args.extend_from_slice(extra);
+        let (_, out, _) = common::cli(&args);
+        common::json(&out)
+    };
+    let doc = diagnose(&["--expect-target", "wildok-label.acme.lab."]);
+    let f = findings(&doc, n);
+    assert!(has(&f, "WILDCARD_CNAME_CAPTURE", "info"), "{f:?}");
+    assert!(text(&doc, n, "WILDCARD_CNAME_CAPTURE")
+        .contains("shares the target wildok-label.acme.lab."));
+    // Where the client writes is not known: an error, as before.
+    let doc = diagnose(&[]);
+    assert!(
+        has(&findings(&doc, n), "WILDCARD_CNAME_CAPTURE", "error"),
+        "{doc:#}"
+    );
+}

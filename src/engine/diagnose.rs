@@ -157,6 +157,36 @@ impl<T: Transport> Engine<T> {
         None
     }
 
+    /// The zones of the expected target and of every planned target: where the client
+    /// writes.
+    async fn write_zones(&self, ev: &NameEvidence, opts: &CheckOptions) -> Vec<Name> {
+        let mut targets: Vec<Name> = ev.expect_target.iter().cloned().collect();
+        targets.extend(opts.planned.values().cloned());
+        targets.sort();
+        targets.dedup();
+        let mut zones = Vec::new();
+        for t in targets {
+            let z = self.walker().zone_of(t).await.zone.apex.clone();
+            if !z.is_root() && !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        zones
+    }
+
+    /// The zone of the first hop's target.
+    async fn first_target_zone(&self, ev: &NameEvidence) -> Option<Name> {
+        let first = ev.chain.hops.first()?;
+        Some(
+            self.walker()
+                .zone_of(first.target.clone())
+                .await
+                .zone
+                .apex
+                .clone(),
+        )
+    }
+
     async fn wildcard_probe(&self, ev: &NameEvidence) -> Option<Exchange> {
         let first = ev.chain.steps.first()?;
         if ev.chain.hops.is_empty() {
@@ -436,6 +466,10 @@ impl<T: Transport> Engine<T> {
         events: &EventSink,
     ) -> DiagnoseEvidence {
         let base = self.evidence_with(input, &opts.check, events).await;
+        let (write_zones, first_target_zone) = tokio::join!(
+            self.write_zones(&base, &opts.check),
+            self.first_target_zone(&base)
+        );
         let (caa, cd_retries, wildcard_probe, signing, health, type_probe, soa_walk) = tokio::join!(
             self.caa_lookup(&input.host),
             self.cd_retries(&base),
@@ -455,6 +489,8 @@ impl<T: Transport> Engine<T> {
             health,
             type_probe,
             soa_walk,
+            write_zones,
+            first_target_zone,
             walk_client: None,
         }
     }

@@ -379,3 +379,60 @@ async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
     );
     assert!(!codes(&r).iter().any(|(c, _)| *c == Code::ServerEdnsBroken));
 }
+
+/// A wildcard CNAME is an error only when its target is where the client does not write;
+/// a target in the validation zone (of the expected or planned target) is info.
+#[tokio::test]
+async fn a_wildcard_into_the_validation_zone_is_fine() {
+    let run = |body: &'static str, expect: Option<&'static str>| async move {
+        let w = world(body, TOKEN);
+        let engine = Engine::with_transport(config(&w), w);
+        let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+        opts.check.expect_target = expect.map(crate::dns::Name::from_ascii);
+        let input = parse_input("www.example.com").unwrap();
+        engine.diagnose(&[input], &opts).await.names.remove(0)
+    };
+    let into_validation = "* IN CNAME abc.acme.example.net.\n";
+    let r = run(into_validation, Some("abc.acme.example.net.")).await;
+    let f = finding(&r, Code::WildcardCnameCapture);
+    assert_eq!(f.severity, Severity::Info, "{:#?}", r.findings);
+    assert!(
+        f.evidence
+            .contains("shares the target abc.acme.example.net."),
+        "{}",
+        f.evidence
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+    // Another name of the plan delegates into the same zone: fine too.
+    let w = world(into_validation, TOKEN);
+    let engine = Engine::with_transport(config(&w), w);
+    let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+    opts.check.planned.insert(
+        "example.com".into(),
+        crate::dns::Name::from_ascii("apex.acme.example.net"),
+    );
+    let r = engine
+        .diagnose(&[parse_input("www.example.com").unwrap()], &opts)
+        .await
+        .names
+        .remove(0);
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Info
+    );
+    // Without a plan, or into a load balancer's name: the client does not write there.
+    let r = run(into_validation, None).await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+    let r = run(
+        "* IN CNAME lb.example.com.\nlb IN A 127.0.0.1\n",
+        Some("abc.acme.example.net."),
+    )
+    .await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+}

@@ -102,6 +102,11 @@ pub struct DiagnoseEvidence {
     pub cd_retries: Vec<CdRetry>,
     /// The answer for a random sibling of `_acme-challenge` at the same host.
     pub wildcard_probe: Option<Exchange>,
+    /// The zones the client writes in: those of the expected target and of the plan's
+    /// targets (the name's other delegations). A wildcard's target there is fine.
+    pub write_zones: Vec<Name>,
+    /// The zone of the first hop's target (when a wildcard may have made the hop).
+    pub first_target_zone: Option<Name>,
     pub signing: Option<ZoneSigning>,
     /// The delegation of every zone on the chain.
     pub health: Vec<ZoneHealth>,
@@ -388,7 +393,28 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
                 _ => None,
             })
         });
-        if synthesized.as_ref() == Some(&first.target) {
+        let shared = ev
+            .first_target_zone
+            .as_ref()
+            .filter(|z| ev.write_zones.contains(z));
+        if let (true, Some(zone)) = (synthesized.as_ref() == Some(&first.target), shared) {
+            // The client writes exactly there: the CA finds the TXT. Context only.
+            out.push(
+                Finding::new(
+                    Code::WildcardCnameCapture,
+                    id,
+                    format!(
+                        "{challenge} has no CNAME of its own: a wildcard CNAME answers for it (a random name beside it, {}, also gets CNAME {}); its target is in {zone}, the zone the client writes in, so every name under the wildcard shares the target {}",
+                        probe.question.name, first.target, first.target
+                    ),
+                    format!(
+                        "none needed; to give this name a target of its own, publish an explicit record, which takes precedence over the wildcard: {challenge} 300 IN CNAME <label>.{zone}"
+                    ),
+                )
+                .severity(Severity::Info)
+                .observe(observe("authoritative", probe)),
+            );
+        } else if synthesized.as_ref() == Some(&first.target) {
             out.push(
                 Finding::new(
                     Code::WildcardCnameCapture,
