@@ -166,3 +166,77 @@ fn a_wildcard_into_the_validation_zone_is_info() {
         "{doc:#}"
     );
 }
+
+/// The owner's zone is bogus (bogus.lab., a wrong DS), the validation zone healthy:
+/// DNSSEC_BOGUS names bogus.lab. only, never acme.lab.
+#[test]
+fn dnssec_bogus_names_only_the_zone_where_trust_breaks() {
+    let Some(_lab) = common::lab() else { return };
+    let cfg = common::config();
+    let n = "owner.bogus.lab";
+    let (rc, out, err) = common::cli(&["diagnose", "--config", cfg.to_str().unwrap(), "--json", n]);
+    let doc = common::json(&out);
+    assert_eq!(rc, 1, "{doc:#}\n{err}");
+    let all: Vec<&serde_json::Value> = name(&doc, n)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "DNSSEC_BOGUS")
+        .collect();
+    assert!(!all.is_empty(), "{doc:#}");
+    for f in all {
+        let t = format!("{} {}", f["evidence"], f["fix"]);
+        assert!(
+            t.contains("zone bogus.lab.") && !t.contains("acme.lab. or"),
+            "{t}"
+        );
+        assert!(!f["fix"].as_str().unwrap().contains("acme.lab"), "{t}");
+    }
+}
+
+/// x.dropedns.lab.'s only server drops every query with EDNS (quirk dropedns): the
+/// authoritative side reports SERVER_EDNS_BROKEN, not a dead server.
+#[test]
+fn a_server_that_drops_edns_is_not_dead() {
+    let Some(_lab) = common::lab() else { return };
+    let _r = common::production_read();
+    let n = "dropedns.example.test";
+    let (rc, doc) = check_json(&[n]);
+    let f = findings(&doc, n);
+    assert!(has(&f, "SERVER_EDNS_BROKEN", "warning"), "rc {rc}: {doc:#}");
+    let auth_timeout = name(&doc, n)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| {
+            f["code"] == "SERVER_TIMEOUT"
+                && f["evidence"]
+                    .as_str()
+                    .unwrap()
+                    .contains("(127.0.0.87:53) did not answer")
+        });
+    assert!(!auth_timeout, "{doc:#}");
+    assert_eq!(name(&doc, n)["target"], "x.dropedns.lab.", "{doc:#}");
+}
+
+/// Bailiwick: crosszone.lab.'s server adds a TXT for y.xzdead.lab. (out of its zone) to
+/// its answer; the tool does not believe it, asks xzdead.lab.'s own (dead) server, and
+/// fails, as the CA's resolver does.
+#[test]
+fn out_of_zone_data_in_an_answer_is_not_believed() {
+    let Some(_lab) = common::lab() else { return };
+    let _r = common::production_read();
+    let n = "crosszone.example.test";
+    // The fault is real: the server does put the foreign TXT into its answer.
+    let out = common::sh("kdig @127.0.0.88 +norec +timeout=2 +retry=0 TXT x.crosszone.lab.");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cross-zone-token"), "{text}");
+    let (rc, doc) = check_json(&[n]);
+    assert_eq!(rc, 1, "{doc:#}");
+    let f = findings(&doc, n);
+    assert!(
+        has(&f, "SERVER_TIMEOUT", "error") || has(&f, "TARGET_ZONE_LAME", "error"),
+        "{f:?}"
+    );
+    assert_eq!(name(&doc, n)["target"], "y.xzdead.lab.", "{doc:#}");
+}
