@@ -460,6 +460,11 @@ pub struct CheckArgs {
     /// Also write a Prometheus node_exporter textfile (atomically) for cron monitoring.
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// When to ask the resolvers: `auto` only once the authoritative servers serve the
+    /// right chain (a resolver asked before caches the NXDOMAIN for the negative TTL, and
+    /// the CA's may serve it later); `always` at once, whatever they cache.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub ask_resolvers: AskResolversArg,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
     #[arg(required_unless_present = "names_from", value_name = "NAME")]
     pub names: Vec<String>,
@@ -468,4 +473,11 @@ pub struct CheckArgs {
     /// holds (100,000 names need no larger stack limit).
     #[arg(long, value_name = "FILE")]
     pub names_from: Option<PathBuf>,
+}
+
+/// `--ask-resolvers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AskResolversArg {
+    Auto,
+    Always,
 }

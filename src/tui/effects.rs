@@ -586,6 +586,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             check: CheckOptions {
                 expect_target: None,
                 planned: self.planned(),
+                ..Default::default()
             },
             interval: self.engine.config.poll_interval.max(MIN_POLL_INTERVAL),
             timeout: self.poll_timeout,
