@@ -121,9 +121,7 @@ fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
         .iter()
         .find(|(_, e)| match &e.outcome {
             Outcome::Answer(r) => !r.authoritative,
-            Outcome::NxDomain(r) | Outcome::NoData(r) => {
-                !r.authoritative && !r.recursion_available
-            }
+            Outcome::NxDomain(r) | Outcome::NoData(r) => !r.authoritative && !r.recursion_available,
             _ => false,
         })
         .map(|(_, e)| e.clone())
