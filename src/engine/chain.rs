@@ -15,7 +15,8 @@ use std::net::SocketAddr;
 pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 
 /// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
-/// name reached, and the end if the reply settles it.
+/// name reached, and the end if the reply settles it. With `zone` (an authoritative
+/// answer), only records for names in that zone are read.
 pub fn read_reply(
     start: &Name,
     reply: &Reply,
@@ -26,6 +27,13 @@ pub fn read_reply(
 ) -> (Name, Option<End>) {
     let mut cur = start.clone();
     loop {
+        // Bailiwick: a record is believed only from the servers of the zone it belongs
+        // to. A server that hosts several zones may answer across them (PowerDNS with
+        // `resolve-across-zones=yes`); as resolvers do, that data is ignored here and the
+        // name's own zone is asked next.
+        if zone.is_some_and(|z| !cur.is_subdomain_of(z)) {
+            break;
+        }
         if let Some(txt) = txt_at(reply, &cur) {
             return (cur, Some(txt));
         }
