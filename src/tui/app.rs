@@ -73,7 +73,8 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
     (s, fx)
 }
 
-/// How long the all-green grid stays on screen before the wizard moves on.
+/// How long the all-green grid stays on screen before the wizard moves on (only when the
+/// user has not moved the selection since the poll started).
 pub const ADVANCE_AFTER: Duration = Duration::from_secs(2);
 
 /// Ticks move the spinner and the ages; they redraw only when something shows them.
@@ -83,6 +84,13 @@ fn on_tick(s: &mut State, now: SystemTime, fx: &mut Vec<Effect>) -> bool {
     s.frame = s.frame.wrapping_add(1);
     if s.screen == Screen::Wizard(Step::Poll) {
         if let Some(at) = s.poll.all_green_at {
+            if s.poll.held {
+                if s.status.as_ref().is_none_or(|st| st.text != poll::ALL_GREEN_HELD) {
+                    s.say(Level::Ok, poll::ALL_GREEN_HELD);
+                    return true;
+                }
+                return second_changed;
+            }
             if now.duration_since(at).unwrap_or_default() >= ADVANCE_AFTER {
                 go(s, Screen::Wizard(Step::Proof), fx);
                 s.say(Level::Ok, poll::ALL_GREEN);

@@ -22,6 +22,10 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// The most engine actions applied between two frames.
 const COALESCE: usize = 512;
 
+/// The most ready input events applied between two frames (a frame still comes at least
+/// this often during an endless flood).
+const DRAIN: usize = 100_000;
+
 /// A terminal event as an action (None: nothing for the UI, e.g. a key release).
 pub fn to_action(ev: Event) -> Option<Action> {
     match ev {
@@ -183,6 +187,26 @@ where
         }
         let was_dirty = state.dirty;
         state = step(state, action, runner);
+        // Every input event that is ready is handled before the next frame: a burst of
+        // keys (or an unbracketed paste) never waits for the next keypress.
+        let mut drained = 0;
+        while !state.quitting && drained < DRAIN {
+            // Zero timeout: only what is ready now (the stream's own waker is untouched).
+            if !matches!(ratatui::crossterm::event::poll(Duration::ZERO), Ok(true)) {
+                break;
+            }
+            match ratatui::crossterm::event::read() {
+                Ok(ev) => {
+                    if let Some(a) = to_action(ev) {
+                        let d = state.dirty;
+                        state = step(state, a, runner);
+                        state.dirty |= d;
+                    }
+                }
+                Err(e) => return Err(format!("cannot read the terminal: {e}")),
+            }
+            drained += 1;
+        }
         // Coalesce a burst of engine news into one frame.
         let mut n = 0;
         while n < COALESCE {

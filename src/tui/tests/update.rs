@@ -549,6 +549,34 @@ fn the_grid_turns_green_says_so_and_moves_on_by_itself() {
 }
 
 #[test]
+fn the_grid_moves_on_by_itself_only_when_the_user_has_not_moved_the_selection() {
+    let green = |s: State, when: u64| {
+        run(
+            s,
+            ["www.example.test", "*.example.test"].map(|n| {
+                cell(n, "google", VantageKind::Resolver, CellStatus::Ok, "CNAME ok", at(when))
+            }),
+        )
+        .0
+    };
+    // Moved the selection: stays, says so, Enter goes on.
+    let (s, _) = run(at_poll(), [code(KeyCode::Down)]);
+    let s = green(s, 1);
+    let (s, fx) = run(s, [Action::Tick(at(5)), Action::Tick(at(9))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    assert!(fx.is_empty());
+    assert_eq!(status(&s), "works from every vantage point; all green: Enter to prove");
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Proof));
+    // Back with b from the proof: the poll starts again and does not jump forward.
+    let (s, _) = run(s, [ch('b')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    let s = green(s, 10);
+    let (s, _) = run(s, [Action::Tick(at(13)), Action::Tick(at(16))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll), "no jump after b");
+}
+
+#[test]
 fn a_cell_turning_red_again_stops_the_advance() {
     let s = at_poll();
     let (s, _) = run(
