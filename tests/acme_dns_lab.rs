@@ -791,7 +791,10 @@ fn plan_and_prove_end_to_end_through_acme_dns() {
         "{doc:#}"
     );
     // acme-dns cannot delete a record: never "removed".
-    assert_eq!(doc["names"][0]["cleanup"], "stays-until-replaced", "{doc:#}");
+    assert_eq!(
+        doc["names"][0]["cleanup"], "stays-until-replaced",
+        "{doc:#}"
+    );
     assert_eq!(doc["names"][0]["removed"], false, "{doc:#}");
     // No password in anything printed.
     let pw = stored[&name]["password"].as_str().unwrap();

@@ -257,7 +257,10 @@ impl<T: Transport> Engine<T> {
                         if deletes {
                             "the proof was interrupted; the test TXT records were removed".into()
                         } else {
-                            format!("the proof was interrupted; {}", crate::zones::acme_dns::VALUE_STAYS)
+                            format!(
+                                "the proof was interrupted; {}",
+                                crate::zones::acme_dns::VALUE_STAYS
+                            )
                         },
                         "run `acme-delegate prove` again".into(),
                     )],

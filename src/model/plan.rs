@@ -80,7 +80,9 @@ impl PlannedName {
         self.panel_names().map(|(rel, doubled)| {
             [
                 format!("in a DNS panel that appends the zone, the name is:  {rel}"),
-                format!("(pasting the full name there creates {doubled}: the doubled-zone mistake)"),
+                format!(
+                    "(pasting the full name there creates {doubled}: the doubled-zone mistake)"
+                ),
             ]
         })
     }

@@ -131,7 +131,11 @@ fn after_change(s: &mut State, at: SystemTime) {
             s.poll.all_green_at = Some(at);
             s.say(
                 Level::Ok,
-                if s.poll.held { ALL_GREEN_HELD } else { ALL_GREEN },
+                if s.poll.held {
+                    ALL_GREEN_HELD
+                } else {
+                    ALL_GREEN
+                },
             );
         }
         (false, Some(_)) => {
