@@ -632,3 +632,33 @@ fn a_long_finding_popup_scrolls_at_80x24_and_j_does_not_close_it() {
     let (s, _) = run(s, [code(KeyCode::Esc)]);
     assert!(s.overlay.is_none(), "Esc closes it");
 }
+
+#[test]
+fn one_bad_name_in_a_50_name_paste_is_shown_and_the_list_scrolls() {
+    let mut names: Vec<String> = (0..50).map(|i| format!("n{i:02}.example.test")).collect();
+    names[40] = "bad_name.example.test".into();
+    let (s, _) = run(st(), [Action::Paste(names.join("\n"))]);
+    assert!(status_text(&s).contains("1 name is marked ✗"));
+    let screen = text(&draw(&s).0);
+    // The list jumped to the bad name: it is on screen, with its reason.
+    assert!(screen.contains("✗ bad_name.example.test"), "{screen}");
+    assert!(screen.contains("contains '_'"), "{screen}");
+    assert!(screen.contains("above"), "{screen}");
+    // The arrows scroll it: back to the top, the first names come back.
+    let (s, _) = run(s, std::iter::repeat_n(code(KeyCode::Up), 50));
+    let screen = text(&draw(&s).0);
+    assert!(screen.contains("✓ n00.example.test"), "{screen}");
+    assert!(
+        screen.contains("(1 marked ✗)"),
+        "what is below is counted:\n{screen}"
+    );
+    let (s, _) = run(s, [code(KeyCode::PageDown), code(KeyCode::PageDown)]);
+    assert!(s.names.offset > 0);
+}
+
+fn status_text(s: &State) -> String {
+    s.status
+        .as_ref()
+        .map(|x| x.text.clone())
+        .unwrap_or_default()
+}
