@@ -58,6 +58,7 @@ codes! {
     SplitHorizon = "SPLIT_HORIZON", Warning, "the system (inside) resolver sees a different chain than the outside";
     ClientNoCnameFollow = "CLIENT_NO_CNAME_FOLLOW", Error, "the issuing client writes the TXT at _acme-challenge.<name> instead of following the CNAME";
     ClientWrongZone = "CLIENT_WRONG_ZONE", Error, "the client's server, zone, alias or acme-dns account is not the CNAME target's";
+    ClientProviderMissing = "CLIENT_PROVIDER_MISSING", Warning, "the issuing client on this machine does not have the DNS provider the written config uses";
     ClientWhere = "CLIENT_WHERE", Info, "where the issuing client will write the TXT, and whether the CA will find it";
     SecretFileMode = "SECRET_FILE_MODE", Error, "a file holding client secrets is readable by group or others";
     ClientConfigUnreadable = "CLIENT_CONFIG_UNREADABLE", Error, "the issuing client's config could not be read or understood";

@@ -36,6 +36,9 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             out.notes.push(
                 "the account file holds an entry for every name (the key is the name without `*.`); without one lego would register a new acme-dns account and stop with \"CNAME required\"".into(),
             );
+            out.notes.push(
+                "Debian's lego 4.9.1 lists acme-dns in `lego dnshelp` but says `unrecognized DNS provider: acme-dns` when it runs: use an upstream lego release (github.com/go-acme/lego/releases), or `--client certbot`".into(),
+            );
             (Some(env), "acme-dns".to_string())
         }
         ZoneSpec::Rfc2136 { server, .. } => {
