@@ -68,6 +68,7 @@ fn combos() -> Vec<(Client, &'static str, Plan)> {
             ("acme-dns", acme_dns_plan()),
             ("rfc2136", rfc2136_plan()),
             ("provider", provider_plan()),
+            ("provider-pdns", pdns_plan()),
             ("hosted", hosted_plan()),
         ] {
             if write(c, &plan, &opts()).is_ok() {
@@ -83,9 +84,18 @@ fn every_writer_output_reads_back_without_a_client_fault() {
     let all = combos();
     // What each client writes today (a new zone kind joins this list by itself).
     for (c, kinds) in [
-        (Client::Lego, &["acme-dns", "rfc2136", "provider"][..]),
-        (Client::Certbot, &["acme-dns", "rfc2136"][..]),
-        (Client::AcmeSh, &["acme-dns", "rfc2136"][..]),
+        (
+            Client::Lego,
+            &["acme-dns", "rfc2136", "provider", "provider-pdns"][..],
+        ),
+        (
+            Client::Certbot,
+            &["acme-dns", "rfc2136", "provider-pdns"][..],
+        ),
+        (
+            Client::AcmeSh,
+            &["acme-dns", "rfc2136", "provider-pdns"][..],
+        ),
         (Client::CertManager, &["acme-dns", "rfc2136"][..]),
         (Client::Caddy, &["acme-dns", "rfc2136"][..]),
         (Client::Traefik, &["acme-dns", "rfc2136", "provider"][..]),

@@ -81,6 +81,9 @@ codes! {
     TsigOverprivileged = "TSIG_OVERPRIVILEGED", Error, "the TSIG key may write more than TXT records in the validation zone";
     AcmednsUnhealthy = "ACMEDNS_UNHEALTHY", Error, "the acme-dns API does not answer GET /health";
     AcmednsBadResponse = "ACMEDNS_BAD_RESPONSE", Error, "the acme-dns API answered with a field that cannot be trusted (not one label, outside its zone, control characters, too long)";
+    ProviderKeyRejected = "PROVIDER_KEY_REJECTED", Error, "the DNS provider's API refused the API key";
+    ProviderZoneMissing = "PROVIDER_ZONE_MISSING", Error, "the DNS provider's API does not have the validation zone";
+    ProviderUnreachable = "PROVIDER_UNREACHABLE", Error, "the DNS provider's API could not be reached or refused the TXT change";
     AcmednsPlainHttp = "ACMEDNS_PLAIN_HTTP", Warning, "the acme-dns API is reached over plain http on another host: its passwords cross the network in clear text";
     ProofPublishFailed = "PROOF_PUBLISH_FAILED", Error, "the test TXT could not be published in the validation zone";
     ProofNotPublished = "PROOF_NOT_PUBLISHED", Error, "an authoritative server of the target's zone never served the test TXT";

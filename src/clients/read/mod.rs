@@ -363,6 +363,7 @@ const LEGO_PREFIXES: &[&str] = &[
     "ACME_DNS_",
     "CF_DNS_API_TOKEN",
     "CLOUDFLARE_DNS_API_TOKEN",
+    "PDNS_API_",
 ];
 
 /// Variable names whose value is a secret (checked by name; values are never copied).
@@ -454,11 +455,14 @@ fn lego_writes(
             {
                 m.push("cloudflare".to_string());
             }
+            if env.iter().any(|k| k.key.starts_with("PDNS_")) {
+                m.push("pdns".to_string());
+            }
             if m.is_empty() {
                 return Err(cfg_err(
                     source,
                     None,
-                    "no lego DNS provider settings found (RFC2136_*, DNSUPDATE_*, ACME_DNS_*, CF_*)",
+                    "no lego DNS provider settings found (RFC2136_*, DNSUPDATE_*, ACME_DNS_*, CF_*, PDNS_*)",
                 ));
             }
             m
@@ -517,6 +521,11 @@ fn lego_writes(
                     if let Some(z) = kv.value.split(',').map(str::trim).find(|z| !z.is_empty()) {
                         w.zone = Some(loc(Name::from_ascii(z), kv.line, ef));
                     }
+                }
+            }
+            "pdns" => {
+                if let Some(kv) = get("PDNS_API_URL") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, ef));
                 }
             }
             "acme-dns" => {
@@ -951,6 +960,11 @@ fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfi
                 }
                 if let Some((kv, f)) = setting("NSUPDATE_KEY") {
                     w.add_credential_file(resolve(f.as_deref().unwrap_or(path), &kv.value));
+                }
+            }
+            "pdns" => {
+                if let Some((kv, f)) = setting("PDNS_Url") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, f.as_deref()));
                 }
             }
             "acme-dns" => {

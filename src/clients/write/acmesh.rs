@@ -145,6 +145,45 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             );
             out.notes.push(DNSSLEEP_NOTE.into());
         }
+        ZoneSpec::Provider { .. } if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") => {
+            let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
+            let env = base.join("pdns.env");
+            let mut words: Vec<String> = vec![
+                "acme.sh".into(),
+                "--issue".into(),
+                "--server".into(),
+                server,
+                "--dns".into(),
+                "dns_pdns".into(),
+            ];
+            if opts.private_zone {
+                words.push("--dnssleep".into());
+                words.push("60".into());
+            }
+            let what = names_and_aliases(
+                plan.names.iter().map(|p| (p.name.as_str(), bare(&p.target))),
+                "dns_pdns",
+                &mut words,
+            );
+            let mut vars = vec![
+                ("PDNS_Url", api.to_string()),
+                ("PDNS_ServerId", "localhost".to_string()),
+                ("PDNS_Token", key.to_string()),
+                ("PDNS_Ttl", "60".to_string()),
+            ];
+            vars.extend(what);
+            let text = env_file(
+                "acme.sh dns_pdns settings (holds the PowerDNS API key)",
+                &vars,
+            )?;
+            out.files
+                .push(PlannedFile::secret(env.clone(), text, vec![key.to_string()]));
+            out.next_commands.push(with_env(&env, &sh_line(&words)?)?);
+            out.notes.push(
+                "acme.sh keeps the PowerDNS settings in account.conf: one API and key per acme.sh home".into(),
+            );
+            out.notes.push(DNSSLEEP_NOTE.into());
+        }
         ZoneSpec::Provider { provider, .. } => {
             return Err(WriteError::unsupported(
                 Client::AcmeSh,

@@ -64,6 +64,9 @@ fn supported() -> Vec<(Client, &'static str, Plan)> {
         if matches!(c, Client::Lego | Client::Traefik) {
             v.push((c, "provider", provider_plan()));
         }
+        if matches!(c, Client::Lego | Client::AcmeSh | Client::Certbot) {
+            v.push((c, "pdns", pdns_plan()));
+        }
     }
     v
 }
@@ -78,7 +81,11 @@ fn snapshots_of_every_client_and_zone_kind() {
 
 #[test]
 fn secrets_only_in_secret_files_and_never_in_commands_notes_or_views() {
-    let secrets: Vec<&str> = PASSWORDS.iter().copied().chain([TSIG_B64]).collect();
+    let secrets: Vec<&str> = PASSWORDS
+        .iter()
+        .copied()
+        .chain([TSIG_B64, PDNS_KEY])
+        .collect();
     for (c, kind, plan) in supported() {
         let o = out(c, &plan);
         let views = [
