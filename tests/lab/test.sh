@@ -19,7 +19,7 @@ log() { printf '[test.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 PACKAGES=(knot knot-dnsutils unbound pebble lego certbot python3-certbot-dns-rfc2136 tmux
           python3-dnspython python3-cryptography python3-venv dnsutils openssl curl iproute2 util-linux time
-          prometheus)
+          prometheus pdns-server pdns-backend-sqlite3)
 
 # --- 1. packages -------------------------------------------------------------------
 missing=()
