@@ -83,8 +83,8 @@ pub struct ServeArgs {
     /// The CNAME target every NAME must reach (else the plan's target for the name).
     #[arg(long, value_name = "T")]
     pub expect_target: Option<String>,
-    /// Reuse a name's result for at most this many seconds (it is reused for the smallest
-    /// TTL on its chain, and never longer than this).
+    /// Reuse a name's result for at most this many seconds (it is reused for the TTL of
+    /// the delegation's records, and never longer than this).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub max_age: u64,
     /// Seconds a probe may take when the request has no X-Prometheus-Scrape-Timeout-Seconds.
@@ -305,7 +305,7 @@ Prometheus (blackbox_exporter style relabelling, see contrib/prometheus/promethe
       - {target_label: __address__, replacement: 127.0.0.1:9612}
 
 Each probe is bounded by Prometheus's X-Prometheus-Scrape-Timeout-Seconds header (less
-0.5 s); a name checked within the smallest TTL of its chain (at most --max-age) is
+0.5 s); a name checked within the TTL of its CNAME records (at most --max-age) is
 answered from that result. Bad parameters get HTTP 400 with the reason.
 
 Exit status:
