@@ -366,7 +366,8 @@ pub struct PlanArgs {
     /// The kind of validation zone.
     #[arg(long, value_enum)]
     pub zone: ZoneKindArg,
-    /// acme-dns: the API base URL.
+    /// acme-dns: the API base URL. provider (pdns): the provider's API base URL, e.g.
+    /// http://127.0.0.1:8081; with --key-file, acme-delegate writes the zone itself.
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// acme-dns: CIDRs allowed to update (repeatable).
@@ -378,12 +379,14 @@ pub struct PlanArgs {
     /// rfc2136: the primary server to send updates to (ip:port).
     #[arg(long, value_name = "ADDR")]
     pub server: Option<String>,
-    /// rfc2136: the TSIG key file (BIND or knot format).
+    /// rfc2136: the TSIG key file (BIND or knot format). provider: the API key file (one
+    /// line, mode 0600).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub key_file: Option<PathBuf>,
     /// rfc2136: the TSIG key as ALG:NAME:SECRET (kdig -y form); it is stored in a 0600 key
     /// file in the user data dir, which the plan names. Prefer --key-file: a secret on a
-    /// command line is visible to other users of this machine.
+    /// command line is visible to other users of this machine. provider: the API key, stored
+    /// the same way.
     #[arg(long, value_name = "ALG:NAME:SECRET")]
     pub key: Option<String>,
     /// rfc2136 and provider: the validation zone (e.g. acme.example.net); acme-dns: the
@@ -460,6 +463,11 @@ pub struct CheckArgs {
     /// Also write a Prometheus node_exporter textfile (atomically) for cron monitoring.
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// When to ask the resolvers: `auto` only once the authoritative servers serve the
+    /// right chain (a resolver asked before caches the NXDOMAIN for the negative TTL, and
+    /// the CA's may serve it later); `always` at once, whatever they cache.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub ask_resolvers: AskResolversArg,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
     #[arg(required_unless_present = "names_from", value_name = "NAME")]
     pub names: Vec<String>,
@@ -468,4 +476,11 @@ pub struct CheckArgs {
     /// holds (100,000 names need no larger stack limit).
     #[arg(long, value_name = "FILE")]
     pub names_from: Option<PathBuf>,
+}
+
+/// `--ask-resolvers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AskResolversArg {
+    Auto,
+    Always,
 }
