@@ -6,6 +6,7 @@ use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
 use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
@@ -258,7 +259,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     if json {
         print_json(&plan, &spec, &ns, &path, &findings);
     } else {
-        print_text(&plan, &spec, &ns, &names, &path, &findings);
+        print_text(
+            engine.config.source.as_deref(),
+            &plan,
+            &spec,
+            &ns,
+            &names,
+            &path,
+            &findings,
+        );
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
@@ -292,6 +301,7 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, ns: &[Name], path: &Path, findings: 
 }
 
 fn print_text(
+    config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
     ns: &[Name],
@@ -309,13 +319,9 @@ fn print_text(
             ),
         }
         outln!("    {}", p.fqdn_record());
-        if let Some(rel) = p.relative_owner() {
-            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            outln!(
-                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
-                p.challenge,
-                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
-            );
+        if let Some([name, mistake]) = p.panel_hint() {
+            outln!("  {name}");
+            outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
         if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
@@ -337,8 +343,9 @@ fn print_text(
         );
     }
     outln!("plan saved to {}", path.display());
-    outln!(
-        "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
-        names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
-    );
+    outln!("next: publish the record(s) above, then run:");
+    let ids: Vec<&str> = names.iter().map(|n| n.identifier.as_str()).collect();
+    for cmd in Globals::new(config, Some(path)).after_plan(spec, &ids) {
+        outln!("  {cmd}");
+    }
 }

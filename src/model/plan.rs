@@ -80,6 +80,28 @@ impl PlannedName {
         self.zone.as_ref().map(|z| self.challenge.relative_to(z))
     }
 
+    /// For a DNS panel that appends the zone: the name to enter there, and the name that
+    /// pasting the full name there creates (the doubled-zone mistake).
+    pub fn panel_names(&self) -> Option<(String, String)> {
+        let z = self.zone.as_ref()?;
+        Some((
+            self.challenge.relative_to(z),
+            format!("{}{}", self.challenge, z.without_dot()),
+        ))
+    }
+
+    /// The panel hint, as `plan` and the wizard say it.
+    pub fn panel_hint(&self) -> Option<[String; 2]> {
+        self.panel_names().map(|(rel, doubled)| {
+            [
+                format!("in a DNS panel that appends the zone, the name is:  {rel}"),
+                format!(
+                    "(pasting the full name there creates {doubled}: the doubled-zone mistake)"
+                ),
+            ]
+        })
+    }
+
     /// A zone-file line.
     pub fn zone_line(&self) -> String {
         format!("{} 300 IN CNAME {}", self.challenge, self.target)

@@ -70,6 +70,11 @@ pub trait ValidationZone: Send + Sync {
         target: &'a Name,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    /// Does `remove` delete the TXT? acme-dns cannot: a value stays until the next two
+    /// updates replace it ([`crate::zones::acme_dns::VALUE_STAYS`]).
+    fn deletes(&self) -> bool {
+        true
+    }
     /// Checks made when planning (TSIG key scope, API health): findings, never errors.
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
     /// Can the zone be written at all? (an RFC 2136 zone: a test TXT is added and removed
@@ -410,6 +415,9 @@ impl ValidationZone for AcmeDnsZone {
             }
         }
         .boxed()
+    }
+    fn deletes(&self) -> bool {
+        false
     }
     fn remove<'a>(
         &'a self,

@@ -19,8 +19,8 @@
 #   intercept  127.0.0.86:53   tools/intercept.py: a network that answers DNS itself: NXDOMAIN,
 #              127.0.0.85:53   resp. NOERROR/NODATA, for everything, without AA and without SOA
 #   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
-#   quirk-*    127.0.0.90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
-#                              notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
+#   quirk-*    127.0.0.87-88,90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
+#                              dropedns (.87), crosszone (.88), notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
 #                              upper (.96), nosoa (.90: strips every SOA, the inside
 #                              resolver's stub for walk.lab.)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
@@ -67,7 +67,7 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
-QUIRKS=(notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
+QUIRKS=(dropedns:127.0.0.87 crosszone:127.0.0.88 notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
         nosoa:127.0.0.90)
 COMPONENTS=(knot-root knot-test knot-lab blackhole conflict intercept unbound unbound2 unbound-inside)
 for q in "${QUIRKS[@]}"; do COMPONENTS+=("quirk-${q%%:*}"); done
@@ -125,7 +125,7 @@ done
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|14|53|54|55|85|86|9[0-9])|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$|^127\.0\.0\.14:8081$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|14|53|54|55|8[5-8]|9[0-9])|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$|^127\.0\.0\.14:8081$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -198,7 +198,7 @@ cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
    "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
-cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
+cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk,dropedns,crosszone}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
    "$LAB_DIR/zones/deleg.example.test.zone" \
    "$RUN/knot-lab/zones/"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \

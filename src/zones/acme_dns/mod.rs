@@ -10,6 +10,12 @@
 //! account files), `plan.rs` (accounts for one order, the two-values check) and
 //! `forbidden.rs` (why a `401 forbidden`). This file holds the vocabulary they share.
 
+/// What becomes of a TXT value acme-dns was given: it cannot delete a record, so the
+/// value stays until the next two updates replace it (it keeps the last two values).
+/// `prove`, its JSON, `hook certbot-cleanup` and the TUI's proof say so, never "removed".
+pub const VALUE_STAYS: &str =
+    "acme-dns cannot delete a record: the test value stays until the next two updates replace it";
+
 mod api;
 mod forbidden;
 mod plan;
