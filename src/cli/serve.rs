@@ -151,6 +151,8 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
         opts: CheckOptions {
             expect_target,
             planned,
+            // A watcher must never fill the caches it reports on.
+            ask_resolvers: Default::default(),
         },
         vantage: super::check::vantage_label(args.vantage_label.as_deref()),
         max_age: Duration::from_secs(args.max_age),

@@ -291,7 +291,7 @@ mod tests {
         let ex = Exchange {
             server: "127.0.0.1:53".parse().unwrap(),
             question: Question::new(Name::from_ascii("x.example.net"), RecordType::TXT),
-            flags: QueryFlags::authoritative(),
+            flags: crate::dns::QueryFlags::authoritative(),
             elapsed: Duration::ZERO,
             outcome: Outcome::classify(reply),
         };
