@@ -790,6 +790,12 @@ fn plan_and_prove_end_to_end_through_acme_dns() {
         v.len() >= 4 && v.iter().all(|x| x["seen_after_ms"].is_u64()),
         "{doc:#}"
     );
+    // acme-dns cannot delete a record: never "removed".
+    assert_eq!(
+        doc["names"][0]["cleanup"], "stays-until-replaced",
+        "{doc:#}"
+    );
+    assert_eq!(doc["names"][0]["removed"], false, "{doc:#}");
     // No password in anything printed.
     let pw = stored[&name]["password"].as_str().unwrap();
     assert!(!text.contains(pw));
@@ -969,6 +975,11 @@ fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
         production_serial(),
         serial,
         "the production zone was written to"
+    );
+    // certbot-cleanup says what becomes of the value (acme-dns cannot delete it).
+    assert!(
+        log.contains(acme_delegate::zones::acme_dns::VALUE_STAYS),
+        "{log}"
     );
     // The hook posted with the account; nothing printed holds its password.
     let pw = entry(&storage.join("acme-dns-accounts.json"), &name).password;

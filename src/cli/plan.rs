@@ -6,6 +6,7 @@ use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
 use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
@@ -33,7 +34,11 @@ fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
         ("--server", args.server.is_some(), &[Rfc2136]),
         ("--key-file", args.key_file.is_some(), &[Rfc2136]),
         ("--key", args.key.is_some(), &[Rfc2136]),
-        ("--domain", args.domain.is_some(), &[Rfc2136, Provider]),
+        (
+            "--domain",
+            args.domain.is_some(),
+            &[AcmeDns, Rfc2136, Provider],
+        ),
         ("--provider", args.provider.is_some(), &[Provider]),
     ];
     let mut out: Vec<&str> = given
@@ -87,6 +92,10 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
             api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
             storage: args.storage.clone(),
             allowfrom: args.allowfrom.clone(),
+            domain: match &args.domain {
+                Some(d) => Some(zone_name(d, "--domain")?),
+                None => None,
+            },
         },
         ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
             server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),
@@ -228,7 +237,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     if json {
         print_json(&plan, &spec, &ns, &path, &findings);
     } else {
-        print_text(&plan, &spec, &ns, &names, &path, &findings);
+        print_text(
+            engine.config.source.as_deref(),
+            &plan,
+            &spec,
+            &ns,
+            &names,
+            &path,
+            &findings,
+        );
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
@@ -262,6 +279,7 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, ns: &[Name], path: &Path, findings: 
 }
 
 fn print_text(
+    config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
     ns: &[Name],
@@ -279,13 +297,9 @@ fn print_text(
             ),
         }
         outln!("    {}", p.fqdn_record());
-        if let Some(rel) = p.relative_owner() {
-            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            outln!(
-                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
-                p.challenge,
-                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
-            );
+        if let Some([name, mistake]) = p.panel_hint() {
+            outln!("  {name}");
+            outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
         if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
@@ -307,8 +321,9 @@ fn print_text(
         );
     }
     outln!("plan saved to {}", path.display());
-    outln!(
-        "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
-        names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
-    );
+    outln!("next: publish the record(s) above, then run:");
+    let ids: Vec<&str> = names.iter().map(|n| n.identifier.as_str()).collect();
+    for cmd in Globals::new(config, Some(path)).after_plan(spec, &ids) {
+        outln!("  {cmd}");
+    }
 }

@@ -76,6 +76,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                         )
                     }
                     ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
+                    ProveEvent::Left { name, why } => errln!("{name}: {why}"),
                     ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
                 }
             }
@@ -126,14 +127,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 );
             }
             if n.published {
-                outln!(
-                    "  test TXT {}",
-                    if n.removed {
-                        "removed"
-                    } else {
-                        "NOT removed: delete it by hand"
-                    }
-                );
+                outln!("  {}", n.cleanup.words());
             }
         }
     }

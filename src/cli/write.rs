@@ -281,9 +281,20 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
                 )
             })
         } else {
+            let deletes = zone.deletes();
             hook::cleanup(zone.as_ref(), &name, &target, &value)
                 .await
-                .map(|_| errln!("{}: TXT removed from {target}", name.identifier))
+                .map(|_| {
+                    if deletes {
+                        errln!("{}: TXT removed from {target}", name.identifier)
+                    } else {
+                        errln!(
+                            "{}: the TXT at {target}: {}",
+                            name.identifier,
+                            acme_delegate::zones::acme_dns::VALUE_STAYS
+                        )
+                    }
+                })
         }
     };
     match r {

@@ -1,7 +1,9 @@
-//! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
+//! DNS: plain values, outcomes, the transport in front of hickory (with its per-server
+//! pacing and cap), and the delegation walk. The only folder that imports hickory.
 
 pub mod memo;
 pub mod outcome;
+pub mod pacing;
 pub mod ratelimit;
 pub mod tcp;
 pub mod transport;

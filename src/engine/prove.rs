@@ -55,6 +55,11 @@ pub enum ProveEvent {
     Removed {
         name: String,
     },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
+    Left {
+        name: String,
+        why: String,
+    },
     Failed {
         name: String,
         message: String,
@@ -81,9 +86,37 @@ pub struct NameProof {
     pub target: Name,
     pub ok: bool,
     pub published: bool,
+    /// The test TXT was deleted again (false for acme-dns, which cannot delete: see
+    /// `cleanup`).
     pub removed: bool,
+    /// What became of the test TXT: `removed`, `stays-until-replaced` (acme-dns: the
+    /// next two updates replace it), `not-removed` (delete it by hand), `not-published`.
+    pub cleanup: Cleanup,
     pub vantages: Vec<VantageProof>,
     pub findings: Vec<Finding>,
+}
+
+/// What became of a name's test TXT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cleanup {
+    NotPublished,
+    Removed,
+    /// acme-dns cannot delete a record: the value stays until the next two updates.
+    StaysUntilReplaced,
+    NotRemoved,
+}
+
+impl Cleanup {
+    /// How `prove` and the TUI say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Cleanup::NotPublished => "test TXT not published",
+            Cleanup::Removed => "test TXT removed",
+            Cleanup::StaysUntilReplaced => crate::zones::acme_dns::VALUE_STAYS,
+            Cleanup::NotRemoved => "test TXT NOT removed: delete it by hand",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -170,11 +203,21 @@ impl<T: Transport> Engine<T> {
         };
         // Clean up whatever is still published (all of it after a cancellation).
         let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
+        let deletes = zone.deletes();
+        let gone = if deletes {
+            Cleanup::Removed
+        } else {
+            Cleanup::StaysUntilReplaced
+        };
         for (n, t, tok) in &left {
             let removed = zone.remove(n, t, tok).await;
             let ok = removed.is_ok();
             if let Some(tx) = &events {
                 let _ = tx.send(match removed {
+                    Ok(()) if !deletes => ProveEvent::Left {
+                        name: n.identifier.clone(),
+                        why: crate::zones::acme_dns::VALUE_STAYS.into(),
+                    },
                     Ok(()) => ProveEvent::Removed {
                         name: n.identifier.clone(),
                     },
@@ -186,7 +229,8 @@ impl<T: Transport> Engine<T> {
             }
             if let Some(rs) = results.as_mut() {
                 if let Some(p) = rs.iter_mut().find(|p| p.name == n.identifier) {
-                    p.removed = ok;
+                    p.removed = ok && deletes;
+                    p.cleanup = if ok { gone } else { Cleanup::NotRemoved };
                 }
             }
         }
@@ -200,12 +244,24 @@ impl<T: Transport> Engine<T> {
                     target: t.clone(),
                     ok: false,
                     published: left.iter().any(|(m, _, _)| m == n),
-                    removed: true,
+                    removed: deletes,
+                    cleanup: if left.iter().any(|(m, _, _)| m == n) {
+                        gone
+                    } else {
+                        Cleanup::NotPublished
+                    },
                     vantages: vec![],
                     findings: vec![Finding::new(
                         Code::ProofCancelled,
                         &n.identifier,
-                        "the proof was interrupted; the test TXT records were removed".into(),
+                        if deletes {
+                            "the proof was interrupted; the test TXT records were removed".into()
+                        } else {
+                            format!(
+                                "the proof was interrupted; {}",
+                                crate::zones::acme_dns::VALUE_STAYS
+                            )
+                        },
                         "run `acme-delegate prove` again".into(),
                     )],
                 })
@@ -232,6 +288,7 @@ impl<T: Transport> Engine<T> {
             ok: false,
             published: false,
             removed: false,
+            cleanup: Cleanup::NotPublished,
             vantages: vec![],
             findings: vec![],
         };
@@ -243,6 +300,7 @@ impl<T: Transport> Engine<T> {
             }
         };
         proof.published = true;
+        proof.cleanup = Cleanup::NotRemoved;
         let watch = Watch {
             name: n,
             target,

@@ -79,6 +79,7 @@ codes! {
     AcmednsTwoValues = "ACMEDNS_TWO_VALUES", Error, "more than two names of one order use one acme-dns record";
     TsigOverprivileged = "TSIG_OVERPRIVILEGED", Error, "the TSIG key may write more than TXT records in the validation zone";
     AcmednsUnhealthy = "ACMEDNS_UNHEALTHY", Error, "the acme-dns API does not answer GET /health";
+    AcmednsBadResponse = "ACMEDNS_BAD_RESPONSE", Error, "the acme-dns API answered with a field that cannot be trusted (not one label, outside its zone, control characters, too long)";
     AcmednsPlainHttp = "ACMEDNS_PLAIN_HTTP", Warning, "the acme-dns API is reached over plain http on another host: its passwords cross the network in clear text";
     ProofPublishFailed = "PROOF_PUBLISH_FAILED", Error, "the test TXT could not be published in the validation zone";
     ProofNotPublished = "PROOF_NOT_PUBLISHED", Error, "an authoritative server of the target's zone never served the test TXT";
@@ -100,6 +101,7 @@ codes! {
     ServerCaseFolded = "SERVER_CASE_FOLDED", Warning, "a server of a zone on the chain does not keep the query name's case (0x20)";
     CnameTargetDoubled = "CNAME_TARGET_DOUBLED", Error, "the CNAME target has the owner's zone appended (written without its trailing dot in a panel that appends the zone)";
     SoaSerialMismatch = "SOA_SERIAL_MISMATCH", Warning, "the servers of a zone on the chain return different SOA serials";
+    PerspectivesDisagree = "PERSPECTIVES_DISAGREE", Error, "the delegation works from some networks and not from others (merge): error beyond the --quorum, warning within it";
 }
 
 impl Code {

@@ -18,6 +18,10 @@ pub enum ZoneSpec {
         /// CIDRs the accounts may update from.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         allowfrom: Vec<String>,
+        /// The acme-dns server's `domain` (`--domain`): a registration whose fulldomain is
+        /// not under it is refused (`ACMEDNS_BAD_RESPONSE`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<Name>,
     },
     /// An RFC 2136 zone with a TSIG key scoped to TXT updates.
     Rfc2136 {
@@ -63,6 +67,28 @@ impl PlannedName {
     /// The owner as a DNS panel that appends the zone wants it.
     pub fn relative_owner(&self) -> Option<String> {
         self.zone.as_ref().map(|z| self.challenge.relative_to(z))
+    }
+
+    /// For a DNS panel that appends the zone: the name to enter there, and the name that
+    /// pasting the full name there creates (the doubled-zone mistake).
+    pub fn panel_names(&self) -> Option<(String, String)> {
+        let z = self.zone.as_ref()?;
+        Some((
+            self.challenge.relative_to(z),
+            format!("{}{}", self.challenge, z.without_dot()),
+        ))
+    }
+
+    /// The panel hint, as `plan` and the wizard say it.
+    pub fn panel_hint(&self) -> Option<[String; 2]> {
+        self.panel_names().map(|(rel, doubled)| {
+            [
+                format!("in a DNS panel that appends the zone, the name is:  {rel}"),
+                format!(
+                    "(pasting the full name there creates {doubled}: the doubled-zone mistake)"
+                ),
+            ]
+        })
     }
 
     /// A zone-file line.

@@ -42,7 +42,13 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
         Action::FilesPlanned(r) => client::on_planned(&mut s, r),
         Action::FilesWritten(r) => client::on_written(&mut s, r, &mut fx),
         Action::Copied(r) => match r {
-            Ok(rep) => s.say(Level::Ok, rep.line()),
+            Ok(rep) => {
+                let lvl = match rep.via {
+                    crate::tui::clipboard::Via::System => Level::Ok,
+                    crate::tui::clipboard::Via::Osc52 => Level::Info,
+                };
+                s.say(lvl, rep.line())
+            }
             Err(e) => s.say(Level::Bad, format!("could not copy: {e}")),
         },
         Action::Saved(r) => match r {

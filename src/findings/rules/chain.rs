@@ -181,6 +181,9 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
     if let Some((ns, ex, apex)) = forged.first() {
         let r = ex.outcome.reply();
         let why = match &ex.outcome {
+            Outcome::Referral(_) => {
+                "a referral that loops (back to the zone asked or above it, or to the very server that gave it), where a real one refers down to other servers or answers"
+            }
             Outcome::NxDomain(r) | Outcome::NoData(r) if r.authoritative => {
                 "with the AA bit but without the SOA every authoritative negative answer carries"
             }
@@ -219,7 +222,7 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
             .iter()
             .all(|(_, e)| matches!(e.outcome, Outcome::Timeout | Outcome::Network(_)));
     if !unreachable {
-        return None;
+        return refused_by_network(ev, root);
     }
     let mut f = Finding::new(
         Code::AuthUnreachable,
@@ -234,6 +237,47 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
             resolvers_say(ev)
         ),
         "allow outgoing DNS (UDP and TCP port 53) to the internet from this host, or run the check where that is allowed; the `roots` key of the config names the servers asked".into(),
+    );
+    for (ns, e) in &root.exchanges {
+        f = f.observe(observe(ns.as_str(), e));
+    }
+    for rv in &ev.resolvers {
+        f = f.observe(observe(&rv.vantage.name, &rv.exchange));
+    }
+    Some(f)
+}
+
+/// Every root server answered, but only SERVFAIL or REFUSED (or nothing): no real root
+/// server refuses or fails a plain question, the network in between does (a firewall, a
+/// filtering proxy). Like an interception, the authoritative view cannot be read from
+/// here: `DNS_INTERCEPTED`, inconclusive, not errors that blame the root hints.
+fn refused_by_network(
+    ev: &NameEvidence,
+    root: &crate::findings::evidence::Step,
+) -> Option<Finding> {
+    let refusing = |o: &Outcome| matches!(o, Outcome::ServFail(_) | Outcome::Refused(_));
+    let no_view = !root.exchanges.is_empty()
+        && root.exchanges.iter().all(|(_, e)| {
+            refusing(&e.outcome) || matches!(e.outcome, Outcome::Timeout | Outcome::Network(_))
+        })
+        && root.exchanges.iter().any(|(_, e)| refusing(&e.outcome));
+    if !no_view {
+        return None;
+    }
+    let id = ev.input.identifier.as_str();
+    let mut f = Finding::new(
+        Code::DnsIntercepted,
+        id,
+        format!(
+            "this network answers DNS queries itself: every root server asked refused or failed the question ({}), which no root server does; the authoritative view cannot be read from this network, so the verdict is inconclusive; the resolvers say: {}",
+            root.exchanges
+                .iter()
+                .map(|(_, e)| format!("{} {} {}", e.server, e.question, outcome_text(&e.outcome)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            resolvers_say(ev)
+        ),
+        "run the check from another network (a server, a CI runner, a phone hotspot), or allow outgoing DNS (UDP and TCP port 53) from this host; the `roots` key of the config names the servers asked".into(),
     );
     for (ns, e) in &root.exchanges {
         f = f.observe(observe(ns.as_str(), e));

@@ -296,13 +296,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     match (g.rows.get(r), g.columns.get(c), g.cell(r, c)) {
         (Some(row), Some(col), Some(cell)) => {
             let lvl = cell.status.level();
+            // A cell never asked (off this name's chain) has no age.
+            let when = if cell.status == CellStatus::Off {
+                String::new()
+            } else {
+                format!(", {} ago", age(s.now, cell.at))
+            };
             lines.push(Line::styled(
                 format!(
-                    "{} {} @ {}, {} ago:",
+                    "{} {} @ {}{when}:",
                     lvl.symbol(),
                     row.name,
                     vantage_words(&col.vantage, col.kind),
-                    age(s.now, cell.at)
                 ),
                 t.level(lvl),
             ));

@@ -144,7 +144,16 @@ fn cname_screen_shows_the_exact_record() {
         screen.contains("target     www-example-test-3f1a2c.acme.lab."),
         "{screen}"
     );
-    assert!(screen.contains("doubled zone"));
+    // The command-line `plan`'s wording: the name to enter, then what the mistake makes.
+    assert!(
+        screen.contains("the name is:  _acme-challenge.www"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("(pasting the full name there creates"),
+        "{screen}"
+    );
+    assert!(screen.contains("the doubled-zone mistake"), "{screen}");
     assert!(!hits.keys.is_empty());
 }
 
@@ -329,6 +338,15 @@ fn poll_has_a_column_per_authoritative_server_of_each_hop() {
         screen.contains("a server of example.test."),
         "the selected cell says which zone it serves:\n{screen}"
     );
+    // An off-chain cell was never asked: no age (not "499049h ago").
+    let mut off = s.clone();
+    off.poll.selected = (1, 3);
+    let screen = text(&draw(&off).0);
+    assert!(
+        screen.contains("*.example.test @ ns1.acme.lab. (127.0.0.12:53) (authoritative):"),
+        "{screen}"
+    );
+    assert!(!screen.contains(" ago"), "{screen}");
     // The other servers and the resolver turn green: the off-chain cells do not count.
     let mut a: Vec<Action> = poll_action(servers(w, CellState::Ok, "ns1.acme.lab"), super::at(3))
         .into_iter()
@@ -394,6 +412,7 @@ fn proof_screens() {
             ok: true,
             published: true,
             removed: true,
+            cleanup: crate::engine::prove::Cleanup::Removed,
             vantages: vec![VantageProof {
                 vantage: "ns1.acme.lab.".into(),
                 kind: VantageKind::Authoritative,
@@ -459,7 +478,11 @@ fn client_and_done_screens() {
                     },
                 ],
             }],
-            next_command: Some("lego --dns rfc2136 -d www.example.test run".into()),
+            next: vec![crate::tui::state::client::ClientNext {
+                client: "lego".into(),
+                commands: vec!["lego --dns rfc2136 -d www.example.test run".into()],
+                notes: vec![],
+            }],
             notes: vec![],
         }))],
     )
