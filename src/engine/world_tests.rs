@@ -436,3 +436,101 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         Severity::Error
     );
 }
+
+/// A small differential in the world (the lab's `differential.sh` in miniature): seeded
+/// setups combining owner/target typos, a wildcard, a server answering across zones,
+/// server faults, DNSSEC and a negative answer cached at the CA's resolver. The client
+/// writes the TXT at the plan's target; the truth is whether the CA's (validating)
+/// resolver of the world then finds it; `check`'s verdict must agree. A second opinion:
+/// the lab's unbound is the truth, this only keeps the rules honest between lab runs.
+#[tokio::test]
+async fn the_verdict_agrees_with_the_worlds_ca_resolver() {
+    const SEEDS: u64 = 400;
+    let mut disagree = Vec::new();
+    let started = std::time::Instant::now();
+    for seed in 1..=SEEDS {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut pick = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let owner = match pick(6) {
+            0 => "_acme-challenge.www.example.com.example.com. IN CNAME abc.acme.example.net.\n",
+            1 => "_acme-challenge.www IN CNAME abc.acme.example.net.example.com.\n",
+            2 => "* IN CNAME abc.acme.example.net.\n",
+            3 => "_acme-challenge IN CNAME abc.acme.example.net.\n",
+            _ => DELEGATED,
+        };
+        let mut w = world(owner, TOKEN);
+        let what = [
+            None,
+            Some(Fault::Timeout),
+            Some(Fault::Refused),
+            Some(Fault::ServFail),
+            Some(Fault::DropsEdns),
+            Some(Fault::NoAa),
+        ];
+        let fault = what[pick(what.len() as u64) as usize];
+        if let Some(f) = fault {
+            w = w.fault("127.0.0.30", f);
+        }
+        let cross = pick(3) == 0;
+        if cross {
+            w = w
+                .serve("127.0.0.10", &["acme.example.net."])
+                .fault("127.0.0.10", Fault::CrossZone);
+        }
+        let bogus = ["", "example.com.", "acme.example.net."][pick(4).min(2) as usize];
+        if !bogus.is_empty() && pick(2) == 0 {
+            w = w.bogus(bogus);
+        }
+        let w = std::sync::Arc::new(w);
+        let challenge = "_acme-challenge.www.example.com";
+        if pick(5) == 0 {
+            w.cache_nxdomain("127.0.0.53", challenge);
+        }
+        let mut cfg = config(&w);
+        cfg.resolvers[0].ca = true;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let opts = CheckOptions {
+            expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+            ..Default::default()
+        };
+        let r = engine
+            .check_one(&parse_input("www.example.com").unwrap(), &opts)
+            .await;
+        // The truth: the CA's resolver, asked after the client wrote.
+        let q = crate::dns::Question::new(
+            crate::dns::Name::from_ascii(challenge),
+            crate::dns::RecordType::TXT,
+        );
+        let truth = w
+            .answer(
+                "127.0.0.53:53".parse().unwrap(),
+                &q,
+                crate::dns::QueryFlags::recursive(),
+            )
+            .reply()
+            .is_some_and(|r| {
+                r.answers
+                    .iter()
+                    .any(|a| a.data == crate::dns::RData::TXT(vec!["token".into()]))
+            });
+        if truth != r.ok {
+            disagree.push(format!(
+                "seed {seed}: owner {owner:?} fault {fault:?} cross {cross} bogus {bogus:?}: truth {truth}, verdict {} {:?}",
+                r.ok,
+                codes(&r)
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "{} of {SEEDS} disagree:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
