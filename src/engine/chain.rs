@@ -274,7 +274,6 @@ pub async fn follow_with<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::QueryFlags;
     use std::time::Duration;
 
     fn exchange(rcode: u16, aa: bool, ra: bool) -> (Name, Exchange) {
@@ -295,7 +294,7 @@ mod tests {
         let ex = Exchange {
             server: "127.0.0.1:53".parse().unwrap(),
             question: Question::new(Name::from_ascii("x.example.net"), RecordType::TXT),
-            flags: QueryFlags::authoritative(),
+            flags: crate::dns::QueryFlags::authoritative(),
             elapsed: Duration::ZERO,
             outcome: Outcome::classify(reply),
         };

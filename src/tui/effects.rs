@@ -296,6 +296,8 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
+            api: None,
+            key_file: None,
             provider: provider.clone(),
             domain: dns(domain, "zone")?,
         },

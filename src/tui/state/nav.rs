@@ -69,7 +69,11 @@ pub fn forward(s: &mut State, fx: &mut Vec<Effect>) {
 pub fn back(s: &mut State, fx: &mut Vec<Effect>) {
     match s.screen {
         Screen::Wizard(step) => match step.prev() {
-            Some(p) => go(s, Screen::Wizard(p), fx),
+            Some(p) => {
+                go(s, Screen::Wizard(p), fx);
+                // Back at the poll on purpose: it does not jump forward again by itself.
+                s.poll.held = true;
+            }
             None => s.say(Level::Info, "this is the first step"),
         },
         Screen::Troubleshoot => s.say(Level::Info, "the troubleshooter has one screen"),

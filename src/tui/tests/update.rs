@@ -549,6 +549,44 @@ fn the_grid_turns_green_says_so_and_moves_on_by_itself() {
 }
 
 #[test]
+fn the_grid_moves_on_by_itself_only_when_the_user_has_not_moved_the_selection() {
+    let green = |s: State, when: u64| {
+        run(
+            s,
+            ["www.example.test", "*.example.test"].map(|n| {
+                cell(
+                    n,
+                    "google",
+                    VantageKind::Resolver,
+                    CellStatus::Ok,
+                    "CNAME ok",
+                    at(when),
+                )
+            }),
+        )
+        .0
+    };
+    // Moved the selection: stays, says so, Enter goes on.
+    let (s, _) = run(at_poll(), [code(KeyCode::Down)]);
+    let s = green(s, 1);
+    let (s, fx) = run(s, [Action::Tick(at(5)), Action::Tick(at(9))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    assert!(fx.is_empty());
+    assert_eq!(
+        status(&s),
+        "works from every vantage point; all green: Enter to prove"
+    );
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Proof));
+    // Back with b from the proof: the poll starts again and does not jump forward.
+    let (s, _) = run(s, [ch('b')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    let s = green(s, 10);
+    let (s, _) = run(s, [Action::Tick(at(13)), Action::Tick(at(16))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll), "no jump after b");
+}
+
+#[test]
 fn a_cell_turning_red_again_stops_the_advance() {
     let s = at_poll();
     let (s, _) = run(
@@ -1515,4 +1553,63 @@ fn done_is_set_up_and_exits_0_only_when_the_poll_and_the_proof_passed_for_every_
     let mut s3 = s;
     s3.screen = Screen::Wizard(Step::Client);
     assert_eq!(crate::tui::wizard_outcome(&s3).exit_code, 1);
+}
+
+#[test]
+fn esc_goes_back_one_step_and_quits_only_on_the_first_screen() {
+    let (s, fx) = run(at_proof(), [code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    assert!(!fx.contains(&Effect::Quit));
+    let (s, _) = run(s, [code(KeyCode::Esc), code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Zone));
+    let (s, _) = run(s, [code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Names));
+    assert!(!s.quitting);
+    // q quits from anywhere (here: asks, names typed are unsaved).
+    let (s, fx) = run(s, [code(KeyCode::Esc)]);
+    assert!(s.overlay == Some(Overlay::ConfirmQuit) || fx.contains(&Effect::Quit));
+    let (s, fx) = run(at_proof(), [ch('q')]);
+    assert!(s.overlay == Some(Overlay::ConfirmQuit) || fx.contains(&Effect::Quit));
+}
+
+#[test]
+fn help_lists_this_screens_keys_and_scrolls_without_closing() {
+    let (s, _) = run(at_poll(), [code(KeyCode::F(1))]);
+    assert_eq!(s.overlay, Some(Overlay::Help));
+    let keys: Vec<&str> = crate::tui::screens::popup::help_lines(&s)
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    assert!(
+        keys.contains(&"arrows") && keys.contains(&"Esc"),
+        "{keys:?}"
+    );
+    let mut s = s;
+    s.hits.popup_pane = Some(crate::tui::widgets::text_pane::PaneHit {
+        area: Rect::new(0, 0, 60, 5),
+        total: 12,
+        rows: 5,
+    });
+    let (s, _) = run(s, [ch('j')]);
+    assert_eq!(s.overlay, Some(Overlay::Help), "j scrolls the help");
+    assert_eq!(s.popup_pane.offset, 1);
+    let (s, _) = run(s, [ch('x')]);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn the_troubleshooter_lists_healthy_names_after_the_failing_ones() {
+    let s = diagnosed();
+    assert_eq!(s.trouble.healthy, ["www.example.test"]);
+    // G: the last row, the healthy name; Enter says it works.
+    let (s, _) = run(s, [ch('G')]);
+    assert_eq!(s.trouble.selected, 3);
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert!(s.overlay.is_none());
+    assert_eq!(
+        status(&s),
+        "www.example.test: no error: works from every vantage point"
+    );
+    let (s, _) = run(s, [ch('g')]);
+    assert_eq!(s.trouble.selected, 0);
 }
