@@ -193,7 +193,7 @@ impl World {
         self
     }
 
-    /// `addr` (a server) misbehaves so.
+    /// `addr` (a server) misbehaves so (a resolver: only [`Fault::Timeout`]).
     pub fn fault(mut self, addr: &str, fault: Fault) -> Self {
         self.servers
             .entry(ip(addr))
@@ -271,6 +271,13 @@ impl World {
     /// What `server` answers to `q`, with `flags`.
     pub fn answer(&self, server: SocketAddr, q: &Question, flags: QueryFlags) -> Outcome {
         if let Some(opts) = self.resolvers.get(&server.ip()) {
+            let dead = self
+                .servers
+                .get(&server.ip())
+                .is_some_and(|s| s.faults.contains(&Fault::Timeout));
+            if dead {
+                return Outcome::Timeout;
+            }
             return self.resolve(server.ip(), *opts, q, flags);
         }
         let Some(conf) = self.servers.get(&server.ip()) else {

@@ -742,6 +742,24 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
         if !auth_ok {
             return (Severity::Error, String::new());
         }
+        // The CA's own resolver timing out where a server of the chain does not answer but
+        // another of its zone does: it waits for the dead one, then asks the other (with
+        // more patience than this check has), as the validation will.
+        let waits_for_a_dead_sibling = matches!(rv.exchange.outcome, Outcome::Timeout)
+            && chain.steps.iter().any(|s| {
+                s.exchanges
+                    .iter()
+                    .any(|(_, e)| matches!(e.outcome, Outcome::Timeout))
+                    && s.exchanges.iter().any(|(_, e)| {
+                        e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+                    })
+            });
+        if rv.vantage.ca && waits_for_a_dead_sibling {
+            return (
+                Severity::Warning,
+                "; this is the CA's own resolver (`ca = true`): it waits for a server of the chain that does not answer, and then asks another server of the same zone, which answers, so the CA's validation is expected to succeed (slowly)".into(),
+            );
+        }
         if rv.vantage.ca {
             return (
                 Severity::Error,
