@@ -35,7 +35,7 @@ impl Style {
         }
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -46,7 +46,7 @@ impl Style {
 
 const WIDTH: usize = 80;
 
-fn wrap(text: &str, indent: usize, out: &mut String) {
+pub fn wrap(text: &str, indent: usize, out: &mut String) {
     let mut line = String::new();
     for word in text.split_whitespace() {
         if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
@@ -63,7 +63,7 @@ fn wrap(text: &str, indent: usize, out: &mut String) {
     }
 }
 
-fn cut(s: &str, n: usize) -> String {
+pub fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

@@ -34,7 +34,11 @@ fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
         ("--server", args.server.is_some(), &[Rfc2136]),
         ("--key-file", args.key_file.is_some(), &[Rfc2136]),
         ("--key", args.key.is_some(), &[Rfc2136]),
-        ("--domain", args.domain.is_some(), &[Rfc2136, Provider]),
+        (
+            "--domain",
+            args.domain.is_some(),
+            &[AcmeDns, Rfc2136, Provider],
+        ),
         ("--provider", args.provider.is_some(), &[Provider]),
     ];
     let mut out: Vec<&str> = given
@@ -88,6 +92,10 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
             api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
             storage: args.storage.clone(),
             allowfrom: args.allowfrom.clone(),
+            domain: match &args.domain {
+                Some(d) => Some(zone_name(d, "--domain")?),
+                None => None,
+            },
         },
         ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
             server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),

@@ -4,6 +4,7 @@
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply};
+use super::pacing::{Pacing, Signal, Ticket};
 use super::ratelimit::RateLimit;
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -61,7 +62,8 @@ pub struct NetOptions {
     /// resolvers that wait out a dead server never hold up the authoritative questions
     /// that would find it dead.
     pub max_inflight: usize,
-    /// Queries started per second toward one server (0: no cap).
+    /// Queries started per second toward one server (0: no cap): a hard cap over the
+    /// adaptive pacing ([`super::pacing`]).
     pub max_qps_per_server: u32,
 }
 
@@ -71,7 +73,7 @@ impl Default for NetOptions {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
-            max_qps_per_server: 50,
+            max_qps_per_server: 0,
         }
     }
 }
@@ -92,6 +94,8 @@ pub struct NetTransport {
     /// In-flight permits for questions to resolvers (RD on).
     recursive_permits: Arc<Semaphore>,
     rate: Arc<RateLimit>,
+    /// The adaptive window (and, after pressure, rate) per server.
+    pacing: Arc<Pacing>,
     sockets: Arc<UdpPool>,
     health: Arc<std::sync::Mutex<Health>>,
     /// Told when a server is found dead: the questions still waiting on it end at once.
@@ -108,6 +112,7 @@ impl NetTransport {
             permits,
             recursive_permits,
             rate,
+            pacing: Arc::default(),
             sockets: Arc::default(),
             health: Arc::default(),
             died: Arc::default(),
@@ -116,6 +121,11 @@ impl NetTransport {
 }
 
 impl NetTransport {
+    /// The adaptive pacing per server (its counters: slipped answers, losses, cuts).
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
     /// Resolves, with the time its last real timeout took, once `server` is found dead.
     async fn found_dead(&self, server: SocketAddr) -> Duration {
         loop {
@@ -243,6 +253,16 @@ impl Transport for NetTransport {
             }
             // The cap first: a query waiting for its server's turn holds no in-flight permit.
             me.rate.wait(server).await;
+            // Then the server's pacing window and rate (a server found dead meanwhile ends
+            // the wait).
+            let ticket = if judged {
+                tokio::select! {
+                    t = me.pacing.acquire(server) => t,
+                    took = me.found_dead(server) => return failed_fast(took),
+                }
+            } else {
+                me.pacing.acquire(server).await
+            };
             let permits = if judged {
                 &me.permits
             } else {
@@ -254,7 +274,7 @@ impl Transport for NetTransport {
                 return failed_fast(took);
             }
             let start = Instant::now();
-            let asked = exchange(server, &question, flags, &me.opts, &me.sockets);
+            let asked = exchange(server, &question, flags, &me.opts, &me.sockets, &ticket);
             let outcome = if judged {
                 // Found dead by other questions while this one waits: it ends now, as the
                 // questions asked after that do (questions that passed the check above just
@@ -267,6 +287,13 @@ impl Transport for NetTransport {
                 asked.await
             };
             let elapsed = start.elapsed();
+            match &outcome {
+                Outcome::Refused(_) => ticket.signal(Signal::Refused),
+                Outcome::ServFail(_) => ticket.signal(Signal::ServFail),
+                o if o.responded() => ticket.signal(Signal::Clean),
+                _ => {}
+            }
+            drop(ticket);
             if judged {
                 record(&me.health, &me.died, server, &outcome, elapsed);
             }
@@ -296,6 +323,7 @@ async fn exchange(
     flags: QueryFlags,
     opts: &NetOptions,
     sockets: &UdpPool,
+    pace: &Ticket,
 ) -> Outcome {
     let id: u16 = rand::random();
     let sent = if flags.mixed_case {
@@ -312,14 +340,26 @@ async fn exchange(
         return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours)).await {
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
             Ok(Err(e)) => Outcome::Network(e),
-            Err(_) => Outcome::Timeout,
+            Err(_) => {
+                pace.signal(Signal::Lost);
+                Outcome::Timeout
+            }
         };
     }
     let mut last = Outcome::Timeout;
-    for _ in 0..opts.attempts.max(1) {
+    for attempt in 0..opts.attempts.max(1) {
+        if attempt > 0 {
+            // A retry waits for its turn under the server's rate, which the loss may have set.
+            pace.turn().await;
+        }
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
+                    if msg.answers.is_empty() {
+                        // An RRL slip looks like this (so does an answer too big for UDP
+                        // from a server that sends no partial answer): pressure.
+                        pace.signal(Signal::Slip);
+                    }
                     return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours))
                         .await
                     {
@@ -334,12 +374,15 @@ async fn exchange(
                         no_edns: true,
                         ..flags
                     };
-                    return Box::pin(exchange(server, q, plain, opts, sockets)).await;
+                    return Box::pin(exchange(server, q, plain, opts, sockets, pace)).await;
                 }
                 return out;
             }
             Ok(Err(e)) => return Outcome::Network(e),
-            Err(_) => last = Outcome::Timeout,
+            Err(_) => {
+                pace.signal(Signal::Lost);
+                last = Outcome::Timeout;
+            }
         }
     }
     last
@@ -521,7 +564,7 @@ fn name(n: &HName) -> Name {
     Name::from_ascii_owned(n.to_ascii())
 }
 
-fn to_record(r: &HRecord) -> Option<Record> {
+pub(crate) fn to_record(r: &HRecord) -> Option<Record> {
     let data = match &r.data {
         HRData::A(a) => RData::A(a.0),
         HRData::AAAA(a) => RData::AAAA(a.0),

@@ -96,8 +96,33 @@ pub fn forged_by_network(apex: &Name, ex: &Exchange) -> bool {
     match &ex.outcome {
         Outcome::Answer(r) => !r.authoritative,
         Outcome::NoData(r) | Outcome::NxDomain(r) => !r.authoritative || r.soa().is_none(),
+        Outcome::Referral(_) => referral_loops(apex, ex),
         _ => false,
     }
+}
+
+/// A referral that leads nowhere, asked of a server of `apex`: it refers to `apex` itself
+/// or to a zone above it (a referral must go down), or its glue names the very server
+/// that gave it as a server of the child (which would only refer again: a server of the
+/// child answers for it authoritatively). Following it would loop, so the walk never
+/// does: it is no usable answer, and never the way to an authoritative one.
+pub fn referral_loops(apex: &Name, ex: &Exchange) -> bool {
+    let Outcome::Referral(r) = &ex.outcome else {
+        return false;
+    };
+    let cuts = r.referral();
+    let upward = cuts
+        .iter()
+        .any(|(owner, _)| *owner == apex || !owner.is_subdomain_of(apex));
+    let to_itself = r.additional.iter().any(|g| {
+        let ip = match g.data {
+            RData::A(a) => IpAddr::V4(a),
+            RData::AAAA(a) => IpAddr::V6(a),
+            _ => return false,
+        };
+        SocketAddr::new(ip, 53) == ex.server && cuts.iter().any(|(_, ns)| **ns == g.name)
+    });
+    upward || to_itself
 }
 
 /// The memoising walker.
@@ -290,7 +315,7 @@ impl<T: Transport> Walker<T> {
     async fn ask_zone(&self, zone: &Zone, q: &Question) -> (Option<Exchange>, Vec<Exchange>) {
         let usable = |ex: &Exchange| match &ex.outcome {
             _ if forged_by_network(&zone.apex, ex) => false,
-            Outcome::Referral(_) => true,
+            Outcome::Referral(_) => !referral_loops(&zone.apex, ex),
             Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
             _ => false,
         };
@@ -374,4 +399,67 @@ fn dedup(mut v: Vec<Name>) -> Vec<Name> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|n| seen.insert(n.clone()));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::outcome::{Rcode, Reply};
+    use crate::dns::types::Record;
+
+    fn referral(server: &str, apex_asked: &str, owner: &str, glue: &str) -> Exchange {
+        let rec = |name: &str, data: RData| Record {
+            name: Name::from_ascii(name),
+            ttl: 3600,
+            data,
+        };
+        let reply = Reply {
+            rcode: Rcode::NoError,
+            authoritative: false,
+            authentic_data: false,
+            recursion_available: false,
+            answers: vec![],
+            authority: vec![rec(owner, RData::NS(Name::from_ascii("ns.evil")))],
+            additional: vec![rec("ns.evil", RData::A(glue.parse().unwrap()))],
+            ede: vec![],
+            via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
+        };
+        Exchange {
+            server: server.parse().unwrap(),
+            question: Question::new(Name::from_ascii(apex_asked), RecordType::NS),
+            flags: QueryFlags::authoritative(),
+            elapsed: Duration::from_millis(1),
+            outcome: Outcome::Referral(reply),
+        }
+    }
+
+    /// A referral to the zone asked or above it, or with glue naming the server that gave
+    /// it, loops; a referral down to other servers does not. At the root or a TLD a looping
+    /// referral is what no real server gives (the network's doing).
+    #[test]
+    fn referral_loops_upward_or_back_to_the_same_server() {
+        let root = Name::root();
+        let tld = Name::from_ascii("test");
+        let up = referral("127.0.0.81:53", "test", ".", "127.0.0.81");
+        assert!(referral_loops(&root, &up));
+        assert!(referral_loops(&tld, &up));
+        assert!(forged_by_network(&root, &up));
+        let same = referral("127.0.0.5:53", "example.test", "test", "127.0.0.9");
+        assert!(referral_loops(&tld, &same), "to the zone asked");
+        let to_itself = referral("127.0.0.81:53", "test", "test", "127.0.0.81");
+        assert!(referral_loops(&root, &to_itself));
+        let down = referral("127.0.0.10:53", "test", "test", "127.0.0.11");
+        assert!(!referral_loops(&root, &down));
+        assert!(!forged_by_network(&root, &down));
+        let deeper = referral(
+            "127.0.0.11:53",
+            "example.test",
+            "example.test",
+            "127.0.0.12",
+        );
+        assert!(!referral_loops(&tld, &deeper));
+    }
 }

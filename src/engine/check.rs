@@ -4,6 +4,7 @@
 
 use crate::dns::memo::Memo;
 use crate::dns::transport::DEAD_AFTER_TIMEOUTS;
+use crate::dns::walk::is_infrastructure;
 use crate::dns::walk::Walker;
 use crate::dns::{
     Exchange, Name, NetOptions, NetTransport, Outcome, QueryFlags, Question, RData, RecordType,
@@ -12,7 +13,7 @@ use crate::dns::{
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{ask_resolver, vantages, ResolverView, Vantage};
-use crate::findings::rules::chain::{rules, NameEvidence, ParentCname};
+use crate::findings::rules::chain::{rules, NameEvidence, ParentCname, TargetDoubled};
 use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
@@ -148,9 +149,15 @@ impl<T: Transport> Engine<T> {
         }));
         let (chain, resolvers) = tokio::join!(chain, resolvers);
         self.note_hanging(&chain, &resolvers);
-        let (doubled, parent_cname) = tokio::join!(
+        let expect_target = opts
+            .expect_target
+            .clone()
+            .or_else(|| opts.planned.get(&input.identifier).cloned());
+        let (doubled, parent_cname, parent_zone, target_doubled) = tokio::join!(
             self.doubled_lookup(input, &chain),
-            self.parent_cname_lookup(input, &chain)
+            self.parent_cname_lookup(input, &chain),
+            self.parent_zone_lookup(input, &chain),
+            self.target_doubled_lookup(&chain, expect_target.as_ref())
         );
         NameEvidence {
             observed_at: std::time::SystemTime::now(),
@@ -158,11 +165,10 @@ impl<T: Transport> Engine<T> {
             chain,
             resolvers,
             doubled,
-            expect_target: opts
-                .expect_target
-                .clone()
-                .or_else(|| opts.planned.get(&input.identifier).cloned()),
+            expect_target,
             parent_cname,
+            parent_zone,
+            target_doubled,
             system_client: None,
         }
     }
@@ -275,6 +281,59 @@ impl<T: Transport> Engine<T> {
             }
         }
         None
+    }
+
+    /// When `_acme-challenge.<name>` has no CNAME and lies in a zone that a zone of the
+    /// user (not the root, not a TLD) delegates: that delegating zone.
+    pub(crate) async fn parent_zone_lookup(
+        &self,
+        input: &InputName,
+        chain: &Chain,
+    ) -> Option<Name> {
+        let apex = &chain.steps.first()?.zone.apex;
+        if !chain.hops.is_empty() || *apex == input.challenge || is_infrastructure(apex) {
+            return None;
+        }
+        let parent = self.walker.zone_of(apex.parent()).await.zone.apex.clone();
+        (!is_infrastructure(&parent)).then_some(parent)
+    }
+
+    /// The first CNAME's target with its owner's zone appended
+    /// (`label.acme.example.net.example.com.`): the part before the zone is the expected
+    /// target, or a name in a delegated zone (not the root or a TLD).
+    pub(crate) async fn target_doubled_lookup(
+        &self,
+        chain: &Chain,
+        expect: Option<&Name>,
+    ) -> Option<TargetDoubled> {
+        let first = chain.hops.first()?;
+        let zone = first.zone.clone().filter(|z| !z.is_root())?;
+        let head = first
+            .target
+            .as_str()
+            .strip_suffix(zone.as_str())?
+            .strip_suffix('.')?;
+        let meant = Name::from_ascii(head);
+        if meant.label_count() < 2 {
+            return None;
+        }
+        let why = if expect == Some(&meant) {
+            "the expected target".to_string()
+        } else {
+            let walk = self.walker.zone_of(meant.clone()).await;
+            let apex = &walk.zone.apex;
+            if is_infrastructure(apex) || walk.unresponsive {
+                return None;
+            }
+            format!("a name in the delegated zone {apex}")
+        };
+        Some(TargetDoubled {
+            owner: first.owner.clone(),
+            published: first.target.clone(),
+            zone,
+            meant,
+            why,
+        })
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
@@ -549,7 +608,8 @@ fn exchange_ttl(ex: &Exchange) -> Option<Duration> {
 }
 
 /// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at
-/// least one error finding, 3 inconclusive (no server could be reached at all).
+/// least one error finding, 3 inconclusive (no server could be reached at all, or some
+/// name is neither failing nor known to work: 0 is only for names that work).
 pub fn exit_code(report: &Report) -> i32 {
     if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
         return 3;
@@ -560,6 +620,9 @@ pub fn exit_code(report: &Report) -> i32 {
             .any(|f: &Finding| f.severity == Severity::Error)
     }) {
         return 1;
+    }
+    if report.names.iter().any(|n| !n.ok) {
+        return 3;
     }
     0
 }

@@ -11,4 +11,6 @@ pub mod poll;
 pub mod prove;
 pub mod setup;
 pub mod views;
+#[cfg(test)]
+mod world_tests;
 pub mod write;

@@ -202,9 +202,21 @@ impl<T: Transport> Engine<T> {
         let target = zone
             .target_for(n)
             .await
-            .map_err(|error| SetupError::Target {
-                name: n.identifier.clone(),
-                error,
+            .map_err(|error| match error.code() {
+                Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                    code,
+                    &n.identifier,
+                    error
+                        .message
+                        .strip_prefix(&format!("{}: ", code.as_str()))
+                        .unwrap_or(&error.message)
+                        .to_string(),
+                    error.fix,
+                ))),
+                None => SetupError::Target {
+                    name: n.identifier.clone(),
+                    error,
+                },
             })?;
         let walk = self.walker().zone_of(n.challenge.clone()).await;
         let apex: Option<Name> =

@@ -469,7 +469,8 @@ mod tests {
             attempts: 2,
             max_inflight: 64,
             poll_interval: Duration::from_millis(1000),
-            max_qps_per_server: 50,
+            // 0 since the adaptive pacing (issue 19): the cap is an explicit choice.
+            max_qps_per_server: 0,
             resolvers: vec![
                 resolver("cloudflare", "1.1.1.1:53"),
                 resolver("google", "8.8.8.8:53"),
@@ -533,8 +534,9 @@ servers = ["127.0.0.55:53"]
     }
 
     #[test]
-    fn the_per_server_cap_is_polite_by_default_and_checked() {
-        assert_eq!(Config::defaults().max_qps_per_server, 50);
+    fn the_per_server_cap_is_off_by_default_and_checked() {
+        // Politeness is the adaptive pacing's (dns::pacing); the cap is a hard limit on top.
+        assert_eq!(Config::defaults().max_qps_per_server, 0);
         let c = Config::from_toml("max_qps_per_server = 0\n", Path::new("c.toml")).unwrap();
         assert_eq!(c.max_qps_per_server, 0);
         let c = Config::from_toml("max_qps_per_server = 1000000\n", Path::new("c.toml")).unwrap();

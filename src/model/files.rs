@@ -11,6 +11,33 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 /// The largest list of names read (`--names-from`): 64 MiB, about two million names.
 pub const MAX_NAMES_BYTES: u64 = 64 << 20;
 
+/// The largest report read (`merge`): 1 GiB, a `check --json` of about 100,000 names.
+pub const MAX_REPORT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `max` bytes of the regular file `path`; anything else (a directory, a
+/// FIFO, a device such as `/dev/zero`) is an `InvalidInput` error that says so, checked
+/// on the opened file (no window between the check and the read).
+pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let f = File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, FIFO or device); give a file, or - for standard input",
+        ));
+    }
+    if meta.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB ({max} bytes at most); give the right file",
+                max >> 20
+            ),
+        ));
+    }
+    read_at_most(f, max)
+}
+
 /// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
 /// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest.
 pub fn read_limited(path: &Path) -> io::Result<Vec<u8>> {

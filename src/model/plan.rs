@@ -18,6 +18,10 @@ pub enum ZoneSpec {
         /// CIDRs the accounts may update from.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         allowfrom: Vec<String>,
+        /// The acme-dns server's `domain` (`--domain`): a registration whose fulldomain is
+        /// not under it is refused (`ACMEDNS_BAD_RESPONSE`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<Name>,
     },
     /// An RFC 2136 zone with a TSIG key scoped to TXT updates.
     Rfc2136 {

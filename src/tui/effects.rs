@@ -279,6 +279,7 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             api: api.clone(),
             storage: storage.clone(),
             allowfrom: allowfrom.clone(),
+            domain: None,
         },
         ZoneInput::Rfc2136 { server, zone, key } => ZoneSpec::Rfc2136 {
             server: server.clone(),

@@ -2,7 +2,8 @@
 //! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
 
 use super::acme_dns::{
-    diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi, AcmeDnsError, UpdateOutcome,
+    check_allowfrom, diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi,
+    AcmeDnsError, UpdateOutcome,
 };
 use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
 use crate::dns::Name;
@@ -27,6 +28,17 @@ const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ZoneError {
     pub message: String,
     pub fix: String,
+}
+
+impl ZoneError {
+    /// The finding code this error stands for, when it is one (its message starts with
+    /// the code, e.g. `ACMEDNS_BAD_RESPONSE`).
+    pub fn code(&self) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| self.message.starts_with(&format!("{}: ", c.as_str())))
+    }
 }
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
@@ -110,9 +122,19 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
             api,
             storage,
             allowfrom,
+            domain,
         } => {
+            check_allowfrom(allowfrom).map_err(|e| {
+                zerr(
+                    e.to_string(),
+                    "fix --allowfrom; nothing was sent to the acme-dns server",
+                )
+            })?;
             let client = AcmeDnsApi::new(api)
                 .and_then(|a| a.with_timeout(timeout.max(Duration::from_secs(5))))
+                .map(|a| {
+                    a.expect_zones(domain.iter().map(|d| d.without_dot().to_string()).collect())
+                })
                 .map_err(|e| {
                     zerr(
                         e.to_string(),
@@ -331,11 +353,15 @@ impl ValidationZone for AcmeDnsZone {
                 .store
                 .ensure(&self.api, &storage_key(name), &self.allowfrom)
                 .await
-                .map_err(|e| {
-                    zerr(
+                .map_err(|e| match e {
+                    AcmeDnsError::BadResponse { .. } => zerr(
+                        e.to_string(),
+                        "check that --api is the acme-dns server you trust and give --domain with its domain; nothing was saved",
+                    ),
+                    _ => zerr(
                         e.to_string(),
                         "check the acme-dns URL and that the server answers /register",
-                    )
+                    ),
                 })?;
             Ok(Name::from_ascii(&acct.target()))
         }

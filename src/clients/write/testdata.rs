@@ -64,6 +64,7 @@ pub fn acme_dns_plan() -> Plan {
             api: API.into(),
             storage: None,
             allowfrom: vec![],
+            domain: None,
         },
         names: planned(|h| Name::from_ascii(&fulldomain(h))),
     }

@@ -196,6 +196,7 @@ impl ZoneState {
                 api,
                 storage,
                 allowfrom,
+                ..
             } => {
                 z.kind = 0;
                 z.api = TextField::new(api);
