@@ -764,3 +764,66 @@ fn the_grid_of_50_names_by_7_vantage_points_fits_80x24_and_120x40() {
     }
     assert!(!screen.contains("←") && !screen.contains("→"), "{screen}");
 }
+
+#[test]
+fn the_diff_wraps_long_lines_and_marks_the_changed_part() {
+    use crate::tui::screens::client::{changed_span, diff_lines};
+    let old = "manual_auth_hook = /usr/bin/acme-delegate --config /etc/acme-delegate/config.toml --plan /root/.config/acme-delegate/plan.toml hook certbot-auth";
+    let new = "manual_auth_hook = /usr/bin/acme-delegate --config /etc/acme-delegate/config.toml --plan /srv/shop/acme-delegate/plan.toml hook certbot-auth";
+    let (p, sfx) = changed_span(old, new);
+    assert_eq!(&old[p..old.len() - sfx], "root/.config");
+    assert_eq!(&new[p..new.len() - sfx], "srv/shop");
+    let diff = vec![
+        DiffLine {
+            sign: '-',
+            text: old.into(),
+        },
+        DiffLine {
+            sign: '+',
+            text: new.into(),
+        },
+    ];
+    let lines = diff_lines(&diff, &crate::tui::theme::Theme { color: false });
+    let marked: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.spans
+                .iter()
+                .filter(|s| {
+                    s.style
+                        .add_modifier
+                        .contains(ratatui::style::Modifier::REVERSED)
+                })
+                .map(|s| s.content.to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(marked, ["root/.config", "srv/shop"]);
+    // On screen at 80x24: both lines whole (wrapped), not cut where they differ.
+    let mut s = at(Step::Client);
+    s.client.busy = true;
+    let (s, _) = run(
+        s,
+        [Action::FilesPlanned(Ok(FilePlan {
+            files: vec![PlannedFile {
+                client: "certbot".into(),
+                path: "/etc/letsencrypt/acme-delegate.ini".into(),
+                mode: 0o600,
+                change: FileChange::Changed,
+                diff,
+            }],
+            next: vec![],
+            notes: vec![],
+        }))],
+    );
+    let screen = text(&draw(&s).0).replace(['│', '\n'], "");
+    let flat: String = screen.split_whitespace().collect::<Vec<_>>().join("");
+    for l in [old, new] {
+        let want: String = l.split_whitespace().collect::<Vec<_>>().join("");
+        assert!(
+            flat.contains(&want),
+            "{l} is not whole on screen:\n{}",
+            text(&draw(&s).0)
+        );
+    }
+}
