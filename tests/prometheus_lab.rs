@@ -126,7 +126,7 @@ async fn prometheus_alerts_on_the_broken_names_only() {
     // The exporter.
     let exporter = format!("127.0.0.1:{}", free_port());
     let config = common::config();
-    let _serve = Killed(common::spawn(&[
+    let serve = Killed(common::spawn(&[
         "--config",
         config.to_str().unwrap(),
         "serve",
@@ -305,7 +305,10 @@ async fn prometheus_alerts_on_the_broken_names_only() {
     for (path, why) in [
         ("/probe", "no name"),
         ("/probe?name=192.0.2.1", "IP address"),
-        ("/probe?target=www.example.test", "name=NAME"),
+        (
+            "/probe?module=http_2xx&name=www.example.test",
+            "unknown parameter \"module\"",
+        ),
     ] {
         let r = client
             .get(format!("http://{exporter}{path}"))
@@ -323,6 +326,27 @@ async fn prometheus_alerts_on_the_broken_names_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+
+    // SIGTERM: a graceful stop, exit status 0.
+    let mut serve = serve;
+    let pid = serve.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "serve after SIGTERM: {status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

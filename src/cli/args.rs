@@ -83,8 +83,8 @@ pub struct ServeArgs {
     /// The CNAME target every NAME must reach (else the plan's target for the name).
     #[arg(long, value_name = "T")]
     pub expect_target: Option<String>,
-    /// Reuse a name's result for at most this many seconds (it is reused for the smallest
-    /// TTL on its chain, and never longer than this).
+    /// Reuse a name's result for at most this many seconds (it is reused for the TTL of
+    /// the delegation's records, and never longer than this).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub max_age: u64,
     /// Seconds a probe may take when the request has no X-Prometheus-Scrape-Timeout-Seconds.
@@ -305,7 +305,7 @@ Prometheus (blackbox_exporter style relabelling, see contrib/prometheus/promethe
       - {target_label: __address__, replacement: 127.0.0.1:9612}
 
 Each probe is bounded by Prometheus's X-Prometheus-Scrape-Timeout-Seconds header (less
-0.5 s); a name checked within the smallest TTL of its chain (at most --max-age) is
+0.5 s); a name checked within the TTL of its CNAME records (at most --max-age) is
 answered from that result. Bad parameters get HTTP 400 with the reason.
 
 Exit status:
@@ -366,7 +366,8 @@ pub struct PlanArgs {
     /// The kind of validation zone.
     #[arg(long, value_enum)]
     pub zone: ZoneKindArg,
-    /// acme-dns: the API base URL.
+    /// acme-dns: the API base URL. provider (pdns): the provider's API base URL, e.g.
+    /// http://127.0.0.1:8081; with --key-file, acme-delegate writes the zone itself.
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// acme-dns: CIDRs allowed to update (repeatable).
@@ -378,12 +379,14 @@ pub struct PlanArgs {
     /// rfc2136: the primary server to send updates to (ip:port).
     #[arg(long, value_name = "ADDR")]
     pub server: Option<String>,
-    /// rfc2136: the TSIG key file (BIND or knot format).
+    /// rfc2136: the TSIG key file (BIND or knot format). provider: the API key file (one
+    /// line, mode 0600).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub key_file: Option<PathBuf>,
     /// rfc2136: the TSIG key as ALG:NAME:SECRET (kdig -y form); it is stored in a 0600 key
     /// file in the user data dir, which the plan names. Prefer --key-file: a secret on a
-    /// command line is visible to other users of this machine.
+    /// command line is visible to other users of this machine. provider: the API key, stored
+    /// the same way.
     #[arg(long, value_name = "ALG:NAME:SECRET")]
     pub key: Option<String>,
     /// rfc2136 and provider: the validation zone (e.g. acme.example.net); acme-dns: the
@@ -460,6 +463,11 @@ pub struct CheckArgs {
     /// Also write a Prometheus node_exporter textfile (atomically) for cron monitoring.
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// When to ask the resolvers: `auto` only once the authoritative servers serve the
+    /// right chain (a resolver asked before caches the NXDOMAIN for the negative TTL, and
+    /// the CA's may serve it later); `always` at once, whatever they cache.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub ask_resolvers: AskResolversArg,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
     #[arg(required_unless_present = "names_from", value_name = "NAME")]
     pub names: Vec<String>,
@@ -468,4 +476,11 @@ pub struct CheckArgs {
     /// holds (100,000 names need no larger stack limit).
     #[arg(long, value_name = "FILE")]
     pub names_from: Option<PathBuf>,
+}
+
+/// `--ask-resolvers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AskResolversArg {
+    Auto,
+    Always,
 }

@@ -1,9 +1,9 @@
 //! `check` (also `--wait`) and `diagnose`: names in, the engine's report out (table, JSON,
 //! Prometheus textfile), with a progress bar or state lines on stderr while it works.
 
-use super::args::CheckArgs;
+use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
+use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoints;
 use acme_delegate::engine::events::CancellationToken;
@@ -48,6 +48,10 @@ async fn check_inputs(
         CheckOptions {
             expect_target,
             planned,
+            ask_resolvers: match args.ask_resolvers {
+                AskResolversArg::Auto => AskResolvers::Auto,
+                AskResolversArg::Always => AskResolvers::Always,
+            },
         },
     ))
 }

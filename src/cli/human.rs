@@ -15,6 +15,7 @@
 //! ```
 
 use acme_delegate::engine::views::VantageKind;
+use acme_delegate::findings::evidence::NOT_ASKED;
 use acme_delegate::findings::Severity;
 use acme_delegate::report::{NameReport, Report};
 use std::fmt::Write;
@@ -153,6 +154,14 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
             cut(&v.outcome, 10),
             v.ms
         );
+    }
+    if let Some(why) = n
+        .views
+        .iter()
+        .find(|v| v.outcome == NOT_ASKED)
+        .and_then(|v| v.detail.as_ref())
+    {
+        wrap(&format!("resolvers {why}"), 2, &mut out);
     }
     for f in &n.findings {
         let sev = match f.severity {

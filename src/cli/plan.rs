@@ -28,12 +28,12 @@ fn zone_name(s: &str, flag: &str) -> Result<Name, String> {
 fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
     use ZoneKindArg::*;
     let given: [(&str, bool, &[ZoneKindArg]); 8] = [
-        ("--api", args.api.is_some(), &[AcmeDns]),
+        ("--api", args.api.is_some(), &[AcmeDns, Provider]),
         ("--allowfrom", !args.allowfrom.is_empty(), &[AcmeDns]),
         ("--storage", args.storage.is_some(), &[AcmeDns]),
         ("--server", args.server.is_some(), &[Rfc2136]),
-        ("--key-file", args.key_file.is_some(), &[Rfc2136]),
-        ("--key", args.key.is_some(), &[Rfc2136]),
+        ("--key-file", args.key_file.is_some(), &[Rfc2136, Provider]),
+        ("--key", args.key.is_some(), &[Rfc2136, Provider]),
         (
             "--domain",
             args.domain.is_some(),
@@ -112,10 +112,32 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
                 }
             },
         },
-        ZoneKindArg::Provider => ZoneSpec::Provider {
-            provider: need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase(),
-            domain: zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?,
-        },
+        ZoneKindArg::Provider => {
+            let provider =
+                need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase();
+            let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
+            let key_file = match (&args.key_file, &args.key) {
+                (Some(f), _) => Some(f.clone()),
+                (None, Some(k)) => Some(
+                    setup::store_api_key(provider.clone(), domain.clone(), k.clone())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                (None, None) => None,
+            };
+            if args.api.is_some() != key_file.is_some() {
+                return Err(format!(
+                    "--zone provider: give both --api URL and --key-file FILE (or --key KEY) for acme-delegate to write the zone through the API ({}), or neither",
+                    acme_delegate::zones::provider::DRIVEN.join(", ")
+                ));
+            }
+            ZoneSpec::Provider {
+                provider,
+                domain,
+                api: args.api.clone(),
+                key_file,
+            }
+        }
         ZoneKindArg::Hosted => ZoneSpec::Hosted {
             target: zone_name(need(&args.target, "--target T", "hosted")?, "--target")?,
         },

@@ -151,6 +151,8 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
         opts: CheckOptions {
             expect_target,
             planned,
+            // A watcher must never fill the caches it reports on.
+            ask_resolvers: Default::default(),
         },
         vantage: super::check::vantage_label(args.vantage_label.as_deref()),
         max_age: Duration::from_secs(args.max_age),
@@ -166,6 +168,11 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
         shutdown: shutdown.clone(),
     });
     let bound = listener.local_addr().unwrap_or(listen);
+    if !bound.ip().is_loopback() {
+        errln!(
+            "acme-delegate serve: {bound} is reachable from other hosts, in plain HTTP: put a reverse proxy with TLS in front and let only Prometheus through (see README)"
+        );
+    }
     errln!(
         "acme-delegate serve: listening on http://{bound} (vantage {:?}): /probe?name=NAME, /metrics, /healthz",
         exporter.vantage
@@ -258,17 +265,14 @@ impl Exporter {
         let mut names = Vec::new();
         for (k, v) in query {
             match k.as_str() {
-                "name" => names.push(
-                    parse_input(v).map_err(|e| BadRequest(format!("name={v:?}: {e}")))?,
+                // `target` too: what blackbox-style tools (the Prometheus Operator's Probe)
+                // send.
+                "name" | "target" => names.push(
+                    parse_input(v).map_err(|e| BadRequest(format!("{k}={v:?}: {e}")))?,
                 ),
-                "target" => {
-                    return Err(BadRequest(
-                        "unknown parameter \"target\": this exporter takes name=NAME (relabel __address__ to __param_name)".into(),
-                    ))
-                }
                 other => {
                     return Err(BadRequest(format!(
-                        "unknown parameter {other:?}: /probe takes name=NAME, repeatable"
+                        "unknown parameter {other:?}: /probe takes name=NAME (or target=NAME), repeatable"
                     )))
                 }
             }
@@ -647,7 +651,18 @@ mod tests {
         };
         assert!(refused(None, &[]).contains("no name"));
         assert!(refused(None, &[("name", "192.0.2.1")]).contains("name=\"192.0.2.1\""));
-        assert!(refused(None, &[("target", "a.example.com")]).contains("name=NAME"));
+        assert!(refused(None, &[("target", "192.0.2.1")]).contains("target=\"192.0.2.1\""));
+        let (names, _) = x
+            .parse_request(
+                &headers(None),
+                &q(&[("target", "a.example.com"), ("name", "b.example.com")]),
+            )
+            .unwrap();
+        assert_eq!(
+            names.len(),
+            2,
+            "target= is name= (the Probe resource sends it)"
+        );
         assert!(refused(None, &[("module", "x")]).contains("unknown parameter \"module\""));
         assert!(refused(
             None,

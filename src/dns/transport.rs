@@ -239,7 +239,10 @@ impl Transport for NetTransport {
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
         let me = self.clone();
-        let judged = !flags.recursion_desired;
+        // A question without EDNS to a server found dead is the fallback of RFC 6891 (a
+        // server that drops EDNS queries looks dead): it is sent.
+        let authoritative = !flags.recursion_desired;
+        let judged = authoritative && !flags.no_edns;
         async move {
             let failed_fast = |took: Duration| Exchange {
                 server,
@@ -263,7 +266,7 @@ impl Transport for NetTransport {
             } else {
                 me.pacing.acquire(server).await
             };
-            let permits = if judged {
+            let permits = if authoritative {
                 &me.permits
             } else {
                 &me.recursive_permits

@@ -55,6 +55,8 @@ pub struct ResolverOptions {
     pub negative_cache: bool,
     /// Fails (SERVFAIL, EDE 6) on a zone marked bogus, unless asked with CD.
     pub validating: bool,
+    /// Its SERVFAIL carries no Extended DNS Error (no zone named).
+    pub no_ede: bool,
 }
 
 /// A zone text that did not parse.
@@ -224,6 +226,17 @@ impl World {
             .collect();
         v.sort();
         v
+    }
+
+    /// Resolver `addr` keeps an NXDOMAIN for `TXT name` (as if asked before the record
+    /// was published), until [`World::flush`].
+    pub fn cache_nxdomain(&self, addr: &str, name: &str) {
+        let q = Question::new(Name::from_ascii(name), RecordType::TXT);
+        let mut r = empty(Rcode::NXDomain);
+        r.recursion_available = true;
+        self.lock()
+            .negative
+            .insert((ip(addr), q), Outcome::NxDomain(r));
     }
 
     /// Forgets every negative answer the resolvers keep.
@@ -491,7 +504,7 @@ impl World {
                 .collect();
             let o = Outcome::classify(r);
             if opts.validating && !flags.checking_disabled && self.is_bogus(&touched) {
-                return servfail(self.bogus_ede(&touched));
+                return servfail(self.bogus_ede(opts, q, &touched));
             }
             if opts.negative_cache && matches!(o, Outcome::NxDomain(_) | Outcome::NoData(_)) {
                 self.lock().negative.insert(key, o.clone());
@@ -502,7 +515,7 @@ impl World {
             return servfail(vec![]);
         }
         if opts.validating && !flags.checking_disabled && self.is_bogus(&touched) {
-            return servfail(self.bogus_ede(&touched));
+            return servfail(self.bogus_ede(opts, q, &touched));
         }
         let mut r = empty(Rcode::NoError);
         r.recursion_available = true;
@@ -516,7 +529,11 @@ impl World {
             .any(|z| self.bogus.iter().any(|b| z.is_subdomain_of(b)))
     }
 
-    fn bogus_ede(&self, zones: &[Name]) -> Vec<Ede> {
+    /// Unbound's EDE for a validation failure, naming the zone whose key fails.
+    fn bogus_ede(&self, opts: ResolverOptions, q: &Question, zones: &[Name]) -> Vec<Ede> {
+        if opts.no_ede {
+            return vec![];
+        }
         let z = zones
             .iter()
             .find_map(|z| self.bogus.iter().find(|b| z.is_subdomain_of(b)))
@@ -524,7 +541,10 @@ impl World {
             .unwrap_or_else(Name::root);
         vec![Ede {
             code: 6,
-            text: format!("validation failure <{z}>: signature expired"),
+            text: format!(
+                "validation failure <{} {} IN>: signature expired for key {z} while building chain of trust",
+                q.name, q.rtype
+            ),
         }]
     }
 
@@ -699,6 +719,19 @@ impl Transport for World {
     }
 }
 
+/// A shared world: a test keeps a handle to look into it (what was asked, what the
+/// resolvers cache) after the engine ran.
+impl Transport for std::sync::Arc<World> {
+    fn ask(
+        &self,
+        server: SocketAddr,
+        question: &Question,
+        flags: QueryFlags,
+    ) -> impl Future<Output = Exchange> + Send {
+        self.as_ref().ask(server, question, flags)
+    }
+}
+
 /// A small world for tests: the root, `com.` and `net.` (one server), `example.com.`
 /// (127.0.0.10), `example.net.` (127.0.0.20) and the validation zone `acme.example.net.`
 /// (127.0.0.30); resolvers `lab-unbound` 127.0.0.53 (validating) and `unbound2`
@@ -758,6 +791,7 @@ pub mod fixture {
                 ResolverOptions {
                     validating: true,
                     negative_cache: false,
+                    no_ede: false,
                 },
             )
             .resolver(
@@ -765,6 +799,7 @@ pub mod fixture {
                 ResolverOptions {
                     validating: true,
                     negative_cache: true,
+                    no_ede: false,
                 },
             )
     }
@@ -803,6 +838,7 @@ pub mod fixture {
         let resolver = |name: &str, a: &str| Resolver {
             name: name.into(),
             address: a.parse().unwrap(),
+            ca: false,
         };
         Config {
             source: None,

@@ -3,9 +3,7 @@
 //! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
 
 use crate::dns::walk::Walker;
-use crate::dns::{
-    Exchange, Name, Outcome, QueryFlags, Question, RData, Rcode, RecordType, Reply, Transport,
-};
+use crate::dns::{Exchange, Name, Outcome, Question, RData, Rcode, RecordType, Reply, Transport};
 use crate::engine::events::{Event, EventSink};
 use crate::findings::evidence::VantageKind;
 use crate::findings::rules::chain::outcome_text;
@@ -174,10 +172,7 @@ pub async fn follow_with<T: Transport>(
             let asks = zone.servers.iter().map(|s| {
                 let q = question.clone();
                 async move {
-                    let ex = walker
-                        .transport()
-                        .ask(s.addr, &q, QueryFlags::authoritative())
-                        .await;
+                    let ex = walker.ask_auth(s.addr, &q).await;
                     events.emit(|| Event::Vantage {
                         name: name.to_string(),
                         vantage: s.name.to_string(),
@@ -296,7 +291,7 @@ mod tests {
         let ex = Exchange {
             server: "127.0.0.1:53".parse().unwrap(),
             question: Question::new(Name::from_ascii("x.example.net"), RecordType::TXT),
-            flags: QueryFlags::authoritative(),
+            flags: crate::dns::QueryFlags::authoritative(),
             elapsed: Duration::ZERO,
             outcome: Outcome::classify(reply),
         };

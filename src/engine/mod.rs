@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod endpoint;
 pub mod events;
 pub mod hook;
+pub mod lego_probe;
 pub mod poll;
 pub mod prove;
 pub mod setup;

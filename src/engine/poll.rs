@@ -208,6 +208,7 @@ impl<T: Transport> Engine<T> {
             input: st.input.clone(),
             chain,
             resolvers: vec![],
+            not_asked: None,
             doubled,
             expect_target,
             parent_cname: None,
@@ -471,6 +472,7 @@ mod tests {
                 name: "r".into(),
                 kind: VantageKind::Resolver,
                 addr: "127.0.0.53:53".parse().unwrap(),
+                ca: false,
             },
             exchange: Exchange {
                 server: "127.0.0.53:53".parse().unwrap(),
@@ -628,6 +630,7 @@ mod tests {
             input: crate::model::name::parse_input("www.example.test").unwrap(),
             chain: c,
             resolvers: vec![],
+            not_asked: None,
             doubled: None,
             expect_target: None,
             parent_cname: None,

@@ -129,6 +129,55 @@ pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
     .await
 }
 
+/// Stores a provider API key given on the command line in `keys/<provider>-<zone>.apikey`
+/// (0600, in a 0700 folder of the user data dir) and returns its path. Never printed.
+pub async fn store_api_key(
+    provider: String,
+    zone: Name,
+    key: String,
+) -> Result<PathBuf, SetupError> {
+    blocking(move || {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let key = key.trim().to_string();
+        if key.is_empty() || key.contains(['\n', '\r']) {
+            return Err(SetupError::KeyStore(
+                "the API key is empty or spans lines".into(),
+            ));
+        }
+        let dir = crate::model::config::project_dirs()
+            .map(|d| d.data_dir().join("keys"))
+            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
+        let store = |e: std::io::Error| {
+            SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()))
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(store)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let path = dir.join(format!(
+            "{}-{}.apikey",
+            safe(&provider),
+            safe(zone.without_dot())
+        ));
+        write_atomic(&path, format!("{key}\n").as_bytes(), 0o600).map_err(store)?;
+        Ok(path)
+    })
+    .await
+}
+
 fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, SetupError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let store =
@@ -171,7 +220,18 @@ impl<T: Transport> Engine<T> {
         zone: &dyn ValidationZone,
         names: &[InputName],
     ) -> Result<PlanOutcome, SetupError> {
-        zone.usable().await.map_err(SetupError::ZoneUnusable)?;
+        zone.usable().await.map_err(|e| match e.code() {
+            Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                code,
+                zone.spec().kind(),
+                e.message
+                    .strip_prefix(&format!("{}: ", code.as_str()))
+                    .unwrap_or(&e.message)
+                    .to_string(),
+                e.fix,
+            ))),
+            None => SetupError::ZoneUnusable(e),
+        })?;
         let mut findings = zone.audit().await;
         if let Some(f) = findings.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
             return Err(SetupError::Unusable(Box::new(f.clone())));

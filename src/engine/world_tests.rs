@@ -219,3 +219,220 @@ async fn a_cname_below_a_cut_says_which_zone_the_ca_asks() {
         f.evidence
     );
 }
+
+/// No poisoning: without a CNAME at the authoritative servers, no resolver is asked (the
+/// one that keeps negative answers caches nothing), and the report says why;
+/// `--ask-resolvers always` asks anyway.
+#[tokio::test]
+async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
+    let name = "_acme-challenge.www.example.com";
+    let w = std::sync::Arc::new(world("", TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let input = parse_input("www.example.com").unwrap();
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::CnameMissing]);
+    assert!(w.asked("127.0.0.54").is_empty() && w.asked("127.0.0.53").is_empty());
+    assert!(!w.has_negative("127.0.0.54", name));
+    let skipped: Vec<_> = r
+        .views
+        .iter()
+        .filter(|v| v.outcome == "NOT_ASKED")
+        .collect();
+    assert_eq!(skipped.len(), 2, "{:#?}", r.views);
+    assert_eq!(
+        skipped[0].detail.as_deref(),
+        Some("not asked: the authoritative servers have no CNAME yet; asking now would cache the NXDOMAIN")
+    );
+    let always = CheckOptions {
+        ask_resolvers: crate::engine::check::AskResolvers::Always,
+        ..Default::default()
+    };
+    engine.check_one(&input, &always).await;
+    assert!(w.has_negative("127.0.0.54", name), "asked anyway");
+    // A right chain: every resolver is asked.
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
+    assert_eq!(w.asked("127.0.0.54").len(), 1);
+}
+
+/// The CA's resolver (`ca = true`): a negative answer cached there is an error; the same
+/// at a bystander resolver, while another sees the right chain, stays a warning.
+#[tokio::test]
+async fn a_negative_cache_at_the_cas_resolver_is_an_error() {
+    let name = "_acme-challenge.www.example.com";
+    let input = parse_input("www.example.com").unwrap();
+    for ca in [false, true] {
+        let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+        w.cache_nxdomain("127.0.0.54", name);
+        let mut cfg = config(&w);
+        cfg.resolvers[1].ca = ca;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let f = finding(&r, Code::NegativeCached);
+        let want = if ca {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        assert_eq!(f.severity, want, "ca = {ca}: {:#?}", r.findings);
+        assert_eq!(r.ok, !ca);
+        assert_eq!(
+            f.evidence.contains("the CA's own resolver"),
+            ca,
+            "{}",
+            f.evidence
+        );
+    }
+}
+
+/// A failure at the CA's resolver is an error even when another resolver sees the chain.
+#[tokio::test]
+async fn a_failure_at_the_cas_resolver_is_an_error() {
+    let input = parse_input("www.example.com").unwrap();
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN).bogus("acme.example.net."));
+    let mut cfg = config(&w);
+    // lab-unbound validates (SERVFAIL); unbound2 does not validate here.
+    cfg.resolvers[0].ca = true;
+    let w2 = std::sync::Arc::new(
+        world(DELEGATED, TOKEN)
+            .bogus("acme.example.net.")
+            .resolver("127.0.0.54", crate::dns::world::ResolverOptions::default()),
+    );
+    drop(w);
+    let engine = Engine::with_transport(cfg.clone(), w2.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::ServerServfail], "{:#?}", r.findings);
+    cfg.resolvers[0].ca = false;
+    let engine = Engine::with_transport(cfg, w2);
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(
+        r.ok,
+        "a bystander's failure stays a warning: {:#?}",
+        r.findings
+    );
+}
+
+pub(crate) async fn diagnose(w: World, name: &str) -> NameReport {
+    let cfg = config(&w);
+    let engine = Engine::with_transport(cfg, w);
+    let input = parse_input(name).unwrap();
+    let opts = crate::engine::diagnose::DiagnoseOptions::default();
+    engine.diagnose(&[input], &opts).await.names.remove(0)
+}
+
+/// DNSSEC_BOGUS names only the zone where the chain of trust breaks: the owner's zone is
+/// bogus; a resolver whose SERVFAIL names no zone (no EDE) does not make a second
+/// finding that blames the healthy validation zone.
+#[tokio::test]
+async fn dnssec_bogus_names_only_the_broken_zone() {
+    let w = world(DELEGATED, TOKEN).bogus("example.com.").resolver(
+        "127.0.0.54",
+        crate::dns::world::ResolverOptions {
+            validating: true,
+            negative_cache: true,
+            no_ede: true,
+        },
+    );
+    let r = diagnose(w, "www.example.com").await;
+    let bogus: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::DnssecBogus)
+        .collect();
+    assert!(!bogus.is_empty(), "{:#?}", r.findings);
+    for f in &bogus {
+        assert!(
+            f.evidence.contains("fails in zone example.com.")
+                && !f.fix.contains("acme.example.net"),
+            "{}\n{}",
+            f.evidence,
+            f.fix
+        );
+    }
+}
+
+/// A server that drops every query with EDNS but answers without is SERVER_EDNS_BROKEN,
+/// not dead: resolvers fall back to plain queries, and so does the walk and the chain.
+#[tokio::test]
+async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::DropsEdns);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(
+        finding(&r, Code::ServerEdnsBroken).severity,
+        Severity::Warning
+    );
+    // A dead server stays dead (no EDNS fallback answers).
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert!(!codes(&r).iter().any(|(c, _)| *c == Code::ServerEdnsBroken));
+}
+
+/// A wildcard CNAME is an error only when its target is where the client does not write;
+/// a target in the validation zone (of the expected or planned target) is info.
+#[tokio::test]
+async fn a_wildcard_into_the_validation_zone_is_fine() {
+    let run = |body: &'static str, expect: Option<&'static str>| async move {
+        let w = world(body, TOKEN);
+        let engine = Engine::with_transport(config(&w), w);
+        let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+        opts.check.expect_target = expect.map(crate::dns::Name::from_ascii);
+        let input = parse_input("www.example.com").unwrap();
+        engine.diagnose(&[input], &opts).await.names.remove(0)
+    };
+    let into_validation = "* IN CNAME abc.acme.example.net.\n";
+    let r = run(into_validation, Some("abc.acme.example.net.")).await;
+    let f = finding(&r, Code::WildcardCnameCapture);
+    assert_eq!(f.severity, Severity::Info, "{:#?}", r.findings);
+    assert!(
+        f.evidence
+            .contains("shares the target abc.acme.example.net."),
+        "{}",
+        f.evidence
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+    // Another name of the plan delegates into the same zone: fine too.
+    let w = world(into_validation, TOKEN);
+    let engine = Engine::with_transport(config(&w), w);
+    let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+    opts.check.planned.insert(
+        "example.com".into(),
+        crate::dns::Name::from_ascii("apex.acme.example.net"),
+    );
+    let r = engine
+        .diagnose(&[parse_input("www.example.com").unwrap()], &opts)
+        .await
+        .names
+        .remove(0);
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Info
+    );
+    // Without a plan, or into a load balancer's name: the client does not write there.
+    let r = run(into_validation, None).await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+    let r = run(
+        "* IN CNAME lb.example.com.\nlb IN A 127.0.0.1\n",
+        Some("abc.acme.example.net."),
+    )
+    .await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+}

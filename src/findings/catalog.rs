@@ -58,6 +58,7 @@ codes! {
     SplitHorizon = "SPLIT_HORIZON", Warning, "the system (inside) resolver sees a different chain than the outside";
     ClientNoCnameFollow = "CLIENT_NO_CNAME_FOLLOW", Error, "the issuing client writes the TXT at _acme-challenge.<name> instead of following the CNAME";
     ClientWrongZone = "CLIENT_WRONG_ZONE", Error, "the client's server, zone, alias or acme-dns account is not the CNAME target's";
+    ClientProviderMissing = "CLIENT_PROVIDER_MISSING", Warning, "the issuing client on this machine does not have the DNS provider the written config uses";
     ClientWhere = "CLIENT_WHERE", Info, "where the issuing client will write the TXT, and whether the CA will find it";
     SecretFileMode = "SECRET_FILE_MODE", Error, "a file holding client secrets is readable by group or others";
     ClientConfigUnreadable = "CLIENT_CONFIG_UNREADABLE", Error, "the issuing client's config could not be read or understood";
@@ -80,6 +81,9 @@ codes! {
     TsigOverprivileged = "TSIG_OVERPRIVILEGED", Error, "the TSIG key may write more than TXT records in the validation zone";
     AcmednsUnhealthy = "ACMEDNS_UNHEALTHY", Error, "the acme-dns API does not answer GET /health";
     AcmednsBadResponse = "ACMEDNS_BAD_RESPONSE", Error, "the acme-dns API answered with a field that cannot be trusted (not one label, outside its zone, control characters, too long)";
+    ProviderKeyRejected = "PROVIDER_KEY_REJECTED", Error, "the DNS provider's API refused the API key";
+    ProviderZoneMissing = "PROVIDER_ZONE_MISSING", Error, "the DNS provider's API does not have the validation zone";
+    ProviderUnreachable = "PROVIDER_UNREACHABLE", Error, "the DNS provider's API could not be reached or refused the TXT change";
     AcmednsPlainHttp = "ACMEDNS_PLAIN_HTTP", Warning, "the acme-dns API is reached over plain http on another host: its passwords cross the network in clear text";
     ProofPublishFailed = "PROOF_PUBLISH_FAILED", Error, "the test TXT could not be published in the validation zone";
     ProofNotPublished = "PROOF_NOT_PUBLISHED", Error, "an authoritative server of the target's zone never served the test TXT";

@@ -156,7 +156,12 @@ impl Globals {
 
 /// Can `prove` publish a test TXT in this kind of zone?
 pub fn proves(zone: &ZoneSpec) -> bool {
-    matches!(zone, ZoneSpec::AcmeDns { .. } | ZoneSpec::Rfc2136 { .. })
+    match zone {
+        ZoneSpec::AcmeDns { .. } | ZoneSpec::Rfc2136 { .. } => true,
+        // A provider zone proves through its API when the plan has one (`--api`, a key).
+        ZoneSpec::Provider { api, key_file, .. } => api.is_some() && key_file.is_some(),
+        ZoneSpec::Hosted { .. } => false,
+    }
 }
 
 #[cfg(test)]
@@ -213,9 +218,18 @@ mod tests {
         let provider = ZoneSpec::Provider {
             provider: "cloudflare".into(),
             domain: Name::from_ascii("acme.example.net"),
+            api: None,
+            key_file: None,
         };
         assert_eq!(g.prove(&provider), None);
         assert_eq!(g.after_plan(&provider, &["a.example"]).len(), 1);
+        let driven = ZoneSpec::Provider {
+            provider: "pdns".into(),
+            domain: Name::from_ascii("acme.example.net"),
+            api: Some("http://127.0.0.14:8081".into()),
+            key_file: Some("/k".into()),
+        };
+        assert_eq!(g.after_plan(&driven, &["a.example"]).len(), 2);
         let hosted = ZoneSpec::Hosted {
             target: Name::from_ascii("x.hosted.example"),
         };

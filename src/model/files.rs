@@ -15,16 +15,23 @@ pub const MAX_NAMES_BYTES: u64 = 64 << 20;
 pub const MAX_REPORT_BYTES: u64 = 1 << 30;
 
 /// Reads at most `max` bytes of the regular file `path`; anything else (a directory, a
-/// FIFO, a device such as `/dev/zero`) is an `InvalidInput` error that says so, checked
-/// on the opened file (no window between the check and the read).
+/// FIFO, a device such as `/dev/zero`) is an `InvalidInput` error that says so. Checked
+/// before opening (opening a FIFO would wait for a writer) and again on the opened file
+/// (what is read is what was checked).
 pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let not_regular = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, FIFO or device); give a file, or - for standard input",
+        )
+    };
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
     let f = File::open(path)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is not a regular file (a directory, FIFO or device); give a file, or - for standard input",
-        ));
+        return Err(not_regular());
     }
     if meta.len() > max {
         return Err(io::Error::new(

@@ -29,8 +29,19 @@ pub enum ZoneSpec {
         zone: Name,
         key_file: PathBuf,
     },
-    /// A throwaway zone at a DNS provider (lego provider code) written by the issuing client.
-    Provider { provider: String, domain: Name },
+    /// A throwaway zone at a DNS provider (lego provider code) written by the issuing
+    /// client. With `api` and `key_file` (a provider acme-delegate drives, e.g. `pdns`),
+    /// acme-delegate writes it too: `plan` checks the key, `prove` and `hook` publish.
+    Provider {
+        provider: String,
+        domain: Name,
+        /// The provider's API base URL (`--api`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api: Option<String>,
+        /// The file holding the API key (0600).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_file: Option<PathBuf>,
+    },
     /// A hosted service that handed out the target.
     Hosted { target: Name },
 }

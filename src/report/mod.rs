@@ -211,6 +211,26 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
             ms: ex.ms(),
         });
     }
+    // The resolvers not asked (no poisoning): each says so, with the reason.
+    for v in ev
+        .not_asked
+        .iter()
+        .flat_map(|(vs, why)| vs.iter().map(move |v| (v, why)))
+    {
+        let (v, why) = v;
+        views.push(View {
+            vantage: v.name.clone(),
+            kind: v.kind,
+            server: v.addr.to_string(),
+            zone: None,
+            question: format!("{} TXT", ev.input.challenge),
+            outcome: crate::findings::evidence::NOT_ASKED.into(),
+            detail: Some(why.clone()),
+            authoritative: false,
+            chain: vec![],
+            ms: 0,
+        });
+    }
     let mut chain: Vec<ChainEntry> = Vec::new();
     if ev.challenge_is_cut() {
         // The zone cut at the challenge name: its parent delegates it by NS.

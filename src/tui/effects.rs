@@ -296,6 +296,8 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
+            api: None,
+            key_file: None,
             provider: provider.clone(),
             domain: dns(domain, "zone")?,
         },
@@ -586,6 +588,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             check: CheckOptions {
                 expect_target: None,
                 planned: self.planned(),
+                ..Default::default()
             },
             interval: self.engine.config.poll_interval.max(MIN_POLL_INTERVAL),
             timeout: self.poll_timeout,

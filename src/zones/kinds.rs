@@ -150,6 +150,26 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 allowfrom: allowfrom.clone(),
             })
         }
+        ZoneSpec::Provider {
+            provider,
+            domain,
+            api: Some(api),
+            key_file: Some(key_file),
+        } => {
+            let driver = super::provider::open_api(
+                provider,
+                api,
+                domain.without_dot(),
+                key_file,
+                timeout.max(Duration::from_secs(5)),
+            )
+            .map_err(|(m, f)| zerr(m, f))?;
+            Box::new(ProviderZone {
+                spec: spec.clone(),
+                domain: domain.clone(),
+                api: driver,
+            })
+        }
         ZoneSpec::Provider { .. } | ZoneSpec::Hosted { .. } => {
             Box::new(PassiveZone { spec: spec.clone() })
         }
@@ -443,6 +463,83 @@ pub fn plain_http_finding(url: &str) -> Finding {
     )
 }
 
+/// A provider-hosted zone that acme-delegate writes through the provider's API.
+pub struct ProviderZone {
+    spec: ZoneSpec,
+    domain: Name,
+    api: Box<dyn super::provider::ProviderApi>,
+}
+
+/// A provider API failure as a zone error whose message starts with its finding code
+/// (see [`ZoneError::code`]).
+fn provider_err(what: &str, e: super::provider::ProviderError) -> ZoneError {
+    zerr(format!("{}: {what}: {e}", e.code().as_str()), e.fix())
+}
+
+impl ValidationZone for ProviderZone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move { Ok(self.domain.prepend(&label_for(&name.host))) }.boxed()
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .add_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("publishing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .remove_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move { vec![] }.boxed()
+    }
+    /// The zone exists, the key reads it, and a probe TXT can be added and removed.
+    fn usable(&self) -> BoxFuture<'_, Result<(), ZoneError>> {
+        async move {
+            let zone = self.domain.without_dot();
+            self.api
+                .check_zone()
+                .await
+                .map_err(|e| provider_err(&format!("the validation zone {zone}"), e))?;
+            let owner = self.domain.prepend(&format!(
+                "acme-delegate-usable-probe-{:016x}",
+                rand::random::<u64>()
+            ));
+            let token = "acme-delegate plan: can this key write here?";
+            self.api
+                .add_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("writing a test TXT at {owner}"), e))?;
+            self.api
+                .remove_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the test TXT at {owner}"), e))
+        }
+        .boxed()
+    }
+}
+
 /// A provider-hosted throwaway zone or a hosted service: only the issuing client writes it.
 pub struct PassiveZone {
     spec: ZoneSpec,
@@ -490,7 +587,7 @@ impl PassiveZone {
     fn no_proof(&self) -> ZoneError {
         match &self.spec {
             ZoneSpec::Provider { provider, .. } => zerr(
-                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself"),
+                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself (it can for {} when the plan has --api and --key-file)", super::provider::DRIVEN.join(", ")),
                 "the proof step needs the issuing client for this kind: run it against a staging CA (e.g. lego --server https://acme-staging-v02.api.letsencrypt.org/directory), then `acme-delegate check`",
             ),
             _ => zerr(

@@ -12,7 +12,7 @@
 # line is `differential: N seeds, A agree, D disagree, P pebble-checked`; exit 0 only
 # when D = 0.
 # Environment: ACME_DELEGATE_BIN (default target/release, else target/debug, else built),
-# DIFF_BATCH (setups served at once, 50), DIFF_PARALLEL (setups checked at once, 8),
+# DIFF_BATCH (setups served at once, 50), DIFF_PARALLEL (setups checked at once, 12),
 # PEBBLE_EVERY (every Nth seed is issued for real, 10; 0 = none), DIFF_TIMEOUT (s, 3600).
 set -euo pipefail
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

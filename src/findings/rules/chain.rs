@@ -18,6 +18,10 @@ pub struct NameEvidence {
     pub input: InputName,
     pub chain: Chain,
     pub resolvers: Vec<ResolverView>,
+    /// Why the resolvers were not asked (`check`/`diagnose` ask them only once the
+    /// authoritative view is right; see `AskResolvers`), if they were not.
+    /// (the vantage points not asked, why)
+    pub not_asked: Option<(Vec<crate::findings::evidence::Vantage>, String)>,
     /// The doubled owner (`_acme-challenge.www.example.com.example.com.`) and what its
     /// zone's server said about it, when the real owner had no CNAME.
     pub doubled: Option<(Name, Exchange)>,
@@ -380,6 +384,24 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 )),
                 _ => None,
             };
+            if ex.flags.no_edns && ex.outcome.responded() {
+                // Asked again without EDNS after the query with EDNS went unanswered (the
+                // walker's fallback, as resolvers do): not dead, but EDNS-broken.
+                out.push(
+                    Finding::new(
+                        Code::ServerEdnsBroken,
+                        id,
+                        format!(
+                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead; resolvers (the CA's too) retry without EDNS after a timeout, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)",
+                            ex.server,
+                            ex.question,
+                            outcome_text(&ex.outcome)
+                        ),
+                        format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", ex.server),
+                    )
+                    .observe(observe(&vantage, ex)),
+                );
+            }
             if let Some(f) = f {
                 let mut f = if f.code == Code::ServerLame {
                     f
@@ -719,6 +741,12 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let grade = |rv: &ResolverView, cache: bool| -> (Severity, String) {
         if !auth_ok {
             return (Severity::Error, String::new());
+        }
+        if rv.vantage.ca {
+            return (
+                Severity::Error,
+                "; this is the CA's own resolver (`ca = true` in the config): the CA gets this answer, so its validation fails".into(),
+            );
         }
         if rv.vantage.kind == VantageKind::System {
             return match &ev.system_client {
