@@ -768,3 +768,35 @@ fn a_burst_of_2000_keys_is_handled_at_once() {
     assert!(took < Duration::from_secs(1), "{took:?}\n{s}");
     tui.quit_clean("Live poll");
 }
+
+/// The troubleshooter does not poison the caches it reports on: on a name whose CNAME is
+/// not published yet, it asks the resolvers only once the authoritative view is right
+/// (the engine's diagnose, no question of its own), so lab-unbound2 (which keeps negative
+/// answers for 300 s) has no NXDOMAIN cached: once the CNAME is published, it serves it
+/// at once.
+#[test]
+fn the_troubleshooter_does_not_poison_the_resolver_caches() {
+    if !ready() {
+        return;
+    }
+    let dir = workdir("poison");
+    let cfg = common::config();
+    let name = common::unique("tpoison");
+    let tui = Tui::start(
+        &dir,
+        &["--config", cfg.to_str().unwrap(), "troubleshoot", &name],
+    );
+    let s = tui.wait_for("checked", Duration::from_secs(60));
+    assert!(s.contains("CNAME_MISSING"), "{s}");
+    assert_eq!(tui.quit_clean("Troubleshoot"), 1);
+    // The user's fix: the CNAME. The resolver that keeps negative answers sees it now.
+    common::publish_cname(&name, "www-label.acme.lab.");
+    let out = common::sh(&format!(
+        "kdig @127.0.0.54 +timeout=2 +retry=0 CNAME _acme-challenge.{name}"
+    ));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("status: NOERROR") && text.contains("www-label.acme.lab."),
+        "lab-unbound2 cached a negative answer from the troubleshooter:\n{text}"
+    );
+}
