@@ -209,7 +209,7 @@ fn every_printed_next_command_parses_and_runs() {
             );
             assert_eq!(rc, 0, "{client}: not a shell line: {log}");
             if prog == "acme-delegate" {
-                check(&format!("{client}"), &l, "", 120, 0);
+                check(&client.to_string(), &l, "", 120, 0);
             } else if installed(&prog) {
                 check(&format!("{client} ({prog})"), &l, " --help", 60, 0);
             } else {
@@ -248,7 +248,7 @@ fn every_printed_next_command_parses_and_runs() {
             "{kind}: {wiz:?}"
         );
         for l in next.iter().chain(&wiz) {
-            check(&format!("{kind}"), l, " --help", 20, 0);
+            check(kind, l, " --help", 20, 0);
         }
     }
     assert!(
