@@ -20,7 +20,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::tui::state::client::{DiffLine, FileChange, FilePlan, CLIENTS};
+use crate::tui::state::client::{DiffLine, FileChange, FilePlan, CLIENTS, DEFAULTS, FIELDS};
 use crate::tui::state::nav::go;
 use crate::tui::state::{Effect, Hits, ListId, Screen, State, Step};
 use crate::tui::theme::Theme;
@@ -49,7 +49,10 @@ fn preview(s: &mut State, fx: &mut Vec<Effect>) {
     s.client.busy = true;
     s.client.error = None;
     s.say(Level::Info, "preparing the files…");
-    fx.push(Effect::PlanFiles { clients });
+    fx.push(Effect::PlanFiles {
+        clients,
+        options: s.client.options(),
+    });
 }
 
 pub fn on_planned(s: &mut State, r: Result<FilePlan, String>) {
@@ -145,6 +148,33 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         }
         return true;
     }
+    // Tab moves from the list through the option fields and back.
+    match k.code {
+        KeyCode::Tab => {
+            s.client.field = match s.client.field {
+                None => Some(0),
+                Some(i) if i + 1 < FIELDS.len() => Some(i + 1),
+                Some(_) => None,
+            };
+            return true;
+        }
+        KeyCode::BackTab => {
+            s.client.field = match s.client.field {
+                None => Some(FIELDS.len() - 1),
+                Some(0) => None,
+                Some(i) => Some(i - 1),
+            };
+            return true;
+        }
+        _ => {}
+    }
+    if let Some(i) = s.client.field {
+        if k.code == KeyCode::Enter {
+            preview(s, fx);
+            return true;
+        }
+        return s.client.fields[i].handle(&k);
+    }
     match k.code {
         KeyCode::Up | KeyCode::Char('k') => s.client.selected = s.client.selected.saturating_sub(1),
         KeyCode::Down | KeyCode::Char('j') => {
@@ -215,39 +245,115 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let x = area.x + 1;
     let w = area.width.saturating_sub(2);
     f.render_widget(
-        Line::raw("Which clients will ask for the certificates? Space picks, Enter previews."),
+        Line::raw("Which clients? Space picks, Tab: the options below, Enter previews."),
         Rect::new(x, area.y, w, 1),
     );
-    let list = Rect::new(x, area.y + 1, w, CLIENTS.len() as u16);
-    let lines: Vec<Line> = CLIENTS
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let l = Line::raw(format!(
-                "{}[{}] {k}",
+    // With a preview on screen the picks and options take one line (the diff needs room).
+    let list = if c.plan.is_some() {
+        let picks: Vec<String> = c.picks().iter().map(|p| p.to_string()).collect();
+        let o = c.options();
+        let list = Rect::new(x, area.y + 1, w, 1);
+        f.render_widget(
+            Line::styled(
+                fit(
+                    &format!(
+                        "clients: {}{}{} (Backspace changes them)",
+                        picks.join(", "),
+                        o.out
+                            .as_ref()
+                            .map(|p| format!(" · into {}", p.display()))
+                            .unwrap_or_default(),
+                        o.server
+                            .as_ref()
+                            .map(|u| format!(" · {u}"))
+                            .unwrap_or_default()
+                    ),
+                    w as usize,
+                ),
+                t.dim(),
+            ),
+            list,
+        );
+        list
+    } else {
+        let list = Rect::new(x, area.y + 1, w, CLIENTS.len() as u16);
+        let lines: Vec<Line> = CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let l = Line::raw(format!(
+                    "{}[{}] {k}",
+                    if i == c.selected && c.plan.is_none() {
+                        ">"
+                    } else {
+                        " "
+                    },
+                    if c.picked[i] { "x" } else { " " }
+                ));
                 if i == c.selected && c.plan.is_none() {
-                    ">"
+                    l.style(t.selected())
                 } else {
-                    " "
-                },
-                if c.picked[i] { "x" } else { " " }
+                    l
+                }
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), list);
+        hits.lists.push((
+            ListId::Clients,
+            ListHit {
+                area: list,
+                first: 0,
+                len: CLIENTS.len(),
+            },
+        ));
+        // The options `write` takes (empty: its default, shown dim).
+        let opts_area = Rect::new(x, list.y + list.height, w, FIELDS.len() as u16);
+        let label_w = 15usize;
+        let opt_lines: Vec<Line> = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let focused = c.field == Some(i) && c.plan.is_none();
+                let value = c.fields[i].value();
+                let shown = if value.is_empty() && !focused {
+                    Span::styled(format!("({})", DEFAULTS[i]), t.dim())
+                } else {
+                    Span::raw(value.to_string())
+                };
+                Line::from(vec![
+                    Span::styled(
+                        format!(
+                            "{} {}",
+                            if focused { ">" } else { " " },
+                            pad(label, label_w)
+                        ),
+                        if focused { t.focus() } else { t.heading() },
+                    ),
+                    shown,
+                ])
+            })
+            .collect();
+        f.render_widget(Paragraph::new(opt_lines), opts_area);
+        if let Some(i) = c.field.filter(|_| c.plan.is_none() && s.overlay.is_none()) {
+            let cx = c.fields[i].cursor() as u16;
+            f.set_cursor_position(ratatui::layout::Position::new(
+                (x + 2 + label_w as u16 + cx).min(x + w.saturating_sub(1)),
+                opts_area.y + i as u16,
             ));
-            if i == c.selected && c.plan.is_none() {
-                l.style(t.selected())
-            } else {
-                l
-            }
-        })
-        .collect();
-    f.render_widget(Paragraph::new(lines), list);
-    hits.lists.push((
-        ListId::Clients,
-        ListHit {
-            area: list,
-            first: 0,
-            len: CLIENTS.len(),
-        },
-    ));
+        }
+        let list = Rect::new(
+            list.x,
+            list.y,
+            list.width,
+            list.height + FIELDS.len() as u16,
+        );
+        Rect::new(
+            list.x,
+            list.y,
+            list.width,
+            list.height + FIELDS.len() as u16,
+        )
+    };
     let below = Rect::new(
         x,
         list.y + list.height + 1,

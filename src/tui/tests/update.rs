@@ -872,7 +872,8 @@ fn client_pick_preview_write_and_done() {
     assert_eq!(
         fx,
         vec![Effect::PlanFiles {
-            clients: vec![ClientKind::Lego]
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
         }]
     );
     assert!(s.client.busy);
@@ -1612,4 +1613,43 @@ fn the_troubleshooter_lists_healthy_names_after_the_failing_ones() {
     );
     let (s, _) = run(s, [ch('g')]);
     assert_eq!(s.trouble.selected, 0);
+}
+
+#[test]
+fn the_client_step_takes_write_s_options_and_hands_them_to_the_writers() {
+    let (s, _) = run(at_proof(), [ch('n')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    // Empty fields: write's defaults.
+    let (s, fx) = run(s, [ch(' '), code(KeyCode::Enter)]);
+    assert_eq!(
+        fx,
+        vec![Effect::PlanFiles {
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
+        }]
+    );
+    let mut s = s;
+    s.client.busy = false;
+    // Tab to the fields; letters are text there (n, q, b are not commands).
+    let mut keys = vec![code(KeyCode::Tab)];
+    keys.extend(typed("https://127.0.0.1:14000/dir"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("admin@example.test"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("out"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("127.0.0.53:53"));
+    keys.push(code(KeyCode::Enter));
+    let (s, fx) = run(s, keys);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    let Some(Effect::PlanFiles { options, .. }) = fx.last() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        options.server.as_deref(),
+        Some("https://127.0.0.1:14000/dir")
+    );
+    assert_eq!(options.email.as_deref(), Some("admin@example.test"));
+    assert_eq!(options.out.as_deref(), Some(std::path::Path::new("out")));
+    assert_eq!(options.resolvers, ["127.0.0.53:53"]);
 }
