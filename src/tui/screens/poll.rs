@@ -231,8 +231,8 @@ fn move_or_act(s: &mut State, k: KeyEvent, rows: usize, cols: usize, fx: &mut Ve
         KeyCode::Right | KeyCode::Char('l') => *c = (*c + 1).min(cols - 1),
         KeyCode::PageDown => *r = (*r + 10).min(rows - 1),
         KeyCode::PageUp => *r = r.saturating_sub(10),
-        KeyCode::Home => *r = 0,
-        KeyCode::End => *r = rows - 1,
+        KeyCode::Home | KeyCode::Char('g') => *r = 0,
+        KeyCode::End | KeyCode::Char('G') => *r = rows - 1,
         KeyCode::Enter => open(s),
         KeyCode::Char('r') => {
             if s.poll.stopped {

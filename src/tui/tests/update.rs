@@ -1653,3 +1653,11 @@ fn the_client_step_takes_write_s_options_and_hands_them_to_the_writers() {
     assert_eq!(options.out.as_deref(), Some(std::path::Path::new("out")));
     assert_eq!(options.resolvers, ["127.0.0.53:53"]);
 }
+
+#[test]
+fn g_and_shift_g_go_to_the_first_and_last_name_of_the_grid() {
+    let (s, _) = run(at_poll(), [ch('G')]);
+    assert_eq!(s.poll.selected.0, 1);
+    let (s, _) = run(s, [ch('g')]);
+    assert_eq!(s.poll.selected.0, 0);
+}
