@@ -201,6 +201,7 @@ pub fn typing(s: &State) -> bool {
         Screen::Wizard(Step::Names) => true,
         Screen::Wizard(Step::Zone) => zone::typing(s),
         Screen::Wizard(Step::Client) => s.client.field.is_some() && s.client.plan.is_none(),
+        Screen::Troubleshoot => s.trouble.filtering,
         _ => false,
     }
 }

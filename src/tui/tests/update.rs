@@ -1661,3 +1661,30 @@ fn g_and_shift_g_go_to_the_first_and_last_name_of_the_grid() {
     let (s, _) = run(s, [ch('g')]);
     assert_eq!(s.poll.selected.0, 0);
 }
+
+#[test]
+fn slash_filters_the_findings_and_esc_clears_the_filter() {
+    let s = diagnosed();
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("ttl"));
+    keys.push(code(KeyCode::Enter));
+    let (s, _) = run(s, keys);
+    assert!(!s.trouble.filtering);
+    let shown: Vec<String> = s
+        .trouble
+        .shown_findings()
+        .iter()
+        .map(|f| f.code.to_string())
+        .collect();
+    assert_eq!(shown, ["TTL_HIGH"]);
+    assert!(s.trouble.shown_healthy().is_empty());
+    // Enter opens the one shown.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    let Some(Overlay::Finding(f)) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert_eq!(f.code.to_string(), "TTL_HIGH");
+    let (s, _) = run(s, [code(KeyCode::Esc), ch('/'), code(KeyCode::Esc)]);
+    assert_eq!(s.trouble.shown_findings().len(), 3);
+    assert!(!s.quitting);
+}
