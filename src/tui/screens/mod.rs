@@ -202,6 +202,7 @@ pub fn typing(s: &State) -> bool {
         Screen::Wizard(Step::Zone) => zone::typing(s),
         Screen::Wizard(Step::Client) => s.client.field.is_some() && s.client.plan.is_none(),
         Screen::Troubleshoot => s.trouble.filtering,
+        Screen::Wizard(Step::Poll) => s.poll.finding,
         _ => false,
     }
 }

@@ -1688,3 +1688,16 @@ fn slash_filters_the_findings_and_esc_clears_the_filter() {
     assert_eq!(s.trouble.shown_findings().len(), 3);
     assert!(!s.quitting);
 }
+
+#[test]
+fn slash_finds_a_name_in_the_grid() {
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("*.ex"));
+    let (s, _) = run(at_poll(), keys);
+    assert_eq!(s.poll.selected.0, 1, "as typed");
+    // Enter: the next one (wrapping: the same here); n is text while finding.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert!(!s.poll.finding);
+    assert_eq!(s.poll.selected.0, 1);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+}
