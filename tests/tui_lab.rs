@@ -251,13 +251,11 @@ fn the_whole_wizard_for_an_rfc2136_zone() {
     tui.keys(&["Enter"]);
     let s = tui.wait_for(acme_delegate::tui::screens::poll::ALL_GREEN, secs(60));
     assert_eq!(status_line(&s), "works from every vantage point", "{s}");
-    // A column for each authoritative server of each hop: example.test's, acme.lab's.
-    let header = s
-        .lines()
-        .find(|l| l.contains("authoritative"))
-        .unwrap_or_default();
+    // A column for each authoritative server of each hop: example.test's, acme.lab's
+    // (headers shortened to their unique part, after the `auth` column).
+    let header = s.lines().find(|l| l.contains(" auth ")).unwrap_or_default();
     assert!(
-        header.contains("ns1.example.") && header.contains("ns1.acme.lab"),
+        header.contains("ns1.example") && header.contains("ns1.acme"),
         "{s}"
     );
     tui.wait_for("Enter publishes the test TXT", secs(10));
