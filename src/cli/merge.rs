@@ -124,14 +124,14 @@ fn render_name(n: &MergedName, networks: usize, quorum: usize, style: Style, out
     let pad = 80usize.saturating_sub(6 + name.len() + tail.len());
     let _ = writeln!(out, "{verdict}  {name}{}{tail}", " ".repeat(pad.max(1)));
     for p in &n.perspectives {
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  {:<20} {:<12} {:<30} {}",
             human::cut(&p.vantage_label, 20),
             p.verdict.as_str(),
             human::cut(p.target.as_deref().unwrap_or("-"), 30),
             p.errors.join(" ")
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for f in &n.findings {
         let sev = match f.severity.as_str() {

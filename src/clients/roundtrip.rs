@@ -268,3 +268,36 @@ fn acmesh_without_the_alias_does_not_follow_the_cname() {
     assert!(codes_for(&env.path, &plan, "www.example.com").contains(&Code::ClientNoCnameFollow));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// ACMEDNS_USERNAME: the account's registration in the stored accounts file beside the env
+/// file gives the whole fulldomain, so a target with the account's label in another zone
+/// is CLIENT_WRONG_ZONE too (the subdomain alone only tells the label).
+#[test]
+fn the_acmesh_username_maps_to_the_stored_account() {
+    let plan = acme_dns_plan();
+    let dir = tempdir("username");
+    let o = write(Client::AcmeSh, &plan, &opts_in(&dir, &plan)).unwrap();
+    put_on_disk(&o);
+    let www = o
+        .files
+        .iter()
+        .find(|f| f.path.to_string_lossy().contains("acmedns-www"))
+        .unwrap();
+    // A plan whose targets have the accounts' labels, but in another zone.
+    let mut moved = plan.clone();
+    for p in moved.names.iter_mut() {
+        let label = p.target.labels()[0].to_string();
+        p.target = crate::dns::Name::from_ascii(&format!("{label}.elsewhere.example.org"));
+    }
+    assert!(!codes_for(&www.path, &moved, "www.example.com").contains(&Code::ClientWrongZone));
+    let (json, _) = super::write::goacmedns_json(&plan, &opts()).unwrap();
+    let accounts = www
+        .path
+        .parent()
+        .unwrap()
+        .join(crate::zones::acme_dns::ACCOUNTS_FILE);
+    std::fs::write(&accounts, json).unwrap();
+    assert!(codes_for(&www.path, &moved, "www.example.com").contains(&Code::ClientWrongZone));
+    assert!(!codes_for(&www.path, &plan, "www.example.com").contains(&Code::ClientWrongZone));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -404,6 +404,29 @@ pub(crate) fn read_side_file(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
+/// The (subdomain, fulldomain) of the account with `username` in a stored accounts file:
+/// `acme-dns-accounts.json` beside the config, else in acme-delegate's data dir (where
+/// `plan --zone acme-dns` stores its registrations).
+fn stored_account_of(config: &Path, username: &str) -> Option<(String, Name)> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let mut files = vec![dir.join(crate::zones::acme_dns::ACCOUNTS_FILE)];
+    if let Ok(d) = crate::zones::acme_dns::default_store_dir() {
+        files.push(d.join(crate::zones::acme_dns::ACCOUNTS_FILE));
+    }
+    files.iter().find_map(|f| {
+        let v: serde_json::Value = serde_json::from_str(&read_side_file(f)?).ok()?;
+        v.as_object()?.values().find_map(|a| {
+            if a.get("username")?.as_str()? != username {
+                return None;
+            }
+            Some((
+                a.get("subdomain")?.as_str()?.to_string(),
+                Name::from_ascii(a.get("fulldomain")?.as_str()?),
+            ))
+        })
+    })
+}
+
 fn acme_dns_accounts_from_json(text: &str) -> Vec<(String, Name)> {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) else {
         return vec![];
@@ -972,9 +995,19 @@ fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfi
                     w.server = Some(loc(kv.value.clone(), kv.line, f.as_deref()));
                 }
                 // One account per certificate: the subdomain acme.sh posts for every name.
+                let sub = setting("ACMEDNS_SUBDOMAIN").map(|(kv, _)| kv.value.clone());
                 if let Some((kv, f)) = setting("ACMEDNS_SUBDOMAIN") {
                     w.acme_dns_subdomains
                         .push((String::new(), loc(kv.value.clone(), kv.line, f.as_deref())));
+                }
+                // The username's registration in a stored accounts file gives the whole
+                // fulldomain (when it is the same account as the subdomain's).
+                if let Some((kv, _)) = setting("ACMEDNS_USERNAME") {
+                    if let Some((s, fd)) = stored_account_of(path, &kv.value) {
+                        if sub.as_deref().is_none_or(|x| x == s) {
+                            w.acme_dns_accounts.push((String::new(), fd));
+                        }
+                    }
                 }
             }
             _ => {}
