@@ -236,6 +236,8 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(s) => s,
         Err(msg) => return usage_json(json, msg),
     };
+    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
+    let spec = setup::record_store(spec);
     let path = match setup::plan_path(plan_path) {
         Ok(p) => p,
         Err(e) => return usage_json(json, e),
