@@ -888,6 +888,34 @@ def report_text(r):
             + st.describe())
 
 
+def self_test(n=300):
+    """The generator is reproducible and every zone it renders parses (before any server
+    starts): a broken generator fails here, not as a flood of disagreements."""
+    import dns.zone
+    seen_dims = set()
+    for seed in range(1, n + 1):
+        a, b = generate(seed), generate(seed)
+        assert a == b, f"seed {seed}: the generator is not reproducible"
+        st = Setup(json.loads(json.dumps(a)), f"t{seed}")
+        for z in st.zones:
+            try:
+                dns.zone.from_text(st.zone_text(z), origin=z, relativize=False, check_origin=True)
+            except Exception as e:
+                raise AssertionError(f"seed {seed}: zone {z} does not parse: {e}\n{st.zone_text(z)}")
+        assert st.challenge_asked.lower().startswith("_acme-challenge."), st.challenge_asked
+        for k in ("wildcard", "cut", "typo", "dname", "negcache", "stale_txt", "shared", "plan"):
+            if a[k]:
+                seen_dims.add(k if k not in ("cut", "typo") else f"{k}={a[k]}")
+        seen_dims |= {f"fault={m}" for z in "OVFC" for m in a[f"faults.{z}"]}
+        seen_dims |= {f"dnssec={a[f'dnssec.{z}']}" for z in "OVF"}
+        seen_dims.add(f"hops={a['hops']}")
+    want = {"wildcard", "dname", "negcache", "stale_txt", "shared", "plan", "cut=parentrec", "cut=childrec",
+            "cut=cutv", "typo=owner_nodot", "typo=target_nodot", "typo=case", "typo=wrong_label",
+            "dnssec=secure", "dnssec=bogus", "dnssec=nods", "hops=0", "hops=12"} | {f"fault={m}" for m in FAULTS}
+    missing = want - seen_dims
+    assert not missing, f"the first {n} seeds never generate: {sorted(missing)}"
+
+
 def main():
     global BIN, CONFIG, PARALLEL
     ap = argparse.ArgumentParser()
@@ -897,6 +925,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--no-regressions", action="store_true")
     a = ap.parse_args()
+    self_test()
     BIN = a.bin
     PARALLEL = int(os.environ.get("DIFF_PARALLEL", "12"))
     pebble_every = int(os.environ.get("PEBBLE_EVERY", "10"))
