@@ -224,6 +224,7 @@ mod tests {
             api: "https://auth.example".into(),
             storage: None,
             allowfrom: vec![],
+            domain: None,
         };
         assert_eq!(
             g.prove(&acme).map(|a| a.shell()),

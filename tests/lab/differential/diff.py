@@ -260,15 +260,20 @@ class Setup:
         """Can the client's key write at WHERE (in ZONE)? True, False, or None: not judged.
         With a plan: only in the plan's validation zone. Without one, the client is taken
         to hold keys for the validation zone and the foreign zone (another zone set up for
-        it); a chain that ends in the owner's own zone is not judged (whether a client may
-        write there is not a DNS fact), except a doubled name (a target written without
+        it) when the validation zone's update server serves it; a chain that ends in the
+        owner's own zone, or in a foreign zone on another server, is not judged (which
+        zones a client may write is not a DNS fact), except a doubled name (a target written without
         its trailing dot, the owner's zone appended by the panel), which no key covers."""
         if zone is None:
             return False
         if self.plan:
             return zone == self.V
-        if self.zones[zone]["key"] in ("V", "F"):
+        if zone == self.V:
             return True
+        if self.zones[zone]["key"] == "F":
+            # one key, one update server (lego's rfc2136 takes one nameserver): the foreign
+            # zone is written only when the validation zone's server serves it too
+            return True if self.zones[zone]["k"] == self.zones[self.V]["k"] else None
         head = where[: -len(zone)]
         if any(head.endswith("." + z) or head == z for z in list(self.zones) + ["dt.", "ds."]):
             return False
@@ -738,7 +743,7 @@ def run_one(st):
     if wrote is None:
         return {"tag": st.tag, "seed": st.s["seed"], "verdict": v, "truth": None, "where": where,
                 "wrote": None, "agree": True, "judged": False,
-                "truth_why": "not judged: the chain ends in the owner's zone"}
+                "truth_why": f"not judged: the chain ends at {where}, outside the zones the client's key is known to cover"}
     ok, why = truth(st, value) if wrote else (False, "the client could not write")
     return {"tag": st.tag, "seed": st.s["seed"], "verdict": v, "truth": ok, "truth_why": why,
             "where": where, "wrote": wrote, "agree": v["ok"] == ok, "judged": True}
