@@ -274,7 +274,10 @@ fn the_whole_wizard_for_an_rfc2136_zone() {
     // The summary scrolls: G goes to its end, where the re-check and the cron line are.
     tui.keys(&["G"]);
     let s = tui.wait_for("check --wait 10m", secs(10));
-    assert!(s.contains("17 */6 * * * acme-delegate"), "the cron line:\n{s}");
+    assert!(
+        s.contains("17 */6 * * * acme-delegate"),
+        "the cron line:\n{s}"
+    );
     tui.keys(&["g"]);
     let s = tui.wait_for("The delegation is set up", secs(10));
     assert!(s.contains("Proof   passed for 1 name"), "{s}");

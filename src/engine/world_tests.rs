@@ -652,3 +652,57 @@ async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
         assert_eq!(r.ok, second_dead, "{:#?}", r.findings);
     }
 }
+
+/// Differential seed 552: the validation zone's servers are one that refuses and one that
+/// answers without the AA bit. unbound (the CA's resolver) takes the non-AA answer, so the
+/// TXT is found: the refusing server is a warning beside TARGET_ZONE_LAME, not an error.
+#[tokio::test]
+async fn a_refusing_server_beside_a_lame_one_that_answers_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |second: Fault| {
+        base()
+            .zone(
+                "example.com.",
+                &zone_text(
+                    &[("ns1.example.com.", "")],
+                    &format!("ns1 IN A 127.0.0.10\n{DELEGATED}"),
+                ),
+            )
+            .unwrap()
+            .zone(
+                "example.net.",
+                &zone_text(
+                    &[("ns1.example.net.", "")],
+                    "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                     ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+                ),
+            )
+            .unwrap()
+            .zone(
+                "acme.example.net.",
+                &zone_text(
+                    &[("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")],
+                    &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}"),
+                ),
+            )
+            .unwrap()
+            .serve("127.0.0.31", &["acme.example.net."])
+            .fault("127.0.0.30", Fault::Refused)
+            .fault("127.0.0.31", second)
+    };
+    let r = check(build(Fault::NoAa), "www.example.com").await;
+    assert!(r.ok, "{:#?}", codes(&r));
+    assert!(
+        codes(&r).contains(&(Code::ServerRefused, Severity::Warning)),
+        "{:#?}",
+        codes(&r)
+    );
+    // Both refuse: nothing answers for the zone, the CA fails.
+    let r = check(build(Fault::Refused), "www.example.com").await;
+    assert!(!r.ok, "{:#?}", codes(&r));
+    assert!(
+        errors(&r).contains(&Code::ServerRefused),
+        "{:#?}",
+        codes(&r)
+    );
+}
