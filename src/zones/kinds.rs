@@ -58,6 +58,11 @@ pub trait ValidationZone: Send + Sync {
         target: &'a Name,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    /// A shell command that removes the TXT `token` at `target` (for a record left
+    /// behind); it names the key or account file, never a secret.
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        format!("remove the TXT record \"{token}\" at {target} with your DNS provider's tools")
+    }
     /// Checks made when planning (TSIG key scope, API health): findings, never errors.
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
     /// Can the zone be written at all? (an RFC 2136 zone: a test TXT is added and removed
@@ -157,6 +162,19 @@ impl Rfc2136Zone {
 impl ValidationZone for Rfc2136Zone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
+    }
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        let key = match &self.spec {
+            ZoneSpec::Rfc2136 { key_file, .. } => key_file.display().to_string(),
+            _ => "KEYFILE".into(),
+        };
+        format!(
+            "printf 'server {} {}\\nzone {}\\nupdate delete {} TXT \"{token}\"\\nsend\\n' | nsupdate -k '{key}'",
+            self.server.ip(),
+            self.server.port(),
+            self.zone,
+            target
+        )
     }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move { Ok(self.zone.prepend(&label_for(&name.host))) }.boxed()
@@ -319,6 +337,11 @@ impl AcmeDnsZone {
 impl ValidationZone for AcmeDnsZone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
+    }
+    fn removal_command(&self, target: &Name, _: &str) -> String {
+        format!(
+            "nothing to run: acme-dns keeps the last two TXT values of {target}, and the next update (the next renewal) replaces it"
+        )
     }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move {

@@ -64,6 +64,10 @@ pub fn on_update(s: &mut State, u: ProofUpdate) {
             } => s.proof.entry(&name).seen.push((vantage, kind, ms)),
             ProveEvent::Removed { name } => s.proof.entry(&name).removed = true,
             ProveEvent::Failed { name, message } => s.proof.entry(&name).failures.push(message),
+            ProveEvent::Removing { .. } => {}
+            ProveEvent::Left { name, command, .. } => s.proof.entry(&name).failures.push(format!(
+                "the test TXT may be left behind; remove it with: {command}"
+            )),
         },
         ProofUpdate::Done(report) => {
             s.proof.running = false;

@@ -394,6 +394,7 @@ fn proof_screens() {
             ok: true,
             published: true,
             removed: true,
+            left_behind: None,
             vantages: vec![VantageProof {
                 vantage: "ns1.acme.lab.".into(),
                 kind: VantageKind::Authoritative,

@@ -710,6 +710,7 @@ fn report(ok: bool) -> ProveReport {
             ok,
             published: true,
             removed: true,
+            left_behind: None,
             vantages: vec![],
             findings: vec![],
         }],
