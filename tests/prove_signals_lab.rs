@@ -138,7 +138,9 @@ fn an_update_of_unknown_result_is_removed_and_a_second_signal_names_what_is_left
         cmd.contains("nsupdate") && cmd.contains(&target) && stderr.contains(&cmd),
         "{cmd}\n{stderr}"
     );
-    assert!(!cmd.contains(&std::env::var("LAB_TSIG_SECRET").unwrap_or("-".into())));
+    if let Some(secret) = std::env::var("LAB_TSIG_SECRET").ok().filter(|s| s.len() > 8) {
+        assert!(!cmd.contains(&secret), "the command holds the secret");
+    }
     assert_eq!(n["findings"][0]["code"], "PROOF_CANCELLED");
     // knot-lab runs again: it applies the update, then the removal that was sent after it.
     drop(thaw);
