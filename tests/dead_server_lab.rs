@@ -54,6 +54,9 @@ fn bounded(child: std::process::Child, limit: Duration) -> std::process::Output 
 /// One full timeout of the test's config: 1 s per attempt, 2 attempts.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
+/// One attempt's timeout of the test's config.
+const ATTEMPT: Duration = Duration::from_secs(1);
+
 /// The findings of each name, sorted, counted by set. A resolver that waits for the
 /// frozen server answers SERVFAIL when it gives up before us, or nothing when we give up
 /// first: the same fault, so its SERVFAIL counts as the timeout it stands for.
@@ -209,9 +212,11 @@ fn a_dead_or_frozen_server_costs_about_one_timeout() {
 fn frozen_mid_run(args: &[&str], names: &[String], clean_took: Duration, ms: u64) {
     let (frozen_took, doc) = frozen_run(args, Some(Duration::from_millis(ms)));
     eprintln!("clean {clean_took:?}, frozen {ms} ms into the run {frozen_took:?}");
+    // One timeout of one attempt (the questions in flight count at their first attempt
+    // that timed out), and a second of slack. Main (issue 18): 2.3-3.1 s over the clean
+    // run here, 2.4-12.3 s in the release build with the default timeouts.
     assert!(
-        frozen_took
-            < clean_took.max(Duration::from_millis(ms)) + TIMEOUT + Duration::from_millis(1500),
+        frozen_took < clean_took + ATTEMPT + Duration::from_secs(1),
         "clean {clean_took:?}, frozen at {ms} ms: {frozen_took:?}"
     );
     // Names in flight at the freeze (at most one batch: 2 x max_inflight = 128 names)

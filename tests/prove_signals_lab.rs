@@ -138,7 +138,10 @@ fn an_update_of_unknown_result_is_removed_and_a_second_signal_names_what_is_left
         cmd.contains("nsupdate") && cmd.contains(&target) && stderr.contains(&cmd),
         "{cmd}\n{stderr}"
     );
-    if let Some(secret) = std::env::var("LAB_TSIG_SECRET").ok().filter(|s| s.len() > 8) {
+    if let Some(secret) = std::env::var("LAB_TSIG_SECRET")
+        .ok()
+        .filter(|s| s.len() > 8)
+    {
         assert!(!cmd.contains(&secret), "the command holds the secret");
     }
     assert_eq!(n["findings"][0]["code"], "PROOF_CANCELLED");
