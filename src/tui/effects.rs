@@ -387,8 +387,17 @@ pub async fn setup<T: Transport>(
 
 /// The lines of a unified diff, without its headers.
 fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    // The `---`/`+++` file header comes before the first hunk; inside a hunk every line is
+    // content: a removed line `-- x` reads `--- x`.
+    let mut in_hunk = false;
     diff.lines()
-        .filter(|l| !(l.starts_with("---") || l.starts_with("+++") || l.starts_with("@@")))
+        .filter(|l| {
+            if l.starts_with("@@") {
+                in_hunk = true;
+                return false;
+            }
+            in_hunk || !(l.starts_with("---") || l.starts_with("+++"))
+        })
         .map(|l| {
             let mut c = l.chars();
             let sign = c.next().filter(|s| matches!(s, '+' | '-')).unwrap_or(' ');
@@ -951,6 +960,19 @@ mod tests {
         let signs: String = d.iter().map(|l| l.sign).collect();
         assert_eq!(signs, "++ -");
         assert_eq!(d[1].text, "B=****");
+    }
+
+    /// A removed (or added) line that itself starts with `--` (or `++`) is content, not a
+    /// header: main hid it.
+    #[test]
+    fn removed_lines_starting_with_dashes_are_shown() {
+        let d = diff_lines(
+            "--- /x\n+++ /x\n@@ -1,3 +1,3 @@\n--- a yaml document start\n+++ plus\n same\n@@ -9 +9 @@\n-z\n",
+        );
+        let signs: String = d.iter().map(|l| l.sign).collect();
+        assert_eq!(signs, "-+ -");
+        assert_eq!(d[0].text, "-- a yaml document start");
+        assert_eq!(d[1].text, "++ plus");
     }
 
     #[test]
