@@ -254,6 +254,9 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         Ok(t) => t,
         Err(e) => return usage(e),
     };
+    if let Err(e) = hook::check_validation(&value) {
+        return usage(e);
+    }
     let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
         Ok(z) => z,
         Err(e) => return usage(e),
