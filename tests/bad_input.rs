@@ -425,3 +425,74 @@ fn a_fifo_given_as_any_input_file_is_refused_at_once() {
         );
     }
 }
+
+/// `--provider` must be a provider code lego knows; the nearest one is named (main
+/// accepted `'no such'`). An all-numeric TLD is not a name (main accepted it).
+#[test]
+fn an_unknown_provider_and_a_numeric_tld_are_refused() {
+    usage(
+        &[
+            "plan",
+            "--plan",
+            tmp("prov").join("p.toml").to_str().unwrap(),
+            "--zone",
+            "provider",
+            "--provider",
+            "cloudfare",
+            "--domain",
+            "z.example.net",
+            "www.example.com",
+        ],
+        &["\"cloudfare\"", "did you mean \"cloudflare\""],
+    );
+    assert!(!tmp("prov").join("p.toml").exists(), "nothing is saved");
+    usage(
+        &["check", "www.example.123"],
+        &["www.example.123", "all digits"],
+    );
+}
+
+/// The certbot hook takes only a DNS-01 value: 43 characters of base64url; anything else
+/// exits 2 before anything is published (main published whatever it was given).
+#[test]
+fn the_certbot_hook_refuses_a_value_that_is_not_a_dns01_digest() {
+    use acme_delegate::dns::Name;
+    use acme_delegate::model::plan::{Plan, PlannedName, ZoneSpec};
+    let plan = tmp("hook").join("plan.toml");
+    Plan {
+        version: 1,
+        zone: ZoneSpec::Hosted {
+            target: Name::from_ascii("t.acme.example.net"),
+        },
+        names: vec![PlannedName {
+            name: "www.example.com".into(),
+            challenge: Name::from_ascii("_acme-challenge.www.example.com"),
+            target: Name::from_ascii("t.acme.example.net"),
+            zone: None,
+        }],
+    }
+    .save(&plan)
+    .unwrap();
+    let cfg = quiet_config();
+    for value in [
+        "x",
+        "hook-token-1",
+        "gfj9Xq+Rm/aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ",
+        "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJX",
+    ] {
+        for kind in ["certbot-auth", "certbot-cleanup"] {
+            let mut c = bin();
+            c.arg("--config").arg(&cfg).arg("--plan").arg(&plan);
+            c.args(["hook", kind])
+                .env("CERTBOT_DOMAIN", "www.example.com")
+                .env("CERTBOT_VALIDATION", value);
+            let out = run(c);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{kind} {value}: {err}");
+            assert!(
+                err.contains("CERTBOT_VALIDATION") && err.contains("43 characters"),
+                "{err}"
+            );
+        }
+    }
+}

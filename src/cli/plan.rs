@@ -104,7 +104,11 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
             },
         },
         ZoneKindArg::Provider => ZoneSpec::Provider {
-            provider: need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase(),
+            provider: acme_delegate::model::providers::known_provider(need(
+                &args.provider,
+                "--provider CODE",
+                "provider",
+            )?)?,
             domain: zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?,
         },
         ZoneKindArg::Hosted => ZoneSpec::Hosted {

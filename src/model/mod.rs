@@ -5,3 +5,4 @@ pub mod config;
 pub mod files;
 pub mod name;
 pub mod plan;
+pub mod providers;
