@@ -4,7 +4,11 @@
 use super::acme_dns::{
     diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi, AcmeDnsError, UpdateOutcome,
 };
-use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
+use super::rfc2136::{
+    maybe_applied, probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UndoOnDrop,
+    UpdateReport,
+};
+use super::update::UpdateOp;
 use crate::dns::Name;
 use crate::findings::Code;
 use crate::findings::Finding;
@@ -230,9 +234,27 @@ impl ValidationZone for Rfc2136Zone {
                 rand::random::<u64>()
             ));
             let token = "acme-delegate plan: can this key write here?";
+            // Cancelled while the TXT is in flight: it may be applied, so delete it anyway.
+            let guard = UndoOnDrop::arm(
+                self.server,
+                &self.zone,
+                UpdateOp::DeleteTxt {
+                    owner: owner.clone(),
+                    value: token.into(),
+                },
+                &self.key,
+                self.timeout,
+            );
             let r = publish_txt(self.server, &self.zone, &owner, token, 1, &self.key, self.timeout)
                 .await;
+            if !r.applied() && maybe_applied(&r) {
+                // No answer (or one that did not verify): it may have been applied all the
+                // same, and the deletion is idempotent.
+                let _ = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
+                    .await;
+            }
             if !r.applied() {
+                guard.disarm();
                 return Err(zerr(
                     format!(
                         "the validation zone {} cannot be written at {} with key {}: {}",
@@ -246,6 +268,7 @@ impl ValidationZone for Rfc2136Zone {
             }
             let c = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
                 .await;
+            guard.disarm();
             self.applied(c, format!("removing the test TXT at {owner} from {}", self.server))?;
             let scope = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
             *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope.clone());
