@@ -207,6 +207,9 @@ pub async fn write(
                 if let Some(io::Action::Replace { backup }) = w.map(|w| &w.action) {
                     outln!("    (the old file is kept as {})", backup.display());
                 }
+                if let Some(note) = w.and_then(|w| w.note.as_ref()) {
+                    outln!("    note: {note}");
+                }
             }
         }
         print_commands(&outputs);

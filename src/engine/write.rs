@@ -42,6 +42,54 @@ pub struct Written {
     pub path: PathBuf,
     #[serde(flatten)]
     pub action: Action,
+    /// What was done about the owner or mode of a file that was there before (kept, or
+    /// tightened because it let others read a secret), when worth saying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The owner, group and mode of a file that is there already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Existing {
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// The mode a file gets: a new file the plan's; a file being replaced (or left unchanged)
+/// keeps its own (e.g. `root:traefik 0640`, set by its admin), unless the plan needs a
+/// tighter one: a secret no other user may read, no file others may write. Then the
+/// note says what was taken away.
+pub fn mode_for(f: &PlannedFile, old: Option<Existing>) -> (u32, Option<String>) {
+    let Some(old) = old else {
+        return (f.mode, None);
+    };
+    let m = old.mode & 0o7777;
+    let forbidden = if f.secret { 0o007 } else { 0o002 };
+    if m & forbidden == 0 {
+        return (m, None);
+    }
+    let t = m & !forbidden;
+    (
+        t,
+        Some(format!(
+            "mode {m:04o} tightened to {t:04o}: {}",
+            if f.secret {
+                "the file holds a secret, which other users could read"
+            } else {
+                "other users could change the file"
+            }
+        )),
+    )
+}
+
+fn existing_owner(path: &Path) -> Option<Existing> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| Existing {
+        uid: m.uid(),
+        gid: m.gid(),
+        mode: m.mode(),
+    })
 }
 
 /// Why the files could not be written. Nothing is left half-written: `rolled_back` says
@@ -237,9 +285,10 @@ pub fn apply(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Written>,
     let mut done = Vec::new();
     for (f, old) in files.iter().zip(olds) {
         match write_one(f, &old, now, &mut undo) {
-            Ok(action) => done.push(Written {
+            Ok((action, note)) => done.push(Written {
                 path: f.path.clone(),
                 action,
+                note,
             }),
             Err(mut e) => {
                 let (rolled, failed) = roll_back(undo);
@@ -259,12 +308,14 @@ fn write_one(
     old: &Option<Vec<u8>>,
     now: OffsetDateTime,
     undo: &mut Vec<Undo>,
-) -> Result<Action, IoError> {
+) -> Result<(Action, Option<String>), IoError> {
     let action = action_for(f, old, now);
+    let before = old.as_ref().and_then(|_| existing_owner(&f.path));
+    let (mode, mut note) = mode_for(f, before);
     if action == Action::Unchanged {
-        set_mode(&f.path, f.mode)
+        set_mode(&f.path, mode)
             .map_err(|e| failed(&f.path, "set the mode of", e, "check the file's owner"))?;
-        return Ok(action);
+        return Ok((action, note));
     }
     let dir = f
         .path
@@ -283,7 +334,20 @@ fn write_one(
     let fix = "check that the directory exists, is writable by this user and has free space, or give --out DIR";
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| failed(&f.path, "create a temporary file next to", e, fix))?;
-    set_mode(tmp.path(), f.mode).map_err(|e| failed(&f.path, "set the mode of", e, fix))?;
+    set_mode(tmp.path(), mode).map_err(|e| failed(&f.path, "set the mode of", e, fix))?;
+    if let Some(b) = before {
+        // The owner and group of the file being replaced, as its admin set them.
+        if let Err(e) = std::os::unix::fs::fchown(tmp.as_file(), Some(b.uid), Some(b.gid)) {
+            let why = format!(
+                "its owner {}:{} could not be kept ({e}): run as that user or root",
+                b.uid, b.gid
+            );
+            note = Some(match note {
+                Some(n) => format!("{n}; {why}"),
+                None => why,
+            });
+        }
+    }
     tmp.write_all(f.contents.as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| failed(&f.path, "write", e, fix))?;
@@ -315,7 +379,7 @@ fn write_one(
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(action)
+    Ok((action, note))
 }
 
 /// Creates the missing directories of `dir`, each 0700, remembering them for rollback.
@@ -476,6 +540,43 @@ mod tests {
         assert_eq!(entries(&t.path().join("new")), ["b.yaml", "sub"]);
     }
 
+    /// A replaced file keeps its owner, group and mode (`root:traefik 0640` stayed so;
+    /// main made it `root:root 0600`), unless it let others read a secret: then the mode
+    /// is tightened, and the note says so.
+    #[test]
+    fn a_replaced_file_keeps_its_owner_group_and_mode_unless_a_secret_needs_tighter() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("traefik.env");
+        fs::write(&p, "OLD=1\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let root = fs::metadata("/proc/self").unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&p, Some(0), Some(4242)).unwrap();
+        }
+        let w = apply(&[secret(p.clone(), "S=hunter2\n", "hunter2")], now()).unwrap();
+        assert_eq!(mode(&p), 0o640);
+        assert_eq!(w[0].note, None);
+        if root {
+            let m = fs::metadata(&p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (0, 4242), "owner and group kept");
+        }
+        // World-readable with a secret: the others' bits go, and that is said.
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        let w = apply(&[secret(p.clone(), "S=hunter3\n", "hunter3")], now()).unwrap();
+        assert_eq!(mode(&p), 0o640);
+        let note = w[0].note.clone().unwrap();
+        assert!(note.contains("0644") && note.contains("0640"), "{note}");
+        // An unchanged file keeps its mode too.
+        let w = apply(&[secret(p.clone(), "S=hunter3\n", "hunter3")], now()).unwrap();
+        assert_eq!(w[0].action, Action::Unchanged);
+        assert_eq!(mode(&p), 0o640);
+        // A new file gets the planned mode.
+        let n = t.path().join("new.env");
+        apply(&[secret(n.clone(), "S=x\n", "x")], now()).unwrap();
+        assert_eq!(mode(&n), 0o600);
+    }
+
     #[test]
     fn differing_file_is_backed_up_not_clobbered() {
         let t = tempfile::tempdir().unwrap();
@@ -496,7 +597,8 @@ mod tests {
         );
         assert_eq!(mode(&backup), 0o640);
         assert_eq!(fs::read_to_string(&p).unwrap(), "{\"new\": 1}\n");
-        assert_eq!(mode(&p), 0o600);
+        // The replaced file keeps its mode (issue 18: it was set to the planned 0600).
+        assert_eq!(mode(&p), 0o640);
         // A second change the same second gets its own backup name.
         apply(&[secret(p.clone(), "{\"newer\": 2}\n", "x")], now()).unwrap();
         assert!(t
