@@ -100,8 +100,105 @@ pub enum IoError {
     Symlink { path: PathBuf },
     #[error("{path} exists and is not a regular file (fix: move it away or choose another --out)")]
     NotAFile { path: PathBuf },
+    #[error("another acme-delegate write is writing into {dir} (it holds the lock file {lock}); wait for it to finish, then run write again")]
+    Locked { dir: PathBuf, lock: PathBuf },
+    #[error(
+        "cannot take the lock file {lock}: {why} (fix: check that {dir} is writable by this user)"
+    )]
+    LockFailed {
+        dir: PathBuf,
+        lock: PathBuf,
+        why: String,
+    },
     #[error("{0}")]
     Failed(Box<Failure>),
+}
+
+/// The lock file of an output folder (see [`lock_folders`]).
+pub const LOCK_FILE: &str = ".acme-delegate.lock";
+
+/// A folder's lock, held until dropped; the lock file is removed then (still locked, so
+/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]).
+pub struct FolderLock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the lock of every folder the files go to (its nearest existing ancestor when
+/// it is still to be created): two writes into one folder never interleave. A lock file
+/// that was removed (or replaced) between its open and its lock is not a lock: that run
+/// is told the folder is busy.
+pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let mut d = f
+                .path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            while !d.is_dir() {
+                match d.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => d = p.to_path_buf(),
+                    _ => {
+                        d = PathBuf::from(".");
+                        break;
+                    }
+                }
+            }
+            d
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut held = Vec::new();
+    for dir in dirs {
+        let lock = dir.join(LOCK_FILE);
+        let mut o = fs::OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let f = o.open(&lock).map_err(|e| IoError::LockFailed {
+            dir: dir.clone(),
+            lock: lock.clone(),
+            why: e.to_string(),
+        })?;
+        match f.try_lock() {
+            Ok(()) => {
+                use std::os::unix::fs::MetadataExt;
+                let same = match (f.metadata(), fs::metadata(&lock)) {
+                    (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                    _ => false,
+                };
+                if !same {
+                    return Err(IoError::Locked { dir, lock });
+                }
+                held.push(FolderLock {
+                    path: lock,
+                    _file: f,
+                })
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(IoError::Locked { dir, lock }),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(IoError::LockFailed {
+                    dir,
+                    lock,
+                    why: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// A failed step, and what the rollback did.
@@ -276,6 +373,8 @@ enum Undo {
 /// Writes every file, or none: on the first failure everything already written is undone
 /// (new files removed, replaced files restored from their backup, new directories removed).
 pub fn apply(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Written>, IoError> {
+    // One write per folder at a time.
+    let _locks = lock_folders(files)?;
     // Refuse symlinks and non-files before touching anything.
     let olds: Vec<Option<Vec<u8>>> = files
         .iter()
@@ -575,6 +674,30 @@ mod tests {
         let n = t.path().join("new.env");
         apply(&[secret(n.clone(), "S=x\n", "x")], now()).unwrap();
         assert_eq!(mode(&n), 0o600);
+    }
+
+    /// Two writes into one folder are locked against each other: while one holds the
+    /// folder's lock, the other writes nothing and says who holds it (main had no lock).
+    #[test]
+    fn a_folder_being_written_is_locked() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sub/lego.env");
+        let files = [secret(p.clone(), "S=hunter2\n", "hunter2")];
+        let held = lock_folders(&files).unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(
+            t.path().join(LOCK_FILE).exists(),
+            "the nearest existing folder"
+        );
+        let e = apply(&files, now()).unwrap_err();
+        assert!(matches!(e, IoError::Locked { .. }), "{e}");
+        assert!(e.to_string().contains(LOCK_FILE), "{e}");
+        assert!(!p.exists(), "nothing written");
+        drop(held);
+        assert!(!t.path().join(LOCK_FILE).exists(), "removed with the lock");
+        apply(&files, now()).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "S=hunter2\n");
+        assert!(!t.path().join(LOCK_FILE).exists());
     }
 
     #[test]
