@@ -173,7 +173,7 @@ pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
             lock: lock.clone(),
             why: e.to_string(),
         })?;
-        match f.try_lock() {
+        match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {
                 use std::os::unix::fs::MetadataExt;
                 let same = match (f.metadata(), fs::metadata(&lock)) {
@@ -188,8 +188,10 @@ pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
                     _file: f,
                 })
             }
-            Err(fs::TryLockError::WouldBlock) => return Err(IoError::Locked { dir, lock }),
-            Err(fs::TryLockError::Error(e)) => {
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                return Err(IoError::Locked { dir, lock })
+            }
+            Err(e) => {
                 return Err(IoError::LockFailed {
                     dir,
                     lock,
