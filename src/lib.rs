@@ -4,7 +4,8 @@
 //! terminal: the headless commands and the TUI are two faces of it. Layers, top down
 //! (imports point down only):
 //!
-//! * faces: [`tui`] (the wizard and the troubleshooter; the command line is the binary's);
+//! * faces: `tui` (the wizard and the troubleshooter, behind the default `tui` feature;
+//!   the command line is the binary's);
 //! * [`engine`]: orchestration the faces call: check, diagnose, prove, the live poll;
 //! * services: [`zones`] (validation-zone kinds), [`clients`] (issuing-client configs),
 //!   [`findings`] (the rules, pure), [`report`] (JSON, Prometheus);
@@ -17,5 +18,6 @@ pub mod engine;
 pub mod findings;
 pub mod model;
 pub mod report;
+#[cfg(feature = "tui")]
 pub mod tui;
 pub mod zones;

@@ -133,11 +133,11 @@ fn flags_of_another_zone_kind_are_refused() {
             "acme-dns",
             "--api",
             "https://a",
-            "--domain",
-            "z.example",
+            "--server",
+            "127.0.0.1:53",
             "www.example.com",
         ],
-        &["--domain", "--zone acme-dns"],
+        &["--server", "--zone acme-dns"],
     );
     usage(
         &[

@@ -15,6 +15,7 @@
 //! ```
 
 use acme_delegate::engine::views::VantageKind;
+use acme_delegate::findings::evidence::NOT_ASKED;
 use acme_delegate::findings::Severity;
 use acme_delegate::report::{NameReport, Report};
 use std::fmt::Write;
@@ -35,7 +36,7 @@ impl Style {
         }
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -46,7 +47,7 @@ impl Style {
 
 const WIDTH: usize = 80;
 
-fn wrap(text: &str, indent: usize, out: &mut String) {
+pub fn wrap(text: &str, indent: usize, out: &mut String) {
     let mut line = String::new();
     for word in text.split_whitespace() {
         if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
@@ -63,7 +64,7 @@ fn wrap(text: &str, indent: usize, out: &mut String) {
     }
 }
 
-fn cut(s: &str, n: usize) -> String {
+pub fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -160,6 +161,14 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
             cut(&v.outcome, 10),
             v.ms
         );
+    }
+    if let Some(why) = n
+        .views
+        .iter()
+        .find(|v| v.outcome == NOT_ASKED)
+        .and_then(|v| v.detail.as_ref())
+    {
+        wrap(&format!("resolvers {why}"), 2, &mut out);
     }
     for f in &n.findings {
         let sev = match f.severity {

@@ -6,6 +6,7 @@ use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
 use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
@@ -27,13 +28,17 @@ fn zone_name(s: &str, flag: &str) -> Result<Name, String> {
 fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
     use ZoneKindArg::*;
     let given: [(&str, bool, &[ZoneKindArg]); 8] = [
-        ("--api", args.api.is_some(), &[AcmeDns]),
+        ("--api", args.api.is_some(), &[AcmeDns, Provider]),
         ("--allowfrom", !args.allowfrom.is_empty(), &[AcmeDns]),
         ("--storage", args.storage.is_some(), &[AcmeDns]),
         ("--server", args.server.is_some(), &[Rfc2136]),
-        ("--key-file", args.key_file.is_some(), &[Rfc2136]),
-        ("--key", args.key.is_some(), &[Rfc2136]),
-        ("--domain", args.domain.is_some(), &[Rfc2136, Provider]),
+        ("--key-file", args.key_file.is_some(), &[Rfc2136, Provider]),
+        ("--key", args.key.is_some(), &[Rfc2136, Provider]),
+        (
+            "--domain",
+            args.domain.is_some(),
+            &[AcmeDns, Rfc2136, Provider],
+        ),
         ("--provider", args.provider.is_some(), &[Provider]),
     ];
     let mut out: Vec<&str> = given
@@ -95,6 +100,10 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
             api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
             storage: args.storage.clone(),
             allowfrom: args.allowfrom.clone(),
+            domain: match &args.domain {
+                Some(d) => Some(zone_name(d, "--domain")?),
+                None => None,
+            },
         },
         ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
             server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),
@@ -117,14 +126,35 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 }
             },
         },
-        ZoneKindArg::Provider => ZoneSpec::Provider {
-            provider: acme_delegate::model::providers::known_provider(need(
+        ZoneKindArg::Provider => {
+            let provider = acme_delegate::model::providers::known_provider(need(
                 &args.provider,
                 "--provider CODE",
                 "provider",
-            )?)?,
-            domain: zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?,
-        },
+            )?)?;
+            let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
+            let key_file = match (&args.key_file, &args.key) {
+                (Some(f), _) => Some(f.clone()),
+                (None, Some(k)) => Some(
+                    setup::store_api_key(provider.clone(), domain.clone(), k.clone())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                (None, None) => None,
+            };
+            if args.api.is_some() != key_file.is_some() {
+                return Err(format!(
+                    "--zone provider: give both --api URL and --key-file FILE (or --key KEY) for acme-delegate to write the zone through the API ({}), or neither",
+                    acme_delegate::zones::provider::DRIVEN.join(", ")
+                ));
+            }
+            ZoneSpec::Provider {
+                provider,
+                domain,
+                api: args.api.clone(),
+                key_file,
+            }
+        }
         ZoneKindArg::Hosted => ZoneSpec::Hosted {
             target: zone_name(need(&args.target, "--target T", "hosted")?, "--target")?,
         },
@@ -259,7 +289,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         if json {
             print_json(&outcome.plan, &spec, &ns, None, &findings);
         } else {
-            print_text(&outcome.plan, &spec, &ns, &names, None, &findings);
+            print_text(
+                engine.config.source.as_deref(),
+                &outcome.plan,
+                &spec,
+                &ns,
+                &names,
+                None,
+                &findings,
+            );
         }
         errln!(
             "acme-delegate: nothing was saved: {} (an error); fix it and run plan again, or save anyway with --force",
@@ -284,7 +322,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     if json {
         print_json(&plan, &spec, &ns, path, &findings);
     } else {
-        print_text(&plan, &spec, &ns, &names, path, &findings);
+        print_text(
+            engine.config.source.as_deref(),
+            &plan,
+            &spec,
+            &ns,
+            &names,
+            path,
+            &findings,
+        );
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
@@ -325,6 +371,7 @@ fn print_json(
 }
 
 fn print_text(
+    config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
     ns: &[Name],
@@ -342,13 +389,9 @@ fn print_text(
             ),
         }
         outln!("    {}", p.fqdn_record());
-        if let Some(rel) = p.relative_owner() {
-            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            outln!(
-                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
-                p.challenge,
-                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
-            );
+        if let Some([name, mistake]) = p.panel_hint() {
+            outln!("  {name}");
+            outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
         if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
@@ -374,8 +417,9 @@ fn print_text(
         return;
     };
     outln!("plan saved to {}", path.display());
-    outln!(
-        "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
-        names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
-    );
+    outln!("next: publish the record(s) above, then run:");
+    let ids: Vec<&str> = names.iter().map(|n| n.identifier.as_str()).collect();
+    for cmd in Globals::new(config, Some(path)).after_plan(spec, &ids) {
+        outln!("  {cmd}");
+    }
 }

@@ -70,6 +70,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                         ProveEvent::Failed { .. }
                             | ProveEvent::Removing { .. }
                             | ProveEvent::Left { .. }
+                            | ProveEvent::LeftBehind { .. }
                     )
                 {
                     continue;
@@ -93,13 +94,14 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                         errln!("{name}: removing the test TXT at {target} (a second Ctrl-C stops)")
                     }
                     ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
-                    ProveEvent::Left {
+                    ProveEvent::LeftBehind {
                         name,
                         target,
                         command,
                     } => errln!(
                         "{name}: the test TXT at {target} may be left behind; remove it with:\n  {command}"
                     ),
+                    ProveEvent::Left { name, why } => errln!("{name}: {why}"),
                     ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
                 }
             }
@@ -152,7 +154,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             if let Some(cmd) = &n.left_behind {
                 outln!("  test TXT may be left behind: remove it with\n    {cmd}");
             } else if n.published {
-                outln!("  test TXT removed");
+                outln!("  {}", n.cleanup.words());
             }
         }
     }

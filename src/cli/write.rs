@@ -6,6 +6,7 @@ use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
+use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::plan::Plan;
 use clap::{Args, ValueEnum};
@@ -144,6 +145,11 @@ pub async fn write(
             Err(e) => return usage(e),
         }
     }
+    for (c, o) in outputs.iter_mut() {
+        if *c == Client::Lego {
+            o.findings.extend(lego_provider_finding(&plan).await);
+        }
+    }
     for (c, o) in &outputs {
         for f in &o.findings {
             errln!(
@@ -253,6 +259,38 @@ pub async fn write(
     ExitCode::SUCCESS
 }
 
+/// `CLIENT_PROVIDER_MISSING` when the lego on PATH does not load the plan's DNS provider
+/// (found by running it against a loopback ACME directory; see `engine::lego_probe`).
+async fn lego_provider_finding(plan: &Plan) -> Option<Finding> {
+    use acme_delegate::engine::lego_probe::{lego_on_path, probe, ProviderProbe};
+    use acme_delegate::model::plan::ZoneSpec;
+    let provider = match &plan.zone {
+        ZoneSpec::AcmeDns { .. } => "acme-dns".to_string(),
+        ZoneSpec::Provider { provider, .. } => provider.clone(),
+        _ => return None,
+    };
+    let lego = lego_on_path()?;
+    let ProviderProbe::Lacks { said } =
+        probe(&lego, &provider, std::time::Duration::from_secs(10)).await
+    else {
+        return None;
+    };
+    let way_out = if provider == "acme-dns" {
+        "use an upstream lego release (github.com/go-acme/lego/releases, v4.9.0 or later: every build has acme-dns) in place of this one, or `acme-delegate write --client certbot` (certbot calls acme-delegate's hook, which posts to acme-dns itself)"
+    } else {
+        "use an upstream lego release (github.com/go-acme/lego/releases) that lists the provider in `lego dnshelp` and runs it, or another client"
+    };
+    Some(Finding::new(
+        Code::ClientProviderMissing,
+        "lego",
+        format!(
+            "the lego on this machine ({}) does not have the {provider} DNS provider: run with `--dns {provider}` it says `{said}`; the files below are for a lego that has it",
+            lego.display()
+        ),
+        way_out.into(),
+    ))
+}
+
 fn action_word(a: &io::Action) -> &'static str {
     match a {
         io::Action::Create => "create",
@@ -323,9 +361,20 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
                 )
             })
         } else {
+            let deletes = zone.deletes();
             hook::cleanup(zone.as_ref(), &name, &target, &value)
                 .await
-                .map(|_| errln!("{}: TXT removed from {target}", name.identifier))
+                .map(|_| {
+                    if deletes {
+                        errln!("{}: TXT removed from {target}", name.identifier)
+                    } else {
+                        errln!(
+                            "{}: the TXT at {target}: {}",
+                            name.identifier,
+                            acme_delegate::zones::acme_dns::VALUE_STAYS
+                        )
+                    }
+                })
         }
     };
     match r {

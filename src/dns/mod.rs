@@ -1,13 +1,16 @@
-//! DNS: plain values, outcomes, the transport in front of hickory, and the delegation walk.
+//! DNS: plain values, outcomes, the transport in front of hickory (with its per-server
+//! pacing and cap), and the delegation walk. The only folder that imports hickory.
 
 pub mod memo;
 pub mod outcome;
+pub mod pacing;
 pub mod ratelimit;
 pub mod tcp;
 pub mod transport;
 pub mod types;
 pub mod update;
 pub mod walk;
+pub mod world;
 
 pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
 pub use transport::{NetOptions, NetTransport, Transport};

@@ -4,6 +4,7 @@
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply};
+use super::pacing::{Pacing, Signal, Ticket};
 use super::ratelimit::RateLimit;
 use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -63,7 +64,8 @@ pub struct NetOptions {
     /// resolvers that wait out a dead server never hold up the authoritative questions
     /// that would find it dead.
     pub max_inflight: usize,
-    /// Queries started per second toward one server (0: no cap).
+    /// Queries started per second toward one server (0: no cap): a hard cap over the
+    /// adaptive pacing ([`super::pacing`]).
     pub max_qps_per_server: u32,
 }
 
@@ -73,7 +75,7 @@ impl Default for NetOptions {
             timeout: Duration::from_millis(2000),
             attempts: 2,
             max_inflight: 64,
-            max_qps_per_server: 50,
+            max_qps_per_server: 0,
         }
     }
 }
@@ -96,6 +98,8 @@ pub struct NetTransport {
     /// In-flight permits for questions to resolvers (RD on).
     recursive_permits: Arc<Semaphore>,
     rate: Arc<RateLimit>,
+    /// The adaptive window (and, after pressure, rate) per server.
+    pacing: Arc<Pacing>,
     sockets: Arc<UdpPool>,
     health: Arc<std::sync::Mutex<Health>>,
     /// Told when a server is found dead: the questions still waiting on it end at once.
@@ -112,6 +116,7 @@ impl NetTransport {
             permits,
             recursive_permits,
             rate,
+            pacing: Arc::default(),
             sockets: Arc::default(),
             health: Arc::default(),
             died: Arc::default(),
@@ -120,6 +125,11 @@ impl NetTransport {
 }
 
 impl NetTransport {
+    /// The adaptive pacing per server (its counters: slipped answers, losses, cuts).
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
     /// Resolves, with the time its last real timeout took, once `server` is found dead.
     async fn found_dead(&self, server: SocketAddr) -> Duration {
         loop {
@@ -231,7 +241,11 @@ impl Transport for NetTransport {
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
         let me = self.clone();
+        // A question without EDNS to a server found dead is the fallback of RFC 6891 (a
+        // server that drops EDNS queries looks dead): it is sent. Resolvers are judged like
+        // authoritative servers (issue 18).
         let authoritative = !flags.recursion_desired;
+        let judged = !flags.no_edns;
         async move {
             let failed_fast = |took: Duration| Exchange {
                 server,
@@ -240,11 +254,21 @@ impl Transport for NetTransport {
                 elapsed: took,
                 outcome: Outcome::Timeout,
             };
-            if let Some(took) = dead(&me.health, server) {
+            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
                 return failed_fast(took);
             }
             // The cap first: a query waiting for its server's turn holds no in-flight permit.
             me.rate.wait(server).await;
+            // Then the server's pacing window and rate (a server found dead meanwhile ends
+            // the wait).
+            let ticket = if judged {
+                tokio::select! {
+                    t = me.pacing.acquire(server) => t,
+                    took = me.found_dead(server) => return failed_fast(took),
+                }
+            } else {
+                me.pacing.acquire(server).await
+            };
             let permits = if authoritative {
                 &me.permits
             } else {
@@ -252,27 +276,48 @@ impl Transport for NetTransport {
             };
             let _permit = permits.acquire().await.ok();
             // It may have been found dead while this question waited for its turn.
-            if let Some(took) = dead(&me.health, server) {
+            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
                 return failed_fast(took);
             }
             let start = Instant::now();
             // The question counts as timed out at its first attempt that times out.
-            let counted = std::sync::atomic::AtomicBool::new(false);
+            let counted = std::sync::atomic::AtomicBool::new(!judged);
             let timed_out = || {
                 if !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
                     record_timeout(&me.health, &me.died, server, start.elapsed());
                 }
             };
-            let asked = exchange(server, &question, flags, &me.opts, &me.sockets, &timed_out);
-            // Found dead by other questions while this one waits: it ends now, as the
-            // questions asked after that do (questions that passed the check above just
-            // before the last timeout was counted would otherwise wait a whole one).
-            let outcome = tokio::select! {
-                outcome = asked => outcome,
-                took = me.found_dead(server) => return failed_fast(took),
+            let asked = exchange(
+                server,
+                &question,
+                flags,
+                &me.opts,
+                &me.sockets,
+                &ticket,
+                &timed_out,
+            );
+            let outcome = if judged {
+                // Found dead by other questions while this one waits: it ends now, as the
+                // questions asked after that do (questions that passed the check above just
+                // before the last timeout was counted would otherwise wait a whole one).
+                tokio::select! {
+                    outcome = asked => outcome,
+                    took = me.found_dead(server) => return failed_fast(took),
+                }
+            } else {
+                asked.await
             };
             let elapsed = start.elapsed();
-            record_answer(&me.health, server, &outcome);
+            match &outcome {
+                Outcome::Refused(_) => ticket.signal(Signal::Refused),
+                Outcome::ServFail(_) => ticket.signal(Signal::ServFail),
+                o if o.responded() => ticket.signal(Signal::Clean),
+                _ => {}
+            }
+            drop(ticket);
+            if judged {
+                record_answer(&me.health, server, &outcome);
+            }
             tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
                 server,
@@ -300,6 +345,7 @@ async fn exchange(
     flags: QueryFlags,
     opts: &NetOptions,
     sockets: &UdpPool,
+    pace: &Ticket,
     timed_out: &(dyn Fn() + Sync),
 ) -> Outcome {
     let id: u16 = rand::random();
@@ -319,15 +365,25 @@ async fn exchange(
             Ok(Err(e)) => Outcome::Network(e),
             Err(_) => {
                 timed_out();
+                pace.signal(Signal::Lost);
                 Outcome::Timeout
             }
         };
     }
     let mut last = Outcome::Timeout;
-    for _ in 0..opts.attempts.max(1) {
+    for attempt in 0..opts.attempts.max(1) {
+        if attempt > 0 {
+            // A retry waits for its turn under the server's rate, which the loss may have set.
+            pace.turn().await;
+        }
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
+                    if msg.answers.is_empty() {
+                        // An RRL slip looks like this (so does an answer too big for UDP
+                        // from a server that sends no partial answer): pressure.
+                        pace.signal(Signal::Slip);
+                    }
                     return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours))
                         .await
                     {
@@ -342,13 +398,15 @@ async fn exchange(
                         no_edns: true,
                         ..flags
                     };
-                    return Box::pin(exchange(server, q, plain, opts, sockets, timed_out)).await;
+                    return Box::pin(exchange(server, q, plain, opts, sockets, pace, timed_out))
+                        .await;
                 }
                 return out;
             }
             Ok(Err(e)) => return Outcome::Network(e),
             Err(_) => {
                 timed_out();
+                pace.signal(Signal::Lost);
                 last = Outcome::Timeout;
             }
         }
@@ -532,7 +590,7 @@ fn name(n: &HName) -> Name {
     Name::from_ascii_owned(n.to_ascii())
 }
 
-fn to_record(r: &HRecord) -> Option<Record> {
+pub(crate) fn to_record(r: &HRecord) -> Option<Record> {
     let data = match &r.data {
         HRData::A(a) => RData::A(a.0),
         HRData::AAAA(a) => RData::AAAA(a.0),

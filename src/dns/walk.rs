@@ -130,6 +130,9 @@ pub struct Walker<T: Transport> {
     transport: Arc<T>,
     roots: Vec<SocketAddr>,
     walks: Memo<Name, Arc<Walk>>,
+    /// Per server: (the run, whether it drops queries with EDNS but answers plain ones),
+    /// learnt at the first contact in the run, as resolvers remember it.
+    edns_broken: std::sync::Mutex<std::collections::HashMap<SocketAddr, (u64, bool)>>,
     timeout: Duration,
 }
 
@@ -140,12 +143,61 @@ impl<T: Transport> Walker<T> {
             transport,
             roots,
             walks: Memo::new(Epoch::default(), walk_ttl),
+            edns_broken: Default::default(),
             timeout,
         }
     }
 
     pub fn transport(&self) -> &Arc<T> {
         &self.transport
+    }
+
+    /// Asks an authoritative server (RD off) as a resolver does: a question with EDNS that
+    /// times out is asked again without EDNS when the server answers such questions
+    /// (RFC 6891 section 7 fallback); the exchange then has `no_edns` set, which the rules
+    /// report as `SERVER_EDNS_BROKEN` instead of a dead server.
+    ///
+    /// What a server does is learnt at its first contact in the run: that question goes
+    /// with and without EDNS at once (so a dead server costs no second timeout); after
+    /// that, a server found to drop EDNS is asked without it, any other with it.
+    pub async fn ask_auth(&self, server: SocketAddr, q: &Question) -> Exchange {
+        let epoch = self.epoch().current();
+        let plain = QueryFlags {
+            no_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let known = self
+            .edns_broken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&server)
+            .filter(|(e, _)| *e == epoch)
+            .map(|(_, broken)| *broken);
+        match known {
+            Some(true) => return self.transport.ask(server, q, plain).await,
+            Some(false) => {
+                return self
+                    .transport
+                    .ask(server, q, QueryFlags::authoritative())
+                    .await
+            }
+            None => {}
+        }
+        let (ex, without) = futures::future::join(
+            self.transport.ask(server, q, QueryFlags::authoritative()),
+            self.transport.ask(server, q, plain),
+        )
+        .await;
+        let broken = matches!(ex.outcome, Outcome::Timeout) && without.outcome.responded();
+        self.edns_broken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(server, (epoch, broken));
+        if broken {
+            without
+        } else {
+            ex
+        }
     }
 
     /// The run or round the memoised walks belong to; advance it to walk again.
@@ -319,7 +371,7 @@ impl<T: Transport> Walker<T> {
             Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
             _ => false,
         };
-        let ask = |s: &Server| self.transport.ask(s.addr, q, QueryFlags::authoritative());
+        let ask = |s: &Server| self.ask_auth(s.addr, q);
         let Some((first, rest)) = zone.servers.split_first() else {
             return (None, vec![]);
         };
@@ -360,10 +412,7 @@ impl<T: Transport> Walker<T> {
     /// Asks the servers in turn until one answers authoritatively; that exchange.
     pub async fn first_authoritative(&self, servers: &[Server], q: &Question) -> Option<Exchange> {
         for s in servers {
-            let ex = self
-                .transport
-                .ask(s.addr, q, QueryFlags::authoritative())
-                .await;
+            let ex = self.ask_auth(s.addr, q).await;
             if ex.outcome.reply().is_some_and(|r| r.authoritative) {
                 return Some(ex);
             }

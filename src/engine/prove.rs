@@ -63,9 +63,14 @@ pub enum ProveEvent {
     Removed {
         name: String,
     },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
+    Left {
+        name: String,
+        why: String,
+    },
     /// The test TXT may still be published: its removal failed, ran out of time or was
     /// stopped (a second signal); `command` removes it.
-    Left {
+    LeftBehind {
         name: String,
         target: Name,
         command: String,
@@ -96,13 +101,40 @@ pub struct NameProof {
     pub target: Name,
     pub ok: bool,
     pub published: bool,
-    /// The test TXT (if one may have been published) is known to be removed.
+    /// The test TXT was deleted again (false for acme-dns, which cannot delete: see
+    /// `cleanup`); false too when its removal failed, ran out of time or was stopped.
     pub removed: bool,
+    /// What became of the test TXT: `removed`, `stays-until-replaced` (acme-dns: the
+    /// next two updates replace it), `not-removed` (delete it by hand), `not-published`.
+    pub cleanup: Cleanup,
     /// When it may still be published: the command that removes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left_behind: Option<String>,
     pub vantages: Vec<VantageProof>,
     pub findings: Vec<Finding>,
+}
+
+/// What became of a name's test TXT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cleanup {
+    NotPublished,
+    Removed,
+    /// acme-dns cannot delete a record: the value stays until the next two updates.
+    StaysUntilReplaced,
+    NotRemoved,
+}
+
+impl Cleanup {
+    /// How `prove` and the TUI say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Cleanup::NotPublished => "test TXT not published",
+            Cleanup::Removed => "test TXT removed",
+            Cleanup::StaysUntilReplaced => crate::zones::acme_dns::VALUE_STAYS,
+            Cleanup::NotRemoved => "test TXT NOT removed: delete it by hand",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -211,7 +243,21 @@ impl<T: Transport> Engine<T> {
         };
         // Clean up whatever may still be published (all of it after a cancellation).
         let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
-        let removals = remove_all(zone.as_ref(), &left, opts.cleanup, abort, events.as_ref()).await;
+        let deletes = zone.deletes();
+        let gone = if deletes {
+            Cleanup::Removed
+        } else {
+            Cleanup::StaysUntilReplaced
+        };
+        let removals = remove_all(
+            zone.as_ref(),
+            &left,
+            opts.cleanup,
+            abort,
+            events.as_ref(),
+            deletes,
+        )
+        .await;
         let cancelled = results.is_none();
         let mut names: Vec<NameProof> = match results {
             Some(r) => r,
@@ -224,6 +270,7 @@ impl<T: Transport> Engine<T> {
                     ok: false,
                     published: left.iter().any(|(m, _, _)| m == n),
                     removed: false,
+                    cleanup: Cleanup::NotPublished,
                     left_behind: None,
                     vantages: vec![],
                     findings: vec![],
@@ -236,7 +283,11 @@ impl<T: Transport> Engine<T> {
                 .zip(&removals)
                 .filter(|((n, _, _), _)| n.identifier == p.name)
                 .collect();
-            p.removed = !mine.is_empty() && mine.iter().all(|(_, r)| matches!(r, Some(Ok(()))));
+            let all_ok = !mine.is_empty() && mine.iter().all(|(_, r)| matches!(r, Some(Ok(()))));
+            p.removed = all_ok && deletes;
+            if !mine.is_empty() {
+                p.cleanup = if all_ok { gone } else { Cleanup::NotRemoved };
+            }
             let commands: Vec<String> = mine
                 .iter()
                 .filter(|(_, r)| !matches!(r, Some(Ok(()))))
@@ -244,9 +295,10 @@ impl<T: Transport> Engine<T> {
                 .collect();
             p.left_behind = (!commands.is_empty()).then(|| commands.join("\n"));
             if cancelled {
-                let what = match (mine.is_empty(), p.removed) {
+                let what = match (mine.is_empty(), all_ok) {
                     (true, _) => "no test TXT had been published",
-                    (false, true) => "the test TXT records were removed",
+                    (false, true) if deletes => "the test TXT records were removed",
+                    (false, true) => crate::zones::acme_dns::VALUE_STAYS,
                     (false, false) => "the test TXT may still be published (see left_behind)",
                 };
                 p.findings.push(Finding::new(
@@ -279,6 +331,7 @@ impl<T: Transport> Engine<T> {
             published: false,
             removed: false,
             left_behind: None,
+            cleanup: Cleanup::NotPublished,
             vantages: vec![],
             findings: vec![],
         };
@@ -290,6 +343,7 @@ impl<T: Transport> Engine<T> {
             }
         };
         proof.published = true;
+        proof.cleanup = Cleanup::NotRemoved;
         let watch = Watch {
             name: n,
             target,
@@ -606,6 +660,7 @@ async fn remove_all(
     bound: Duration,
     abort: &CancellationToken,
     events: Option<&UnboundedSender<ProveEvent>>,
+    deletes: bool,
 ) -> Vec<Removal> {
     use futures::StreamExt;
     let send = |ev: ProveEvent| {
@@ -639,6 +694,10 @@ async fn remove_all(
     }
     for ((n, t, tok), r) in left.iter().zip(&out) {
         match r {
+            Some(Ok(())) if !deletes => send(ProveEvent::Left {
+                name: n.identifier.clone(),
+                why: crate::zones::acme_dns::VALUE_STAYS.into(),
+            }),
             Some(Ok(())) => send(ProveEvent::Removed {
                 name: n.identifier.clone(),
             }),
@@ -649,7 +708,7 @@ async fn remove_all(
                         message: e.to_string(),
                     });
                 }
-                send(ProveEvent::Left {
+                send(ProveEvent::LeftBehind {
                     name: n.identifier.clone(),
                     target: t.clone(),
                     command: zone.removal_command(t, tok),

@@ -7,6 +7,7 @@ use crate::dns::Name;
 use crate::dns::Transport;
 use crate::engine::check::Engine;
 use crate::findings::{Code, Finding};
+use crate::model::files::write_atomic;
 use crate::model::name::InputName;
 use crate::model::plan::{Plan, PlanError, PlannedName, ZoneSpec};
 use crate::zones::kinds::{open, ValidationZone, ZoneError};
@@ -144,6 +145,55 @@ pub async fn store_key_new(spec: String) -> Result<StoredKey, SetupError> {
     .await
 }
 
+/// Stores a provider API key given on the command line in `keys/<provider>-<zone>.apikey`
+/// (0600, in a 0700 folder of the user data dir) and returns its path. Never printed.
+pub async fn store_api_key(
+    provider: String,
+    zone: Name,
+    key: String,
+) -> Result<PathBuf, SetupError> {
+    blocking(move || {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let key = key.trim().to_string();
+        if key.is_empty() || key.contains(['\n', '\r']) {
+            return Err(SetupError::KeyStore(
+                "the API key is empty or spans lines".into(),
+            ));
+        }
+        let dir = crate::model::config::project_dirs()
+            .map(|d| d.data_dir().join("keys"))
+            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
+        let store = |e: std::io::Error| {
+            SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()))
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(store)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let path = dir.join(format!(
+            "{}-{}.apikey",
+            safe(&provider),
+            safe(zone.without_dot())
+        ));
+        write_atomic(&path, format!("{key}\n").as_bytes(), 0o600).map_err(store)?;
+        Ok(path)
+    })
+    .await
+}
+
 fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, SetupError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let store =
@@ -224,7 +274,18 @@ impl<T: Transport> Engine<T> {
         zone: &dyn ValidationZone,
         names: &[InputName],
     ) -> Result<PlanOutcome, SetupError> {
-        zone.usable().await.map_err(SetupError::ZoneUnusable)?;
+        zone.usable().await.map_err(|e| match e.code() {
+            Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                code,
+                zone.spec().kind(),
+                e.message
+                    .strip_prefix(&format!("{}: ", code.as_str()))
+                    .unwrap_or(&e.message)
+                    .to_string(),
+                e.fix,
+            ))),
+            None => SetupError::ZoneUnusable(e),
+        })?;
         let mut findings = zone.audit().await;
         if let Some(f) = findings.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
             return Err(SetupError::Unusable(Box::new(f.clone())));
@@ -255,9 +316,21 @@ impl<T: Transport> Engine<T> {
         let target = zone
             .target_for(n)
             .await
-            .map_err(|error| SetupError::Target {
-                name: n.identifier.clone(),
-                error,
+            .map_err(|error| match error.code() {
+                Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                    code,
+                    &n.identifier,
+                    error
+                        .message
+                        .strip_prefix(&format!("{}: ", code.as_str()))
+                        .unwrap_or(&error.message)
+                        .to_string(),
+                    error.fix,
+                ))),
+                None => SetupError::Target {
+                    name: n.identifier.clone(),
+                    error,
+                },
             })?;
         let walk = self.walker().zone_of(n.challenge.clone()).await;
         let apex: Option<Name> =

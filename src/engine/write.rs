@@ -587,6 +587,13 @@ pub fn load_secrets(
             })?;
             s.tsig = Some(key);
         }
+        ZoneSpec::Provider {
+            key_file: Some(f), ..
+        } => {
+            let key = crate::zones::provider::read_key(f)
+                .map_err(|(what, fix)| crate::clients::write::WriteError::Missing { what, fix })?;
+            s.api_key = Some(key);
+        }
         _ => {}
     }
     Ok(s)

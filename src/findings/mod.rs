@@ -1,4 +1,5 @@
 //! Findings: a stable code, a severity, the evidence (as text and as values) and a fix.
+//! Owns the catalog of codes and the rules (pure functions, no I/O).
 
 pub mod catalog;
 pub mod evidence;

@@ -11,6 +11,40 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 /// The largest list of names read (`--names-from`): 64 MiB, about two million names.
 pub const MAX_NAMES_BYTES: u64 = 64 << 20;
 
+/// The largest report read (`merge`): 1 GiB, a `check --json` of about 100,000 names.
+pub const MAX_REPORT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `max` bytes of the regular file `path`; anything else (a directory, a
+/// FIFO, a device such as `/dev/zero`) is an `InvalidInput` error that says so. Checked
+/// before opening (opening a FIFO would wait for a writer) and again on the opened file
+/// (what is read is what was checked).
+pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let not_regular = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, FIFO or device); give a file, or - for standard input",
+        )
+    };
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let f = File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB ({max} bytes at most); give the right file",
+                max >> 20
+            ),
+        ));
+    }
+    read_at_most(f, max)
+}
+
 /// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
 /// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest. Only a
 /// regular file is read ([`open_regular`]).
@@ -190,8 +224,12 @@ mod tests {
         let e = read_limited(&big).unwrap_err();
         assert!(e.to_string().contains("1 MiB"), "{e}");
         let t = std::time::Instant::now();
+        // A device (or a FIFO) is refused without reading (issue 18).
         let e = read_limited(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(
+            e.to_string().contains("a device, not a regular file"),
+            "{e}"
+        );
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         fs::remove_dir_all(&d).unwrap();
     }

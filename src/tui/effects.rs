@@ -26,7 +26,7 @@ use crate::model::name::{parse_all, parse_target, InputName};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
-use crate::tui::state::client::{DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::client::{ClientNext, DiffLine, FileChange, FilePlan, PlannedFile};
 use crate::tui::state::zone::{KeyInput, Setup, SetupRequest, ZoneInput};
 use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
@@ -279,6 +279,7 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             api: api.clone(),
             storage: storage.clone(),
             allowfrom: allowfrom.clone(),
+            domain: None,
         },
         ZoneInput::Rfc2136 { server, zone, key } => ZoneSpec::Rfc2136 {
             server: server.clone(),
@@ -295,6 +296,8 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
+            api: None,
+            key_file: None,
             provider: provider.clone(),
             domain: dns(domain, "zone")?,
         },
@@ -421,11 +424,15 @@ pub fn plan_files(
     opts.secrets = io::load_secrets(plan).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     let mut owners = Vec::new();
-    let mut next_command = None;
+    let mut next = Vec::new();
     let mut notes = Vec::new();
     for &c in clients {
         let out = writers::write(c, plan, &opts).map_err(|e| e.to_string())?;
-        next_command = next_command.or_else(|| out.next_commands.first().cloned());
+        next.push(ClientNext {
+            client: c.to_string(),
+            commands: out.next_commands.clone(),
+            notes: out.notes.clone(),
+        });
         notes.extend(
             out.findings
                 .iter()
@@ -455,7 +462,7 @@ pub fn plan_files(
     Ok((
         FilePlan {
             files: shown,
-            next_command,
+            next,
             notes,
         },
         files,
@@ -592,6 +599,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             check: CheckOptions {
                 expect_target: None,
                 planned: self.planned(),
+                ..Default::default()
             },
             interval: self.engine.config.poll_interval.max(MIN_POLL_INTERVAL),
             timeout: self.poll_timeout,
@@ -1014,7 +1022,7 @@ mod tests {
         )
         .unwrap();
         assert!(!shown.files.is_empty());
-        assert!(shown.next_command.as_deref().unwrap_or("").contains("lego"));
+        assert!(shown.next[0].commands[0].contains("lego"));
         let all: String = shown
             .files
             .iter()

@@ -2,7 +2,8 @@
 //! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
 
 use super::acme_dns::{
-    diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi, AcmeDnsError, UpdateOutcome,
+    check_allowfrom, diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi,
+    AcmeDnsError, UpdateOutcome,
 };
 use super::rfc2136::{
     maybe_applied, probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UndoOnDrop,
@@ -31,6 +32,17 @@ const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ZoneError {
     pub message: String,
     pub fix: String,
+}
+
+impl ZoneError {
+    /// The finding code this error stands for, when it is one (its message starts with
+    /// the code, e.g. `ACMEDNS_BAD_RESPONSE`).
+    pub fn code(&self) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| self.message.starts_with(&format!("{}: ", c.as_str())))
+    }
 }
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
@@ -66,6 +78,11 @@ pub trait ValidationZone: Send + Sync {
     /// behind); it names the key or account file, never a secret.
     fn removal_command(&self, target: &Name, token: &str) -> String {
         format!("remove the TXT record \"{token}\" at {target} with your DNS provider's tools")
+    }
+    /// Does `remove` delete the TXT? acme-dns cannot: a value stays until the next two
+    /// updates replace it ([`crate::zones::acme_dns::VALUE_STAYS`]).
+    fn deletes(&self) -> bool {
+        true
     }
     /// Checks made when planning (TSIG key scope, API health): findings, never errors.
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
@@ -114,9 +131,19 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
             api,
             storage,
             allowfrom,
+            domain,
         } => {
+            check_allowfrom(allowfrom).map_err(|e| {
+                zerr(
+                    e.to_string(),
+                    "fix --allowfrom; nothing was sent to the acme-dns server",
+                )
+            })?;
             let client = AcmeDnsApi::new(api)
                 .and_then(|a| a.with_timeout(timeout.max(Duration::from_secs(5))))
+                .map(|a| {
+                    a.expect_zones(domain.iter().map(|d| d.without_dot().to_string()).collect())
+                })
                 .map_err(|e| {
                     zerr(
                         e.to_string(),
@@ -130,6 +157,26 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 api: client,
                 store,
                 allowfrom: allowfrom.clone(),
+            })
+        }
+        ZoneSpec::Provider {
+            provider,
+            domain,
+            api: Some(api),
+            key_file: Some(key_file),
+        } => {
+            let driver = super::provider::open_api(
+                provider,
+                api,
+                domain.without_dot(),
+                key_file,
+                timeout.max(Duration::from_secs(5)),
+            )
+            .map_err(|(m, f)| zerr(m, f))?;
+            Box::new(ProviderZone {
+                spec: spec.clone(),
+                domain: domain.clone(),
+                api: driver,
             })
         }
         ZoneSpec::Provider { .. } | ZoneSpec::Hosted { .. } => {
@@ -372,11 +419,15 @@ impl ValidationZone for AcmeDnsZone {
                 .store
                 .ensure(&self.api, &storage_key(name), &self.allowfrom)
                 .await
-                .map_err(|e| {
-                    zerr(
+                .map_err(|e| match e {
+                    AcmeDnsError::BadResponse { .. } => zerr(
+                        e.to_string(),
+                        "check that --api is the acme-dns server you trust and give --domain with its domain; nothing was saved",
+                    ),
+                    _ => zerr(
                         e.to_string(),
                         "check the acme-dns URL and that the server answers /register",
-                    )
+                    ),
                 })?;
             Ok(Name::from_ascii(&acct.target()))
         }
@@ -410,6 +461,9 @@ impl ValidationZone for AcmeDnsZone {
             }
         }
         .boxed()
+    }
+    fn deletes(&self) -> bool {
+        false
     }
     fn remove<'a>(
         &'a self,
@@ -453,6 +507,83 @@ pub fn plain_http_finding(url: &str) -> Finding {
          loopback"
             .into(),
     )
+}
+
+/// A provider-hosted zone that acme-delegate writes through the provider's API.
+pub struct ProviderZone {
+    spec: ZoneSpec,
+    domain: Name,
+    api: Box<dyn super::provider::ProviderApi>,
+}
+
+/// A provider API failure as a zone error whose message starts with its finding code
+/// (see [`ZoneError::code`]).
+fn provider_err(what: &str, e: super::provider::ProviderError) -> ZoneError {
+    zerr(format!("{}: {what}: {e}", e.code().as_str()), e.fix())
+}
+
+impl ValidationZone for ProviderZone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move { Ok(self.domain.prepend(&label_for(&name.host))) }.boxed()
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .add_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("publishing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .remove_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move { vec![] }.boxed()
+    }
+    /// The zone exists, the key reads it, and a probe TXT can be added and removed.
+    fn usable(&self) -> BoxFuture<'_, Result<(), ZoneError>> {
+        async move {
+            let zone = self.domain.without_dot();
+            self.api
+                .check_zone()
+                .await
+                .map_err(|e| provider_err(&format!("the validation zone {zone}"), e))?;
+            let owner = self.domain.prepend(&format!(
+                "acme-delegate-usable-probe-{:016x}",
+                rand::random::<u64>()
+            ));
+            let token = "acme-delegate plan: can this key write here?";
+            self.api
+                .add_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("writing a test TXT at {owner}"), e))?;
+            self.api
+                .remove_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the test TXT at {owner}"), e))
+        }
+        .boxed()
+    }
 }
 
 /// A provider-hosted throwaway zone or a hosted service: only the issuing client writes it.
@@ -502,7 +633,7 @@ impl PassiveZone {
     fn no_proof(&self) -> ZoneError {
         match &self.spec {
             ZoneSpec::Provider { provider, .. } => zerr(
-                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself"),
+                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself (it can for {} when the plan has --api and --key-file)", super::provider::DRIVEN.join(", ")),
                 "the proof step needs the issuing client for this kind: run it against a staging CA (e.g. lego --server https://acme-staging-v02.api.letsencrypt.org/directory), then `acme-delegate check`",
             ),
             _ => zerr(

@@ -21,10 +21,11 @@ use crate::tui::state::{Effect, Findings, Hits, ListId, Overlay, State};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::{self, worst_first};
 use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::text_pane;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::time::SystemTime;
 
@@ -51,6 +52,14 @@ pub fn on_findings(s: &mut State, f: Findings) {
         .filter(|(_, v)| v.is_empty())
         .map(|(n, _)| n.clone())
         .collect();
+    let mut healthy: Vec<String> = f
+        .by_name
+        .iter()
+        .filter(|(_, v)| !v.iter().any(|f| f.severity == Severity::Error))
+        .map(|(n, _)| n.clone())
+        .collect();
+    healthy.sort();
+    s.trouble.healthy = healthy;
     let mut all: Vec<Finding> = f.by_name.into_iter().flat_map(|(_, v)| v).collect();
     worst_first(&mut all);
     let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
@@ -81,8 +90,18 @@ fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Opens the selected row: a finding's evidence and fix, or says a healthy name works.
+fn open(s: &mut State, i: usize) {
+    if let Some(f) = s.trouble.findings.get(i) {
+        s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
+    } else if let Some(n) = s.trouble.healthy.get(i - s.trouble.findings.len()) {
+        let n = n.clone();
+        s.say(Level::Ok, format!("{n}: {}", findings_list::HEALTHY));
+    }
+}
+
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
-    let n = s.trouble.findings.len();
+    let n = s.trouble.findings.len() + s.trouble.healthy.len();
     let page = s.body_rows().saturating_sub(5).max(1);
     let sel = &mut s.trouble.selected;
     match k.code {
@@ -90,13 +109,9 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         KeyCode::Down | KeyCode::Char('j') => *sel = (*sel + 1).min(n.saturating_sub(1)),
         KeyCode::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
         KeyCode::PageUp => *sel = sel.saturating_sub(page),
-        KeyCode::Home => *sel = 0,
-        KeyCode::End => *sel = n.saturating_sub(1),
-        KeyCode::Enter => {
-            if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
-                s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
-            }
-        }
+        KeyCode::Home | KeyCode::Char('g') => *sel = 0,
+        KeyCode::End | KeyCode::Char('G') => *sel = n.saturating_sub(1),
+        KeyCode::Enter => open(s, s.trouble.selected),
         KeyCode::Char('r') if s.trouble.running => {
             s.say(Level::Info, "already running; Esc cancels")
         }
@@ -109,9 +124,7 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
 
 pub fn click(s: &mut State, i: usize) {
     if s.trouble.selected == i {
-        if let Some(f) = s.trouble.findings.get(i) {
-            s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
-        }
+        open(s, i);
     } else {
         s.trouble.selected = i;
     }
@@ -168,7 +181,19 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         Line::from(spans)
     };
     f.render_widget(head, Rect::new(x, area.y, w, 1));
-    let detail_h = 4u16;
+    // The fix pane is as tall as the fix (at most half the body); what does not fit is
+    // marked, and Enter shows it all in a popup that scrolls.
+    let fix = tr.findings.get(tr.selected).map(|fd| {
+        vec![Line::from(vec![
+            Span::styled("fix: ", t.heading()),
+            Span::raw(fd.fix.clone()),
+        ])]
+    });
+    let fix_rows = fix
+        .as_ref()
+        .map(|l| text_pane::wrap(l, w as usize).len() as u16)
+        .unwrap_or(0);
+    let detail_h = (fix_rows + 1).clamp(4, (area.height / 2).max(4));
     let list = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
     if tr.findings.is_empty() && !tr.running && tr.checked_at.is_some() {
         f.render_widget(
@@ -184,24 +209,25 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         f,
         list,
         &tr.findings,
+        &tr.healthy,
         tr.selected,
         s.hits.first(ListId::Findings),
         t,
     );
     hits.lists.push((ListId::Findings, hit));
-    if let Some(fd) = tr.findings.get(tr.selected) {
+    if let Some(lines) = fix {
         let d = Rect::new(x, list.y + list.height, w, detail_h);
         f.render_widget(
-            Paragraph::new(vec![
-                Line::styled("─".repeat(w as usize), t.dim()),
-                Line::from(vec![
-                    Span::styled("fix: ", t.heading()),
-                    Span::raw(fd.fix.clone()),
-                ]),
-            ])
-            .wrap(Wrap { trim: false }),
-            d,
+            Line::styled("─".repeat(w as usize), t.dim()),
+            Rect::new(d.x, d.y, d.width, 1),
         );
+        let body = Rect::new(d.x, d.y + 1, d.width, d.height.saturating_sub(1));
+        let mut lines = text_pane::wrap(&lines, w as usize);
+        if lines.len() > body.height as usize {
+            lines.truncate(body.height.saturating_sub(1) as usize);
+            lines.push(Line::styled("↓ more: Enter shows the whole fix", t.dim()));
+        }
+        f.render_widget(Paragraph::new(lines), body);
     }
 }
 

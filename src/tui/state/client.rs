@@ -53,11 +53,21 @@ pub struct PlannedFile {
     pub diff: Vec<DiffLine>,
 }
 
-/// The files for the picked clients, and the command to run next.
+/// One client's next commands (shell lines, quoted by its writer) and its notes
+/// (`EMAIL`, the renew line, the paths to keep).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientNext {
+    pub client: String,
+    pub commands: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// The files for the picked clients, and each client's commands to run next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilePlan {
     pub files: Vec<PlannedFile>,
-    pub next_command: Option<String>,
+    /// Every picked client's next commands and notes, in the order picked.
+    pub next: Vec<ClientNext>,
     /// What the writers want said before anything is written (warnings, notes).
     pub notes: Vec<String>,
 }

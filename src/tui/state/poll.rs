@@ -15,6 +15,9 @@ pub struct PollState {
     pub all_green_at: Option<SystemTime>,
     /// The last round: (round, names that work, names).
     pub round: Option<(u64, usize, usize)>,
+    /// The user moved the selection since the poll started (or came back to it with
+    /// b): the wizard does not move on by itself then.
+    pub held: bool,
     /// The poller stopped by itself before every cell was green (r restarts it).
     pub stopped: bool,
 }

@@ -16,6 +16,8 @@ pub struct TroubleState {
     pub checked_at: Option<SystemTime>,
     /// Names that came back without any finding.
     pub clean: Vec<String>,
+    /// Names without an error finding (checked and working), listed after the findings.
+    pub healthy: Vec<String>,
 }
 
 impl TroubleState {

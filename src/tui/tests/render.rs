@@ -144,7 +144,16 @@ fn cname_screen_shows_the_exact_record() {
         screen.contains("target     www-example-test-3f1a2c.acme.lab."),
         "{screen}"
     );
-    assert!(screen.contains("doubled zone"));
+    // The command-line `plan`'s wording: the name to enter, then what the mistake makes.
+    assert!(
+        screen.contains("the name is:  _acme-challenge.www"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("(pasting the full name there creates"),
+        "{screen}"
+    );
+    assert!(screen.contains("the doubled-zone mistake"), "{screen}");
     assert!(!hits.keys.is_empty());
 }
 
@@ -329,6 +338,15 @@ fn poll_has_a_column_per_authoritative_server_of_each_hop() {
         screen.contains("a server of example.test."),
         "the selected cell says which zone it serves:\n{screen}"
     );
+    // An off-chain cell was never asked: no age (not "499049h ago").
+    let mut off = s.clone();
+    off.poll.selected = (1, 3);
+    let screen = text(&draw(&off).0);
+    assert!(
+        screen.contains("*.example.test @ ns1.acme.lab. (127.0.0.12:53) (authoritative):"),
+        "{screen}"
+    );
+    assert!(!screen.contains(" ago"), "{screen}");
     // The other servers and the resolver turn green: the off-chain cells do not count.
     let mut a: Vec<Action> = poll_action(servers(w, CellState::Ok, "ns1.acme.lab"), super::at(3))
         .into_iter()
@@ -395,6 +413,7 @@ fn proof_screens() {
             published: true,
             removed: true,
             left_behind: None,
+            cleanup: crate::engine::prove::Cleanup::Removed,
             vantages: vec![VantageProof {
                 vantage: "ns1.acme.lab.".into(),
                 kind: VantageKind::Authoritative,
@@ -460,7 +479,11 @@ fn client_and_done_screens() {
                     },
                 ],
             }],
-            next_command: Some("lego --dns rfc2136 -d www.example.test run".into()),
+            next: vec![crate::tui::state::client::ClientNext {
+                client: "lego".into(),
+                commands: vec!["lego --dns rfc2136 -d www.example.test run".into()],
+                notes: vec![],
+            }],
             notes: vec![],
         }))],
     )
@@ -568,4 +591,75 @@ fn no_color_draws_no_colour_but_keeps_the_symbols() {
     assert!(!has_color(&tm));
     assert!(has_color(&tc));
     assert_eq!(text(&tm), text(&tc), "the same text either way");
+}
+
+#[test]
+fn a_long_finding_popup_scrolls_at_80x24_and_j_does_not_close_it() {
+    let mut f = finding("CNAME_DOUBLED_ZONE", "www.example.test", "lab-unbound");
+    for i in 0..8 {
+        f = f.observe(crate::findings::Observation {
+            vantage: format!("resolver-{i}"),
+            server: "127.0.0.53:53".into(),
+            question: "_acme-challenge.www.example.test. CNAME".into(),
+            outcome: "NXDOMAIN".into(),
+            ttl: Some(300),
+            ms: 4,
+        });
+    }
+    f.fix = "publish the record with the owner relative to the zone, \
+             _acme-challenge.www, in a panel that appends the zone, \
+             or the full name with a trailing dot: \
+             _acme-challenge.www.example.test. 300 IN CNAME www-example-test-3f1a2c.acme.lab."
+        .repeat(2);
+    let mut s = st();
+    s.overlay = Some(Overlay::Finding(Box::new(f)));
+    let (t, hits) = draw(&s);
+    let screen = text(&t);
+    assert!(screen.contains("↓ more: j/k, PgDn"), "{screen}");
+    assert!(!screen.contains("IN CNAME www-example-test-3f1a2c.acme.lab.\n"));
+    s.hits = hits;
+    // j scrolls (the popup stays), G goes to the end: the record is there, whole.
+    let (s, _) = run(s, [ch('j')]);
+    assert!(s.overlay.is_some(), "j must not close a pop-up");
+    assert_eq!(s.popup_pane.offset, 1);
+    let (s, _) = run(s, [ch('G')]);
+    let (t, _) = draw(&s);
+    let screen = text(&t);
+    assert!(
+        screen.contains("www-example-test-3f1a2c.acme.lab."),
+        "{screen}"
+    );
+    assert!(screen.contains("↑ more above"), "{screen}");
+    let (s, _) = run(s, [code(KeyCode::Esc)]);
+    assert!(s.overlay.is_none(), "Esc closes it");
+}
+
+#[test]
+fn one_bad_name_in_a_50_name_paste_is_shown_and_the_list_scrolls() {
+    let mut names: Vec<String> = (0..50).map(|i| format!("n{i:02}.example.test")).collect();
+    names[40] = "bad_name.example.test".into();
+    let (s, _) = run(st(), [Action::Paste(names.join("\n"))]);
+    assert!(status_text(&s).contains("1 name is marked ✗"));
+    let screen = text(&draw(&s).0);
+    // The list jumped to the bad name: it is on screen, with its reason.
+    assert!(screen.contains("✗ bad_name.example.test"), "{screen}");
+    assert!(screen.contains("contains '_'"), "{screen}");
+    assert!(screen.contains("above"), "{screen}");
+    // The arrows scroll it: back to the top, the first names come back.
+    let (s, _) = run(s, std::iter::repeat_n(code(KeyCode::Up), 50));
+    let screen = text(&draw(&s).0);
+    assert!(screen.contains("✓ n00.example.test"), "{screen}");
+    assert!(
+        screen.contains("(1 marked ✗)"),
+        "what is below is counted:\n{screen}"
+    );
+    let (s, _) = run(s, [code(KeyCode::PageDown), code(KeyCode::PageDown)]);
+    assert!(s.names.offset > 0);
+}
+
+fn status_text(s: &State) -> String {
+    s.status
+        .as_ref()
+        .map(|x| x.text.clone())
+        .unwrap_or_default()
 }
