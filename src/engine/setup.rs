@@ -248,6 +248,12 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(SetupError::KeyStore(format!(
+                        "refusing to write through the symlink {}; remove it",
+                        path.display()
+                    )));
+                }
                 if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
                     return Ok(StoredKey {
                         path,
