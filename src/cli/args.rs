@@ -225,7 +225,8 @@ account password crosses the network in clear text.
 Exit status:
   0  the plan is saved; the records to publish are printed
   1  a finding is an error (e.g. TSIG_OVERPRIVILEGED), or the zone cannot be used: nothing
-     is saved
+     is saved (not even a key given with --key); --force saves the plan anyway and names
+     the errors it overrides (still exit 1)
   2  bad input or usage (a name, a flag, the key, the config file)";
 
 pub const PROVE_HELP: &str = concat!(
@@ -402,6 +403,10 @@ pub struct PlanArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Save the plan even when a finding is an error (e.g. TSIG_OVERPRIVILEGED); the
+    /// errors it overrides are named.
+    #[arg(long)]
+    pub force: bool,
     /// Host names or wildcards.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,

@@ -65,7 +65,7 @@ async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
         if path.as_os_str() == "-" {
             files::read_text_at_most(std::io::stdin().lock(), files::MAX_NAMES_BYTES)
         } else {
-            files::read_text_at_most(std::fs::File::open(&path)?, files::MAX_NAMES_BYTES)
+            files::read_text_at_most(files::open_regular(&path)?, files::MAX_NAMES_BYTES)
         }
     })
     .await

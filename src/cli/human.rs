@@ -87,20 +87,27 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    let verdict = if n.inconclusive {
-        style.paint("33", "????")
+    let (verdict, shown) = if n.inconclusive {
+        ("INCONCLUSIVE", "INCONCLUSIVE")
     } else if n.ok {
-        style.paint("32", "OK  ")
+        ("OK", "OK  ")
     } else {
-        style.paint("31", "FAIL")
+        ("FAIL", "FAIL")
     };
+    let color = match verdict {
+        "OK" => "32",
+        "FAIL" => "31",
+        _ => "33",
+    };
+    let width = shown.len();
+    let verdict = style.paint(color, shown);
     let counts = format!(
         "{errors} error{}, {warnings} warning{}",
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     );
-    let name = cut(&n.name, WIDTH - 8 - counts.len());
-    let pad = WIDTH.saturating_sub(6 + name.len() + counts.len());
+    let name = cut(&n.name, WIDTH - 4 - width - counts.len());
+    let pad = WIDTH.saturating_sub(2 + width + name.len() + counts.len());
     let _ = writeln!(out, "{verdict}  {name}{}{counts}", " ".repeat(pad.max(1)));
     let _ = writeln!(out, "  challenge  {}", n.challenge);
     match n.chain.first() {
@@ -197,16 +204,21 @@ fn render_names(r: &Report, names: Vec<&NameReport>, style: Style) -> String {
         }
         out.push_str(&render_name(n, style));
     }
-    let bad = r.names.iter().filter(|n| !n.ok).count();
-    let _ = writeln!(
-        out,
-        "\n{} name{} checked, {} ok, {} failing",
+    let _ = writeln!(out, "\n{}", summary(r));
+    out
+}
+
+/// `N names checked, N ok, N failing, N inconclusive`: an inconclusive name is counted
+/// apart from the failing ones.
+pub fn summary(r: &Report) -> String {
+    let ok = r.names.iter().filter(|n| n.ok).count();
+    let inconclusive = r.names.iter().filter(|n| !n.ok && n.inconclusive).count();
+    format!(
+        "{} name{} checked, {ok} ok, {} failing, {inconclusive} inconclusive",
         r.names.len(),
         if r.names.len() == 1 { "" } else { "s" },
-        r.names.len() - bad,
-        bad
-    );
-    out
+        r.names.len() - ok - inconclusive,
+    )
 }
 
 #[cfg(test)]
@@ -219,6 +231,63 @@ mod tests {
         wrap(&"word ".repeat(60), 10, &mut out);
         assert!(out.lines().all(|l| l.len() <= WIDTH));
         assert!(out.lines().count() > 3);
+    }
+
+    fn name_report(name: &str, ok: bool, inconclusive: bool) -> NameReport {
+        use acme_delegate::findings::Code;
+        let mut findings = vec![];
+        if !ok && !inconclusive {
+            findings.push(acme_delegate::findings::Finding::new(
+                Code::CnameMissing,
+                name,
+                "no CNAME".into(),
+                "publish it".into(),
+            ));
+        }
+        NameReport {
+            name: name.into(),
+            challenge: acme_delegate::dns::Name::from_ascii(&format!("_acme-challenge.{name}")),
+            target: None,
+            ok,
+            inconclusive,
+            chain: vec![],
+            views: vec![],
+            findings,
+        }
+    }
+
+    /// An inconclusive name reads INCONCLUSIVE (not `????`) and is counted apart from
+    /// the failing ones.
+    #[test]
+    fn an_inconclusive_name_reads_inconclusive_and_is_counted_apart() {
+        let style = Style { color: false };
+        let one = Report {
+            version: 1,
+            names: vec![name_report("www.example.com", false, true)],
+        };
+        let text = render(&one, style);
+        assert!(text.starts_with("INCONCLUSIVE  www.example.com"), "{text}");
+        assert!(!text.contains("????"));
+        assert!(
+            text.contains("\n1 name checked, 0 ok, 0 failing, 1 inconclusive\n"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.len() <= WIDTH), "{text}");
+        let three = Report {
+            version: 1,
+            names: vec![
+                name_report("a.example.com", true, false),
+                name_report("b.example.com", false, false),
+                name_report("c.example.com", false, true),
+            ],
+        };
+        assert_eq!(
+            summary(&three),
+            "3 names checked, 1 ok, 1 failing, 1 inconclusive"
+        );
+        let text = render(&three, style);
+        assert!(text.contains("OK    a.example.com"), "{text}");
+        assert!(text.contains("FAIL  b.example.com"), "{text}");
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub async fn write(
     plan_arg: Option<PathBuf>,
     args: WriteArgs,
 ) -> ExitCode {
+    // A signal from here on is caught: the write in progress ends (its temporary file is
+    // renamed or removed, never left holding a secret), then the exit status is 130.
+    let cancel = CancellationToken::new();
+    super::live::cancel_on_signals(cancel.clone());
     let plan = match setup::load_plan(plan_arg.clone(), true).await {
         Ok(Some(p)) => p,
         Ok(None) => return usage(setup::SetupError::NoPlan),
@@ -187,8 +191,36 @@ pub async fn write(
         }
         return ExitCode::SUCCESS;
     }
-    let written = match apply(&files, now) {
-        Ok(w) => w,
+    if cancel.is_cancelled() {
+        errln!("acme-delegate: interrupted: nothing was written");
+        return ExitCode::from(super::live::INTERRUPTED);
+    }
+    // Every path in full before anything is written (a default location is relative to
+    // the current folder or the user's home).
+    let defaults = opts.out.is_none();
+    for f in &files {
+        let full = if f.path.is_absolute() {
+            f.path.clone()
+        } else {
+            opts.cwd.join(&f.path)
+        };
+        errln!(
+            "acme-delegate: writing {}{}",
+            full.display(),
+            if defaults {
+                " (default location; --out DIR puts it elsewhere)"
+            } else {
+                ""
+            }
+        );
+    }
+    let applied = tokio::task::spawn_blocking(move || apply(&files, now)).await;
+    let written = match applied {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => {
+            errln!("acme-delegate: nothing was written: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) => {
             errln!("acme-delegate: nothing was written: {e}");
             return ExitCode::from(1);
@@ -213,9 +245,16 @@ pub async fn write(
                 if let Some(io::Action::Replace { backup }) = w.map(|w| &w.action) {
                     outln!("    (the old file is kept as {})", backup.display());
                 }
+                if let Some(note) = w.and_then(|w| w.note.as_ref()) {
+                    outln!("    note: {note}");
+                }
             }
         }
         print_commands(&outputs);
+    }
+    if cancel.is_cancelled() {
+        errln!("acme-delegate: interrupted (the files above were written completely)");
+        return ExitCode::from(super::live::INTERRUPTED);
     }
     ExitCode::SUCCESS
 }
@@ -292,6 +331,9 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         Ok(t) => t,
         Err(e) => return usage(e),
     };
+    if let Err(e) = hook::check_validation(&value) {
+        return usage(e);
+    }
     let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
         Ok(z) => z,
         Err(e) => return usage(e),

@@ -274,9 +274,36 @@ impl<T: Transport> Engine<T> {
                     };
                     self.hangs(v, &dead).await
                 };
+                let asked_at = std::time::Instant::now();
                 let rv = tokio::select! {
                     rv = ask => rv,
                     (took, dead) = skip => ResolverView::not_waited(v, &input.challenge, took, dead),
+                };
+                // The transport found the resolver dead (it ended the question before its
+                // own timeout): when the chain passes a dead server, the resolver was
+                // waiting for that server, and is said not to have been waited for.
+                let ended_early = matches!(rv.exchange.outcome, Outcome::Timeout)
+                    && rv.not_waited.is_none()
+                    && asked_at.elapsed() + Duration::from_millis(50) < rv.exchange.elapsed
+                    && transport.is_dead(v.addr);
+                let rv = if ended_early {
+                    // The chain's dead servers, once the chain is known.
+                    let dead = dead_rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .map(|d| d.clone().unwrap_or_default())
+                        .unwrap_or_default();
+                    match dead.first() {
+                        Some(d) => ResolverView::not_waited(
+                            v,
+                            &input.challenge,
+                            rv.exchange.elapsed,
+                            *d,
+                        ),
+                        None => rv,
+                    }
+                } else {
+                    rv
                 };
                 events.emit(|| vantage_event(id, &rv));
                 rv

@@ -146,6 +146,22 @@ pub async fn save_plan(plan: Plan, path: PathBuf) -> Result<Plan, SetupError> {
 /// Stores a key given as `ALG:NAME:SECRET` in a BIND key file (0600, in a 0700 folder of
 /// the user data dir) and returns its path. The secret is validated and never printed.
 pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
+    Ok(store_key_new(spec).await?.path)
+}
+
+/// A key file [`store_key_new`] stored or found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub path: PathBuf,
+    /// This call created the file (else an identical one was there already): the caller
+    /// removes it again when what needed it is not saved.
+    pub created: bool,
+}
+
+/// [`store_key`], saying whether the file is new. A key file of the same name whose
+/// content differs (another plan's key) is never replaced: the key goes to
+/// `<name>-2.key`, `<name>-3.key`, ... (an identical one is reused).
+pub async fn store_key_new(spec: String) -> Result<StoredKey, SetupError> {
     blocking(move || {
         let key = TsigKey::parse_kdig(&spec)?;
         let dir = crate::model::config::project_dirs()
@@ -205,8 +221,8 @@ pub async fn store_api_key(
     .await
 }
 
-fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, SetupError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, SetupError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let store =
         |e: std::io::Error| SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()));
     std::fs::DirBuilder::new()
@@ -228,14 +244,58 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, Setu
             }
         })
         .collect();
-    let path = dir.join(format!("{file}.key"));
     let text = format!(
         "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
         key.name.without_dot(),
         key.algorithm.name()
     );
-    write_atomic(&path, text.as_bytes(), 0o600).map_err(store)?;
-    Ok(path)
+    for n in 1..1000 {
+        let path = if n == 1 {
+            dir.join(format!("{file}.key"))
+        } else {
+            dir.join(format!("{file}-{n}.key"))
+        };
+        // Created only if absent (no race with another run storing the same name).
+        let new = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match new {
+            Ok(mut f) => {
+                use std::io::Write;
+                let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                if let Err(e) = written {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(store(e));
+                }
+                return Ok(StoredKey {
+                    path,
+                    created: true,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(SetupError::KeyStore(format!(
+                        "refusing to write through the symlink {}; remove it",
+                        path.display()
+                    )));
+                }
+                if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+                    return Ok(StoredKey {
+                        path,
+                        created: false,
+                    });
+                }
+                // Another key under this name: keep it, try the next name.
+            }
+            Err(e) => return Err(store(e)),
+        }
+    }
+    Err(SetupError::KeyStore(format!(
+        "too many key files named {file}-N.key in {}",
+        dir.display()
+    )))
 }
 
 impl<T: Transport> Engine<T> {
@@ -327,12 +387,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ad-setup-{}", std::process::id()));
         let spec = "hmac-sha256:acme-key.:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
         let key = TsigKey::parse_kdig(spec).unwrap();
-        let path = write_key_file(&key, spec, &dir.join("keys")).unwrap();
+        let stored = write_key_file(&key, spec, &dir.join("keys")).unwrap();
+        let path = stored.path;
+        assert!(stored.created);
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.join("keys")), 0o700);
         let back = TsigKey::from_file(&path).unwrap();
         assert_eq!(back.name, key.name);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A key of the same name with another secret never replaces the stored one (main
+    /// overwrote it: the earlier plan's prove and hook then failed with BADSIG); the same
+    /// key again reuses its file.
+    #[test]
+    fn a_stored_key_is_never_replaced_by_another() {
+        let dir = std::env::temp_dir().join(format!("ad-setup-keep-{}", std::process::id()));
+        let keys = dir.join("keys");
+        let first = "hmac-sha256:acme-update:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
+        let wrong = "hmac-sha256:acme-update:d3JvbmcgIHdyb25nICB3cm9uZyAgd3Jvbmc=";
+        let store =
+            |spec: &str| write_key_file(&TsigKey::parse_kdig(spec).unwrap(), spec, &keys).unwrap();
+        let a = store(first);
+        let kept = std::fs::read(&a.path).unwrap();
+        let b = store(wrong);
+        assert!(b.created);
+        assert_ne!(a.path, b.path, "a new name for the other key");
+        assert!(b.path.ends_with("acme-update-2.key"), "{:?}", b.path);
+        assert_eq!(
+            std::fs::read(&a.path).unwrap(),
+            kept,
+            "the first key is kept"
+        );
+        let again = store(first);
+        assert_eq!((again.path, again.created), (a.path, false));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -46,9 +46,44 @@ pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
-/// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest.
+/// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest. Only a
+/// regular file is read ([`open_regular`]).
 pub fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
-    read_at_most(File::open(path)?, MAX_INPUT_BYTES)
+    read_at_most(open_regular(path)?, MAX_INPUT_BYTES)
+}
+
+/// Opens an input file for reading, refusing anything that is not a regular file (a
+/// FIFO, whose open or read would wait forever for a writer; a device such as
+/// `/dev/zero`; a socket; a directory) with an `InvalidInput` error that names the kind.
+/// The kind is read before the open (so a FIFO is never opened) and again from the opened
+/// file (so a path swapped in between is not read either).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    not_regular(&fs::metadata(path)?.file_type())?;
+    let f = File::open(path)?;
+    not_regular(&f.metadata()?.file_type())?;
+    Ok(f)
+}
+
+fn not_regular(t: &fs::FileType) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        return Ok(());
+    }
+    let kind = if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {kind}, not a regular file; give the path of a regular file"),
+    ))
 }
 
 /// Reads at most `max` bytes of `from`; more is an `InvalidData` error that says so,
@@ -189,8 +224,12 @@ mod tests {
         let e = read_limited(&big).unwrap_err();
         assert!(e.to_string().contains("1 MiB"), "{e}");
         let t = std::time::Instant::now();
+        // A device (or a FIFO) is refused without reading (issue 18).
         let e = read_limited(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(
+            e.to_string().contains("a device, not a regular file"),
+            "{e}"
+        );
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         fs::remove_dir_all(&d).unwrap();
     }

@@ -7,3 +7,4 @@ pub mod config;
 pub mod files;
 pub mod name;
 pub mod plan;
+pub mod providers;

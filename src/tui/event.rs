@@ -189,10 +189,13 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let sig = |k| signal(k).map_err(|e| format!("cannot watch signals: {e}"));
-    let (mut term, mut hup, mut int) = (
+    // Every signal that would end the process: caught, so the terminal is given back
+    // (SIGQUIT's default action left it raw, in the alternate screen).
+    let (mut term, mut hup, mut int, mut quit) = (
         sig(SignalKind::terminate())?,
         sig(SignalKind::hangup())?,
         sig(SignalKind::interrupt())?,
+        sig(SignalKind::quit())?,
     );
     state.dirty = true;
     let mut key_at: Option<Instant> = None;
@@ -226,6 +229,7 @@ where
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
             _ = int.recv() => Action::Terminate,
+            _ = quit.recv() => Action::Terminate,
         };
         if matches!(action, Action::Key(_)) {
             key_at = Some(Instant::now());

@@ -5,7 +5,11 @@ use super::acme_dns::{
     check_allowfrom, diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi,
     AcmeDnsError, UpdateOutcome,
 };
-use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
+use super::rfc2136::{
+    maybe_applied, probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UndoOnDrop,
+    UpdateReport,
+};
+use super::update::UpdateOp;
 use crate::dns::Name;
 use crate::findings::Code;
 use crate::findings::Finding;
@@ -70,6 +74,11 @@ pub trait ValidationZone: Send + Sync {
         target: &'a Name,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    /// A shell command that removes the TXT `token` at `target` (for a record left
+    /// behind); it names the key or account file, never a secret.
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        format!("remove the TXT record \"{token}\" at {target} with your DNS provider's tools")
+    }
     /// Does `remove` delete the TXT? acme-dns cannot: a value stays until the next two
     /// updates replace it ([`crate::zones::acme_dns::VALUE_STAYS`]).
     fn deletes(&self) -> bool {
@@ -205,6 +214,19 @@ impl ValidationZone for Rfc2136Zone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
     }
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        let key = match &self.spec {
+            ZoneSpec::Rfc2136 { key_file, .. } => key_file.display().to_string(),
+            _ => "KEYFILE".into(),
+        };
+        format!(
+            "printf 'server {} {}\\nzone {}\\nupdate delete {} TXT \"{token}\"\\nsend\\n' | nsupdate -k '{key}'",
+            self.server.ip(),
+            self.server.port(),
+            self.zone,
+            target
+        )
+    }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move { Ok(self.zone.prepend(&label_for(&name.host))) }.boxed()
     }
@@ -259,9 +281,27 @@ impl ValidationZone for Rfc2136Zone {
                 rand::random::<u64>()
             ));
             let token = "acme-delegate plan: can this key write here?";
+            // Cancelled while the TXT is in flight: it may be applied, so delete it anyway.
+            let guard = UndoOnDrop::arm(
+                self.server,
+                &self.zone,
+                UpdateOp::DeleteTxt {
+                    owner: owner.clone(),
+                    value: token.into(),
+                },
+                &self.key,
+                self.timeout,
+            );
             let r = publish_txt(self.server, &self.zone, &owner, token, 1, &self.key, self.timeout)
                 .await;
+            if !r.applied() && maybe_applied(&r) {
+                // No answer (or one that did not verify): it may have been applied all the
+                // same, and the deletion is idempotent.
+                let _ = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
+                    .await;
+            }
             if !r.applied() {
+                guard.disarm();
                 return Err(zerr(
                     format!(
                         "the validation zone {} cannot be written at {} with key {}: {}",
@@ -275,6 +315,7 @@ impl ValidationZone for Rfc2136Zone {
             }
             let c = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
                 .await;
+            guard.disarm();
             self.applied(c, format!("removing the test TXT at {owner} from {}", self.server))?;
             let scope = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
             *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope.clone());
@@ -366,6 +407,11 @@ impl AcmeDnsZone {
 impl ValidationZone for AcmeDnsZone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
+    }
+    fn removal_command(&self, target: &Name, _: &str) -> String {
+        format!(
+            "nothing to run: acme-dns keeps the last two TXT values of {target}, and the next update (the next renewal) replaces it"
+        )
     }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move {

@@ -66,6 +66,10 @@ pub fn on_update(s: &mut State, u: ProofUpdate) {
             ProveEvent::Removed { name } => s.proof.entry(&name).removed = true,
             ProveEvent::Left { name, why } => s.proof.entry(&name).left = Some(why),
             ProveEvent::Failed { name, message } => s.proof.entry(&name).failures.push(message),
+            ProveEvent::Removing { .. } => {}
+            ProveEvent::LeftBehind { name, command, .. } => s.proof.entry(&name).failures.push(
+                format!("the test TXT may be left behind; remove it with: {command}"),
+            ),
         },
         ProofUpdate::Done(report) => {
             s.proof.running = false;

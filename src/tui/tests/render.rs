@@ -414,6 +414,7 @@ fn proof_screens() {
             ok: true,
             published: true,
             removed: true,
+            left_behind: None,
             cleanup: crate::engine::prove::Cleanup::Removed,
             vantages: vec![VantageProof {
                 vantage: "ns1.acme.lab.".into(),
