@@ -17,6 +17,7 @@
 use acme_delegate::engine::views::VantageKind;
 use acme_delegate::findings::Severity;
 use acme_delegate::report::{NameReport, Report};
+use anstyle::AnsiColor;
 use std::fmt::Write;
 
 /// Colour on or off.
@@ -35,9 +36,10 @@ impl Style {
         }
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(&self, color: AnsiColor, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            let style = anstyle::Style::new().fg_color(Some(color.into()));
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
@@ -87,11 +89,11 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
         .filter(|f| f.severity == Severity::Warning)
         .count();
     let verdict = if n.inconclusive {
-        style.paint("33", "????")
+        style.paint(AnsiColor::Yellow, "????")
     } else if n.ok {
-        style.paint("32", "OK  ")
+        style.paint(AnsiColor::Green, "OK  ")
     } else {
-        style.paint("31", "FAIL")
+        style.paint(AnsiColor::Red, "FAIL")
     };
     let counts = format!(
         "{errors} error{}, {warnings} warning{}",
@@ -156,9 +158,9 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
     }
     for f in &n.findings {
         let sev = match f.severity {
-            Severity::Error => style.paint("31", "error  "),
-            Severity::Warning => style.paint("33", "warning"),
-            Severity::Info => style.paint("36", "info   "),
+            Severity::Error => style.paint(AnsiColor::Red, "error  "),
+            Severity::Warning => style.paint(AnsiColor::Yellow, "warning"),
+            Severity::Info => style.paint(AnsiColor::Cyan, "info   "),
         };
         let _ = writeln!(out, "  {sev} {}", f.code);
         wrap(&f.evidence, 10, &mut out);
@@ -214,7 +216,10 @@ mod tests {
 
     #[test]
     fn no_escape_codes_without_colour() {
-        assert_eq!(Style { color: false }.paint("31", "x"), "x");
-        assert_eq!(Style { color: true }.paint("31", "x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Style { color: false }.paint(AnsiColor::Red, "x"), "x");
+        assert_eq!(
+            Style { color: true }.paint(AnsiColor::Red, "x"),
+            "\x1b[31mx\x1b[0m"
+        );
     }
 }
