@@ -706,3 +706,59 @@ async fn a_refusing_server_beside_a_lame_one_that_answers_is_a_warning() {
         codes(&r)
     );
 }
+
+/// A chain of `hops` CNAMEs from `_acme-challenge.www.example.com`: alternating between
+/// example.com and acme.example.net (every hop leaves its zone), or all in acme.example.net.
+fn long_chain(hops: usize, alternate: bool) -> World {
+    let (mut com, mut acme) = (String::new(), String::new());
+    let zone_of = |k: usize| {
+        if alternate && k % 2 == 0 {
+            "example.com."
+        } else {
+            "acme.example.net."
+        }
+    };
+    com.push_str("_acme-challenge.www IN CNAME c1.acme.example.net.\n");
+    for k in 1..hops {
+        let line = format!(
+            "c{k}.{} IN CNAME c{}.{}\n",
+            zone_of(k),
+            k + 1,
+            zone_of(k + 1)
+        );
+        if zone_of(k) == "example.com." {
+            com.push_str(&line)
+        } else {
+            acme.push_str(&line)
+        }
+    }
+    let end = format!("c{hops}.{} IN TXT \"token\"\n", zone_of(hops));
+    if zone_of(hops) == "example.com." {
+        com.push_str(&end)
+    } else {
+        acme.push_str(&end)
+    }
+    world(&com, &acme)
+}
+
+/// A chain that leaves its zone more than 11 times fails at the CA's resolver (unbound's
+/// and BIND's restart limit): CHAIN_TOO_LONG is an error there, while as many hops inside
+/// one zone (one restart) stay a warning (the differential's seeds 212, 607, 633).
+#[tokio::test]
+async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
+    let too_long = |r: &NameReport| {
+        r.findings
+            .iter()
+            .find(|f| f.code == Code::ChainTooLong)
+            .map(|f| f.severity)
+    };
+    let r = check(long_chain(12, true), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Error), "{:#?}", r.findings);
+    assert!(!r.ok);
+    let r = check(long_chain(11, true), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
+    assert!(r.ok, "{:#?}", r.findings);
+    let r = check(long_chain(12, false), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
+    assert!(r.ok, "{:#?}", r.findings);
+}

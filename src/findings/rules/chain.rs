@@ -12,6 +12,22 @@ use crate::model::name::InputName;
 /// More hops than this draws a warning: some clients follow only the first hop.
 pub const WARN_HOPS: usize = 8;
 
+/// The query restarts a validating resolver allows while following CNAME and DNAME
+/// records before it gives up with SERVFAIL: unbound's `MAX_RESTART_COUNT`, and BIND's
+/// `max-query-restarts` default since 9.18.29. Let's Encrypt's resolver is unbound.
+pub const MAX_RESTARTS: usize = 11;
+
+/// The restarts a resolver needs to follow `chain`: one for each hop whose target lies
+/// outside the zone that answered it (a target inside that zone comes in the same answer;
+/// one outside needs a new query, from the top).
+pub fn restarts(chain: &Chain) -> usize {
+    chain
+        .hops
+        .iter()
+        .filter(|h| h.zone.as_ref().is_none_or(|z| !h.target.is_subdomain_of(z)))
+        .count()
+}
+
 /// Everything known about one name.
 #[derive(Clone, Debug)]
 pub struct NameEvidence {
@@ -594,6 +610,22 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 id,
                 format!("the chain has more than {MAX_HOPS} hops (followed {}); resolvers give up and the CA fails", chain.hops.len()),
                 format!("replace the chain with one CNAME: {}", cname_line(challenge, &target_hint(ev))),
+            )
+            .severity(Severity::Error),
+        ),
+        _ if restarts(chain) > MAX_RESTARTS => out.push(
+            Finding::new(
+                Code::ChainTooLong,
+                id,
+                format!(
+                    "the chain has {} hops and leaves its zone {} times: a validating resolver restarts its query at each of those and gives up after {MAX_RESTARTS} restarts (unbound, as Let's Encrypt uses it, and BIND), so the CA gets SERVFAIL",
+                    chain.hops.len(),
+                    restarts(chain)
+                ),
+                format!(
+                    "point {challenge} straight at the end of the chain: {}",
+                    cname_line(challenge, chain.target().map(|t| t.as_str()).unwrap_or("<target>."))
+                ),
             )
             .severity(Severity::Error),
         ),
