@@ -117,7 +117,15 @@ pub(crate) fn fingerprint(o: &Outcome, zone: Option<&Name>) -> Option<(Rcode, Ve
         .map(|a| format!("{} {} {}", a.name, a.rtype(), a.data.to_text()))
         .collect();
     data.sort();
-    Some((r.rcode, data))
+    // An answer whose CNAME leaves the zone: its RCODE is about the name out of the zone
+    // (a server answering across zones says NXDOMAIN there), not the zone's to say.
+    let leaves = zone.is_some_and(|z| {
+        r.answers.iter().any(|a| {
+            a.name.is_subdomain_of(z) && matches!(&a.data, RData::CNAME(t) if !t.is_subdomain_of(z))
+        })
+    });
+    let rcode = if leaves { Rcode::NoError } else { r.rcode };
+    Some((rcode, data))
 }
 
 /// No authoritative answer: the answer without the AA bit that a resolver (unbound) still

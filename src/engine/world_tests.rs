@@ -354,12 +354,15 @@ async fn dnssec_bogus_names_only_the_broken_zone() {
 }
 
 /// A server that drops every query with EDNS but answers without is SERVER_EDNS_BROKEN,
-/// not dead: resolvers fall back to plain queries, and so does the walk and the chain.
+/// not dead (the walk and the chain read on without EDNS); as the zone's only server it is
+/// an error, since resolvers (the CA's) no longer retry without EDNS (DNS Flag Day 2019;
+/// the lab differential's seed 129).
 #[tokio::test]
 async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
     let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::DropsEdns);
     let r = check(w, "www.example.com").await;
-    assert!(r.ok, "{:#?}", r.findings);
+    assert!(!r.ok, "{:#?}", r.findings);
+    assert_eq!(r.target.as_ref().unwrap().as_str(), "abc.acme.example.net.");
     assert!(
         !codes(&r).iter().any(|(c, _)| *c == Code::ServerTimeout),
         "{:#?}",
@@ -367,7 +370,7 @@ async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
     );
     assert_eq!(
         finding(&r, Code::ServerEdnsBroken).severity,
-        Severity::Warning
+        Severity::Error
     );
     // A dead server stays dead (no EDNS fallback answers).
     let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);

@@ -405,19 +405,32 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             };
             if ex.flags.no_edns && ex.outcome.responded() {
                 // Asked again without EDNS after the query with EDNS went unanswered (the
-                // walker's fallback, as resolvers do): not dead, but EDNS-broken.
+                // walker's fallback): not dead, but EDNS-broken. Resolvers since the DNS
+                // Flag Day 2019 (the CA's too) do not retry without EDNS: when no server of
+                // the zone answers with EDNS, the CA cannot read the chain.
+                let edns_ok = step.exchanges.iter().any(|(_, e)| {
+                    !e.flags.no_edns
+                        && e.outcome.is_usable()
+                        && e.outcome.reply().is_some_and(|r| r.authoritative)
+                });
+                let (sev, consequence) = if edns_ok {
+                    (Severity::Warning, "another server of the zone answers with EDNS, but the CA may ask this one and fail at random")
+                } else {
+                    (Severity::Error, "no server of the zone answers a query with EDNS, so the CA's resolver cannot read the chain")
+                };
                 out.push(
                     Finding::new(
                         Code::ServerEdnsBroken,
                         id,
                         format!(
-                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead; resolvers (the CA's too) retry without EDNS after a timeout, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)",
+                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead, but resolvers since the DNS Flag Day 2019 (the CA's too) no longer retry without EDNS and treat it as dead; {consequence} (RFC 6891)",
                             ex.server,
                             ex.question,
                             outcome_text(&ex.outcome)
                         ),
                         format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", ex.server),
                     )
+                    .severity(sev)
                     .observe(observe(&vantage, ex)),
                 );
             }
