@@ -266,7 +266,7 @@ fn the_whole_wizard_for_an_rfc2136_zone() {
     // lego is the first client: pick it, preview (secrets masked), write.
     tui.keys(&["Space", "Enter"]);
     let s = tui.wait_for("Enter writes them", secs(20));
-    assert!(s.contains("/.lego/rfc2136.env"), "{s}");
+    assert!(s.contains("/.lego/rfc2136-"), "{s}");
     assert!(s.contains("RFC2136_TSIG_SECRET='****'"), "{s}");
     assert!(s.contains("0600"), "{s}");
     tui.keys(&["Enter"]);
@@ -281,7 +281,16 @@ fn the_whole_wizard_for_an_rfc2136_zone() {
     tui.keys(&["g"]);
     let s = tui.wait_for("The delegation is set up", secs(10));
     assert!(s.contains("Proof   passed for 1 name"), "{s}");
-    let env = dir.join(".lego/rfc2136.env");
+    // `rfc2136-<plan id>.env`: every written file carries the plan's id.
+    let env = std::fs::read_dir(dir.join(".lego"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("rfc2136-") && n.ends_with(".env")
+        })
+        .expect("lego's env file");
     let meta = std::fs::metadata(&env).expect("lego's env file");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);

@@ -114,7 +114,16 @@ fn diagnose_reads_the_acmesh_files_write_made() {
     publish_cname(&name, &targets[0]);
     let out = out_dir("acmesh");
     write(&p, "acme.sh", &out);
-    let env = out.join("nsupdate.env");
+    // `nsupdate-<plan id>.env` (every written file carries the plan's id).
+    let env = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("nsupdate-") && n.ends_with(".env")
+        })
+        .expect("acme.sh's nsupdate env file");
     let diagnose = |f: &Path| {
         let (rc, stdout, err) = cli(&[
             "--plan",

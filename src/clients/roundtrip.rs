@@ -28,6 +28,7 @@ fn opts_in(dir: &Path, plan: &Plan) -> WriteOptions {
     o.home = dir.join("home");
     o.cwd = dir.to_path_buf();
     o.plan_path = dir.join("plan.toml");
+    o.plan_id = crate::clients::write::plan_id(&o.plan_path);
     plan.save(&o.plan_path).unwrap();
     o
 }
@@ -255,7 +256,10 @@ fn acmesh_without_the_alias_does_not_follow_the_cname() {
     let env = o
         .files
         .iter()
-        .find(|f| f.path.ends_with("nsupdate.env"))
+        .find(|f| {
+            let n = f.path.file_name().unwrap().to_string_lossy();
+            n.starts_with("nsupdate-") && n.ends_with(".env")
+        })
         .unwrap();
     assert!(!codes_for(&env.path, &plan, "www.example.com").contains(&Code::ClientNoCnameFollow));
     let text: String = env

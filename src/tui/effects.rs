@@ -1046,7 +1046,13 @@ mod tests {
         let written = io::apply(&files, time::OffsetDateTime::now_utc()).unwrap();
         let env = written
             .iter()
-            .find(|w| w.path.ends_with("rfc2136.env"))
+            // Named after the plan, as `write` names it (issue 16 item 4).
+            .find(|w| {
+                w.path.ends_with(format!(
+                    "rfc2136-{}.env",
+                    crate::clients::write::plan_id(&dir.join("plan.toml"))
+                ))
+            })
             .expect("the env file");
         let mode = std::fs::metadata(&env.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);

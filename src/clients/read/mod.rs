@@ -804,7 +804,11 @@ fn parse_certmate(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientCon
                 let Ok(a) = serde_json::from_str::<serde_json::Value>(&t) else {
                     continue;
                 };
-                if a.get("account_id").and_then(|x| x.as_str()) == Some(id.as_str()) {
+                // An account body (`config`), not another certificate request with
+                // the same account_id.
+                if a.get("config").is_some()
+                    && a.get("account_id").and_then(|x| x.as_str()) == Some(id.as_str())
+                {
                     if let Some(u) = a.pointer("/config/api_url").and_then(|x| x.as_str()) {
                         let l = t
                             .lines()

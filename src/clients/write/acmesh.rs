@@ -55,7 +55,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             let api = acme_dns_api(plan).unwrap_or_default().to_string();
             for g in groups(plan) {
                 let a = account(opts, &g.key)?;
-                let env = base.join(format!("acmedns-{}.env", g.key));
+                let env = opts.file(&base, &format!("acmedns-{}.env", g.key));
                 let mut words: Vec<String> = vec![
                     "acme.sh".into(),
                     "--issue".into(),
@@ -103,13 +103,13 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             let key = tsig(opts)?;
             let addr = server_addr(ns)?;
             let secret = tsig_secret_b64(key);
-            let key_path = base.join(KEY_FILE);
+            let key_path = opts.file(&base, KEY_FILE);
             out.files.push(PlannedFile::secret(
                 key_path.clone(),
                 bind_key(key, &secret),
                 vec![secret],
             ));
-            let env = base.join("nsupdate.env");
+            let env = opts.file(&base, "nsupdate.env");
             let mut words: Vec<String> = vec![
                 "acme.sh".into(),
                 "--issue".into(),
@@ -147,7 +147,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
         }
         ZoneSpec::Provider { .. } if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") => {
             let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
-            let env = base.join("pdns.env");
+            let env = opts.file(&base, "pdns.env");
             let mut words: Vec<String> = vec![
                 "acme.sh".into(),
                 "--issue".into(),

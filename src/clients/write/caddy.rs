@@ -62,7 +62,8 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
     );
     let _ = writeln!(
         cf,
-        "# caddy-dns/{module} module (xcaddy build --with github.com/caddy-dns/{module}).\n# Secrets come from the env file ({ENV}).\n{{\n\tacme_ca {}",
+        "# caddy-dns/{module} module (xcaddy build --with github.com/caddy-dns/{module}).\n# Secrets come from the env file ({}).\n{{\n\tacme_ca {}",
+        super::tagged(ENV, &opts.plan_id),
         token(opts.server())?
     );
     if let Some(e) = &opts.email {
@@ -118,8 +119,8 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
         "Caddy secrets for acme-delegate's sites (caddy --envfile)",
         &env_refs,
     )?;
-    let cf_path = base.join(CADDYFILE);
-    let env_path = base.join(ENV);
+    let cf_path = opts.file(&base, CADDYFILE);
+    let env_path = opts.file(&base, ENV);
     let mut out = ClientOutput::default();
     out.files.push(PlannedFile::public(cf_path.clone(), cf));
     out.files

@@ -247,7 +247,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
         kind_of: "Opaque",
         string_data: data,
     };
-    let secret_path = base.join("acme-delegate-secret.yaml");
+    let secret_path = opts.file(&base, "acme-delegate-secret.yaml");
     out.files.push(PlannedFile::secret(
         secret_path.clone(),
         yaml(&secret)?,
@@ -277,7 +277,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             },
         },
     };
-    let issuer_path = base.join("acme-delegate-clusterissuer.yaml");
+    let issuer_path = opts.file(&base, "acme-delegate-clusterissuer.yaml");
     out.files
         .push(PlannedFile::public(issuer_path.clone(), yaml(&issuer)?));
     let cert_name = format!(
@@ -301,7 +301,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             },
         },
     };
-    let cert_path = base.join("acme-delegate-certificate.yaml");
+    let cert_path = opts.file(&base, "acme-delegate-certificate.yaml");
     out.files
         .push(PlannedFile::public(cert_path.clone(), yaml(&cert)?));
     let p = |x: &std::path::Path| x.to_string_lossy().into_owned();

@@ -12,7 +12,8 @@ use crate::model::plan::{Plan, ZoneSpec};
 use ini::{EscapePolicy, Ini, LineSeparator, WriteOption};
 use std::path::{Path, PathBuf};
 
-/// The config file name inside the base directory.
+/// The config file name inside the base directory, before the plan's id goes in
+/// (`acme-delegate-<id>.ini`, see [`super::plan_id`]).
 pub const INI: &str = "acme-delegate.ini";
 
 /// certbot's directories.
@@ -31,7 +32,7 @@ pub fn dirs(opts: &WriteOptions) -> Dirs {
     if opts.root && opts.out.is_none() {
         let config = PathBuf::from("/etc/letsencrypt");
         return Dirs {
-            ini: config.join(INI),
+            ini: opts.file(&config, INI),
             config,
             work: PathBuf::from("/var/lib/letsencrypt"),
             logs: PathBuf::from("/var/log/letsencrypt"),
@@ -42,7 +43,7 @@ pub fn dirs(opts: &WriteOptions) -> Dirs {
         config: base.join("config"),
         work: base.join("work"),
         logs: base.join("logs"),
-        ini: base.join(INI),
+        ini: opts.file(&base, INI),
     }
 }
 

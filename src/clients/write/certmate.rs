@@ -108,7 +108,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             account_id: &account_id,
             domain_alias,
         };
-        let f = base.join(format!("certmate-create-{}.json", slug(&p.name)));
+        let f = opts.file(&base, &format!("certmate-create-{}.json", slug(&p.name)));
         out.files.push(PlannedFile::public(f.clone(), json(&req)?));
         out.next_commands
             .push(post("/api/certificates/create", &f)?);
@@ -142,7 +142,10 @@ fn acme_dns_accounts(
                 subdomain: &a.subdomain,
             },
         };
-        let f = base.join(format!("certmate-account-acme-dns-{}.json", slug(&g.key)));
+        let f = opts.file(
+            base,
+            &format!("certmate-account-acme-dns-{}.json", slug(&g.key)),
+        );
         out.files.push(PlannedFile::secret(
             f.clone(),
             json(&req)?,
@@ -181,7 +184,7 @@ fn rfc2136_account(
             tsig_algorithm: key.algorithm.name().to_ascii_uppercase(),
         },
     };
-    let f = base.join("certmate-account-rfc2136.json");
+    let f = opts.file(base, "certmate-account-rfc2136.json");
     out.files
         .push(PlannedFile::secret(f.clone(), json(&req)?, vec![secret]));
     Ok(vec![(f, super::identifiers(plan))])

@@ -17,11 +17,11 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
     let mut out = ClientOutput::default();
     let (env_path, provider) = match &plan.zone {
         ZoneSpec::AcmeDns { api, .. } => {
-            let accounts = base.join(ACCOUNTS);
+            let accounts = opts.file(&base, ACCOUNTS);
             let (json, masks) = goacmedns_json(plan, opts)?;
             out.files
                 .push(PlannedFile::secret(accounts.clone(), json, masks));
-            let env = base.join("acme-dns.env");
+            let env = opts.file(&base, "acme-dns.env");
             let text = env_file(
                 "lego acme-dns settings (written by acme-delegate write)",
                 &[
@@ -45,7 +45,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             let key = tsig(opts)?;
             let addr = server_addr(server)?;
             let secret = tsig_secret_b64(key);
-            let env = base.join("rfc2136.env");
+            let env = opts.file(&base, "rfc2136.env");
             let text = env_file(
                 "lego RFC 2136 settings (written by acme-delegate write); holds the TSIG secret",
                 &[
@@ -68,7 +68,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") =>
         {
             let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
-            let env = base.join("pdns.env");
+            let env = opts.file(&base, "pdns.env");
             let text = env_file(
                 "lego PowerDNS settings (written by acme-delegate write); holds the API key",
                 &[

@@ -212,6 +212,9 @@ pub struct WriteOptions {
     pub exe: PathBuf,
     /// The plan file (absolute), passed to the hooks.
     pub plan_path: PathBuf,
+    /// The plan's id ([`plan_id`]), in the name of every file written, so that two plans
+    /// never share a file and the same plan always rewrites its own.
+    pub plan_id: String,
     /// The config file, passed to the hooks when one was given.
     pub config_path: Option<PathBuf>,
     /// The ACME account e-mail.
@@ -239,6 +242,7 @@ impl WriteOptions {
             root: is_root(),
             home,
             exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("acme-delegate")),
+            plan_id: plan_id(&absolute(&cwd, plan_path)),
             plan_path: absolute(&cwd, plan_path),
             cwd,
             config_path: None,
@@ -254,12 +258,60 @@ impl WriteOptions {
         self.server.as_deref().unwrap_or(DEFAULT_SERVER)
     }
 
+    /// `base/NAME` with the plan's id before NAME's extension (`acme-delegate.ini` ->
+    /// `acme-delegate-<id>.ini`; a NAME without one gets `-<id>` at its end).
+    pub fn file(&self, base: &Path, name: &str) -> PathBuf {
+        base.join(tagged(name, &self.plan_id))
+    }
+
     /// `--out DIR`, or the client's default directory.
     pub fn base(&self, default: PathBuf) -> PathBuf {
         match &self.out {
             Some(o) => absolute(&self.cwd, o),
             None => default,
         }
+    }
+}
+
+/// The id of the plan at `path` (absolute), put in the name of every client file: the
+/// file's stem (lower case, `[a-z0-9-]`, at most 24 characters; `plan` when nothing is
+/// left), `-`, and 8 hex digits of the FNV-1a hash of the whole path. Two plan files never
+/// share an id (two `plan.toml` in different folders differ in the hash), and one plan
+/// file keeps its id for as long as it stays at that path.
+pub fn plan_id(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut slug = String::new();
+    for c in stem.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '-' };
+        if c == '-' && (slug.is_empty() || slug.ends_with('-')) {
+            continue;
+        }
+        slug.push(c);
+    }
+    slug.truncate(24);
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "plan" } else { slug };
+    format!(
+        "{slug}-{:08x}",
+        fnv1a(path.to_string_lossy().as_bytes()) as u32
+    )
+}
+
+/// FNV-1a, 64 bits: a hash that stays the same across builds and platforms.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// NAME with `-ID` before its extension (the part after the last dot).
+pub(crate) fn tagged(name: &str, id: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}-{id}.{ext}"),
+        _ => format!("{name}-{id}"),
     }
 }
 

@@ -146,6 +146,9 @@ pub fn opts() -> WriteOptions {
         cwd: PathBuf::from("/srv/site"),
         exe: PathBuf::from("/usr/local/bin/acme-delegate"),
         plan_path: PathBuf::from("/home/user/.config/acme-delegate/plan.toml"),
+        plan_id: super::plan_id(std::path::Path::new(
+            "/home/user/.config/acme-delegate/plan.toml",
+        )),
         config_path: None,
         email: Some("ops@example.com".into()),
         server: None,

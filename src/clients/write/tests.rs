@@ -36,7 +36,13 @@ fn out(c: Client, plan: &Plan) -> ClientOutput {
 fn file<'a>(o: &'a ClientOutput, suffix: &str) -> &'a PlannedFile {
     o.files
         .iter()
-        .find(|f| f.path.to_string_lossy().ends_with(suffix))
+        // The name without the plan's id (`rfc2136-<id>.env` is `rfc2136.env` here).
+        .find(|f| {
+            f.path
+                .to_string_lossy()
+                .replace(&format!("-{}", opts().plan_id), "")
+                .ends_with(suffix)
+        })
         .unwrap_or_else(|| panic!("no file ending in {suffix}: {:?}", o.files))
 }
 
@@ -144,14 +150,14 @@ fn default_places_follow_each_client() {
     let user = out(Client::Certbot, &plan);
     assert_eq!(
         user.files[0].path,
-        PathBuf::from("/home/user/.certbot/acme-delegate.ini")
+        PathBuf::from("/home/user/.certbot/acme-delegate-plan-4d445eb7.ini")
     );
     let mut root = opts();
     root.root = true;
     let r = write(Client::Certbot, &plan, &root).unwrap();
     assert_eq!(
         r.files[0].path,
-        PathBuf::from("/etc/letsencrypt/acme-delegate.ini")
+        PathBuf::from("/etc/letsencrypt/acme-delegate-plan-4d445eb7.ini")
     );
     let ini = ini::Ini::load_from_str_noescape(&r.files[0].contents).unwrap();
     assert_eq!(
@@ -330,7 +336,7 @@ fn certbot_ini_runs_our_hooks() {
                 "certbot",
                 "certonly",
                 "-c",
-                "/home/user/.certbot/acme-delegate.ini"
+                "/home/user/.certbot/acme-delegate-plan-4d445eb7.ini"
             ]
         );
     }
@@ -491,7 +497,9 @@ fn traefik_static_config_and_env() {
         match provider {
             "acme-dns" => {
                 assert_eq!(e["ACME_DNS_API_BASE"], API);
-                assert!(e["ACME_DNS_STORAGE_PATH"].ends_with("acme-dns-accounts.json"));
+                assert!(
+                    e["ACME_DNS_STORAGE_PATH"].ends_with("acme-dns-accounts-plan-4d445eb7.json")
+                );
             }
             _ => {
                 assert_eq!(e["RFC2136_TSIG_SECRET"], TSIG_B64);
@@ -556,4 +564,99 @@ fn env_values_survive_shell_and_dotenv_quoting() {
     assert_eq!(e["B"], "with space and 'quote'");
     assert_eq!(e["C"], "$HOME `x` \"y\"");
     assert!(env_file("t", &[("A", "two\nlines".into())]).is_err());
+}
+
+/// Issue 16 item 4: two plans written into one folder (`--out DIR`, or a client's default
+/// place such as /etc/letsencrypt) get disjoint file sets, so the second write never
+/// overwrites (re-points) the first plan's files; the same plan always gets the same files.
+#[test]
+fn two_plans_in_one_folder_never_share_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |plan_path: &str, out: Option<PathBuf>| {
+        let mut o = opts();
+        o.root = true;
+        o.out = out;
+        o.plan_path = PathBuf::from(plan_path);
+        o.plan_id = plan_id(&o.plan_path);
+        o
+    };
+    // Two default-named plans in different folders, and one named plan.
+    let paths = [
+        "/home/user/.config/acme-delegate/plan.toml",
+        "/srv/other/plan.toml",
+        "/home/user/.config/acme-delegate/web.toml",
+    ];
+    for out_dir in [None, Some(dir.path().join("out"))] {
+        for (c, kind, plan) in supported() {
+            let outs: Vec<ClientOutput> = paths
+                .iter()
+                .map(|p| write(c, &plan, &with(p, out_dir.clone())).unwrap())
+                .collect();
+            for (i, a) in outs.iter().enumerate() {
+                for b in &outs[i + 1..] {
+                    for f in &a.files {
+                        assert!(
+                            b.files.iter().all(|g| g.path != f.path),
+                            "{c}/{kind}: two plans share {}",
+                            f.path.display()
+                        );
+                    }
+                }
+            }
+            // The same plan rewrites its own files.
+            let again = write(c, &plan, &with(paths[0], out_dir.clone())).unwrap();
+            let p = |o: &ClientOutput| o.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+            assert_eq!(p(&again), p(&outs[0]), "{c}/{kind}");
+            // On disk (with --out): writing the second plan leaves the first's files as
+            // they were.
+            if out_dir.is_some() {
+                for o in &outs {
+                    for f in &o.files {
+                        std::fs::create_dir_all(f.path.parent().unwrap()).unwrap();
+                        crate::model::files::write_atomic(&f.path, f.contents.as_bytes(), f.mode)
+                            .unwrap();
+                    }
+                }
+                for f in &outs[0].files {
+                    assert_eq!(
+                        std::fs::read_to_string(&f.path).unwrap(),
+                        f.contents,
+                        "{c}/{kind}: {} was overwritten",
+                        f.path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn plan_id_is_the_stem_and_a_stable_hash_of_the_path() {
+    let a = plan_id(Path::new("/home/user/.config/acme-delegate/plan.toml"));
+    // Pinned: the id must not change across builds, or a new build would write new files
+    // beside the old ones.
+    assert_eq!(a, "plan-4d445eb7");
+    assert_eq!(
+        a,
+        plan_id(Path::new("/home/user/.config/acme-delegate/plan.toml"))
+    );
+    assert!(
+        a.starts_with("plan-") && a.len() == "plan-".len() + 8,
+        "{a}"
+    );
+    assert_ne!(a, plan_id(Path::new("/srv/other/plan.toml")));
+    let w = plan_id(Path::new("/etc/acme-delegate/Web Shop.toml"));
+    assert!(w.starts_with("web-shop-"), "{w}");
+    let odd = plan_id(Path::new("/x/ünï.toml"));
+    assert!(
+        odd.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !odd.starts_with('-'),
+        "{odd}"
+    );
+    assert!(plan_id(Path::new("/x/-.toml")).starts_with("plan-"));
+    assert_eq!(tagged("acme-delegate.ini", "p-1"), "acme-delegate-p-1.ini");
+    assert_eq!(
+        tagged("acmedns-example.com.env", "p-1"),
+        "acmedns-example.com-p-1.env"
+    );
+    assert_eq!(tagged("Caddyfile", "p-1"), "Caddyfile-p-1");
 }

@@ -51,10 +51,10 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
     };
     let base = opts.base(default);
     let mut out = ClientOutput::default();
-    let env_path = base.join(ENV);
+    let env_path = opts.file(&base, ENV);
     let provider = match &plan.zone {
         ZoneSpec::AcmeDns { api, .. } => {
-            let accounts = base.join("acme-dns-accounts.json");
+            let accounts = opts.file(&base, "acme-dns-accounts.json");
             let (json, masks) = goacmedns_json(plan, opts)?;
             out.files
                 .push(PlannedFile::secret(accounts.clone(), json, masks));
@@ -116,7 +116,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             Resolver {
                 acme: Acme {
                     email: opts.email.clone(),
-                    storage: base.join("acme.json").to_string_lossy().into_owned(),
+                    storage: opts.file(&base, "acme.json").to_string_lossy().into_owned(),
                     ca_server: opts.server().to_string(),
                     dns_challenge: DnsChallenge {
                         provider,
@@ -130,7 +130,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
         what: format!("the Traefik config does not serialise: {e}"),
         fix: "report this as a bug".into(),
     })?;
-    let static_path = base.join(STATIC);
+    let static_path = opts.file(&base, STATIC);
     out.files.push(PlannedFile::public(
         static_path.clone(),
         format!("# Traefik static configuration (certificate resolver) written by acme-delegate\n{yaml}"),
