@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         Some(Command::Man(m)) => return cli::docs::man(m),
         _ => {}
     }
+    // Reports in, a verdict out: no config, no network.
+    if let Some(Command::Merge(args)) = cli.command {
+        return cli::merge::merge(args);
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return cli::usage(e),
@@ -79,8 +83,10 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             check,
             wait: Some(w),
         })) => cli::check::run_wait(config, cli.plan, check, &w).await,
+        Some(Command::Serve(args)) => cli::serve::serve(config, cli.plan, args).await,
         Some(Command::Completions(c)) => cli::docs::completions(&c),
         Some(Command::Man(m)) => cli::docs::man(&m),
+        Some(Command::Merge(args)) => cli::merge::merge(args),
         Some(Command::Diagnose(d)) => {
             let ca = match cli::ca_domain(&d.ca, d.check.json) {
                 Ok(ca) => ca,

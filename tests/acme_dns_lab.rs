@@ -38,6 +38,19 @@ struct Fixture {
 
 impl Fixture {
     fn start() -> Fixture {
+        let tsig = common::run_dir().join("tsig.kdig");
+        Fixture::start_with(&[
+            "--zone",
+            "acme.lab.",
+            "--dns-server",
+            "127.0.0.12",
+            "--tsig-file",
+            tsig.to_str().unwrap(),
+        ])
+    }
+
+    /// The fixture with `--listen 127.0.0.1:0` and these arguments.
+    fn start_with(args: &[&str]) -> Fixture {
         let run = common::run_dir();
         let fixture =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/acme_dns_server.py");
@@ -49,16 +62,8 @@ impl Fixture {
         ));
         let mut child = Command::new("/usr/bin/python3")
             .arg(&fixture)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--zone",
-                "acme.lab.",
-                "--dns-server",
-                "127.0.0.12",
-            ])
-            .arg("--tsig-file")
-            .arg(run.join("tsig.kdig"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -790,6 +795,12 @@ fn plan_and_prove_end_to_end_through_acme_dns() {
         v.len() >= 4 && v.iter().all(|x| x["seen_after_ms"].is_u64()),
         "{doc:#}"
     );
+    // acme-dns cannot delete a record: never "removed".
+    assert_eq!(
+        doc["names"][0]["cleanup"], "stays-until-replaced",
+        "{doc:#}"
+    );
+    assert_eq!(doc["names"][0]["removed"], false, "{doc:#}");
     // No password in anything printed.
     let pw = stored[&name]["password"].as_str().unwrap();
     assert!(!text.contains(pw));
@@ -970,6 +981,11 @@ fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
         serial,
         "the production zone was written to"
     );
+    // certbot-cleanup says what becomes of the value (acme-dns cannot delete it).
+    assert!(
+        log.contains(acme_delegate::zones::acme_dns::VALUE_STAYS),
+        "{log}"
+    );
     // The hook posted with the account; nothing printed holds its password.
     let pw = entry(&storage.join("acme-dns-accounts.json"), &name).password;
     assert!(!log.contains(pw.expose()), "the password was printed");
@@ -977,4 +993,137 @@ fn certbot_with_the_hook_issues_through_an_acme_dns_plan() {
         !doc.to_string().contains(pw.expose()),
         "the password is in --json"
     );
+}
+
+/// `curl` of the fixture: (status, headers, body).
+fn curl(method: &str, url: &str, headers: &[String], body: Option<&str>) -> (u16, String, String) {
+    let mut c = format!("curl -s -i --max-time 5 -X {method} '{url}'");
+    for h in headers {
+        c.push_str(&format!(" -H '{h}'"));
+    }
+    if let Some(b) = body {
+        c.push_str(&format!(" --data-binary '{b}'"));
+    }
+    let out = common::sh(&c);
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer from {url}: {text}"));
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// The fixture answers as acme-dns does (each behaviour is listed, with its acme-dns
+/// source file, in the fixture's header): routes and 405/404, error bodies, Go's
+/// case-insensitive JSON fields and CIDR parsing, /health, two values per subdomain
+/// (the oldest row is overwritten), and its own DNS:
+/// NXDOMAIN for another type at a name with a TXT, the SOA minimum of 86400.
+#[test]
+fn the_fixture_behaves_like_acme_dns() {
+    let Some(_lab) = common::lab() else { return };
+    let port = {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dns = format!("127.0.0.1:{port}");
+    let mut fx = Fixture::start_with(&["--zone", "adns.lab.", "--dns-listen", &dns]);
+    let u = fx.url.clone();
+    // routes: no delete, no GET /register; unknown paths 404
+    let (st, head, body) = curl("DELETE", &format!("{u}/update"), &[], None);
+    assert_eq!((st, body.as_str()), (405, "Method Not Allowed\n"), "{head}");
+    assert!(head.contains("allow: post"), "{head}");
+    assert_eq!(curl("GET", &format!("{u}/register"), &[], None).0, 405);
+    assert_eq!(curl("POST", &format!("{u}/health"), &[], None).0, 405);
+    let (st, _, body) = curl("POST", &format!("{u}/delete"), &[], None);
+    assert_eq!((st, body.as_str()), (404, "404 page not found\n"));
+    // /health: 200, no body, no Content-Type
+    let (st, head, body) = curl("GET", &format!("{u}/health"), &[], None);
+    assert_eq!((st, body.as_str()), (200, ""));
+    assert!(!head.contains("content-type"), "{head}");
+    // /register: Go's decoding
+    for (b, want) in [
+        (
+            r#"{"allowfrom":"10.0.0.0/8"}"#,
+            (400, r#"{"error": "malformed_json_payload"}"#),
+        ),
+        (r#"[1]"#, (400, r#"{"error": "malformed_json_payload"}"#)),
+        (
+            r#"{"username":"nope"}"#,
+            (400, r#"{"error": "malformed_json_payload"}"#),
+        ),
+        (
+            r#"{"allowfrom":[" 10.0.0.0/8"]}"#,
+            (400, r#"{"error": "invalid_allowfrom_cidr"}"#),
+        ),
+        (
+            r#"{"allowfrom":["10.0.0.0/255.0.0.0"]}"#,
+            (400, r#"{"error": "invalid_allowfrom_cidr"}"#),
+        ),
+    ] {
+        let (st, _, body) = curl("POST", &format!("{u}/register"), &[], Some(b));
+        assert_eq!((st, body.as_str()), want, "{b}");
+    }
+    let (st, _, body) = curl(
+        "POST",
+        &format!("{u}/register"),
+        &[],
+        Some(r#"{"AllowFrom":["[::1]/128","127.0.0.0/8"]}"#),
+    );
+    assert_eq!(st, 201, "{body}");
+    let reg: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        reg["allowfrom"],
+        serde_json::json!(["::1/128", "127.0.0.0/8"])
+    );
+    let (user, pw, sub) = (
+        reg["username"].as_str().unwrap(),
+        reg["password"].as_str().unwrap(),
+        reg["subdomain"].as_str().unwrap(),
+    );
+    assert_eq!(
+        reg["fulldomain"].as_str().unwrap(),
+        format!("{sub}.adns.lab")
+    );
+    let auth = [
+        format!("X-Api-User: {{{user}}}"),
+        format!("X-Api-Key: {pw}"),
+    ];
+    let txt = |c: char| c.to_string().repeat(43);
+    // a fresh account serves nothing: NXDOMAIN
+    let kdig = |name: &str, t: &str| {
+        let o = common::sh(&format!(
+            "kdig @127.0.0.1 -p {port} {name} {t} +timeout=2 +retry=0"
+        ));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let owner = format!("{sub}.adns.lab.");
+    assert!(kdig(&owner, "TXT").contains("status: NXDOMAIN"));
+    // three updates: two values are served, with TTL 1
+    for c in ['A', 'B', 'C'] {
+        let b = format!(r#"{{"Subdomain":"{sub}","txt":"{}"}}"#, txt(c));
+        let (st, _, body) = curl("POST", &format!("{u}/update"), &auth, Some(&b));
+        assert_eq!((st, body), (200, format!(r#"{{"txt": "{}"}}"#, txt(c))));
+    }
+    let ans = kdig(&owner, "TXT");
+    assert!(ans.contains("status: NOERROR"), "{ans}");
+    let served: Vec<char> = ['A', 'B', 'C']
+        .into_iter()
+        .filter(|c| ans.contains(&txt(*c)))
+        .collect();
+    assert_eq!(served.len(), 2, "{ans}");
+    assert!(ans.contains(" 1\tIN\tTXT"), "{ans}");
+    // another type at a name with a TXT: NXDOMAIN with the SOA (minimum 86400)
+    let a = kdig(&owner, "A");
+    assert!(a.contains("status: NXDOMAIN"), "{a}");
+    assert!(a.contains("28800 7200 604800 86400"), "{a}");
+    // wrong subdomain, bad txt
+    let b = format!(r#"{{"subdomain":"other","txt":"{}"}}"#, txt('D'));
+    let (st, _, body) = curl("POST", &format!("{u}/update"), &auth, Some(&b));
+    assert_eq!((st, body.as_str()), (401, r#"{"error": "forbidden"}"#));
+    let b = format!(r#"{{"subdomain":"{sub}","txt":"short"}}"#);
+    let (st, _, body) = curl("POST", &format!("{u}/update"), &auth, Some(&b));
+    assert_eq!((st, body.as_str()), (400, r#"{"error": "bad_txt"}"#));
+    assert!(fx.terminate().is_some_and(|s| s.success()));
 }

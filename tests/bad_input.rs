@@ -133,11 +133,11 @@ fn flags_of_another_zone_kind_are_refused() {
             "acme-dns",
             "--api",
             "https://a",
-            "--domain",
-            "z.example",
+            "--server",
+            "127.0.0.1:53",
             "www.example.com",
         ],
-        &["--domain", "--zone acme-dns"],
+        &["--server", "--zone acme-dns"],
     );
     usage(
         &[
@@ -164,11 +164,31 @@ fn an_input_file_over_one_mib_is_refused_without_reading_it_all() {
     let out = run(c);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("/dev/zero") && err.contains("1 MiB"), "{err}");
+    // A device is not read at all (issue 18: only regular files are).
+    assert!(
+        err.contains("/dev/zero") && err.contains("not a regular file"),
+        "{err}"
+    );
     assert!(t.elapsed() < Duration::from_secs(5));
+    // A regular file over 1 MiB (sparse: nothing is written).
+    let big = tmp("big").join("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((1 << 20) + 1)
+        .unwrap();
+    let mut c = bin();
+    c.args(["--config"])
+        .arg(&big)
+        .args(["check", "www.example.com"]);
+    let out = run(c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("big.toml") && err.contains("1 MiB"), "{err}");
     let mut c = bin();
     c.args(["--config"]).arg(quiet_config());
-    c.args(["--plan", "/dev/zero", "check", "www.example.com"]);
+    c.args(["--plan"])
+        .arg(&big)
+        .args(["check", "www.example.com"]);
     let out = run(c);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -317,7 +337,16 @@ fn a_names_file_is_checked_line_by_line() {
     let t = Instant::now();
     usage(
         &["diagnose", "--names-from", "/dev/zero"],
-        &["/dev/zero", "64 MiB"],
+        &["/dev/zero", "not a regular file"],
+    );
+    let big = tmp("names").join("big.txt");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    usage(
+        &["diagnose", "--names-from", big.to_str().unwrap()],
+        &["big.txt", "64 MiB"],
     );
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     usage(
@@ -326,4 +355,144 @@ fn a_names_file_is_checked_line_by_line() {
     );
     // Neither NAMEs nor --names-from: clap says what is missing.
     usage(&["check"], &["NAME"]);
+}
+
+/// Every input file that is not a regular file is refused at once with exit 2 (main hung
+/// forever on `diagnose --client-config FIFO`): config, plan, names list, client config,
+/// key file.
+#[test]
+fn a_fifo_given_as_any_input_file_is_refused_at_once() {
+    let dir = tmp("fifo");
+    let fifo = dir.join("input.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let f = fifo.to_str().unwrap();
+    let cfg = quiet_config();
+    let c = cfg.to_str().unwrap();
+    for args in [
+        vec![
+            "diagnose",
+            "--config",
+            c,
+            "--client-config",
+            f,
+            "www.example.com",
+        ],
+        vec!["--config", f, "check", "www.example.com"],
+        vec!["--config", c, "--plan", f, "check", "www.example.com"],
+        vec!["--config", c, "check", "--names-from", f],
+        vec![
+            "--config",
+            c,
+            "--plan",
+            dir.join("p.toml").to_str().unwrap(),
+            "plan",
+            "--zone",
+            "rfc2136",
+            "--server",
+            "127.0.0.1:9",
+            "--key-file",
+            f,
+            "--domain",
+            "acme.example.net",
+            "www.example.com",
+        ],
+    ] {
+        let t = Instant::now();
+        let mut cmd = bin();
+        cmd.args(&args);
+        let out = run(cmd);
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if args[0] == "diagnose" {
+            // diagnose reports a client config it cannot use as a finding.
+            assert!(err.contains("CLIENT_CONFIG_UNREADABLE"), "{err}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        }
+        assert!(
+            err.contains("input.fifo") && err.contains("FIFO"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{args:?}: {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+/// `--provider` must be a provider code lego knows; the nearest one is named (main
+/// accepted `'no such'`). An all-numeric TLD is not a name (main accepted it).
+#[test]
+fn an_unknown_provider_and_a_numeric_tld_are_refused() {
+    usage(
+        &[
+            "plan",
+            "--plan",
+            tmp("prov").join("p.toml").to_str().unwrap(),
+            "--zone",
+            "provider",
+            "--provider",
+            "cloudfare",
+            "--domain",
+            "z.example.net",
+            "www.example.com",
+        ],
+        &["\"cloudfare\"", "did you mean \"cloudflare\""],
+    );
+    assert!(!tmp("prov").join("p.toml").exists(), "nothing is saved");
+    usage(
+        &["check", "www.example.123"],
+        &["www.example.123", "all digits"],
+    );
+}
+
+/// The certbot hook takes only a DNS-01 value: 43 characters of base64url; anything else
+/// exits 2 before anything is published (main published whatever it was given).
+#[test]
+fn the_certbot_hook_refuses_a_value_that_is_not_a_dns01_digest() {
+    use acme_delegate::dns::Name;
+    use acme_delegate::model::plan::{Plan, PlannedName, ZoneSpec};
+    let plan = tmp("hook").join("plan.toml");
+    Plan {
+        version: 1,
+        zone: ZoneSpec::Hosted {
+            target: Name::from_ascii("t.acme.example.net"),
+        },
+        names: vec![PlannedName {
+            name: "www.example.com".into(),
+            challenge: Name::from_ascii("_acme-challenge.www.example.com"),
+            target: Name::from_ascii("t.acme.example.net"),
+            zone: None,
+        }],
+    }
+    .save(&plan)
+    .unwrap();
+    let cfg = quiet_config();
+    for value in [
+        "x",
+        "hook-token-1",
+        "gfj9Xq+Rm/aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ",
+        "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJX",
+    ] {
+        for kind in ["certbot-auth", "certbot-cleanup"] {
+            let mut c = bin();
+            c.arg("--config").arg(&cfg).arg("--plan").arg(&plan);
+            c.args(["hook", kind])
+                .env("CERTBOT_DOMAIN", "www.example.com")
+                .env("CERTBOT_VALIDATION", value);
+            let out = run(c);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{kind} {value}: {err}");
+            assert!(
+                err.contains("CERTBOT_VALIDATION") && err.contains("43 characters"),
+                "{err}"
+            );
+        }
+    }
 }

@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "prove",
     "write",
     "hook",
+    "serve",
+    "merge",
     "wizard",
     "troubleshoot",
     "completions",

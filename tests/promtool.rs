@@ -154,3 +154,55 @@ fn the_file_check_writes_passes_promtool() {
     assert!(ok, "promtool rejects the file check wrote: {said}\n{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `promtool ARGS` in contrib/prometheus/: (passed, what it said).
+fn promtool_in_contrib(promtool: &Path, args: &[&str]) -> (bool, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/prometheus");
+    let mut child = Command::new(promtool)
+        .args(args)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("promtool {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The files users copy (contrib/prometheus/) are what Prometheus accepts, and the rules do
+/// what they say: the recording rule finds PERSPECTIVES_DISAGREE, each alert fires
+/// (`promtool test rules` on made-up series).
+#[test]
+fn contrib_prometheus_files_pass_promtool() {
+    let Some(promtool) = promtool() else { return };
+    for args in [
+        &["check", "config", "prometheus.yml"][..],
+        &["check", "rules", "acme-delegate.rules.yml"],
+        &["test", "rules", "acme-delegate.rules.test.yml"],
+    ] {
+        let (ok, said) = promtool_in_contrib(&promtool, args);
+        assert!(ok, "promtool {args:?}: {said}");
+    }
+    // The shipped alert fires on acme_delegate_ok == 0, the series the exporter serves.
+    let rules = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/prometheus/acme-delegate.rules.yml"),
+    )
+    .unwrap();
+    assert!(rules.contains("expr: acme_delegate_ok == 0"));
+    assert!(rules.contains("code: PERSPECTIVES_DISAGREE"));
+}

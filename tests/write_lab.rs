@@ -101,3 +101,49 @@ fn the_hook_refuses_a_name_outside_the_plan_and_a_missing_domain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in the plan"));
 }
+
+/// The repro: `write --client acme.sh`, then `diagnose --client-config` on the env
+/// file it wrote: read back (no CLIENT_CONFIG_UNREADABLE), no client fault, exit 0; the
+/// same file without the aliases is CLIENT_NO_CNAME_FOLLOW (acme.sh never follows it).
+#[test]
+fn diagnose_reads_the_acmesh_files_write_made() {
+    let Some(_lab) = common::lab() else { return };
+    let name = unique("wa");
+    let p = plan_file();
+    let targets = plan(&p, &[&name]);
+    publish_cname(&name, &targets[0]);
+    let out = out_dir("acmesh");
+    write(&p, "acme.sh", &out);
+    let env = out.join("nsupdate.env");
+    let diagnose = |f: &Path| {
+        let (rc, stdout, err) = cli(&[
+            "--plan",
+            p.to_str().unwrap(),
+            "diagnose",
+            "--json",
+            "--client-config",
+            f.to_str().unwrap(),
+            &name,
+        ]);
+        (rc, format!("{stdout}\n{err}"))
+    };
+    let (rc, all) = diagnose(&env);
+    assert!(!all.contains("CLIENT_CONFIG_UNREADABLE"), "{all}");
+    assert!(all.contains("CLIENT_WHERE"), "{all}");
+    assert!(
+        !all.contains("CLIENT_NO_CNAME_FOLLOW") && !all.contains("CLIENT_WRONG_ZONE"),
+        "{all}"
+    );
+    assert_eq!(rc, 0, "{all}");
+    let text = std::fs::read_to_string(&env).unwrap();
+    let no_alias: String = text
+        .lines()
+        .filter(|l| !l.starts_with("ACME_DELEGATE_ALIASES="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bare = out.join("no-alias.env");
+    std::fs::write(&bare, no_alias).unwrap();
+    let (rc, all) = diagnose(&bare);
+    assert!(all.contains("CLIENT_NO_CNAME_FOLLOW"), "{all}");
+    assert_eq!(rc, 1, "{all}");
+}

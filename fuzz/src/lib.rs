@@ -117,6 +117,7 @@ pub fn client_config(data: &[u8]) {
         ClientFormat::Yaml => "issuer.yaml",
         ClientFormat::Caddyfile => "Caddyfile",
         ClientFormat::TraefikToml => "traefik.toml",
+        ClientFormat::CertMate => "certmate-create.json",
     };
     let path = client_dir().join(file);
     let t = text(rest);

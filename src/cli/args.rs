@@ -54,12 +54,71 @@ pub enum Command {
     /// worst first, each with its evidence and fix.
     #[command(after_help = TROUBLESHOOT_HELP)]
     Troubleshoot(TroubleshootArgs),
+    /// A Prometheus exporter (blackbox_exporter style): GET /probe?name=NAME checks the
+    /// names and answers with the verdict as metrics; GET /metrics, GET /healthz.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Merge `check --json` reports of the same names taken on different networks into one
+    /// verdict per name, as a CA that validates from several network perspectives.
+    #[command(after_help = MERGE_HELP)]
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout, or write one page per command into a folder.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The address to listen on. The default is loopback only; any other address must be
+    /// given here explicitly (put a reverse proxy with TLS in front).
+    #[arg(long, default_value = "127.0.0.1:9612", value_name = "ADDR")]
+    pub listen: String,
+    /// The network this exporter sees from, put on every metric as `vantage` (default:
+    /// the host name).
+    #[arg(long, value_name = "LABEL", value_parser = parse_vantage_label)]
+    pub vantage_label: Option<String>,
+    /// The CNAME target every NAME must reach (else the plan's target for the name).
+    #[arg(long, value_name = "T")]
+    pub expect_target: Option<String>,
+    /// Reuse a name's result for at most this many seconds (it is reused for the TTL of
+    /// the delegation's records, and never longer than this).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub max_age: u64,
+    /// Seconds a probe may take when the request has no X-Prometheus-Scrape-Timeout-Seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// The most names one probe may ask for.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_names: usize,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Perspectives (networks) a name may fail from and still work.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub quorum: usize,
+    /// Print one JSON document (see docs/json.md) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Reports of `check --json` or `diagnose --json` (`-`: standard input), one per network.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+}
+
+/// `--vantage-label`: printable, no spaces at the ends, at most 64 characters.
+pub fn parse_vantage_label(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("it is empty; give the network's name, e.g. eu-west".into());
+    }
+    if s.trim() != s || s.chars().any(char::is_control) || s.chars().count() > 64 {
+        return Err(format!(
+            "{s:?} is not a label: at most 64 printable characters without spaces at the ends, e.g. eu-west"
+        ));
+    }
+    Ok(s.to_string())
 }
 
 #[derive(Args)]
@@ -166,7 +225,8 @@ account password crosses the network in clear text.
 Exit status:
   0  the plan is saved; the records to publish are printed
   1  a finding is an error (e.g. TSIG_OVERPRIVILEGED), or the zone cannot be used: nothing
-     is saved
+     is saved (not even a key given with --key); --force saves the plan anyway and names
+     the errors it overrides (still exit 1)
   2  bad input or usage (a name, a flag, the key, the config file)";
 
 pub const PROVE_HELP: &str = concat!(
@@ -228,6 +288,51 @@ Exit status:
   1  an error finding, or the run did not finish
   2  bad input or usage (a name, no names and no plan, the config file)";
 
+pub const SERVE_HELP: &str = "\
+Examples:
+  acme-delegate serve                                  on 127.0.0.1:9612
+  acme-delegate --plan /etc/acme-delegate/plan.toml serve --vantage-label eu-west
+  acme-delegate serve --listen '[::]:9612'             every address: put a TLS proxy
+                                                       in front (see README)
+  curl 'http://127.0.0.1:9612/probe?name=www.example.com&name=*.example.com'
+
+Prometheus (blackbox_exporter style relabelling, see contrib/prometheus/prometheus.yml):
+  - job_name: acme-delegate
+    metrics_path: /probe
+    static_configs: [{targets: [www.example.com, '*.example.com']}]
+    relabel_configs:
+      - {source_labels: [__address__], target_label: __param_name}
+      - {source_labels: [__param_name], target_label: instance}
+      - {target_label: __address__, replacement: 127.0.0.1:9612}
+
+Each probe is bounded by Prometheus's X-Prometheus-Scrape-Timeout-Seconds header (less
+0.5 s); a name checked within the TTL of its CNAME records (at most --max-age) is
+answered from that result. Bad parameters get HTTP 400 with the reason.
+
+Exit status:
+  0  stopped by SIGTERM or Ctrl-C (probes in flight are cancelled)
+  2  bad input or usage (a flag, the config or plan file, the address cannot be bound)";
+
+pub const MERGE_HELP: &str = "\
+Examples:
+  # on each network:
+  acme-delegate check --json --vantage-label eu-west www.example.com > eu-west.json
+  acme-delegate check --json --vantage-label us-east www.example.com > us-east.json
+  # anywhere:
+  acme-delegate merge eu-west.json us-east.json
+  acme-delegate merge --quorum 1 --json eu-west.json us-east.json ap-south.json
+  ssh probe1 acme-delegate check --json www.example.com | acme-delegate merge - us-east.json
+
+A name works when at least one network sees it work and at most --quorum networks do not
+(default 0: every network must agree). A name that works from some networks and not from
+others gets PERSPECTIVES_DISAGREE (an error beyond the quorum, a warning within it).
+
+Exit status:
+  0  every name works (within the quorum)
+  1  some name does not work
+  2  bad input or usage (a file, two reports from one network, --quorum too large)
+  3  inconclusive: no network could judge any name";
+
 pub const COMPLETIONS_HELP: &str = "\
 Examples:
   acme-delegate completions bash > ~/.local/share/bash-completion/completions/acme-delegate
@@ -262,7 +367,8 @@ pub struct PlanArgs {
     /// The kind of validation zone.
     #[arg(long, value_enum)]
     pub zone: ZoneKindArg,
-    /// acme-dns: the API base URL.
+    /// acme-dns: the API base URL. provider (pdns): the provider's API base URL, e.g.
+    /// http://127.0.0.1:8081; with --key-file, acme-delegate writes the zone itself.
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// acme-dns: CIDRs allowed to update (repeatable).
@@ -274,15 +380,18 @@ pub struct PlanArgs {
     /// rfc2136: the primary server to send updates to (ip:port).
     #[arg(long, value_name = "ADDR")]
     pub server: Option<String>,
-    /// rfc2136: the TSIG key file (BIND or knot format).
+    /// rfc2136: the TSIG key file (BIND or knot format). provider: the API key file (one
+    /// line, mode 0600).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub key_file: Option<PathBuf>,
     /// rfc2136: the TSIG key as ALG:NAME:SECRET (kdig -y form); it is stored in a 0600 key
     /// file in the user data dir, which the plan names. Prefer --key-file: a secret on a
-    /// command line is visible to other users of this machine.
+    /// command line is visible to other users of this machine. provider: the API key, stored
+    /// the same way.
     #[arg(long, value_name = "ALG:NAME:SECRET")]
     pub key: Option<String>,
-    /// rfc2136 and provider: the validation zone (e.g. acme.example.net).
+    /// rfc2136 and provider: the validation zone (e.g. acme.example.net); acme-dns: the
+    /// server's `domain`, which every registration's fulldomain must be under.
     #[arg(long, value_name = "ZONE")]
     pub domain: Option<String>,
     /// provider: lego's provider code (e.g. cloudflare).
@@ -294,6 +403,10 @@ pub struct PlanArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Save the plan even when a finding is an error (e.g. TSIG_OVERPRIVILEGED); the
+    /// errors it overrides are named.
+    #[arg(long)]
+    pub force: bool,
     /// Host names or wildcards.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -348,9 +461,18 @@ pub struct CheckArgs {
     /// The CNAME target every NAME must reach (e.g. d420c923.auth.acme-dns.io).
     #[arg(long, value_name = "T")]
     pub expect_target: Option<String>,
+    /// The network this report is taken from, written in the JSON report (`vantage_label`)
+    /// for `merge` (default: the host name).
+    #[arg(long, value_name = "LABEL", value_parser = parse_vantage_label)]
+    pub vantage_label: Option<String>,
     /// Also write a Prometheus node_exporter textfile (atomically) for cron monitoring.
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// When to ask the resolvers: `auto` only once the authoritative servers serve the
+    /// right chain (a resolver asked before caches the NXDOMAIN for the negative TTL, and
+    /// the CA's may serve it later); `always` at once, whatever they cache.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub ask_resolvers: AskResolversArg,
     /// Host names or wildcards (*.example.com is checked at _acme-challenge.example.com).
     #[arg(required_unless_present = "names_from", value_name = "NAME")]
     pub names: Vec<String>,
@@ -359,4 +481,11 @@ pub struct CheckArgs {
     /// holds (100,000 names need no larger stack limit).
     #[arg(long, value_name = "FILE")]
     pub names_from: Option<PathBuf>,
+}
+
+/// `--ask-resolvers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AskResolversArg {
+    Auto,
+    Always,
 }

@@ -1,20 +1,21 @@
 //! `check` (also `--wait`) and `diagnose`: names in, the engine's report out (table, JSON,
 //! Prometheus textfile), with a progress bar or state lines on stderr while it works.
 
-use super::args::CheckArgs;
+use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
+use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, Engine};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoints;
 use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
+use acme_delegate::engine::views::vantages;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{
     parse_all, parse_input, parse_target, split_names, unique_names, InputName,
 };
-use acme_delegate::report::{prometheus, Report};
+use acme_delegate::report::{prometheus, Report, Taken, TakenReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -47,6 +48,10 @@ async fn check_inputs(
         CheckOptions {
             expect_target,
             planned,
+            ask_resolvers: match args.ask_resolvers {
+                AskResolversArg::Auto => AskResolvers::Auto,
+                AskResolversArg::Always => AskResolvers::Always,
+            },
         },
     ))
 }
@@ -60,7 +65,7 @@ async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
         if path.as_os_str() == "-" {
             files::read_text_at_most(std::io::stdin().lock(), files::MAX_NAMES_BYTES)
         } else {
-            files::read_text_at_most(std::fs::File::open(&path)?, files::MAX_NAMES_BYTES)
+            files::read_text_at_most(files::open_regular(&path)?, files::MAX_NAMES_BYTES)
         }
     })
     .await
@@ -119,7 +124,7 @@ pub async fn run(
     if cancel.is_cancelled() {
         return fail(args.json, live::INTERRUPTED, "interrupted");
     }
-    match output(report, &args, command) {
+    match output(report, &args, command, &engine.config) {
         Ok(report) => {
             let code = ExitCode::from(exit_code(&report) as u8);
             // The process ends now: freeing a large report (10,000 names) first is only
@@ -147,7 +152,7 @@ pub async fn run_wait(
         Ok(x) => x,
         Err(code) => return code,
     };
-    let Some(outcome) = live::wait(config, &names, check, timeout, args.json).await else {
+    let Some(outcome) = live::wait(config.clone(), &names, check, timeout, args.json).await else {
         return fail(args.json, live::INTERRUPTED, "interrupted");
     };
     if outcome.end == PollEnd::TimedOut && !args.json {
@@ -163,7 +168,7 @@ pub async fn run_wait(
             outcome.rounds
         );
     }
-    match output(outcome.report, &args, "check") {
+    match output(outcome.report, &args, "check", &config) {
         Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
         Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(3),
         Ok(_) => ExitCode::from(1),
@@ -172,7 +177,12 @@ pub async fn run_wait(
 }
 
 /// Settles `ok`, writes the Prometheus textfile, prints the table or the JSON.
-fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report, ExitCode> {
+fn output(
+    mut report: Report,
+    args: &CheckArgs,
+    command: &str,
+    config: &Config,
+) -> Result<Report, ExitCode> {
     report.settle();
     if let Some(path) = &args.prometheus_textfile {
         let text = prometheus::render(&report, command);
@@ -184,7 +194,11 @@ fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report,
         }
     }
     if args.json {
-        super::out::json(&report);
+        let taken = Taken::now(
+            &vantage_label(args.vantage_label.as_deref()),
+            &vantages(config),
+        );
+        super::out::json(&TakenReport::new(&report, &taken));
     } else {
         let style = human::Style::detect();
         if command == "diagnose" {
@@ -194,4 +208,19 @@ fn output(mut report: Report, args: &CheckArgs, command: &str) -> Result<Report,
         }
     }
     Ok(report)
+}
+
+/// `--vantage-label`, else the host name (else `unknown`).
+pub fn vantage_label(given: Option<&str>) -> String {
+    given.map(str::to_string).unwrap_or_else(|| {
+        let h = gethostname::gethostname()
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        if h.is_empty() {
+            "unknown".into()
+        } else {
+            h
+        }
+    })
 }

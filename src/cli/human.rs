@@ -15,6 +15,7 @@
 //! ```
 
 use acme_delegate::engine::views::VantageKind;
+use acme_delegate::findings::evidence::NOT_ASKED;
 use acme_delegate::findings::Severity;
 use acme_delegate::report::{NameReport, Report};
 use anstyle::AnsiColor;
@@ -36,7 +37,7 @@ impl Style {
         }
     }
 
-    fn paint(&self, color: AnsiColor, s: &str) -> String {
+    pub fn paint(&self, color: AnsiColor, s: &str) -> String {
         if self.color {
             let style = anstyle::Style::new().fg_color(Some(color.into()));
             format!("{style}{s}{style:#}")
@@ -48,7 +49,7 @@ impl Style {
 
 const WIDTH: usize = 80;
 
-fn wrap(text: &str, indent: usize, out: &mut String) {
+pub fn wrap(text: &str, indent: usize, out: &mut String) {
     let mut line = String::new();
     for word in text.split_whitespace() {
         if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
@@ -65,7 +66,7 @@ fn wrap(text: &str, indent: usize, out: &mut String) {
     }
 }
 
-fn cut(s: &str, n: usize) -> String {
+pub fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -88,20 +89,27 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    let verdict = if n.inconclusive {
-        style.paint(AnsiColor::Yellow, "????")
+    let (verdict, shown) = if n.inconclusive {
+        ("INCONCLUSIVE", "INCONCLUSIVE")
     } else if n.ok {
-        style.paint(AnsiColor::Green, "OK  ")
+        ("OK", "OK  ")
     } else {
-        style.paint(AnsiColor::Red, "FAIL")
+        ("FAIL", "FAIL")
     };
+    let color = match verdict {
+        "OK" => AnsiColor::Green,
+        "FAIL" => AnsiColor::Red,
+        _ => AnsiColor::Yellow,
+    };
+    let width = shown.len();
+    let verdict = style.paint(color, shown);
     let counts = format!(
         "{errors} error{}, {warnings} warning{}",
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     );
-    let name = cut(&n.name, WIDTH - 8 - counts.len());
-    let pad = WIDTH.saturating_sub(6 + name.len() + counts.len());
+    let name = cut(&n.name, WIDTH - 4 - width - counts.len());
+    let pad = WIDTH.saturating_sub(2 + width + name.len() + counts.len());
     let _ = writeln!(out, "{verdict}  {name}{}{counts}", " ".repeat(pad.max(1)));
     let _ = writeln!(out, "  challenge  {}", n.challenge);
     match n.chain.first() {
@@ -156,6 +164,14 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
             v.ms
         );
     }
+    if let Some(why) = n
+        .views
+        .iter()
+        .find(|v| v.outcome == NOT_ASKED)
+        .and_then(|v| v.detail.as_ref())
+    {
+        wrap(&format!("resolvers {why}"), 2, &mut out);
+    }
     for f in &n.findings {
         let sev = match f.severity {
             Severity::Error => style.paint(AnsiColor::Red, "error  "),
@@ -190,16 +206,21 @@ fn render_names(r: &Report, names: Vec<&NameReport>, style: Style) -> String {
         }
         out.push_str(&render_name(n, style));
     }
-    let bad = r.names.iter().filter(|n| !n.ok).count();
-    let _ = writeln!(
-        out,
-        "\n{} name{} checked, {} ok, {} failing",
+    let _ = writeln!(out, "\n{}", summary(r));
+    out
+}
+
+/// `N names checked, N ok, N failing, N inconclusive`: an inconclusive name is counted
+/// apart from the failing ones.
+pub fn summary(r: &Report) -> String {
+    let ok = r.names.iter().filter(|n| n.ok).count();
+    let inconclusive = r.names.iter().filter(|n| !n.ok && n.inconclusive).count();
+    format!(
+        "{} name{} checked, {ok} ok, {} failing, {inconclusive} inconclusive",
         r.names.len(),
         if r.names.len() == 1 { "" } else { "s" },
-        r.names.len() - bad,
-        bad
-    );
-    out
+        r.names.len() - ok - inconclusive,
+    )
 }
 
 #[cfg(test)]
@@ -212,6 +233,63 @@ mod tests {
         wrap(&"word ".repeat(60), 10, &mut out);
         assert!(out.lines().all(|l| l.len() <= WIDTH));
         assert!(out.lines().count() > 3);
+    }
+
+    fn name_report(name: &str, ok: bool, inconclusive: bool) -> NameReport {
+        use acme_delegate::findings::Code;
+        let mut findings = vec![];
+        if !ok && !inconclusive {
+            findings.push(acme_delegate::findings::Finding::new(
+                Code::CnameMissing,
+                name,
+                "no CNAME".into(),
+                "publish it".into(),
+            ));
+        }
+        NameReport {
+            name: name.into(),
+            challenge: acme_delegate::dns::Name::from_ascii(&format!("_acme-challenge.{name}")),
+            target: None,
+            ok,
+            inconclusive,
+            chain: vec![],
+            views: vec![],
+            findings,
+        }
+    }
+
+    /// An inconclusive name reads INCONCLUSIVE (not `????`) and is counted apart from
+    /// the failing ones.
+    #[test]
+    fn an_inconclusive_name_reads_inconclusive_and_is_counted_apart() {
+        let style = Style { color: false };
+        let one = Report {
+            version: 1,
+            names: vec![name_report("www.example.com", false, true)],
+        };
+        let text = render(&one, style);
+        assert!(text.starts_with("INCONCLUSIVE  www.example.com"), "{text}");
+        assert!(!text.contains("????"));
+        assert!(
+            text.contains("\n1 name checked, 0 ok, 0 failing, 1 inconclusive\n"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.len() <= WIDTH), "{text}");
+        let three = Report {
+            version: 1,
+            names: vec![
+                name_report("a.example.com", true, false),
+                name_report("b.example.com", false, false),
+                name_report("c.example.com", false, true),
+            ],
+        };
+        assert_eq!(
+            summary(&three),
+            "3 names checked, 1 ok, 1 failing, 1 inconclusive"
+        );
+        let text = render(&three, style);
+        assert!(text.contains("OK    a.example.com"), "{text}");
+        assert!(text.contains("FAIL  b.example.com"), "{text}");
     }
 
     #[test]

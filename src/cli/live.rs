@@ -21,31 +21,37 @@ const BAR_FROM: usize = 6;
 
 /// Cancels `token` on Ctrl-C, SIGTERM or SIGHUP.
 pub fn cancel_on_signals(token: CancellationToken) {
+    cancel_on_signals_twice(token, CancellationToken::new());
+}
+
+/// Cancels `first` on the first Ctrl-C, SIGTERM or SIGHUP, and `second` on the next one
+/// (e.g. to stop a cleanup that takes too long). The handlers are in place when this
+/// returns: a signal that comes right after is never lost to the default action (which
+/// would kill the process with work half done, e.g. a published test TXT).
+pub fn cancel_on_signals_twice(first: CancellationToken, second: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
     tokio::spawn(async move {
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        let next = |s: &mut Option<tokio::signal::unix::Signal>| {
-            let s = s.take();
-            async move {
-                match s {
-                    Some(mut s) => {
-                        s.recv().await;
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await
                     }
-                    None => std::future::pending::<()>().await,
                 }
+                None => std::future::pending::<()>().await,
             }
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => {
-                if r.is_err() {
-                    std::future::pending::<()>().await
-                }
-            }
-            _ = next(&mut term) => {}
-            _ = next(&mut hup) => {}
         }
-        token.cancel();
+        for token in [first, second] {
+            tokio::select! {
+                _ = next(&mut int) => {}
+                _ = next(&mut term) => {}
+                _ = next(&mut hup) => {}
+            }
+            token.cancel();
+        }
     });
 }
 

@@ -22,9 +22,11 @@ pub mod check;
 pub mod docs;
 pub mod human;
 pub mod live;
+pub mod merge;
 pub mod out;
 pub mod plan;
 pub mod prove;
+pub mod serve;
 #[cfg(feature = "tui")]
 pub mod tui;
 /// Built without the terminal: the same functions, which say so.

@@ -6,6 +6,7 @@ use acme_delegate::dns::Name;
 use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
 use acme_delegate::findings::{Finding, Severity};
+use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
@@ -27,13 +28,17 @@ fn zone_name(s: &str, flag: &str) -> Result<Name, String> {
 fn foreign_flags(args: &PlanArgs) -> Vec<&'static str> {
     use ZoneKindArg::*;
     let given: [(&str, bool, &[ZoneKindArg]); 8] = [
-        ("--api", args.api.is_some(), &[AcmeDns]),
+        ("--api", args.api.is_some(), &[AcmeDns, Provider]),
         ("--allowfrom", !args.allowfrom.is_empty(), &[AcmeDns]),
         ("--storage", args.storage.is_some(), &[AcmeDns]),
         ("--server", args.server.is_some(), &[Rfc2136]),
-        ("--key-file", args.key_file.is_some(), &[Rfc2136]),
-        ("--key", args.key.is_some(), &[Rfc2136]),
-        ("--domain", args.domain.is_some(), &[Rfc2136, Provider]),
+        ("--key-file", args.key_file.is_some(), &[Rfc2136, Provider]),
+        ("--key", args.key.is_some(), &[Rfc2136, Provider]),
+        (
+            "--domain",
+            args.domain.is_some(),
+            &[AcmeDns, Rfc2136, Provider],
+        ),
         ("--provider", args.provider.is_some(), &[Provider]),
     ];
     let mut out: Vec<&str> = given
@@ -68,7 +73,15 @@ fn kind_flags(k: ZoneKindArg) -> &'static str {
     }
 }
 
-async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
+/// The zone spec from the flags, and the key file this run created for `--key` (None:
+/// none, or an identical one was there already).
+async fn spec_from(args: &PlanArgs) -> Result<(ZoneSpec, Option<PathBuf>), String> {
+    let mut created = None;
+    let spec = spec_with_key(args, &mut created).await?;
+    Ok((spec, created))
+}
+
+async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result<ZoneSpec, String> {
     let foreign = foreign_flags(args);
     if !foreign.is_empty() {
         return Err(format!(
@@ -87,15 +100,25 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
             api: need(&args.api, "--api URL", "acme-dns")?.to_string(),
             storage: args.storage.clone(),
             allowfrom: args.allowfrom.clone(),
+            domain: match &args.domain {
+                Some(d) => Some(zone_name(d, "--domain")?),
+                None => None,
+            },
         },
         ZoneKindArg::Rfc2136 => ZoneSpec::Rfc2136 {
             server: need(&args.server, "--server ADDR", "rfc2136")?.to_string(),
             zone: zone_name(need(&args.domain, "--domain ZONE", "rfc2136")?, "--domain")?,
             key_file: match (&args.key_file, &args.key) {
                 (Some(f), _) => f.clone(),
-                (None, Some(k)) => setup::store_key(k.clone())
-                    .await
-                    .map_err(|e| e.to_string())?,
+                (None, Some(k)) => {
+                    let stored = setup::store_key_new(k.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if stored.created {
+                        *created = Some(stored.path.clone());
+                    }
+                    stored.path
+                }
                 (None, None) => {
                     return Err(
                         "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)".into(),
@@ -103,10 +126,35 @@ async fn spec_from(args: &PlanArgs) -> Result<ZoneSpec, String> {
                 }
             },
         },
-        ZoneKindArg::Provider => ZoneSpec::Provider {
-            provider: need(&args.provider, "--provider CODE", "provider")?.to_ascii_lowercase(),
-            domain: zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?,
-        },
+        ZoneKindArg::Provider => {
+            let provider = acme_delegate::model::providers::known_provider(need(
+                &args.provider,
+                "--provider CODE",
+                "provider",
+            )?)?;
+            let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
+            let key_file = match (&args.key_file, &args.key) {
+                (Some(f), _) => Some(f.clone()),
+                (None, Some(k)) => Some(
+                    setup::store_api_key(provider.clone(), domain.clone(), k.clone())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                (None, None) => None,
+            };
+            if args.api.is_some() != key_file.is_some() {
+                return Err(format!(
+                    "--zone provider: give both --api URL and --key-file FILE (or --key KEY) for acme-delegate to write the zone through the API ({}), or neither",
+                    acme_delegate::zones::provider::DRIVEN.join(", ")
+                ));
+            }
+            ZoneSpec::Provider {
+                provider,
+                domain,
+                api: args.api.clone(),
+                key_file,
+            }
+        }
         ZoneKindArg::Hosted => ZoneSpec::Hosted {
             target: zone_name(need(&args.target, "--target T", "hosted")?, "--target")?,
         },
@@ -118,6 +166,8 @@ struct PlanOut<'a> {
     version: u32,
     kind: &'static str,
     plan_file: String,
+    /// False when an error finding kept the plan from being saved.
+    saved: bool,
     names: Vec<PlanNameOut<'a>>,
     findings: &'a [Finding],
 }
@@ -201,34 +251,88 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(n) => n,
         Err(e) => return usage_json(json, e),
     };
-    let spec = match spec_from(&args).await {
+    // A key given with --key is stored before the zone can be opened with it; it is
+    // removed again (when this run created it) unless the plan is saved.
+    let (spec, new_key) = match spec_from(&args).await {
         Ok(s) => s,
         Err(msg) => return usage_json(json, msg),
     };
+    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
+    let spec = setup::record_store(spec);
+    let forget_key = |code: ExitCode| {
+        if let Some(k) = &new_key {
+            let _ = std::fs::remove_file(k);
+        }
+        code
+    };
     let path = match setup::plan_path(plan_path) {
         Ok(p) => p,
-        Err(e) => return usage_json(json, e),
+        Err(e) => return forget_key(usage_json(json, e)),
     };
     let zone = match setup::open_zone(spec.clone(), config.timeout).await {
         Ok(z) => z,
-        Err(e) => return usage_json(json, e),
+        Err(e) => return forget_key(usage_json(json, e)),
     };
     let engine = Engine::new(config);
     let outcome = match engine.make_plan(zone.as_ref(), &names).await {
         Ok(o) => o,
-        Err(e) if e.is_usage() => return usage_json(json, e),
-        Err(e) => return fail(json, 1, format!("{e}\nNothing was saved.")),
+        Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
+        Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),
     };
     let findings = outcome.findings;
     let ns = validation_ns(&engine, &spec).await;
+    // An error finding means nothing is saved, unless --force overrides it (named).
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if !errors.is_empty() && !args.force {
+        let codes: Vec<&str> = errors.iter().map(|f| f.code.as_str()).collect();
+        if json {
+            print_json(&outcome.plan, &spec, &ns, None, &findings);
+        } else {
+            print_text(
+                engine.config.source.as_deref(),
+                &outcome.plan,
+                &spec,
+                &ns,
+                &names,
+                None,
+                &findings,
+            );
+        }
+        errln!(
+            "acme-delegate: nothing was saved: {} (an error); fix it and run plan again, or save anyway with --force",
+            codes.join(", ")
+        );
+        return forget_key(ExitCode::from(1));
+    }
+    if !errors.is_empty() {
+        for f in &errors {
+            errln!(
+                "acme-delegate: --force: saving the plan despite the error {} ({})",
+                f.code.as_str(),
+                f.evidence
+            );
+        }
+    }
     let plan = match setup::save_plan(outcome.plan, path.clone()).await {
         Ok(p) => p,
-        Err(e) => return usage_json(json, e),
+        Err(e) => return forget_key(usage_json(json, e)),
     };
+    let path = Some(path.as_path());
     if json {
-        print_json(&plan, &spec, &ns, &path, &findings);
+        print_json(&plan, &spec, &ns, path, &findings);
     } else {
-        print_text(&plan, &spec, &ns, &names, &path, &findings);
+        print_text(
+            engine.config.source.as_deref(),
+            &plan,
+            &spec,
+            &ns,
+            &names,
+            path,
+            &findings,
+        );
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
@@ -237,11 +341,18 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     }
 }
 
-fn print_json(plan: &Plan, spec: &ZoneSpec, ns: &[Name], path: &Path, findings: &[Finding]) {
+fn print_json(
+    plan: &Plan,
+    spec: &ZoneSpec,
+    ns: &[Name],
+    path: Option<&Path>,
+    findings: &[Finding],
+) {
     let out = PlanOut {
         version: 1,
         kind: spec.kind(),
-        plan_file: path.display().to_string(),
+        plan_file: path.map(|p| p.display().to_string()).unwrap_or_default(),
+        saved: path.is_some(),
         names: plan
             .names
             .iter()
@@ -262,11 +373,12 @@ fn print_json(plan: &Plan, spec: &ZoneSpec, ns: &[Name], path: &Path, findings: 
 }
 
 fn print_text(
+    config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
     ns: &[Name],
     names: &[InputName],
-    path: &Path,
+    path: Option<&Path>,
     findings: &[Finding],
 ) {
     for p in &plan.names {
@@ -279,13 +391,9 @@ fn print_text(
             ),
         }
         outln!("    {}", p.fqdn_record());
-        if let Some(rel) = p.relative_owner() {
-            outln!("  in a DNS panel that appends the zone, the name is:  {rel}");
-            outln!(
-                "    (pasting the full name there creates {}{}: the doubled-zone mistake)",
-                p.challenge,
-                p.zone.as_ref().map(|z| z.without_dot()).unwrap_or_default()
-            );
+        if let Some([name, mistake]) = p.panel_hint() {
+            outln!("  {name}");
+            outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
         if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
@@ -306,9 +414,14 @@ fn print_text(
             f.fix
         );
     }
+    let Some(path) = path else {
+        outln!("plan NOT saved (an error finding above)");
+        return;
+    };
     outln!("plan saved to {}", path.display());
-    outln!(
-        "next: publish the record(s) above, then run `acme-delegate check {}` and `acme-delegate prove`",
-        names.iter().map(|n| n.identifier.as_str()).collect::<Vec<_>>().join(" ")
-    );
+    outln!("next: publish the record(s) above, then run:");
+    let ids: Vec<&str> = names.iter().map(|n| n.identifier.as_str()).collect();
+    for cmd in Globals::new(config, Some(path)).after_plan(spec, &ids) {
+        outln!("  {cmd}");
+    }
 }

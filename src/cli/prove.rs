@@ -12,6 +12,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) -> ExitCode {
+    // The signal handlers first: a signal at any moment after this is a cancellation
+    // (with the cleanup), never the default action that kills the process with a test TXT
+    // published. A second signal stops the cleanup.
+    let cancel = acme_delegate::engine::events::CancellationToken::new();
+    let abort = acme_delegate::engine::events::CancellationToken::new();
+    super::live::cancel_on_signals_twice(cancel.clone(), abort.clone());
     let plan = match setup::load_plan(plan_path, true).await {
         Ok(Some(p)) => p,
         Ok(None) => return usage_json(args.json, setup::SetupError::NoPlan),
@@ -56,8 +62,17 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
-                // JSON goes to stdout; failures are still worth a line on stderr.
-                if json && !matches!(ev, ProveEvent::Failed { .. }) {
+                // JSON goes to stdout; failures, the cleanup and what it left are still
+                // worth a line on stderr.
+                if json
+                    && !matches!(
+                        ev,
+                        ProveEvent::Failed { .. }
+                            | ProveEvent::Removing { .. }
+                            | ProveEvent::Left { .. }
+                            | ProveEvent::LeftBehind { .. }
+                    )
+                {
                     continue;
                 }
                 match ev {
@@ -75,7 +90,18 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                             kind_label(kind)
                         )
                     }
+                    ProveEvent::Removing { name, target } => {
+                        errln!("{name}: removing the test TXT at {target} (a second Ctrl-C stops)")
+                    }
                     ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
+                    ProveEvent::LeftBehind {
+                        name,
+                        target,
+                        command,
+                    } => errln!(
+                        "{name}: the test TXT at {target} may be left behind; remove it with:\n  {command}"
+                    ),
+                    ProveEvent::Left { name, why } => errln!("{name}: {why}"),
                     ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
                 }
             }
@@ -84,9 +110,9 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             timeout: Duration::from_secs(args.timeout),
             ..ProveOptions::default()
         };
-        let cancel = acme_delegate::engine::events::CancellationToken::new();
-        super::live::cancel_on_signals(cancel.clone());
-        let r = engine.prove(zone, &pairs, &opts, Some(tx), &cancel).await;
+        let r = engine
+            .prove_until(zone, &pairs, &opts, Some(tx), &cancel, &abort)
+            .await;
         let _ = printer.await;
         r
     };
@@ -125,17 +151,15 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                     f.fix
                 );
             }
-            if n.published {
-                outln!(
-                    "  test TXT {}",
-                    if n.removed {
-                        "removed"
-                    } else {
-                        "NOT removed: delete it by hand"
-                    }
-                );
+            if let Some(cmd) = &n.left_behind {
+                outln!("  test TXT may be left behind: remove it with\n    {cmd}");
+            } else if n.published {
+                outln!("  {}", n.cleanup.words());
             }
         }
+    }
+    if cancel.is_cancelled() {
+        return ExitCode::from(super::live::INTERRUPTED);
     }
     ExitCode::from(prove::exit_code(&report) as u8)
 }

@@ -58,6 +58,10 @@ pub async fn troubleshoot(
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    // A bad name is bad input, as in `check`: what is wrong with it, exit 2.
+    if let Err(e) = acme_delegate::model::name::parse_all(&names) {
+        return usage(e);
+    }
     if names.is_empty() && plan.is_none() {
         return usage(
             "troubleshoot: give the names (acme-delegate troubleshoot NAME...), or make a plan first",
@@ -80,6 +84,9 @@ fn finish<E: std::fmt::Display>(r: Result<Outcome, E>) -> ExitCode {
         Ok(o) => {
             if let Some(s) = o.last_status {
                 outln!("{s}");
+            }
+            for l in &o.summary {
+                outln!("{l}");
             }
             ExitCode::from(o.exit_code)
         }

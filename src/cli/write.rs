@@ -6,6 +6,7 @@ use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
+use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::plan::Plan;
 use clap::{Args, ValueEnum};
@@ -116,6 +117,10 @@ pub async fn write(
     plan_arg: Option<PathBuf>,
     args: WriteArgs,
 ) -> ExitCode {
+    // A signal from here on is caught: the write in progress ends (its temporary file is
+    // renamed or removed, never left holding a secret), then the exit status is 130.
+    let cancel = CancellationToken::new();
+    super::live::cancel_on_signals(cancel.clone());
     let plan = match setup::load_plan(plan_arg.clone(), true).await {
         Ok(Some(p)) => p,
         Ok(None) => return usage(setup::SetupError::NoPlan),
@@ -138,6 +143,11 @@ pub async fn write(
         match write::write(c, &plan, &opts) {
             Ok(o) => outputs.push((c, o)),
             Err(e) => return usage(e),
+        }
+    }
+    for (c, o) in outputs.iter_mut() {
+        if *c == Client::Lego {
+            o.findings.extend(lego_provider_finding(&plan).await);
         }
     }
     for (c, o) in &outputs {
@@ -181,8 +191,36 @@ pub async fn write(
         }
         return ExitCode::SUCCESS;
     }
-    let written = match apply(&files, now) {
-        Ok(w) => w,
+    if cancel.is_cancelled() {
+        errln!("acme-delegate: interrupted: nothing was written");
+        return ExitCode::from(super::live::INTERRUPTED);
+    }
+    // Every path in full before anything is written (a default location is relative to
+    // the current folder or the user's home).
+    let defaults = opts.out.is_none();
+    for f in &files {
+        let full = if f.path.is_absolute() {
+            f.path.clone()
+        } else {
+            opts.cwd.join(&f.path)
+        };
+        errln!(
+            "acme-delegate: writing {}{}",
+            full.display(),
+            if defaults {
+                " (default location; --out DIR puts it elsewhere)"
+            } else {
+                ""
+            }
+        );
+    }
+    let applied = tokio::task::spawn_blocking(move || apply(&files, now)).await;
+    let written = match applied {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => {
+            errln!("acme-delegate: nothing was written: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) => {
             errln!("acme-delegate: nothing was written: {e}");
             return ExitCode::from(1);
@@ -207,11 +245,50 @@ pub async fn write(
                 if let Some(io::Action::Replace { backup }) = w.map(|w| &w.action) {
                     outln!("    (the old file is kept as {})", backup.display());
                 }
+                if let Some(note) = w.and_then(|w| w.note.as_ref()) {
+                    outln!("    note: {note}");
+                }
             }
         }
         print_commands(&outputs);
     }
+    if cancel.is_cancelled() {
+        errln!("acme-delegate: interrupted (the files above were written completely)");
+        return ExitCode::from(super::live::INTERRUPTED);
+    }
     ExitCode::SUCCESS
+}
+
+/// `CLIENT_PROVIDER_MISSING` when the lego on PATH does not load the plan's DNS provider
+/// (found by running it against a loopback ACME directory; see `engine::lego_probe`).
+async fn lego_provider_finding(plan: &Plan) -> Option<Finding> {
+    use acme_delegate::engine::lego_probe::{lego_on_path, probe, ProviderProbe};
+    use acme_delegate::model::plan::ZoneSpec;
+    let provider = match &plan.zone {
+        ZoneSpec::AcmeDns { .. } => "acme-dns".to_string(),
+        ZoneSpec::Provider { provider, .. } => provider.clone(),
+        _ => return None,
+    };
+    let lego = lego_on_path()?;
+    let ProviderProbe::Lacks { said } =
+        probe(&lego, &provider, std::time::Duration::from_secs(10)).await
+    else {
+        return None;
+    };
+    let way_out = if provider == "acme-dns" {
+        "use an upstream lego release (github.com/go-acme/lego/releases, v4.9.0 or later: every build has acme-dns) in place of this one, or `acme-delegate write --client certbot` (certbot calls acme-delegate's hook, which posts to acme-dns itself)"
+    } else {
+        "use an upstream lego release (github.com/go-acme/lego/releases) that lists the provider in `lego dnshelp` and runs it, or another client"
+    };
+    Some(Finding::new(
+        Code::ClientProviderMissing,
+        "lego",
+        format!(
+            "the lego on this machine ({}) does not have the {provider} DNS provider: run with `--dns {provider}` it says `{said}`; the files below are for a lego that has it",
+            lego.display()
+        ),
+        way_out.into(),
+    ))
 }
 
 fn action_word(a: &io::Action) -> &'static str {
@@ -254,6 +331,9 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         Ok(t) => t,
         Err(e) => return usage(e),
     };
+    if let Err(e) = hook::check_validation(&value) {
+        return usage(e);
+    }
     let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
         Ok(z) => z,
         Err(e) => return usage(e),
@@ -281,9 +361,20 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
                 )
             })
         } else {
+            let deletes = zone.deletes();
             hook::cleanup(zone.as_ref(), &name, &target, &value)
                 .await
-                .map(|_| errln!("{}: TXT removed from {target}", name.identifier))
+                .map(|_| {
+                    if deletes {
+                        errln!("{}: TXT removed from {target}", name.identifier)
+                    } else {
+                        errln!(
+                            "{}: the TXT at {target}: {}",
+                            name.identifier,
+                            acme_delegate::zones::acme_dns::VALUE_STAYS
+                        )
+                    }
+                })
         }
     };
     match r {

@@ -4,3 +4,6 @@
 
 pub mod read;
 pub mod write;
+
+#[cfg(test)]
+mod roundtrip;

@@ -10,6 +10,7 @@ pub mod transport;
 pub mod types;
 pub mod update;
 pub mod walk;
+pub mod world;
 
 pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
 pub use transport::{NetOptions, NetTransport, Transport};

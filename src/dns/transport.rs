@@ -37,14 +37,16 @@ pub trait Transport: Send + Sync + 'static {
     }
 }
 
-/// Full timeouts (every attempt) in a row, with no answer in between, after which an
-/// authoritative server counts as dead for the rest of the run.
+/// Questions in a row that timed out, with no answer in between, after which a server (an
+/// authoritative server or a resolver) counts as dead for the rest of the run. A question
+/// counts once, as soon as one attempt timed out: whether it is still in flight (waiting
+/// for its next attempt) or ended.
 pub const DEAD_AFTER_TIMEOUTS: u32 = 3;
 
-/// What this run learnt about the authoritative servers: which stopped answering.
+/// What this run learnt about the servers: which stopped answering.
 #[derive(Debug, Default)]
 struct Health {
-    /// Full timeouts since the last answer, per server.
+    /// Questions timed out since the last answer, per server.
     timeouts: std::collections::HashMap<SocketAddr, u32>,
     /// Servers that stopped answering, with how long their last timeout took.
     dead: std::collections::HashMap<SocketAddr, Duration>,
@@ -80,12 +82,14 @@ impl Default for NetOptions {
 
 /// UDP first, TCP when the answer is truncated. EDNS0 with a 1232-octet buffer.
 ///
-/// An authoritative server (asked with RD off) that times out [`DEAD_AFTER_TIMEOUTS`] times
-/// in a row is remembered as dead for the run: later questions to it end at once as
-/// [`Outcome::Timeout`] (with the time the last real timeout took), so a server that dies
-/// in the middle of a 1,000-name run costs about one timeout, not one per name. Any answer
-/// from it resets the count; [`Transport::begin_run`] forgets all of it. Resolvers are not
-/// judged this way: a resolver's timeout says more about the name than about the resolver.
+/// The dead-server rule, for authoritative servers and resolvers alike: a server on which
+/// [`DEAD_AFTER_TIMEOUTS`] questions in a row timed out (each counted at its first attempt
+/// that timed out, in flight or ended) is remembered as dead for the run: the questions
+/// still waiting on it end at once, and later questions to it end at once, as
+/// [`Outcome::Timeout`] (with the time the timeout that found it dead took). A server that
+/// dies at any moment of a 1,000-name run so costs about one timeout (one attempt's), not
+/// one per name or per wave of names. Any answer from it resets the count;
+/// [`Transport::begin_run`] forgets all of it.
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
@@ -150,30 +154,28 @@ fn dead(health: &std::sync::Mutex<Health>, server: SocketAddr) -> Option<Duratio
         .copied()
 }
 
-/// Counts a timeout (and maybe declares the server dead, telling `died`), or clears the
-/// count on an answer.
-fn record(
+/// Counts a question that timed out (and maybe declares the server dead, telling `died`).
+fn record_timeout(
     health: &std::sync::Mutex<Health>,
     died: &tokio::sync::Notify,
     server: SocketAddr,
-    ex_outcome: &Outcome,
     took: Duration,
 ) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
-    match ex_outcome {
-        Outcome::Timeout => {
-            let n = h.timeouts.entry(server).or_insert(0);
-            *n += 1;
-            if *n >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
-                h.dead.insert(server, took);
-                drop(h);
-                died.notify_waiters();
-            }
-        }
-        o if o.responded() => {
-            h.timeouts.remove(&server);
-        }
-        _ => {}
+    let n = h.timeouts.entry(server).or_insert(0);
+    *n += 1;
+    if *n >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
+        h.dead.insert(server, took);
+        drop(h);
+        died.notify_waiters();
+    }
+}
+
+/// Clears the count of timeouts on an answer.
+fn record_answer(health: &std::sync::Mutex<Health>, server: SocketAddr, outcome: &Outcome) {
+    if outcome.responded() {
+        let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
+        h.timeouts.remove(&server);
     }
 }
 
@@ -239,7 +241,11 @@ impl Transport for NetTransport {
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
         let me = self.clone();
-        let judged = !flags.recursion_desired;
+        // A question without EDNS to a server found dead is the fallback of RFC 6891 (a
+        // server that drops EDNS queries looks dead): it is sent. Resolvers are judged like
+        // authoritative servers (issue 18).
+        let authoritative = !flags.recursion_desired;
+        let judged = !flags.no_edns;
         async move {
             let failed_fast = |took: Duration| Exchange {
                 server,
@@ -263,7 +269,7 @@ impl Transport for NetTransport {
             } else {
                 me.pacing.acquire(server).await
             };
-            let permits = if judged {
+            let permits = if authoritative {
                 &me.permits
             } else {
                 &me.recursive_permits
@@ -274,11 +280,26 @@ impl Transport for NetTransport {
                 return failed_fast(took);
             }
             let start = Instant::now();
-            let asked = exchange(server, &question, flags, &me.opts, &me.sockets, &ticket);
+            // The question counts as timed out at its first attempt that times out.
+            let counted = std::sync::atomic::AtomicBool::new(!judged);
+            let timed_out = || {
+                if !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    record_timeout(&me.health, &me.died, server, start.elapsed());
+                }
+            };
+            let asked = exchange(
+                server,
+                &question,
+                flags,
+                &me.opts,
+                &me.sockets,
+                &ticket,
+                &timed_out,
+            );
             let outcome = if judged {
                 // Found dead by other questions while this one waits: it ends now, as the
                 // questions asked after that do (questions that passed the check above just
-                // before the third timeout was counted would otherwise wait a whole one).
+                // before the last timeout was counted would otherwise wait a whole one).
                 tokio::select! {
                     outcome = asked => outcome,
                     took = me.found_dead(server) => return failed_fast(took),
@@ -295,7 +316,7 @@ impl Transport for NetTransport {
             }
             drop(ticket);
             if judged {
-                record(&me.health, &me.died, server, &outcome, elapsed);
+                record_answer(&me.health, server, &outcome);
             }
             tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
@@ -317,6 +338,7 @@ impl Transport for NetTransport {
     }
 }
 
+/// One question, every attempt; `timed_out` is told of each attempt that timed out.
 async fn exchange(
     server: SocketAddr,
     q: &Question,
@@ -324,6 +346,7 @@ async fn exchange(
     opts: &NetOptions,
     sockets: &UdpPool,
     pace: &Ticket,
+    timed_out: &(dyn Fn() + Sync),
 ) -> Outcome {
     let id: u16 = rand::random();
     let sent = if flags.mixed_case {
@@ -341,6 +364,7 @@ async fn exchange(
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
             Ok(Err(e)) => Outcome::Network(e),
             Err(_) => {
+                timed_out();
                 pace.signal(Signal::Lost);
                 Outcome::Timeout
             }
@@ -374,12 +398,14 @@ async fn exchange(
                         no_edns: true,
                         ..flags
                     };
-                    return Box::pin(exchange(server, q, plain, opts, sockets, pace)).await;
+                    return Box::pin(exchange(server, q, plain, opts, sockets, pace, timed_out))
+                        .await;
                 }
                 return out;
             }
             Ok(Err(e)) => return Outcome::Network(e),
             Err(_) => {
+                timed_out();
                 pace.signal(Signal::Lost);
                 last = Outcome::Timeout;
             }
@@ -564,7 +590,7 @@ fn name(n: &HName) -> Name {
     Name::from_ascii_owned(n.to_ascii())
 }
 
-fn to_record(r: &HRecord) -> Option<Record> {
+pub(crate) fn to_record(r: &HRecord) -> Option<Record> {
     let data = match &r.data {
         HRData::A(a) => RData::A(a.0),
         HRData::AAAA(a) => RData::AAAA(a.0),
@@ -682,13 +708,61 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
-        // Resolvers are not judged this way.
-        let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
-        assert!(ex.elapsed >= Duration::from_millis(90));
         // A new run asks it again.
         t.begin_run();
+        let start = Instant::now();
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
-        assert!(ex.elapsed >= Duration::from_millis(90));
+        assert!(start.elapsed() >= Duration::from_millis(90));
+        assert_eq!(ex.outcome, Outcome::Timeout);
+    }
+
+    /// The rule holds for resolvers too (asked with RD on): a resolver that never answers
+    /// is given up after a few questions, and a question counts as soon as one attempt
+    /// timed out: with 2 attempts of 200 ms, 20 questions in flight at once to a
+    /// blackholed resolver all end after about one attempt (200 ms), not two (400 ms);
+    /// the next ones at once. Before, resolvers were never judged: each waited 400 ms.
+    #[tokio::test]
+    async fn a_silent_resolver_is_dead_after_one_attempt_of_a_few_questions() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_millis(200),
+            attempts: 2,
+            max_inflight: 64,
+            max_qps_per_server: 0,
+        });
+        let start = Instant::now();
+        let asks = (0..20).map(|i| {
+            let q = Question::new(
+                Name::from_ascii(&format!("n{i}.example.com")),
+                RecordType::TXT,
+            );
+            let t = t.clone();
+            async move { t.ask(addr, &q, QueryFlags::recursive()).await }
+        });
+        let done = futures::future::join_all(asks).await;
+        let took = start.elapsed();
+        assert!(done.iter().all(|e| e.outcome == Outcome::Timeout));
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_millis(350),
+            "{took:?}"
+        );
+        assert!(t.is_dead(addr));
+        let start = Instant::now();
+        let q = Question::new(Name::from_ascii("later.example.com"), RecordType::TXT);
+        let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
+        assert_eq!(ex.outcome, Outcome::Timeout);
+        assert!(start.elapsed() < Duration::from_millis(50));
+        assert!(
+            ex.elapsed >= Duration::from_millis(190),
+            "reports the real timeout"
+        );
+        // One question alone is not a dead server.
+        t.begin_run();
+        let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
+        assert_eq!(ex.outcome, Outcome::Timeout);
+        assert!(!t.is_dead(addr), "one question is not a dead server");
+        drop(silent);
     }
 
     #[test]

@@ -96,8 +96,33 @@ pub fn forged_by_network(apex: &Name, ex: &Exchange) -> bool {
     match &ex.outcome {
         Outcome::Answer(r) => !r.authoritative,
         Outcome::NoData(r) | Outcome::NxDomain(r) => !r.authoritative || r.soa().is_none(),
+        Outcome::Referral(_) => referral_loops(apex, ex),
         _ => false,
     }
+}
+
+/// A referral that leads nowhere, asked of a server of `apex`: it refers to `apex` itself
+/// or to a zone above it (a referral must go down), or its glue names the very server
+/// that gave it as a server of the child (which would only refer again: a server of the
+/// child answers for it authoritatively). Following it would loop, so the walk never
+/// does: it is no usable answer, and never the way to an authoritative one.
+pub fn referral_loops(apex: &Name, ex: &Exchange) -> bool {
+    let Outcome::Referral(r) = &ex.outcome else {
+        return false;
+    };
+    let cuts = r.referral();
+    let upward = cuts
+        .iter()
+        .any(|(owner, _)| *owner == apex || !owner.is_subdomain_of(apex));
+    let to_itself = r.additional.iter().any(|g| {
+        let ip = match g.data {
+            RData::A(a) => IpAddr::V4(a),
+            RData::AAAA(a) => IpAddr::V6(a),
+            _ => return false,
+        };
+        SocketAddr::new(ip, 53) == ex.server && cuts.iter().any(|(_, ns)| **ns == g.name)
+    });
+    upward || to_itself
 }
 
 /// The memoising walker.
@@ -105,22 +130,61 @@ pub struct Walker<T: Transport> {
     transport: Arc<T>,
     roots: Vec<SocketAddr>,
     walks: Memo<Name, Arc<Walk>>,
+    /// Per server and run: whether it drops queries with EDNS but answers plain ones,
+    /// learnt at the first contact, as resolvers remember it.
+    edns_broken: Memo<SocketAddr, bool>,
     timeout: Duration,
 }
 
 impl<T: Transport> Walker<T> {
     /// `timeout` bounds the lookup of name-server addresses that came without glue.
     pub fn new(transport: Arc<T>, roots: Vec<SocketAddr>, timeout: Duration) -> Self {
+        let walks = Memo::new(Epoch::default(), walk_ttl);
+        let edns_broken = Memo::new(walks.epoch().clone(), |_| None);
         Walker {
             transport,
             roots,
-            walks: Memo::new(Epoch::default(), walk_ttl),
+            walks,
+            edns_broken,
             timeout,
         }
     }
 
     pub fn transport(&self) -> &Arc<T> {
         &self.transport
+    }
+
+    /// Asks an authoritative server (RD off) as a resolver does: a server that drops
+    /// queries with EDNS but answers plain ones is asked without EDNS (RFC 6891 section 7
+    /// fallback); the exchange then has `no_edns` set, which the rules report as
+    /// `SERVER_EDNS_BROKEN` instead of a dead server.
+    ///
+    /// What a server does is learnt once per run, at its first contact, by one probe (the
+    /// question with and without EDNS) that runs beside the caller's own question: a dead
+    /// server costs no second timeout, and later questions to it still fail fast.
+    pub async fn ask_auth(&self, server: SocketAddr, q: &Question) -> Exchange {
+        let plain = QueryFlags {
+            no_edns: true,
+            ..QueryFlags::authoritative()
+        };
+        let probe = q.clone();
+        let t = &self.transport;
+        let (ex, broken) = futures::future::join(
+            t.ask(server, q, QueryFlags::authoritative()),
+            self.edns_broken.get_or_init(server, || async move {
+                let (with, without) = futures::future::join(
+                    t.ask(server, &probe, QueryFlags::authoritative()),
+                    t.ask(server, &probe, plain),
+                )
+                .await;
+                matches!(with.outcome, Outcome::Timeout) && without.outcome.responded()
+            }),
+        )
+        .await;
+        if broken && matches!(ex.outcome, Outcome::Timeout) {
+            return t.ask(server, q, plain).await;
+        }
+        ex
     }
 
     /// The run or round the memoised walks belong to; advance it to walk again.
@@ -290,11 +354,11 @@ impl<T: Transport> Walker<T> {
     async fn ask_zone(&self, zone: &Zone, q: &Question) -> (Option<Exchange>, Vec<Exchange>) {
         let usable = |ex: &Exchange| match &ex.outcome {
             _ if forged_by_network(&zone.apex, ex) => false,
-            Outcome::Referral(_) => true,
+            Outcome::Referral(_) => !referral_loops(&zone.apex, ex),
             Outcome::Answer(r) | Outcome::NoData(r) | Outcome::NxDomain(r) => r.authoritative,
             _ => false,
         };
-        let ask = |s: &Server| self.transport.ask(s.addr, q, QueryFlags::authoritative());
+        let ask = |s: &Server| self.ask_auth(s.addr, q);
         let Some((first, rest)) = zone.servers.split_first() else {
             return (None, vec![]);
         };
@@ -335,10 +399,7 @@ impl<T: Transport> Walker<T> {
     /// Asks the servers in turn until one answers authoritatively; that exchange.
     pub async fn first_authoritative(&self, servers: &[Server], q: &Question) -> Option<Exchange> {
         for s in servers {
-            let ex = self
-                .transport
-                .ask(s.addr, q, QueryFlags::authoritative())
-                .await;
+            let ex = self.ask_auth(s.addr, q).await;
             if ex.outcome.reply().is_some_and(|r| r.authoritative) {
                 return Some(ex);
             }
@@ -374,4 +435,67 @@ fn dedup(mut v: Vec<Name>) -> Vec<Name> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|n| seen.insert(n.clone()));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::outcome::{Rcode, Reply};
+    use crate::dns::types::Record;
+
+    fn referral(server: &str, apex_asked: &str, owner: &str, glue: &str) -> Exchange {
+        let rec = |name: &str, data: RData| Record {
+            name: Name::from_ascii(name),
+            ttl: 3600,
+            data,
+        };
+        let reply = Reply {
+            rcode: Rcode::NoError,
+            authoritative: false,
+            authentic_data: false,
+            recursion_available: false,
+            answers: vec![],
+            authority: vec![rec(owner, RData::NS(Name::from_ascii("ns.evil")))],
+            additional: vec![rec("ns.evil", RData::A(glue.parse().unwrap()))],
+            ede: vec![],
+            via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
+        };
+        Exchange {
+            server: server.parse().unwrap(),
+            question: Question::new(Name::from_ascii(apex_asked), RecordType::NS),
+            flags: QueryFlags::authoritative(),
+            elapsed: Duration::from_millis(1),
+            outcome: Outcome::Referral(reply),
+        }
+    }
+
+    /// A referral to the zone asked or above it, or with glue naming the server that gave
+    /// it, loops; a referral down to other servers does not. At the root or a TLD a looping
+    /// referral is what no real server gives (the network's doing).
+    #[test]
+    fn referral_loops_upward_or_back_to_the_same_server() {
+        let root = Name::root();
+        let tld = Name::from_ascii("test");
+        let up = referral("127.0.0.81:53", "test", ".", "127.0.0.81");
+        assert!(referral_loops(&root, &up));
+        assert!(referral_loops(&tld, &up));
+        assert!(forged_by_network(&root, &up));
+        let same = referral("127.0.0.5:53", "example.test", "test", "127.0.0.9");
+        assert!(referral_loops(&tld, &same), "to the zone asked");
+        let to_itself = referral("127.0.0.81:53", "test", "test", "127.0.0.81");
+        assert!(referral_loops(&root, &to_itself));
+        let down = referral("127.0.0.10:53", "test", "test", "127.0.0.11");
+        assert!(!referral_loops(&root, &down));
+        assert!(!forged_by_network(&root, &down));
+        let deeper = referral(
+            "127.0.0.11:53",
+            "example.test",
+            "example.test",
+            "127.0.0.12",
+        );
+        assert!(!referral_loops(&tld, &deeper));
+    }
 }

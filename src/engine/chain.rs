@@ -3,9 +3,7 @@
 //! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
 
 use crate::dns::walk::Walker;
-use crate::dns::{
-    Exchange, Name, Outcome, QueryFlags, Question, RData, Rcode, RecordType, Reply, Transport,
-};
+use crate::dns::{Exchange, Name, Outcome, Question, RData, Rcode, RecordType, Reply, Transport};
 use crate::engine::events::{Event, EventSink};
 use crate::findings::evidence::VantageKind;
 use crate::findings::rules::chain::outcome_text;
@@ -15,7 +13,8 @@ use std::net::SocketAddr;
 pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 
 /// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
-/// name reached, and the end if the reply settles it.
+/// name reached, and the end if the reply settles it. With `zone` (an authoritative
+/// answer), only records for names in that zone are read.
 pub fn read_reply(
     start: &Name,
     reply: &Reply,
@@ -26,6 +25,13 @@ pub fn read_reply(
 ) -> (Name, Option<End>) {
     let mut cur = start.clone();
     loop {
+        // Bailiwick: a record is believed only from the servers of the zone it belongs
+        // to. A server that hosts several zones may answer across them (PowerDNS with
+        // `resolve-across-zones=yes`); as resolvers do, that data is ignored here and the
+        // name's own zone is asked next.
+        if zone.is_some_and(|z| !cur.is_subdomain_of(z)) {
+            break;
+        }
         if let Some(txt) = txt_at(reply, &cur) {
             return (cur, Some(txt));
         }
@@ -96,8 +102,10 @@ fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
     })
 }
 
-/// What an authoritative answer says, for comparing servers (TTLs ignored).
-pub(crate) fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
+/// What an authoritative answer says, for comparing servers (TTLs ignored). With `zone`,
+/// only the records of names in that zone count (bailiwick: a server that also answers
+/// across zones adds data the others have no say on).
+pub(crate) fn fingerprint(o: &Outcome, zone: Option<&Name>) -> Option<(Rcode, Vec<String>)> {
     let r = o.reply()?;
     if !r.authoritative || !o.is_usable() {
         return None;
@@ -105,10 +113,27 @@ pub(crate) fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
     let mut data: Vec<String> = r
         .answers
         .iter()
+        .filter(|a| zone.is_none_or(|z| a.name.is_subdomain_of(z)))
         .map(|a| format!("{} {} {}", a.name, a.rtype(), a.data.to_text()))
         .collect();
     data.sort();
     Some((r.rcode, data))
+}
+
+/// No authoritative answer: the answer without the AA bit that a resolver (unbound) still
+/// takes, to read the chain from. Data counts; so does a negative answer (NXDOMAIN, or
+/// NOERROR without data) from a server that does not offer recursion: unbound takes that
+/// as the answer too, so a target zone whose servers drop the AA bit still works for the
+/// CA (a warning, `step.lame`, not a failed chain). A referral or a failure is no answer.
+fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
+    exchanges
+        .iter()
+        .find(|(_, e)| match &e.outcome {
+            Outcome::Answer(r) => !r.authoritative,
+            Outcome::NxDomain(r) | Outcome::NoData(r) => !r.authoritative && !r.recursion_available,
+            _ => false,
+        })
+        .map(|(_, e)| e.clone())
 }
 
 /// Follows the chain from `start` (a TXT question, as the CA asks).
@@ -150,10 +175,7 @@ pub async fn follow_with<T: Transport>(
             let asks = zone.servers.iter().map(|s| {
                 let q = question.clone();
                 async move {
-                    let ex = walker
-                        .transport()
-                        .ask(s.addr, &q, QueryFlags::authoritative())
-                        .await;
+                    let ex = walker.ask_auth(s.addr, &q).await;
                     events.emit(|| Event::Vantage {
                         name: name.to_string(),
                         vantage: s.name.to_string(),
@@ -169,22 +191,14 @@ pub async fn follow_with<T: Transport>(
         };
         let prints: Vec<_> = exchanges
             .iter()
-            .filter_map(|(_, e)| fingerprint(&e.outcome))
+            .filter_map(|(_, e)| fingerprint(&e.outcome, Some(&zone.apex)))
             .collect();
         let disagree = prints.windows(2).any(|w| w[0] != w[1]);
         let chosen_aa = exchanges
             .iter()
-            .find(|(_, e)| fingerprint(&e.outcome).is_some())
+            .find(|(_, e)| fingerprint(&e.outcome, None).is_some())
             .map(|(_, e)| e.clone());
-        // No authoritative answer: read the chain from an answer without the AA bit, as
-        // unbound does (a referral or a failure is not such an answer).
-        let lame_answer = exchanges
-            .iter()
-            .find(|(_, e)| {
-                matches!(e.outcome, Outcome::Answer(_))
-                    && e.outcome.reply().is_some_and(|r| !r.authoritative)
-            })
-            .map(|(_, e)| e.clone());
+        let lame_answer = lame_answer(&exchanges);
         let lame = chosen_aa.is_none() && lame_answer.is_some();
         let chosen = chosen_aa.or(lame_answer);
         steps.push(Step {
@@ -254,5 +268,50 @@ pub async fn follow_with<T: Transport>(
         hops,
         end: End::TooLong,
         steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn exchange(rcode: u16, aa: bool, ra: bool) -> (Name, Exchange) {
+        let reply = Reply {
+            rcode: rcode.into(),
+            authoritative: aa,
+            authentic_data: false,
+            recursion_available: ra,
+            answers: vec![],
+            authority: vec![],
+            additional: vec![],
+            ede: vec![],
+            via_tcp: false,
+            edns: true,
+            qname_case_kept: None,
+            cname_case: vec![],
+        };
+        let ex = Exchange {
+            server: "127.0.0.1:53".parse().unwrap(),
+            question: Question::new(Name::from_ascii("x.example.net"), RecordType::TXT),
+            flags: crate::dns::QueryFlags::authoritative(),
+            elapsed: Duration::ZERO,
+            outcome: Outcome::classify(reply),
+        };
+        (Name::from_ascii("ns1.example.net"), ex)
+    }
+
+    /// Differential seed 33: the validation zone's only server answers NXDOMAIN without
+    /// the AA bit. unbound takes it (and later the TXT) from that server, so the chain
+    /// ends there (lame: a warning), not in a failure (TARGET_ZONE_LAME error).
+    #[test]
+    fn a_negative_answer_without_aa_is_read_like_unbound_does() {
+        let nx = exchange(3, false, false);
+        assert!(matches!(nx.1.outcome, Outcome::NxDomain(_)));
+        assert!(lame_answer(&[nx]).is_some());
+        // a resolver's (RA) negative answer is a cache talking, not the zone
+        assert!(lame_answer(&[exchange(3, false, true)]).is_none());
+        // REFUSED is never an answer
+        assert!(lame_answer(&[exchange(5, false, false)]).is_none());
     }
 }

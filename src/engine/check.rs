@@ -4,6 +4,7 @@
 
 use crate::dns::memo::Memo;
 use crate::dns::transport::DEAD_AFTER_TIMEOUTS;
+use crate::dns::walk::is_infrastructure;
 use crate::dns::walk::Walker;
 use crate::dns::{
     Exchange, Name, NetOptions, NetTransport, Outcome, QueryFlags, Question, RData, RecordType,
@@ -12,7 +13,7 @@ use crate::dns::{
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{ask_resolver, vantages, ResolverView, Vantage};
-use crate::findings::rules::chain::{rules, NameEvidence, ParentCname};
+use crate::findings::rules::chain::{blinds, rules, NameEvidence, ParentCname, TargetDoubled};
 use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
@@ -25,6 +26,62 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// When `check` and `diagnose` ask the resolvers (`--ask-resolvers`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AskResolvers {
+    /// Only once the authoritative view of the name is right, so that no question puts a
+    /// negative or wrong answer into a resolver's cache (the default).
+    #[default]
+    Auto,
+    /// Always, at once with the authoritative servers (a resolver may then cache what it
+    /// finds: an NXDOMAIN for the negative TTL).
+    Always,
+}
+
+pub use crate::findings::evidence::NOT_ASKED;
+
+/// Why the resolvers are not asked yet (None: the authoritative view is right): no CNAME
+/// yet, or an error about the chain.
+pub fn not_ready(ev: &NameEvidence) -> Option<String> {
+    let findings = rules(ev);
+    // No authoritative view from this network: the resolvers are the only view left.
+    if findings.iter().any(|f| blinds(f.code)) {
+        return None;
+    }
+    let errors: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.code.to_string())
+        .collect();
+    if ev.chain.hops.is_empty() && !ev.challenge_is_cut() {
+        let what = match &ev.chain.end {
+            End::NxDomain { .. } => "the NXDOMAIN",
+            End::NoData { .. } => "the negative answer (NODATA)",
+            _ => "the answer without the CNAME",
+        };
+        return Some(format!(
+            "not asked: the authoritative servers have no CNAME yet; asking now would cache {what}"
+        ));
+    }
+    (!errors.is_empty()).then(|| {
+        format!(
+            "not asked: the authoritative view is not right yet ({}); asking now would cache what the resolvers find there, for up to its TTL",
+            errors.join(", ")
+        )
+    })
+}
+
+/// The plan's target for a name (names compare case-insensitively: `WWW.Example.COM` is
+/// planned as `www.example.com`).
+pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
+    opts.planned.get(identifier).cloned().or_else(|| {
+        opts.planned
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(identifier))
+            .map(|(_, t)| t.clone())
+    })
+}
+
 /// Options of one check run.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
@@ -32,6 +89,8 @@ pub struct CheckOptions {
     pub expect_target: Option<Name>,
     /// Per-name targets (from the saved plan), used when `expect_target` is not given.
     pub planned: std::collections::BTreeMap<String, Name>,
+    /// When to ask the resolvers (`--ask-resolvers`).
+    pub ask_resolvers: AskResolvers,
 }
 
 /// The engine: configuration, transport and the memoised delegation walk.
@@ -106,24 +165,101 @@ impl<T: Transport> Engine<T> {
     }
 
     /// [`Engine::evidence`], telling `events` each answer as it arrives and each hop.
+    ///
+    /// No poisoning: by default ([`AskResolvers::Auto`]) a resolver is asked only once the
+    /// authoritative view of the name is right (a CNAME or a zone cut, and no error about
+    /// it), as the live poll does: a question before that would make the resolver cache
+    /// the negative (or wrong) answer, and the CA's resolver would serve it later. The
+    /// resolvers not asked are named with the reason ([`NameEvidence::not_asked`]).
     pub async fn evidence_with(
         &self,
         input: &InputName,
         opts: &CheckOptions,
         events: &EventSink,
     ) -> NameEvidence {
-        let transport = self.walker.transport().clone();
         let id = input.identifier.as_str();
-        // The chain and the resolvers at once: a server that stopped answering costs the
-        // name one timeout, not the chain's and then the resolver's. Once the chain is
-        // known, a resolver known to wait out a dead server of it is not waited for.
         let (dead_tx, dead_rx) = tokio::sync::watch::channel::<Option<Vec<SocketAddr>>>(None);
         let chain = async {
             let chain = chain::follow_with(&self.walker, &input.challenge, events, id).await;
             let _ = dead_tx.send(Some(self.dead_servers(&chain)));
             chain
         };
-        let resolvers = futures::future::join_all(self.vantages.iter().map(|v| {
+        let (chain, resolvers) = match opts.ask_resolvers {
+            // The chain and the resolvers at once: a server that stopped answering costs
+            // the name one timeout, not the chain's and then the resolver's.
+            AskResolvers::Always => {
+                tokio::join!(chain, self.ask_resolvers(input, events, dead_rx.clone()))
+            }
+            AskResolvers::Auto => (chain.await, vec![]),
+        };
+        let mut ev = self.authoritative_evidence(input, opts, chain).await;
+        if opts.ask_resolvers == AskResolvers::Always {
+            ev.resolvers = resolvers;
+        } else {
+            match not_ready(&ev) {
+                None => ev.resolvers = self.ask_resolvers(input, events, dead_rx).await,
+                Some(why) => {
+                    for v in &self.vantages {
+                        events.emit(|| Event::Vantage {
+                            name: id.to_string(),
+                            vantage: v.name.clone(),
+                            kind: v.kind,
+                            server: v.addr,
+                            outcome: NOT_ASKED.into(),
+                            ms: 0,
+                        });
+                    }
+                    ev.not_asked = Some((self.vantages.clone(), why));
+                }
+            }
+        }
+        self.note_hanging(&ev.chain, &ev.resolvers);
+        ev
+    }
+
+    /// The evidence without the resolvers: the chain and the lookups around it.
+    async fn authoritative_evidence(
+        &self,
+        input: &InputName,
+        opts: &CheckOptions,
+        chain: Chain,
+    ) -> NameEvidence {
+        let expect_target = opts
+            .expect_target
+            .clone()
+            .or_else(|| planned_target(opts, &input.identifier));
+        let (doubled, parent_cname, parent_zone, target_doubled) = tokio::join!(
+            self.doubled_lookup(input, &chain),
+            self.parent_cname_lookup(input, &chain),
+            self.parent_zone_lookup(input, &chain),
+            self.target_doubled_lookup(&chain, expect_target.as_ref())
+        );
+        NameEvidence {
+            observed_at: std::time::SystemTime::now(),
+            input: input.clone(),
+            chain,
+            resolvers: vec![],
+            not_asked: None,
+            doubled,
+            expect_target,
+            parent_cname,
+            parent_zone,
+            target_doubled,
+            system_client: None,
+        }
+    }
+
+    /// Every vantage point asked at once. Once the chain is known (`dead_rx`), a resolver
+    /// known to wait out a dead server of it is not waited for.
+    async fn ask_resolvers(
+        &self,
+        input: &InputName,
+        events: &EventSink,
+        dead_rx: tokio::sync::watch::Receiver<Option<Vec<SocketAddr>>>,
+    ) -> Vec<ResolverView> {
+        let transport = self.walker.transport().clone();
+        let id = input.identifier.as_str();
+        futures::future::join_all(self.vantages.iter().map(|v| {
             let transport = transport.clone();
             let mut dead_rx = dead_rx.clone();
             async move {
@@ -138,33 +274,42 @@ impl<T: Transport> Engine<T> {
                     };
                     self.hangs(v, &dead).await
                 };
+                let asked_at = std::time::Instant::now();
                 let rv = tokio::select! {
                     rv = ask => rv,
                     (took, dead) = skip => ResolverView::not_waited(v, &input.challenge, took, dead),
                 };
+                // The transport found the resolver dead (it ended the question before its
+                // own timeout): when the chain passes a dead server, the resolver was
+                // waiting for that server, and is said not to have been waited for.
+                let ended_early = matches!(rv.exchange.outcome, Outcome::Timeout)
+                    && rv.not_waited.is_none()
+                    && asked_at.elapsed() + Duration::from_millis(50) < rv.exchange.elapsed
+                    && transport.is_dead(v.addr);
+                let rv = if ended_early {
+                    // The chain's dead servers, once the chain is known.
+                    let dead = dead_rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .map(|d| d.clone().unwrap_or_default())
+                        .unwrap_or_default();
+                    match dead.first() {
+                        Some(d) => ResolverView::not_waited(
+                            v,
+                            &input.challenge,
+                            rv.exchange.elapsed,
+                            *d,
+                        ),
+                        None => rv,
+                    }
+                } else {
+                    rv
+                };
                 events.emit(|| vantage_event(id, &rv));
                 rv
             }
-        }));
-        let (chain, resolvers) = tokio::join!(chain, resolvers);
-        self.note_hanging(&chain, &resolvers);
-        let (doubled, parent_cname) = tokio::join!(
-            self.doubled_lookup(input, &chain),
-            self.parent_cname_lookup(input, &chain)
-        );
-        NameEvidence {
-            observed_at: std::time::SystemTime::now(),
-            input: input.clone(),
-            chain,
-            resolvers,
-            doubled,
-            expect_target: opts
-                .expect_target
-                .clone()
-                .or_else(|| opts.planned.get(&input.identifier).cloned()),
-            parent_cname,
-            system_client: None,
-        }
+        }))
+        .await
     }
 
     /// The servers of the chain that stopped answering in this run.
@@ -275,6 +420,59 @@ impl<T: Transport> Engine<T> {
             }
         }
         None
+    }
+
+    /// When `_acme-challenge.<name>` has no CNAME and lies in a zone that a zone of the
+    /// user (not the root, not a TLD) delegates: that delegating zone.
+    pub(crate) async fn parent_zone_lookup(
+        &self,
+        input: &InputName,
+        chain: &Chain,
+    ) -> Option<Name> {
+        let apex = &chain.steps.first()?.zone.apex;
+        if !chain.hops.is_empty() || *apex == input.challenge || is_infrastructure(apex) {
+            return None;
+        }
+        let parent = self.walker.zone_of(apex.parent()).await.zone.apex.clone();
+        (!is_infrastructure(&parent)).then_some(parent)
+    }
+
+    /// The first CNAME's target with its owner's zone appended
+    /// (`label.acme.example.net.example.com.`): the part before the zone is the expected
+    /// target, or a name in a delegated zone (not the root or a TLD).
+    pub(crate) async fn target_doubled_lookup(
+        &self,
+        chain: &Chain,
+        expect: Option<&Name>,
+    ) -> Option<TargetDoubled> {
+        let first = chain.hops.first()?;
+        let zone = first.zone.clone().filter(|z| !z.is_root())?;
+        let head = first
+            .target
+            .as_str()
+            .strip_suffix(zone.as_str())?
+            .strip_suffix('.')?;
+        let meant = Name::from_ascii(head);
+        if meant.label_count() < 2 {
+            return None;
+        }
+        let why = if expect == Some(&meant) {
+            "the expected target".to_string()
+        } else {
+            let walk = self.walker.zone_of(meant.clone()).await;
+            let apex = &walk.zone.apex;
+            if is_infrastructure(apex) || walk.unresponsive {
+                return None;
+            }
+            format!("a name in the delegated zone {apex}")
+        };
+        Some(TargetDoubled {
+            owner: first.owner.clone(),
+            published: first.target.clone(),
+            zone,
+            meant,
+            why,
+        })
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
@@ -549,7 +747,8 @@ fn exchange_ttl(ex: &Exchange) -> Option<Duration> {
 }
 
 /// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at
-/// least one error finding, 3 inconclusive (no server could be reached at all).
+/// least one error finding, 3 inconclusive (no server could be reached at all, or some
+/// name is neither failing nor known to work: 0 is only for names that work).
 pub fn exit_code(report: &Report) -> i32 {
     if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
         return 3;
@@ -560,6 +759,9 @@ pub fn exit_code(report: &Report) -> i32 {
             .any(|f: &Finding| f.severity == Severity::Error)
     }) {
         return 1;
+    }
+    if report.names.iter().any(|n| !n.ok) {
+        return 3;
     }
     0
 }

@@ -117,14 +117,74 @@ impl<T: Transport> Engine<T> {
                 .ask(rv.vantage.addr, &rv.exchange.question, flags)
                 .await;
             if usable(&ex) {
+                let broken_zone = self.broken_zone(rv.vantage.addr, ev).await;
                 out.push(CdRetry {
                     vantage: rv.vantage.name.clone(),
                     servfail: rv.exchange.clone(),
                     with_cd: ex,
+                    broken_zone,
                 });
             }
         }
         out
+    }
+
+    /// The first zone of the chain (in chain order) whose SOA `resolver` answers with
+    /// SERVFAIL but answers with checking disabled: where its chain of trust breaks. None
+    /// when no zone of the chain fails that way.
+    async fn broken_zone(&self, resolver: std::net::SocketAddr, ev: &NameEvidence) -> Option<Name> {
+        let mut zones: Vec<Name> = Vec::new();
+        for s in &ev.chain.steps {
+            if !s.zone.apex.is_root() && !zones.contains(&s.zone.apex) {
+                zones.push(s.zone.apex.clone());
+            }
+        }
+        let t = self.walker().transport();
+        for z in zones {
+            let q = Question::new(z.clone(), RecordType::SOA);
+            let plain = t.ask(resolver, &q, QueryFlags::recursive()).await;
+            if !matches!(plain.outcome, Outcome::ServFail(_)) {
+                continue;
+            }
+            let cd = QueryFlags {
+                checking_disabled: true,
+                ..QueryFlags::recursive()
+            };
+            if usable(&t.ask(resolver, &q, cd).await) {
+                return Some(z);
+            }
+        }
+        None
+    }
+
+    /// The zones of the expected target and of every planned target: where the client
+    /// writes.
+    async fn write_zones(&self, ev: &NameEvidence, opts: &CheckOptions) -> Vec<Name> {
+        let mut targets: Vec<Name> = ev.expect_target.iter().cloned().collect();
+        targets.extend(opts.planned.values().cloned());
+        targets.sort();
+        targets.dedup();
+        let mut zones = Vec::new();
+        for t in targets {
+            let z = self.walker().zone_of(t).await.zone.apex.clone();
+            if !z.is_root() && !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        zones
+    }
+
+    /// The zone of the first hop's target.
+    async fn first_target_zone(&self, ev: &NameEvidence) -> Option<Name> {
+        let first = ev.chain.hops.first()?;
+        Some(
+            self.walker()
+                .zone_of(first.target.clone())
+                .await
+                .zone
+                .apex
+                .clone(),
+        )
     }
 
     async fn wildcard_probe(&self, ev: &NameEvidence) -> Option<Exchange> {
@@ -406,6 +466,10 @@ impl<T: Transport> Engine<T> {
         events: &EventSink,
     ) -> DiagnoseEvidence {
         let base = self.evidence_with(input, &opts.check, events).await;
+        let (write_zones, first_target_zone) = tokio::join!(
+            self.write_zones(&base, &opts.check),
+            self.first_target_zone(&base)
+        );
         let (caa, cd_retries, wildcard_probe, signing, health, type_probe, soa_walk) = tokio::join!(
             self.caa_lookup(&input.host),
             self.cd_retries(&base),
@@ -425,6 +489,8 @@ impl<T: Transport> Engine<T> {
             health,
             type_probe,
             soa_walk,
+            write_zones,
+            first_target_zone,
             walk_client: None,
         }
     }

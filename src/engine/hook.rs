@@ -20,6 +20,8 @@ pub enum HookError {
     NoDomain,
     #[error("CERTBOT_VALIDATION is not set: certbot sets it for --manual-auth-hook; run the hook only from certbot")]
     NoValidation,
+    #[error("CERTBOT_VALIDATION is not a DNS-01 value: certbot sets 43 characters of base64url (A-Z a-z 0-9 - _, the SHA-256 digest of the key authorization); this one has {len} characters{}; run the hook only from certbot", if *bad_chars { " and others than those" } else { "" })]
+    BadValidation { len: usize, bad_chars: bool },
     #[error("{0}")]
     BadDomain(String),
     #[error("{domain} is not in the plan {plan}: add it with `acme-delegate plan ... {domain}` (and publish its CNAME), or pass the right --plan")]
@@ -52,6 +54,18 @@ pub fn from_env(
         return Err(HookError::NoValidation);
     }
     Ok((name, value))
+}
+
+/// A DNS-01 TXT value as certbot passes it: 43 characters of base64url, no padding.
+pub fn check_validation(value: &str) -> Result<(), HookError> {
+    let bad_chars = !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let len = value.chars().count();
+    if len != 43 || bad_chars {
+        return Err(HookError::BadValidation { len, bad_chars });
+    }
+    Ok(())
 }
 
 /// The target of a name in the plan (certbot passes a wildcard's base name).
@@ -198,6 +212,27 @@ mod tests {
             from_env(env(&[("CERTBOT_DOMAIN", "a..b")]), false),
             Err(HookError::BadDomain(_))
         ));
+    }
+
+    /// CERTBOT_VALIDATION must be 43 characters of base64url (main took anything).
+    #[test]
+    fn the_validation_value_is_43_characters_of_base64url() {
+        let good = "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ";
+        assert_eq!(good.len(), 43);
+        assert!(check_validation(good).is_ok());
+        for bad in [
+            "abc",
+            "",
+            &good[..42],
+            &format!("{good}A"),
+            "gfj9Xq+Rm/aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ",
+            "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8h=",
+            "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8h\"",
+        ] {
+            let e = check_validation(bad).unwrap_err();
+            assert!(matches!(e, HookError::BadValidation { .. }), "{bad}");
+            assert!(!e.to_string().contains(bad) || bad.is_empty(), "{e}");
+        }
     }
 
     #[test]

@@ -7,8 +7,11 @@ pub mod diagnose;
 pub mod endpoint;
 pub mod events;
 pub mod hook;
+pub mod lego_probe;
 pub mod poll;
 pub mod prove;
 pub mod setup;
 pub mod views;
+#[cfg(test)]
+mod world_tests;
 pub mod write;

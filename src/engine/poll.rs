@@ -196,17 +196,24 @@ impl<T: Transport> Engine<T> {
         let id = st.input.identifier.clone();
         let chain = chain::follow_with(self.walker(), &st.input.challenge, events, &id).await;
         let doubled = self.doubled_lookup(&st.input, &chain).await;
+        let expect_target = opts
+            .expect_target
+            .clone()
+            .or_else(|| crate::engine::check::planned_target(opts, &st.input.identifier));
+        let target_doubled = self
+            .target_doubled_lookup(&chain, expect_target.as_ref())
+            .await;
         let ev = NameEvidence {
             observed_at: SystemTime::now(),
             input: st.input.clone(),
             chain,
             resolvers: vec![],
+            not_asked: None,
             doubled,
-            expect_target: opts
-                .expect_target
-                .clone()
-                .or_else(|| opts.planned.get(&st.input.identifier).cloned()),
+            expect_target,
             parent_cname: None,
+            parent_zone: None,
+            target_doubled,
             system_client: None,
         };
         let findings = rules(&ev);
@@ -340,8 +347,8 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
     let first = step
         .exchanges
         .iter()
-        .find_map(|(_, e)| chain::fingerprint(&e.outcome));
-    if step.disagree && chain::fingerprint(outcome) != first {
+        .find_map(|(_, e)| chain::fingerprint(&e.outcome, Some(&step.zone.apex)));
+    if step.disagree && chain::fingerprint(outcome, Some(&step.zone.apex)) != first {
         return CellState::Wrong {
             why: vec![format!(
                 "differs: its answer to {} is not the other servers' (a zone copy that is \
@@ -465,6 +472,7 @@ mod tests {
                 name: "r".into(),
                 kind: VantageKind::Resolver,
                 addr: "127.0.0.53:53".parse().unwrap(),
+                ca: false,
             },
             exchange: Exchange {
                 server: "127.0.0.53:53".parse().unwrap(),
@@ -587,7 +595,7 @@ mod tests {
             .collect();
         let prints: Vec<_> = exchanges
             .iter()
-            .filter_map(|(_, e)| chain::fingerprint(&e.outcome))
+            .filter_map(|(_, e)| chain::fingerprint(&e.outcome, None))
             .collect();
         let zone = Zone {
             apex: Name::from_ascii("example.test"),
@@ -622,9 +630,12 @@ mod tests {
             input: crate::model::name::parse_input("www.example.test").unwrap(),
             chain: c,
             resolvers: vec![],
+            not_asked: None,
             doubled: None,
             expect_target: None,
             parent_cname: None,
+            parent_zone: None,
+            target_doubled: None,
             system_client: None,
         }
     }

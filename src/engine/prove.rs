@@ -28,6 +28,8 @@ pub struct ProveOptions {
     pub timeout: Duration,
     /// Pause between polling rounds.
     pub poll: Duration,
+    /// The removal of every test TXT at the end, all at once, is bounded by this.
+    pub cleanup: Duration,
 }
 
 impl Default for ProveOptions {
@@ -35,6 +37,7 @@ impl Default for ProveOptions {
         ProveOptions {
             timeout: Duration::from_secs(120),
             poll: Duration::from_millis(250),
+            cleanup: Duration::from_secs(15),
         }
     }
 }
@@ -52,8 +55,25 @@ pub enum ProveEvent {
         kind: VantageKind,
         ms: u64,
     },
+    /// The test TXT at `target` is being removed (the cleanup at the end).
+    Removing {
+        name: String,
+        target: Name,
+    },
     Removed {
         name: String,
+    },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
+    Left {
+        name: String,
+        why: String,
+    },
+    /// The test TXT may still be published: its removal failed, ran out of time or was
+    /// stopped (a second signal); `command` removes it.
+    LeftBehind {
+        name: String,
+        target: Name,
+        command: String,
     },
     Failed {
         name: String,
@@ -81,9 +101,40 @@ pub struct NameProof {
     pub target: Name,
     pub ok: bool,
     pub published: bool,
+    /// The test TXT was deleted again (false for acme-dns, which cannot delete: see
+    /// `cleanup`); false too when its removal failed, ran out of time or was stopped.
     pub removed: bool,
+    /// What became of the test TXT: `removed`, `stays-until-replaced` (acme-dns: the
+    /// next two updates replace it), `not-removed` (delete it by hand), `not-published`.
+    pub cleanup: Cleanup,
+    /// When it may still be published: the command that removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_behind: Option<String>,
     pub vantages: Vec<VantageProof>,
     pub findings: Vec<Finding>,
+}
+
+/// What became of a name's test TXT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cleanup {
+    NotPublished,
+    Removed,
+    /// acme-dns cannot delete a record: the value stays until the next two updates.
+    StaysUntilReplaced,
+    NotRemoved,
+}
+
+impl Cleanup {
+    /// How `prove` and the TUI say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Cleanup::NotPublished => "test TXT not published",
+            Cleanup::Removed => "test TXT removed",
+            Cleanup::StaysUntilReplaced => crate::zones::acme_dns::VALUE_STAYS,
+            Cleanup::NotRemoved => "test TXT NOT removed: delete it by hand",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -135,7 +186,13 @@ pub fn exit_code(r: &ProveReport) -> i32 {
     }
 }
 
+/// The tokens whose update may have been applied (sent, whatever its answer was), so the
+/// idempotent deletion is always sent for them.
 type Published = Arc<Mutex<Vec<(InputName, Name, String)>>>;
+
+/// How the removal of one token ended: removed, failed (why), or not known (the cleanup
+/// ran out of time or was stopped).
+type Removal = Option<Result<(), crate::zones::kinds::ZoneError>>;
 
 impl<T: Transport> Engine<T> {
     /// Proves every (name, target) pair; `cancel` (e.g. Ctrl-C) stops early — the tokens
@@ -147,6 +204,22 @@ impl<T: Transport> Engine<T> {
         opts: &ProveOptions,
         events: Option<UnboundedSender<ProveEvent>>,
         cancel: &CancellationToken,
+    ) -> ProveReport {
+        let never = CancellationToken::new();
+        self.prove_until(zone, names, opts, events, cancel, &never)
+            .await
+    }
+
+    /// [`Engine::prove`]; `abort` (a second signal) stops the cleanup too: the records
+    /// left are then in the report (`left_behind`, with the command that removes each).
+    pub async fn prove_until(
+        self: &Arc<Self>,
+        zone: Arc<dyn ValidationZone>,
+        names: &[(InputName, Name)],
+        opts: &ProveOptions,
+        events: Option<UnboundedSender<ProveEvent>>,
+        cancel: &CancellationToken,
+        abort: &CancellationToken,
     ) -> ProveReport {
         self.begin_run();
         let published: Published = Arc::new(Mutex::new(Vec::new()));
@@ -164,33 +237,29 @@ impl<T: Transport> Engine<T> {
             });
             futures::future::join_all(tasks).await
         };
-        let mut results = tokio::select! {
+        let results = tokio::select! {
             r = work => Some(r),
             _ = cancel.cancelled() => None,
         };
-        // Clean up whatever is still published (all of it after a cancellation).
+        // Clean up whatever may still be published (all of it after a cancellation).
         let left: Vec<_> = std::mem::take(&mut *published.lock().unwrap());
-        for (n, t, tok) in &left {
-            let removed = zone.remove(n, t, tok).await;
-            let ok = removed.is_ok();
-            if let Some(tx) = &events {
-                let _ = tx.send(match removed {
-                    Ok(()) => ProveEvent::Removed {
-                        name: n.identifier.clone(),
-                    },
-                    Err(e) => ProveEvent::Failed {
-                        name: n.identifier.clone(),
-                        message: e.to_string(),
-                    },
-                });
-            }
-            if let Some(rs) = results.as_mut() {
-                if let Some(p) = rs.iter_mut().find(|p| p.name == n.identifier) {
-                    p.removed = ok;
-                }
-            }
-        }
-        let names = match results {
+        let deletes = zone.deletes();
+        let gone = if deletes {
+            Cleanup::Removed
+        } else {
+            Cleanup::StaysUntilReplaced
+        };
+        let removals = remove_all(
+            zone.as_ref(),
+            &left,
+            opts.cleanup,
+            abort,
+            events.as_ref(),
+            deletes,
+        )
+        .await;
+        let cancelled = results.is_none();
+        let mut names: Vec<NameProof> = match results {
             Some(r) => r,
             None => names
                 .iter()
@@ -200,17 +269,46 @@ impl<T: Transport> Engine<T> {
                     target: t.clone(),
                     ok: false,
                     published: left.iter().any(|(m, _, _)| m == n),
-                    removed: true,
+                    removed: false,
+                    cleanup: Cleanup::NotPublished,
+                    left_behind: None,
                     vantages: vec![],
-                    findings: vec![Finding::new(
-                        Code::ProofCancelled,
-                        &n.identifier,
-                        "the proof was interrupted; the test TXT records were removed".into(),
-                        "run `acme-delegate prove` again".into(),
-                    )],
+                    findings: vec![],
                 })
                 .collect(),
         };
+        for p in &mut names {
+            let mine: Vec<_> = left
+                .iter()
+                .zip(&removals)
+                .filter(|((n, _, _), _)| n.identifier == p.name)
+                .collect();
+            let all_ok = !mine.is_empty() && mine.iter().all(|(_, r)| matches!(r, Some(Ok(()))));
+            p.removed = all_ok && deletes;
+            if !mine.is_empty() {
+                p.cleanup = if all_ok { gone } else { Cleanup::NotRemoved };
+            }
+            let commands: Vec<String> = mine
+                .iter()
+                .filter(|(_, r)| !matches!(r, Some(Ok(()))))
+                .map(|((_, t, tok), _)| zone.removal_command(t, tok))
+                .collect();
+            p.left_behind = (!commands.is_empty()).then(|| commands.join("\n"));
+            if cancelled {
+                let what = match (mine.is_empty(), all_ok) {
+                    (true, _) => "no test TXT had been published",
+                    (false, true) if deletes => "the test TXT records were removed",
+                    (false, true) => crate::zones::acme_dns::VALUE_STAYS,
+                    (false, false) => "the test TXT may still be published (see left_behind)",
+                };
+                p.findings.push(Finding::new(
+                    Code::ProofCancelled,
+                    &p.name,
+                    format!("the proof was interrupted; {what}"),
+                    "run `acme-delegate prove` again".into(),
+                ));
+            }
+        }
         ProveReport { version: 1, names }
     }
 
@@ -232,6 +330,8 @@ impl<T: Transport> Engine<T> {
             ok: false,
             published: false,
             removed: false,
+            left_behind: None,
+            cleanup: Cleanup::NotPublished,
             vantages: vec![],
             findings: vec![],
         };
@@ -243,6 +343,7 @@ impl<T: Transport> Engine<T> {
             }
         };
         proof.published = true;
+        proof.cleanup = Cleanup::NotRemoved;
         let watch = Watch {
             name: n,
             target,
@@ -461,6 +562,12 @@ async fn publish_token(
         }
     };
     let tok = token();
+    // Listed before it is sent: an update that times out, fails or is cancelled (a signal)
+    // may still have been applied, and its deletion is idempotent.
+    published
+        .lock()
+        .unwrap()
+        .push((n.clone(), target.clone(), tok.clone()));
     if let Err(e) = zone.publish(n, target, &tok).await {
         send(ProveEvent::Failed {
             name: n.identifier.clone(),
@@ -473,10 +580,6 @@ async fn publish_token(
             e.fix,
         ));
     }
-    published
-        .lock()
-        .unwrap()
-        .push((n.clone(), target.clone(), tok.clone()));
     send(ProveEvent::Published {
         name: n.identifier.clone(),
         target: target.clone(),
@@ -546,6 +649,74 @@ impl Watch<'_> {
 /// An observation for the report of a vantage that saw the token (kept for symmetry).
 pub fn seen_observation(vantage: &str, ex: &Exchange) -> Observation {
     observe(vantage, ex)
+}
+
+/// Removes every listed token at once, within `bound` and until `abort`: each one's
+/// removal, in the list's order (None: not known to have ended). Tells `events` what is
+/// being removed, what was, and what may be left (with the command that removes it).
+async fn remove_all(
+    zone: &dyn ValidationZone,
+    left: &[(InputName, Name, String)],
+    bound: Duration,
+    abort: &CancellationToken,
+    events: Option<&UnboundedSender<ProveEvent>>,
+    deletes: bool,
+) -> Vec<Removal> {
+    use futures::StreamExt;
+    let send = |ev: ProveEvent| {
+        if let Some(tx) = events {
+            let _ = tx.send(ev);
+        }
+    };
+    for (n, t, _) in left {
+        send(ProveEvent::Removing {
+            name: n.identifier.clone(),
+            target: t.clone(),
+        });
+    }
+    let mut out: Vec<Removal> = (0..left.len()).map(|_| None).collect();
+    let mut pending: futures::stream::FuturesUnordered<_> = left
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t, tok))| async move { (i, zone.remove(n, t, tok).await) })
+        .collect();
+    let deadline = tokio::time::sleep(bound);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = pending.next() => match next {
+                Some((i, r)) => out[i] = Some(r),
+                None => break,
+            },
+            _ = &mut deadline => break,
+            _ = abort.cancelled() => break,
+        }
+    }
+    for ((n, t, tok), r) in left.iter().zip(&out) {
+        match r {
+            Some(Ok(())) if !deletes => send(ProveEvent::Left {
+                name: n.identifier.clone(),
+                why: crate::zones::acme_dns::VALUE_STAYS.into(),
+            }),
+            Some(Ok(())) => send(ProveEvent::Removed {
+                name: n.identifier.clone(),
+            }),
+            other => {
+                if let Some(Err(e)) = other {
+                    send(ProveEvent::Failed {
+                        name: n.identifier.clone(),
+                        message: e.to_string(),
+                    });
+                }
+                send(ProveEvent::LeftBehind {
+                    name: n.identifier.clone(),
+                    target: t.clone(),
+                    command: zone.removal_command(t, tok),
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -71,6 +71,33 @@ async fn blocking<R: Send + 'static>(
         .map_err(|e| SetupError::Task(e.to_string()))?
 }
 
+/// A new plan's spec with the acme-dns account store written down: the directory given
+/// (made absolute), else the default one of this user. A hook that later runs with
+/// another data directory (certbot as another user, a cron job) still finds the accounts.
+pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
+    match spec {
+        ZoneSpec::AcmeDns {
+            api,
+            storage,
+            allowfrom,
+            domain,
+        } => {
+            let storage = match storage {
+                Some(p) if p.is_absolute() => Some(p),
+                Some(p) => Some(std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)),
+                None => crate::zones::acme_dns::default_store_dir().ok(),
+            };
+            ZoneSpec::AcmeDns {
+                api,
+                storage,
+                allowfrom,
+                domain,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Opens the validation zone a spec describes (reads key files and account stores).
 pub async fn open_zone(
     spec: ZoneSpec,
@@ -119,6 +146,22 @@ pub async fn save_plan(plan: Plan, path: PathBuf) -> Result<Plan, SetupError> {
 /// Stores a key given as `ALG:NAME:SECRET` in a BIND key file (0600, in a 0700 folder of
 /// the user data dir) and returns its path. The secret is validated and never printed.
 pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
+    Ok(store_key_new(spec).await?.path)
+}
+
+/// A key file [`store_key_new`] stored or found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub path: PathBuf,
+    /// This call created the file (else an identical one was there already): the caller
+    /// removes it again when what needed it is not saved.
+    pub created: bool,
+}
+
+/// [`store_key`], saying whether the file is new. A key file of the same name whose
+/// content differs (another plan's key) is never replaced: the key goes to
+/// `<name>-2.key`, `<name>-3.key`, ... (an identical one is reused).
+pub async fn store_key_new(spec: String) -> Result<StoredKey, SetupError> {
     blocking(move || {
         let key = TsigKey::parse_kdig(&spec)?;
         let dir = crate::model::config::project_dirs()
@@ -129,8 +172,57 @@ pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
     .await
 }
 
-fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, SetupError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+/// Stores a provider API key given on the command line in `keys/<provider>-<zone>.apikey`
+/// (0600, in a 0700 folder of the user data dir) and returns its path. Never printed.
+pub async fn store_api_key(
+    provider: String,
+    zone: Name,
+    key: String,
+) -> Result<PathBuf, SetupError> {
+    blocking(move || {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let key = key.trim().to_string();
+        if key.is_empty() || key.contains(['\n', '\r']) {
+            return Err(SetupError::KeyStore(
+                "the API key is empty or spans lines".into(),
+            ));
+        }
+        let dir = crate::model::config::project_dirs()
+            .map(|d| d.data_dir().join("keys"))
+            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
+        let store = |e: std::io::Error| {
+            SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()))
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(store)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let path = dir.join(format!(
+            "{}-{}.apikey",
+            safe(&provider),
+            safe(zone.without_dot())
+        ));
+        write_atomic(&path, format!("{key}\n").as_bytes(), 0o600).map_err(store)?;
+        Ok(path)
+    })
+    .await
+}
+
+fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, SetupError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let store =
         |e: std::io::Error| SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()));
     std::fs::DirBuilder::new()
@@ -152,14 +244,58 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<PathBuf, Setu
             }
         })
         .collect();
-    let path = dir.join(format!("{file}.key"));
     let text = format!(
         "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
         key.name.without_dot(),
         key.algorithm.name()
     );
-    write_atomic(&path, text.as_bytes(), 0o600).map_err(store)?;
-    Ok(path)
+    for n in 1..1000 {
+        let path = if n == 1 {
+            dir.join(format!("{file}.key"))
+        } else {
+            dir.join(format!("{file}-{n}.key"))
+        };
+        // Created only if absent (no race with another run storing the same name).
+        let new = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match new {
+            Ok(mut f) => {
+                use std::io::Write;
+                let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                if let Err(e) = written {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(store(e));
+                }
+                return Ok(StoredKey {
+                    path,
+                    created: true,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(SetupError::KeyStore(format!(
+                        "refusing to write through the symlink {}; remove it",
+                        path.display()
+                    )));
+                }
+                if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+                    return Ok(StoredKey {
+                        path,
+                        created: false,
+                    });
+                }
+                // Another key under this name: keep it, try the next name.
+            }
+            Err(e) => return Err(store(e)),
+        }
+    }
+    Err(SetupError::KeyStore(format!(
+        "too many key files named {file}-N.key in {}",
+        dir.display()
+    )))
 }
 
 impl<T: Transport> Engine<T> {
@@ -171,7 +307,18 @@ impl<T: Transport> Engine<T> {
         zone: &dyn ValidationZone,
         names: &[InputName],
     ) -> Result<PlanOutcome, SetupError> {
-        zone.usable().await.map_err(SetupError::ZoneUnusable)?;
+        zone.usable().await.map_err(|e| match e.code() {
+            Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                code,
+                zone.spec().kind(),
+                e.message
+                    .strip_prefix(&format!("{}: ", code.as_str()))
+                    .unwrap_or(&e.message)
+                    .to_string(),
+                e.fix,
+            ))),
+            None => SetupError::ZoneUnusable(e),
+        })?;
         let mut findings = zone.audit().await;
         if let Some(f) = findings.iter().find(|f| f.code == Code::AcmednsUnhealthy) {
             return Err(SetupError::Unusable(Box::new(f.clone())));
@@ -202,9 +349,21 @@ impl<T: Transport> Engine<T> {
         let target = zone
             .target_for(n)
             .await
-            .map_err(|error| SetupError::Target {
-                name: n.identifier.clone(),
-                error,
+            .map_err(|error| match error.code() {
+                Some(code) => SetupError::Unusable(Box::new(Finding::new(
+                    code,
+                    &n.identifier,
+                    error
+                        .message
+                        .strip_prefix(&format!("{}: ", code.as_str()))
+                        .unwrap_or(&error.message)
+                        .to_string(),
+                    error.fix,
+                ))),
+                None => SetupError::Target {
+                    name: n.identifier.clone(),
+                    error,
+                },
             })?;
         let walk = self.walker().zone_of(n.challenge.clone()).await;
         let apex: Option<Name> =
@@ -228,12 +387,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ad-setup-{}", std::process::id()));
         let spec = "hmac-sha256:acme-key.:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
         let key = TsigKey::parse_kdig(spec).unwrap();
-        let path = write_key_file(&key, spec, &dir.join("keys")).unwrap();
+        let stored = write_key_file(&key, spec, &dir.join("keys")).unwrap();
+        let path = stored.path;
+        assert!(stored.created);
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.join("keys")), 0o700);
         let back = TsigKey::from_file(&path).unwrap();
         assert_eq!(back.name, key.name);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A key of the same name with another secret never replaces the stored one (main
+    /// overwrote it: the earlier plan's prove and hook then failed with BADSIG); the same
+    /// key again reuses its file.
+    #[test]
+    fn a_stored_key_is_never_replaced_by_another() {
+        let dir = std::env::temp_dir().join(format!("ad-setup-keep-{}", std::process::id()));
+        let keys = dir.join("keys");
+        let first = "hmac-sha256:acme-update:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
+        let wrong = "hmac-sha256:acme-update:d3JvbmcgIHdyb25nICB3cm9uZyAgd3Jvbmc=";
+        let store =
+            |spec: &str| write_key_file(&TsigKey::parse_kdig(spec).unwrap(), spec, &keys).unwrap();
+        let a = store(first);
+        let kept = std::fs::read(&a.path).unwrap();
+        let b = store(wrong);
+        assert!(b.created);
+        assert_ne!(a.path, b.path, "a new name for the other key");
+        assert!(b.path.ends_with("acme-update-2.key"), "{:?}", b.path);
+        assert_eq!(
+            std::fs::read(&a.path).unwrap(),
+            kept,
+            "the first key is kept"
+        );
+        let again = store(first);
+        assert_eq!((again.path, again.created), (a.path, false));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -249,5 +437,30 @@ mod tests {
         let e = SetupError::Unusable(Box::new(f));
         assert!(!e.is_usage());
         assert!(e.to_string().contains("ACMEDNS_UNHEALTHY"));
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_acme_dns_plan_records_where_its_accounts_are() {
+        let spec = |storage| ZoneSpec::AcmeDns {
+            api: "https://auth.example".into(),
+            storage,
+            allowfrom: vec![],
+            domain: None,
+        };
+        let ZoneSpec::AcmeDns { storage, .. } = record_store(spec(None)) else {
+            panic!()
+        };
+        let got = storage.expect("the default store, written down");
+        assert!(got.is_absolute(), "{}", got.display());
+        assert_eq!(Some(got), crate::zones::acme_dns::default_store_dir().ok());
+        let ZoneSpec::AcmeDns { storage, .. } = record_store(spec(Some("rel/store".into()))) else {
+            panic!()
+        };
+        assert!(storage.unwrap().is_absolute());
     }
 }

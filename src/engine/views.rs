@@ -17,6 +17,7 @@ pub fn vantages(cfg: &Config) -> Vec<Vantage> {
             name: r.name.clone(),
             kind: VantageKind::Resolver,
             addr: r.address,
+            ca: r.ca,
         })
         .collect();
     v.extend(cfg.system.iter().enumerate().map(|(i, a)| Vantage {
@@ -27,6 +28,7 @@ pub fn vantages(cfg: &Config) -> Vec<Vantage> {
         },
         kind: VantageKind::System,
         addr: *a,
+        ca: false,
     }));
     v
 }

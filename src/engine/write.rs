@@ -42,6 +42,54 @@ pub struct Written {
     pub path: PathBuf,
     #[serde(flatten)]
     pub action: Action,
+    /// What was done about the owner or mode of a file that was there before (kept, or
+    /// tightened because it let others read a secret), when worth saying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The owner, group and mode of a file that is there already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Existing {
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// The mode a file gets: a new file the plan's; a file being replaced (or left unchanged)
+/// keeps its own (e.g. `root:traefik 0640`, set by its admin), unless the plan needs a
+/// tighter one: a secret no other user may read, no file others may write. Then the
+/// note says what was taken away.
+pub fn mode_for(f: &PlannedFile, old: Option<Existing>) -> (u32, Option<String>) {
+    let Some(old) = old else {
+        return (f.mode, None);
+    };
+    let m = old.mode & 0o7777;
+    let forbidden = if f.secret { 0o007 } else { 0o002 };
+    if m & forbidden == 0 {
+        return (m, None);
+    }
+    let t = m & !forbidden;
+    (
+        t,
+        Some(format!(
+            "mode {m:04o} tightened to {t:04o}: {}",
+            if f.secret {
+                "the file holds a secret, which other users could read"
+            } else {
+                "other users could change the file"
+            }
+        )),
+    )
+}
+
+fn existing_owner(path: &Path) -> Option<Existing> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| Existing {
+        uid: m.uid(),
+        gid: m.gid(),
+        mode: m.mode(),
+    })
 }
 
 /// Why the files could not be written. Nothing is left half-written: `rolled_back` says
@@ -52,8 +100,107 @@ pub enum IoError {
     Symlink { path: PathBuf },
     #[error("{path} exists and is not a regular file (fix: move it away or choose another --out)")]
     NotAFile { path: PathBuf },
+    #[error("another acme-delegate write is writing into {dir} (it holds the lock file {lock}); wait for it to finish, then run write again")]
+    Locked { dir: PathBuf, lock: PathBuf },
+    #[error(
+        "cannot take the lock file {lock}: {why} (fix: check that {dir} is writable by this user)"
+    )]
+    LockFailed {
+        dir: PathBuf,
+        lock: PathBuf,
+        why: String,
+    },
     #[error("{0}")]
     Failed(Box<Failure>),
+}
+
+/// The lock file of an output folder (see [`lock_folders`]).
+pub const LOCK_FILE: &str = ".acme-delegate.lock";
+
+/// A folder's lock, held until dropped; the lock file is removed then (still locked, so
+/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]).
+pub struct FolderLock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the lock of every folder the files go to (its nearest existing ancestor when
+/// it is still to be created): two writes into one folder never interleave. A lock file
+/// that was removed (or replaced) between its open and its lock is not a lock: that run
+/// is told the folder is busy.
+pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let mut d = f
+                .path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            while !d.is_dir() {
+                match d.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => d = p.to_path_buf(),
+                    _ => {
+                        d = PathBuf::from(".");
+                        break;
+                    }
+                }
+            }
+            d
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut held = Vec::new();
+    for dir in dirs {
+        let lock = dir.join(LOCK_FILE);
+        let mut o = fs::OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let f = o.open(&lock).map_err(|e| IoError::LockFailed {
+            dir: dir.clone(),
+            lock: lock.clone(),
+            why: e.to_string(),
+        })?;
+        match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                use std::os::unix::fs::MetadataExt;
+                let same = match (f.metadata(), fs::metadata(&lock)) {
+                    (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                    _ => false,
+                };
+                if !same {
+                    return Err(IoError::Locked { dir, lock });
+                }
+                held.push(FolderLock {
+                    path: lock,
+                    _file: f,
+                })
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                return Err(IoError::Locked { dir, lock })
+            }
+            Err(e) => {
+                return Err(IoError::LockFailed {
+                    dir,
+                    lock,
+                    why: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// A failed step, and what the rollback did.
@@ -228,6 +375,8 @@ enum Undo {
 /// Writes every file, or none: on the first failure everything already written is undone
 /// (new files removed, replaced files restored from their backup, new directories removed).
 pub fn apply(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Written>, IoError> {
+    // One write per folder at a time.
+    let _locks = lock_folders(files)?;
     // Refuse symlinks and non-files before touching anything.
     let olds: Vec<Option<Vec<u8>>> = files
         .iter()
@@ -237,9 +386,10 @@ pub fn apply(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Written>,
     let mut done = Vec::new();
     for (f, old) in files.iter().zip(olds) {
         match write_one(f, &old, now, &mut undo) {
-            Ok(action) => done.push(Written {
+            Ok((action, note)) => done.push(Written {
                 path: f.path.clone(),
                 action,
+                note,
             }),
             Err(mut e) => {
                 let (rolled, failed) = roll_back(undo);
@@ -259,12 +409,14 @@ fn write_one(
     old: &Option<Vec<u8>>,
     now: OffsetDateTime,
     undo: &mut Vec<Undo>,
-) -> Result<Action, IoError> {
+) -> Result<(Action, Option<String>), IoError> {
     let action = action_for(f, old, now);
+    let before = old.as_ref().and_then(|_| existing_owner(&f.path));
+    let (mode, mut note) = mode_for(f, before);
     if action == Action::Unchanged {
-        set_mode(&f.path, f.mode)
+        set_mode(&f.path, mode)
             .map_err(|e| failed(&f.path, "set the mode of", e, "check the file's owner"))?;
-        return Ok(action);
+        return Ok((action, note));
     }
     let dir = f
         .path
@@ -283,7 +435,20 @@ fn write_one(
     let fix = "check that the directory exists, is writable by this user and has free space, or give --out DIR";
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| failed(&f.path, "create a temporary file next to", e, fix))?;
-    set_mode(tmp.path(), f.mode).map_err(|e| failed(&f.path, "set the mode of", e, fix))?;
+    set_mode(tmp.path(), mode).map_err(|e| failed(&f.path, "set the mode of", e, fix))?;
+    if let Some(b) = before {
+        // The owner and group of the file being replaced, as its admin set them.
+        if let Err(e) = std::os::unix::fs::fchown(tmp.as_file(), Some(b.uid), Some(b.gid)) {
+            let why = format!(
+                "its owner {}:{} could not be kept ({e}): run as that user or root",
+                b.uid, b.gid
+            );
+            note = Some(match note {
+                Some(n) => format!("{n}; {why}"),
+                None => why,
+            });
+        }
+    }
     tmp.write_all(f.contents.as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| failed(&f.path, "write", e, fix))?;
@@ -315,7 +480,7 @@ fn write_one(
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(action)
+    Ok((action, note))
 }
 
 /// Creates the missing directories of `dir`, each 0700, remembering them for rollback.
@@ -422,6 +587,13 @@ pub fn load_secrets(
             })?;
             s.tsig = Some(key);
         }
+        ZoneSpec::Provider {
+            key_file: Some(f), ..
+        } => {
+            let key = crate::zones::provider::read_key(f)
+                .map_err(|(what, fix)| crate::clients::write::WriteError::Missing { what, fix })?;
+            s.api_key = Some(key);
+        }
         _ => {}
     }
     Ok(s)
@@ -476,6 +648,67 @@ mod tests {
         assert_eq!(entries(&t.path().join("new")), ["b.yaml", "sub"]);
     }
 
+    /// A replaced file keeps its owner, group and mode (`root:traefik 0640` stayed so;
+    /// main made it `root:root 0600`), unless it let others read a secret: then the mode
+    /// is tightened, and the note says so.
+    #[test]
+    fn a_replaced_file_keeps_its_owner_group_and_mode_unless_a_secret_needs_tighter() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("traefik.env");
+        fs::write(&p, "OLD=1\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let root = fs::metadata("/proc/self").unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&p, Some(0), Some(4242)).unwrap();
+        }
+        let w = apply(&[secret(p.clone(), "S=hunter2\n", "hunter2")], now()).unwrap();
+        assert_eq!(mode(&p), 0o640);
+        assert_eq!(w[0].note, None);
+        if root {
+            let m = fs::metadata(&p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (0, 4242), "owner and group kept");
+        }
+        // World-readable with a secret: the others' bits go, and that is said.
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        let w = apply(&[secret(p.clone(), "S=hunter3\n", "hunter3")], now()).unwrap();
+        assert_eq!(mode(&p), 0o640);
+        let note = w[0].note.clone().unwrap();
+        assert!(note.contains("0644") && note.contains("0640"), "{note}");
+        // An unchanged file keeps its mode too.
+        let w = apply(&[secret(p.clone(), "S=hunter3\n", "hunter3")], now()).unwrap();
+        assert_eq!(w[0].action, Action::Unchanged);
+        assert_eq!(mode(&p), 0o640);
+        // A new file gets the planned mode.
+        let n = t.path().join("new.env");
+        apply(&[secret(n.clone(), "S=x\n", "x")], now()).unwrap();
+        assert_eq!(mode(&n), 0o600);
+    }
+
+    /// Two writes into one folder are locked against each other: while one holds the
+    /// folder's lock, the other writes nothing and says who holds it (main had no lock).
+    #[test]
+    fn a_folder_being_written_is_locked() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sub/lego.env");
+        let files = [secret(p.clone(), "S=hunter2\n", "hunter2")];
+        let held = lock_folders(&files).unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(
+            t.path().join(LOCK_FILE).exists(),
+            "the nearest existing folder"
+        );
+        let e = apply(&files, now()).unwrap_err();
+        assert!(matches!(e, IoError::Locked { .. }), "{e}");
+        assert!(e.to_string().contains(LOCK_FILE), "{e}");
+        assert!(!p.exists(), "nothing written");
+        drop(held);
+        assert!(!t.path().join(LOCK_FILE).exists(), "removed with the lock");
+        apply(&files, now()).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "S=hunter2\n");
+        assert!(!t.path().join(LOCK_FILE).exists());
+    }
+
     #[test]
     fn differing_file_is_backed_up_not_clobbered() {
         let t = tempfile::tempdir().unwrap();
@@ -496,7 +729,8 @@ mod tests {
         );
         assert_eq!(mode(&backup), 0o640);
         assert_eq!(fs::read_to_string(&p).unwrap(), "{\"new\": 1}\n");
-        assert_eq!(mode(&p), 0o600);
+        // The replaced file keeps its mode (issue 18: it was set to the planned 0600).
+        assert_eq!(mode(&p), 0o640);
         // A second change the same second gets its own backup name.
         apply(&[secret(p.clone(), "{\"newer\": 2}\n", "x")], now()).unwrap();
         assert!(t

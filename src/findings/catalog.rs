@@ -58,6 +58,7 @@ codes! {
     SplitHorizon = "SPLIT_HORIZON", Warning, "the system (inside) resolver sees a different chain than the outside";
     ClientNoCnameFollow = "CLIENT_NO_CNAME_FOLLOW", Error, "the issuing client writes the TXT at _acme-challenge.<name> instead of following the CNAME";
     ClientWrongZone = "CLIENT_WRONG_ZONE", Error, "the client's server, zone, alias or acme-dns account is not the CNAME target's";
+    ClientProviderMissing = "CLIENT_PROVIDER_MISSING", Warning, "the issuing client on this machine does not have the DNS provider the written config uses";
     ClientWhere = "CLIENT_WHERE", Info, "where the issuing client will write the TXT, and whether the CA will find it";
     SecretFileMode = "SECRET_FILE_MODE", Error, "a file holding client secrets is readable by group or others";
     ClientConfigUnreadable = "CLIENT_CONFIG_UNREADABLE", Error, "the issuing client's config could not be read or understood";
@@ -79,6 +80,10 @@ codes! {
     AcmednsTwoValues = "ACMEDNS_TWO_VALUES", Error, "more than two names of one order use one acme-dns record";
     TsigOverprivileged = "TSIG_OVERPRIVILEGED", Error, "the TSIG key may write more than TXT records in the validation zone";
     AcmednsUnhealthy = "ACMEDNS_UNHEALTHY", Error, "the acme-dns API does not answer GET /health";
+    AcmednsBadResponse = "ACMEDNS_BAD_RESPONSE", Error, "the acme-dns API answered with a field that cannot be trusted (not one label, outside its zone, control characters, too long)";
+    ProviderKeyRejected = "PROVIDER_KEY_REJECTED", Error, "the DNS provider's API refused the API key";
+    ProviderZoneMissing = "PROVIDER_ZONE_MISSING", Error, "the DNS provider's API does not have the validation zone";
+    ProviderUnreachable = "PROVIDER_UNREACHABLE", Error, "the DNS provider's API could not be reached or refused the TXT change";
     AcmednsPlainHttp = "ACMEDNS_PLAIN_HTTP", Warning, "the acme-dns API is reached over plain http on another host: its passwords cross the network in clear text";
     ProofPublishFailed = "PROOF_PUBLISH_FAILED", Error, "the test TXT could not be published in the validation zone";
     ProofNotPublished = "PROOF_NOT_PUBLISHED", Error, "an authoritative server of the target's zone never served the test TXT";
@@ -88,7 +93,7 @@ codes! {
     DnsIntercepted = "DNS_INTERCEPTED", Info, "this network answers DNS queries itself (a proxy, captive portal or filter): the authoritative view cannot be read from here";
     AuthUnreachable = "AUTH_UNREACHABLE", Info, "no root server can be reached from here: only the resolvers' view is available, the verdict is inconclusive";
     ChallengeZoneCut = "CHALLENGE_ZONE_CUT", Info, "_acme-challenge.<name> is a zone of its own (delegated by NS): its servers serve the TXT";
-    CnameParentOnly = "CNAME_PARENT_ONLY", Error, "no CNAME at _acme-challenge.<name>, but a parent name has one: it does not cover child names";
+    CnameParentOnly = "CNAME_PARENT_ONLY", Info, "no CNAME at _acme-challenge.<name>, but a parent name has one: it does not cover child names (context beside CNAME_MISSING)";
     NameCaseDiffers = "NAME_CASE_DIFFERS", Info, "a CNAME is published with capitals: names compare case-insensitively, some clients do not";
     TargetTypeNxdomain = "TARGET_TYPE_NXDOMAIN", Warning, "the target's servers answer NXDOMAIN to a non-TXT question at a name that has a TXT";
     ClientZoneWalk = "CLIENT_ZONE_WALK", Warning, "an SOA walk from the system resolver (as lego and cert-manager do) finds another zone than the target's";
@@ -98,7 +103,9 @@ codes! {
     ServerNoTcp = "SERVER_NO_TCP", Warning, "a server of a zone on the chain does not answer over TCP";
     ServerEdnsBroken = "SERVER_EDNS_BROKEN", Warning, "a server of a zone on the chain mishandles EDNS (FORMERR, no OPT, or drops the query)";
     ServerCaseFolded = "SERVER_CASE_FOLDED", Warning, "a server of a zone on the chain does not keep the query name's case (0x20)";
+    CnameTargetDoubled = "CNAME_TARGET_DOUBLED", Error, "the CNAME target has the owner's zone appended (written without its trailing dot in a panel that appends the zone)";
     SoaSerialMismatch = "SOA_SERIAL_MISMATCH", Warning, "the servers of a zone on the chain return different SOA serials";
+    PerspectivesDisagree = "PERSPECTIVES_DISAGREE", Error, "the delegation works from some networks and not from others (merge): error beyond the --quorum, warning within it";
 }
 
 impl Code {

@@ -8,6 +8,10 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// The outcome shown for a resolver that was not asked (no poisoning: `check` and
+/// `diagnose` ask a resolver only once the authoritative view is right).
+pub const NOT_ASKED: &str = "NOT_ASKED";
+
 /// Validating resolvers give up at about this many CNAME hops.
 pub const MAX_HOPS: usize = 32;
 
@@ -116,6 +120,8 @@ pub struct Vantage {
     pub name: String,
     pub kind: VantageKind,
     pub addr: SocketAddr,
+    /// The resolver the CA uses (config `ca = true`).
+    pub ca: bool,
 }
 
 /// What one resolver answered, read as a chain.

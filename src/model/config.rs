@@ -27,6 +27,9 @@ pub fn project_dirs() -> Option<directories::ProjectDirs> {
 pub struct Resolver {
     pub name: String,
     pub address: SocketAddr,
+    /// The resolver the CA itself uses (`ca = true`, for a private CA): a negative
+    /// cache, a failure or a wrong answer there is an error, not a warning.
+    pub ca: bool,
 }
 
 /// The effective configuration.
@@ -90,6 +93,7 @@ struct RawConfig {
 struct RawResolver {
     name: Spanned<String>,
     address: Spanned<String>,
+    ca: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -181,7 +185,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
             let fix = if msg.contains("unknown field") {
-                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, poll_interval_ms, max_qps_per_server, [[resolvers]] name/address, [system] enabled/resolv_conf/servers"
+                "remove or rename the key; known keys: roots, timeout_ms, attempts, max_inflight, poll_interval_ms, max_qps_per_server, [[resolvers]] name/address/ca, [system] enabled/resolv_conf/servers"
             } else {
                 "see docs/config.md for the expected type of each key"
             };
@@ -291,6 +295,7 @@ impl Config {
                 cfg.resolvers.push(Resolver {
                     name,
                     address: addr(&r.address, "resolvers.address")?,
+                    ca: r.ca.unwrap_or(false),
                 });
             }
         }
@@ -461,6 +466,7 @@ mod tests {
         let resolver = |name: &str, address: &str| Resolver {
             name: name.into(),
             address: address.parse().unwrap(),
+            ca: false,
         };
         let before = Config {
             source: None,
@@ -590,8 +596,9 @@ servers = ["127.0.0.55:53"]
         assert_eq!(e.key.as_deref(), Some("system.resolv_conf"));
         assert!(e.to_string().contains("/nonexistent/resolv.conf"), "{e}");
         assert!(e.to_string().contains("does not exist"), "{e}");
+        // A device is not read at all (issue 18: only regular files are).
         let e = Config::from_file(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 
     #[test]

@@ -11,10 +11,79 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 /// The largest list of names read (`--names-from`): 64 MiB, about two million names.
 pub const MAX_NAMES_BYTES: u64 = 64 << 20;
 
+/// The largest report read (`merge`): 1 GiB, a `check --json` of about 100,000 names.
+pub const MAX_REPORT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `max` bytes of the regular file `path`; anything else (a directory, a
+/// FIFO, a device such as `/dev/zero`) is an `InvalidInput` error that says so. Checked
+/// before opening (opening a FIFO would wait for a writer) and again on the opened file
+/// (what is read is what was checked).
+pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let not_regular = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, FIFO or device); give a file, or - for standard input",
+        )
+    };
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let f = File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB ({max} bytes at most); give the right file",
+                max >> 20
+            ),
+        ));
+    }
+    read_at_most(f, max)
+}
+
 /// Reads at most [`MAX_INPUT_BYTES`] of `path`; a larger file (or an endless one such as
-/// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest.
+/// `/dev/zero`) is an `InvalidData` error that says so, without reading the rest. Only a
+/// regular file is read ([`open_regular`]).
 pub fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
-    read_at_most(File::open(path)?, MAX_INPUT_BYTES)
+    read_at_most(open_regular(path)?, MAX_INPUT_BYTES)
+}
+
+/// Opens an input file for reading, refusing anything that is not a regular file (a
+/// FIFO, whose open or read would wait forever for a writer; a device such as
+/// `/dev/zero`; a socket; a directory) with an `InvalidInput` error that names the kind.
+/// The kind is read before the open (so a FIFO is never opened) and again from the opened
+/// file (so a path swapped in between is not read either).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    not_regular(&fs::metadata(path)?.file_type())?;
+    let f = File::open(path)?;
+    not_regular(&f.metadata()?.file_type())?;
+    Ok(f)
+}
+
+fn not_regular(t: &fs::FileType) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        return Ok(());
+    }
+    let kind = if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {kind}, not a regular file; give the path of a regular file"),
+    ))
 }
 
 /// Reads at most `max` bytes of `from`; more is an `InvalidData` error that says so,
@@ -155,8 +224,12 @@ mod tests {
         let e = read_limited(&big).unwrap_err();
         assert!(e.to_string().contains("1 MiB"), "{e}");
         let t = std::time::Instant::now();
+        // A device (or a FIFO) is refused without reading (issue 18).
         let e = read_limited(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(
+            e.to_string().contains("a device, not a regular file"),
+            "{e}"
+        );
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         fs::remove_dir_all(&d).unwrap();
     }
@@ -254,5 +327,26 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(e.to_string().contains("a.prom"), "{e}");
         fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn only_regular_files_within_the_cap_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("report.json");
+        fs::write(&f, b"{\"names\": []}").unwrap();
+        assert_eq!(read_regular_at_most(&f, 100).unwrap(), b"{\"names\": []}");
+        let e = read_regular_at_most(&f, 4).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("larger than"), "{e}");
+        let e = read_regular_at_most(dir.path(), 100).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = read_regular_at_most(Path::new("/dev/zero"), 100).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert_eq!(
+            read_regular_at_most(&dir.path().join("missing"), 100)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }

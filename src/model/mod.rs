@@ -2,7 +2,9 @@
 //! The bottom layer: it imports nothing else of this crate.
 
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod files;
 pub mod name;
 pub mod plan;
+pub mod providers;

@@ -275,6 +275,15 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
             "it has a single label; give a fully-qualified name such as example.com".into(),
         ));
     }
+    if let Some(tld) = ascii
+        .rsplit('.')
+        .next()
+        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err(format!(
+            "its top-level label {tld:?} is all digits: no top-level domain is numeric (RFC 3696 section 2), and a CA refuses the name; give a name under a real TLD (example.com)"
+        )));
+    }
     let host = Name::from_ascii(&ascii);
     Ok(InputName {
         input: input.to_string(),
@@ -523,6 +532,16 @@ mod tests {
         }
         // A name that merely looks numeric in one label is still a name.
         assert!(parse_input("1.2.3.example.com").is_ok());
+        assert!(parse_input("example.123abc").is_ok());
+    }
+
+    /// An all-numeric TLD is refused (main accepted `www.example.123`).
+    #[test]
+    fn an_all_numeric_tld_is_refused() {
+        for bad in ["www.example.123", "example.42.", "*.a.0", "1.2.3.4.5"] {
+            let e = parse_input(bad).unwrap_err().to_string();
+            assert!(e.contains("all digits"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum ZoneSpec {
         /// CIDRs the accounts may update from.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         allowfrom: Vec<String>,
+        /// The acme-dns server's `domain` (`--domain`): a registration whose fulldomain is
+        /// not under it is refused (`ACMEDNS_BAD_RESPONSE`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<Name>,
     },
     /// An RFC 2136 zone with a TSIG key scoped to TXT updates.
     Rfc2136 {
@@ -25,8 +29,19 @@ pub enum ZoneSpec {
         zone: Name,
         key_file: PathBuf,
     },
-    /// A throwaway zone at a DNS provider (lego provider code) written by the issuing client.
-    Provider { provider: String, domain: Name },
+    /// A throwaway zone at a DNS provider (lego provider code) written by the issuing
+    /// client. With `api` and `key_file` (a provider acme-delegate drives, e.g. `pdns`),
+    /// acme-delegate writes it too: `plan` checks the key, `prove` and `hook` publish.
+    Provider {
+        provider: String,
+        domain: Name,
+        /// The provider's API base URL (`--api`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api: Option<String>,
+        /// The file holding the API key (0600).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_file: Option<PathBuf>,
+    },
     /// A hosted service that handed out the target.
     Hosted { target: Name },
 }
@@ -63,6 +78,28 @@ impl PlannedName {
     /// The owner as a DNS panel that appends the zone wants it.
     pub fn relative_owner(&self) -> Option<String> {
         self.zone.as_ref().map(|z| self.challenge.relative_to(z))
+    }
+
+    /// For a DNS panel that appends the zone: the name to enter there, and the name that
+    /// pasting the full name there creates (the doubled-zone mistake).
+    pub fn panel_names(&self) -> Option<(String, String)> {
+        let z = self.zone.as_ref()?;
+        Some((
+            self.challenge.relative_to(z),
+            format!("{}{}", self.challenge, z.without_dot()),
+        ))
+    }
+
+    /// The panel hint, as `plan` and the wizard say it.
+    pub fn panel_hint(&self) -> Option<[String; 2]> {
+        self.panel_names().map(|(rel, doubled)| {
+            [
+                format!("in a DNS panel that appends the zone, the name is:  {rel}"),
+                format!(
+                    "(pasting the full name there creates {doubled}: the doubled-zone mistake)"
+                ),
+            ]
+        })
     }
 
     /// A zone-file line.

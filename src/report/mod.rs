@@ -1,6 +1,7 @@
 //! The report: the model `check` and `diagnose` return (what `--json` prints) and the
 //! Prometheus textfile, built from the evidence and the findings; the faces render it.
 
+pub mod merge;
 pub mod prometheus;
 
 use crate::dns::{Exchange, Name, Outcome, RData};
@@ -210,6 +211,26 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
             ms: ex.ms(),
         });
     }
+    // The resolvers not asked (no poisoning): each says so, with the reason.
+    for v in ev
+        .not_asked
+        .iter()
+        .flat_map(|(vs, why)| vs.iter().map(move |v| (v, why)))
+    {
+        let (v, why) = v;
+        views.push(View {
+            vantage: v.name.clone(),
+            kind: v.kind,
+            server: v.addr.to_string(),
+            zone: None,
+            question: format!("{} TXT", ev.input.challenge),
+            outcome: crate::findings::evidence::NOT_ASKED.into(),
+            detail: Some(why.clone()),
+            authoritative: false,
+            chain: vec![],
+            ms: 0,
+        });
+    }
     let mut chain: Vec<ChainEntry> = Vec::new();
     if ev.challenge_is_cut() {
         // The zone cut at the challenge name: its parent delegates it by NS.
@@ -232,6 +253,11 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
     chain.extend(end_entry(&ev.chain.end));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    // Works only when the authoritative servers of the name's zone settled the chain (a
+    // TXT, or a negative answer): a walk that never reached such an answer (no server, a
+    // referral loop, only failures) cannot say that the CA will find the TXT; without an
+    // error that names the cause, that is inconclusive.
+    let settled = !matches!(ev.chain.end, End::Failed { .. });
     // No authoritative view from this network (intercepted, or no route to the roots).
     let blind = findings
         .iter()
@@ -240,8 +266,8 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         name: ev.input.identifier.clone(),
         challenge: ev.input.challenge.clone(),
         target: ev.chain.target().cloned(),
-        ok: ok && any_response && !blind,
-        inconclusive: !any_response || blind,
+        ok: ok && any_response && !blind && settled,
+        inconclusive: !any_response || blind || (ok && !settled),
         chain: compact(chain),
         views,
         findings,
@@ -329,4 +355,71 @@ pub fn write_json<W: std::io::Write>(r: &Report, out: W) -> std::io::Result<()> 
     serde_json::to_writer_pretty(&mut out, r)?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// Where and when a report was taken (`--vantage-label`), and with which resolvers: the
+/// fields `merge` needs to set reports from several networks side by side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Taken {
+    /// The network the report was taken from (`--vantage-label`; default: the host name).
+    pub vantage_label: String,
+    /// When the run finished (RFC 3339, UTC).
+    pub taken_at: String,
+    /// The resolvers asked, configured ones first, then the system's.
+    pub resolvers: Vec<ResolverUsed>,
+}
+
+/// One resolver a report asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ResolverUsed {
+    pub name: String,
+    /// `resolver` or `system`.
+    pub kind: String,
+    /// `ip:port`.
+    pub server: String,
+}
+
+impl Taken {
+    /// Taken now, from `vantage_label`, with the resolvers `vantages`.
+    pub fn now(vantage_label: &str, vantages: &[crate::findings::evidence::Vantage]) -> Taken {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Taken {
+            vantage_label: vantage_label.to_string(),
+            taken_at: crate::model::clock::rfc3339(secs),
+            resolvers: vantages
+                .iter()
+                .map(|v| ResolverUsed {
+                    name: v.name.clone(),
+                    kind: match v.kind {
+                        VantageKind::System => "system",
+                        _ => "resolver",
+                    }
+                    .into(),
+                    server: v.addr.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The `--json` document of `check` and `diagnose`: the report and where it was taken.
+#[derive(Serialize)]
+pub struct TakenReport<'a> {
+    pub version: u32,
+    #[serde(flatten)]
+    pub taken: &'a Taken,
+    pub names: &'a [NameReport],
+}
+
+impl<'a> TakenReport<'a> {
+    pub fn new(report: &'a Report, taken: &'a Taken) -> Self {
+        TakenReport {
+            version: report.version,
+            taken,
+            names: &report.names,
+        }
+    }
 }

@@ -9,6 +9,7 @@ use crate::tui::state::nav::{ask_quit, back, forward, go, quit_now};
 use crate::tui::state::zone::Setup;
 use crate::tui::state::{Action, Effect, Overlay, Purpose, Screen, State, Step};
 use crate::tui::theme::Level;
+use crate::tui::widgets::text_pane;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -18,6 +19,7 @@ use std::time::{Duration, SystemTime};
 pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
     let mut fx = Vec::new();
     s.dirty = true;
+    let overlay_before = s.overlay.clone();
     match a {
         Action::Tick(now) => s.dirty = on_tick(&mut s, now, &mut fx),
         Action::Resize(w, h) => s.size = (w, h),
@@ -42,7 +44,13 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
         Action::FilesPlanned(r) => client::on_planned(&mut s, r),
         Action::FilesWritten(r) => client::on_written(&mut s, r, &mut fx),
         Action::Copied(r) => match r {
-            Ok(rep) => s.say(Level::Ok, rep.line()),
+            Ok(rep) => {
+                let lvl = match rep.via {
+                    crate::tui::clipboard::Via::System => Level::Ok,
+                    crate::tui::clipboard::Via::Osc52 => Level::Info,
+                };
+                s.say(lvl, rep.line())
+            }
             Err(e) => s.say(Level::Bad, format!("could not copy: {e}")),
         },
         Action::Saved(r) => match r {
@@ -64,10 +72,15 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
         }
         Action::Terminate => quit_now(&mut s, &mut fx),
     }
+    if s.overlay != overlay_before {
+        // A new popup starts at its top.
+        s.popup_pane = Default::default();
+    }
     (s, fx)
 }
 
-/// How long the all-green grid stays on screen before the wizard moves on.
+/// How long the all-green grid stays on screen before the wizard moves on (only when the
+/// user has not moved the selection since the poll started).
 pub const ADVANCE_AFTER: Duration = Duration::from_secs(2);
 
 /// Ticks move the spinner and the ages; they redraw only when something shows them.
@@ -77,6 +90,16 @@ fn on_tick(s: &mut State, now: SystemTime, fx: &mut Vec<Effect>) -> bool {
     s.frame = s.frame.wrapping_add(1);
     if s.screen == Screen::Wizard(Step::Poll) {
         if let Some(at) = s.poll.all_green_at {
+            if s.poll.held {
+                if s.status
+                    .as_ref()
+                    .is_none_or(|st| st.text != poll::ALL_GREEN_HELD)
+                {
+                    s.say(Level::Ok, poll::ALL_GREEN_HELD);
+                    return true;
+                }
+                return second_changed;
+            }
             if now.duration_since(at).unwrap_or_default() >= ADVANCE_AFTER {
                 go(s, Screen::Wizard(Step::Proof), fx);
                 s.say(Level::Ok, poll::ALL_GREEN);
@@ -117,6 +140,7 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if k.code == KeyCode::F(1) || (is(&k, KeyCode::Char('?')) && !screens::typing_question(s)) {
         s.overlay = Some(Overlay::Help);
+        s.popup_pane = Default::default();
         return;
     }
     if s.too_small() {
@@ -139,7 +163,12 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     let typing = screens::typing(s);
     match k.code {
         KeyCode::Esc if s.busy() => cancel_running(s, fx),
-        KeyCode::Esc => ask_quit(s, fx),
+        // Esc goes back one step; only the first screen (and the troubleshooter's one)
+        // quits on it. q quits everywhere.
+        KeyCode::Esc => match s.screen {
+            Screen::Wizard(Step::Names) | Screen::Troubleshoot => ask_quit(s, fx),
+            Screen::Wizard(_) => back(s, fx),
+        },
         KeyCode::Char('q') if !typing => ask_quit(s, fx),
         KeyCode::Char('b') if !typing => back(s, fx),
         KeyCode::Char('n') if !typing => forward(s, fx),
@@ -149,7 +178,11 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
 
 fn on_overlay_key(s: &mut State, o: Overlay, k: KeyEvent, fx: &mut Vec<Effect>) {
     match o {
-        Overlay::Help => s.overlay = None,
+        Overlay::Help => match text_pane::scroll(s.popup_pane, s.hits.popup_pane, &k) {
+            // j/k, the arrows, PgUp/PgDn and the wheel scroll; any other key closes.
+            Some(p) if !is(&k, KeyCode::Char(' ')) => s.popup_pane = p,
+            _ => s.overlay = None,
+        },
         Overlay::ConfirmQuit => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => quit_now(s, fx),
             _ => {
@@ -168,7 +201,11 @@ fn on_overlay_key(s: &mut State, o: Overlay, k: KeyEvent, fx: &mut Vec<Effect>) 
                 s.overlay = None;
                 ask_quit(s, fx);
             }
-            _ => s.overlay = None,
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => s.overlay = None,
+            _ => match text_pane::scroll(s.popup_pane, s.hits.popup_pane, &k) {
+                Some(p) => s.popup_pane = p,
+                None => s.dirty = false,
+            },
         },
         Overlay::Resume => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {

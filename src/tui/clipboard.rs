@@ -24,6 +24,9 @@ impl fmt::Display for Via {
     }
 }
 
+/// The tmux setting an app's OSC 52 copy needs (tmux drops it by default).
+pub const TMUX_SETTING: &str = "set -g set-clipboard on";
+
 /// Above this many bytes some terminals drop an OSC 52 copy.
 pub const OSC52_SAFE_BYTES: usize = 1024;
 
@@ -36,12 +39,21 @@ pub struct CopyReport {
     pub bytes: usize,
     /// Why the system clipboard was not used although a display exists.
     pub fallback: Option<String>,
+    /// Running inside tmux (`$TMUX`), which drops an app's OSC 52 by default.
+    pub tmux: bool,
 }
 
 impl CopyReport {
-    /// The status line after a copy.
+    /// The status line after a copy. OSC 52 has no acknowledgement (and tmux drops it
+    /// by default): it says "sent", never "copied".
     pub fn line(&self) -> String {
-        let mut s = format!("copied {} via {}", self.what, self.via);
+        let mut s = match self.via {
+            Via::Osc52 => format!("{} sent to the terminal (OSC 52)", self.what),
+            Via::System => format!("copied {} to {}", self.what, self.via),
+        };
+        if self.via == Via::Osc52 && self.tmux {
+            s.push_str(&format!("; tmux passes it on only with: {TMUX_SETTING}"));
+        }
         if let Some(why) = &self.fallback {
             s.push_str(&format!(" (system clipboard: {why})"));
         }
@@ -65,6 +77,7 @@ pub fn prefer_osc52(var: impl Fn(&str) -> Option<String>) -> bool {
 /// the copying process serves the text for as long as it lives.
 pub struct Clipboard {
     osc52_only: bool,
+    tmux: bool,
     system: Option<arboard::Clipboard>,
     system_error: Option<String>,
 }
@@ -73,6 +86,7 @@ impl Clipboard {
     pub fn from_env() -> Clipboard {
         Clipboard {
             osc52_only: prefer_osc52(|k| std::env::var(k).ok()),
+            tmux: std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()),
             system: None,
             system_error: None,
         }
@@ -85,11 +99,13 @@ impl Clipboard {
         text: &str,
         term: &mut impl Write,
     ) -> Result<CopyReport, Osc52Error> {
+        let tmux = self.tmux;
         let report = |via, fallback| CopyReport {
             what: what.to_string(),
             via,
             bytes: text.len(),
             fallback,
+            tmux,
         };
         if !self.osc52_only {
             match self.system_copy(text) {
@@ -169,6 +185,7 @@ mod tests {
     fn osc52_sequence_is_base64_of_the_text() {
         let mut c = Clipboard {
             osc52_only: true,
+            tmux: false,
             system: None,
             system_error: None,
         };
@@ -183,6 +200,7 @@ mod tests {
     fn a_failing_system_clipboard_falls_back_and_says_why() {
         let mut c = Clipboard {
             osc52_only: false,
+            tmux: false,
             system: None,
             system_error: Some("X11 server connection unreachable".into()),
         };
@@ -196,6 +214,7 @@ mod tests {
             via: Via::Osc52,
             bytes: 5000,
             fallback: None,
+            tmux: false,
         };
         assert!(big.line().contains("1 KB"));
     }

@@ -26,7 +26,7 @@ use crate::model::name::{parse_all, parse_target, InputName};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
-use crate::tui::state::client::{DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::client::{ClientNext, DiffLine, FileChange, FilePlan, PlannedFile};
 use crate::tui::state::zone::{KeyInput, Setup, SetupRequest, ZoneInput};
 use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
@@ -279,6 +279,7 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             api: api.clone(),
             storage: storage.clone(),
             allowfrom: allowfrom.clone(),
+            domain: None,
         },
         ZoneInput::Rfc2136 { server, zone, key } => ZoneSpec::Rfc2136 {
             server: server.clone(),
@@ -295,6 +296,8 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
+            api: None,
+            key_file: None,
             provider: provider.clone(),
             domain: dns(domain, "zone")?,
         },
@@ -335,7 +338,7 @@ pub async fn setup<T: Transport>(
 ) -> Result<Setup, ZoneError> {
     let names =
         parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
-    let spec = spec_of(&req.zone).await?;
+    let spec = setup::record_store(spec_of(&req.zone).await?);
     if let ZoneInput::AcmeDns {
         register: false,
         storage,
@@ -387,8 +390,17 @@ pub async fn setup<T: Transport>(
 
 /// The lines of a unified diff, without its headers.
 fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    // The `---`/`+++` file header comes before the first hunk; inside a hunk every line is
+    // content: a removed line `-- x` reads `--- x`.
+    let mut in_hunk = false;
     diff.lines()
-        .filter(|l| !(l.starts_with("---") || l.starts_with("+++") || l.starts_with("@@")))
+        .filter(|l| {
+            if l.starts_with("@@") {
+                in_hunk = true;
+                return false;
+            }
+            in_hunk || !(l.starts_with("---") || l.starts_with("+++"))
+        })
         .map(|l| {
             let mut c = l.chars();
             let sign = c.next().filter(|s| matches!(s, '+' | '-')).unwrap_or(' ');
@@ -412,11 +424,15 @@ pub fn plan_files(
     opts.secrets = io::load_secrets(plan).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     let mut owners = Vec::new();
-    let mut next_command = None;
+    let mut next = Vec::new();
     let mut notes = Vec::new();
     for &c in clients {
         let out = writers::write(c, plan, &opts).map_err(|e| e.to_string())?;
-        next_command = next_command.or_else(|| out.next_commands.first().cloned());
+        next.push(ClientNext {
+            client: c.to_string(),
+            commands: out.next_commands.clone(),
+            notes: out.notes.clone(),
+        });
         notes.extend(
             out.findings
                 .iter()
@@ -446,7 +462,7 @@ pub fn plan_files(
     Ok((
         FilePlan {
             files: shown,
-            next_command,
+            next,
             notes,
         },
         files,
@@ -473,7 +489,9 @@ pub struct EngineRunner<T: Transport> {
     diagnosis: Option<CancellationToken>,
     proof: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
     /// The files of the last preview, with their real content.
-    writes: Arc<Mutex<Vec<writers::PlannedFile>>>,
+    /// The files of the last preview, with the plan they were made from: Enter writes
+    /// them only while that is still the plan (a new plan needs a new preview).
+    writes: Arc<Mutex<(Option<Plan>, Vec<writers::PlannedFile>)>>,
 }
 
 impl<T: Transport + 'static> EngineRunner<T> {
@@ -492,7 +510,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             setup: None,
             diagnosis: None,
             proof: None,
-            writes: Arc::new(Mutex::new(Vec::new())),
+            writes: Arc::new(Mutex::new((None, Vec::new()))),
         }
     }
 
@@ -581,6 +599,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             check: CheckOptions {
                 expect_target: None,
                 planned: self.planned(),
+                ..Default::default()
             },
             interval: self.engine.config.poll_interval.max(MIN_POLL_INTERVAL),
             timeout: self.poll_timeout,
@@ -665,22 +684,34 @@ impl<T: Transport + 'static> EngineRunner<T> {
         opts
     }
 
-    fn start_plan_files(&mut self, clients: Vec<Client>) -> Vec<Action> {
+    fn start_plan_files(
+        &mut self,
+        clients: Vec<Client>,
+        options: crate::tui::state::client::ClientOptions,
+    ) -> Vec<Action> {
         let Some(plan) = self.plan.clone() else {
             return vec![Action::FilesPlanned(Err(
                 "no plan yet: the zone step has not run".into(),
             ))];
         };
-        let opts = self.write_options();
+        let mut opts = self.write_options();
+        // The client step's fields, as `write`'s flags.
+        opts.server = options.server;
+        opts.email = options.email;
+        opts.out = options
+            .out
+            .map(|o| if o.is_absolute() { o } else { opts.cwd.join(o) });
+        opts.resolvers = options.resolvers;
         let (tx, writes) = (self.tx.clone(), self.writes.clone());
         self.spawn(async move {
+            let made_from = plan.clone();
             let r = tokio::task::spawn_blocking(move || {
                 plan_files(&plan, opts, &clients, time::OffsetDateTime::now_utc())
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
             let r = r.map(|(preview, files)| {
-                *writes.lock().unwrap_or_else(|p| p.into_inner()) = files;
+                *writes.lock().unwrap_or_else(|p| p.into_inner()) = (Some(made_from), files);
                 preview
             });
             let _ = tx.send(Action::FilesPlanned(r)).await;
@@ -689,7 +720,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
     }
 
     fn start_write(&mut self) -> Vec<Action> {
-        let files = self
+        let (made_from, files) = self
             .writes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -697,6 +728,17 @@ impl<T: Transport + 'static> EngineRunner<T> {
         if files.is_empty() {
             return vec![Action::FilesWritten(Err(
                 "nothing to write: preview the files first".into(),
+            ))];
+        }
+        if made_from != self.plan {
+            // The preview is of an earlier plan: its files are never written for this one.
+            self.writes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .1
+                .clear();
+            return vec![Action::FilesWritten(Err(
+                "nothing was written: the preview was made for an earlier plan; preview the files again".into(),
             ))];
         }
         let tx = self.tx.clone();
@@ -765,7 +807,9 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                     t.cancel();
                 }
             }
-            Effect::PlanFiles { clients } => return self.start_plan_files(clients),
+            Effect::PlanFiles { clients, options } => {
+                return self.start_plan_files(clients, options)
+            }
             Effect::WriteFiles => return self.start_write(),
             Effect::Copy { what, text } => {
                 let copied = self
@@ -953,6 +997,19 @@ mod tests {
         assert_eq!(d[1].text, "B=****");
     }
 
+    /// A removed (or added) line that itself starts with `--` (or `++`) is content, not a
+    /// header: main hid it.
+    #[test]
+    fn removed_lines_starting_with_dashes_are_shown() {
+        let d = diff_lines(
+            "--- /x\n+++ /x\n@@ -1,3 +1,3 @@\n--- a yaml document start\n+++ plus\n same\n@@ -9 +9 @@\n-z\n",
+        );
+        let signs: String = d.iter().map(|l| l.sign).collect();
+        assert_eq!(signs, "-+ -");
+        assert_eq!(d[0].text, "-- a yaml document start");
+        assert_eq!(d[1].text, "++ plus");
+    }
+
     #[test]
     fn lego_files_for_an_rfc2136_plan_are_previewed_masked_then_written_0600() {
         use std::os::unix::fs::PermissionsExt;
@@ -978,7 +1035,7 @@ mod tests {
         )
         .unwrap();
         assert!(!shown.files.is_empty());
-        assert!(shown.next_command.as_deref().unwrap_or("").contains("lego"));
+        assert!(shown.next[0].commands[0].contains("lego"));
         let all: String = shown
             .files
             .iter()
@@ -994,6 +1051,39 @@ mod tests {
         let mode = std::fs::metadata(&env.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The preview is tied to the plan it was made from: after a new plan, Enter (write)
+    /// refuses the earlier preview's files (main wrote the previous plan's files).
+    #[tokio::test]
+    async fn a_preview_of_an_earlier_plan_is_never_written() {
+        let dir = std::env::temp_dir().join(format!("ad-tui-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let old_plan = crate::tui::tests::plan();
+        let mut new_plan = old_plan.clone();
+        new_plan.names[0].target = Name::from_ascii("other-target.acme.lab");
+        let file = writers::PlannedFile::public(dir.join("out/x.env"), "A=1\n".into());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let mut runner = EngineRunner::new(Engine::new(Config::defaults()), tx);
+        *runner.writes.lock().unwrap() = (Some(old_plan.clone()), vec![file.clone()]);
+        runner.plan = Some(new_plan);
+        let a = runner.run(Effect::WriteFiles);
+        let [Action::FilesWritten(Err(e))] = a.as_slice() else {
+            panic!("{a:?}")
+        };
+        assert!(e.contains("earlier plan"), "{e}");
+        assert!(!dir.join("out/x.env").exists(), "nothing written");
+        // The preview of the current plan is written.
+        *runner.writes.lock().unwrap() = (Some(old_plan.clone()), vec![file]);
+        runner.plan = Some(old_plan);
+        assert!(runner.run(Effect::WriteFiles).is_empty());
+        let done = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(done, Action::FilesWritten(Ok(_))), "{done:?}");
+        assert!(dir.join("out/x.env").exists());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[tokio::test]

@@ -65,6 +65,8 @@ pub struct Outcome {
     pub exit_code: u8,
     /// The last status line, for the shell.
     pub last_status: Option<String>,
+    /// What the user leaves with (the wizard: verdict, plan, files, next commands).
+    pub summary: Vec<String>,
 }
 
 /// Why the TUI could not run.
@@ -101,6 +103,8 @@ pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
             (s, vec![])
         }
     };
+    let mut state = state;
+    state.config_path = opts.config_path.clone();
     let plan = opts.plan;
     let plan_path = opts.plan_path;
     let config_path = opts.config_path;
@@ -110,14 +114,20 @@ pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
         r.config_path = config_path;
     })
     .await?;
-    Ok(Outcome {
-        exit_code: if end.screen == state::Screen::Wizard(state::Step::Done) {
-            0
-        } else {
-            1
-        },
-        last_status: end.status.map(|s| s.text),
-    })
+    Ok(wizard_outcome(&end))
+}
+
+/// How the wizard ended: exit 0 only on the Done screen with the poll and the proof
+/// passed for every name; the summary (verdict, plan, files, next commands, cron line)
+/// is printed after the screen closes.
+pub fn wizard_outcome(end: &State) -> Outcome {
+    let done = end.screen == state::Screen::Wizard(state::Step::Done);
+    let set_up = done && state::done::summary(end).set_up();
+    Outcome {
+        exit_code: if set_up { 0 } else { 1 },
+        last_status: end.status.as_ref().map(|s| s.text.clone()),
+        summary: state::done::exit_summary(end),
+    }
 }
 
 /// Opens the troubleshooter.
@@ -146,6 +156,7 @@ pub async fn run_troubleshooter(opts: TroubleshootOptions) -> Result<Outcome, Tu
     Ok(Outcome {
         exit_code: u8::from(errors || end.trouble.checked_at.is_none()),
         last_status: end.status.map(|s| s.text),
+        summary: vec![],
     })
 }
 

@@ -2,9 +2,14 @@
 //! drive them alike: where each name's CNAME points, and how to publish/remove a TXT.
 
 use super::acme_dns::{
-    diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi, AcmeDnsError, UpdateOutcome,
+    check_allowfrom, diagnose_forbidden, storage_key, Account, AccountStore, AcmeDnsApi,
+    AcmeDnsError, UpdateOutcome,
 };
-use super::rfc2136::{probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UpdateReport};
+use super::rfc2136::{
+    maybe_applied, probe_scope, publish_txt, remove_txt, ScopeVerdict, TsigKey, UndoOnDrop,
+    UpdateReport,
+};
+use super::update::UpdateOp;
 use crate::dns::Name;
 use crate::findings::Code;
 use crate::findings::Finding;
@@ -27,6 +32,17 @@ const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ZoneError {
     pub message: String,
     pub fix: String,
+}
+
+impl ZoneError {
+    /// The finding code this error stands for, when it is one (its message starts with
+    /// the code, e.g. `ACMEDNS_BAD_RESPONSE`).
+    pub fn code(&self) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| self.message.starts_with(&format!("{}: ", c.as_str())))
+    }
 }
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
@@ -58,6 +74,16 @@ pub trait ValidationZone: Send + Sync {
         target: &'a Name,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), ZoneError>>;
+    /// A shell command that removes the TXT `token` at `target` (for a record left
+    /// behind); it names the key or account file, never a secret.
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        format!("remove the TXT record \"{token}\" at {target} with your DNS provider's tools")
+    }
+    /// Does `remove` delete the TXT? acme-dns cannot: a value stays until the next two
+    /// updates replace it ([`crate::zones::acme_dns::VALUE_STAYS`]).
+    fn deletes(&self) -> bool {
+        true
+    }
     /// Checks made when planning (TSIG key scope, API health): findings, never errors.
     fn audit(&self) -> BoxFuture<'_, Vec<Finding>>;
     /// Can the zone be written at all? (an RFC 2136 zone: a test TXT is added and removed
@@ -105,9 +131,19 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
             api,
             storage,
             allowfrom,
+            domain,
         } => {
+            check_allowfrom(allowfrom).map_err(|e| {
+                zerr(
+                    e.to_string(),
+                    "fix --allowfrom; nothing was sent to the acme-dns server",
+                )
+            })?;
             let client = AcmeDnsApi::new(api)
                 .and_then(|a| a.with_timeout(timeout.max(Duration::from_secs(5))))
+                .map(|a| {
+                    a.expect_zones(domain.iter().map(|d| d.without_dot().to_string()).collect())
+                })
                 .map_err(|e| {
                     zerr(
                         e.to_string(),
@@ -121,6 +157,26 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 api: client,
                 store,
                 allowfrom: allowfrom.clone(),
+            })
+        }
+        ZoneSpec::Provider {
+            provider,
+            domain,
+            api: Some(api),
+            key_file: Some(key_file),
+        } => {
+            let driver = super::provider::open_api(
+                provider,
+                api,
+                domain.without_dot(),
+                key_file,
+                timeout.max(Duration::from_secs(5)),
+            )
+            .map_err(|(m, f)| zerr(m, f))?;
+            Box::new(ProviderZone {
+                spec: spec.clone(),
+                domain: domain.clone(),
+                api: driver,
             })
         }
         ZoneSpec::Provider { .. } | ZoneSpec::Hosted { .. } => {
@@ -157,6 +213,19 @@ impl Rfc2136Zone {
 impl ValidationZone for Rfc2136Zone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
+    }
+    fn removal_command(&self, target: &Name, token: &str) -> String {
+        let key = match &self.spec {
+            ZoneSpec::Rfc2136 { key_file, .. } => key_file.display().to_string(),
+            _ => "KEYFILE".into(),
+        };
+        format!(
+            "printf 'server {} {}\\nzone {}\\nupdate delete {} TXT \"{token}\"\\nsend\\n' | nsupdate -k '{key}'",
+            self.server.ip(),
+            self.server.port(),
+            self.zone,
+            target
+        )
     }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move { Ok(self.zone.prepend(&label_for(&name.host))) }.boxed()
@@ -212,9 +281,27 @@ impl ValidationZone for Rfc2136Zone {
                 rand::random::<u64>()
             ));
             let token = "acme-delegate plan: can this key write here?";
+            // Cancelled while the TXT is in flight: it may be applied, so delete it anyway.
+            let guard = UndoOnDrop::arm(
+                self.server,
+                &self.zone,
+                UpdateOp::DeleteTxt {
+                    owner: owner.clone(),
+                    value: token.into(),
+                },
+                &self.key,
+                self.timeout,
+            );
             let r = publish_txt(self.server, &self.zone, &owner, token, 1, &self.key, self.timeout)
                 .await;
+            if !r.applied() && maybe_applied(&r) {
+                // No answer (or one that did not verify): it may have been applied all the
+                // same, and the deletion is idempotent.
+                let _ = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
+                    .await;
+            }
             if !r.applied() {
+                guard.disarm();
                 return Err(zerr(
                     format!(
                         "the validation zone {} cannot be written at {} with key {}: {}",
@@ -228,6 +315,7 @@ impl ValidationZone for Rfc2136Zone {
             }
             let c = remove_txt(self.server, &self.zone, &owner, token, &self.key, self.timeout)
                 .await;
+            guard.disarm();
             self.applied(c, format!("removing the test TXT at {owner} from {}", self.server))?;
             let scope = probe_scope(self.server, &self.zone, &self.key, self.timeout).await;
             *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = Some(scope.clone());
@@ -320,17 +408,26 @@ impl ValidationZone for AcmeDnsZone {
     fn spec(&self) -> &ZoneSpec {
         &self.spec
     }
+    fn removal_command(&self, target: &Name, _: &str) -> String {
+        format!(
+            "nothing to run: acme-dns keeps the last two TXT values of {target}, and the next update (the next renewal) replaces it"
+        )
+    }
     fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
         async move {
             let (acct, _) = self
                 .store
                 .ensure(&self.api, &storage_key(name), &self.allowfrom)
                 .await
-                .map_err(|e| {
-                    zerr(
+                .map_err(|e| match e {
+                    AcmeDnsError::BadResponse { .. } => zerr(
+                        e.to_string(),
+                        "check that --api is the acme-dns server you trust and give --domain with its domain; nothing was saved",
+                    ),
+                    _ => zerr(
                         e.to_string(),
                         "check the acme-dns URL and that the server answers /register",
-                    )
+                    ),
                 })?;
             Ok(Name::from_ascii(&acct.target()))
         }
@@ -364,6 +461,9 @@ impl ValidationZone for AcmeDnsZone {
             }
         }
         .boxed()
+    }
+    fn deletes(&self) -> bool {
+        false
     }
     fn remove<'a>(
         &'a self,
@@ -407,6 +507,83 @@ pub fn plain_http_finding(url: &str) -> Finding {
          loopback"
             .into(),
     )
+}
+
+/// A provider-hosted zone that acme-delegate writes through the provider's API.
+pub struct ProviderZone {
+    spec: ZoneSpec,
+    domain: Name,
+    api: Box<dyn super::provider::ProviderApi>,
+}
+
+/// A provider API failure as a zone error whose message starts with its finding code
+/// (see [`ZoneError::code`]).
+fn provider_err(what: &str, e: super::provider::ProviderError) -> ZoneError {
+    zerr(format!("{}: {what}: {e}", e.code().as_str()), e.fix())
+}
+
+impl ValidationZone for ProviderZone {
+    fn spec(&self) -> &ZoneSpec {
+        &self.spec
+    }
+    fn target_for<'a>(&'a self, name: &'a InputName) -> BoxFuture<'a, Result<Name, ZoneError>> {
+        async move { Ok(self.domain.prepend(&label_for(&name.host))) }.boxed()
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .add_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("publishing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn remove<'a>(
+        &'a self,
+        _: &'a InputName,
+        target: &'a Name,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ZoneError>> {
+        async move {
+            self.api
+                .remove_txt(target.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the TXT at {target}"), e))
+        }
+        .boxed()
+    }
+    fn audit(&self) -> BoxFuture<'_, Vec<Finding>> {
+        async move { vec![] }.boxed()
+    }
+    /// The zone exists, the key reads it, and a probe TXT can be added and removed.
+    fn usable(&self) -> BoxFuture<'_, Result<(), ZoneError>> {
+        async move {
+            let zone = self.domain.without_dot();
+            self.api
+                .check_zone()
+                .await
+                .map_err(|e| provider_err(&format!("the validation zone {zone}"), e))?;
+            let owner = self.domain.prepend(&format!(
+                "acme-delegate-usable-probe-{:016x}",
+                rand::random::<u64>()
+            ));
+            let token = "acme-delegate plan: can this key write here?";
+            self.api
+                .add_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("writing a test TXT at {owner}"), e))?;
+            self.api
+                .remove_txt(owner.as_str(), token)
+                .await
+                .map_err(|e| provider_err(&format!("removing the test TXT at {owner}"), e))
+        }
+        .boxed()
+    }
 }
 
 /// A provider-hosted throwaway zone or a hosted service: only the issuing client writes it.
@@ -456,7 +633,7 @@ impl PassiveZone {
     fn no_proof(&self) -> ZoneError {
         match &self.spec {
             ZoneSpec::Provider { provider, .. } => zerr(
-                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself"),
+                format!("acme-delegate holds no {provider} API token, so it cannot publish the test TXT itself (it can for {} when the plan has --api and --key-file)", super::provider::DRIVEN.join(", ")),
                 "the proof step needs the issuing client for this kind: run it against a staging CA (e.g. lego --server https://acme-staging-v02.api.letsencrypt.org/directory), then `acme-delegate check`",
             ),
             _ => zerr(

@@ -3,6 +3,7 @@
 
 pub mod acme_dns;
 pub mod kinds;
+pub mod provider;
 pub mod rfc2136;
 
 /// The wire part (signed UPDATE messages) lives with the other hickory code.

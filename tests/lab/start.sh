@@ -19,8 +19,8 @@
 #   intercept  127.0.0.86:53   tools/intercept.py: a network that answers DNS itself: NXDOMAIN,
 #              127.0.0.85:53   resp. NOERROR/NODATA, for everything, without AA and without SOA
 #   (nothing)  127.0.0.97:53   NS of refused.example.test.: nothing listens (port unreachable)
-#   quirk-*    127.0.0.90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
-#                              notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
+#   quirk-*    127.0.0.87-88,90-96:53 tools/quirk-auth.py fronts of knot-lab, one fault each:
+#                              dropedns (.87), crosszone (.88), notcp (.91), formerr (.92), nocase (.93), typenx (.94), serial (.95),
 #                              upper (.96), nosoa (.90: strips every SOA, the inside
 #                              resolver's stub for walk.lab.)
 #   unbound    127.0.0.53:53   recursive resolver, root-hints -> 127.0.0.10,
@@ -28,6 +28,9 @@
 #   unbound2   127.0.0.54:53   same, but keeps negative answers (cache-max-negative-ttl 3600)
 #   unbound-inside 127.0.0.55:53  same as unbound, plus a split-horizon override:
 #                              _acme-challenge.splithorizon.example.test CNAME sh-inside.acme.lab.
+#   pdns       127.0.0.14:53   PowerDNS (pdns-server, gsqlite3 backend): pdns.lab., a provider-hosted
+#              127.0.0.14:8081 validation zone delegated from lab. (no DS: insecure), TXT via its
+#                              HTTP API (api=yes, key in $LAB_PDNS_KEY_FILE; URL $LAB_PDNS_API)
 #   pebble     127.0.0.1:14000 ACME directory https://127.0.0.1:14000/dir
 #              127.0.0.1:15000 management (roots: /roots/0)
 #
@@ -43,6 +46,7 @@
 #   LAB_RUN_DIR      run folder (default: <script dir>/run)
 #   LAB_DNSSEC=0     don't sign, no trust anchor              (default 1)
 #   LAB_PEBBLE=0     don't start pebble                       (default 1)
+#   LAB_PDNS=0       don't start PowerDNS                     (default 1)
 #   LAB_TSIG_SECRET  fixed base64 secret for key acme-update  (default: random)
 #   LAB_TSIG_ADMIN_SECRET  same for key acme-admin (hmac-sha512)  (default: random)
 #   LAB_TIMEOUT      seconds to wait for each component       (default 20)
@@ -53,6 +57,8 @@ LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RUN="${LAB_RUN_DIR:-$LAB_DIR/run}"
 DNSSEC="${LAB_DNSSEC:-1}"
 WITH_PEBBLE="${LAB_PEBBLE:-1}"
+WITH_PDNS="${LAB_PDNS:-1}"
+PDNS_IP=127.0.0.14
 TIMEOUT="${LAB_TIMEOUT:-20}"
 BENCH_NAMES="${LAB_BENCH_NAMES:-1000}"
 RESOLVER_IP=127.0.0.53
@@ -61,11 +67,12 @@ INSIDE_IP=127.0.0.55
 BLACKHOLE_IP=127.0.0.99
 ALG=ecdsap256sha256
 
-QUIRKS=(notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
+QUIRKS=(dropedns:127.0.0.87 crosszone:127.0.0.88 notcp:127.0.0.91 formerr:127.0.0.92 nocase:127.0.0.93 typenx:127.0.0.94 serial:127.0.0.95 upper:127.0.0.96
         nosoa:127.0.0.90)
 COMPONENTS=(knot-root knot-test knot-lab blackhole conflict intercept unbound unbound2 unbound-inside)
 for q in "${QUIRKS[@]}"; do COMPONENTS+=("quirk-${q%%:*}"); done
 [[ $WITH_PEBBLE == 1 ]] && COMPONENTS+=(pebble)
+[[ $WITH_PDNS == 1 ]] && COMPONENTS+=(pdns)
 
 T0=$(date +%s.%N)
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -79,7 +86,7 @@ cleanup_on_error() {  # if we fail half-way, stop what we started (by PID)
     fi
 }
 trap cleanup_on_error EXIT
-expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict|intercept|quirk-*) echo python3 ;; *) echo "$1" ;; esac; }
+expected_comm() { case $1 in knot-*) echo knotd ;; unbound*) echo unbound ;; blackhole|conflict|intercept|quirk-*) echo python3 ;; pdns) echo pdns_server ;; *) echo "$1" ;; esac; }
 alive() { # component -> true if its PID file names a live (non-zombie) process of the right binary
     local f="$RUN/pids/$1.pid" pid
     [[ -s $f ]] || return 1
@@ -110,12 +117,15 @@ for cmd in knotd knotc keymgr kdig knsupdate unbound unbound-checkconf openssl c
 done
 [[ -x /usr/bin/python3 ]] || die "missing /usr/bin/python3 (apt-get install python3-dnspython python3-cryptography)"
 [[ $WITH_PEBBLE == 1 ]] && { command -v pebble >/dev/null || die "missing command: pebble (apt-get install pebble)"; }
+[[ $WITH_PDNS == 1 ]] && { [[ -x /usr/sbin/pdns_server ]] && command -v pdnsutil >/dev/null \
+    && [[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ]] \
+    || die "missing PowerDNS (apt-get install pdns-server pdns-backend-sqlite3)"; }
 
 [[ $EUID -eq 0 ]] || log "warning: not root -- binding port 53 needs CAP_NET_BIND_SERVICE (or run inside 'unshare -rn', see lab.md)"
 
 # refuse to start if something else already owns one of our sockets
 busy=$(ss -Hlntu 2>/dev/null | awk '{print $5}' \
-       | grep -E "^(127\.0\.0\.(10|11|12|53|54|55|85|86|9[0-9])|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$" | sort -u || true)
+       | grep -E "^(127\.0\.0\.(10|11|12|14|53|54|55|8[5-8]|9[0-9])|0\.0\.0\.0|\*|\[::\]|\[::1\]):53$|^127\.0\.0\.1:1[45]000$|^127\.0\.0\.14:8081$" | sort -u || true)
 [[ -z $busy ]] || die "address(es) already in use: $(echo $busy) -- another lab or a local resolver owns them; stop it, or run the lab inside hermetic.sh"
 
 STARTED=1
@@ -188,7 +198,7 @@ cp "$LAB_DIR/zones/root.zone.in" "$RUN/knot-root/zones/root.zone"
 cp "$LAB_DIR/zones/test.zone" "$LAB_DIR/zones/example.test.zone" "$LAB_DIR/zones/v6.example.test.zone" "$LAB_DIR/zones/split.test.a.zone" \
    "$LAB_DIR/zones/unsync.lab.zone" "$RUN/knot-test/zones/"
 cp "$LAB_DIR/zones/lab.zone.in" "$RUN/knot-lab/zones/lab.zone"
-cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
+cp "$LAB_DIR/zones/"{notcp,formerr,nocase,typenx,serial,upper,walk,dropedns,crosszone}.lab.zone "$LAB_DIR/zones/nsdel.example.test.zone" \
    "$LAB_DIR/zones/deleg.example.test.zone" \
    "$RUN/knot-lab/zones/"
 cp "$LAB_DIR/zones/acme.lab.zone" "$LAB_DIR/zones/bogus.lab.zone" "$LAB_DIR/zones/nods.lab.zone" \
@@ -287,6 +297,44 @@ wait_for "$TIMEOUT" "intercept (NXDOMAIN) on 127.0.0.86:53" intercepted 127.0.0.
 wait_for "$TIMEOUT" "intercept (NOERROR) on 127.0.0.85:53" intercepted 127.0.0.85 NOERROR
 log "knot up (root .10, test .11, lab .12), blackhole up (.99)"
 
+# --- PowerDNS: pdns.lab., written through the HTTP API ---------------------------
+if [[ $WITH_PDNS == 1 ]]; then
+    P="$RUN/pdns"; mkdir -p "$P"
+    PDNS_KEY="${LAB_PDNS_API_KEY:-$(openssl rand -hex 24)}"
+    printf '%s\n' "$PDNS_KEY" >"$RUN/pdns.api-key"; chmod 600 "$RUN/pdns.api-key"
+    /usr/bin/python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.commit()' \
+        "$P/pdns.sqlite3" /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+    cat >"$P/pdns.conf" <<EOF
+launch=gsqlite3
+gsqlite3-database=$P/pdns.sqlite3
+local-address=$PDNS_IP
+local-port=53
+api=yes
+api-key=$PDNS_KEY
+webserver=yes
+webserver-address=$PDNS_IP
+webserver-port=8081
+webserver-allow-from=127.0.0.0/8
+socket-dir=$P
+guardian=no
+daemon=no
+disable-syslog=yes
+loglevel=4
+EOF
+    chmod 600 "$P/pdns.conf"
+    pdnsutil --config-dir="$P" create-zone pdns.lab ns1.pdns.lab >>"$RUN/logs/pdns.log" 2>&1 \
+        || die "pdnsutil create-zone pdns.lab failed (see $RUN/logs/pdns.log)"
+    pdnsutil --config-dir="$P" replace-rrset pdns.lab . SOA 300 \
+        "ns1.pdns.lab. hostmaster.pdns.lab. 1 300 60 86400 5" >>"$RUN/logs/pdns.log" 2>&1
+    pdnsutil --config-dir="$P" add-record pdns.lab ns1 A 300 "$PDNS_IP" >>"$RUN/logs/pdns.log" 2>&1
+    pdnsutil --config-dir="$P" set-meta pdns.lab SOA-EDIT-API DEFAULT >>"$RUN/logs/pdns.log" 2>&1
+    start_bg pdns /usr/sbin/pdns_server --config-dir="$P"
+    wait_for "$TIMEOUT" "PowerDNS (pdns.lab.) on $PDNS_IP" aa_soa "$PDNS_IP" pdns.lab.
+    wait_for "$TIMEOUT" "the PowerDNS API on $PDNS_IP:8081" \
+        curl -sf --max-time 2 -H "X-API-Key: $PDNS_KEY" "http://$PDNS_IP:8081/api/v1/servers/localhost/zones/pdns.lab."
+    log "PowerDNS up ($PDNS_IP:53, API http://$PDNS_IP:8081)"
+fi
+
 # --- unbound x3 (one template) ---------------------------------------------------
 # NAME|IP|cache-max-ttl|cache-max-negative-ttl|extra server: lines
 SPLIT_OWNER=_acme-challenge.splithorizon.example.test.
@@ -363,6 +411,9 @@ export LAB_TSIG_KDIG="\$LAB_RUN_DIR/tsig.kdig"
 export LAB_TSIG_BIND_KEY="\$LAB_RUN_DIR/tsig.bind.key"
 export LAB_TSIG_ADMIN_KDIG="\$LAB_RUN_DIR/tsig-admin.kdig"
 export LAB_TSIG_ADMIN_BIND_KEY="\$LAB_RUN_DIR/tsig-admin.bind.key"
+# PowerDNS (pdns.lab.): API base URL and the file holding its key (0600)
+export LAB_PDNS_API="http://$PDNS_IP:8081"
+export LAB_PDNS_KEY_FILE="\$LAB_RUN_DIR/pdns.api-key"
 # lego (rfc2136 provider)
 export RFC2136_NAMESERVER="127.0.0.12:53"
 export RFC2136_TSIG_KEY="acme-update."

@@ -17,6 +17,7 @@ expected_comm() {
         unbound|unbound2|unbound-inside) echo unbound ;;
         blackhole|conflict|intercept|quirk-*) echo python3 ;;
         pebble) echo pebble ;;
+        pdns) echo pdns_server ;;
         *) echo "" ;;
     esac
 }
@@ -25,7 +26,7 @@ if [[ -d $RUN/pids ]]; then
     # 1) send SIGTERM to every daemon we started (knotd needs ~2 s to exit,
     #    so signal them all first and wait afterwards)
     declare -A victims=()
-    for name in pebble unbound unbound2 unbound-inside blackhole conflict quirk-notcp quirk-formerr quirk-nocase quirk-typenx quirk-serial quirk-upper quirk-nosoa knot-root knot-test knot-lab; do
+    for name in pebble pdns unbound unbound2 unbound-inside blackhole conflict quirk-notcp quirk-formerr quirk-nocase quirk-typenx quirk-serial quirk-upper quirk-nosoa knot-root knot-test knot-lab; do
         f="$RUN/pids/$name.pid"
         [[ -s $f ]] || continue
         pid=$(cat "$f")

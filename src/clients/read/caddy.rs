@@ -208,6 +208,10 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientC
                 if dns.arg("password").is_some_and(|(p, _)| literal(p)) {
                     w.add_credential_file(path.to_path_buf());
                 }
+                if let Some((s, l)) = dns.arg("subdomain").filter(|(s, _)| literal(s)) {
+                    w.acme_dns_subdomains
+                        .push((String::new(), loc(s.to_string(), l, None)));
+                }
                 let file = dns
                     .args
                     .get(1)
@@ -220,11 +224,13 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientC
                 }
                 if let Some(cfg) = dns.child("config") {
                     for acct in &cfg.children {
+                        let key = acct.name.trim_end_matches('.').to_ascii_lowercase();
                         if let Some((fd, _)) = acct.arg("fulldomain") {
-                            w.acme_dns_accounts.push((
-                                acct.name.trim_end_matches('.').to_ascii_lowercase(),
-                                Name::from_ascii(fd),
-                            ));
+                            w.acme_dns_accounts
+                                .push((key.clone(), Name::from_ascii(fd)));
+                        } else if let Some((s, l)) = acct.arg("subdomain") {
+                            w.acme_dns_subdomains
+                                .push((key, loc(s.to_string(), l, None)));
                         }
                         if acct.arg("password").is_some_and(|(p, _)| literal(p)) {
                             w.add_credential_file(path.to_path_buf());

@@ -37,8 +37,9 @@ pub(super) fn parse_yaml(path: &Path, text: &str) -> Result<Vec<ClientWrite>, Cl
 // ---------------------------------------------------------------------------------------
 // cert-manager
 
-fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, ClientConfigError> {
-    // Secrets in the same file: (name, data key) -> accounts JSON; and whether any holds data.
+/// The `stringData` of the Secrets in `docs`: (name, data key, value); and whether any
+/// Secret holds data.
+fn secrets_of(docs: &[Yn]) -> (Vec<(String, String, String)>, bool) {
     let mut secrets: Vec<(String, String, String)> = Vec::new();
     let mut file_has_secret = false;
     for d in docs
@@ -63,6 +64,40 @@ fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, Clie
             }
         }
     }
+    (secrets, file_has_secret)
+}
+
+/// The Secrets in the YAML files beside `path` (as `kubectl apply -f DIR` applies them
+/// together): (name, data key, value). Unreadable files are skipped.
+fn sibling_secrets(path: &Path) -> Vec<(String, String, String)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut files: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p != path
+                && p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
+                })
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .take(64)
+        .filter_map(|p| super::read_side_file(p))
+        .filter_map(|t| yaml::parse_documents(&t).ok())
+        .flat_map(|docs| secrets_of(&docs).0)
+        .collect()
+}
+
+fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    // Secrets in the same file: (name, data key) -> accounts JSON; and whether any holds data.
+    let (mut secrets, file_has_secret) = secrets_of(docs);
+    let mut beside: Option<Vec<(String, String, String)>> = None;
 
     let mut out = Vec::new();
     for d in docs {
@@ -176,6 +211,12 @@ fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, Clie
                     if let Some(r) = pnode.get("accountSecretRef") {
                         let n = r.get("name").and_then(Yn::str).unwrap_or("");
                         let k = r.get("key").and_then(Yn::str).unwrap_or("");
+                        if !secrets.iter().any(|(sn, sk, _)| sn == n && sk == k) {
+                            // Not in this file: a Secret written beside it.
+                            let b = beside.get_or_insert_with(|| sibling_secrets(path));
+                            secrets
+                                .extend(b.iter().filter(|(sn, sk, _)| sn == n && sk == k).cloned());
+                        }
                         if let Some((_, _, json)) =
                             secrets.iter().find(|(sn, sk, _)| sn == n && sk == k)
                         {
@@ -197,9 +238,19 @@ fn parse_cert_manager(path: &Path, docs: &[Yn]) -> Result<Vec<ClientWrite>, Clie
 // ---------------------------------------------------------------------------------------
 // Traefik
 
-/// lego settings for the Traefik process: `traefik.env` or `.env` beside the config.
+/// lego settings for the Traefik process: `<config name>.env` (as `write --client traefik`
+/// puts it), `traefik.env` or `.env` beside the config.
 fn traefik_env(path: &Path) -> Result<(Vec<Kv>, Option<PathBuf>), ClientConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // `<config name>.env` only when it is an env file: the name alone does not make it one.
+    if let Some(p) = path
+        .file_stem()
+        .map(|s| dir.join(format!("{}.env", s.to_string_lossy())))
+    {
+        if let Some(Ok(kvs)) = super::read_side_file(&p).map(|t| parse_env(&p, &t)) {
+            return Ok((kvs, Some(p)));
+        }
+    }
     for name in ["traefik.env", ".env"] {
         let p = dir.join(name);
         if let Some(t) = super::read_side_file(&p) {

@@ -29,6 +29,7 @@ pub enum ClientKind {
     CertManager,
     Caddy,
     Traefik,
+    CertMate,
 }
 
 impl fmt::Display for ClientKind {
@@ -40,6 +41,7 @@ impl fmt::Display for ClientKind {
             ClientKind::CertManager => "cert-manager",
             ClientKind::Caddy => "Caddy",
             ClientKind::Traefik => "Traefik",
+            ClientKind::CertMate => "CertMate",
         })
     }
 }
@@ -107,6 +109,10 @@ pub struct ClientWrite {
     /// acme-dns accounts: (domain key, fulldomain), from a referenced storage file or inline.
     /// The key "" stands for a single account used for every name.
     pub acme_dns_accounts: Vec<(String, Name)>,
+    /// acme-dns accounts known only by their subdomain (acme.sh `ACMEDNS_SUBDOMAIN`, Caddy's
+    /// inline `subdomain`): (domain key, subdomain label). The fulldomain is
+    /// `<subdomain>.<the server's domain>`, so the CNAME target must start with that label.
+    pub acme_dns_subdomains: Vec<(String, Located<String>)>,
     /// The line that decides the CNAME handling, or where to add the setting that fixes it
     /// (`LEGO_DISABLE_CNAME_SUPPORT`, `dns01:`, `authenticator`, `Le_ChallengeAlias`, `tls`).
     pub cname_setting: Option<Located<String>>,
@@ -126,6 +132,7 @@ impl ClientWrite {
             domain_zones: vec![],
             credential_files: vec![],
             acme_dns_accounts: vec![],
+            acme_dns_subdomains: vec![],
             cname_setting: None,
         }
     }
@@ -235,16 +242,20 @@ pub enum ClientFormat {
     Caddyfile,
     /// Traefik's TOML static config.
     TraefikToml,
+    /// A CertMate API request (`/api/certificates/create` body), as `write --client
+    /// certmate` writes it.
+    CertMate,
 }
 
 impl ClientFormat {
-    pub const ALL: [ClientFormat; 6] = [
+    pub const ALL: [ClientFormat; 7] = [
         ClientFormat::LegoEnv,
         ClientFormat::Certbot,
         ClientFormat::AcmeSh,
         ClientFormat::Yaml,
         ClientFormat::Caddyfile,
         ClientFormat::TraefikToml,
+        ClientFormat::CertMate,
     ];
 }
 
@@ -263,6 +274,7 @@ pub fn parse_client_text(
         ClientFormat::Yaml => kube::parse_yaml(path, text),
         ClientFormat::Caddyfile => caddy::parse(path, text),
         ClientFormat::TraefikToml => kube::parse_traefik_toml(path, text),
+        ClientFormat::CertMate => parse_certmate(path, text),
     }
 }
 
@@ -285,13 +297,24 @@ pub fn parse_client_config(path: &Path) -> Result<Vec<ClientWrite>, ClientConfig
     if ext == "toml" {
         return kube::parse_traefik_toml(path, &text);
     }
+    if ext == "json" {
+        return parse_certmate(path, &text);
+    }
     if ext == "yml" || ext == "yaml" || has_line(&|l| l.starts_with("apiVersion:")) {
         return kube::parse_yaml(path, &text);
     }
-    if has_line(&|l| l == "[renewalparams]") {
+    if has_line(&|l| {
+        l == "[renewalparams]" || (l.starts_with("manual-auth-hook") && l.contains("certbot-auth"))
+    }) {
         return parse_certbot(path, &text);
     }
-    if has_line(&|l| l.starts_with("Le_Domain=")) {
+    if has_line(&|l| {
+        l.starts_with("Le_Domain=")
+            || l.strip_prefix("export ")
+                .unwrap_or(l)
+                .trim_start()
+                .starts_with(ACMESH_DOMAINS)
+    }) {
         return parse_acmesh(path, &text);
     }
     if has_line(&|l| {
@@ -340,6 +363,7 @@ const LEGO_PREFIXES: &[&str] = &[
     "ACME_DNS_",
     "CF_DNS_API_TOKEN",
     "CLOUDFLARE_DNS_API_TOKEN",
+    "PDNS_API_",
 ];
 
 /// Variable names whose value is a secret (checked by name; values are never copied).
@@ -378,6 +402,29 @@ pub(crate) fn read_side_file(path: &Path) -> Option<String> {
         return None;
     }
     std::fs::read_to_string(path).ok()
+}
+
+/// The (subdomain, fulldomain) of the account with `username` in a stored accounts file:
+/// `acme-dns-accounts.json` beside the config, else in acme-delegate's data dir (where
+/// `plan --zone acme-dns` stores its registrations).
+fn stored_account_of(config: &Path, username: &str) -> Option<(String, Name)> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let mut files = vec![dir.join(crate::zones::acme_dns::ACCOUNTS_FILE)];
+    if let Ok(d) = crate::zones::acme_dns::default_store_dir() {
+        files.push(d.join(crate::zones::acme_dns::ACCOUNTS_FILE));
+    }
+    files.iter().find_map(|f| {
+        let v: serde_json::Value = serde_json::from_str(&read_side_file(f)?).ok()?;
+        v.as_object()?.values().find_map(|a| {
+            if a.get("username")?.as_str()? != username {
+                return None;
+            }
+            Some((
+                a.get("subdomain")?.as_str()?.to_string(),
+                Name::from_ascii(a.get("fulldomain")?.as_str()?),
+            ))
+        })
+    })
 }
 
 fn acme_dns_accounts_from_json(text: &str) -> Vec<(String, Name)> {
@@ -431,11 +478,14 @@ fn lego_writes(
             {
                 m.push("cloudflare".to_string());
             }
+            if env.iter().any(|k| k.key.starts_with("PDNS_")) {
+                m.push("pdns".to_string());
+            }
             if m.is_empty() {
                 return Err(cfg_err(
                     source,
                     None,
-                    "no lego DNS provider settings found (RFC2136_*, DNSUPDATE_*, ACME_DNS_*, CF_*)",
+                    "no lego DNS provider settings found (RFC2136_*, DNSUPDATE_*, ACME_DNS_*, CF_*, PDNS_*)",
                 ));
             }
             m
@@ -496,6 +546,11 @@ fn lego_writes(
                     }
                 }
             }
+            "pdns" => {
+                if let Some(kv) = get("PDNS_API_URL") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, ef));
+                }
+            }
             "acme-dns" => {
                 if let Some(kv) = get("ACME_DNS_API_BASE") {
                     w.server = Some(loc(kv.value.clone(), kv.line, ef));
@@ -535,10 +590,14 @@ fn parse_lego_env(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientCon
 
 fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
     let ini = parse_ini(path, text)?;
+    // A renewal conf keeps the options in [renewalparams] with underscores; a `certbot -c`
+    // cli.ini has them outside any section, with dashes.
     let get = |key: &str| {
         ini.iter()
             .rev()
-            .find(|(s, k, _, _)| s == "renewalparams" && k == key)
+            .find(|(s, k, _, _)| {
+                (s == "renewalparams" && k == key) || (s.is_empty() && k.replace('-', "_") == key)
+            })
             .map(|(_, _, v, l)| (v.clone(), *l))
     };
     let Some((auth, auth_line)) = get("authenticator") else {
@@ -565,6 +624,9 @@ fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConf
                 hook_line
             )
         };
+        if let Some(ws) = acme_delegate_hook(path, &hook, hook_line, &setting) {
+            return Ok(ws);
+        }
         let mut w = ClientWrite::new(
             ClientKind::Certbot,
             path,
@@ -611,11 +673,202 @@ fn parse_certbot(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConf
     Ok(vec![w])
 }
 
+/// certbot's manual auth hook when it is `acme-delegate [--plan P] hook certbot-auth`: the
+/// hook writes each name's TXT where the plan says (the account for acme-dns, the target
+/// otherwise), so the plan it names is read: one write per planned name. `None` for
+/// another hook, or a plan that cannot be read (then the hook decides, unknown here).
+fn acme_delegate_hook(
+    path: &Path,
+    hook: &str,
+    hook_line: usize,
+    setting: &Option<Located<String>>,
+) -> Option<Vec<ClientWrite>> {
+    let words = shlex::split(hook)?;
+    let at = words.iter().position(|w| w == "hook")?;
+    if words.get(at + 1).map(String::as_str) != Some("certbot-auth")
+        || !words.first()?.contains("acme-delegate")
+    {
+        return None;
+    }
+    let plan_path = match words.iter().position(|w| w == "--plan") {
+        Some(i) => resolve(path, words.get(i + 1)?),
+        None => crate::model::plan::Plan::default_path()?,
+    };
+    let plan =
+        crate::model::plan::Plan::from_toml(&read_side_file(&plan_path)?, &plan_path).ok()?;
+    let acme_dns = matches!(plan.zone, crate::model::plan::ZoneSpec::AcmeDns { .. });
+    let method = if acme_dns {
+        "acme-dns"
+    } else {
+        plan.zone.kind()
+    };
+    let why = format!(
+        "the manual_auth_hook at {}:{hook_line} is acme-delegate's: it writes the TXT for each name where the plan {} says",
+        path.display(),
+        plan_path.display()
+    );
+    Some(
+        plan.names
+            .iter()
+            .map(|p| {
+                let mut w = ClientWrite::new(
+                    ClientKind::Certbot,
+                    path,
+                    method,
+                    CnameFollow::No { why: why.clone() },
+                );
+                w.cname_setting = setting.clone();
+                let key = p.name.trim_start_matches("*.").to_ascii_lowercase();
+                w.domains = vec![p.name.to_ascii_lowercase()];
+                if acme_dns {
+                    w.acme_dns_accounts = vec![(key, p.target.clone())];
+                } else {
+                    w.alias = Some(loc(p.target.clone(), hook_line, None));
+                }
+                w
+            })
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// CertMate (API request bodies)
+
+/// A CertMate `/api/certificates/create` body: `domain`, `dns_provider`, `account_id`,
+/// `domain_alias`. CertMate uses alias mode: with acme-dns the alias is the account's
+/// subdomain (its hook posts that label); otherwise the TXT goes to
+/// `_acme-challenge.<domain_alias>`. The account body (`account_id` + `config`) beside it
+/// gives the acme-dns API.
+fn parse_certmate(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        cfg_err(
+            path,
+            Some(e.line()),
+            format!("not JSON ({:?} error)", e.classify()),
+        )
+    })?;
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.contains(&format!("\"{key}\"")))
+            .map_or(1, |i| i + 1)
+    };
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    if v.get("config").is_some() && v.get("account_id").is_some() {
+        return Err(cfg_err(
+            path,
+            None,
+            "a CertMate account body (account_id + config): give the certificate request \
+             (certmate-create-*.json), which names the domain",
+        ));
+    }
+    let (Some(domain), Some(provider)) = (s("domain"), s("dns_provider")) else {
+        return Err(cfg_err(
+            path,
+            None,
+            "not a CertMate certificate request (no `domain` and `dns_provider`)",
+        ));
+    };
+    let method = lego_method(&provider);
+    let mut w = ClientWrite::new(
+        ClientKind::CertMate,
+        path,
+        &method,
+        CnameFollow::No {
+            why: "CertMate never follows the _acme-challenge CNAME: it writes at \
+                  _acme-challenge.<domain_alias>, or at _acme-challenge.<domain> without one"
+                .into(),
+        },
+    );
+    w.domains = vec![domain.to_ascii_lowercase()];
+    w.cname_setting = Some(loc("domain_alias".to_string(), line_of("domain"), None));
+    let alias = s("domain_alias").filter(|a| !a.is_empty());
+    if method == "acme-dns" {
+        if let Some(a) = &alias {
+            w.acme_dns_subdomains
+                .push((String::new(), loc(a.clone(), line_of("domain_alias"), None)));
+        }
+        // The account body beside it: the API and the credentials file.
+        if let (Some(id), Some(dir)) = (s("account_id"), path.parent()) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return Ok(vec![w]);
+            };
+            for p in rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p != path)
+                .take(256)
+            {
+                let Some(t) = read_side_file(&p) else {
+                    continue;
+                };
+                let Ok(a) = serde_json::from_str::<serde_json::Value>(&t) else {
+                    continue;
+                };
+                if a.get("account_id").and_then(|x| x.as_str()) == Some(id.as_str()) {
+                    if let Some(u) = a.pointer("/config/api_url").and_then(|x| x.as_str()) {
+                        let l = t
+                            .lines()
+                            .position(|l| l.contains("\"api_url\""))
+                            .map_or(1, |i| i + 1);
+                        w.server = Some(loc(u.to_string(), l, Some(&p)));
+                    }
+                    w.add_credential_file(p);
+                    break;
+                }
+            }
+        }
+    } else if let Some(a) = &alias {
+        w.alias = Some(loc(
+            Name::from_ascii(a).prepend(crate::model::name::CHALLENGE_LABEL),
+            line_of("domain_alias"),
+            None,
+        ));
+    }
+    Ok(vec![w])
+}
+
 // ---------------------------------------------------------------------------------------
 // acme.sh domain conf (and account.conf)
 
+/// The variables of the env files `write --client acme.sh` writes (see
+/// `clients::write::acmesh`): the names, the dnsapi hook and the aliases of the command,
+/// as acme.sh stores them in `Le_Domain`/`Le_Alt`, `Le_Webroot` and `Le_ChallengeAlias`.
+const ACMESH_DOMAINS: &str = "ACME_DELEGATE_DOMAINS";
+const ACMESH_DNS: &str = "ACME_DELEGATE_DNS";
+const ACMESH_ALIASES: &str = "ACME_DELEGATE_ALIASES";
+
+/// An acme-delegate acme.sh env file in domain-conf terms: `Le_*` entries made from the
+/// `ACME_DELEGATE_*` ones (same lines), added when the file has no `Le_Domain`.
+fn acmesh_env_as_conf(conf: &mut Vec<Kv>) {
+    if kv_get(conf, "Le_Domain").is_some() {
+        return;
+    }
+    let Some(d) = kv_get(conf, ACMESH_DOMAINS).cloned() else {
+        return;
+    };
+    let mut names = d.value.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let kv = |key: &str, value: String, line: usize| Kv {
+        key: key.into(),
+        value,
+        line,
+    };
+    let mut add = vec![kv("Le_Domain", names.next().unwrap_or("").into(), d.line)];
+    let alt: Vec<&str> = names.collect();
+    if !alt.is_empty() {
+        add.push(kv("Le_Alt", alt.join(","), d.line));
+    }
+    if let Some(h) = kv_get(conf, ACMESH_DNS) {
+        add.push(kv("Le_Webroot", h.value.clone(), h.line));
+    }
+    if let Some(a) = kv_get(conf, ACMESH_ALIASES) {
+        add.push(kv("Le_ChallengeAlias", a.value.clone(), a.line));
+    }
+    conf.extend(add);
+}
+
 fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfigError> {
-    let conf = parse_env(path, text)?;
+    let mut conf = parse_env(path, text)?;
+    acmesh_env_as_conf(&mut conf);
     let Some(main) = kv_get(&conf, "Le_Domain") else {
         return Err(cfg_err(path, None, "Le_Domain is empty"));
     };
@@ -732,9 +985,29 @@ fn parse_acmesh(path: &Path, text: &str) -> Result<Vec<ClientWrite>, ClientConfi
                     w.add_credential_file(resolve(f.as_deref().unwrap_or(path), &kv.value));
                 }
             }
+            "pdns" => {
+                if let Some((kv, f)) = setting("PDNS_Url") {
+                    w.server = Some(loc(kv.value.clone(), kv.line, f.as_deref()));
+                }
+            }
             "acme-dns" => {
                 if let Some((kv, f)) = setting("ACMEDNS_BASE_URL") {
                     w.server = Some(loc(kv.value.clone(), kv.line, f.as_deref()));
+                }
+                // One account per certificate: the subdomain acme.sh posts for every name.
+                let sub = setting("ACMEDNS_SUBDOMAIN").map(|(kv, _)| kv.value.clone());
+                if let Some((kv, f)) = setting("ACMEDNS_SUBDOMAIN") {
+                    w.acme_dns_subdomains
+                        .push((String::new(), loc(kv.value.clone(), kv.line, f.as_deref())));
+                }
+                // The username's registration in a stored accounts file gives the whole
+                // fulldomain (when it is the same account as the subdomain's).
+                if let Some((kv, _)) = setting("ACMEDNS_USERNAME") {
+                    if let Some((s, fd)) = stored_account_of(path, &kv.value) {
+                        if sub.as_deref().is_none_or(|x| x == s) {
+                            w.acme_dns_accounts.push((String::new(), fd));
+                        }
+                    }
                 }
             }
             _ => {}

@@ -1,6 +1,6 @@
 //! Findings about an issuing client's config: will the TXT land where the CNAME points?
 
-use super::{ClientConfigError, ClientKind, ClientWrite, CnameFollow};
+use super::{ClientConfigError, ClientKind, ClientWrite, CnameFollow, Located};
 use crate::dns::Name;
 use crate::findings::Code;
 use crate::findings::Finding;
@@ -11,6 +11,8 @@ use std::path::Path;
 enum Spot {
     /// acme-dns: the account decides; (domain key, fulldomain) when known.
     AcmeDns(Option<(String, Name)>),
+    /// acme-dns, the account known by its subdomain only: (domain key, subdomain).
+    AcmeDnsSub(String, Located<String>),
     /// An exact record name.
     At(Name),
     /// Follows the CNAME: the end of the chain (the target when known).
@@ -28,9 +30,29 @@ fn account_for(w: &ClientWrite, name: &InputName) -> Option<(String, Name)> {
         .cloned()
 }
 
+fn subdomain_for(w: &ClientWrite, name: &InputName) -> Option<(String, Located<String>)> {
+    let key = name.host.without_dot();
+    w.acme_dns_subdomains
+        .iter()
+        .find(|(k, _)| k == key)
+        .or_else(|| w.acme_dns_subdomains.iter().find(|(k, _)| k.is_empty()))
+        .cloned()
+}
+
+/// Is `t` the fulldomain of the account with this subdomain (`<subdomain>.<zone>`)?
+fn is_account_of(t: &Name, sub: &str) -> bool {
+    t.labels()
+        .first()
+        .is_some_and(|l| l.eq_ignore_ascii_case(sub.trim()))
+}
+
 fn spot(w: &ClientWrite, name: &InputName) -> Spot {
     if w.method == "acme-dns" {
-        return Spot::AcmeDns(account_for(w, name));
+        return match (account_for(w, name), subdomain_for(w, name)) {
+            (Some(a), _) => Spot::AcmeDns(Some(a)),
+            (None, Some((k, s))) => Spot::AcmeDnsSub(k, s),
+            (None, None) => Spot::AcmeDns(None),
+        };
     }
     if let Some(a) = &w.alias {
         return Spot::At(a.value.clone());
@@ -110,6 +132,23 @@ fn where_raw(
                 name.identifier,
                 via(w),
                 verdict(&fd)
+            )
+        }
+        Spot::AcmeDnsSub(key, sub) => {
+            let acct = if key.is_empty() { "the configured account".to_string() } else { format!("the account for {key}") };
+            let verdict = match target {
+                Some(t) if is_account_of(t, &sub.value) => format!("; {ch} points at {t}, that account's name: the CA will find it there"),
+                Some(t) => format!("; the CA will NOT find it there: {ch} points at {t}, not at a name of subdomain {}", sub.value),
+                None => "; no CNAME target is known to compare".to_string(),
+            };
+            format!(
+                "{} will post the TXT for {}{} to {acct}, subdomain {} ({}), which serves it at {}.<the acme-dns domain>{verdict}.",
+                who(w),
+                name.identifier,
+                via(w),
+                sub.value,
+                sub.place(&w.source),
+                sub.value,
             )
         }
         Spot::AcmeDns(None) => format!(
@@ -199,6 +238,10 @@ fn no_follow_fix(w: &ClientWrite, name: &InputName, t: &Name) -> String {
         ClientKind::Caddy => format!(
             "add `dns_challenge_override_domain {}` inside the tls block at {at}",
             t.without_dot()
+        ),
+        ClientKind::CertMate => format!(
+            "set `domain_alias` in {} so that _acme-challenge.<domain_alias> is {t} (CertMate puts _acme-challenge. in front)",
+            w.source.display()
         ),
     }
 }
@@ -329,6 +372,33 @@ pub fn client_findings(
                 id,
                 format!("{}: {key} has fulldomain {fd}, but {ch} points at {t}", who(w)),
                 format!("point the CNAME at the account: `{ch} CNAME {fd}`, or use the account whose fulldomain is {t}"),
+            ));
+        }
+    }
+
+    // An acme-dns account, known by its subdomain, whose name is not the CNAME target.
+    if let (Spot::AcmeDnsSub(key, sub), Some(t)) = (spot(w, name), target) {
+        if !is_account_of(t, &sub.value) {
+            let key = if key.is_empty() {
+                "the configured account".to_string()
+            } else {
+                format!("the account for {key}")
+            };
+            out.push(Finding::new(
+                Code::ClientWrongZone,
+                id,
+                format!(
+                    "{}: {key} has subdomain {} ({}), so acme-dns serves its TXT at {}.<its domain>, but {ch} points at {t}",
+                    who(w),
+                    sub.value,
+                    sub.place(&w.source),
+                    sub.value
+                ),
+                format!(
+                    "use the account whose subdomain is {} (its username, password and subdomain together) at {}, or point {ch} at this account's fulldomain",
+                    t.labels().first().copied().unwrap_or_default(),
+                    sub.place(&w.source)
+                ),
             ));
         }
     }

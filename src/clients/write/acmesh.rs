@@ -13,6 +13,39 @@ use crate::zones::rfc2136::TsigKey;
 /// The BIND key file name `NSUPDATE_KEY` points at.
 pub const KEY_FILE: &str = "acme-delegate-nsupdate.key";
 
+/// What the env file's command issues, for `diagnose --client-config` (acme.sh ignores
+/// these; it stores the same as `Le_Domain`/`Le_Alt`, `Le_Webroot` and
+/// `Le_ChallengeAlias` in the domain conf after the first run).
+pub const VAR_DOMAINS: &str = "ACME_DELEGATE_DOMAINS";
+pub const VAR_DNS: &str = "ACME_DELEGATE_DNS";
+pub const VAR_ALIASES: &str = "ACME_DELEGATE_ALIASES";
+
+/// The note for a validation zone that public resolvers may not see.
+const DNSSLEEP_NOTE: &str = "acme.sh checks propagation over public DNS-over-HTTPS resolvers (for up to 20 minutes); for a validation zone that is not public, add `--dnssleep 60` (a fixed wait instead)";
+
+/// `-d NAME --domain-alias TARGET` for each name, and the three `ACME_DELEGATE_*` lines
+/// that say the same: acme.sh never follows the CNAME, so every name gets its alias.
+fn names_and_aliases<'a>(
+    names: impl Iterator<Item = (&'a str, String)>,
+    hook: &str,
+    words: &mut Vec<String>,
+) -> Vec<(&'static str, String)> {
+    let (mut ds, mut als) = (Vec::new(), Vec::new());
+    for (name, target) in names {
+        words.push("-d".into());
+        words.push(name.to_string());
+        words.push("--domain-alias".into());
+        words.push(target.clone());
+        ds.push(name.to_string());
+        als.push(format!("={target}"));
+    }
+    vec![
+        (VAR_DOMAINS, ds.join(",")),
+        (VAR_DNS, hook.to_string()),
+        (VAR_ALIASES, als.join(",")),
+    ]
+}
+
 pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteError> {
     let base = opts.base(opts.home.join(".acme.sh").join("acme-delegate"));
     let mut out = ClientOutput::default();
@@ -23,20 +56,6 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             for g in groups(plan) {
                 let a = account(opts, &g.key)?;
                 let env = base.join(format!("acmedns-{}.env", g.key));
-                let text = env_file(
-                    &format!("acme.sh dns_acmedns account for {} (holds the password)", g.key),
-                    &[
-                        ("ACMEDNS_BASE_URL", api.clone()),
-                        ("ACMEDNS_USERNAME", a.username.clone()),
-                        ("ACMEDNS_PASSWORD", a.password.expose().to_string()),
-                        ("ACMEDNS_SUBDOMAIN", a.subdomain.clone()),
-                    ],
-                )?;
-                out.files.push(PlannedFile::secret(
-                    env.clone(),
-                    text,
-                    vec![a.password.expose().to_string()],
-                ));
                 let mut words: Vec<String> = vec![
                     "acme.sh".into(),
                     "--issue".into(),
@@ -45,15 +64,40 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                     "--dns".into(),
                     "dns_acmedns".into(),
                 ];
-                for n in &g.identifiers {
-                    words.push("-d".into());
-                    words.push(n.clone());
+                if opts.private_zone {
+                    words.push("--dnssleep".into());
+                    words.push("60".into());
                 }
+                // The alias is the account's fulldomain: acme.sh then checks the TXT
+                // there instead of at _acme-challenge.<name>.
+                let fd = a.fulldomain.trim_end_matches('.').to_string();
+                let what = names_and_aliases(
+                    g.identifiers.iter().map(|n| (n.as_str(), fd.clone())),
+                    "dns_acmedns",
+                    &mut words,
+                );
+                let mut vars = vec![
+                    ("ACMEDNS_BASE_URL", api.clone()),
+                    ("ACMEDNS_USERNAME", a.username.clone()),
+                    ("ACMEDNS_PASSWORD", a.password.expose().to_string()),
+                    ("ACMEDNS_SUBDOMAIN", a.subdomain.clone()),
+                ];
+                vars.extend(what);
+                let text = env_file(
+                    &format!("acme.sh dns_acmedns account for {} (holds the password)", g.key),
+                    &vars,
+                )?;
+                out.files.push(PlannedFile::secret(
+                    env.clone(),
+                    text,
+                    vec![a.password.expose().to_string()],
+                ));
                 out.next_commands.push(with_env(&env, &sh_line(&words)?)?);
             }
             out.notes.push(
                 "dns_acmedns keeps one acme-dns account per certificate, so each account (a name and its wildcard) gets its own certificate".into(),
             );
+            out.notes.push(DNSSLEEP_NOTE.into());
         }
         ZoneSpec::Rfc2136 { server: ns, zone, .. } => {
             let key = tsig(opts)?;
@@ -66,16 +110,6 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 vec![secret],
             ));
             let env = base.join("nsupdate.env");
-            let text = env_file(
-                "acme.sh dns_nsupdate settings (NSUPDATE_KEY names the key file)",
-                &[
-                    ("NSUPDATE_SERVER", addr.ip().to_string()),
-                    ("NSUPDATE_SERVER_PORT", addr.port().to_string()),
-                    ("NSUPDATE_KEY", key_path.to_string_lossy().into_owned()),
-                    ("NSUPDATE_ZONE", bare(zone)),
-                ],
-            )?;
-            out.files.push(PlannedFile::public(env.clone(), text));
             let mut words: Vec<String> = vec![
                 "acme.sh".into(),
                 "--issue".into(),
@@ -88,19 +122,67 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 words.push("--dnssleep".into());
                 words.push("60".into());
             }
-            for p in &plan.names {
-                words.push("-d".into());
-                words.push(p.name.clone());
-                words.push("--domain-alias".into());
-                words.push(bare(&p.target));
-            }
+            let what = names_and_aliases(
+                plan.names.iter().map(|p| (p.name.as_str(), bare(&p.target))),
+                "dns_nsupdate",
+                &mut words,
+            );
+            let mut vars = vec![
+                ("NSUPDATE_SERVER", addr.ip().to_string()),
+                ("NSUPDATE_SERVER_PORT", addr.port().to_string()),
+                ("NSUPDATE_KEY", key_path.to_string_lossy().into_owned()),
+                ("NSUPDATE_ZONE", bare(zone)),
+            ];
+            vars.extend(what);
+            let text = env_file(
+                "acme.sh dns_nsupdate settings (NSUPDATE_KEY names the key file)",
+                &vars,
+            )?;
+            out.files.push(PlannedFile::public(env.clone(), text));
             out.next_commands.push(with_env(&env, &sh_line(&words)?)?);
             out.notes.push(
                 "acme.sh keeps the nsupdate settings in account.conf: one server, key and zone per acme.sh home".into(),
             );
-            out.notes.push(
-                "acme.sh checks propagation over public DNS-over-HTTPS; for a validation zone that is not public, add `--dnssleep 60`".into(),
+            out.notes.push(DNSSLEEP_NOTE.into());
+        }
+        ZoneSpec::Provider { .. } if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") => {
+            let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
+            let env = base.join("pdns.env");
+            let mut words: Vec<String> = vec![
+                "acme.sh".into(),
+                "--issue".into(),
+                "--server".into(),
+                server,
+                "--dns".into(),
+                "dns_pdns".into(),
+            ];
+            if opts.private_zone {
+                words.push("--dnssleep".into());
+                words.push("60".into());
+            }
+            let what = names_and_aliases(
+                plan.names.iter().map(|p| (p.name.as_str(), bare(&p.target))),
+                "dns_pdns",
+                &mut words,
             );
+            let mut vars = vec![
+                ("PDNS_Url", api.to_string()),
+                ("PDNS_ServerId", "localhost".to_string()),
+                ("PDNS_Token", key.to_string()),
+                ("PDNS_Ttl", "60".to_string()),
+            ];
+            vars.extend(what);
+            let text = env_file(
+                "acme.sh dns_pdns settings (holds the PowerDNS API key)",
+                &vars,
+            )?;
+            out.files
+                .push(PlannedFile::secret(env.clone(), text, vec![key.to_string()]));
+            out.next_commands.push(with_env(&env, &sh_line(&words)?)?);
+            out.notes.push(
+                "acme.sh keeps the PowerDNS settings in account.conf: one API and key per acme.sh home".into(),
+            );
+            out.notes.push(DNSSLEEP_NOTE.into());
         }
         ZoneSpec::Provider { provider, .. } => {
             return Err(WriteError::unsupported(

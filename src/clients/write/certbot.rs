@@ -63,6 +63,12 @@ pub fn hook_command(opts: &WriteOptions, which: &str) -> Result<String, WriteErr
 pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteError> {
     match &plan.zone {
         ZoneSpec::AcmeDns { .. } | ZoneSpec::Rfc2136 { .. } => {}
+        // The hook publishes through the provider's API (the plan names it and its key).
+        ZoneSpec::Provider {
+            api: Some(_),
+            key_file: Some(_),
+            ..
+        } => {}
         ZoneSpec::Provider { provider, .. } => {
             return Err(WriteError::unsupported(
                 Client::Certbot,

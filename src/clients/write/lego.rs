@@ -36,6 +36,9 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             out.notes.push(
                 "the account file holds an entry for every name (the key is the name without `*.`); without one lego would register a new acme-dns account and stop with \"CNAME required\"".into(),
             );
+            out.notes.push(
+                "Debian's lego 4.9.1 lists acme-dns in `lego dnshelp` but says `unrecognized DNS provider: acme-dns` when it runs: use an upstream lego release (github.com/go-acme/lego/releases), or `--client certbot`".into(),
+            );
             (Some(env), "acme-dns".to_string())
         }
         ZoneSpec::Rfc2136 { server, .. } => {
@@ -61,7 +64,30 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 .push(PlannedFile::secret(env.clone(), text, vec![secret]));
             (Some(env), "rfc2136".to_string())
         }
-        ZoneSpec::Provider { provider, domain } => {
+        ZoneSpec::Provider { .. }
+            if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") =>
+        {
+            let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
+            let env = base.join("pdns.env");
+            let text = env_file(
+                "lego PowerDNS settings (written by acme-delegate write); holds the API key",
+                &[
+                    ("PDNS_API_URL", api.to_string()),
+                    ("PDNS_API_KEY", key.to_string()),
+                    ("PDNS_TTL", "60".into()),
+                    ("PDNS_PROPAGATION_TIMEOUT", "180".into()),
+                ],
+            )?;
+            out.files.push(PlannedFile::secret(
+                env.clone(),
+                text,
+                vec![key.to_string()],
+            ));
+            (Some(env), "pdns".to_string())
+        }
+        ZoneSpec::Provider {
+            provider, domain, ..
+        } => {
             out.notes.push(format!(
                 "set the {provider} credentials in the environment first (`lego dnshelp -c {provider}` lists them); lego follows the CNAME into {}",
                 bare(domain)

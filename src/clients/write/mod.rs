@@ -194,6 +194,8 @@ pub struct Secrets {
     pub accounts: BTreeMap<String, Account>,
     /// The TSIG key of an RFC 2136 plan.
     pub tsig: Option<TsigKey>,
+    /// The API key of a provider plan with `key_file` (PowerDNS).
+    pub api_key: Option<crate::zones::provider::ApiKey>,
 }
 
 /// Where and how to write.
@@ -478,6 +480,25 @@ pub(crate) fn with_env(env: &Path, command: &str) -> Result<String, WriteError> 
 /// A name without its trailing dot.
 pub(crate) fn bare(n: &crate::dns::Name) -> String {
     n.without_dot().to_string()
+}
+
+/// A provider plan acme-delegate can configure with credentials: (provider, API URL,
+/// API key), when the plan names the API and its key was loaded.
+pub(crate) fn provider_api<'a>(
+    plan: &'a Plan,
+    opts: &'a WriteOptions,
+) -> Option<(&'a str, &'a str, &'a str)> {
+    match (&plan.zone, &opts.secrets.api_key) {
+        (
+            ZoneSpec::Provider {
+                provider,
+                api: Some(api),
+                ..
+            },
+            Some(key),
+        ) => Some((provider.as_str(), api.trim_end_matches('/'), key.expose())),
+        _ => None,
+    }
 }
 
 /// The acme-dns API of a plan.

@@ -64,6 +64,7 @@ pub fn acme_dns_plan() -> Plan {
             api: API.into(),
             storage: None,
             allowfrom: vec![],
+            domain: None,
         },
         names: planned(|h| Name::from_ascii(&fulldomain(h))),
     }
@@ -76,6 +77,25 @@ pub fn provider_plan() -> Plan {
         zone: ZoneSpec::Provider {
             provider: "cloudflare".into(),
             domain: domain.clone(),
+            api: None,
+            key_file: None,
+        },
+        names: planned(|h| domain.prepend(&label_for(&Name::from_ascii(h)))),
+    }
+}
+
+pub const PDNS_KEY: &str = "pdns-api-key-Zq8Lr2Vn5Xc1Bm4Hs7Tw0Kd3";
+
+/// A PowerDNS plan acme-delegate writes through the API (`--api`, `--key-file`).
+pub fn pdns_plan() -> Plan {
+    let domain = Name::from_ascii("pdns.example.net");
+    Plan {
+        version: 1,
+        zone: ZoneSpec::Provider {
+            provider: "pdns".into(),
+            domain: domain.clone(),
+            api: Some("http://192.0.2.8:8081".into()),
+            key_file: Some("/etc/acme-delegate/pdns.apikey".into()),
         },
         names: planned(|h| domain.prepend(&label_for(&Name::from_ascii(h)))),
     }
@@ -134,6 +154,7 @@ pub fn opts() -> WriteOptions {
         secrets: Secrets {
             accounts: accounts(),
             tsig: Some(tsig_key(TsigAlgorithm::HmacSha256)),
+            api_key: Some(crate::zones::provider::ApiKey::new(PDNS_KEY)),
         },
     }
 }

@@ -64,6 +64,9 @@ fn supported() -> Vec<(Client, &'static str, Plan)> {
         if matches!(c, Client::Lego | Client::Traefik) {
             v.push((c, "provider", provider_plan()));
         }
+        if matches!(c, Client::Lego | Client::AcmeSh | Client::Certbot) {
+            v.push((c, "pdns", pdns_plan()));
+        }
     }
     v
 }
@@ -78,7 +81,11 @@ fn snapshots_of_every_client_and_zone_kind() {
 
 #[test]
 fn secrets_only_in_secret_files_and_never_in_commands_notes_or_views() {
-    let secrets: Vec<&str> = PASSWORDS.iter().copied().chain([TSIG_B64]).collect();
+    let secrets: Vec<&str> = PASSWORDS
+        .iter()
+        .copied()
+        .chain([TSIG_B64, PDNS_KEY])
+        .collect();
     for (c, kind, plan) in supported() {
         let o = out(c, &plan);
         let views = [
@@ -366,6 +373,24 @@ fn acmesh_env_key_file_and_domain_alias() {
         .next_commands
         .iter()
         .all(|c| c.contains("--dns dns_acmedns")));
+    // acme.sh never follows the CNAME: every name gets the account's fulldomain as alias.
+    let plan = acme_dns_plan();
+    for p in &plan.names {
+        let c = o
+            .next_commands
+            .iter()
+            .map(|c| words(c))
+            .find(|w| w.contains(&p.name))
+            .unwrap();
+        let i = c.iter().position(|x| x == &p.name).unwrap();
+        assert_eq!(c[i + 1], "--domain-alias", "{}", p.name);
+        assert_eq!(c[i + 2], p.target.without_dot());
+    }
+    assert!(o.notes.iter().any(|n| n.contains("--dnssleep")));
+    let mut private = opts();
+    private.private_zone = true;
+    let a = write(Client::AcmeSh, &plan, &private).unwrap();
+    assert!(a.next_commands.iter().all(|c| c.contains("--dnssleep 60")));
 }
 
 const KEY_FILE_NAME: &str = super::acmesh::KEY_FILE;

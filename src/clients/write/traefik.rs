@@ -92,7 +92,9 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 .push(PlannedFile::secret(env_path.clone(), text, vec![secret]));
             "rfc2136".to_string()
         }
-        ZoneSpec::Provider { provider, domain } => {
+        ZoneSpec::Provider {
+            provider, domain, ..
+        } => {
             out.notes.push(format!(
                 "put the {provider} credentials (lego's variable names, `lego dnshelp -c {provider}`) in Traefik's environment; lego follows the CNAME into {}",
                 bare(domain)

@@ -18,6 +18,10 @@ pub struct NameEvidence {
     pub input: InputName,
     pub chain: Chain,
     pub resolvers: Vec<ResolverView>,
+    /// Why the resolvers were not asked (`check`/`diagnose` ask them only once the
+    /// authoritative view is right; see `AskResolvers`), if they were not.
+    /// (the vantage points not asked, why)
+    pub not_asked: Option<(Vec<crate::findings::evidence::Vantage>, String)>,
     /// The doubled owner (`_acme-challenge.www.example.com.example.com.`) and what its
     /// zone's server said about it, when the real owner had no CNAME.
     pub doubled: Option<(Name, Exchange)>,
@@ -27,9 +31,30 @@ pub struct NameEvidence {
     /// When `_acme-challenge.<name>` has no CNAME: the nearest parent challenge name that
     /// has one (it does not cover child names).
     pub parent_cname: Option<ParentCname>,
+    /// The zone that delegates the zone holding the challenge name, when that is not the
+    /// root or a TLD: a CNAME put there below the cut is never seen.
+    pub parent_zone: Option<Name>,
+    /// The first CNAME's target has the owner's zone appended (see [`TargetDoubled`]).
+    pub target_doubled: Option<TargetDoubled>,
     /// The issuing client known to check with the system resolver (lego, cert-manager),
     /// when its config was read: then a fault of the system view is an error.
     pub system_client: Option<String>,
+}
+
+/// A CNAME target with the owner's zone appended: `published` is `meant` + `zone`.
+#[derive(Clone, Debug)]
+pub struct TargetDoubled {
+    /// The CNAME's owner.
+    pub owner: Name,
+    /// The target as published.
+    pub published: Name,
+    /// The zone of the owner (appended to the target).
+    pub zone: Name,
+    /// The target meant: the published one without the appended zone.
+    pub meant: Name,
+    /// Why `meant` is taken for the target meant ("the expected target", "a name in zone
+    /// acme.example.net.").
+    pub why: String,
 }
 
 /// A CNAME at `_acme-challenge.<parent>` of a name that has none.
@@ -156,6 +181,9 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
     if let Some((ns, ex, apex)) = forged.first() {
         let r = ex.outcome.reply();
         let why = match &ex.outcome {
+            Outcome::Referral(_) => {
+                "a referral that loops (back to the zone asked or above it, or to the very server that gave it), where a real one refers down to other servers or answers"
+            }
             Outcome::NxDomain(r) | Outcome::NoData(r) if r.authoritative => {
                 "with the AA bit but without the SOA every authoritative negative answer carries"
             }
@@ -194,7 +222,7 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
             .iter()
             .all(|(_, e)| matches!(e.outcome, Outcome::Timeout | Outcome::Network(_)));
     if !unreachable {
-        return None;
+        return refused_by_network(ev, root);
     }
     let mut f = Finding::new(
         Code::AuthUnreachable,
@@ -209,6 +237,47 @@ fn no_authoritative_view(ev: &NameEvidence) -> Option<Finding> {
             resolvers_say(ev)
         ),
         "allow outgoing DNS (UDP and TCP port 53) to the internet from this host, or run the check where that is allowed; the `roots` key of the config names the servers asked".into(),
+    );
+    for (ns, e) in &root.exchanges {
+        f = f.observe(observe(ns.as_str(), e));
+    }
+    for rv in &ev.resolvers {
+        f = f.observe(observe(&rv.vantage.name, &rv.exchange));
+    }
+    Some(f)
+}
+
+/// Every root server answered, but only SERVFAIL or REFUSED (or nothing): no real root
+/// server refuses or fails a plain question, the network in between does (a firewall, a
+/// filtering proxy). Like an interception, the authoritative view cannot be read from
+/// here: `DNS_INTERCEPTED`, inconclusive, not errors that blame the root hints.
+fn refused_by_network(
+    ev: &NameEvidence,
+    root: &crate::findings::evidence::Step,
+) -> Option<Finding> {
+    let refusing = |o: &Outcome| matches!(o, Outcome::ServFail(_) | Outcome::Refused(_));
+    let no_view = !root.exchanges.is_empty()
+        && root.exchanges.iter().all(|(_, e)| {
+            refusing(&e.outcome) || matches!(e.outcome, Outcome::Timeout | Outcome::Network(_))
+        })
+        && root.exchanges.iter().any(|(_, e)| refusing(&e.outcome));
+    if !no_view {
+        return None;
+    }
+    let id = ev.input.identifier.as_str();
+    let mut f = Finding::new(
+        Code::DnsIntercepted,
+        id,
+        format!(
+            "this network answers DNS queries itself: every root server asked refused or failed the question ({}), which no root server does; the authoritative view cannot be read from this network, so the verdict is inconclusive; the resolvers say: {}",
+            root.exchanges
+                .iter()
+                .map(|(_, e)| format!("{} {} {}", e.server, e.question, outcome_text(&e.outcome)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            resolvers_say(ev)
+        ),
+        "run the check from another network (a server, a CI runner, a phone hotspot), or allow outgoing DNS (UDP and TCP port 53) from this host; the `roots` key of the config names the servers asked".into(),
     );
     for (ns, e) in &root.exchanges {
         f = f.observe(observe(ns.as_str(), e));
@@ -261,7 +330,10 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 !(e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative))
             })
             .count();
-        let all_failed = failed == total;
+        // A server that answered without the AA bit still answered for the CA: unbound
+        // takes that answer (`step.lame`, TARGET_ZONE_LAME as a warning), so the others'
+        // failures are not the whole zone's (differential seed 552).
+        let all_failed = failed == total && !step.lame;
         for (ns, ex) in &step.exchanges {
             let vantage = ns.to_string();
             let sev = if all_failed {
@@ -315,6 +387,24 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 )),
                 _ => None,
             };
+            if ex.flags.no_edns && ex.outcome.responded() {
+                // Asked again without EDNS after the query with EDNS went unanswered (the
+                // walker's fallback, as resolvers do): not dead, but EDNS-broken.
+                out.push(
+                    Finding::new(
+                        Code::ServerEdnsBroken,
+                        id,
+                        format!(
+                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead; resolvers (the CA's too) retry without EDNS after a timeout, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)",
+                            ex.server,
+                            ex.question,
+                            outcome_text(&ex.outcome)
+                        ),
+                        format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", ex.server),
+                    )
+                    .observe(observe(&vantage, ex)),
+                );
+            }
             if let Some(f) = f {
                 let mut f = if f.code == Code::ServerLame {
                     f
@@ -411,23 +501,8 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                     "none needed: the client must write the TXT in zone {challenge} (lego and certbot-dns-rfc2136 find it by their SOA lookup; cert-manager releases before the fix of its issue #3055 do not)"
                 ),
             ));
-        } else if let Some(p) = &ev.parent_cname {
-            out.push(
-                Finding::new(
-                    Code::CnameParentOnly,
-                    id,
-                    format!(
-                        "the authoritative servers of {zone} have no CNAME at {challenge} ({what}), but {} has one (CNAME {}): a CNAME covers only its own name, never the names below it, so the CA looks up {challenge} and finds nothing",
-                        p.owner, p.target
-                    ),
-                    format!(
-                        "publish in zone {zone}: {} (or a target of its own; in a DNS panel that appends the zone, the owner is \"{relative}\")",
-                        cname_line(challenge, p.target.as_str())
-                    ),
-                )
-                .observe(observe("authoritative", &p.exchange)),
-            );
         } else if let Some((doubled, ex)) = &ev.doubled {
+            // A record at the doubled name is more specific than "a parent has one".
             out.push(
                 Finding::new(
                     Code::CnameDoubledZone,
@@ -443,18 +518,66 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 .observe(observe("authoritative", ex)),
             );
         } else {
-            out.push(Finding::new(
+            // Nothing more specific is true: CNAME_MISSING, with what is known around it
+            // (a parent's CNAME, a zone cut above the name) as context.
+            let mut evidence =
+                format!("the authoritative servers of {zone} have no CNAME at {challenge}: {what}");
+            let mut target = target_hint(ev);
+            if let Some(p) = &ev.parent_cname {
+                evidence.push_str(&format!(
+                    "; {} has one (CNAME {}), but a CNAME covers only its own name, never the names below it",
+                    p.owner, p.target
+                ));
+                if ev.expect_target.is_none() {
+                    target = p.target.to_string();
+                }
+            }
+            if let Some(parent) = &ev.parent_zone {
+                let servers = chain.steps[0]
+                    .zone
+                    .servers
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, s.addr))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                evidence.push_str(&format!(
+                    "; {challenge} is in zone {zone}, which {parent} delegates (a zone cut): the CA asks only the servers of {zone} ({servers}), so a CNAME published in zone {parent} below that cut is never seen"
+                ));
+            }
+            let shared = if ev.parent_cname.is_some() && ev.expect_target.is_none() {
+                " (the parent's target, if the client writes there for this name too; or a target of its own)"
+            } else {
+                ""
+            };
+            let mut f = Finding::new(
                 Code::CnameMissing,
                 id,
-                format!("the authoritative servers of {zone} have no CNAME at {challenge}: {what}"),
+                evidence,
                 format!(
-                    "publish in zone {zone}: {} (in a DNS panel that appends the zone, the owner is \"{relative}\"){}",
-                    cname_line(challenge, &target_hint(ev)),
+                    "publish in zone {zone}: {}{shared} (in a DNS panel that appends the zone, the owner is \"{relative}\"){}",
+                    cname_line(challenge, &target),
                     if matches!(chain.end, End::Txt { .. }) { "; and delete the TXT record that sits there now" } else { "" }
                 ),
-            ));
+            );
+            if let Some(p) = &ev.parent_cname {
+                f = f.observe(observe("authoritative", &p.exchange));
+                out.push(
+                    Finding::new(
+                        Code::CnameParentOnly,
+                        id,
+                        format!(
+                            "{} has a CNAME (to {}), but it does not cover {challenge}: a CNAME covers only its own name (see CNAME_MISSING)",
+                            p.owner, p.target
+                        ),
+                        "none on its own: the fix of CNAME_MISSING publishes the child's CNAME".into(),
+                    )
+                    .severity(Severity::Info),
+                );
+            }
+            out.push(f);
         }
     }
+    target_doubled_rule(ev, out);
     match &chain.end {
         End::Loop { at } => out.push(Finding::new(
             Code::ChainLoop,
@@ -506,7 +629,13 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             ),
         ));
     }
-    if let (Some(expect), false) = (&ev.expect_target, chain.hops.is_empty()) {
+    let doubled_expected = ev
+        .target_doubled
+        .as_ref()
+        .is_some_and(|d| Some(&d.meant) == ev.expect_target.as_ref());
+    if let (Some(expect), false, false) =
+        (&ev.expect_target, chain.hops.is_empty(), doubled_expected)
+    {
         if !chain.hops.iter().any(|h| &h.target == expect) {
             let first = &chain.hops[0];
             out.push(Finding::new(
@@ -520,6 +649,29 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Target-side doubling: a CNAME target written without its trailing dot in a panel that
+/// appends the zone (`label.acme.example.net.example.com.`). The CA follows it into the
+/// owner's zone, where no client writes.
+fn target_doubled_rule(ev: &NameEvidence, out: &mut Vec<Finding>) {
+    let Some(d) = &ev.target_doubled else {
+        return;
+    };
+    let id = ev.input.identifier.as_str();
+    out.push(Finding::new(
+        Code::CnameTargetDoubled,
+        id,
+        format!(
+            "{} points to {}: the target ends with the zone {} of its owner and its leading part is {}, {}; the DNS panel appended the zone to a target written without its trailing dot, so the CA looks for the TXT at {} (in {}), where the client does not write",
+            d.owner, d.published, d.zone, d.meant, d.why, d.published, d.zone
+        ),
+        format!(
+            "replace the record with: {} (with the trailing dot; in a DNS panel that appends the zone to names without one, enter the target as \"{}\" with the dot at the end)",
+            cname_line(&d.owner, d.meant.as_str()),
+            d.meant
+        ),
+    ));
 }
 
 /// The zone at the end of the chain: undelegated, or no server answers for it.
@@ -592,6 +744,30 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let grade = |rv: &ResolverView, cache: bool| -> (Severity, String) {
         if !auth_ok {
             return (Severity::Error, String::new());
+        }
+        // The CA's own resolver timing out where a server of the chain does not answer but
+        // another of its zone does: it waits for the dead one, then asks the other (with
+        // more patience than this check has), as the validation will.
+        let waits_for_a_dead_sibling = matches!(rv.exchange.outcome, Outcome::Timeout)
+            && chain.steps.iter().any(|s| {
+                s.exchanges
+                    .iter()
+                    .any(|(_, e)| matches!(e.outcome, Outcome::Timeout))
+                    && s.exchanges.iter().any(|(_, e)| {
+                        e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+                    })
+            });
+        if rv.vantage.ca && waits_for_a_dead_sibling {
+            return (
+                Severity::Warning,
+                "; this is the CA's own resolver (`ca = true`): it waits for a server of the chain that does not answer, and then asks another server of the same zone, which answers, so the CA's validation is expected to succeed (slowly)".into(),
+            );
+        }
+        if rv.vantage.ca {
+            return (
+                Severity::Error,
+                "; this is the CA's own resolver (`ca = true` in the config): the CA gets this answer, so its validation fails".into(),
+            );
         }
         if rv.vantage.kind == VantageKind::System {
             return match &ev.system_client {

@@ -34,6 +34,9 @@ pub struct CdRetry {
     pub vantage: String,
     pub servfail: Exchange,
     pub with_cd: Exchange,
+    /// The zone where the chain of trust breaks, when the EDE does not name it: the first
+    /// zone on the chain whose SOA the same resolver fails to validate.
+    pub broken_zone: Option<Name>,
 }
 
 /// DNSSEC status of the target's zone.
@@ -99,6 +102,11 @@ pub struct DiagnoseEvidence {
     pub cd_retries: Vec<CdRetry>,
     /// The answer for a random sibling of `_acme-challenge` at the same host.
     pub wildcard_probe: Option<Exchange>,
+    /// The zones the client writes in: those of the expected target and of the plan's
+    /// targets (the name's other delegations). A wildcard's target there is fine.
+    pub write_zones: Vec<Name>,
+    /// The zone of the first hop's target (when a wildcard may have made the hop).
+    pub first_target_zone: Option<Name>,
     pub signing: Option<ZoneSigning>,
     /// The delegation of every zone on the chain.
     pub health: Vec<ZoneHealth>,
@@ -282,9 +290,12 @@ pub fn dnssec_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
             .outcome
             .reply()
             .and_then(|x| x.ede.first().cloned());
+        // Only the zone where the chain of trust breaks is named: the EDE's, else the one
+        // the resolver fails on, else (nothing known) the target's.
         let zone = ede
             .as_ref()
             .and_then(|e| zone_from_ede(&e.text))
+            .or_else(|| r.broken_zone.as_ref().map(|z| z.to_string()))
             .unwrap_or_else(|| target_zone.clone());
         out.push(
             Finding::new(
@@ -382,7 +393,28 @@ pub fn chain_extra_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
                 _ => None,
             })
         });
-        if synthesized.as_ref() == Some(&first.target) {
+        let shared = ev
+            .first_target_zone
+            .as_ref()
+            .filter(|z| ev.write_zones.contains(z));
+        if let (true, Some(zone)) = (synthesized.as_ref() == Some(&first.target), shared) {
+            // The client writes exactly there: the CA finds the TXT. Context only.
+            out.push(
+                Finding::new(
+                    Code::WildcardCnameCapture,
+                    id,
+                    format!(
+                        "{challenge} has no CNAME of its own: a wildcard CNAME answers for it (a random name beside it, {}, also gets CNAME {}); its target is in {zone}, the zone the client writes in, so every name under the wildcard shares the target {}",
+                        probe.question.name, first.target, first.target
+                    ),
+                    format!(
+                        "none needed; to give this name a target of its own, publish an explicit record, which takes precedence over the wildcard: {challenge} 300 IN CNAME <label>.{zone}"
+                    ),
+                )
+                .severity(Severity::Info)
+                .observe(observe("authoritative", probe)),
+            );
+        } else if synthesized.as_ref() == Some(&first.target) {
             out.push(
                 Finding::new(
                     Code::WildcardCnameCapture,

@@ -11,8 +11,9 @@
 //! │ FQDN       _acme-challenge.www.example.com. CNAME www-example-com-1a2b3c.…   │
 //! │ relative   _acme-challenge.www                                               │
 //! │ zone file  _acme-challenge.www.example.com. 300 IN CNAME www-example-com-…   │
-//! │ In a panel that appends the zone, enter the name _acme-challenge.www: the    │
-//! │ full name there becomes _acme-challenge.www.example.com.example.com.         │
+//! │ in a DNS panel that appends the zone, the name is:  _acme-challenge.www      │
+//! │ (pasting the full name there creates _acme-challenge.www.example.com.example │
+//! │ .com: the doubled-zone mistake)                                              │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -34,14 +35,9 @@ fn records(s: &State) -> &[PlannedName] {
 
 /// The advice for a DNS panel, with the doubled-zone trap.
 pub fn panel_advice(p: &PlannedName) -> String {
-    match (p.relative_owner(), &p.zone) {
-        (Some(rel), Some(z)) => format!(
-            "In a DNS panel that appends the zone, enter the name {rel}: the full name there \
-             becomes {}{} (the doubled zone).",
-            p.challenge,
-            z.without_dot()
-        ),
-        _ => format!(
+    match p.panel_hint() {
+        Some([name, mistake]) => format!("{name} {mistake}"),
+        None => format!(
             "Publish it in the zone that holds {} (it could not be found from here).",
             p.challenge
         ),

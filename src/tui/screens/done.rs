@@ -1,66 +1,38 @@
-//! Step 7: done. The next command, where the files went, and how to re-check later:
-//! `acme-delegate check --wait ...` and a cron line with `--prometheus-textfile`.
+//! Step 7: done. What was verified and what was not (names that work from every vantage
+//! point, names that failed, the steps skipped), each client's next commands, where the
+//! files went, and how to re-check later: `acme-delegate check --wait 10m ...` and a cron
+//! line with `--prometheus-textfile`. "set up" only when the poll and the proof both
+//! passed for every name; the wizard then exits 0, otherwise 1.
 //!
 //! ```text
 //! ┌ 7 Done ──────────────────────────────────────────────────────────────────────┐
-//! │ ✓ The delegation is set up.                                                  │
-//! │                                                                              │
-//! │ Next         lego --dns rfc2136 ... run                                      │
-//! │ Files        /etc/lego/acme-delegate.env                                     │
-//! │ Plan         /root/.config/acme-delegate/plan.toml                           │
-//! │ Re-check     acme-delegate --plan ... check --wait www.example.com           │
-//! │ Cron         17 */6 * * * acme-delegate --plan ... check --wait              │
-//! │              --prometheus-textfile /var/lib/prometheus/node-exporter/...     │
-//! │                                                                              │
-//! │ c copies the cron line · q leaves                                            │
+//! │ ✗ The delegation is not verified.                                            │
+//! │ Poll   35 of 50 names work from every vantage point; 15 failed; 0 not ...    │
+//! │        ✗ a1.example.test  ✗ a7.example.test  ...                             │
+//! │ Proof  skipped                                                               │
+//! │ Client skipped: no files written                                             │
+//! │ Next, run:                                                                   │
+//! │   lego --dns rfc2136 ... run          (each picked client's commands)       │
+//! │ The plan:   /root/.config/acme-delegate/plan.toml                            │
+//! │ Re-check any time:                                                           │
+//! │   acme-delegate --plan ... check --wait 10m www.example.com                  │
+//! │ Cron (every 6 hours, ...):                                                   │
+//! │   17 */6 * * * acme-delegate --plan ... check --prometheus-textfile ...      │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
+use crate::tui::state::done::{own_commands, summary, ProofResult};
 use crate::tui::state::nav::ask_quit;
 use crate::tui::state::{Effect, Hits, State};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::text_pane;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-/// Where node_exporter's textfile collector reads (Debian's default).
-pub const TEXTFILE: &str = "/var/lib/prometheus/node-exporter/acme-delegate.prom";
-
-fn plan_arg(s: &State) -> String {
-    s.plan_path
-        .as_ref()
-        .map(|p| format!(" --plan {}", p.display()))
-        .unwrap_or_default()
-}
-
-/// `acme-delegate check --wait NAME...`.
-pub fn recheck_command(s: &State) -> String {
-    format!(
-        "acme-delegate{} check --wait {}",
-        plan_arg(s),
-        s.plan_names().join(" ")
-    )
-}
-
-/// The cron line that keeps checking and feeds Prometheus.
-pub fn cron_line(s: &State) -> String {
-    format!(
-        "17 */6 * * * acme-delegate{} check --wait --prometheus-textfile {TEXTFILE} {} >/dev/null",
-        plan_arg(s),
-        s.plan_names().join(" ")
-    )
-}
-
-pub fn next_command(s: &State) -> String {
-    s.client
-        .plan
-        .as_ref()
-        .and_then(|p| p.next_command.clone())
-        .unwrap_or_else(|| format!("acme-delegate{} prove", plan_arg(s)))
-}
+pub use crate::tui::state::done::{cron_line, recheck};
 
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     match k.code {
@@ -69,7 +41,10 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
             text: cron_line(s),
         }),
         KeyCode::Enter => ask_quit(s, fx),
-        _ => return false,
+        _ => match text_pane::scroll(s.pane, s.hits.pane, &k) {
+            Some(p) => s.pane = p,
+            None => return false,
+        },
     }
     true
 }
@@ -77,43 +52,102 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
 pub fn hints(_: &State) -> Vec<Hint> {
     vec![
         Hint::new("c", "copy cron line", KeyCode::Char('c')),
+        Hint::new("j/k", "scroll", KeyCode::Char('j')),
         Hint::new("q", "leave", KeyCode::Char('q')),
     ]
 }
 
-pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
+pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let t = &s.theme;
+    let sum = summary(s);
     let head = |label: &str| Line::styled(label.to_string(), t.heading());
     let cmd = |v: String| Line::styled(format!("  {v}"), t.code());
-    let mut lines = vec![
-        Line::styled("✓ The delegation is set up.", t.level(Level::Ok)),
-        head("Next, run:"),
-        cmd(next_command(s)),
-    ];
-    match &s.client.written {
-        Some(files) if !files.is_empty() => {
-            lines.push(head("Files written:"));
-            lines.extend(files.iter().map(|p| cmd(p.display().to_string())));
+    let lvl = if sum.set_up() { Level::Ok } else { Level::Bad };
+    let mut lines = vec![Line::styled(
+        format!("{} {}", lvl.symbol(), sum.headline()),
+        t.level(lvl),
+    )];
+    let poll_lvl = if sum.works == sum.total {
+        Level::Ok
+    } else if sum.failed.is_empty() {
+        Level::Warn
+    } else {
+        Level::Bad
+    };
+    lines.push(Line::from(vec![
+        Span::styled("Poll    ", t.heading()),
+        Span::styled(sum.poll_line(), t.level(poll_lvl)),
+    ]));
+    if !sum.failed.is_empty() {
+        let mut spans = vec![Span::raw("        ")];
+        for n in &sum.failed {
+            spans.push(Span::styled(
+                format!("{} {n}  ", Level::Bad.symbol()),
+                t.level(Level::Bad),
+            ));
         }
-        _ => lines.push(Line::raw("No files written (the client step was skipped).")),
+        lines.push(Line::from(spans));
+    }
+    let proof_lvl = match sum.proof {
+        ProofResult::Passed(_) => Level::Ok,
+        ProofResult::Failed(_) => Level::Bad,
+        _ => Level::Warn,
+    };
+    lines.push(Line::from(vec![
+        Span::styled("Proof   ", t.heading()),
+        Span::styled(sum.proof_line(), t.level(proof_lvl)),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("Client  ", t.heading()),
+        Span::styled(
+            sum.client_line(),
+            t.level(if sum.written.is_some() {
+                Level::Ok
+            } else {
+                Level::Warn
+            }),
+        ),
+    ]));
+    let skipped = sum.skipped();
+    if !skipped.is_empty() {
+        lines.push(Line::styled(
+            format!("Skipped: {}", skipped.join(", ")),
+            t.level(Level::Warn),
+        ));
+    }
+    lines.push(head("Next, run:"));
+    if s.client.written.is_some() {
+        for c in s.client.plan.iter().flat_map(|p| &p.next) {
+            for command in &c.commands {
+                lines.push(cmd(command.clone()));
+            }
+            for n in &c.notes {
+                lines.push(Line::styled(format!("  {}: {n}", c.client), t.dim()));
+            }
+        }
+    }
+    for a in own_commands(s) {
+        lines.push(cmd(a.shell()));
+    }
+    if let Some(files) = s.client.written.as_ref().filter(|f| !f.is_empty()) {
+        lines.push(head("Files written:"));
+        lines.extend(files.iter().map(|p| cmd(p.display().to_string())));
     }
     if let Some(p) = &s.plan_path {
         lines.push(head("The plan:"));
         lines.push(cmd(p.display().to_string()));
     }
     lines.push(head("Re-check any time:"));
-    lines.push(cmd(recheck_command(s)));
+    lines.push(cmd(recheck(s).shell()));
     lines.push(head(
         "Cron (every 6 hours, for node_exporter's textfile collector):",
     ));
     lines.push(cmd(cron_line(s)));
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }),
-        Rect::new(
-            area.x + 1,
-            area.y,
-            area.width.saturating_sub(2),
-            area.height,
-        ),
+    let pane = Rect::new(
+        area.x + 1,
+        area.y,
+        area.width.saturating_sub(2),
+        area.height,
     );
+    text_pane::render(f, pane, lines, &s.pane, t, hits);
 }

@@ -82,7 +82,9 @@ pub fn render(s: &State, f: &mut Frame) -> Hits {
     }
     hits.keys = key_bar::render(f, keys, &hints(s), &s.theme);
     if let Some(o) = &s.overlay {
-        hits.keys = popup::render(s, o, f, area);
+        let (keys, pane) = popup::render(s, o, f, area);
+        hits.keys = keys;
+        hits.popup_pane = Some(pane);
         hits.lists.clear();
         hits.grid = None;
     }
@@ -153,6 +155,8 @@ pub fn hints(s: &State) -> Vec<Hint> {
     h.push(Hint::new("F1", "help", KeyCode::F(1)));
     h.push(if s.busy() {
         Hint::new("Esc", "cancel", KeyCode::Esc)
+    } else if matches!(s.screen, Screen::Wizard(st) if st != Step::Names) {
+        Hint::new("Esc", "back", KeyCode::Esc)
     } else {
         Hint::new("Esc", "quit", KeyCode::Esc)
     });
@@ -196,11 +200,15 @@ pub fn typing(s: &State) -> bool {
     match s.screen {
         Screen::Wizard(Step::Names) => true,
         Screen::Wizard(Step::Zone) => zone::typing(s),
+        Screen::Wizard(Step::Client) => s.client.field.is_some() && s.client.plan.is_none(),
+        Screen::Troubleshoot => s.trouble.filtering,
+        Screen::Wizard(Step::Poll) => s.poll.finding,
         _ => false,
     }
 }
 
 /// A `?` is text here (a secret or a URL may hold one), not the help key.
 pub fn typing_question(s: &State) -> bool {
-    s.screen == Screen::Wizard(Step::Zone) && zone::typing(s)
+    (s.screen == Screen::Wizard(Step::Zone) && zone::typing(s))
+        || (s.screen == Screen::Wizard(Step::Client) && typing(s))
 }

@@ -10,6 +10,8 @@
 //! │ ✓ www.example.com         _acme-challenge.www.example.com.                   │
 //! │ ✓ *.example.com           _acme-challenge.example.com.                       │
 //! │ ✗ bad_name                label "bad_name" contains '_'; host names use ...  │
+//! │   ↓ 37 more (1 marked ✗)          <- when the list does not fit; it scrolls with │
+//! │                                      ↑↓ PgUp/PgDn and jumps to the first ✗ name  │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -42,13 +44,47 @@ fn edited(s: &mut State) {
             ),
         ),
         Err(_) if s.names.parsed.is_empty() => s.status = None,
-        Err(e) => s.say(Level::Bad, e),
+        Err(e) => {
+            jump_to_invalid(s);
+            s.say(Level::Bad, e)
+        }
     }
+}
+
+/// The list scrolls to the first name marked ✗.
+fn jump_to_invalid(s: &mut State) {
+    if let Some(i) = s.names.first_invalid() {
+        s.names.offset = i;
+    }
+}
+
+/// Rows the list gets on screen (the intro, the field and their gaps take 5).
+fn list_rows(s: &State) -> usize {
+    s.body_rows().saturating_sub(5).max(1)
 }
 
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     if k.code == KeyCode::Enter {
         forward(s, fx);
+        jump_to_invalid(s);
+        return true;
+    }
+    // The list scrolls with the arrows, PgUp/PgDn and the wheel (the field is one line).
+    let n = s.names.parsed.len();
+    let max = n.saturating_sub(list_rows(s).saturating_sub(2).max(1));
+    let page = list_rows(s).saturating_sub(2).max(1);
+    let o = &mut s.names.offset;
+    match k.code {
+        KeyCode::Down => *o = (*o + 1).min(max),
+        KeyCode::Up => *o = o.saturating_sub(1),
+        KeyCode::PageDown => *o = (*o + page).min(max),
+        KeyCode::PageUp => *o = o.saturating_sub(page),
+        _ => {}
+    }
+    if matches!(
+        k.code,
+        KeyCode::Down | KeyCode::Up | KeyCode::PageDown | KeyCode::PageUp
+    ) {
         return true;
     }
     if s.names.input.handle(&k) {
@@ -95,35 +131,69 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
     let list = Rect::new(area.x, y + 2, area.width, area.height.saturating_sub(5));
     let name_w = 26usize;
     let rest = (area.width as usize).saturating_sub(name_w + 4);
-    let mut lines: Vec<Line> = s
-        .names
-        .parsed
-        .iter()
-        .take(list.height as usize)
-        .map(|p| {
-            let (lvl, text) = match (&p.result, p.repeated) {
-                (Ok(_), true) => (Level::Info, "listed twice: kept once".to_string()),
-                (Ok(n), false) => (Level::Ok, n.challenge.to_string()),
-                (Err(e), _) => (Level::Bad, e.clone()),
-            };
-            Line::from(vec![
-                Span::styled(format!(" {} ", lvl.symbol()), t.level(lvl)),
-                Span::raw(pad(&p.token, name_w)),
-                Span::styled(
-                    fit(&text, rest),
-                    if lvl == Level::Ok {
-                        t.dim()
-                    } else {
-                        t.level(lvl)
-                    },
-                ),
-            ])
-        })
-        .collect();
-    let more = s.names.parsed.len().saturating_sub(list.height as usize);
-    if more > 0 {
-        lines.pop();
-        lines.push(Line::styled(format!("   … and {} more", more + 1), t.dim()));
+    let rows = list.height as usize;
+    let total = s.names.parsed.len();
+    // Room for the markers when the list does not fit.
+    let (above, body) = if total > rows {
+        let first = s
+            .names
+            .offset
+            .min(total.saturating_sub(rows.saturating_sub(2).max(1)));
+        (first, rows.saturating_sub(2).max(1))
+    } else {
+        (0, rows)
+    };
+    let row = |p: &crate::tui::state::names::Parsed| {
+        let (lvl, text) = match (&p.result, p.repeated) {
+            (Ok(_), true) => (Level::Info, "listed twice: kept once".to_string()),
+            (Ok(n), false) => (Level::Ok, n.challenge.to_string()),
+            (Err(e), _) => (Level::Bad, e.clone()),
+        };
+        Line::from(vec![
+            Span::styled(format!(" {} ", lvl.symbol()), t.level(lvl)),
+            Span::raw(pad(&p.token, name_w)),
+            Span::styled(
+                fit(&text, rest),
+                if lvl == Level::Ok {
+                    t.dim()
+                } else {
+                    t.level(lvl)
+                },
+            ),
+        ])
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    if total > rows {
+        lines.push(Line::styled(
+            format!("   ↑ {above} above · ↑↓ PgUp/PgDn scroll"),
+            t.dim(),
+        ));
+    }
+    lines.extend(s.names.parsed.iter().skip(above).take(body).map(row));
+    if total > rows {
+        let below = total.saturating_sub(above + body);
+        let bad_below = s
+            .names
+            .parsed
+            .iter()
+            .skip(above + body)
+            .filter(|p| p.result.is_err())
+            .count();
+        lines.push(Line::styled(
+            format!(
+                "   ↓ {below} more{}",
+                if bad_below > 0 {
+                    format!(" ({bad_below} marked ✗)")
+                } else {
+                    String::new()
+                }
+            ),
+            if bad_below > 0 {
+                t.level(Level::Bad)
+            } else {
+                t.dim()
+            },
+        ));
     }
     f.render_widget(Paragraph::new(lines), list);
 }

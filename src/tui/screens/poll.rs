@@ -20,7 +20,7 @@
 use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
 use crate::findings::{Finding, Severity};
-use crate::tui::state::nav::start_poll;
+use crate::tui::state::nav::{forward, start_poll};
 use crate::tui::state::{Effect, Findings, Hits, Overlay, Screen, State, Step};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::Hint;
@@ -34,6 +34,11 @@ use std::time::SystemTime;
 
 /// The status line's text once every cell is green. Scripts match it: never change it.
 pub const ALL_GREEN: &str = "works from every vantage point";
+
+/// The status line once every cell is green while the user holds the grid (moved the
+/// selection, or came back with b): the wizard waits for Enter. It starts with
+/// [`ALL_GREEN`], which scripts match.
+pub const ALL_GREEN_HELD: &str = "works from every vantage point; all green: Enter to prove";
 
 /// What a cell with no news yet waits on: the authoritative column.
 pub const ASKING: &str = "asking every authoritative server of every hop";
@@ -124,7 +129,14 @@ fn after_change(s: &mut State, at: SystemTime) {
     match (green, s.poll.all_green_at) {
         (true, None) if s.screen == Screen::Wizard(Step::Poll) => {
             s.poll.all_green_at = Some(at);
-            s.say(Level::Ok, ALL_GREEN);
+            s.say(
+                Level::Ok,
+                if s.poll.held {
+                    ALL_GREEN_HELD
+                } else {
+                    ALL_GREEN
+                },
+            );
         }
         (false, Some(_)) => {
             s.poll.all_green_at = None;
@@ -191,12 +203,75 @@ pub fn click(s: &mut State, row: usize, col: Option<usize>, _fx: &mut Vec<Effect
         open(s);
     } else {
         s.poll.selected = (row, col);
+        s.poll.held = true;
     }
 }
 
-pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
+/// Selects the next name (after the selected one, wrapping) that holds the searched text.
+fn find_next(s: &mut State, from: usize) {
+    let text = s.poll.find.value().trim().to_lowercase();
+    if text.is_empty() {
+        return;
+    }
+    let n = s.poll.grid.rows.len();
+    let hit = (0..n)
+        .map(|i| (from + i) % n)
+        .find(|&i| s.poll.grid.rows[i].name.to_lowercase().contains(&text));
+    match hit {
+        Some(i) => {
+            s.poll.selected.0 = i;
+            s.poll.held = true;
+        }
+        None => s.say(Level::Warn, format!("no name holds {text:?}")),
+    }
+}
+
+pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    if s.poll.finding {
+        match k.code {
+            KeyCode::Enter => {
+                s.poll.finding = false;
+                let from = s.poll.selected.0;
+                find_next(s, from);
+            }
+            KeyCode::Esc => {
+                s.poll.finding = false;
+                s.poll.find = Default::default();
+            }
+            _ => {
+                if !s.poll.find.handle(&k) {
+                    return false;
+                }
+                // As typed: the first name from the top that holds it.
+                find_next(s, 0);
+            }
+        }
+        return true;
+    }
+    if k.code == KeyCode::Char('/') {
+        s.poll.finding = true;
+        s.poll.find = Default::default();
+        s.say(
+            Level::Info,
+            "find a name: type part of it; Enter: the next one, Esc: done",
+        );
+        return true;
+    }
     let rows = s.poll.grid.rows.len().max(1);
     let cols = s.poll.grid.columns.len().max(1);
+    let before = s.poll.selected;
+    let handled = move_or_act(s, k, rows, cols, fx);
+    if s.poll.selected != before {
+        s.poll.held = true;
+    }
+    handled
+}
+
+fn move_or_act(s: &mut State, k: KeyEvent, rows: usize, cols: usize, fx: &mut Vec<Effect>) -> bool {
+    if k.code == KeyCode::Enter && s.poll.all_green_at.is_some() {
+        forward(s, fx);
+        return true;
+    }
     let (r, c) = &mut s.poll.selected;
     match k.code {
         KeyCode::Up | KeyCode::Char('k') => *r = r.saturating_sub(1),
@@ -205,12 +280,12 @@ pub fn on_key(s: &mut State, k: KeyEvent, _fx: &mut Vec<Effect>) -> bool {
         KeyCode::Right | KeyCode::Char('l') => *c = (*c + 1).min(cols - 1),
         KeyCode::PageDown => *r = (*r + 10).min(rows - 1),
         KeyCode::PageUp => *r = r.saturating_sub(10),
-        KeyCode::Home => *r = 0,
-        KeyCode::End => *r = rows - 1,
+        KeyCode::Home | KeyCode::Char('g') => *r = 0,
+        KeyCode::End | KeyCode::Char('G') => *r = rows - 1,
         KeyCode::Enter => open(s),
         KeyCode::Char('r') => {
             if s.poll.stopped {
-                start_poll(s, _fx);
+                start_poll(s, fx);
             } else {
                 s.say(Level::Info, "polling already: every round asks afresh");
             }
@@ -296,13 +371,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     match (g.rows.get(r), g.columns.get(c), g.cell(r, c)) {
         (Some(row), Some(col), Some(cell)) => {
             let lvl = cell.status.level();
+            // A cell never asked (off this name's chain) has no age.
+            let when = if cell.status == CellStatus::Off {
+                String::new()
+            } else {
+                format!(", {} ago", age(s.now, cell.at))
+            };
             lines.push(Line::styled(
                 format!(
-                    "{} {} @ {}, {} ago:",
+                    "{} {} @ {}{when}:",
                     lvl.symbol(),
                     row.name,
                     vantage_words(&col.vantage, col.kind),
-                    age(s.now, cell.at)
                 ),
                 t.level(lvl),
             ));

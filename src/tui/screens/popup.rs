@@ -16,14 +16,21 @@ use crate::tui::state::{Overlay, Screen, State, Step};
 use crate::tui::theme::Level;
 use crate::tui::widgets::key_bar::{self, Hint};
 use crate::tui::widgets::pad;
+use crate::tui::widgets::text_pane::{self, PaneHit};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear};
 use ratatui::Frame;
 
-/// Draws the popup; returns its buttons (the clickable key hints).
-pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, KeyEvent)> {
+/// Draws the popup; returns its buttons (the clickable key hints) and where its text
+/// went (it scrolls with j/k, the arrows, PgUp/PgDn and the wheel).
+pub fn render(
+    s: &State,
+    o: &Overlay,
+    f: &mut Frame,
+    area: Rect,
+) -> (Vec<(Rect, KeyEvent)>, PaneHit) {
     let t = &s.theme;
     let (title, lines, hints, height): (String, Vec<Line>, Vec<Hint>, u16) = match o {
         Overlay::Help => {
@@ -37,7 +44,10 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
             (
                 "Keys".into(),
                 lines,
-                vec![Hint::new("any key", "close", KeyCode::Esc)],
+                vec![
+                    Hint::new("j/k", "scroll", KeyCode::Char('j')),
+                    Hint::new("any key", "close", KeyCode::Esc),
+                ],
                 h,
             )
         }
@@ -119,6 +129,7 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
                 lines,
                 vec![
                     Hint::new("c", "copy fix", KeyCode::Char('c')),
+                    Hint::new("j/k", "scroll", KeyCode::Char('j')),
                     Hint::new("Esc", "close", KeyCode::Esc),
                 ],
                 0,
@@ -126,17 +137,12 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
         }
     };
     let width = area.width.saturating_sub(8).min(76);
-    // A finding's popup is as tall as its wrapped text.
+    // As tall as its wrapped text (borders, the key bar), at most the screen.
+    let wrapped = text_pane::wrap(&lines, width.saturating_sub(4) as usize).len() as u16 + 3;
     let height = if height == 0 {
-        // Word wrapping breaks early: count with a margin.
-        let inner = width.saturating_sub(14).max(1) as usize;
-        lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner).max(1) as u16)
-            .sum::<u16>()
-            + 3
+        wrapped
     } else {
-        height
+        height.max(wrapped)
     };
     let popup = area.centered(
         Constraint::Length(width),
@@ -152,14 +158,14 @@ pub fn render(s: &State, o: &Overlay, f: &mut Frame, area: Rect) -> Vec<(Rect, K
         inner.width.saturating_sub(2),
         inner.height.saturating_sub(1),
     );
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    let pane = text_pane::draw(f, body, lines, &s.popup_pane, t);
     let bar = Rect::new(
         inner.x + 1,
         inner.y + inner.height.saturating_sub(1),
         inner.width.saturating_sub(2),
         1,
     );
-    key_bar::render(f, bar, &hints, t)
+    (key_bar::render(f, bar, &hints, t), pane)
 }
 
 /// The help popup's lines for the current screen: (keys, what they do).
@@ -186,6 +192,8 @@ pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
         ],
         Screen::Wizard(Step::Poll) => vec![
             ("arrows", "move in the grid (← → scroll vantage points)"),
+            ("g / G", "first / last name"),
+            ("/", "find a name (Enter: the next one)"),
             ("Enter", "open the finding of a red cell"),
             ("n", "go on without waiting for green"),
         ],
@@ -200,9 +208,15 @@ pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
             ("Backspace", "back to the list of clients"),
             ("n", "skip writing files"),
         ],
-        Screen::Wizard(Step::Done) => vec![("c", "copy the cron line"), ("q / Enter", "leave")],
+        Screen::Wizard(Step::Done) => vec![
+            ("c", "copy the cron line"),
+            ("j/k PgUp/PgDn", "scroll the summary (g/G: top/bottom)"),
+            ("q / Enter", "leave"),
+        ],
         Screen::Troubleshoot => vec![
-            ("↑ ↓", "select a finding (worst first)"),
+            ("↑ ↓", "select a finding (worst first; healthy names last)"),
+            ("g / G", "first / last"),
+            ("/", "filter by code, name or word (Esc clears)"),
             ("Enter", "evidence and fix"),
             ("r", "run again on fresh answers"),
             ("c", "copy the fix"),
@@ -213,9 +227,16 @@ pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
     }
     v.extend([
         ("F1 / ?", "this help"),
-        ("q / Esc", "quit (asks when something is unsaved)"),
+        (
+            "Esc",
+            "back one step, close a popup (quits on the first screen)",
+        ),
+        ("q", "quit (asks when something is unsaved)"),
         ("^C", "quit now (running work is cancelled and cleaned up)"),
-        ("mouse", "click a list row to select it, again to open it"),
+        (
+            "mouse",
+            "click a list row to select it, again to open it; the wheel scrolls",
+        ),
     ]);
     v
 }

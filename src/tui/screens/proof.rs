@@ -10,7 +10,8 @@
 //! │ www.example.com   ✓ published at www-example-com-1a2b3c.acme.lab.            │
 //! │   ✓ auth ns1.acme.lab.            seen after 40 ms                           │
 //! │   ✓ res  cloudflare               seen after 900 ms                          │
-//! │   ✓ test TXT removed                                                         │
+//! │   ✓ test TXT removed      (acme-dns: · the test value stays until the next  │
+//! │                            two updates replace it)                           │
 //! │                                                                              │
 //! │ ✓ proof passed: every vantage point saw every test TXT                       │
 //! └──────────────────────────────────────────────────────────────────────────────┘
@@ -63,7 +64,12 @@ pub fn on_update(s: &mut State, u: ProofUpdate) {
                 ms,
             } => s.proof.entry(&name).seen.push((vantage, kind, ms)),
             ProveEvent::Removed { name } => s.proof.entry(&name).removed = true,
+            ProveEvent::Left { name, why } => s.proof.entry(&name).left = Some(why),
             ProveEvent::Failed { name, message } => s.proof.entry(&name).failures.push(message),
+            ProveEvent::Removing { .. } => {}
+            ProveEvent::LeftBehind { name, command, .. } => s.proof.entry(&name).failures.push(
+                format!("the test TXT may be left behind; remove it with: {command}"),
+            ),
         },
         ProofUpdate::Done(report) => {
             s.proof.running = false;
@@ -131,11 +137,19 @@ fn kind_tag(k: VantageKind) -> &'static str {
 pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
     let t = &s.theme;
     let p = &s.proof;
+    let acme_dns = matches!(
+        s.plan.as_ref().map(|p| &p.zone),
+        Some(crate::model::plan::ZoneSpec::AcmeDns { .. })
+    );
     let mut lines = vec![
-        Line::raw(
+        Line::raw(if acme_dns {
             "Publishes a random TXT at each target and waits until every vantage point sees \
-             it through the CNAME; it is removed afterwards (also on Esc).",
-        ),
+             it through the CNAME; acme-dns cannot delete a record, so the test value stays \
+             until the next two updates replace it."
+        } else {
+            "Publishes a random TXT at each target and waits until every vantage point sees \
+             it through the CNAME; it is removed afterwards (also on Esc)."
+        }),
         Line::raw(""),
     ];
     if let Some(e) = &p.unavailable {
@@ -163,7 +177,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
                 t.level(Level::Ok),
             ));
         }
-        if p.running && n.published_at.is_some() && !n.removed {
+        if p.running && n.published_at.is_some() && !n.removed && n.left.is_none() {
             lines.push(Line::styled(
                 format!(
                     "  {} waiting for the other vantage points…",
@@ -177,6 +191,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
         }
         if n.removed {
             lines.push(Line::styled("  ✓ test TXT removed", t.level(Level::Ok)));
+        }
+        if let Some(why) = &n.left {
+            lines.push(Line::styled(format!("  · {why}"), t.level(Level::Info)));
         }
     }
     if let Some(r) = &p.report {
@@ -202,7 +219,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
                 ));
                 lines.push(Line::raw(format!("  fix: {}", fd.fix)));
             }
-            if n.published && !n.removed {
+            if n.cleanup == crate::engine::prove::Cleanup::NotRemoved {
                 lines.push(Line::styled(
                     format!(
                         "✗ {}: the test TXT was NOT removed: delete it by hand",

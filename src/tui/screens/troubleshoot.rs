@@ -21,10 +21,11 @@ use crate::tui::state::{Effect, Findings, Hits, ListId, Overlay, State};
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::{self, worst_first};
 use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::text_pane;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::time::SystemTime;
 
@@ -51,6 +52,14 @@ pub fn on_findings(s: &mut State, f: Findings) {
         .filter(|(_, v)| v.is_empty())
         .map(|(n, _)| n.clone())
         .collect();
+    let mut healthy: Vec<String> = f
+        .by_name
+        .iter()
+        .filter(|(_, v)| !v.iter().any(|f| f.severity == Severity::Error))
+        .map(|(n, _)| n.clone())
+        .collect();
+    healthy.sort();
+    s.trouble.healthy = healthy;
     let mut all: Vec<Finding> = f.by_name.into_iter().flat_map(|(_, v)| v).collect();
     worst_first(&mut all);
     let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
@@ -73,7 +82,7 @@ pub fn on_findings(s: &mut State, f: Findings) {
 }
 
 fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
-    if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
+    if let Some(f) = s.trouble.shown_findings().get(s.trouble.selected) {
         fx.push(Effect::Copy {
             what: format!("the fix for {}", f.code),
             text: f.fix.clone(),
@@ -81,8 +90,43 @@ fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Opens the selected row: a finding's evidence and fix, or says a healthy name works.
+fn open(s: &mut State, i: usize) {
+    let shown = s.trouble.shown_findings();
+    if let Some(f) = shown.get(i) {
+        s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
+    } else if let Some(n) = s.trouble.shown_healthy().get(i - shown.len()) {
+        let n = n.clone();
+        s.say(Level::Ok, format!("{n}: {}", findings_list::HEALTHY));
+    }
+}
+
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
-    let n = s.trouble.findings.len();
+    if s.trouble.filtering {
+        match k.code {
+            KeyCode::Enter => s.trouble.filtering = false,
+            KeyCode::Esc => {
+                s.trouble.filtering = false;
+                s.trouble.filter = Default::default();
+            }
+            _ => {
+                if !s.trouble.filter.handle(&k) {
+                    return false;
+                }
+            }
+        }
+        s.trouble.selected = 0;
+        return true;
+    }
+    if k.code == KeyCode::Char('/') {
+        s.trouble.filtering = true;
+        s.say(
+            Level::Info,
+            "filter: type a code, a name or a word; Enter keeps it, Esc clears it",
+        );
+        return true;
+    }
+    let n = s.trouble.shown_findings().len() + s.trouble.shown_healthy().len();
     let page = s.body_rows().saturating_sub(5).max(1);
     let sel = &mut s.trouble.selected;
     match k.code {
@@ -90,13 +134,9 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         KeyCode::Down | KeyCode::Char('j') => *sel = (*sel + 1).min(n.saturating_sub(1)),
         KeyCode::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
         KeyCode::PageUp => *sel = sel.saturating_sub(page),
-        KeyCode::Home => *sel = 0,
-        KeyCode::End => *sel = n.saturating_sub(1),
-        KeyCode::Enter => {
-            if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
-                s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
-            }
-        }
+        KeyCode::Home | KeyCode::Char('g') => *sel = 0,
+        KeyCode::End | KeyCode::Char('G') => *sel = n.saturating_sub(1),
+        KeyCode::Enter => open(s, s.trouble.selected),
         KeyCode::Char('r') if s.trouble.running => {
             s.say(Level::Info, "already running; Esc cancels")
         }
@@ -109,9 +149,7 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
 
 pub fn click(s: &mut State, i: usize) {
     if s.trouble.selected == i {
-        if let Some(f) = s.trouble.findings.get(i) {
-            s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
-        }
+        open(s, i);
     } else {
         s.trouble.selected = i;
     }
@@ -125,6 +163,7 @@ pub fn hints(s: &State) -> Vec<Hint> {
         Hint::new("Enter", "details", KeyCode::Enter),
         Hint::new("r", "re-run", KeyCode::Char('r')),
         Hint::new("c", "copy fix", KeyCode::Char('c')),
+        Hint::new("/", "filter", KeyCode::Char('/')),
     ]
 }
 
@@ -168,7 +207,21 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         Line::from(spans)
     };
     f.render_widget(head, Rect::new(x, area.y, w, 1));
-    let detail_h = 4u16;
+    // The fix pane is as tall as the fix (at most half the body); what does not fit is
+    // marked, and Enter shows it all in a popup that scrolls.
+    let shown = tr.shown_findings();
+    let healthy = tr.shown_healthy();
+    let fix = shown.get(tr.selected).map(|fd| {
+        vec![Line::from(vec![
+            Span::styled("fix: ", t.heading()),
+            Span::raw(fd.fix.clone()),
+        ])]
+    });
+    let fix_rows = fix
+        .as_ref()
+        .map(|l| text_pane::wrap(l, w as usize).len() as u16)
+        .unwrap_or(0);
+    let detail_h = (fix_rows + 1).clamp(4, (area.height / 2).max(4));
     let list = Rect::new(x, area.y + 1, w, area.height.saturating_sub(detail_h + 1));
     if tr.findings.is_empty() && !tr.running && tr.checked_at.is_some() {
         f.render_widget(
@@ -180,28 +233,54 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         );
         return;
     }
+    let list = if tr.filtering || !tr.filter.value().is_empty() {
+        f.render_widget(
+            Line::from(vec![
+                Span::styled("/ ", t.focus()),
+                Span::raw(tr.filter.value().to_string()),
+                Span::styled(
+                    format!(
+                        "   {} of {} shown",
+                        shown.len() + healthy.len(),
+                        tr.findings.len() + tr.healthy.len()
+                    ),
+                    t.dim(),
+                ),
+            ]),
+            Rect::new(list.x, list.y, list.width, 1),
+        );
+        Rect::new(
+            list.x,
+            list.y + 1,
+            list.width,
+            list.height.saturating_sub(1),
+        )
+    } else {
+        list
+    };
     let hit = findings_list::render(
         f,
         list,
-        &tr.findings,
+        &shown,
+        &healthy,
         tr.selected,
         s.hits.first(ListId::Findings),
         t,
     );
     hits.lists.push((ListId::Findings, hit));
-    if let Some(fd) = tr.findings.get(tr.selected) {
+    if let Some(lines) = fix {
         let d = Rect::new(x, list.y + list.height, w, detail_h);
         f.render_widget(
-            Paragraph::new(vec![
-                Line::styled("─".repeat(w as usize), t.dim()),
-                Line::from(vec![
-                    Span::styled("fix: ", t.heading()),
-                    Span::raw(fd.fix.clone()),
-                ]),
-            ])
-            .wrap(Wrap { trim: false }),
-            d,
+            Line::styled("─".repeat(w as usize), t.dim()),
+            Rect::new(d.x, d.y, d.width, 1),
         );
+        let body = Rect::new(d.x, d.y + 1, d.width, d.height.saturating_sub(1));
+        let mut lines = text_pane::wrap(&lines, w as usize);
+        if lines.len() > body.height as usize {
+            lines.truncate(body.height.saturating_sub(1) as usize);
+            lines.push(Line::styled("↓ more: Enter shows the whole fix", t.dim()));
+        }
+        f.render_widget(Paragraph::new(lines), body);
     }
 }
 

@@ -66,9 +66,34 @@ fn changed(s: &mut State) {
     s.unsaved = true;
 }
 
+/// The codes of the setup's error findings: the plan is not saved while there are any,
+/// until Enter saves it anyway (as `plan --force`), naming them.
+fn error_codes(setup: &Setup) -> Vec<&'static str> {
+    setup
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::findings::Severity::Error)
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
 fn submit(s: &mut State, fx: &mut Vec<Effect>) {
-    if s.zone.result.is_some() {
+    if let Some(setup) = &s.zone.result {
+        let codes = error_codes(setup);
+        let forced = !codes.is_empty() && s.plan.as_ref() != Some(&setup.plan);
+        if forced {
+            s.plan = Some(setup.plan.clone());
+            fx.push(Effect::SaveState {
+                plan: Box::new(setup.plan.clone()),
+            });
+        }
         forward(s, fx);
+        if forced {
+            s.say(
+                Level::Warn,
+                format!("plan saved despite the error {}", codes.join(", ")),
+            );
+        }
         return;
     }
     let names = match names::ready(&s.names) {
@@ -118,26 +143,24 @@ pub fn on_setup_done(s: &mut State, r: Result<Setup, ZoneError>, fx: &mut Vec<Ef
     s.zone.running = false;
     match r {
         Ok(setup) => {
-            let errors = setup
-                .findings
-                .iter()
-                .filter(|f| f.severity == crate::findings::Severity::Error)
-                .count();
-            if errors > 0 {
+            let codes = error_codes(&setup);
+            s.unsaved = true;
+            if !codes.is_empty() {
+                // An error finding: nothing is saved until Enter overrides it.
                 s.say(
                     Level::Warn,
                     format!(
-                        "zone set up with {errors} problem(s) shown below; Enter goes on anyway"
+                        "NOT saved: the error {} below; Enter saves the plan anyway and goes on",
+                        codes.join(", ")
                     ),
                 );
             } else {
                 s.say(Level::Ok, "zone set up: Enter shows the CNAME records");
+                s.plan = Some(setup.plan.clone());
+                fx.push(Effect::SaveState {
+                    plan: Box::new(setup.plan.clone()),
+                });
             }
-            s.plan = Some(setup.plan.clone());
-            s.unsaved = true;
-            fx.push(Effect::SaveState {
-                plan: Box::new(setup.plan.clone()),
-            });
             s.zone.result = Some(setup);
         }
         Err(e) => {

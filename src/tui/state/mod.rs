@@ -23,6 +23,7 @@ use crate::tui::clipboard::CopyReport;
 use crate::tui::theme::{Level, Theme};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::poll_grid::{CellUpdate, GridHit};
+use crate::tui::widgets::text_pane::{PaneHit, PaneState};
 use crate::zones::kinds::ZoneError;
 use client::FilePlan;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
@@ -181,6 +182,7 @@ pub enum Effect {
     CancelDiagnose,
     PlanFiles {
         clients: Vec<Client>,
+        options: client::ClientOptions,
     },
     /// Writes the files of the last `FilesPlanned` (the runner holds their real content).
     WriteFiles,
@@ -238,6 +240,10 @@ pub struct Hits {
     pub keys: Vec<(Rect, KeyEvent)>,
     pub lists: Vec<(ListId, ListHit)>,
     pub grid: Option<GridHit>,
+    /// The screen's scrolling text pane.
+    pub pane: Option<PaneHit>,
+    /// The popup's scrolling text.
+    pub popup_pane: Option<PaneHit>,
 }
 
 impl Hits {
@@ -266,9 +272,15 @@ pub struct State {
     /// The plan as set up (or resumed).
     pub plan: Option<Plan>,
     pub plan_path: Option<PathBuf>,
+    /// The `--config` file, named in the commands this session prints.
+    pub config_path: Option<PathBuf>,
     /// Something the user did is not saved yet (names typed, a plan not written).
     pub unsaved: bool,
     pub overlay: Option<Overlay>,
+    /// How far the screen's text pane is scrolled (back to the top on a new screen).
+    pub pane: PaneState,
+    /// How far the popup's text is scrolled (back to the top on a new popup).
+    pub popup_pane: PaneState,
     pub status: Option<Status>,
     pub size: (u16, u16),
     /// The last tick's clock (ages of answers are shown against it).
@@ -300,8 +312,11 @@ impl State {
             trouble: Default::default(),
             plan: None,
             plan_path: None,
+            config_path: None,
             unsaved: false,
             overlay: None,
+            pane: PaneState::default(),
+            popup_pane: PaneState::default(),
             status: None,
             size: MIN_SIZE,
             now,

@@ -17,6 +17,16 @@ pub struct Parsed {
 pub struct NamesState {
     pub input: TextField,
     pub parsed: Vec<Parsed>,
+    /// The first row of the list on screen (it scrolls; it jumps to the first invalid
+    /// name when there is one).
+    pub offset: usize,
+}
+
+impl NamesState {
+    /// The first name marked ✗.
+    pub fn first_invalid(&self) -> Option<usize> {
+        self.parsed.iter().position(|p| p.result.is_err())
+    }
 }
 
 impl NamesState {
@@ -30,6 +40,7 @@ impl NamesState {
         let mut s = NamesState {
             input: TextField::new(&text),
             parsed: vec![],
+            offset: 0,
         };
         s.reparse();
         s

@@ -69,7 +69,11 @@ pub fn forward(s: &mut State, fx: &mut Vec<Effect>) {
 pub fn back(s: &mut State, fx: &mut Vec<Effect>) {
     match s.screen {
         Screen::Wizard(step) => match step.prev() {
-            Some(p) => go(s, Screen::Wizard(p), fx),
+            Some(p) => {
+                go(s, Screen::Wizard(p), fx);
+                // Back at the poll on purpose: it does not jump forward again by itself.
+                s.poll.held = true;
+            }
             None => s.say(Level::Info, "this is the first step"),
         },
         Screen::Troubleshoot => s.say(Level::Info, "the troubleshooter has one screen"),
@@ -93,6 +97,7 @@ pub fn go(s: &mut State, to: Screen, fx: &mut Vec<Effect>) {
     }
     s.screen = to;
     s.status = None;
+    s.pane = Default::default();
     match to {
         Screen::Wizard(Step::Cname) => s.cname.selected = 0,
         Screen::Wizard(Step::Poll) => start_poll(s, fx),
@@ -116,8 +121,17 @@ pub fn start_poll(s: &mut State, fx: &mut Vec<Effect>) {
     fx.push(Effect::StartPoll { names });
 }
 
+/// The Done screen's status line: "all set" only once the poll and the proof passed
+/// for every name.
 pub fn enter_done(s: &mut State) {
-    s.say(Level::Ok, "all set: c copies the cron line, q leaves");
+    if super::done::summary(s).set_up() {
+        s.say(Level::Ok, "all set: c copies the cron line, q leaves");
+    } else {
+        s.say(
+            Level::Bad,
+            "not verified (see above): b goes back, q leaves with exit status 1",
+        );
+    }
 }
 
 /// Starts (or restarts) the diagnosis.

@@ -11,6 +11,8 @@ pub struct NameProgress {
     pub published_at: Option<String>,
     pub seen: Vec<(String, VantageKind, u64)>,
     pub removed: bool,
+    /// The zone cannot delete the test TXT (acme-dns): what becomes of it.
+    pub left: Option<String>,
     pub failures: Vec<String>,
 }
 

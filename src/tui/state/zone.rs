@@ -196,6 +196,7 @@ impl ZoneState {
                 api,
                 storage,
                 allowfrom,
+                ..
             } => {
                 z.kind = 0;
                 z.api = TextField::new(api);
@@ -218,7 +219,9 @@ impl ZoneState {
                 z.rfc_zone = TextField::new(zone.without_dot());
                 z.key_file = TextField::new(&key_file.display().to_string());
             }
-            ZoneSpec::Provider { provider, domain } => {
+            ZoneSpec::Provider {
+                provider, domain, ..
+            } => {
                 z.kind = 2;
                 z.provider = TextField::new(provider);
                 z.provider_zone = TextField::new(domain.without_dot());

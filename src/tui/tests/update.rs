@@ -4,7 +4,7 @@ use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::findings::Severity;
 use crate::tui::clipboard::{CopyReport, Via};
 use crate::tui::screens::poll::ALL_GREEN;
-use crate::tui::state::client::{FileChange, FilePlan, PlannedFile};
+use crate::tui::state::client::{ClientNext, FileChange, FilePlan, PlannedFile};
 use crate::tui::state::zone::{Focus, KeyInput, Setup, ZoneInput};
 use crate::tui::state::{Findings, Hits, ListId, Overlay, ProofUpdate, Purpose, Screen, Step};
 use crate::tui::theme::Level;
@@ -336,15 +336,37 @@ fn zone_result_then_enter_goes_on_and_findings_warn() {
             notes: vec![],
         }))],
     );
-    assert_eq!(fx.len(), 1);
-    assert_eq!(s.status.as_ref().unwrap().level, Level::Warn);
-    assert_eq!(s.plan, Some(plan()));
+    // An error finding: nothing is saved (issue 18; main saved the plan at once).
+    assert!(fx.is_empty(), "{fx:?}");
+    let status = s.status.as_ref().unwrap();
+    assert_eq!(status.level, Level::Warn);
+    assert!(
+        status.text.contains("NOT saved") && status.text.contains("TSIG_OVERPRIVILEGED"),
+        "{}",
+        status.text
+    );
+    assert_eq!(s.plan, None);
     assert!(s.unsaved);
+    // Enter saves it anyway, naming the error it overrides, and goes on.
+    let (s, fx) = run(s, [code(KeyCode::Enter)]);
+    assert!(
+        fx.iter().any(|f| matches!(f, Effect::SaveState { .. })),
+        "{fx:?}"
+    );
+    assert!(
+        s.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("despite the error TSIG_OVERPRIVILEGED"),
+        "{:?}",
+        s.status
+    );
+    assert_eq!(s.plan, Some(plan()));
+    assert_eq!(s.screen, Screen::Wizard(Step::Cname));
     let (s, _) = run(s, [Action::Saved(Ok("/tmp/p.toml".into()))]);
     assert!(!s.unsaved);
     assert_eq!(s.plan_path, Some("/tmp/p.toml".into()));
-    let (s, _) = run(s, [code(KeyCode::Enter)]);
-    assert_eq!(s.screen, Screen::Wizard(Step::Cname));
 }
 
 #[test]
@@ -465,9 +487,15 @@ fn cname_copies_the_selected_record_or_all() {
             via: Via::Osc52,
             bytes: 140,
             fallback: None,
+            tmux: true,
         }))],
     );
-    assert!(status(&s).contains("via OSC 52"), "{}", status(&s));
+    // No acknowledgement comes back, and tmux drops it by default: never "✓ copied".
+    assert_eq!(
+        status(&s),
+        "2 records sent to the terminal (OSC 52); tmux passes it on only with: set -g set-clipboard on"
+    );
+    assert_eq!(s.status.as_ref().unwrap().level, Level::Info);
     let (s, _) = run(s, [Action::Copied(Err("no terminal".into()))]);
     assert_eq!(s.status.as_ref().unwrap().level, Level::Bad);
 }
@@ -540,6 +568,44 @@ fn the_grid_turns_green_says_so_and_moves_on_by_itself() {
     assert_eq!(s.screen, Screen::Wizard(Step::Proof));
     assert_eq!(fx, vec![Effect::CancelPoll]);
     assert_eq!(status(&s), ALL_GREEN, "the status line keeps the text");
+}
+
+#[test]
+fn the_grid_moves_on_by_itself_only_when_the_user_has_not_moved_the_selection() {
+    let green = |s: State, when: u64| {
+        run(
+            s,
+            ["www.example.test", "*.example.test"].map(|n| {
+                cell(
+                    n,
+                    "google",
+                    VantageKind::Resolver,
+                    CellStatus::Ok,
+                    "CNAME ok",
+                    at(when),
+                )
+            }),
+        )
+        .0
+    };
+    // Moved the selection: stays, says so, Enter goes on.
+    let (s, _) = run(at_poll(), [code(KeyCode::Down)]);
+    let s = green(s, 1);
+    let (s, fx) = run(s, [Action::Tick(at(5)), Action::Tick(at(9))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    assert!(fx.is_empty());
+    assert_eq!(
+        status(&s),
+        "works from every vantage point; all green: Enter to prove"
+    );
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Proof));
+    // Back with b from the proof: the poll starts again and does not jump forward.
+    let (s, _) = run(s, [ch('b')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    let s = green(s, 10);
+    let (s, _) = run(s, [Action::Tick(at(13)), Action::Tick(at(16))]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll), "no jump after b");
 }
 
 #[test]
@@ -710,6 +776,8 @@ fn report(ok: bool) -> ProveReport {
             ok,
             published: true,
             removed: true,
+            left_behind: None,
+            cleanup: crate::engine::prove::Cleanup::Removed,
             vantages: vec![],
             findings: vec![],
         }],
@@ -801,7 +869,18 @@ fn file_plan() -> FilePlan {
             change: FileChange::New,
             diff: vec![],
         }],
-        next_command: Some("lego --dns rfc2136 run".into()),
+        next: vec![
+            ClientNext {
+                client: "lego".into(),
+                commands: vec!["lego --dns rfc2136 run".into()],
+                notes: vec!["EMAIL is your ACME account's address".into()],
+            },
+            ClientNext {
+                client: "certbot".into(),
+                commands: vec!["certbot certonly --manual -d www.example.test".into()],
+                notes: vec![],
+            },
+        ],
         notes: vec![],
     }
 }
@@ -816,7 +895,8 @@ fn client_pick_preview_write_and_done() {
     assert_eq!(
         fx,
         vec![Effect::PlanFiles {
-            clients: vec![ClientKind::Lego]
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
         }]
     );
     assert!(s.client.busy);
@@ -848,14 +928,19 @@ fn client_pick_preview_write_and_done() {
     let Effect::Copy { text, .. } = &fx[0] else {
         panic!()
     };
-    assert!(
-        text.contains("check --wait") && text.contains("--prometheus-textfile"),
-        "{text}"
-    );
-    assert_eq!(
-        crate::tui::screens::done::next_command(&s),
-        "lego --dns rfc2136 run"
-    );
+    assert!(text.contains("--prometheus-textfile"), "{text}");
+    // Every client's commands and notes are printed when the TUI closes.
+    let out = crate::tui::state::done::exit_summary(&s).join("\n");
+    for want in [
+        "lego --dns rfc2136 run",
+        "certbot certonly --manual -d www.example.test",
+        "note: EMAIL is your ACME account's address",
+        "wrote /etc/lego/acme-delegate.env",
+        "17 */6 * * * acme-delegate",
+        "check --wait 10m www.example.test '*.example.test'",
+    ] {
+        assert!(out.contains(want), "no {want:?} in:\n{out}");
+    }
     // Forward stops at the end; back goes to the client.
     let (s, fx) = run(s, [ctrl('n')]);
     assert!(fx.is_empty() && s.screen == Screen::Wizard(Step::Done));
@@ -1052,7 +1137,7 @@ fn clicks_select_list_rows_open_them_and_press_key_buttons() {
                 len: 3,
             },
         )],
-        grid: None,
+        ..Default::default()
     };
     let (s, _) = run(s, [click(10, 5)]);
     assert_eq!(s.trouble.selected, 2);
@@ -1368,4 +1453,274 @@ fn new_server_columns_keep_the_selection_on_its_cell() {
         s.poll.grid.cell(1, 2).map(|c| c.status),
         Some(CellStatus::Off)
     );
+}
+
+// ---- done: the truth ------------------------------------------------------------------
+
+fn red_and_green_grid(s: State) -> State {
+    use crate::engine::views::VantageKind::{Authoritative, Resolver};
+    run(
+        s,
+        [
+            Action::PollStarted {
+                columns: vec![
+                    ("authoritative".into(), Authoritative),
+                    ("lab-unbound".into(), Resolver),
+                ],
+            },
+            cell(
+                "www.example.test",
+                "authoritative",
+                Authoritative,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(1),
+            ),
+            cell(
+                "www.example.test",
+                "lab-unbound",
+                Resolver,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(1),
+            ),
+            cell(
+                "*.example.test",
+                "authoritative",
+                Authoritative,
+                CellStatus::Bad,
+                "no CNAME",
+                at(1),
+            ),
+        ],
+    )
+    .0
+}
+
+#[test]
+fn done_after_skipping_everything_with_a_red_name_is_not_set_up_and_exits_1() {
+    let s = red_and_green_grid(at_poll());
+    // n n n: skip the poll, the proof and the client.
+    let (s, _) = run(s, [ch('n'), ch('n'), ch('n')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Done));
+    let sum = crate::tui::state::done::summary(&s);
+    assert_eq!((sum.total, sum.works), (2, 1));
+    assert_eq!(sum.failed, ["*.example.test"]);
+    assert!(!sum.set_up());
+    assert_eq!(sum.skipped(), ["proof", "client"]);
+    assert!(!status(&s).contains("all set"), "{}", status(&s));
+    let o = crate::tui::wizard_outcome(&s);
+    assert_eq!(o.exit_code, 1);
+    assert_eq!(o.summary[0], "The delegation is not verified.");
+    let all = o.summary.join("\n");
+    assert!(
+        all.contains("1 of 2 names work from every vantage point; 1 failed"),
+        "{all}"
+    );
+    assert!(all.contains("proof: skipped"), "{all}");
+    assert!(
+        all.contains("acme-delegate prove"),
+        "an RFC 2136 plan can be proved: {all}"
+    );
+}
+
+#[test]
+fn done_is_set_up_and_exits_0_only_when_the_poll_and_the_proof_passed_for_every_name() {
+    use crate::engine::views::VantageKind::Authoritative;
+    let s = red_and_green_grid(at_poll());
+    let (s, _) = run(
+        s,
+        [
+            cell(
+                "*.example.test",
+                "authoritative",
+                Authoritative,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(2),
+            ),
+            cell(
+                "*.example.test",
+                "lab-unbound",
+                crate::engine::views::VantageKind::Resolver,
+                CellStatus::Ok,
+                "CNAME ok",
+                at(2),
+            ),
+        ],
+    );
+    let mut r = report(true);
+    let mut second = r.names[0].clone();
+    second.name = "*.example.test".into();
+    r.names.push(second);
+    let (s, _) = run(
+        s,
+        [
+            ch('n'),
+            code(KeyCode::Enter),
+            Action::ProofUpdate(ProofUpdate::Done(r.clone())),
+            ch('n'),
+            ch('n'),
+        ],
+    );
+    assert_eq!(s.screen, Screen::Wizard(Step::Done));
+    assert!(crate::tui::state::done::summary(&s).set_up());
+    assert!(status(&s).contains("all set"));
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 0);
+    // A proof that failed for one name: not set up.
+    let mut bad = r;
+    bad.names[1].ok = false;
+    let mut s2 = s.clone();
+    s2.proof.report = Some(bad);
+    assert_eq!(crate::tui::wizard_outcome(&s2).exit_code, 1);
+    // Quitting before the Done screen: 1.
+    let mut s3 = s;
+    s3.screen = Screen::Wizard(Step::Client);
+    assert_eq!(crate::tui::wizard_outcome(&s3).exit_code, 1);
+}
+
+#[test]
+fn esc_goes_back_one_step_and_quits_only_on_the_first_screen() {
+    let (s, fx) = run(at_proof(), [code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
+    assert!(!fx.contains(&Effect::Quit));
+    let (s, _) = run(s, [code(KeyCode::Esc), code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Zone));
+    let (s, _) = run(s, [code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Names));
+    assert!(!s.quitting);
+    // q quits from anywhere (here: asks, names typed are unsaved).
+    let (s, fx) = run(s, [code(KeyCode::Esc)]);
+    assert!(s.overlay == Some(Overlay::ConfirmQuit) || fx.contains(&Effect::Quit));
+    let (s, fx) = run(at_proof(), [ch('q')]);
+    assert!(s.overlay == Some(Overlay::ConfirmQuit) || fx.contains(&Effect::Quit));
+}
+
+#[test]
+fn help_lists_this_screens_keys_and_scrolls_without_closing() {
+    let (s, _) = run(at_poll(), [code(KeyCode::F(1))]);
+    assert_eq!(s.overlay, Some(Overlay::Help));
+    let keys: Vec<&str> = crate::tui::screens::popup::help_lines(&s)
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    assert!(
+        keys.contains(&"arrows") && keys.contains(&"Esc"),
+        "{keys:?}"
+    );
+    let mut s = s;
+    s.hits.popup_pane = Some(crate::tui::widgets::text_pane::PaneHit {
+        area: Rect::new(0, 0, 60, 5),
+        total: 12,
+        rows: 5,
+    });
+    let (s, _) = run(s, [ch('j')]);
+    assert_eq!(s.overlay, Some(Overlay::Help), "j scrolls the help");
+    assert_eq!(s.popup_pane.offset, 1);
+    let (s, _) = run(s, [ch('x')]);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn the_troubleshooter_lists_healthy_names_after_the_failing_ones() {
+    let s = diagnosed();
+    assert_eq!(s.trouble.healthy, ["www.example.test"]);
+    // G: the last row, the healthy name; Enter says it works.
+    let (s, _) = run(s, [ch('G')]);
+    assert_eq!(s.trouble.selected, 3);
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert!(s.overlay.is_none());
+    assert_eq!(
+        status(&s),
+        "www.example.test: no error: works from every vantage point"
+    );
+    let (s, _) = run(s, [ch('g')]);
+    assert_eq!(s.trouble.selected, 0);
+}
+
+#[test]
+fn the_client_step_takes_write_s_options_and_hands_them_to_the_writers() {
+    let (s, _) = run(at_proof(), [ch('n')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    // Empty fields: write's defaults.
+    let (s, fx) = run(s, [ch(' '), code(KeyCode::Enter)]);
+    assert_eq!(
+        fx,
+        vec![Effect::PlanFiles {
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
+        }]
+    );
+    let mut s = s;
+    s.client.busy = false;
+    // Tab to the fields; letters are text there (n, q, b are not commands).
+    let mut keys = vec![code(KeyCode::Tab)];
+    keys.extend(typed("https://127.0.0.1:14000/dir"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("admin@example.test"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("out"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("127.0.0.53:53"));
+    keys.push(code(KeyCode::Enter));
+    let (s, fx) = run(s, keys);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    let Some(Effect::PlanFiles { options, .. }) = fx.last() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        options.server.as_deref(),
+        Some("https://127.0.0.1:14000/dir")
+    );
+    assert_eq!(options.email.as_deref(), Some("admin@example.test"));
+    assert_eq!(options.out.as_deref(), Some(std::path::Path::new("out")));
+    assert_eq!(options.resolvers, ["127.0.0.53:53"]);
+}
+
+#[test]
+fn g_and_shift_g_go_to_the_first_and_last_name_of_the_grid() {
+    let (s, _) = run(at_poll(), [ch('G')]);
+    assert_eq!(s.poll.selected.0, 1);
+    let (s, _) = run(s, [ch('g')]);
+    assert_eq!(s.poll.selected.0, 0);
+}
+
+#[test]
+fn slash_filters_the_findings_and_esc_clears_the_filter() {
+    let s = diagnosed();
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("ttl"));
+    keys.push(code(KeyCode::Enter));
+    let (s, _) = run(s, keys);
+    assert!(!s.trouble.filtering);
+    let shown: Vec<String> = s
+        .trouble
+        .shown_findings()
+        .iter()
+        .map(|f| f.code.to_string())
+        .collect();
+    assert_eq!(shown, ["TTL_HIGH"]);
+    assert!(s.trouble.shown_healthy().is_empty());
+    // Enter opens the one shown.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    let Some(Overlay::Finding(f)) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert_eq!(f.code.to_string(), "TTL_HIGH");
+    let (s, _) = run(s, [code(KeyCode::Esc), ch('/'), code(KeyCode::Esc)]);
+    assert_eq!(s.trouble.shown_findings().len(), 3);
+    assert!(!s.quitting);
+}
+
+#[test]
+fn slash_finds_a_name_in_the_grid() {
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("*.ex"));
+    let (s, _) = run(at_poll(), keys);
+    assert_eq!(s.poll.selected.0, 1, "as typed");
+    // Enter: the next one (wrapping: the same here); n is text while finding.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert!(!s.poll.finding);
+    assert_eq!(s.poll.selected.0, 1);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
 }

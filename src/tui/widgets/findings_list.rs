@@ -35,23 +35,44 @@ pub fn worst_first(findings: &mut [Finding]) {
     });
 }
 
+/// What a healthy name's row says (after the findings: it was checked too).
+pub const HEALTHY: &str = "no error: works from every vantage point";
+
+/// Draws the findings, then the `healthy` names (checked, no error); rows are selected
+/// across both.
 pub fn render(
     f: &mut Frame,
     area: Rect,
     findings: &[Finding],
+    healthy: &[String],
     selected: usize,
     offset: usize,
     theme: &Theme,
 ) -> ListHit {
     let h = area.height as usize;
-    let first = scroll_to(offset, selected, h).min(findings.len().saturating_sub(1));
+    let len = findings.len() + healthy.len();
+    let first = scroll_to(offset, selected, h).min(len.saturating_sub(1));
     let name_w = 22usize;
     let code_w = 24usize;
+    let ok_rows = healthy.iter().enumerate().map(|(j, n)| {
+        let i = findings.len() + j;
+        let mut line = Line::from(vec![
+            Span::styled(format!("{} ", Level::Ok.symbol()), theme.level(Level::Ok)),
+            Span::styled(pad("ok", 8), theme.level(Level::Ok)),
+            Span::styled(pad("", code_w), theme.heading()),
+            Span::raw(" "),
+            Span::raw(pad(n, name_w)),
+            Span::raw("  "),
+            Span::styled(HEALTHY, theme.dim()),
+        ]);
+        if i == selected {
+            line = line.style(theme.selected());
+        }
+        line
+    });
     let lines: Vec<Line> = findings
         .iter()
         .enumerate()
-        .skip(first)
-        .take(h)
         .map(|(i, fd)| {
             let level = Level::of(fd.severity);
             let rest = (area.width as usize).saturating_sub(2 + 8 + code_w + name_w + 3);
@@ -69,11 +90,10 @@ pub fn render(
             }
             line
         })
+        .chain(ok_rows)
+        .skip(first)
+        .take(h)
         .collect();
     f.render_widget(Paragraph::new(lines), area);
-    ListHit {
-        area,
-        first,
-        len: findings.len(),
-    }
+    ListHit { area, first, len }
 }

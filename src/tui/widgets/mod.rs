@@ -6,6 +6,7 @@ pub mod key_bar;
 pub mod poll_grid;
 pub mod secret_field;
 pub mod text_field;
+pub mod text_pane;
 
 /// The first row to show so that `selected` is visible in `height` rows, moving the
 /// previous offset as little as possible.

@@ -10,13 +10,20 @@
 //! account files), `plan.rs` (accounts for one order, the two-values check) and
 //! `forbidden.rs` (why a `401 forbidden`). This file holds the vocabulary they share.
 
+/// What becomes of a TXT value acme-dns was given: it cannot delete a record, so the
+/// value stays until the next two updates replace it (it keeps the last two values).
+/// `prove`, its JSON, `hook certbot-cleanup` and the TUI's proof say so, never "removed".
+pub const VALUE_STAYS: &str =
+    "acme-dns cannot delete a record: the test value stays until the next two updates replace it";
+
 mod api;
 mod forbidden;
 mod plan;
 mod store;
 
 pub use api::{
-    cleartext_to_remote, parse_api_url, register_answer, update_answer, AcmeDnsApi, DEFAULT_TIMEOUT,
+    check_account, check_allowfrom, cidr_problem, cleartext_to_remote, is_subdomain_label,
+    parse_api_url, register_answer, update_answer, AcmeDnsApi, DEFAULT_TIMEOUT, MAX_BODY_BYTES,
 };
 pub use forbidden::{diagnose_forbidden, ForbiddenCause};
 pub use plan::{plan_accounts, two_values_conflicts, AccountPlan, TwoValuesConflict};
@@ -121,6 +128,16 @@ pub enum AcmeDnsError {
         error: Option<String>,
         excerpt: String,
     },
+    /// An answer with a field that cannot be trusted (`ACMEDNS_BAD_RESPONSE`): a
+    /// subdomain that is not one label, a fulldomain outside the server's zone, control
+    /// characters, an answer over 64 KiB. Nothing of it is stored.
+    BadResponse {
+        url: String,
+        field: String,
+        detail: String,
+    },
+    /// An `--allowfrom` entry that is not a CIDR range (checked before sending).
+    BadAllowfrom { cidr: String, reason: String },
     /// The account files.
     Storage {
         path: PathBuf,
@@ -168,6 +185,18 @@ impl fmt::Display for AcmeDnsError {
                 }
                 write!(f, " (fix: {})", status_fix(*status, error.as_deref()))
             }
+            AcmeDnsError::BadResponse { url, field, detail } => write!(
+                f,
+                "{}: {url} answered with a bad `{field}`: {detail}; nothing was saved (fix: \
+                 check that the URL is the acme-dns server you trust, and its `domain` setting; \
+                 give `--domain` with the acme-dns server's domain)",
+                BAD_RESPONSE
+            ),
+            AcmeDnsError::BadAllowfrom { cidr, reason } => write!(
+                f,
+                "--allowfrom {cidr:?} is not a CIDR range: {reason} (fix: give a range with a \
+                 prefix length, e.g. 192.0.2.0/24, 192.0.2.7/32 or 2001:db8::/32)"
+            ),
             AcmeDnsError::Storage { path, detail, fix } => {
                 write!(f, "{}: {detail} (fix: {fix})", path.display())
             }
@@ -176,6 +205,9 @@ impl fmt::Display for AcmeDnsError {
 }
 
 impl std::error::Error for AcmeDnsError {}
+
+/// The code of [`AcmeDnsError::BadResponse`], first in its message.
+pub const BAD_RESPONSE: &str = "ACMEDNS_BAD_RESPONSE";
 
 fn status_fix(status: u16, error: Option<&str>) -> &'static str {
     match (status, error) {

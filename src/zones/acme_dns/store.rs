@@ -106,6 +106,25 @@ impl AccountStore {
         Ok(self.load()?.remove(&key.to_ascii_lowercase()))
     }
 
+    /// The zones (fulldomain without the subdomain) of the stored accounts of the API at
+    /// `base_url`: where that server has put its accounts so far. Unreadable: none.
+    pub fn zones_of(&self, base_url: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in self.load().unwrap_or_default().values() {
+            if a.server_url.as_deref().map(|u| u.trim_end_matches('/')) != Some(base_url) {
+                continue;
+            }
+            let fd = a.fulldomain.trim_end_matches('.').to_ascii_lowercase();
+            let sub = format!("{}.", a.subdomain.to_ascii_lowercase());
+            if let Some(z) = fd.strip_prefix(&sub) {
+                if !out.iter().any(|o| o == z) {
+                    out.push(z.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// The entry of one domain key in [`CLIENTSTORAGE_FILE`]: what acme-dns-client and
     /// Caddy post with (goacmedns layout, so no `allowfrom`). None when the file or the
     /// entry is missing.
@@ -155,7 +174,14 @@ impl AccountStore {
         if let Some(a) = off_worker(move || me.get(&k)).await? {
             return Ok((a, false));
         }
-        let a = api.register(allowfrom).await?;
+        let a = if api.zones().is_empty() {
+            // The server's domain, as its earlier registrations here show it.
+            let (me, base) = (self.clone(), api.base_url());
+            let zones = off_worker(move || Ok(me.zones_of(&base))).await?;
+            api.clone().expect_zones(zones).register(allowfrom).await?
+        } else {
+            api.register(allowfrom).await?
+        };
         let (me, k, acct) = (self.clone(), key.to_string(), a.clone());
         off_worker(move || me.put(&k, &acct)).await?;
         Ok((a, true))
@@ -402,6 +428,37 @@ mod tests {
         let (got, fresh) = store.ensure(&api, "WWW.example.test", &[]).await.unwrap();
         assert_eq!(got, a);
         assert!(!fresh);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    /// A registration whose fulldomain leaves the zone of the server's earlier accounts
+    /// is refused, and nothing is stored.
+    #[tokio::test]
+    async fn a_registration_in_another_zone_than_earlier_ones_is_not_stored() {
+        let dir = tempdir("zone");
+        let store = AccountStore::open(Some(&dir)).unwrap();
+        let sub = "0a1b2c3d-0000-4000-8000-000000000001";
+        let body = format!(
+            r#"{{"username":"u-2","password":"{}","fulldomain":"{sub}.attacker.example","subdomain":"{sub}","allowfrom":[]}}"#,
+            "p".repeat(40)
+        );
+        let url =
+            crate::zones::acme_dns::api::tests::one_shot("201 Created", body.into_bytes(), false);
+        let api = AcmeDnsApi::new(&url).unwrap();
+        let mut old = acct("u-1", "s1");
+        old.server_url = Some(api.base_url());
+        store.put("old.example.test", &old).unwrap();
+        assert_eq!(
+            store.zones_of(&api.base_url()),
+            vec!["acme.lab".to_string()]
+        );
+        let before = std::fs::read(store.accounts_path()).unwrap();
+        let e = store
+            .ensure(&api, "new.example.test", &[])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("serves acme.lab"), "{e}");
+        assert_eq!(std::fs::read(store.accounts_path()).unwrap(), before);
+        assert!(store.get("new.example.test").unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

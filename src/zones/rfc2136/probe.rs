@@ -94,6 +94,12 @@ pub async fn probe_scope(
         addr: Ipv4Addr::LOCALHOST,
         ttl: 60,
     };
+    let del = UpdateOp::DeleteRrset {
+        owner: probe_owner.clone(),
+        rtype: RecordType::A,
+    };
+    // Cancelled while the A record is in flight: it may be applied, so delete it anyway.
+    let guard = super::update::UndoOnDrop::arm(server, zone, del, key, timeout);
     let attempt = run(server, zone, op, "add A (scope probe)", key, timeout).await;
     let (verdict, cleanup) = match attempt.outcome() {
         UpdateOutcome::Applied => {
@@ -122,13 +128,146 @@ pub async fn probe_scope(
             }
             _ => (ScopeVerdict::Inconclusive, None),
         },
-        UpdateOutcome::Timeout | UpdateOutcome::Network(_) => (ScopeVerdict::Inconclusive, None),
+        // No answer: the A record may have been applied all the same; the deletion is
+        // idempotent, so it is always sent.
+        UpdateOutcome::Timeout | UpdateOutcome::Network(_) => {
+            let del = UpdateOp::DeleteRrset {
+                owner: probe_owner.clone(),
+                rtype: RecordType::A,
+            };
+            let c = run(server, zone, del, "delete A (scope probe)", key, timeout).await;
+            (ScopeVerdict::Inconclusive, Some(c))
+        }
     };
+    guard.disarm();
     ScopeReport {
         probe_owner,
         overprivileged: verdict == ScopeVerdict::Overprivileged,
         verdict,
         attempt,
         cleanup,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Message;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// A server that reads updates over TCP and never answers; each update's records (as
+    /// `owner class type`) go to the channel.
+    async fn silent_server() -> (
+        SocketAddr,
+        tokio::sync::mpsc::UnboundedReceiver<Vec<String>>,
+    ) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = l.accept().await.unwrap();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut len = [0u8; 2];
+                    if s.read_exact(&mut len).await.is_err() {
+                        return;
+                    }
+                    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+                    s.read_exact(&mut buf).await.unwrap();
+                    let m = Message::from_vec(&buf).unwrap();
+                    let recs = m
+                        .authorities
+                        .iter()
+                        .map(|r| format!("{} {} {}", r.name, r.dns_class, r.record_type()))
+                        .collect();
+                    let _ = tx.send(recs);
+                    tokio::time::sleep(Duration::from_secs(30)).await; // never answers
+                    drop(s);
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    fn key() -> TsigKey {
+        TsigKey::parse_kdig("hmac-sha256:acme-update:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0").unwrap()
+    }
+
+    /// The A record of the scope probe timed out: it may have been applied, so the
+    /// deletion is sent anyway (main sent nothing and could leave `A 127.0.0.1` behind).
+    #[tokio::test]
+    async fn a_probe_that_timed_out_is_deleted_anyway() {
+        let (addr, mut rx) = silent_server().await;
+        let zone = Name::from_ascii("acme.example.test");
+        let r = probe_scope(addr, &zone, &key(), Duration::from_millis(300)).await;
+        assert_eq!(r.verdict, ScopeVerdict::Inconclusive);
+        let add = rx.recv().await.unwrap();
+        assert!(add[0].ends_with("IN A"), "{add:?}");
+        let del = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the deletion is sent")
+            .unwrap();
+        assert!(del[0].ends_with("ANY A"), "{del:?}");
+        assert_eq!(
+            add[0].split(' ').next(),
+            del[0].split(' ').next(),
+            "the same owner"
+        );
+    }
+
+    /// A probe cancelled while its A record is in flight (Esc in the TUI, a signal) still
+    /// sends the deletion.
+    #[tokio::test]
+    async fn a_cancelled_probe_still_sends_the_deletion() {
+        let (addr, mut rx) = silent_server().await;
+        let zone = Name::from_ascii("acme.example.test");
+        let k = key();
+        let probe =
+            tokio::spawn(
+                async move { probe_scope(addr, &zone, &k, Duration::from_secs(20)).await },
+            );
+        let add = rx.recv().await.unwrap();
+        assert!(add[0].ends_with("IN A"), "{add:?}");
+        probe.abort();
+        let del = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the deletion is sent")
+            .unwrap();
+        assert!(del[0].ends_with("ANY A"), "{del:?}");
+    }
+
+    /// The RFC 2136 write probe of `plan` (and of the TUI's setup), cancelled while its
+    /// TXT is in flight (Esc aborts the task): the deletion is still sent (main left the
+    /// probe TXT in the user's zone).
+    #[tokio::test]
+    async fn a_cancelled_write_probe_still_sends_the_deletion() {
+        let (addr, mut rx) = silent_server().await;
+        let dir = std::env::temp_dir().join(format!("ad-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("k.key");
+        std::fs::write(
+            &key_file,
+            "key \"acme-update\" {\n algorithm hmac-sha256;\n secret \"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\";\n};\n",
+        )
+        .unwrap();
+        let spec = crate::model::plan::ZoneSpec::Rfc2136 {
+            server: addr.to_string(),
+            zone: Name::from_ascii("acme.example.test"),
+            key_file,
+        };
+        let zone = crate::zones::kinds::open(&spec, Duration::from_secs(20)).unwrap();
+        let task = tokio::spawn(async move { zone.usable().await });
+        let add = rx.recv().await.unwrap();
+        assert!(add[0].ends_with("IN TXT"), "{add:?}");
+        task.abort();
+        let del = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the deletion is sent")
+            .unwrap();
+        assert!(del[0].ends_with("NONE TXT"), "{del:?}");
+        assert_eq!(add[0].split(' ').next(), del[0].split(' ').next());
+        std::fs::remove_dir_all(dir).ok();
     }
 }

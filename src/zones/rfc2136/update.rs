@@ -152,6 +152,68 @@ pub(super) async fn run(
     }
 }
 
+/// An idempotent deletion to send if an update may have been applied but its caller never
+/// learnt how it ended: a task cancelled (dropped) while the update was in flight (a
+/// signal, Esc in the TUI) spawns it on drop. [`UndoOnDrop::disarm`] once the outcome is
+/// known and handled.
+pub struct UndoOnDrop {
+    undo: Option<(SocketAddr, Name, UpdateOp, TsigKey, Duration)>,
+}
+
+impl UndoOnDrop {
+    /// Arms the deletion `undo` of `zone` at `server`.
+    pub(crate) fn arm(
+        server: SocketAddr,
+        zone: &Name,
+        undo: UpdateOp,
+        key: &TsigKey,
+        timeout: Duration,
+    ) -> Self {
+        UndoOnDrop {
+            undo: Some((server, zone.clone(), undo, key.clone(), timeout)),
+        }
+    }
+
+    /// The outcome is known: nothing to undo on drop.
+    pub fn disarm(mut self) {
+        self.undo = None;
+    }
+}
+
+impl Drop for UndoOnDrop {
+    fn drop(&mut self) {
+        let Some((server, zone, op, key, timeout)) = self.undo.take() else {
+            return;
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let r = run(
+                    server,
+                    &zone,
+                    op,
+                    "delete (cleanup after a cancellation)",
+                    &key,
+                    timeout,
+                )
+                .await;
+                tracing::debug!(outcome = %r.label(), "cleanup of a cancelled update");
+            });
+        }
+    }
+}
+
+/// Whether an update whose report this is may have been applied all the same: it timed
+/// out, failed on the network, or its reply did not verify. The deletion is then sent.
+pub fn maybe_applied(r: &UpdateReport) -> bool {
+    matches!(
+        r.outcome(),
+        UpdateOutcome::Applied
+            | UpdateOutcome::Timeout
+            | UpdateOutcome::Network(_)
+            | UpdateOutcome::BadReplySignature
+    )
+}
+
 /// Adds `value` to the TXT rrset at `owner` in `zone`.
 pub async fn publish_txt(
     server: SocketAddr,

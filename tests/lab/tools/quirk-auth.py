@@ -20,6 +20,11 @@ one fault, chosen by MODE:
   nosoa    every SOA record is taken out of every answer (a filtering server in front of
            walk.lab., for the inside resolver's stub zone): no SOA is ever seen, not even
            in a negative answer
+  dropedns drops every query with EDNS (an OPT record), over UDP and TCP: no answer at
+           all; plain queries work (a server that looks dead to EDNS clients)
+  crosszone answers across zones, as PowerDNS does with resolve-across-zones=yes: when
+           an answer ends in a CNAME to a name outside the zone, the TXT
+           "cross-zone-token" is added at that target (out-of-bailiwick data)
 
 Runs until SIGTERM.  Needs dnspython.  Binds loopback addresses only.
 """
@@ -34,8 +39,9 @@ import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 
-MODES = ("notcp", "formerr", "nocase", "typenx", "serial", "upper", "nosoa")
+MODES = ("notcp", "formerr", "nocase", "typenx", "serial", "upper", "nosoa", "dropedns", "crosszone")
 if len(sys.argv) != 4 or sys.argv[1] not in MODES:
     sys.exit(f"usage: quirk-auth.py {{{'|'.join(MODES)}}} ADDRESS UPSTREAM")
 mode, addr, upstream = sys.argv[1:4]
@@ -69,6 +75,8 @@ def answer(wire):
     if q.opcode() != dns.opcode.QUERY or not q.question:
         return ask_upstream(wire)
     qn, qt = q.question[0].name, q.question[0].rdtype
+    if mode == "dropedns" and q.edns >= 0:
+        return None
     if mode == "formerr" and q.edns >= 0:
         r = dns.message.make_response(q)
         r.use_edns(False)
@@ -99,6 +107,12 @@ def answer(wire):
                 for rd in items:
                     rrset.add(rd)
         return r.to_wire()
+    if mode == "crosszone":
+        r = dns.message.from_wire(out)
+        ends = [rd.target for rrset in r.answer if rrset.rdtype == dns.rdatatype.CNAME for rd in rrset]
+        if ends and not ends[-1].is_subdomain(ZONE):
+            r.answer.append(dns.rrset.from_text(ends[-1], 60, "IN", "TXT", '"cross-zone-token"'))
+        return r.to_wire()
     if mode == "nosoa":
         r = dns.message.from_wire(out)
         r.answer = [x for x in r.answer if x.rdtype != dns.rdatatype.SOA]
@@ -121,7 +135,9 @@ def udp_loop(s):
     while True:
         data, peer = s.recvfrom(4096)
         try:
-            s.sendto(answer(data), peer)
+            out = answer(data)
+            if out is not None:
+                s.sendto(out, peer)
         except Exception:  # no answer to a query we cannot handle
             pass
 
@@ -141,6 +157,8 @@ def tcp_client(c):
                         return
                     data += chunk
                 out = answer(data)
+                if out is None:
+                    continue
                 c.sendall(len(out).to_bytes(2, "big") + out)
         except Exception:
             return

@@ -1,0 +1,708 @@
+//! `check` and its rules in the in-memory world ([`crate::dns::world`]): each test builds
+//! a world from zone text and runs the engine on it, in milliseconds, without the lab.
+
+use crate::dns::world::fixture::{config, world};
+use crate::dns::world::{Fault, World};
+use crate::engine::check::{CheckOptions, Engine};
+use crate::findings::{Code, Severity};
+use crate::model::name::parse_input;
+use crate::report::NameReport;
+
+pub(crate) const DELEGATED: &str = "_acme-challenge.www IN CNAME abc.acme.example.net.\n";
+pub(crate) const TOKEN: &str = "abc IN TXT \"token\"\n";
+
+pub(crate) async fn check_in(w: World, name: &str, opts: CheckOptions) -> NameReport {
+    let cfg = config(&w);
+    let engine = Engine::with_transport(cfg, w);
+    engine.check_one(&parse_input(name).unwrap(), &opts).await
+}
+
+pub(crate) async fn check(w: World, name: &str) -> NameReport {
+    check_in(w, name, CheckOptions::default()).await
+}
+
+pub(crate) fn codes(r: &NameReport) -> Vec<(Code, Severity)> {
+    r.findings.iter().map(|f| (f.code, f.severity)).collect()
+}
+
+pub(crate) fn errors(r: &NameReport) -> Vec<Code> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.code)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_working_delegation_is_ok() {
+    let r = check(world(DELEGATED, TOKEN), "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert_eq!(r.target.as_ref().unwrap().as_str(), "abc.acme.example.net.");
+}
+
+#[tokio::test]
+async fn a_name_without_cname_is_cname_missing() {
+    let r = check(world("", TOKEN), "www.example.com").await;
+    assert!(!r.ok);
+    assert_eq!(errors(&r), vec![Code::CnameMissing], "{:#?}", r.findings);
+}
+
+#[tokio::test]
+async fn a_dead_validation_zone_fails() {
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(!r.ok);
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// Bailiwick: a server that hosts both zones and answers across them (PowerDNS,
+/// `resolve-across-zones=yes`) puts the target's TXT into the first answer; that TXT is
+/// not believed, the validation zone's own (dead) server is asked, and the verdict fails.
+#[tokio::test]
+async fn out_of_zone_data_is_not_believed() {
+    let w = world(DELEGATED, TOKEN)
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone)
+        .fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(
+        !r.ok,
+        "the CA's resolver cannot reach acme.example.net: {:#?}",
+        r.findings
+    );
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        codes(&r)
+    );
+    // The same server, its delegation healthy: believed once asked as that zone's server.
+    let w = world(DELEGATED, TOKEN)
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+}
+
+fn finding(r: &NameReport, code: Code) -> &crate::findings::Finding {
+    r.findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#?}", r.findings))
+}
+
+const APEX_DELEGATED: &str = "_acme-challenge IN CNAME abc.acme.example.net.\n";
+
+/// One cause per name: a child without a record keeps CNAME_MISSING (the code scripts
+/// key on); the apex's CNAME is context in its evidence and fix, and CNAME_PARENT_ONLY
+/// stands beside it as info only.
+#[tokio::test]
+async fn a_parents_cname_is_context_of_cname_missing() {
+    let r = check(world(APEX_DELEGATED, TOKEN), "www.example.com").await;
+    assert_eq!(errors(&r), vec![Code::CnameMissing], "{:#?}", r.findings);
+    let f = finding(&r, Code::CnameMissing);
+    assert!(
+        f.evidence.contains("_acme-challenge.example.com. has one"),
+        "{}",
+        f.evidence
+    );
+    assert!(
+        f.fix
+            .contains("_acme-challenge.www.example.com. 300 IN CNAME abc.acme.example.net."),
+        "{}",
+        f.fix
+    );
+    assert_eq!(finding(&r, Code::CnameParentOnly).severity, Severity::Info);
+}
+
+/// A record at the doubled owner is more specific than a parent's CNAME.
+#[tokio::test]
+async fn a_doubled_owner_beats_a_parents_cname() {
+    let body = format!(
+        "{APEX_DELEGATED}_acme-challenge.www.example.com.example.com. IN CNAME www.acme.example.net.\n"
+    );
+    let r = check(world(&body, TOKEN), "www.example.com").await;
+    assert_eq!(
+        errors(&r),
+        vec![Code::CnameDoubledZone],
+        "{:#?}",
+        r.findings
+    );
+    assert!(!codes(&r).iter().any(|(c, _)| *c == Code::CnameParentOnly));
+    assert!(finding(&r, Code::CnameDoubledZone)
+        .fix
+        .contains("CNAME www.acme.example.net."));
+}
+
+/// Target-side doubling: the target written without its trailing dot in a panel that
+/// appends the zone.
+#[tokio::test]
+async fn a_target_with_the_zone_appended_is_cname_target_doubled() {
+    let body = "_acme-challenge.www IN CNAME abc.acme.example.net.example.com.\n";
+    let r = check(world(body, TOKEN), "www.example.com").await;
+    assert!(!r.ok);
+    assert_eq!(
+        errors(&r),
+        vec![Code::CnameTargetDoubled],
+        "{:#?}",
+        r.findings
+    );
+    let f = finding(&r, Code::CnameTargetDoubled);
+    assert!(
+        f.fix
+            .contains("_acme-challenge.www.example.com. 300 IN CNAME abc.acme.example.net."),
+        "{}",
+        f.fix
+    );
+    assert!(
+        f.fix.contains("\"abc.acme.example.net.\" with the dot"),
+        "{}",
+        f.fix
+    );
+    // With the expected target, the doubling is the one story (no CNAME_WRONG_TARGET).
+    let opts = CheckOptions {
+        expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+        ..Default::default()
+    };
+    let r = check_in(world(body, TOKEN), "www.example.com", opts).await;
+    assert_eq!(
+        errors(&r),
+        vec![Code::CnameTargetDoubled],
+        "{:#?}",
+        r.findings
+    );
+    // A target in the owner's zone whose leading part is no zone is not doubling.
+    let r = check(
+        world(
+            "_acme-challenge.www IN CNAME x.nowhere.example.com.\n",
+            TOKEN,
+        ),
+        "www.example.com",
+    )
+    .await;
+    assert!(
+        !codes(&r)
+            .iter()
+            .any(|(c, _)| *c == Code::CnameTargetDoubled),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// A CNAME put in the parent zone below a cut: CNAME_MISSING says which zone the name is
+/// in and which zone the CA asks.
+#[tokio::test]
+async fn a_cname_below_a_cut_says_which_zone_the_ca_asks() {
+    let body = "sub IN NS ns.sub\nns.sub IN A 127.0.0.11\n_acme-challenge.www.sub IN CNAME abc.acme.example.net.\n";
+    let w = world(body, TOKEN)
+        .zone(
+            "sub.example.com.",
+            &crate::dns::world::fixture::zone_text(
+                &[("ns.sub.example.com.", "")],
+                "ns IN A 127.0.0.11\n",
+            ),
+        )
+        .unwrap()
+        .serve("127.0.0.11", &["sub.example.com."]);
+    let r = check(w, "www.sub.example.com").await;
+    assert_eq!(errors(&r), vec![Code::CnameMissing], "{:#?}", r.findings);
+    let f = finding(&r, Code::CnameMissing);
+    assert!(
+        f.evidence
+            .contains("is in zone sub.example.com., which example.com. delegates")
+            && f.evidence
+                .contains("a CNAME published in zone example.com. below that cut is never seen"),
+        "{}",
+        f.evidence
+    );
+}
+
+/// No poisoning: without a CNAME at the authoritative servers, no resolver is asked (the
+/// one that keeps negative answers caches nothing), and the report says why;
+/// `--ask-resolvers always` asks anyway.
+#[tokio::test]
+async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
+    let name = "_acme-challenge.www.example.com";
+    let w = std::sync::Arc::new(world("", TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let input = parse_input("www.example.com").unwrap();
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::CnameMissing]);
+    assert!(w.asked("127.0.0.54").is_empty() && w.asked("127.0.0.53").is_empty());
+    assert!(!w.has_negative("127.0.0.54", name));
+    let skipped: Vec<_> = r
+        .views
+        .iter()
+        .filter(|v| v.outcome == "NOT_ASKED")
+        .collect();
+    assert_eq!(skipped.len(), 2, "{:#?}", r.views);
+    assert_eq!(
+        skipped[0].detail.as_deref(),
+        Some("not asked: the authoritative servers have no CNAME yet; asking now would cache the NXDOMAIN")
+    );
+    let always = CheckOptions {
+        ask_resolvers: crate::engine::check::AskResolvers::Always,
+        ..Default::default()
+    };
+    engine.check_one(&input, &always).await;
+    assert!(w.has_negative("127.0.0.54", name), "asked anyway");
+    // A right chain: every resolver is asked.
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+    let engine = Engine::with_transport(config(&w), w.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
+    assert_eq!(w.asked("127.0.0.54").len(), 1);
+}
+
+/// The CA's resolver (`ca = true`): a negative answer cached there is an error; the same
+/// at a bystander resolver, while another sees the right chain, stays a warning.
+#[tokio::test]
+async fn a_negative_cache_at_the_cas_resolver_is_an_error() {
+    let name = "_acme-challenge.www.example.com";
+    let input = parse_input("www.example.com").unwrap();
+    for ca in [false, true] {
+        let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
+        w.cache_nxdomain("127.0.0.54", name);
+        let mut cfg = config(&w);
+        cfg.resolvers[1].ca = ca;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let f = finding(&r, Code::NegativeCached);
+        let want = if ca {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        assert_eq!(f.severity, want, "ca = {ca}: {:#?}", r.findings);
+        assert_eq!(r.ok, !ca);
+        assert_eq!(
+            f.evidence.contains("the CA's own resolver"),
+            ca,
+            "{}",
+            f.evidence
+        );
+    }
+}
+
+/// A failure at the CA's resolver is an error even when another resolver sees the chain.
+#[tokio::test]
+async fn a_failure_at_the_cas_resolver_is_an_error() {
+    let input = parse_input("www.example.com").unwrap();
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN).bogus("acme.example.net."));
+    let mut cfg = config(&w);
+    // lab-unbound validates (SERVFAIL); unbound2 does not validate here.
+    cfg.resolvers[0].ca = true;
+    let w2 = std::sync::Arc::new(
+        world(DELEGATED, TOKEN)
+            .bogus("acme.example.net.")
+            .resolver("127.0.0.54", crate::dns::world::ResolverOptions::default()),
+    );
+    drop(w);
+    let engine = Engine::with_transport(cfg.clone(), w2.clone());
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert_eq!(errors(&r), vec![Code::ServerServfail], "{:#?}", r.findings);
+    cfg.resolvers[0].ca = false;
+    let engine = Engine::with_transport(cfg, w2);
+    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    assert!(
+        r.ok,
+        "a bystander's failure stays a warning: {:#?}",
+        r.findings
+    );
+}
+
+pub(crate) async fn diagnose(w: World, name: &str) -> NameReport {
+    let cfg = config(&w);
+    let engine = Engine::with_transport(cfg, w);
+    let input = parse_input(name).unwrap();
+    let opts = crate::engine::diagnose::DiagnoseOptions::default();
+    engine.diagnose(&[input], &opts).await.names.remove(0)
+}
+
+/// DNSSEC_BOGUS names only the zone where the chain of trust breaks: the owner's zone is
+/// bogus; a resolver whose SERVFAIL names no zone (no EDE) does not make a second
+/// finding that blames the healthy validation zone.
+#[tokio::test]
+async fn dnssec_bogus_names_only_the_broken_zone() {
+    let w = world(DELEGATED, TOKEN).bogus("example.com.").resolver(
+        "127.0.0.54",
+        crate::dns::world::ResolverOptions {
+            validating: true,
+            negative_cache: true,
+            no_ede: true,
+        },
+    );
+    let r = diagnose(w, "www.example.com").await;
+    let bogus: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::DnssecBogus)
+        .collect();
+    assert!(!bogus.is_empty(), "{:#?}", r.findings);
+    for f in &bogus {
+        assert!(
+            f.evidence.contains("fails in zone example.com.")
+                && !f.fix.contains("acme.example.net"),
+            "{}\n{}",
+            f.evidence,
+            f.fix
+        );
+    }
+}
+
+/// A server that drops every query with EDNS but answers without is SERVER_EDNS_BROKEN,
+/// not dead: resolvers fall back to plain queries, and so does the walk and the chain.
+#[tokio::test]
+async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::DropsEdns);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(
+        finding(&r, Code::ServerEdnsBroken).severity,
+        Severity::Warning
+    );
+    // A dead server stays dead (no EDNS fallback answers).
+    let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);
+    let r = check(w, "www.example.com").await;
+    assert!(
+        errors(&r).contains(&Code::ServerTimeout),
+        "{:#?}",
+        r.findings
+    );
+    assert!(!codes(&r).iter().any(|(c, _)| *c == Code::ServerEdnsBroken));
+}
+
+/// A wildcard CNAME is an error only when its target is where the client does not write;
+/// a target in the validation zone (of the expected or planned target) is info.
+#[tokio::test]
+async fn a_wildcard_into_the_validation_zone_is_fine() {
+    let run = |body: &'static str, expect: Option<&'static str>| async move {
+        let w = world(body, TOKEN);
+        let engine = Engine::with_transport(config(&w), w);
+        let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+        opts.check.expect_target = expect.map(crate::dns::Name::from_ascii);
+        let input = parse_input("www.example.com").unwrap();
+        engine.diagnose(&[input], &opts).await.names.remove(0)
+    };
+    let into_validation = "* IN CNAME abc.acme.example.net.\n";
+    let r = run(into_validation, Some("abc.acme.example.net.")).await;
+    let f = finding(&r, Code::WildcardCnameCapture);
+    assert_eq!(f.severity, Severity::Info, "{:#?}", r.findings);
+    assert!(
+        f.evidence
+            .contains("shares the target abc.acme.example.net."),
+        "{}",
+        f.evidence
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+    // Another name of the plan delegates into the same zone: fine too.
+    let w = world(into_validation, TOKEN);
+    let engine = Engine::with_transport(config(&w), w);
+    let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
+    opts.check.planned.insert(
+        "example.com".into(),
+        crate::dns::Name::from_ascii("apex.acme.example.net"),
+    );
+    let r = engine
+        .diagnose(&[parse_input("www.example.com").unwrap()], &opts)
+        .await
+        .names
+        .remove(0);
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Info
+    );
+    // Without a plan, or into a load balancer's name: the client does not write there.
+    let r = run(into_validation, None).await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+    let r = run(
+        "* IN CNAME lb.example.com.\nlb IN A 127.0.0.1\n",
+        Some("abc.acme.example.net."),
+    )
+    .await;
+    assert_eq!(
+        finding(&r, Code::WildcardCnameCapture).severity,
+        Severity::Error
+    );
+}
+
+/// A small differential in the world (the lab's `differential.sh` in miniature): seeded
+/// setups combining owner/target typos, a wildcard, a server answering across zones,
+/// server faults, DNSSEC and a negative answer cached at the CA's resolver. The client
+/// writes the TXT at the plan's target; the truth is whether the CA's (validating)
+/// resolver of the world then finds it; `check`'s verdict must agree. A second opinion:
+/// the lab's unbound is the truth, this only keeps the rules honest between lab runs.
+#[tokio::test]
+async fn the_verdict_agrees_with_the_worlds_ca_resolver() {
+    const SEEDS: u64 = 400;
+    let mut disagree = Vec::new();
+    let started = std::time::Instant::now();
+    for seed in 1..=SEEDS {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut pick = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let owner = match pick(6) {
+            0 => "_acme-challenge.www.example.com.example.com. IN CNAME abc.acme.example.net.\n",
+            1 => "_acme-challenge.www IN CNAME abc.acme.example.net.example.com.\n",
+            2 => "* IN CNAME abc.acme.example.net.\n",
+            3 => "_acme-challenge IN CNAME abc.acme.example.net.\n",
+            _ => DELEGATED,
+        };
+        let mut w = world(owner, TOKEN);
+        let what = [
+            None,
+            Some(Fault::Timeout),
+            Some(Fault::Refused),
+            Some(Fault::ServFail),
+            Some(Fault::DropsEdns),
+            Some(Fault::NoAa),
+        ];
+        let fault = what[pick(what.len() as u64) as usize];
+        if let Some(f) = fault {
+            w = w.fault("127.0.0.30", f);
+        }
+        let cross = pick(3) == 0;
+        if cross {
+            w = w
+                .serve("127.0.0.10", &["acme.example.net."])
+                .fault("127.0.0.10", Fault::CrossZone);
+        }
+        let bogus = ["", "example.com.", "acme.example.net."][pick(4).min(2) as usize];
+        if !bogus.is_empty() && pick(2) == 0 {
+            w = w.bogus(bogus);
+        }
+        let w = std::sync::Arc::new(w);
+        let challenge = "_acme-challenge.www.example.com";
+        if pick(5) == 0 {
+            w.cache_nxdomain("127.0.0.53", challenge);
+        }
+        let mut cfg = config(&w);
+        cfg.resolvers[0].ca = true;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let opts = CheckOptions {
+            expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+            ..Default::default()
+        };
+        let r = engine
+            .check_one(&parse_input("www.example.com").unwrap(), &opts)
+            .await;
+        // The truth: the CA's resolver, asked after the client wrote.
+        let q = crate::dns::Question::new(
+            crate::dns::Name::from_ascii(challenge),
+            crate::dns::RecordType::TXT,
+        );
+        let truth = w
+            .answer(
+                "127.0.0.53:53".parse().unwrap(),
+                &q,
+                crate::dns::QueryFlags::recursive(),
+            )
+            .reply()
+            .is_some_and(|r| {
+                r.answers
+                    .iter()
+                    .any(|a| a.data == crate::dns::RData::TXT(vec!["token".into()]))
+            });
+        if truth != r.ok {
+            disagree.push(format!(
+                "seed {seed}: owner {owner:?} fault {fault:?} cross {cross} bogus {bogus:?}: truth {truth}, verdict {} {:?}",
+                r.ok,
+                codes(&r)
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "{} of {SEEDS} disagree:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// Bailiwick in the comparison of servers: of two servers of the owner's zone, one also
+/// hosts the validation zone and answers across zones; the data it adds for the other
+/// zone is no disagreement (the lab differential's seed 170).
+#[tokio::test]
+async fn a_cross_zone_answer_is_no_disagreement() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let ns = [("ns1.example.com.", ""), ("ns2.example.com.", "")];
+    let w = base()
+        .zone(
+            "com.",
+            &zone_text(
+                &[("ns.tld.invalid.", "")],
+                "example.com. IN NS ns1.example.com.\nexample.com. IN NS ns2.example.com.\n\
+                 ns1.example.com. IN A 127.0.0.10\nns2.example.com. IN A 127.0.0.11\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.com.",
+            &zone_text(
+                &ns,
+                &format!("ns1 IN A 127.0.0.10\nns2 IN A 127.0.0.11\n{DELEGATED}"),
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.net.",
+            &zone_text(
+                &[("ns1.example.net.", "")],
+                "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nns.acme IN A 127.0.0.30\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "acme.example.net.",
+            &zone_text(
+                &[("ns.acme.example.net.", "")],
+                &format!("ns IN A 127.0.0.30\n{TOKEN}"),
+            ),
+        )
+        .unwrap()
+        .serve("127.0.0.11", &["example.com."])
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::AuthDisagree),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// The CA's resolver timing out is an error, except where a server of the chain is dead
+/// and another of its zone answers: then the CA's resolver moves on to that one (with
+/// more patience than the check), and the timeout is a warning (the lab differential's
+/// seed 93).
+#[tokio::test]
+async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |second_dead: bool| {
+        let acme_ns = [("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")];
+        let mut w = base()
+            .zone(
+                "example.com.",
+                &zone_text(&[("ns1.example.com.", "")], &format!("ns1 IN A 127.0.0.10\n{DELEGATED}")),
+            )
+            .unwrap()
+            .zone(
+                "example.net.",
+                &zone_text(
+                    &[("ns1.example.net.", "")],
+                    "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                     ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+                ),
+            )
+            .unwrap()
+            .zone(
+                "acme.example.net.",
+                &zone_text(&acme_ns, &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}")),
+            )
+            .unwrap()
+            .serve("127.0.0.31", &["acme.example.net."])
+            .fault("127.0.0.53", Fault::Timeout);
+        if second_dead {
+            w = w.fault("127.0.0.31", Fault::Timeout);
+        }
+        w
+    };
+    let input = parse_input("www.example.com").unwrap();
+    for second_dead in [true, false] {
+        let w = build(second_dead);
+        let mut cfg = config(&w);
+        cfg.resolvers[0].ca = true;
+        let engine = Engine::with_transport(cfg, w);
+        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let timeouts: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| {
+                f.code == Code::ServerTimeout && f.evidence.contains("resolver lab-unbound")
+            })
+            .collect();
+        assert_eq!(timeouts.len(), 1, "{:#?}", r.findings);
+        let want = if second_dead {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        assert_eq!(
+            timeouts[0].severity, want,
+            "second dead {second_dead}: {:#?}",
+            r.findings
+        );
+        assert_eq!(r.ok, second_dead, "{:#?}", r.findings);
+    }
+}
+
+/// Differential seed 552: the validation zone's servers are one that refuses and one that
+/// answers without the AA bit. unbound (the CA's resolver) takes the non-AA answer, so the
+/// TXT is found: the refusing server is a warning beside TARGET_ZONE_LAME, not an error.
+#[tokio::test]
+async fn a_refusing_server_beside_a_lame_one_that_answers_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |second: Fault| {
+        base()
+            .zone(
+                "example.com.",
+                &zone_text(
+                    &[("ns1.example.com.", "")],
+                    &format!("ns1 IN A 127.0.0.10\n{DELEGATED}"),
+                ),
+            )
+            .unwrap()
+            .zone(
+                "example.net.",
+                &zone_text(
+                    &[("ns1.example.net.", "")],
+                    "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                     ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+                ),
+            )
+            .unwrap()
+            .zone(
+                "acme.example.net.",
+                &zone_text(
+                    &[("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")],
+                    &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}"),
+                ),
+            )
+            .unwrap()
+            .serve("127.0.0.31", &["acme.example.net."])
+            .fault("127.0.0.30", Fault::Refused)
+            .fault("127.0.0.31", second)
+    };
+    let r = check(build(Fault::NoAa), "www.example.com").await;
+    assert!(r.ok, "{:#?}", codes(&r));
+    assert!(
+        codes(&r).contains(&(Code::ServerRefused, Severity::Warning)),
+        "{:#?}",
+        codes(&r)
+    );
+    // Both refuse: nothing answers for the zone, the CA fails.
+    let r = check(build(Fault::Refused), "www.example.com").await;
+    assert!(!r.ok, "{:#?}", codes(&r));
+    assert!(
+        errors(&r).contains(&Code::ServerRefused),
+        "{:#?}",
+        codes(&r)
+    );
+}
