@@ -195,7 +195,8 @@ fn dnssec_bogus_names_only_the_zone_where_trust_breaks() {
 }
 
 /// x.dropedns.lab.'s only server drops every query with EDNS (quirk dropedns): the
-/// authoritative side reports SERVER_EDNS_BROKEN, not a dead server.
+/// authoritative side reports SERVER_EDNS_BROKEN, not a dead server; an error, since the
+/// CA's resolver does not retry without EDNS (DNS Flag Day 2019).
 #[test]
 fn a_server_that_drops_edns_is_not_dead() {
     let Some(_lab) = common::lab() else { return };
@@ -203,7 +204,8 @@ fn a_server_that_drops_edns_is_not_dead() {
     let n = "dropedns.example.test";
     let (rc, doc) = check_json(&[n]);
     let f = findings(&doc, n);
-    assert!(has(&f, "SERVER_EDNS_BROKEN", "warning"), "rc {rc}: {doc:#}");
+    assert!(has(&f, "SERVER_EDNS_BROKEN", "error"), "rc {rc}: {doc:#}");
+    assert_eq!(rc, 1, "{doc:#}");
     let auth_timeout = name(&doc, n)["findings"]
         .as_array()
         .unwrap()

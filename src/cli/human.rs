@@ -18,6 +18,7 @@ use acme_delegate::engine::views::VantageKind;
 use acme_delegate::findings::evidence::NOT_ASKED;
 use acme_delegate::findings::Severity;
 use acme_delegate::report::{NameReport, Report};
+use anstyle::AnsiColor;
 use std::fmt::Write;
 
 /// Colour on or off.
@@ -36,9 +37,10 @@ impl Style {
         }
     }
 
-    pub fn paint(&self, code: &str, s: &str) -> String {
+    pub fn paint(&self, color: AnsiColor, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            let style = anstyle::Style::new().fg_color(Some(color.into()));
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
@@ -95,9 +97,9 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
         ("FAIL", "FAIL")
     };
     let color = match verdict {
-        "OK" => "32",
-        "FAIL" => "31",
-        _ => "33",
+        "OK" => AnsiColor::Green,
+        "FAIL" => AnsiColor::Red,
+        _ => AnsiColor::Yellow,
     };
     let width = shown.len();
     let verdict = style.paint(color, shown);
@@ -172,9 +174,9 @@ pub fn render_name(n: &NameReport, style: Style) -> String {
     }
     for f in &n.findings {
         let sev = match f.severity {
-            Severity::Error => style.paint("31", "error  "),
-            Severity::Warning => style.paint("33", "warning"),
-            Severity::Info => style.paint("36", "info   "),
+            Severity::Error => style.paint(AnsiColor::Red, "error  "),
+            Severity::Warning => style.paint(AnsiColor::Yellow, "warning"),
+            Severity::Info => style.paint(AnsiColor::Cyan, "info   "),
         };
         let _ = writeln!(out, "  {sev} {}", f.code);
         wrap(&f.evidence, 10, &mut out);
@@ -292,7 +294,10 @@ mod tests {
 
     #[test]
     fn no_escape_codes_without_colour() {
-        assert_eq!(Style { color: false }.paint("31", "x"), "x");
-        assert_eq!(Style { color: true }.paint("31", "x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Style { color: false }.paint(AnsiColor::Red, "x"), "x");
+        assert_eq!(
+            Style { color: true }.paint(AnsiColor::Red, "x"),
+            "\x1b[31mx\x1b[0m"
+        );
     }
 }

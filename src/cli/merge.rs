@@ -17,6 +17,7 @@ use super::human::{self, Style};
 use super::usage_json;
 use acme_delegate::model::files;
 use acme_delegate::report::merge::{self, Merged, MergedName, Source, Verdict};
+use anstyle::AnsiColor;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -108,11 +109,11 @@ pub fn render(m: &Merged, style: Style) -> String {
 
 fn render_name(n: &MergedName, networks: usize, quorum: usize, style: Style, out: &mut String) {
     let verdict = if n.inconclusive {
-        style.paint("33", "????")
+        style.paint(AnsiColor::Yellow, "INCONCLUSIVE")
     } else if n.ok {
-        style.paint("32", "OK  ")
+        style.paint(AnsiColor::Green, "OK  ")
     } else {
-        style.paint("31", "FAIL")
+        style.paint(AnsiColor::Red, "FAIL")
     };
     let works = n
         .perspectives
@@ -124,20 +125,20 @@ fn render_name(n: &MergedName, networks: usize, quorum: usize, style: Style, out
     let pad = 80usize.saturating_sub(6 + name.len() + tail.len());
     let _ = writeln!(out, "{verdict}  {name}{}{tail}", " ".repeat(pad.max(1)));
     for p in &n.perspectives {
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  {:<20} {:<12} {:<30} {}",
             human::cut(&p.vantage_label, 20),
             p.verdict.as_str(),
             human::cut(p.target.as_deref().unwrap_or("-"), 30),
             p.errors.join(" ")
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for f in &n.findings {
         let sev = match f.severity.as_str() {
-            "error" => style.paint("31", "error  "),
-            "warning" => style.paint("33", "warning"),
-            _ => style.paint("36", "info   "),
+            "error" => style.paint(AnsiColor::Red, "error  "),
+            "warning" => style.paint(AnsiColor::Yellow, "warning"),
+            _ => style.paint(AnsiColor::Cyan, "info   "),
         };
         match &f.vantage_label {
             Some(l) => {

@@ -257,6 +257,8 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(s) => s,
         Err(msg) => return usage_json(json, msg),
     };
+    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
+    let spec = setup::record_store(spec);
     let forget_key = |code: ExitCode| {
         if let Some(k) = &new_key {
             let _ = std::fs::remove_file(k);

@@ -86,11 +86,17 @@ pub enum Signal {
 #[derive(Debug, Default)]
 pub struct Pacing {
     servers: Mutex<HashMap<SocketAddr, Arc<Server>>>,
+    /// Off: no window, no rate, no ceiling (benchmarks measure what pacing costs).
+    off: bool,
 }
+
+/// The environment variable that turns the pacing off for a benchmark (`off`).
+pub const PACING_ENV: &str = "ACME_DELEGATE_PACING";
 
 #[derive(Debug)]
 struct Server {
     addr: SocketAddr,
+    off: bool,
     state: Mutex<State>,
     /// Told when a window slot is free.
     freed: Notify,
@@ -139,6 +145,15 @@ impl Pacing {
         Pacing::default()
     }
 
+    /// On, unless `ACME_DELEGATE_PACING=off` (for benchmarks only).
+    pub fn from_env() -> Self {
+        let off = std::env::var_os(PACING_ENV).is_some_and(|v| v == "off");
+        Pacing {
+            off,
+            ..Pacing::default()
+        }
+    }
+
     fn server(&self, addr: SocketAddr) -> Arc<Server> {
         let mut servers = self.servers.lock().unwrap_or_else(|e| e.into_inner());
         servers
@@ -147,6 +162,7 @@ impl Pacing {
                 let now = Instant::now();
                 Arc::new(Server {
                     addr,
+                    off: self.off,
                     freed: Notify::new(),
                     state: Mutex::new(State {
                         window: START_WINDOW,
@@ -171,6 +187,9 @@ impl Pacing {
     /// Waits for a window slot toward `server`, then for its turn under the rate.
     pub async fn acquire(&self, server: SocketAddr) -> Ticket {
         let s = self.server(server);
+        if s.off {
+            return Ticket { server: s };
+        }
         loop {
             let freed = s.freed.notified();
             tokio::pin!(freed);
@@ -223,6 +242,9 @@ impl Server {
 impl Ticket {
     /// Waits until a query (or a retry) may start under the server's rate, and counts it.
     pub async fn turn(&self) {
+        if self.server.off {
+            return;
+        }
         let now = Instant::now();
         let at = {
             let mut st = self.server.lock();
@@ -249,6 +271,9 @@ impl Ticket {
 
     /// Tells the pacing what an exchange (or one attempt of it) showed.
     pub fn signal(&self, signal: Signal) {
+        if self.server.off {
+            return;
+        }
         let now = Instant::now();
         let freed = {
             let mut st = self.server.lock();
@@ -262,6 +287,9 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if self.server.off {
+            return;
+        }
         {
             let mut st = self.server.lock();
             st.inflight = st.inflight.saturating_sub(1);

@@ -121,7 +121,7 @@ impl NetTransport {
             permits,
             recursive_permits,
             rate,
-            pacing: Arc::default(),
+            pacing: Arc::new(Pacing::from_env()),
             sockets: Arc::default(),
             health: Arc::default(),
             died: Arc::default(),

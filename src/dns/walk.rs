@@ -130,20 +130,22 @@ pub struct Walker<T: Transport> {
     transport: Arc<T>,
     roots: Vec<SocketAddr>,
     walks: Memo<Name, Arc<Walk>>,
-    /// Per server: (the run, whether it drops queries with EDNS but answers plain ones),
-    /// learnt at the first contact in the run, as resolvers remember it.
-    edns_broken: std::sync::Mutex<std::collections::HashMap<SocketAddr, (u64, bool)>>,
+    /// Per server and run: whether it drops queries with EDNS but answers plain ones,
+    /// learnt at the first contact, as resolvers remember it.
+    edns_broken: Memo<SocketAddr, bool>,
     timeout: Duration,
 }
 
 impl<T: Transport> Walker<T> {
     /// `timeout` bounds the lookup of name-server addresses that came without glue.
     pub fn new(transport: Arc<T>, roots: Vec<SocketAddr>, timeout: Duration) -> Self {
+        let walks = Memo::new(Epoch::default(), walk_ttl);
+        let edns_broken = Memo::new(walks.epoch().clone(), |_| None);
         Walker {
             transport,
             roots,
-            walks: Memo::new(Epoch::default(), walk_ttl),
-            edns_broken: Default::default(),
+            walks,
+            edns_broken,
             timeout,
         }
     }
@@ -152,52 +154,37 @@ impl<T: Transport> Walker<T> {
         &self.transport
     }
 
-    /// Asks an authoritative server (RD off) as a resolver does: a question with EDNS that
-    /// times out is asked again without EDNS when the server answers such questions
-    /// (RFC 6891 section 7 fallback); the exchange then has `no_edns` set, which the rules
-    /// report as `SERVER_EDNS_BROKEN` instead of a dead server.
+    /// Asks an authoritative server (RD off) as a resolver does: a server that drops
+    /// queries with EDNS but answers plain ones is asked without EDNS (RFC 6891 section 7
+    /// fallback); the exchange then has `no_edns` set, which the rules report as
+    /// `SERVER_EDNS_BROKEN` instead of a dead server.
     ///
-    /// What a server does is learnt at its first contact in the run: that question goes
-    /// with and without EDNS at once (so a dead server costs no second timeout); after
-    /// that, a server found to drop EDNS is asked without it, any other with it.
+    /// What a server does is learnt once per run, at its first contact, by one probe (the
+    /// question with and without EDNS) that runs beside the caller's own question: a dead
+    /// server costs no second timeout, and later questions to it still fail fast.
     pub async fn ask_auth(&self, server: SocketAddr, q: &Question) -> Exchange {
-        let epoch = self.epoch().current();
         let plain = QueryFlags {
             no_edns: true,
             ..QueryFlags::authoritative()
         };
-        let known = self
-            .edns_broken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&server)
-            .filter(|(e, _)| *e == epoch)
-            .map(|(_, broken)| *broken);
-        match known {
-            Some(true) => return self.transport.ask(server, q, plain).await,
-            Some(false) => {
-                return self
-                    .transport
-                    .ask(server, q, QueryFlags::authoritative())
-                    .await
-            }
-            None => {}
-        }
-        let (ex, without) = futures::future::join(
-            self.transport.ask(server, q, QueryFlags::authoritative()),
-            self.transport.ask(server, q, plain),
+        let probe = q.clone();
+        let t = &self.transport;
+        let (ex, broken) = futures::future::join(
+            t.ask(server, q, QueryFlags::authoritative()),
+            self.edns_broken.get_or_init(server, || async move {
+                let (with, without) = futures::future::join(
+                    t.ask(server, &probe, QueryFlags::authoritative()),
+                    t.ask(server, &probe, plain),
+                )
+                .await;
+                matches!(with.outcome, Outcome::Timeout) && without.outcome.responded()
+            }),
         )
         .await;
-        let broken = matches!(ex.outcome, Outcome::Timeout) && without.outcome.responded();
-        self.edns_broken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(server, (epoch, broken));
-        if broken {
-            without
-        } else {
-            ex
+        if broken && matches!(ex.outcome, Outcome::Timeout) {
+            return t.ask(server, q, plain).await;
         }
+        ex
     }
 
     /// The run or round the memoised walks belong to; advance it to walk again.

@@ -193,7 +193,7 @@ impl World {
         self
     }
 
-    /// `addr` (a server) misbehaves so.
+    /// `addr` (a server) misbehaves so (a resolver: only [`Fault::Timeout`]).
     pub fn fault(mut self, addr: &str, fault: Fault) -> Self {
         self.servers
             .entry(ip(addr))
@@ -271,6 +271,13 @@ impl World {
     /// What `server` answers to `q`, with `flags`.
     pub fn answer(&self, server: SocketAddr, q: &Question, flags: QueryFlags) -> Outcome {
         if let Some(opts) = self.resolvers.get(&server.ip()) {
+            let dead = self
+                .servers
+                .get(&server.ip())
+                .is_some_and(|s| s.faults.contains(&Fault::Timeout));
+            if dead {
+                return Outcome::Timeout;
+            }
             return self.resolve(server.ip(), *opts, q, flags);
         }
         let Some(conf) = self.servers.get(&server.ip()) else {
@@ -606,17 +613,11 @@ impl World {
     }
 
     /// One authoritative answer as a resolver reads it: None for a failure (next
-    /// server); retried without EDNS, and over TCP when truncated.
+    /// server). No retry without EDNS after a timeout: resolvers stopped that on the DNS
+    /// Flag Day 2019 (unbound, the lab's truth, gives no answer).
     fn ask_as_resolver(&self, server: SocketAddr, name: &Name, rtype: RecordType) -> Option<Reply> {
         let q = Question::new(name.clone(), rtype);
-        let mut o = self.answer(server, &q, QueryFlags::authoritative());
-        if matches!(o, Outcome::Timeout) {
-            let no_edns = QueryFlags {
-                no_edns: true,
-                ..QueryFlags::authoritative()
-            };
-            o = self.answer(server, &q, no_edns);
-        }
+        let o = self.answer(server, &q, QueryFlags::authoritative());
         match o {
             Outcome::Answer(r)
             | Outcome::NoData(r)
@@ -1018,13 +1019,13 @@ mod tests {
             QueryFlags::default(),
         );
         assert_eq!(o, Outcome::Truncated);
-        // A resolver retries without EDNS, so the EDNS-dropping server still resolves.
+        // No retry without EDNS (DNS Flag Day 2019): the zone cannot be resolved.
         let o = w.answer(
             at("127.0.0.53"),
             &q(name, RecordType::TXT),
             QueryFlags::recursive(),
         );
-        assert_eq!(o.label(), "NOERROR", "{o:?}");
+        assert_eq!(o.label(), "SERVFAIL", "{o:?}");
     }
 
     #[test]

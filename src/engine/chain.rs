@@ -102,8 +102,10 @@ fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
     })
 }
 
-/// What an authoritative answer says, for comparing servers (TTLs ignored).
-pub(crate) fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
+/// What an authoritative answer says, for comparing servers (TTLs ignored). With `zone`,
+/// only the records of names in that zone count (bailiwick: a server that also answers
+/// across zones adds data the others have no say on).
+pub(crate) fn fingerprint(o: &Outcome, zone: Option<&Name>) -> Option<(Rcode, Vec<String>)> {
     let r = o.reply()?;
     if !r.authoritative || !o.is_usable() {
         return None;
@@ -111,10 +113,19 @@ pub(crate) fn fingerprint(o: &Outcome) -> Option<(Rcode, Vec<String>)> {
     let mut data: Vec<String> = r
         .answers
         .iter()
+        .filter(|a| zone.is_none_or(|z| a.name.is_subdomain_of(z)))
         .map(|a| format!("{} {} {}", a.name, a.rtype(), a.data.to_text()))
         .collect();
     data.sort();
-    Some((r.rcode, data))
+    // An answer whose CNAME leaves the zone: its RCODE is about the name out of the zone
+    // (a server answering across zones says NXDOMAIN there), not the zone's to say.
+    let leaves = zone.is_some_and(|z| {
+        r.answers.iter().any(|a| {
+            a.name.is_subdomain_of(z) && matches!(&a.data, RData::CNAME(t) if !t.is_subdomain_of(z))
+        })
+    });
+    let rcode = if leaves { Rcode::NoError } else { r.rcode };
+    Some((rcode, data))
 }
 
 /// No authoritative answer: the answer without the AA bit that a resolver (unbound) still
@@ -188,12 +199,12 @@ pub async fn follow_with<T: Transport>(
         };
         let prints: Vec<_> = exchanges
             .iter()
-            .filter_map(|(_, e)| fingerprint(&e.outcome))
+            .filter_map(|(_, e)| fingerprint(&e.outcome, Some(&zone.apex)))
             .collect();
         let disagree = prints.windows(2).any(|w| w[0] != w[1]);
         let chosen_aa = exchanges
             .iter()
-            .find(|(_, e)| fingerprint(&e.outcome).is_some())
+            .find(|(_, e)| fingerprint(&e.outcome, None).is_some())
             .map(|(_, e)| e.clone());
         let lame_answer = lame_answer(&exchanges);
         let lame = chosen_aa.is_none() && lame_answer.is_some();

@@ -71,6 +71,17 @@ pub fn not_ready(ev: &NameEvidence) -> Option<String> {
     })
 }
 
+/// The plan's target for a name (names compare case-insensitively: `WWW.Example.COM` is
+/// planned as `www.example.com`).
+pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
+    opts.planned.get(identifier).cloned().or_else(|| {
+        opts.planned
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(identifier))
+            .map(|(_, t)| t.clone())
+    })
+}
+
 /// Options of one check run.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
@@ -216,7 +227,7 @@ impl<T: Transport> Engine<T> {
         let expect_target = opts
             .expect_target
             .clone()
-            .or_else(|| opts.planned.get(&input.identifier).cloned());
+            .or_else(|| planned_target(opts, &input.identifier));
         let (doubled, parent_cname, parent_zone, target_doubled) = tokio::join!(
             self.doubled_lookup(input, &chain),
             self.parent_cname_lookup(input, &chain),

@@ -199,7 +199,7 @@ impl<T: Transport> Engine<T> {
         let expect_target = opts
             .expect_target
             .clone()
-            .or_else(|| opts.planned.get(&st.input.identifier).cloned());
+            .or_else(|| crate::engine::check::planned_target(opts, &st.input.identifier));
         let target_doubled = self
             .target_doubled_lookup(&chain, expect_target.as_ref())
             .await;
@@ -347,8 +347,8 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
     let first = step
         .exchanges
         .iter()
-        .find_map(|(_, e)| chain::fingerprint(&e.outcome));
-    if step.disagree && chain::fingerprint(outcome) != first {
+        .find_map(|(_, e)| chain::fingerprint(&e.outcome, Some(&step.zone.apex)));
+    if step.disagree && chain::fingerprint(outcome, Some(&step.zone.apex)) != first {
         return CellState::Wrong {
             why: vec![format!(
                 "differs: its answer to {} is not the other servers' (a zone copy that is \
@@ -595,7 +595,7 @@ mod tests {
             .collect();
         let prints: Vec<_> = exchanges
             .iter()
-            .filter_map(|(_, e)| chain::fingerprint(&e.outcome))
+            .filter_map(|(_, e)| chain::fingerprint(&e.outcome, None))
             .collect();
         let zone = Zone {
             apex: Name::from_ascii("example.test"),

@@ -71,6 +71,33 @@ async fn blocking<R: Send + 'static>(
         .map_err(|e| SetupError::Task(e.to_string()))?
 }
 
+/// A new plan's spec with the acme-dns account store written down: the directory given
+/// (made absolute), else the default one of this user. A hook that later runs with
+/// another data directory (certbot as another user, a cron job) still finds the accounts.
+pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
+    match spec {
+        ZoneSpec::AcmeDns {
+            api,
+            storage,
+            allowfrom,
+            domain,
+        } => {
+            let storage = match storage {
+                Some(p) if p.is_absolute() => Some(p),
+                Some(p) => Some(std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)),
+                None => crate::zones::acme_dns::default_store_dir().ok(),
+            };
+            ZoneSpec::AcmeDns {
+                api,
+                storage,
+                allowfrom,
+                domain,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Opens the validation zone a spec describes (reads key files and account stores).
 pub async fn open_zone(
     spec: ZoneSpec,
@@ -410,5 +437,30 @@ mod tests {
         let e = SetupError::Unusable(Box::new(f));
         assert!(!e.is_usage());
         assert!(e.to_string().contains("ACMEDNS_UNHEALTHY"));
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_acme_dns_plan_records_where_its_accounts_are() {
+        let spec = |storage| ZoneSpec::AcmeDns {
+            api: "https://auth.example".into(),
+            storage,
+            allowfrom: vec![],
+            domain: None,
+        };
+        let ZoneSpec::AcmeDns { storage, .. } = record_store(spec(None)) else {
+            panic!()
+        };
+        let got = storage.expect("the default store, written down");
+        assert!(got.is_absolute(), "{}", got.display());
+        assert_eq!(Some(got), crate::zones::acme_dns::default_store_dir().ok());
+        let ZoneSpec::AcmeDns { storage, .. } = record_store(spec(Some("rel/store".into()))) else {
+            panic!()
+        };
+        assert!(storage.unwrap().is_absolute());
     }
 }

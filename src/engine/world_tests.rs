@@ -354,12 +354,15 @@ async fn dnssec_bogus_names_only_the_broken_zone() {
 }
 
 /// A server that drops every query with EDNS but answers without is SERVER_EDNS_BROKEN,
-/// not dead: resolvers fall back to plain queries, and so does the walk and the chain.
+/// not dead (the walk and the chain read on without EDNS); as the zone's only server it is
+/// an error, since resolvers (the CA's) no longer retry without EDNS (DNS Flag Day 2019;
+/// the lab differential's seed 129).
 #[tokio::test]
 async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
     let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::DropsEdns);
     let r = check(w, "www.example.com").await;
-    assert!(r.ok, "{:#?}", r.findings);
+    assert!(!r.ok, "{:#?}", r.findings);
+    assert_eq!(r.target.as_ref().unwrap().as_str(), "abc.acme.example.net.");
     assert!(
         !codes(&r).iter().any(|(c, _)| *c == Code::ServerTimeout),
         "{:#?}",
@@ -367,7 +370,7 @@ async fn a_server_that_drops_edns_is_edns_broken_not_dead() {
     );
     assert_eq!(
         finding(&r, Code::ServerEdnsBroken).severity,
-        Severity::Warning
+        Severity::Error
     );
     // A dead server stays dead (no EDNS fallback answers).
     let w = world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout);
@@ -435,4 +438,330 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         finding(&r, Code::WildcardCnameCapture).severity,
         Severity::Error
     );
+}
+
+/// A small differential in the world (the lab's `differential.sh` in miniature): seeded
+/// setups combining owner/target typos, a wildcard, a server answering across zones,
+/// server faults, DNSSEC and a negative answer cached at the CA's resolver. The client
+/// writes the TXT at the plan's target; the truth is whether the CA's (validating)
+/// resolver of the world then finds it; `check`'s verdict must agree. A second opinion:
+/// the lab's unbound is the truth, this only keeps the rules honest between lab runs.
+#[tokio::test]
+async fn the_verdict_agrees_with_the_worlds_ca_resolver() {
+    const SEEDS: u64 = 400;
+    let mut disagree = Vec::new();
+    let started = std::time::Instant::now();
+    for seed in 1..=SEEDS {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut pick = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let owner = match pick(6) {
+            0 => "_acme-challenge.www.example.com.example.com. IN CNAME abc.acme.example.net.\n",
+            1 => "_acme-challenge.www IN CNAME abc.acme.example.net.example.com.\n",
+            2 => "* IN CNAME abc.acme.example.net.\n",
+            3 => "_acme-challenge IN CNAME abc.acme.example.net.\n",
+            _ => DELEGATED,
+        };
+        let mut w = world(owner, TOKEN);
+        let what = [
+            None,
+            Some(Fault::Timeout),
+            Some(Fault::Refused),
+            Some(Fault::ServFail),
+            Some(Fault::DropsEdns),
+            Some(Fault::NoAa),
+        ];
+        let fault = what[pick(what.len() as u64) as usize];
+        if let Some(f) = fault {
+            w = w.fault("127.0.0.30", f);
+        }
+        let cross = pick(3) == 0;
+        if cross {
+            w = w
+                .serve("127.0.0.10", &["acme.example.net."])
+                .fault("127.0.0.10", Fault::CrossZone);
+        }
+        let bogus = ["", "example.com.", "acme.example.net."][pick(4).min(2) as usize];
+        if !bogus.is_empty() && pick(2) == 0 {
+            w = w.bogus(bogus);
+        }
+        let w = std::sync::Arc::new(w);
+        let challenge = "_acme-challenge.www.example.com";
+        if pick(5) == 0 {
+            w.cache_nxdomain("127.0.0.53", challenge);
+        }
+        let mut cfg = config(&w);
+        cfg.resolvers[0].ca = true;
+        let engine = Engine::with_transport(cfg, w.clone());
+        let opts = CheckOptions {
+            expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+            ..Default::default()
+        };
+        let r = engine
+            .check_one(&parse_input("www.example.com").unwrap(), &opts)
+            .await;
+        // The truth: the CA's resolver, asked after the client wrote.
+        let q = crate::dns::Question::new(
+            crate::dns::Name::from_ascii(challenge),
+            crate::dns::RecordType::TXT,
+        );
+        let truth = w
+            .answer(
+                "127.0.0.53:53".parse().unwrap(),
+                &q,
+                crate::dns::QueryFlags::recursive(),
+            )
+            .reply()
+            .is_some_and(|r| {
+                r.answers
+                    .iter()
+                    .any(|a| a.data == crate::dns::RData::TXT(vec!["token".into()]))
+            });
+        if truth != r.ok {
+            disagree.push(format!(
+                "seed {seed}: owner {owner:?} fault {fault:?} cross {cross} bogus {bogus:?}: truth {truth}, verdict {} {:?}",
+                r.ok,
+                codes(&r)
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "{} of {SEEDS} disagree:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// Bailiwick in the comparison of servers: of two servers of the owner's zone, one also
+/// hosts the validation zone and answers across zones; the data it adds for the other
+/// zone is no disagreement (the lab differential's seed 170).
+#[tokio::test]
+async fn a_cross_zone_answer_is_no_disagreement() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let ns = [("ns1.example.com.", ""), ("ns2.example.com.", "")];
+    let w = base()
+        .zone(
+            "com.",
+            &zone_text(
+                &[("ns.tld.invalid.", "")],
+                "example.com. IN NS ns1.example.com.\nexample.com. IN NS ns2.example.com.\n\
+                 ns1.example.com. IN A 127.0.0.10\nns2.example.com. IN A 127.0.0.11\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.com.",
+            &zone_text(
+                &ns,
+                &format!("ns1 IN A 127.0.0.10\nns2 IN A 127.0.0.11\n{DELEGATED}"),
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.net.",
+            &zone_text(
+                &[("ns1.example.net.", "")],
+                "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nns.acme IN A 127.0.0.30\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "acme.example.net.",
+            &zone_text(
+                &[("ns.acme.example.net.", "")],
+                &format!("ns IN A 127.0.0.30\n{TOKEN}"),
+            ),
+        )
+        .unwrap()
+        .serve("127.0.0.11", &["example.com."])
+        .serve("127.0.0.10", &["acme.example.net."])
+        .fault("127.0.0.10", Fault::CrossZone);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::AuthDisagree),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// The CA's resolver timing out is an error, except where a server of the chain is dead
+/// and another of its zone answers: then the CA's resolver moves on to that one (with
+/// more patience than the check), and the timeout is a warning (the lab differential's
+/// seed 93).
+#[tokio::test]
+async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |second_dead: bool| {
+        let acme_ns = [("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")];
+        let mut w = base()
+            .zone(
+                "example.com.",
+                &zone_text(&[("ns1.example.com.", "")], &format!("ns1 IN A 127.0.0.10\n{DELEGATED}")),
+            )
+            .unwrap()
+            .zone(
+                "example.net.",
+                &zone_text(
+                    &[("ns1.example.net.", "")],
+                    "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                     ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+                ),
+            )
+            .unwrap()
+            .zone(
+                "acme.example.net.",
+                &zone_text(&acme_ns, &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}")),
+            )
+            .unwrap()
+            .serve("127.0.0.31", &["acme.example.net."])
+            .fault("127.0.0.53", Fault::Timeout);
+        if second_dead {
+            w = w.fault("127.0.0.31", Fault::Timeout);
+        }
+        w
+    };
+    let input = parse_input("www.example.com").unwrap();
+    for second_dead in [true, false] {
+        let w = build(second_dead);
+        let mut cfg = config(&w);
+        cfg.resolvers[0].ca = true;
+        let engine = Engine::with_transport(cfg, w);
+        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let timeouts: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| {
+                f.code == Code::ServerTimeout && f.evidence.contains("resolver lab-unbound")
+            })
+            .collect();
+        assert_eq!(timeouts.len(), 1, "{:#?}", r.findings);
+        let want = if second_dead {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        assert_eq!(
+            timeouts[0].severity, want,
+            "second dead {second_dead}: {:#?}",
+            r.findings
+        );
+        assert_eq!(r.ok, second_dead, "{:#?}", r.findings);
+    }
+}
+
+/// Differential seed 552: the validation zone's servers are one that refuses and one that
+/// answers without the AA bit. unbound (the CA's resolver) takes the non-AA answer, so the
+/// TXT is found: the refusing server is a warning beside TARGET_ZONE_LAME, not an error.
+#[tokio::test]
+async fn a_refusing_server_beside_a_lame_one_that_answers_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |second: Fault| {
+        base()
+            .zone(
+                "example.com.",
+                &zone_text(
+                    &[("ns1.example.com.", "")],
+                    &format!("ns1 IN A 127.0.0.10\n{DELEGATED}"),
+                ),
+            )
+            .unwrap()
+            .zone(
+                "example.net.",
+                &zone_text(
+                    &[("ns1.example.net.", "")],
+                    "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                     ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+                ),
+            )
+            .unwrap()
+            .zone(
+                "acme.example.net.",
+                &zone_text(
+                    &[("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")],
+                    &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}"),
+                ),
+            )
+            .unwrap()
+            .serve("127.0.0.31", &["acme.example.net."])
+            .fault("127.0.0.30", Fault::Refused)
+            .fault("127.0.0.31", second)
+    };
+    let r = check(build(Fault::NoAa), "www.example.com").await;
+    assert!(r.ok, "{:#?}", codes(&r));
+    assert!(
+        codes(&r).contains(&(Code::ServerRefused, Severity::Warning)),
+        "{:#?}",
+        codes(&r)
+    );
+    // Both refuse: nothing answers for the zone, the CA fails.
+    let r = check(build(Fault::Refused), "www.example.com").await;
+    assert!(!r.ok, "{:#?}", codes(&r));
+    assert!(
+        errors(&r).contains(&Code::ServerRefused),
+        "{:#?}",
+        codes(&r)
+    );
+}
+
+/// A chain of `hops` CNAMEs from `_acme-challenge.www.example.com`: alternating between
+/// example.com and acme.example.net (every hop leaves its zone), or all in acme.example.net.
+fn long_chain(hops: usize, alternate: bool) -> World {
+    let (mut com, mut acme) = (String::new(), String::new());
+    let zone_of = |k: usize| {
+        if alternate && k % 2 == 0 {
+            "example.com."
+        } else {
+            "acme.example.net."
+        }
+    };
+    com.push_str("_acme-challenge.www IN CNAME c1.acme.example.net.\n");
+    for k in 1..hops {
+        let line = format!(
+            "c{k}.{} IN CNAME c{}.{}\n",
+            zone_of(k),
+            k + 1,
+            zone_of(k + 1)
+        );
+        if zone_of(k) == "example.com." {
+            com.push_str(&line)
+        } else {
+            acme.push_str(&line)
+        }
+    }
+    let end = format!("c{hops}.{} IN TXT \"token\"\n", zone_of(hops));
+    if zone_of(hops) == "example.com." {
+        com.push_str(&end)
+    } else {
+        acme.push_str(&end)
+    }
+    world(&com, &acme)
+}
+
+/// A chain that leaves its zone more than 11 times fails at the CA's resolver (unbound's
+/// and BIND's restart limit): CHAIN_TOO_LONG is an error there, while as many hops inside
+/// one zone (one restart) stay a warning (the differential's seeds 212, 607, 633).
+#[tokio::test]
+async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
+    let too_long = |r: &NameReport| {
+        r.findings
+            .iter()
+            .find(|f| f.code == Code::ChainTooLong)
+            .map(|f| f.severity)
+    };
+    let r = check(long_chain(12, true), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Error), "{:#?}", r.findings);
+    assert!(!r.ok);
+    let r = check(long_chain(11, true), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
+    assert!(r.ok, "{:#?}", r.findings);
+    let r = check(long_chain(12, false), "www.example.com").await;
+    assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
+    assert!(r.ok, "{:#?}", r.findings);
 }

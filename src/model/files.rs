@@ -328,4 +328,25 @@ mod tests {
         assert!(e.to_string().contains("a.prom"), "{e}");
         fs::remove_dir_all(&d).unwrap();
     }
+
+    #[test]
+    fn only_regular_files_within_the_cap_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("report.json");
+        fs::write(&f, b"{\"names\": []}").unwrap();
+        assert_eq!(read_regular_at_most(&f, 100).unwrap(), b"{\"names\": []}");
+        let e = read_regular_at_most(&f, 4).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("larger than"), "{e}");
+        let e = read_regular_at_most(dir.path(), 100).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = read_regular_at_most(Path::new("/dev/zero"), 100).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert_eq!(
+            read_regular_at_most(&dir.path().join("missing"), 100)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+    }
 }

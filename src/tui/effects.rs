@@ -338,7 +338,7 @@ pub async fn setup<T: Transport>(
 ) -> Result<Setup, ZoneError> {
     let names =
         parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
-    let spec = spec_of(&req.zone).await?;
+    let spec = setup::record_store(spec_of(&req.zone).await?);
     if let ZoneInput::AcmeDns {
         register: false,
         storage,
@@ -684,13 +684,24 @@ impl<T: Transport + 'static> EngineRunner<T> {
         opts
     }
 
-    fn start_plan_files(&mut self, clients: Vec<Client>) -> Vec<Action> {
+    fn start_plan_files(
+        &mut self,
+        clients: Vec<Client>,
+        options: crate::tui::state::client::ClientOptions,
+    ) -> Vec<Action> {
         let Some(plan) = self.plan.clone() else {
             return vec![Action::FilesPlanned(Err(
                 "no plan yet: the zone step has not run".into(),
             ))];
         };
-        let opts = self.write_options();
+        let mut opts = self.write_options();
+        // The client step's fields, as `write`'s flags.
+        opts.server = options.server;
+        opts.email = options.email;
+        opts.out = options
+            .out
+            .map(|o| if o.is_absolute() { o } else { opts.cwd.join(o) });
+        opts.resolvers = options.resolvers;
         let (tx, writes) = (self.tx.clone(), self.writes.clone());
         self.spawn(async move {
             let made_from = plan.clone();
@@ -796,7 +807,9 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                     t.cancel();
                 }
             }
-            Effect::PlanFiles { clients } => return self.start_plan_files(clients),
+            Effect::PlanFiles { clients, options } => {
+                return self.start_plan_files(clients, options)
+            }
             Effect::WriteFiles => return self.start_write(),
             Effect::Copy { what, text } => {
                 let copied = self

@@ -7,7 +7,8 @@
 #
 # Needs tmux, aha, chromium and fonts-dejavu-core (apt-get install them; they are not in
 # the test command's package list: only tmux is, for tests/tui_lab.rs).
-# Writes docs/img/tui-poll.png and docs/img/tui-troubleshoot.png (OUT=DIR to change).
+# Writes docs/img/tui-poll.png, docs/img/tui-done.png and docs/img/tui-troubleshoot.png
+# (OUT=DIR to change).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN=${BIN:-$ROOT/target/debug/acme-delegate}
@@ -70,6 +71,18 @@ wait_for "round 2:" 60
 "${T[@]}" send-keys -t t Down Down
 sleep 0.5
 shot tui-poll
+# --- the Done screen: the poll and the proof skipped with one name still red, lego's
+# files written: what was verified and what was not, and what to run next.
+"${T[@]}" send-keys -t t n
+wait_for "Enter publishes the test TXT" 20
+"${T[@]}" send-keys -t t n
+wait_for "Issuing client" 10
+"${T[@]}" send-keys -t t Space Enter
+wait_for "Enter writes them" 30
+"${T[@]}" send-keys -t t Enter
+wait_for "The delegation is not verified." 30
+sleep 0.3
+shot tui-done
 "${T[@]}" kill-server
 T=(tmux -L "shots-trouble-$$" -f /dev/null)
 

@@ -12,6 +12,22 @@ use crate::model::name::InputName;
 /// More hops than this draws a warning: some clients follow only the first hop.
 pub const WARN_HOPS: usize = 8;
 
+/// The query restarts a validating resolver allows while following CNAME and DNAME
+/// records before it gives up with SERVFAIL: unbound's `MAX_RESTART_COUNT`, and BIND's
+/// `max-query-restarts` default since 9.18.29. Let's Encrypt's resolver is unbound.
+pub const MAX_RESTARTS: usize = 11;
+
+/// The restarts a resolver needs to follow `chain`: one for each hop whose target lies
+/// outside the zone that answered it (a target inside that zone comes in the same answer;
+/// one outside needs a new query, from the top).
+pub fn restarts(chain: &Chain) -> usize {
+    chain
+        .hops
+        .iter()
+        .filter(|h| h.zone.as_ref().is_none_or(|z| !h.target.is_subdomain_of(z)))
+        .count()
+}
+
 /// Everything known about one name.
 #[derive(Clone, Debug)]
 pub struct NameEvidence {
@@ -330,7 +346,10 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 !(e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative))
             })
             .count();
-        let all_failed = failed == total;
+        // A server that answered without the AA bit still answered for the CA: unbound
+        // takes that answer (`step.lame`, TARGET_ZONE_LAME as a warning), so the others'
+        // failures are not the whole zone's (differential seed 552).
+        let all_failed = failed == total && !step.lame;
         for (ns, ex) in &step.exchanges {
             let vantage = ns.to_string();
             let sev = if all_failed {
@@ -386,19 +405,32 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             };
             if ex.flags.no_edns && ex.outcome.responded() {
                 // Asked again without EDNS after the query with EDNS went unanswered (the
-                // walker's fallback, as resolvers do): not dead, but EDNS-broken.
+                // walker's fallback): not dead, but EDNS-broken. Resolvers since the DNS
+                // Flag Day 2019 (the CA's too) do not retry without EDNS: when no server of
+                // the zone answers with EDNS, the CA cannot read the chain.
+                let edns_ok = step.exchanges.iter().any(|(_, e)| {
+                    !e.flags.no_edns
+                        && e.outcome.is_usable()
+                        && e.outcome.reply().is_some_and(|r| r.authoritative)
+                });
+                let (sev, consequence) = if edns_ok {
+                    (Severity::Warning, "another server of the zone answers with EDNS, but the CA may ask this one and fail at random")
+                } else {
+                    (Severity::Error, "no server of the zone answers a query with EDNS, so the CA's resolver cannot read the chain")
+                };
                 out.push(
                     Finding::new(
                         Code::ServerEdnsBroken,
                         id,
                         format!(
-                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead; resolvers (the CA's too) retry without EDNS after a timeout, which is slow and loses DNSSEC and large answers (RFC 6891; the DNS Flag Day 2019 ended the workarounds)",
+                            "{vantage} ({}), a server of {zone}, drops every query with EDNS but answers without it ({} without EDNS: {}): it is not dead, but resolvers since the DNS Flag Day 2019 (the CA's too) no longer retry without EDNS and treat it as dead; {consequence} (RFC 6891)",
                             ex.server,
                             ex.question,
                             outcome_text(&ex.outcome)
                         ),
                         format!("upgrade or fix the software on {} so that it answers EDNS queries with EDNS (RFC 6891)", ex.server),
                     )
+                    .severity(sev)
                     .observe(observe(&vantage, ex)),
                 );
             }
@@ -594,6 +626,22 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
             )
             .severity(Severity::Error),
         ),
+        _ if restarts(chain) > MAX_RESTARTS => out.push(
+            Finding::new(
+                Code::ChainTooLong,
+                id,
+                format!(
+                    "the chain has {} hops and leaves its zone {} times: a validating resolver restarts its query at each of those and gives up after {MAX_RESTARTS} restarts (unbound, as Let's Encrypt uses it, and BIND), so the CA gets SERVFAIL",
+                    chain.hops.len(),
+                    restarts(chain)
+                ),
+                format!(
+                    "point {challenge} straight at the end of the chain: {}",
+                    cname_line(challenge, chain.target().map(|t| t.as_str()).unwrap_or("<target>."))
+                ),
+            )
+            .severity(Severity::Error),
+        ),
         _ if chain.hops.len() > WARN_HOPS => out.push(Finding::new(
             Code::ChainTooLong,
             id,
@@ -741,6 +789,24 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let grade = |rv: &ResolverView, cache: bool| -> (Severity, String) {
         if !auth_ok {
             return (Severity::Error, String::new());
+        }
+        // The CA's own resolver timing out where a server of the chain does not answer but
+        // another of its zone does: it waits for the dead one, then asks the other (with
+        // more patience than this check has), as the validation will.
+        let waits_for_a_dead_sibling = matches!(rv.exchange.outcome, Outcome::Timeout)
+            && chain.steps.iter().any(|s| {
+                s.exchanges
+                    .iter()
+                    .any(|(_, e)| matches!(e.outcome, Outcome::Timeout))
+                    && s.exchanges.iter().any(|(_, e)| {
+                        e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+                    })
+            });
+        if rv.vantage.ca && waits_for_a_dead_sibling {
+            return (
+                Severity::Warning,
+                "; this is the CA's own resolver (`ca = true`): it waits for a server of the chain that does not answer, and then asks another server of the same zone, which answers, so the CA's validation is expected to succeed (slowly)".into(),
+            );
         }
         if rv.vantage.ca {
             return (

@@ -13,19 +13,25 @@
 //! │ ──────────                                                                   │
 //! │ + RFC2136_NAMESERVER=127.0.0.12:53                                           │
 //! │ + RFC2136_TSIG_SECRET=••••••••                                               │
+//! │ - manual_auth_hook = acme-delegate --plan /a/[plan.toml] hook certbot-auth   │
+//! │ + manual_auth_hook = acme-delegate --plan /a/[other.toml] hook certbot-auth  │
+//! │   (the changed part reversed; long lines wrap; PgUp/PgDn scroll)             │
 //! │ Enter writes these files · Backspace back to the clients                     │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::tui::state::client::{FileChange, FilePlan, CLIENTS};
+use crate::tui::state::client::{DiffLine, FileChange, FilePlan, CLIENTS, DEFAULTS, FIELDS};
 use crate::tui::state::nav::go;
 use crate::tui::state::{Effect, Hits, ListId, Screen, State, Step};
+use crate::tui::theme::Theme;
 use crate::tui::theme::{spinner, Level};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::key_bar::Hint;
+use crate::tui::widgets::text_pane;
 use crate::tui::widgets::{fit, pad, scroll_to};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -43,7 +49,10 @@ fn preview(s: &mut State, fx: &mut Vec<Effect>) {
     s.client.busy = true;
     s.client.error = None;
     s.say(Level::Info, "preparing the files…");
-    fx.push(Effect::PlanFiles { clients });
+    fx.push(Effect::PlanFiles {
+        clients,
+        options: s.client.options(),
+    });
 }
 
 pub fn on_planned(s: &mut State, r: Result<FilePlan, String>) {
@@ -105,12 +114,23 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
     }
     if let Some(plan) = &s.client.plan {
         let n = plan.files.len();
+        let before = s.client.file_selected;
         match k.code {
             KeyCode::Up | KeyCode::Char('k') => {
                 s.client.file_selected = s.client.file_selected.saturating_sub(1)
             }
             KeyCode::Down | KeyCode::Char('j') => {
                 s.client.file_selected = (s.client.file_selected + 1).min(n.saturating_sub(1))
+            }
+            // The diff pane scrolls (its long lines wrap).
+            KeyCode::PageDown
+            | KeyCode::PageUp
+            | KeyCode::Char(' ')
+            | KeyCode::Char('g')
+            | KeyCode::Char('G') => {
+                if let Some(p) = text_pane::scroll(s.pane, s.hits.pane, &k) {
+                    s.pane = p;
+                }
             }
             KeyCode::Enter | KeyCode::Char('w') => {
                 s.client.busy = true;
@@ -123,7 +143,37 @@ pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
             }
             _ => return false,
         }
+        if s.client.file_selected != before {
+            s.pane = Default::default();
+        }
         return true;
+    }
+    // Tab moves from the list through the option fields and back.
+    match k.code {
+        KeyCode::Tab => {
+            s.client.field = match s.client.field {
+                None => Some(0),
+                Some(i) if i + 1 < FIELDS.len() => Some(i + 1),
+                Some(_) => None,
+            };
+            return true;
+        }
+        KeyCode::BackTab => {
+            s.client.field = match s.client.field {
+                None => Some(FIELDS.len() - 1),
+                Some(0) => None,
+                Some(i) => Some(i - 1),
+            };
+            return true;
+        }
+        _ => {}
+    }
+    if let Some(i) = s.client.field {
+        if k.code == KeyCode::Enter {
+            preview(s, fx);
+            return true;
+        }
+        return s.client.fields[i].handle(&k);
     }
     match k.code {
         KeyCode::Up | KeyCode::Char('k') => s.client.selected = s.client.selected.saturating_sub(1),
@@ -195,39 +245,115 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let x = area.x + 1;
     let w = area.width.saturating_sub(2);
     f.render_widget(
-        Line::raw("Which clients will ask for the certificates? Space picks, Enter previews."),
+        Line::raw("Which clients? Space picks, Tab: the options below, Enter previews."),
         Rect::new(x, area.y, w, 1),
     );
-    let list = Rect::new(x, area.y + 1, w, CLIENTS.len() as u16);
-    let lines: Vec<Line> = CLIENTS
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let l = Line::raw(format!(
-                "{}[{}] {k}",
+    // With a preview on screen the picks and options take one line (the diff needs room).
+    let list = if c.plan.is_some() {
+        let picks: Vec<String> = c.picks().iter().map(|p| p.to_string()).collect();
+        let o = c.options();
+        let list = Rect::new(x, area.y + 1, w, 1);
+        f.render_widget(
+            Line::styled(
+                fit(
+                    &format!(
+                        "clients: {}{}{} (Backspace changes them)",
+                        picks.join(", "),
+                        o.out
+                            .as_ref()
+                            .map(|p| format!(" · into {}", p.display()))
+                            .unwrap_or_default(),
+                        o.server
+                            .as_ref()
+                            .map(|u| format!(" · {u}"))
+                            .unwrap_or_default()
+                    ),
+                    w as usize,
+                ),
+                t.dim(),
+            ),
+            list,
+        );
+        list
+    } else {
+        let list = Rect::new(x, area.y + 1, w, CLIENTS.len() as u16);
+        let lines: Vec<Line> = CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let l = Line::raw(format!(
+                    "{}[{}] {k}",
+                    if i == c.selected && c.plan.is_none() {
+                        ">"
+                    } else {
+                        " "
+                    },
+                    if c.picked[i] { "x" } else { " " }
+                ));
                 if i == c.selected && c.plan.is_none() {
-                    ">"
+                    l.style(t.selected())
                 } else {
-                    " "
-                },
-                if c.picked[i] { "x" } else { " " }
+                    l
+                }
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), list);
+        hits.lists.push((
+            ListId::Clients,
+            ListHit {
+                area: list,
+                first: 0,
+                len: CLIENTS.len(),
+            },
+        ));
+        // The options `write` takes (empty: its default, shown dim).
+        let opts_area = Rect::new(x, list.y + list.height, w, FIELDS.len() as u16);
+        let label_w = 15usize;
+        let opt_lines: Vec<Line> = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let focused = c.field == Some(i) && c.plan.is_none();
+                let value = c.fields[i].value();
+                let shown = if value.is_empty() && !focused {
+                    Span::styled(format!("({})", DEFAULTS[i]), t.dim())
+                } else {
+                    Span::raw(value.to_string())
+                };
+                Line::from(vec![
+                    Span::styled(
+                        format!(
+                            "{} {}",
+                            if focused { ">" } else { " " },
+                            pad(label, label_w)
+                        ),
+                        if focused { t.focus() } else { t.heading() },
+                    ),
+                    shown,
+                ])
+            })
+            .collect();
+        f.render_widget(Paragraph::new(opt_lines), opts_area);
+        if let Some(i) = c.field.filter(|_| c.plan.is_none() && s.overlay.is_none()) {
+            let cx = c.fields[i].cursor() as u16;
+            f.set_cursor_position(ratatui::layout::Position::new(
+                (x + 2 + label_w as u16 + cx).min(x + w.saturating_sub(1)),
+                opts_area.y + i as u16,
             ));
-            if i == c.selected && c.plan.is_none() {
-                l.style(t.selected())
-            } else {
-                l
-            }
-        })
-        .collect();
-    f.render_widget(Paragraph::new(lines), list);
-    hits.lists.push((
-        ListId::Clients,
-        ListHit {
-            area: list,
-            first: 0,
-            len: CLIENTS.len(),
-        },
-    ));
+        }
+        let list = Rect::new(
+            list.x,
+            list.y,
+            list.width,
+            list.height + FIELDS.len() as u16,
+        );
+        Rect::new(
+            list.x,
+            list.y,
+            list.width,
+            list.height + FIELDS.len() as u16,
+        )
+    };
     let below = Rect::new(
         x,
         list.y + list.height + 1,
@@ -316,18 +442,85 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
             t.level(Level::Warn),
         ));
     }
+    f.render_widget(Paragraph::new(lines.clone()), diff);
+    let used = lines.len() as u16;
     if let Some(pf) = plan.files.get(c.file_selected) {
-        for d in pf.diff.iter().take(diff.height.saturating_sub(1) as usize) {
-            let style = match d.sign {
-                '+' => t.level(Level::Ok),
-                '-' => t.level(Level::Bad),
-                _ => t.dim(),
-            };
-            lines.push(Line::styled(
-                fit(&format!("{} {}", d.sign, d.text), w as usize),
-                style,
-            ));
-        }
+        let pane = Rect::new(
+            diff.x,
+            diff.y + used,
+            diff.width,
+            diff.height.saturating_sub(used),
+        );
+        text_pane::render(f, pane, diff_lines(&pf.diff, t), &s.pane, t, hits);
     }
-    f.render_widget(Paragraph::new(lines), diff);
+}
+
+/// The changed part of an old and a new line: (common prefix, common suffix) in chars.
+pub fn changed_span(old: &str, new: &str) -> (usize, usize) {
+    let (a, b): (Vec<char>, Vec<char>) = (old.chars().collect(), new.chars().collect());
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let rest = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(rest)
+        .take_while(|(x, y)| x == y)
+        .count();
+    (prefix, suffix)
+}
+
+/// The diff as styled lines: `-` red, `+` green, and within a `-` line followed by a `+`
+/// line the part that differs is reversed (and underlined), so two hook lines that
+/// differ only at their end do not look the same. Long lines wrap in the pane.
+pub fn diff_lines(diff: &[DiffLine], t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < diff.len() {
+        // A run of `-` lines followed by a run of `+` lines: pair them up.
+        let minus = diff[i..].iter().take_while(|d| d.sign == '-').count();
+        let plus = diff[i + minus..]
+            .iter()
+            .take_while(|d| d.sign == '+')
+            .count();
+        if minus > 0 && plus > 0 {
+            let pairs = minus.min(plus);
+            let olds = &diff[i..i + minus];
+            let news = &diff[i + minus..i + minus + plus];
+            for (k, d) in olds.iter().enumerate() {
+                out.push(marked(d, news.get(k).filter(|_| k < pairs), t));
+            }
+            for (k, d) in news.iter().enumerate() {
+                out.push(marked(d, olds.get(k).filter(|_| k < pairs), t));
+            }
+            i += minus + plus;
+            continue;
+        }
+        out.push(marked(&diff[i], None, t));
+        i += 1;
+    }
+    out
+}
+
+fn marked(d: &DiffLine, other: Option<&DiffLine>, t: &Theme) -> Line<'static> {
+    let style = match d.sign {
+        '+' => t.level(Level::Ok),
+        '-' => t.level(Level::Bad),
+        _ => t.dim(),
+    };
+    let Some(o) = other else {
+        return Line::styled(format!("{} {}", d.sign, d.text), style);
+    };
+    let (p, sfx) = changed_span(&d.text, &o.text);
+    let chars: Vec<char> = d.text.chars().collect();
+    let end = chars.len() - sfx;
+    let part = |a: usize, b: usize| chars[a..b.max(a)].iter().collect::<String>();
+    Line::from(vec![
+        Span::styled(format!("{} {}", d.sign, part(0, p)), style),
+        Span::styled(
+            part(p, end),
+            style.add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
+        ),
+        Span::styled(part(end, chars.len()), style),
+    ])
 }

@@ -200,11 +200,15 @@ pub fn typing(s: &State) -> bool {
     match s.screen {
         Screen::Wizard(Step::Names) => true,
         Screen::Wizard(Step::Zone) => zone::typing(s),
+        Screen::Wizard(Step::Client) => s.client.field.is_some() && s.client.plan.is_none(),
+        Screen::Troubleshoot => s.trouble.filtering,
+        Screen::Wizard(Step::Poll) => s.poll.finding,
         _ => false,
     }
 }
 
 /// A `?` is text here (a secret or a URL may hold one), not the help key.
 pub fn typing_question(s: &State) -> bool {
-    s.screen == Screen::Wizard(Step::Zone) && zone::typing(s)
+    (s.screen == Screen::Wizard(Step::Zone) && zone::typing(s))
+        || (s.screen == Screen::Wizard(Step::Client) && typing(s))
 }

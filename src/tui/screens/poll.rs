@@ -207,7 +207,56 @@ pub fn click(s: &mut State, row: usize, col: Option<usize>, _fx: &mut Vec<Effect
     }
 }
 
+/// Selects the next name (after the selected one, wrapping) that holds the searched text.
+fn find_next(s: &mut State, from: usize) {
+    let text = s.poll.find.value().trim().to_lowercase();
+    if text.is_empty() {
+        return;
+    }
+    let n = s.poll.grid.rows.len();
+    let hit = (0..n)
+        .map(|i| (from + i) % n)
+        .find(|&i| s.poll.grid.rows[i].name.to_lowercase().contains(&text));
+    match hit {
+        Some(i) => {
+            s.poll.selected.0 = i;
+            s.poll.held = true;
+        }
+        None => s.say(Level::Warn, format!("no name holds {text:?}")),
+    }
+}
+
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    if s.poll.finding {
+        match k.code {
+            KeyCode::Enter => {
+                s.poll.finding = false;
+                let from = s.poll.selected.0;
+                find_next(s, from);
+            }
+            KeyCode::Esc => {
+                s.poll.finding = false;
+                s.poll.find = Default::default();
+            }
+            _ => {
+                if !s.poll.find.handle(&k) {
+                    return false;
+                }
+                // As typed: the first name from the top that holds it.
+                find_next(s, 0);
+            }
+        }
+        return true;
+    }
+    if k.code == KeyCode::Char('/') {
+        s.poll.finding = true;
+        s.poll.find = Default::default();
+        s.say(
+            Level::Info,
+            "find a name: type part of it; Enter: the next one, Esc: done",
+        );
+        return true;
+    }
     let rows = s.poll.grid.rows.len().max(1);
     let cols = s.poll.grid.columns.len().max(1);
     let before = s.poll.selected;
@@ -231,8 +280,8 @@ fn move_or_act(s: &mut State, k: KeyEvent, rows: usize, cols: usize, fx: &mut Ve
         KeyCode::Right | KeyCode::Char('l') => *c = (*c + 1).min(cols - 1),
         KeyCode::PageDown => *r = (*r + 10).min(rows - 1),
         KeyCode::PageUp => *r = r.saturating_sub(10),
-        KeyCode::Home => *r = 0,
-        KeyCode::End => *r = rows - 1,
+        KeyCode::Home | KeyCode::Char('g') => *r = 0,
+        KeyCode::End | KeyCode::Char('G') => *r = rows - 1,
         KeyCode::Enter => open(s),
         KeyCode::Char('r') => {
             if s.poll.stopped {

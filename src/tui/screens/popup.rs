@@ -192,6 +192,8 @@ pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
         ],
         Screen::Wizard(Step::Poll) => vec![
             ("arrows", "move in the grid (← → scroll vantage points)"),
+            ("g / G", "first / last name"),
+            ("/", "find a name (Enter: the next one)"),
             ("Enter", "open the finding of a red cell"),
             ("n", "go on without waiting for green"),
         ],
@@ -212,7 +214,9 @@ pub fn help_lines(s: &State) -> Vec<(&'static str, &'static str)> {
             ("q / Enter", "leave"),
         ],
         Screen::Troubleshoot => vec![
-            ("↑ ↓", "select a finding (worst first)"),
+            ("↑ ↓", "select a finding (worst first; healthy names last)"),
+            ("g / G", "first / last"),
+            ("/", "filter by code, name or word (Esc clears)"),
             ("Enter", "evidence and fix"),
             ("r", "run again on fresh answers"),
             ("c", "copy the fix"),

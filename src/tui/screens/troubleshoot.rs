@@ -82,7 +82,7 @@ pub fn on_findings(s: &mut State, f: Findings) {
 }
 
 fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
-    if let Some(f) = s.trouble.findings.get(s.trouble.selected) {
+    if let Some(f) = s.trouble.shown_findings().get(s.trouble.selected) {
         fx.push(Effect::Copy {
             what: format!("the fix for {}", f.code),
             text: f.fix.clone(),
@@ -92,16 +92,41 @@ fn copy_fix(s: &State, fx: &mut Vec<Effect>) {
 
 /// Opens the selected row: a finding's evidence and fix, or says a healthy name works.
 fn open(s: &mut State, i: usize) {
-    if let Some(f) = s.trouble.findings.get(i) {
+    let shown = s.trouble.shown_findings();
+    if let Some(f) = shown.get(i) {
         s.overlay = Some(Overlay::Finding(Box::new(f.clone())));
-    } else if let Some(n) = s.trouble.healthy.get(i - s.trouble.findings.len()) {
+    } else if let Some(n) = s.trouble.shown_healthy().get(i - shown.len()) {
         let n = n.clone();
         s.say(Level::Ok, format!("{n}: {}", findings_list::HEALTHY));
     }
 }
 
 pub fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) -> bool {
-    let n = s.trouble.findings.len() + s.trouble.healthy.len();
+    if s.trouble.filtering {
+        match k.code {
+            KeyCode::Enter => s.trouble.filtering = false,
+            KeyCode::Esc => {
+                s.trouble.filtering = false;
+                s.trouble.filter = Default::default();
+            }
+            _ => {
+                if !s.trouble.filter.handle(&k) {
+                    return false;
+                }
+            }
+        }
+        s.trouble.selected = 0;
+        return true;
+    }
+    if k.code == KeyCode::Char('/') {
+        s.trouble.filtering = true;
+        s.say(
+            Level::Info,
+            "filter: type a code, a name or a word; Enter keeps it, Esc clears it",
+        );
+        return true;
+    }
+    let n = s.trouble.shown_findings().len() + s.trouble.shown_healthy().len();
     let page = s.body_rows().saturating_sub(5).max(1);
     let sel = &mut s.trouble.selected;
     match k.code {
@@ -138,6 +163,7 @@ pub fn hints(s: &State) -> Vec<Hint> {
         Hint::new("Enter", "details", KeyCode::Enter),
         Hint::new("r", "re-run", KeyCode::Char('r')),
         Hint::new("c", "copy fix", KeyCode::Char('c')),
+        Hint::new("/", "filter", KeyCode::Char('/')),
     ]
 }
 
@@ -183,7 +209,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     f.render_widget(head, Rect::new(x, area.y, w, 1));
     // The fix pane is as tall as the fix (at most half the body); what does not fit is
     // marked, and Enter shows it all in a popup that scrolls.
-    let fix = tr.findings.get(tr.selected).map(|fd| {
+    let shown = tr.shown_findings();
+    let healthy = tr.shown_healthy();
+    let fix = shown.get(tr.selected).map(|fd| {
         vec![Line::from(vec![
             Span::styled("fix: ", t.heading()),
             Span::raw(fd.fix.clone()),
@@ -205,11 +233,36 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         );
         return;
     }
+    let list = if tr.filtering || !tr.filter.value().is_empty() {
+        f.render_widget(
+            Line::from(vec![
+                Span::styled("/ ", t.focus()),
+                Span::raw(tr.filter.value().to_string()),
+                Span::styled(
+                    format!(
+                        "   {} of {} shown",
+                        shown.len() + healthy.len(),
+                        tr.findings.len() + tr.healthy.len()
+                    ),
+                    t.dim(),
+                ),
+            ]),
+            Rect::new(list.x, list.y, list.width, 1),
+        );
+        Rect::new(
+            list.x,
+            list.y + 1,
+            list.width,
+            list.height.saturating_sub(1),
+        )
+    } else {
+        list
+    };
     let hit = findings_list::render(
         f,
         list,
-        &tr.findings,
-        &tr.healthy,
+        &shown,
+        &healthy,
         tr.selected,
         s.hits.first(ListId::Findings),
         t,

@@ -1,7 +1,32 @@
 //! The client step's state: the picked issuing clients and their files, as previewed.
 
 use crate::clients::write::Client;
+use crate::tui::widgets::text_field::TextField;
 use std::path::PathBuf;
+
+/// The options `write` takes, as the client step's fields (empty: `write`'s default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// The ACME directory URL (default: Let's Encrypt production).
+    pub server: Option<String>,
+    /// The ACME account e-mail.
+    pub email: Option<String>,
+    /// Every file under this folder instead of the client's default place.
+    pub out: Option<PathBuf>,
+    /// Recursive resolvers (host:port) for clients that take them.
+    pub resolvers: Vec<String>,
+}
+
+/// The client step's option fields, in order (Tab moves through them).
+pub const FIELDS: [&str; 4] = ["ACME server", "e-mail", "output folder", "resolver"];
+
+/// What an empty field means (`write`'s default).
+pub const DEFAULTS: [&str; 4] = [
+    "Let's Encrypt production",
+    "none ($EMAIL when the client runs)",
+    "each client's default place",
+    "the client's own",
+];
 
 pub const CLIENTS: [Client; 7] = Client::ALL;
 
@@ -15,9 +40,34 @@ pub struct ClientState {
     pub busy: bool,
     pub error: Option<String>,
     pub written: Option<Vec<PathBuf>>,
+    /// The option fields (ACME server, e-mail, output folder, resolver).
+    pub fields: [TextField; 4],
+    /// Which option field has the focus (None: the list of clients).
+    pub field: Option<usize>,
 }
 
 impl ClientState {
+    /// The options as typed (empty fields: the defaults).
+    pub fn options(&self) -> ClientOptions {
+        let v = |i: usize| {
+            let t = self.fields[i].value().trim();
+            (!t.is_empty()).then(|| t.to_string())
+        };
+        ClientOptions {
+            server: v(0),
+            email: v(1),
+            out: v(2).map(PathBuf::from),
+            resolvers: v(3)
+                .map(|r| {
+                    r.split([',', ' '])
+                        .filter(|x| !x.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
     pub fn picks(&self) -> Vec<Client> {
         CLIENTS
             .iter()

@@ -62,10 +62,11 @@ impl Summary {
     /// `50 names: 35 work from every vantage point, 15 failed, 0 not checked`.
     pub fn poll_line(&self) -> String {
         format!(
-            "{} of {} name{} work from every vantage point; {} failed; {} not confirmed yet",
+            "{} of {} name{} work{} from every vantage point; {} failed; {} not confirmed yet",
             self.works,
             self.total,
             if self.total == 1 { "" } else { "s" },
+            if self.total == 1 { "s" } else { "" },
             self.failed.len(),
             self.pending
         )

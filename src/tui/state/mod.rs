@@ -182,6 +182,7 @@ pub enum Effect {
     CancelDiagnose,
     PlanFiles {
         clients: Vec<Client>,
+        options: client::ClientOptions,
     },
     /// Writes the files of the last `FilesPlanned` (the runner holds their real content).
     WriteFiles,

@@ -2,6 +2,7 @@
 
 use crate::findings::Finding;
 use crate::tui::widgets::poll_grid::Grid;
+use crate::tui::widgets::text_field::TextField;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -18,6 +19,10 @@ pub struct PollState {
     /// The user moved the selection since the poll started (or came back to it with
     /// b): the wizard does not move on by itself then.
     pub held: bool,
+    /// `/`: the text searched for among the names (Enter: the next name holding it).
+    pub find: TextField,
+    /// The search takes the typed keys.
+    pub finding: bool,
     /// The poller stopped by itself before every cell was green (r restarts it).
     pub stopped: bool,
 }

@@ -331,9 +331,11 @@ fn poll_has_a_column_per_authoritative_server_of_each_hop() {
     s.poll.selected = (0, 2);
     let (t, _) = snap!("poll_engine_servers", s.clone());
     let screen = text(&t);
-    assert!(screen.contains("ns1.example.…"), "{screen}");
+    // Headers by their unique part (not `ns1.example.…`).
+    assert!(screen.contains(" ns1.example ns2.example "), "{screen}");
+    assert!(screen.contains(" ns1.acme "), "{screen}");
     assert!(screen.contains("✗ TIMEOUT"), "{screen}");
-    assert!(screen.contains("· off chain"), "{screen}");
+    assert!(screen.contains("· off"), "{screen}");
     assert!(
         screen.contains("a server of example.test."),
         "the selected cell says which zone it serves:\n{screen}"
@@ -662,4 +664,167 @@ fn status_text(s: &State) -> String {
         .as_ref()
         .map(|x| x.text.clone())
         .unwrap_or_default()
+}
+
+/// 50 names × 7 vantage points (three authoritative servers of two hops, the column for
+/// them all, two resolvers, the system view), ages between 10 and 59 s.
+fn grid_50x7() -> State {
+    use crate::engine::views::VantageKind::{Authoritative, Resolver, System};
+    let mut s = at(Step::Poll);
+    let names: Vec<String> = (0..50)
+        .map(|i| format!("host-{i:02}.shop.example.test"))
+        .collect();
+    s.poll.grid = crate::tui::widgets::poll_grid::Grid::with_names(&names);
+    let cols = [
+        ("authoritative", Authoritative),
+        ("ns1.example.test. (127.0.0.11:53)", Authoritative),
+        ("ns2.example.test. (127.0.0.14:53)", Authoritative),
+        ("ns1.acme.lab. (127.0.0.12:53)", Authoritative),
+        ("lab-unbound", Resolver),
+        ("lab-unbound2", Resolver),
+        ("system", System),
+    ];
+    let cols: Vec<(String, _)> = cols.iter().map(|(v, k)| (v.to_string(), *k)).collect();
+    let (mut s, _) = run(
+        s,
+        [Action::PollStarted {
+            columns: cols.clone(),
+        }],
+    );
+    let mut a = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        for (j, (v, k)) in cols.iter().enumerate() {
+            let bad = i % 7 == 3 && j >= 4;
+            a.push(cell(
+                n,
+                v,
+                *k,
+                if bad { CellStatus::Bad } else { CellStatus::Ok },
+                if bad { "no CNAME" } else { "CNAME ok" },
+                super::at(0),
+            ));
+        }
+    }
+    a.push(Action::Tick(super::at(13)));
+    s = run(s, a).0;
+    s
+}
+
+#[test]
+fn the_grid_of_50_names_by_7_vantage_points_fits_80x24_and_120x40() {
+    let s = grid_50x7();
+    // 80x24: columns sized from their content, the rest scrolls sideways (marked).
+    let (t, hits) = snap!("grid_50x7_80x24", s.clone());
+    let screen = text(&t);
+    let g = hits.grid.unwrap();
+    assert!(g.shown < 7, "{g:?}");
+    assert!(
+        screen.contains("→"),
+        "the marker says more columns follow:\n{screen}"
+    );
+    // Compact cells (every column would not fit with the full words), never cut.
+    assert!(screen.contains("✓ ok 13s"), "{screen}");
+    assert!(
+        !screen.contains("CNAME …") && !screen.contains("CNA…"),
+        "no cut cell text:\n{screen}"
+    );
+    assert!(
+        screen.contains("host-00.shop.example.test"),
+        "names are not cut at 19 characters:\n{screen}"
+    );
+    // Headers by their unique part.
+    assert!(
+        screen.contains("ns1.example ") && screen.contains("ns2.example "),
+        "{screen}"
+    );
+    assert!(!screen.contains("ns1.example.…"), "{screen}");
+    // Right to the last column: the view scrolls, the marker moves.
+    let mut r = s.clone();
+    r.poll.selected = (0, 6);
+    r.hits = hits;
+    let screen = text(&draw(&r).0);
+    assert!(screen.contains("system"), "{screen}");
+    assert!(screen.contains("←"), "{screen}");
+    // 120x40: all 7 vantage points on screen, none scrolled off.
+    let mut w = s.clone();
+    w.size = (120, 40);
+    let (t, hits) = draw_at(&w, 120, 40);
+    insta::assert_snapshot!("grid_50x7_120x40", t.backend());
+    let screen = text(&t);
+    assert_eq!(hits.grid.unwrap().shown, 7, "{screen}");
+    for h in [
+        "auth",
+        "ns1.example",
+        "ns2.example",
+        "ns1.acme",
+        "lab-unbound",
+        "lab-unbound2",
+        "system",
+    ] {
+        assert!(screen.contains(h), "{h}:\n{screen}");
+    }
+    assert!(!screen.contains("←") && !screen.contains("→"), "{screen}");
+}
+
+#[test]
+fn the_diff_wraps_long_lines_and_marks_the_changed_part() {
+    use crate::tui::screens::client::{changed_span, diff_lines};
+    let old = "manual_auth_hook = /usr/bin/acme-delegate --config /etc/acme-delegate/config.toml --plan /root/.config/acme-delegate/plan.toml hook certbot-auth";
+    let new = "manual_auth_hook = /usr/bin/acme-delegate --config /etc/acme-delegate/config.toml --plan /srv/shop/acme-delegate/plan.toml hook certbot-auth";
+    let (p, sfx) = changed_span(old, new);
+    assert_eq!(&old[p..old.len() - sfx], "root/.config");
+    assert_eq!(&new[p..new.len() - sfx], "srv/shop");
+    let diff = vec![
+        DiffLine {
+            sign: '-',
+            text: old.into(),
+        },
+        DiffLine {
+            sign: '+',
+            text: new.into(),
+        },
+    ];
+    let lines = diff_lines(&diff, &crate::tui::theme::Theme { color: false });
+    let marked: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.spans
+                .iter()
+                .filter(|s| {
+                    s.style
+                        .add_modifier
+                        .contains(ratatui::style::Modifier::REVERSED)
+                })
+                .map(|s| s.content.to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(marked, ["root/.config", "srv/shop"]);
+    // On screen at 80x24: both lines whole (wrapped), not cut where they differ.
+    let mut s = at(Step::Client);
+    s.client.busy = true;
+    let (s, _) = run(
+        s,
+        [Action::FilesPlanned(Ok(FilePlan {
+            files: vec![PlannedFile {
+                client: "certbot".into(),
+                path: "/etc/letsencrypt/acme-delegate.ini".into(),
+                mode: 0o600,
+                change: FileChange::Changed,
+                diff,
+            }],
+            next: vec![],
+            notes: vec![],
+        }))],
+    );
+    let screen = text(&draw(&s).0).replace(['│', '\n'], "");
+    let flat: String = screen.split_whitespace().collect::<Vec<_>>().join("");
+    for l in [old, new] {
+        let want: String = l.split_whitespace().collect::<Vec<_>>().join("");
+        assert!(
+            flat.contains(&want),
+            "{l} is not whole on screen:\n{}",
+            text(&draw(&s).0)
+        );
+    }
 }

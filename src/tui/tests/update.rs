@@ -895,7 +895,8 @@ fn client_pick_preview_write_and_done() {
     assert_eq!(
         fx,
         vec![Effect::PlanFiles {
-            clients: vec![ClientKind::Lego]
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
         }]
     );
     assert!(s.client.busy);
@@ -1635,4 +1636,91 @@ fn the_troubleshooter_lists_healthy_names_after_the_failing_ones() {
     );
     let (s, _) = run(s, [ch('g')]);
     assert_eq!(s.trouble.selected, 0);
+}
+
+#[test]
+fn the_client_step_takes_write_s_options_and_hands_them_to_the_writers() {
+    let (s, _) = run(at_proof(), [ch('n')]);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    // Empty fields: write's defaults.
+    let (s, fx) = run(s, [ch(' '), code(KeyCode::Enter)]);
+    assert_eq!(
+        fx,
+        vec![Effect::PlanFiles {
+            clients: vec![ClientKind::Lego],
+            options: Default::default(),
+        }]
+    );
+    let mut s = s;
+    s.client.busy = false;
+    // Tab to the fields; letters are text there (n, q, b are not commands).
+    let mut keys = vec![code(KeyCode::Tab)];
+    keys.extend(typed("https://127.0.0.1:14000/dir"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("admin@example.test"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("out"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typed("127.0.0.53:53"));
+    keys.push(code(KeyCode::Enter));
+    let (s, fx) = run(s, keys);
+    assert_eq!(s.screen, Screen::Wizard(Step::Client));
+    let Some(Effect::PlanFiles { options, .. }) = fx.last() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        options.server.as_deref(),
+        Some("https://127.0.0.1:14000/dir")
+    );
+    assert_eq!(options.email.as_deref(), Some("admin@example.test"));
+    assert_eq!(options.out.as_deref(), Some(std::path::Path::new("out")));
+    assert_eq!(options.resolvers, ["127.0.0.53:53"]);
+}
+
+#[test]
+fn g_and_shift_g_go_to_the_first_and_last_name_of_the_grid() {
+    let (s, _) = run(at_poll(), [ch('G')]);
+    assert_eq!(s.poll.selected.0, 1);
+    let (s, _) = run(s, [ch('g')]);
+    assert_eq!(s.poll.selected.0, 0);
+}
+
+#[test]
+fn slash_filters_the_findings_and_esc_clears_the_filter() {
+    let s = diagnosed();
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("ttl"));
+    keys.push(code(KeyCode::Enter));
+    let (s, _) = run(s, keys);
+    assert!(!s.trouble.filtering);
+    let shown: Vec<String> = s
+        .trouble
+        .shown_findings()
+        .iter()
+        .map(|f| f.code.to_string())
+        .collect();
+    assert_eq!(shown, ["TTL_HIGH"]);
+    assert!(s.trouble.shown_healthy().is_empty());
+    // Enter opens the one shown.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    let Some(Overlay::Finding(f)) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert_eq!(f.code.to_string(), "TTL_HIGH");
+    let (s, _) = run(s, [code(KeyCode::Esc), ch('/'), code(KeyCode::Esc)]);
+    assert_eq!(s.trouble.shown_findings().len(), 3);
+    assert!(!s.quitting);
+}
+
+#[test]
+fn slash_finds_a_name_in_the_grid() {
+    let mut keys = vec![ch('/')];
+    keys.extend(typed("*.ex"));
+    let (s, _) = run(at_poll(), keys);
+    assert_eq!(s.poll.selected.0, 1, "as typed");
+    // Enter: the next one (wrapping: the same here); n is text while finding.
+    let (s, _) = run(s, [code(KeyCode::Enter)]);
+    assert!(!s.poll.finding);
+    assert_eq!(s.poll.selected.0, 1);
+    assert_eq!(s.screen, Screen::Wizard(Step::Poll));
 }

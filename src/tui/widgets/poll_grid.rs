@@ -3,7 +3,7 @@
 //! a short text and the time since its last answer. Only the visible rows and columns
 //! are drawn, so 1,000 names cost what a screenful costs.
 
-use super::{fit, pad, scroll_to};
+use super::{pad, scroll_to};
 use crate::engine::poll::AUTHORITATIVE;
 use crate::engine::views::VantageKind;
 use crate::tui::theme::{Level, Theme};
@@ -13,9 +13,6 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::collections::HashMap;
 use std::time::SystemTime;
-
-pub const NAME_W: u16 = 20;
-pub const CELL_W: u16 = 14;
 
 /// One cell of the live-poll grid, as the poller reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +250,9 @@ pub fn age(now: SystemTime, at: SystemTime) -> String {
     }
 }
 
+/// The most columns one frame lays out (more scroll sideways).
+const MAX_SHOWN: usize = 32;
+
 /// Where the grid was drawn, to map a click to a cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GridHit {
@@ -262,6 +262,11 @@ pub struct GridHit {
     pub first_col: usize,
     pub rows: usize,
     pub cols: usize,
+    /// The name column's width.
+    pub name_w: u16,
+    /// The widths of the columns shown, from `first_col` on (`shown` of them).
+    pub widths: [u16; MAX_SHOWN],
+    pub shown: usize,
 }
 
 impl GridHit {
@@ -275,18 +280,110 @@ impl GridHit {
             return None;
         }
         let dx = x - self.body.x;
-        if dx < NAME_W {
+        if dx < self.name_w {
             return Some((row, None));
         }
-        let col = self.first_col + ((dx - NAME_W) / CELL_W) as usize;
-        Some((row, (col < self.cols).then_some(col)))
+        let mut left = self.name_w;
+        for (i, w) in self.widths[..self.shown].iter().enumerate() {
+            if dx < left + w {
+                return Some((row, Some(self.first_col + i)));
+            }
+            left += w;
+        }
+        Some((row, None))
     }
 }
 
-/// How many columns fit in `width`.
-pub fn visible_cols(width: u16) -> usize {
-    (width.saturating_sub(NAME_W) / CELL_W).max(1) as usize
+/// Column headers abbreviated to their unique part: the server names lose the labels
+/// they share (`ns1.example.test`, `ns2.example.test`, `ns1.acme.lab` become `ns1.example`,
+/// `ns2.example`, `ns1.acme`); the column that stands for every server reads `auth`;
+/// resolvers keep their names.
+pub fn headers(columns: &[Column]) -> Vec<String> {
+    let servers: Vec<Vec<&str>> = columns
+        .iter()
+        .map(|c| c.label().split('.').collect())
+        .collect();
+    let longest = servers.iter().map(Vec::len).max().unwrap_or(1);
+    // The fewest leading labels that tell every server column apart.
+    let mut keep = longest;
+    for k in 1..=longest {
+        let mut seen = std::collections::HashSet::new();
+        let unique = columns
+            .iter()
+            .zip(&servers)
+            .filter(|(c, _)| c.is_server())
+            .all(|(_, l)| seen.insert(l[..k.min(l.len())].join(".")));
+        if unique {
+            keep = k;
+            break;
+        }
+    }
+    columns
+        .iter()
+        .zip(&servers)
+        .map(|(c, l)| {
+            if c.vantage == AUTHORITATIVE {
+                "auth".to_string()
+            } else if c.is_server() {
+                l[..keep.min(l.len())].join(".")
+            } else {
+                c.label().to_string()
+            }
+        })
+        .collect()
 }
+
+/// What a cell shows: its text and style. `compact` (when every column would not fit
+/// otherwise) drops the words a green or off-chain cell does not need: `✓ ok 13s`,
+/// `· off`; a red cell keeps its reason.
+fn cell_text(
+    grid: &Grid,
+    row: &GridRow,
+    c: usize,
+    now: SystemTime,
+    theme: &Theme,
+    compact: bool,
+) -> (String, ratatui::style::Style) {
+    match row.cells.get(c).and_then(|c| c.as_ref()) {
+        Some(cell) if cell.status == CellStatus::Off => (
+            if compact {
+                "· off".into()
+            } else {
+                format!("· {}", cell.short)
+            },
+            theme.level(crate::tui::theme::Level::Waiting),
+        ),
+        Some(cell) => {
+            let lvl = cell.status.level();
+            let short = if compact && cell.status == CellStatus::Ok {
+                "ok"
+            } else {
+                cell.short.as_str()
+            };
+            (
+                format!("{} {short} {}", lvl.symbol(), age(now, cell.at)),
+                theme.level(lvl),
+            )
+        }
+        None => {
+            let what = if grid.columns[c].kind == VantageKind::Authoritative {
+                "asking"
+            } else {
+                "waits"
+            };
+            (
+                format!("… {what}"),
+                theme.level(crate::tui::theme::Level::Waiting),
+            )
+        }
+    }
+}
+
+/// The widest a cell gets (its text is cut with … beyond).
+pub const CELL_MAX: usize = 18;
+/// The name column: as wide as the longest name, within these bounds.
+pub const NAME_MIN: usize = 12;
+pub const NAME_MAX: usize = 40;
 
 pub struct GridView {
     pub selected: (usize, usize),
@@ -295,91 +392,134 @@ pub struct GridView {
     pub now: SystemTime,
 }
 
+/// Draws the visible rows and the columns that fit. Columns are as wide as their header
+/// and the visible cells need (at most [`CELL_MAX`]); the name column as wide as the
+/// longest visible name (within [`NAME_MIN`]..[`NAME_MAX`], and at most a third of the
+/// width). Columns that do not fit scroll sideways; the header says `←2-5/7→`.
 pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Theme) -> GridHit {
     let body_h = area.height.saturating_sub(1) as usize;
-    let ncols = visible_cols(area.width);
+    let width = area.width as usize;
     let first_row = scroll_to(v.row_offset, v.selected.0, body_h);
-    let first_col = scroll_to(v.col_offset, v.selected.1, ncols);
-    let cols: Vec<usize> = (first_col..grid.columns.len()).take(ncols).collect();
-    let mut header = vec![Span::styled(
-        pad(
-            &format!(
-                "name{}",
-                if grid.columns.len() > ncols {
-                    format!(
-                        "  ←{}-{}/{}→",
-                        first_col + 1,
-                        first_col + cols.len(),
-                        grid.columns.len()
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            NAME_W as usize,
-        ),
-        theme.heading(),
-    )];
+    let visible: Vec<(usize, &GridRow)> = grid
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first_row)
+        .take(body_h)
+        .collect();
+    let heads = headers(&grid.columns);
+    // Each column's width from its content: the header, the visible cells.
+    let widths_of = |compact: bool| -> Vec<usize> {
+        (0..grid.columns.len())
+            .map(|c| {
+                let content = visible
+                    .iter()
+                    .map(|(_, r)| {
+                        cell_text(grid, r, c, v.now, theme, compact)
+                            .0
+                            .chars()
+                            .count()
+                    })
+                    .max()
+                    .unwrap_or(0);
+                content.max(heads[c].chars().count()).min(CELL_MAX) + 1
+            })
+            .collect()
+    };
+    let marker_w = "name  ←99-99/99→".len();
+    let name_w = visible
+        .iter()
+        .map(|(_, r)| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(NAME_MIN, NAME_MAX)
+        .min(width / 3)
+        + 1;
+    // The full words when every column fits with them, else the compact cells.
+    let full = widths_of(false);
+    let compact = name_w + full.iter().sum::<usize>() > width;
+    let widths = if compact { widths_of(true) } else { full };
+    // The first column shown keeps the selected one in view; as many as fit after it.
+    let fits = |from: usize| {
+        let mut used = name_w;
+        let mut n = 0;
+        for w in &widths[from..] {
+            if used + w > width || n == MAX_SHOWN {
+                break;
+            }
+            used += w;
+            n += 1;
+        }
+        n.max(1)
+    };
+    let mut first_col = v.col_offset.min(grid.columns.len().saturating_sub(1));
+    if v.selected.1 < first_col {
+        first_col = v.selected.1;
+    }
+    while first_col < v.selected.1 && first_col + fits(first_col) <= v.selected.1 {
+        first_col += 1;
+    }
+    // Scrolled too far right for the width (after a resize): fill the width again.
+    while first_col > 0
+        && first_col + fits(first_col - 1) >= grid.columns.len()
+        && fits(first_col - 1) > fits(first_col)
+    {
+        first_col -= 1;
+    }
+    let shown = if grid.columns.is_empty() {
+        0
+    } else {
+        fits(first_col).min(grid.columns.len() - first_col)
+    };
+    let cols: Vec<usize> = (first_col..first_col + shown).collect();
+    let scrolls = shown < grid.columns.len();
+    let name_head = if scrolls {
+        format!(
+            "name  {}{}-{}/{}{}",
+            if first_col > 0 { "←" } else { " " },
+            first_col + 1,
+            first_col + shown,
+            grid.columns.len(),
+            if first_col + shown < grid.columns.len() {
+                "→"
+            } else {
+                " "
+            }
+        )
+    } else {
+        "name".into()
+    };
+    let name_w = name_w.max(if scrolls { marker_w.min(width / 2) } else { 0 });
+    let mut header = vec![Span::styled(pad(&name_head, name_w), theme.heading())];
     for &c in &cols {
-        let col = &grid.columns[c];
-        let label = col.label().to_string();
         header.push(Span::styled(
-            pad(&label, CELL_W as usize - 1) + " ",
+            pad(&heads[c], widths[c] - 1) + " ",
             theme.heading(),
         ));
     }
     let mut lines = vec![Line::from(header)];
-    for (ri, row) in grid.rows.iter().enumerate().skip(first_row).take(body_h) {
+    for (ri, row) in visible {
         let name_style = if ri == v.selected.0 {
             theme.heading()
         } else {
             ratatui::style::Style::new()
         };
-        let mut spans = vec![Span::styled(
-            pad(&row.name, NAME_W as usize - 1) + " ",
-            name_style,
-        )];
+        let mut spans = vec![Span::styled(pad(&row.name, name_w - 1) + " ", name_style)];
         for &c in &cols {
-            let (text, style) = match row.cells.get(c).and_then(|c| c.as_ref()) {
-                Some(cell) if cell.status == CellStatus::Off => (
-                    format!("· {}", cell.short),
-                    theme.level(crate::tui::theme::Level::Waiting),
-                ),
-                Some(cell) => {
-                    let lvl = cell.status.level();
-                    let age = age(v.now, cell.at);
-                    let room = (CELL_W as usize).saturating_sub(4 + age.len());
-                    (
-                        format!(
-                            "{} {} {age}",
-                            lvl.symbol(),
-                            pad(&fit(&cell.short, room), room)
-                        ),
-                        theme.level(lvl),
-                    )
-                }
-                None => {
-                    let what = if grid.columns[c].kind == VantageKind::Authoritative {
-                        "asking"
-                    } else {
-                        "waits"
-                    };
-                    (
-                        format!("… {what}"),
-                        theme.level(crate::tui::theme::Level::Waiting),
-                    )
-                }
-            };
-            let mut style = style;
+            let (text, mut style) = cell_text(grid, row, c, v.now, theme, compact);
             if ri == v.selected.0 && c == v.selected.1 {
                 style = style.patch(theme.selected());
             }
-            spans.push(Span::styled(pad(&text, CELL_W as usize - 1), style));
+            spans.push(Span::styled(pad(&text, widths[c] - 1), style));
             spans.push(Span::raw(" "));
         }
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), area);
+    let mut ws = [0u16; MAX_SHOWN];
+    for (i, &c) in cols.iter().enumerate() {
+        ws[i] = widths[c] as u16;
+    }
     GridHit {
         body: Rect::new(
             area.x,
@@ -391,5 +531,8 @@ pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Them
         first_col,
         rows: grid.rows.len(),
         cols: grid.columns.len(),
+        name_w: name_w as u16,
+        widths: ws,
+        shown,
     }
 }

@@ -1,0 +1,120 @@
+//! The adaptive pacing (src/dns/pacing.rs) against a server that drops half its queries
+//! once it sees more than 100 per second (tools/dropper.py, in front of the lab's unbound,
+//! as the only resolver): after a few seconds it gets about 100 queries per second from
+//! us, and every name gets the verdict it gets with unbound asked directly.
+//! (The RRL proof changes knot-lab's config, which the other lab tests share: it is in
+//! tests/lab/bench-pacing.sh, which runs in a lab of its own.)
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+const DROPPER: &str = "127.0.0.121";
+
+struct Dropper(Child);
+
+impl Drop for Dropper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// name -> (ok, sorted finding codes)
+fn verdicts(doc: &serde_json::Value) -> BTreeMap<String, (bool, Vec<String>)> {
+    doc["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let mut codes: Vec<String> = n["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .collect();
+            codes.sort();
+            (
+                n["name"].as_str().unwrap().to_string(),
+                (n["ok"].as_bool().unwrap(), codes),
+            )
+        })
+        .collect()
+}
+
+fn check(cfg: &std::path::Path, names: &[String]) -> serde_json::Value {
+    let mut args = vec!["check", "--config", cfg.to_str().unwrap(), "--json"];
+    args.extend(names.iter().map(String::as_str));
+    let out = common::run(&args, Duration::from_secs(120));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_server_that_drops_above_100_qps_gets_about_100_and_the_verdicts_stay_right() {
+    let Some(lab) = common::lab() else { return };
+    let names: Vec<String> = (0..800).map(|i| format!("n{i:04}.bench.test")).collect();
+    let config = |resolver: &str| {
+        common::config_with(&format!(
+            "roots = [\"127.0.0.10:53\"]\ntimeout_ms = 1000\n\
+             [[resolvers]]\nname = \"lab-unbound\"\naddress = \"{resolver}:53\"\n\
+             [system]\nenabled = false\n"
+        ))
+    };
+    let direct = check(&config("127.0.0.53"), &names);
+
+    let stats = lab.join(format!("dropper-{}.stats", common::rand_suffix()));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/tools/dropper.py");
+    let _dropper = Dropper(
+        Command::new("python3")
+            .args([script, DROPPER, "127.0.0.53", "100"])
+            .arg(&stats)
+            .spawn()
+            .expect("start tools/dropper.py"),
+    );
+    let up = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        common::sh(&format!(
+            "kdig @{DROPPER} +timeout=1 +retry=0 SOA bench.test. | grep -q NOERROR"
+        ))
+        .status
+        .success()
+    });
+    assert!(up, "tools/dropper.py does not answer on {DROPPER}");
+    std::thread::sleep(Duration::from_millis(1500)); // the probe leaves its window
+
+    let dropped = check(&config(DROPPER), &names);
+    std::thread::sleep(Duration::from_millis(1200)); // its last second is written
+    let per_second: Vec<(u64, u64)> = std::fs::read_to_string(&stats)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<u64> = l.split(' ').filter_map(|x| x.parse().ok()).collect();
+            (f.len() == 4 && f[1] > 0).then(|| (f[1], f[2]))
+        })
+        .collect();
+    eprintln!("queries per second seen by the dropper (received, dropped): {per_second:?}");
+    assert!(per_second.len() >= 5, "{per_second:?}");
+    // After the first 5 s (the first losses take a timeout to be seen): about 100.
+    let later = &per_second[5..];
+    let max = later.iter().map(|(r, _)| *r).max().unwrap_or(0);
+    assert!(max <= 130, "up to {max} qps after 5 s: {per_second:?}");
+
+    let (a, b) = (verdicts(&direct), verdicts(&dropped));
+    let differ: Vec<_> = a
+        .iter()
+        .filter(|(n, v)| b.get(*n) != Some(v))
+        .map(|(n, v)| (n, v, b.get(n)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} names differ: {differ:?}",
+        differ.len()
+    );
+}
