@@ -233,11 +233,13 @@ fn frozen_mid_run(args: &[&str], names: &[String], clean_took: Duration, ms: u64
     // Names in flight at the freeze (at most one batch: 2 x max_inflight = 128 names)
     // may have had some answers before it: their findings are part of the others' (a
     // partial view of the same fault), never something else.
-    let g = groups(&doc, names);
+    // Names done before the freeze (a later freeze, a faster engine) have no findings.
+    let mut g = groups(&doc, names);
+    let done_before = g.remove(&vec![]).unwrap_or(0);
     let (codes, count) = g.iter().max_by_key(|(_, n)| **n).expect("1,000 names");
     assert!(
-        *count >= 1000 - 2 * 128,
-        "only {count} names saw the frozen server: {g:#?}"
+        *count + done_before >= 1000 - 2 * 128,
+        "only {count} names saw the frozen server ({done_before} were done before): {g:#?}"
     );
     for f in g.keys() {
         let extra: Vec<_> = f.iter().filter(|x| !codes.contains(x)).collect();
