@@ -235,21 +235,24 @@ fn a_dead_or_frozen_server_costs_about_one_timeout() {
 fn frozen_mid_run(args: &[&str], names: &[String], clean_took: Duration, ms: u64) {
     let (frozen_took, doc) = frozen_run(args, Some(Duration::from_millis(ms)));
     eprintln!("clean {clean_took:?}, frozen {ms} ms into the run {frozen_took:?}");
-    // One timeout of one attempt (the questions in flight count at their first attempt
-    // that timed out), and a second of slack. Main (issue 18): 2.3-3.1 s over the clean
-    // run here, 2.4-12.3 s in the release build with the default timeouts.
+    // About one timeout (two attempts of 1 s here), and half a second of slack. Main
+    // (issue 18): 2.3-3.1 s over a clean run of 2.1 s here, 2.4-12.3 s in the release
+    // build with the default timeouts; after the merge with i15a/i19, without judging the
+    // plain (no-EDNS) questions, over 60 s for 100 names.
     assert!(
-        frozen_took < clean_took + ATTEMPT + Duration::from_secs(1),
+        frozen_took < clean_took.max(Duration::from_millis(ms)) + TIMEOUT + ATTEMPT / 2,
         "clean {clean_took:?}, frozen at {ms} ms: {frozen_took:?}"
     );
     // Names in flight at the freeze (at most one batch: 2 x max_inflight = 128 names)
     // may have had some answers before it: their findings are part of the others' (a
     // partial view of the same fault), never something else.
-    let g = groups(&doc, names);
+    // Names done before the freeze (a later freeze, a faster engine) have no findings.
+    let mut g = groups(&doc, names);
+    let done_before = g.remove(&vec![]).unwrap_or(0);
     let (codes, count) = g.iter().max_by_key(|(_, n)| **n).expect("1,000 names");
     assert!(
-        *count >= 1000 - 2 * 128,
-        "only {count} names saw the frozen server: {g:#?}"
+        *count + done_before >= 1000 - 2 * 128,
+        "only {count} names saw the frozen server ({done_before} were done before): {g:#?}"
     );
     for f in g.keys() {
         let extra: Vec<_> = f.iter().filter(|x| !codes.contains(x)).collect();

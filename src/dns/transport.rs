@@ -43,13 +43,18 @@ pub trait Transport: Send + Sync + 'static {
 /// for its next attempt) or ended.
 pub const DEAD_AFTER_TIMEOUTS: u32 = 3;
 
+/// A server, and whether the questions are asked without EDNS: a server that drops EDNS
+/// queries looks dead to them but answers plain ones (the fallback of RFC 6891), so each
+/// kind is judged on its own; a server that answers neither is dead to both.
+type HealthKey = (SocketAddr, bool);
+
 /// What this run learnt about the servers: which stopped answering.
 #[derive(Debug, Default)]
 struct Health {
-    /// Questions timed out since the last answer, per server.
-    timeouts: std::collections::HashMap<SocketAddr, u32>,
+    /// Questions timed out since the last answer, per server and kind.
+    timeouts: std::collections::HashMap<HealthKey, u32>,
     /// Servers that stopped answering, with how long their last timeout took.
-    dead: std::collections::HashMap<SocketAddr, Duration>,
+    dead: std::collections::HashMap<HealthKey, Duration>,
 }
 
 /// Settings of the network transport.
@@ -131,7 +136,7 @@ impl NetTransport {
     }
 
     /// Resolves, with the time its last real timeout took, once `server` is found dead.
-    async fn found_dead(&self, server: SocketAddr) -> Duration {
+    async fn found_dead(&self, server: HealthKey) -> Duration {
         loop {
             let told = self.died.notified();
             tokio::pin!(told);
@@ -145,7 +150,7 @@ impl NetTransport {
 }
 
 /// The time the dead server's last timeout took, if it is dead.
-fn dead(health: &std::sync::Mutex<Health>, server: SocketAddr) -> Option<Duration> {
+fn dead(health: &std::sync::Mutex<Health>, server: HealthKey) -> Option<Duration> {
     health
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -158,7 +163,7 @@ fn dead(health: &std::sync::Mutex<Health>, server: SocketAddr) -> Option<Duratio
 fn record_timeout(
     health: &std::sync::Mutex<Health>,
     died: &tokio::sync::Notify,
-    server: SocketAddr,
+    server: HealthKey,
     took: Duration,
 ) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
@@ -172,7 +177,7 @@ fn record_timeout(
 }
 
 /// Clears the count of timeouts on an answer.
-fn record_answer(health: &std::sync::Mutex<Health>, server: SocketAddr, outcome: &Outcome) {
+fn record_answer(health: &std::sync::Mutex<Health>, server: HealthKey, outcome: &Outcome) {
     if outcome.responded() {
         let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
         h.timeouts.remove(&server);
@@ -241,11 +246,14 @@ impl Transport for NetTransport {
     ) -> impl Future<Output = Exchange> + Send {
         let question = question.clone();
         let me = self.clone();
-        // A question without EDNS to a server found dead is the fallback of RFC 6891 (a
-        // server that drops EDNS queries looks dead): it is sent. Resolvers are judged like
+        // A question without EDNS to a server found dead to EDNS questions is the fallback
+        // of RFC 6891 (a server that drops EDNS queries looks dead): it is sent, and plain
+        // questions are judged on their own (a server that answers neither is dead to
+        // them too: they must not each wait out a timeout). Resolvers are judged like
         // authoritative servers (issue 18).
         let authoritative = !flags.recursion_desired;
-        let judged = !flags.no_edns;
+        let judged = true;
+        let key: HealthKey = (server, flags.no_edns);
         async move {
             let failed_fast = |took: Duration| Exchange {
                 server,
@@ -254,7 +262,7 @@ impl Transport for NetTransport {
                 elapsed: took,
                 outcome: Outcome::Timeout,
             };
-            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
+            if let Some(took) = dead(&me.health, key).filter(|_| judged) {
                 return failed_fast(took);
             }
             // The cap first: a query waiting for its server's turn holds no in-flight permit.
@@ -264,7 +272,7 @@ impl Transport for NetTransport {
             let ticket = if judged {
                 tokio::select! {
                     t = me.pacing.acquire(server) => t,
-                    took = me.found_dead(server) => return failed_fast(took),
+                    took = me.found_dead(key) => return failed_fast(took),
                 }
             } else {
                 me.pacing.acquire(server).await
@@ -276,7 +284,7 @@ impl Transport for NetTransport {
             };
             let _permit = permits.acquire().await.ok();
             // It may have been found dead while this question waited for its turn.
-            if let Some(took) = dead(&me.health, server).filter(|_| judged) {
+            if let Some(took) = dead(&me.health, key).filter(|_| judged) {
                 return failed_fast(took);
             }
             let start = Instant::now();
@@ -284,7 +292,7 @@ impl Transport for NetTransport {
             let counted = std::sync::atomic::AtomicBool::new(!judged);
             let timed_out = || {
                 if !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    record_timeout(&me.health, &me.died, server, start.elapsed());
+                    record_timeout(&me.health, &me.died, key, start.elapsed());
                 }
             };
             let asked = exchange(
@@ -302,7 +310,7 @@ impl Transport for NetTransport {
                 // before the last timeout was counted would otherwise wait a whole one).
                 tokio::select! {
                     outcome = asked => outcome,
-                    took = me.found_dead(server) => return failed_fast(took),
+                    took = me.found_dead(key) => return failed_fast(took),
                 }
             } else {
                 asked.await
@@ -316,7 +324,7 @@ impl Transport for NetTransport {
             }
             drop(ticket);
             if judged {
-                record_answer(&me.health, server, &outcome);
+                record_answer(&me.health, key, &outcome);
             }
             tracing::trace!(%server, %question, outcome = %outcome.label(), "dns exchange");
             Exchange {
@@ -334,7 +342,7 @@ impl Transport for NetTransport {
     }
 
     fn is_dead(&self, server: SocketAddr) -> bool {
-        dead(&self.health, server).is_some()
+        dead(&self.health, (server, false)).is_some()
     }
 }
 
