@@ -715,7 +715,7 @@ async fn a_refusing_server_beside_a_lame_one_that_answers_is_a_warning() {
 fn long_chain(hops: usize, alternate: bool) -> World {
     let (mut com, mut acme) = (String::new(), String::new());
     let zone_of = |k: usize| {
-        if alternate && k % 2 == 0 {
+        if alternate && k.is_multiple_of(2) {
             "example.com."
         } else {
             "acme.example.net."
