@@ -445,34 +445,45 @@ impl<T: Transport> Engine<T> {
         chain: &Chain,
         expect: Option<&Name>,
     ) -> Option<TargetDoubled> {
-        let first = chain.hops.first()?;
-        let zone = first.zone.clone().filter(|z| !z.is_root())?;
-        let head = first
-            .target
-            .as_str()
-            .strip_suffix(zone.as_str())?
-            .strip_suffix('.')?;
-        let meant = Name::from_ascii(head);
-        if meant.label_count() < 2 {
-            return None;
-        }
-        let why = if expect == Some(&meant) {
-            "the expected target".to_string()
-        } else {
-            let walk = self.walker.zone_of(meant.clone()).await;
-            let apex = &walk.zone.apex;
-            if is_infrastructure(apex) || walk.unresponsive {
-                return None;
+        // Any hop: a later hop's target written without its trailing dot is doubled the
+        // same way (differential seed 733).
+        for hop in &chain.hops {
+            let Some(zone) = hop.zone.clone().filter(|z| !z.is_root()) else {
+                continue;
+            };
+            let Some(head) = hop
+                .target
+                .as_str()
+                .strip_suffix(zone.as_str())
+                .and_then(|h| h.strip_suffix('.'))
+            else {
+                continue;
+            };
+            let meant = Name::from_ascii(head);
+            if meant.label_count() < 2 {
+                continue;
             }
-            format!("a name in the delegated zone {apex}")
-        };
-        Some(TargetDoubled {
-            owner: first.owner.clone(),
-            published: first.target.clone(),
-            zone,
-            meant,
-            why,
-        })
+            let why = if expect == Some(&meant) {
+                "the expected target".to_string()
+            } else {
+                // A delegation is enough: the meant zone exists even when its servers do
+                // not answer (differential seed 923), and the client writes there.
+                let walk = self.walker.zone_of(meant.clone()).await;
+                let apex = &walk.zone.apex;
+                if is_infrastructure(apex) || !meant.is_subdomain_of(apex) {
+                    continue;
+                }
+                format!("a name in the delegated zone {apex}")
+            };
+            return Some(TargetDoubled {
+                owner: hop.owner.clone(),
+                published: hop.target.clone(),
+                zone,
+                meant,
+                why,
+            });
+        }
+        None
     }
 
     /// When the real owner has no CNAME, asks for the owner with the zone appended twice.
