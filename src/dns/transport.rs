@@ -895,7 +895,11 @@ mod tests {
             }
         }
         assert!(!t.is_dead(addr), "a server that answers half is not dead");
-        assert_eq!(answers, answered.len(), "every answered question is answered");
+        assert_eq!(
+            answers,
+            answered.len(),
+            "every answered question is answered"
+        );
         assert!(
             dropped.load(std::sync::atomic::Ordering::Relaxed) >= DEAD_AFTER_TIMEOUTS,
             "the server dropped queries"
