@@ -56,17 +56,17 @@ type HealthKey = (SocketAddr, bool);
 /// What this run learnt about the servers: which stopped answering.
 #[derive(Debug, Default)]
 struct Health {
-    /// Per server and kind: since when it has been silent, and how many questions timed
-    /// out since.
+    /// Per server and kind: its last answer, and how many questions timed out since.
     silence: std::collections::HashMap<HealthKey, Silence>,
     /// Servers that stopped answering, with how long their last timeout took.
     dead: std::collections::HashMap<HealthKey, Duration>,
 }
 
-/// A server's silence: since its last answer (or its first question, if it never answered).
-#[derive(Clone, Copy, Debug)]
+/// A server's silence since its last answer.
+#[derive(Clone, Copy, Debug, Default)]
 struct Silence {
-    since: Instant,
+    /// When it last answered (`None`: never, in this run).
+    last_answer: Option<Instant>,
     /// Questions that timed out since (each counted at its first attempt that timed out).
     timeouts: u32,
 }
@@ -103,10 +103,11 @@ impl Default for NetOptions {
 ///
 /// The dead-server rule, for authoritative servers and resolvers alike: a server is
 /// remembered as dead for the run once (1) it gave no answer for at least one full
-/// attempt timeout while questions were outstanding (the time since its last answer, or
-/// since its first question if it never answered, is at least the per-attempt timeout)
-/// and (2) at least [`DEAD_AFTER_TIMEOUTS`] questions timed out since its last answer
-/// (each counted at its first attempt that timed out, in flight or ended). The questions
+/// attempt timeout while questions were outstanding: an attempt sent at or after its last
+/// answer (any attempt, if it never answered) timed out, so the time since its last
+/// answer, or since its first question, is at least the per-attempt timeout; and (2) at
+/// least [`DEAD_AFTER_TIMEOUTS`] questions timed out since its last answer (each counted
+/// at its first attempt that timed out, in flight or ended). The questions
 /// still waiting on it then end at once, and later questions to it end at once, as
 /// [`Outcome::Timeout`] (with the time the timeout that found it dead took). A server that
 /// dies at any moment of a 1,000-name run so costs about one timeout (one attempt's), not
@@ -177,35 +178,28 @@ fn dead(health: &std::sync::Mutex<Health>, server: HealthKey) -> Option<Duration
         .copied()
 }
 
-/// Notes a question sent to `server` at `start`: a server never asked before is silent
-/// from its first question on.
-fn record_question(health: &std::sync::Mutex<Health>, server: HealthKey, start: Instant) {
-    let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
-    h.silence.entry(server).or_insert(Silence {
-        since: start,
-        timeouts: 0,
-    });
-}
-
-/// Counts a question that timed out, and declares the server dead (telling `died`) when
-/// it has also been silent for a full attempt `timeout` (see [`NetTransport`]).
+/// An attempt sent at `sent` timed out: counts its question (if `first`: its first attempt
+/// that timed out), and declares the server dead (telling `died`) when the attempt was sent
+/// at or after the server's last answer (the server then gave no answer for a full attempt
+/// timeout while that attempt was outstanding) and enough questions timed out since.
+/// Judging the silence by the attempt's whole wait, not by the clock at the timeout, keeps
+/// a burst of questions, half of them lost, from looking silent for a timeout minus the
+/// moment it took the other half to be answered (see [`NetTransport`]).
 fn record_timeout(
     health: &std::sync::Mutex<Health>,
     died: &tokio::sync::Notify,
     server: HealthKey,
-    took: Duration,
-    timeout: Duration,
+    sent: Instant,
+    first: bool,
 ) {
-    let now = Instant::now();
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
-    let s = h.silence.entry(server).or_insert(Silence {
-        since: now.checked_sub(took).unwrap_or(now),
-        timeouts: 0,
-    });
-    s.timeouts += 1;
-    let dead = s.timeouts >= DEAD_AFTER_TIMEOUTS && now.duration_since(s.since) >= timeout;
-    if dead && !h.dead.contains_key(&server) {
-        h.dead.insert(server, took);
+    let s = h.silence.entry(server).or_default();
+    if first {
+        s.timeouts += 1;
+    }
+    let silent = s.last_answer.is_none_or(|a| sent >= a);
+    if silent && s.timeouts >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
+        h.dead.insert(server, sent.elapsed());
         drop(h);
         died.notify_waiters();
     }
@@ -219,7 +213,7 @@ fn record_answer(health: &std::sync::Mutex<Health>, server: HealthKey, outcome: 
         h.silence.insert(
             server,
             Silence {
-                since: Instant::now(),
+                last_answer: Some(Instant::now()),
                 timeouts: 0,
             },
         );
@@ -330,14 +324,13 @@ impl Transport for NetTransport {
                 return failed_fast(took);
             }
             let start = Instant::now();
-            if judged {
-                record_question(&me.health, key, start);
-            }
-            // The question counts as timed out at its first attempt that times out.
-            let counted = std::sync::atomic::AtomicBool::new(!judged);
-            let timed_out = || {
-                if !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    record_timeout(&me.health, &me.died, key, start.elapsed(), me.opts.timeout);
+            // The question counts as timed out at its first attempt that times out; every
+            // attempt that times out is judged (sent after the server's last answer?).
+            let counted = std::sync::atomic::AtomicBool::new(false);
+            let timed_out = |sent: Instant| {
+                if judged {
+                    let first = !counted.swap(true, std::sync::atomic::Ordering::Relaxed);
+                    record_timeout(&me.health, &me.died, key, sent, first);
                 }
             };
             let asked = exchange(
@@ -391,7 +384,8 @@ impl Transport for NetTransport {
     }
 }
 
-/// One question, every attempt; `timed_out` is told of each attempt that timed out.
+/// One question, every attempt; `timed_out` is told of each attempt that timed out (with
+/// when it was sent).
 async fn exchange(
     server: SocketAddr,
     q: &Question,
@@ -399,7 +393,7 @@ async fn exchange(
     opts: &NetOptions,
     sockets: &UdpPool,
     pace: &Ticket,
-    timed_out: &(dyn Fn() + Sync),
+    timed_out: &(dyn Fn(Instant) + Sync),
 ) -> Outcome {
     let id: u16 = rand::random();
     let sent = if flags.mixed_case {
@@ -413,11 +407,12 @@ async fn exchange(
     };
     let ours = |msg: &Message| matches(msg, id, &qname, q);
     if flags.tcp {
+        let asked_at = Instant::now();
         return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours)).await {
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
             Ok(Err(e)) => Outcome::Network(e),
             Err(_) => {
-                timed_out();
+                timed_out(asked_at);
                 pace.signal(Signal::Lost);
                 Outcome::Timeout
             }
@@ -429,6 +424,7 @@ async fn exchange(
             // A retry waits for its turn under the server's rate, which the loss may have set.
             pace.turn().await;
         }
+        let asked_at = Instant::now();
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
@@ -458,7 +454,7 @@ async fn exchange(
             }
             Ok(Err(e)) => return Outcome::Network(e),
             Err(_) => {
-                timed_out();
+                timed_out(asked_at);
                 pace.signal(Signal::Lost);
                 last = Outcome::Timeout;
             }
