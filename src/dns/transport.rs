@@ -205,8 +205,8 @@ fn record_timeout(
     }
 }
 
-/// An answer (any reply, or a truncated one): the server is silent from now on, with no
-/// timeouts counted.
+/// An answer (any reply, or a truncated one) resets the server's silence: its last answer
+/// is now, with no timeouts counted since.
 fn record_answer(health: &std::sync::Mutex<Health>, server: HealthKey, outcome: &Outcome) {
     if outcome.responded() || matches!(outcome, Outcome::Truncated) {
         let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
