@@ -37,10 +37,15 @@ pub trait Transport: Send + Sync + 'static {
     }
 }
 
-/// Questions in a row that timed out, with no answer in between, after which a server (an
-/// authoritative server or a resolver) counts as dead for the rest of the run. A question
-/// counts once, as soon as one attempt timed out: whether it is still in flight (waiting
-/// for its next attempt) or ended.
+/// Questions that timed out since a server's last answer after which it counts as dead for
+/// the rest of the run (an authoritative server or a resolver), provided it also gave no
+/// answer for at least one full attempt timeout while questions were outstanding (since
+/// its last answer, or since the first question if it never answered). A question counts
+/// once, as soon as one attempt timed out: whether it is still in flight (waiting for its
+/// next attempt) or ended. Both conditions are needed: a frozen server meets them after
+/// one attempt timeout, while a lossy server that drops many queries but still answers
+/// others (a count of timeouts in a row is reached at once under concurrency) never goes
+/// a full timeout without an answer, and so is never found dead. Any answer resets both.
 pub const DEAD_AFTER_TIMEOUTS: u32 = 3;
 
 /// A server, and whether the questions are asked without EDNS: a server that drops EDNS
@@ -51,10 +56,19 @@ type HealthKey = (SocketAddr, bool);
 /// What this run learnt about the servers: which stopped answering.
 #[derive(Debug, Default)]
 struct Health {
-    /// Questions timed out since the last answer, per server and kind.
-    timeouts: std::collections::HashMap<HealthKey, u32>,
+    /// Per server and kind: its last answer, and how many questions timed out since.
+    silence: std::collections::HashMap<HealthKey, Silence>,
     /// Servers that stopped answering, with how long their last timeout took.
     dead: std::collections::HashMap<HealthKey, Duration>,
+}
+
+/// A server's silence since its last answer.
+#[derive(Clone, Copy, Debug, Default)]
+struct Silence {
+    /// When it last answered (`None`: never, in this run).
+    last_answer: Option<Instant>,
+    /// Questions that timed out since (each counted at its first attempt that timed out).
+    timeouts: u32,
 }
 
 /// Settings of the network transport.
@@ -87,14 +101,19 @@ impl Default for NetOptions {
 
 /// UDP first, TCP when the answer is truncated. EDNS0 with a 1232-octet buffer.
 ///
-/// The dead-server rule, for authoritative servers and resolvers alike: a server on which
-/// [`DEAD_AFTER_TIMEOUTS`] questions in a row timed out (each counted at its first attempt
-/// that timed out, in flight or ended) is remembered as dead for the run: the questions
-/// still waiting on it end at once, and later questions to it end at once, as
+/// The dead-server rule, for authoritative servers and resolvers alike: a server is
+/// remembered as dead for the run once (1) it gave no answer for at least one full
+/// attempt timeout while questions were outstanding: an attempt sent at or after its last
+/// answer (any attempt, if it never answered) timed out, so the time since its last
+/// answer, or since its first question, is at least the per-attempt timeout; and (2) at
+/// least [`DEAD_AFTER_TIMEOUTS`] questions timed out since its last answer (each counted
+/// at its first attempt that timed out, in flight or ended). The questions
+/// still waiting on it then end at once, and later questions to it end at once, as
 /// [`Outcome::Timeout`] (with the time the timeout that found it dead took). A server that
 /// dies at any moment of a 1,000-name run so costs about one timeout (one attempt's), not
-/// one per name or per wave of names. Any answer from it resets the count;
-/// [`Transport::begin_run`] forgets all of it.
+/// one per name or per wave of names; a lossy server that still answers some of its
+/// queries is never found dead (its lost queries time out one by one, and are retried).
+/// Any answer from it resets both conditions; [`Transport::begin_run`] forgets all of it.
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
@@ -159,28 +178,45 @@ fn dead(health: &std::sync::Mutex<Health>, server: HealthKey) -> Option<Duration
         .copied()
 }
 
-/// Counts a question that timed out (and maybe declares the server dead, telling `died`).
+/// An attempt sent at `sent` timed out: counts its question (if `first`: its first attempt
+/// that timed out), and declares the server dead (telling `died`) when the attempt was sent
+/// at or after the server's last answer (the server then gave no answer for a full attempt
+/// timeout while that attempt was outstanding) and enough questions timed out since.
+/// Judging the silence by the attempt's whole wait, not by the clock at the timeout, keeps
+/// a burst of questions, half of them lost, from looking silent for a timeout minus the
+/// moment it took the other half to be answered (see [`NetTransport`]).
 fn record_timeout(
     health: &std::sync::Mutex<Health>,
     died: &tokio::sync::Notify,
     server: HealthKey,
-    took: Duration,
+    sent: Instant,
+    first: bool,
 ) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
-    let n = h.timeouts.entry(server).or_insert(0);
-    *n += 1;
-    if *n >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
-        h.dead.insert(server, took);
+    let s = h.silence.entry(server).or_default();
+    if first {
+        s.timeouts += 1;
+    }
+    let silent = s.last_answer.is_none_or(|a| sent >= a);
+    if silent && s.timeouts >= DEAD_AFTER_TIMEOUTS && !h.dead.contains_key(&server) {
+        h.dead.insert(server, sent.elapsed());
         drop(h);
         died.notify_waiters();
     }
 }
 
-/// Clears the count of timeouts on an answer.
+/// An answer (any reply, or a truncated one) resets the server's silence: its last answer
+/// is now, with no timeouts counted since.
 fn record_answer(health: &std::sync::Mutex<Health>, server: HealthKey, outcome: &Outcome) {
-    if outcome.responded() {
+    if outcome.responded() || matches!(outcome, Outcome::Truncated) {
         let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
-        h.timeouts.remove(&server);
+        h.silence.insert(
+            server,
+            Silence {
+                last_answer: Some(Instant::now()),
+                timeouts: 0,
+            },
+        );
     }
 }
 
@@ -288,11 +324,13 @@ impl Transport for NetTransport {
                 return failed_fast(took);
             }
             let start = Instant::now();
-            // The question counts as timed out at its first attempt that times out.
-            let counted = std::sync::atomic::AtomicBool::new(!judged);
-            let timed_out = || {
-                if !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    record_timeout(&me.health, &me.died, key, start.elapsed());
+            // The question counts as timed out at its first attempt that times out; every
+            // attempt that times out is judged (sent after the server's last answer?).
+            let counted = std::sync::atomic::AtomicBool::new(false);
+            let timed_out = |sent: Instant| {
+                if judged {
+                    let first = !counted.swap(true, std::sync::atomic::Ordering::Relaxed);
+                    record_timeout(&me.health, &me.died, key, sent, first);
                 }
             };
             let asked = exchange(
@@ -346,7 +384,8 @@ impl Transport for NetTransport {
     }
 }
 
-/// One question, every attempt; `timed_out` is told of each attempt that timed out.
+/// One question, every attempt; `timed_out` is told of each attempt that timed out (with
+/// when it was sent).
 async fn exchange(
     server: SocketAddr,
     q: &Question,
@@ -354,7 +393,7 @@ async fn exchange(
     opts: &NetOptions,
     sockets: &UdpPool,
     pace: &Ticket,
-    timed_out: &(dyn Fn() + Sync),
+    timed_out: &(dyn Fn(Instant) + Sync),
 ) -> Outcome {
     let id: u16 = rand::random();
     let sent = if flags.mixed_case {
@@ -368,11 +407,12 @@ async fn exchange(
     };
     let ours = |msg: &Message| matches(msg, id, &qname, q);
     if flags.tcp {
+        let asked_at = Instant::now();
         return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours)).await {
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
             Ok(Err(e)) => Outcome::Network(e),
             Err(_) => {
-                timed_out();
+                timed_out(asked_at);
                 pace.signal(Signal::Lost);
                 Outcome::Timeout
             }
@@ -384,6 +424,7 @@ async fn exchange(
             // A retry waits for its turn under the server's rate, which the loss may have set.
             pace.turn().await;
         }
+        let asked_at = Instant::now();
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {
@@ -413,7 +454,7 @@ async fn exchange(
             }
             Ok(Err(e)) => return Outcome::Network(e),
             Err(_) => {
-                timed_out();
+                timed_out(asked_at);
                 pace.signal(Signal::Lost);
                 last = Outcome::Timeout;
             }
@@ -771,6 +812,96 @@ mod tests {
         assert_eq!(ex.outcome, Outcome::Timeout);
         assert!(!t.is_dead(addr), "one question is not a dead server");
         drop(silent);
+    }
+
+    /// A lossy server that still answers is never found dead: one that drops every other
+    /// query (by arrival) loses many questions' first attempts at once when 24 are asked
+    /// together, 3 timeouts in a row and more, but it answers others meanwhile. No question
+    /// fails fast (a timeout waited out both attempts), the server is not dead, and every
+    /// question the server answered got its answer. Before, the first attempts' timeouts
+    /// found it dead and the retries ended at once (some after the server had answered).
+    #[tokio::test]
+    async fn a_server_that_drops_every_other_query_is_not_dead() {
+        use std::collections::HashSet;
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let answered = Arc::new(Mutex::new(HashSet::<String>::new()));
+        let dropped = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let (seen, lost) = (answered.clone(), dropped.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            for n in 0u64.. {
+                let (len, peer) = server.recv_from(&mut buf).await.unwrap();
+                if n % 2 == 1 {
+                    lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                let q = Message::from_vec(&buf[..len]).unwrap();
+                let name = q.queries[0].name().to_ascii().to_ascii_lowercase();
+                seen.lock()
+                    .unwrap()
+                    .insert(name.trim_end_matches('.').to_string());
+                let a = txt_answer(&buf[..len], "x", None);
+                server.send_to(&a, peer).await.unwrap();
+            }
+        });
+        let timeout = Duration::from_millis(300);
+        let t = NetTransport::new(NetOptions {
+            timeout,
+            attempts: 2,
+            max_inflight: 64,
+            max_qps_per_server: 0,
+        });
+        let wave = |w: usize, flags: QueryFlags| {
+            let t = t.clone();
+            let asks = (0..24).map(move |i| {
+                let name = format!("w{w}-n{i}.example.com");
+                let t = t.clone();
+                async move {
+                    let q = Question::new(Name::from_ascii(&name), RecordType::TXT);
+                    let start = Instant::now();
+                    let ex = t.ask(addr, &q, flags).await;
+                    (name, ex.outcome, start.elapsed())
+                }
+            });
+            futures::future::join_all(asks)
+        };
+        let run = async {
+            let mut done = wave(0, QueryFlags::authoritative()).await;
+            // Later questions, to resolvers as well (the same rule): none fails fast either.
+            done.extend(wave(1, QueryFlags::recursive()).await);
+            done
+        };
+        let done = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .expect("bounded");
+        let answered = answered.lock().unwrap().clone();
+        let mut answers = 0;
+        for (name, outcome, took) in &done {
+            match outcome {
+                Outcome::Answer(_) => answers += 1,
+                Outcome::Timeout => {
+                    assert!(
+                        *took >= 2 * timeout - Duration::from_millis(10),
+                        "{name} failed fast after {took:?}"
+                    );
+                    assert!(!answered.contains(name), "{name}: answered, yet a timeout");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(!t.is_dead(addr), "a server that answers half is not dead");
+        assert_eq!(
+            answers,
+            answered.len(),
+            "every answered question is answered"
+        );
+        assert!(
+            dropped.load(std::sync::atomic::Ordering::Relaxed) >= DEAD_AFTER_TIMEOUTS,
+            "the server dropped queries"
+        );
+        // Both attempts are lost for some questions at most: most are answered.
+        assert!(answers >= done.len() / 2, "{answers} of {}", done.len());
     }
 
     #[test]
