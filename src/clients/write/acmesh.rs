@@ -23,6 +23,20 @@ pub const VAR_ALIASES: &str = "ACME_DELEGATE_ALIASES";
 /// The note for a validation zone that public resolvers may not see.
 const DNSSLEEP_NOTE: &str = "acme.sh checks propagation over public DNS-over-HTTPS resolvers (for up to 20 minutes); for a validation zone that is not public, add `--dnssleep 60` (a fixed wait instead)";
 
+/// `acme.sh --issue --server S --dns HOOK`, and `--dnssleep 60` for a private zone (its
+/// default waits on public DNS-over-HTTPS resolvers).
+fn issue_words(server: String, hook: &str, private_zone: bool) -> Vec<String> {
+    let mut words: Vec<String> = ["acme.sh", "--issue", "--server"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    words.extend([server, "--dns".into(), hook.into()]);
+    if private_zone {
+        words.extend(["--dnssleep".into(), "60".into()]);
+    }
+    words
+}
+
 /// `-d NAME --domain-alias TARGET` for each name, and the three `ACME_DELEGATE_*` lines
 /// that say the same: acme.sh never follows the CNAME, so every name gets its alias.
 fn names_and_aliases<'a>(
@@ -56,18 +70,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             for g in groups(plan) {
                 let a = account(opts, &g.key)?;
                 let env = opts.file(&base, &format!("acmedns-{}.env", g.key));
-                let mut words: Vec<String> = vec![
-                    "acme.sh".into(),
-                    "--issue".into(),
-                    "--server".into(),
-                    server.clone(),
-                    "--dns".into(),
-                    "dns_acmedns".into(),
-                ];
-                if opts.private_zone {
-                    words.push("--dnssleep".into());
-                    words.push("60".into());
-                }
+                let mut words = issue_words(server.clone(), "dns_acmedns", opts.private_zone);
                 // The alias is the account's fulldomain: acme.sh then checks the TXT
                 // there instead of at _acme-challenge.<name>.
                 let fd = a.fulldomain.trim_end_matches('.').to_string();
@@ -110,18 +113,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 vec![secret],
             ));
             let env = opts.file(&base, "nsupdate.env");
-            let mut words: Vec<String> = vec![
-                "acme.sh".into(),
-                "--issue".into(),
-                "--server".into(),
-                server,
-                "--dns".into(),
-                "dns_nsupdate".into(),
-            ];
-            if opts.private_zone {
-                words.push("--dnssleep".into());
-                words.push("60".into());
-            }
+            let mut words = issue_words(server, "dns_nsupdate", opts.private_zone);
             let what = names_and_aliases(
                 plan.names.iter().map(|p| (p.name.as_str(), bare(&p.target))),
                 "dns_nsupdate",
@@ -148,18 +140,7 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
         ZoneSpec::Provider { .. } if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") => {
             let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
             let env = opts.file(&base, "pdns.env");
-            let mut words: Vec<String> = vec![
-                "acme.sh".into(),
-                "--issue".into(),
-                "--server".into(),
-                server,
-                "--dns".into(),
-                "dns_pdns".into(),
-            ];
-            if opts.private_zone {
-                words.push("--dnssleep".into());
-                words.push("60".into());
-            }
+            let mut words = issue_words(server, "dns_pdns", opts.private_zone);
             let what = names_and_aliases(
                 plan.names.iter().map(|p| (p.name.as_str(), bare(&p.target))),
                 "dns_pdns",
