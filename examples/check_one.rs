@@ -8,8 +8,9 @@
 //!
 //! Exit status: the `check` command's (0 works, 1 does not, 3 inconclusive; 2 bad input).
 
-use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
+use acme_delegate::engine::check::{exit_code, CheckOptions};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::parse_input;
 use std::path::PathBuf;

@@ -5,8 +5,9 @@
 
 mod common;
 
-use acme_delegate::engine::check::{CheckOptions, Engine};
+use acme_delegate::engine::check::CheckOptions;
 use acme_delegate::engine::events::{CancellationToken, Event, EventSink};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::Finding;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};

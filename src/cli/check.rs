@@ -3,13 +3,14 @@
 
 use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, Engine};
+use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions};
 use acme_delegate::engine::diagnose::DiagnoseOptions;
 use acme_delegate::engine::endpoint::check_endpoints;
 use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::views::vantages;
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{

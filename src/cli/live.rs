@@ -1,9 +1,10 @@
 //! The live side of the headless faces: signals that cancel a run, the progress bar
 //! that `check` and `diagnose` show on a terminal, and `check --wait` on the live poll.
 
-use acme_delegate::engine::check::{CheckOptions, Engine};
+use acme_delegate::engine::check::CheckOptions;
 use acme_delegate::engine::events::{CancellationToken, CellState, Event, EventSink};
 use acme_delegate::engine::poll::{PollOptions, PollOutcome};
+use acme_delegate::engine::Engine;
 use acme_delegate::model::clock::rfc3339;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::InputName;

@@ -3,8 +3,8 @@
 use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
-use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::setup;
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
@@ -218,13 +218,13 @@ fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAl
 
 /// The name servers of the validation zone (for the NS alternative).
 async fn validation_ns(
-    engine: &Engine<acme_delegate::dns::NetTransport>,
+    engine: &std::sync::Arc<Engine<acme_delegate::dns::NetTransport>>,
     spec: &ZoneSpec,
 ) -> Vec<Name> {
     let ZoneSpec::Rfc2136 { zone, .. } = spec else {
         return vec![];
     };
-    let walk = engine.walker().zone_of(zone.clone()).await;
+    let walk = engine.run().walker().zone_of(zone.clone()).await;
     let mut out: Vec<Name> = Vec::new();
     if walk.zone.apex == *zone {
         for n in walk

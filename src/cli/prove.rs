@@ -2,9 +2,9 @@
 
 use super::args::ProveArgs;
 use super::{kind_label, usage_json};
-use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
 use acme_delegate::engine::setup;
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
 use std::path::PathBuf;

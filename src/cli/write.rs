@@ -1,11 +1,11 @@
 //! The headless faces of `write` (issuing-client configs) and `hook certbot-auth|cleanup`.
 
 use acme_delegate::clients::write::{self, Client, ClientOutput, WriteOptions};
-use acme_delegate::engine::check::Engine;
 use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::plan::Plan;

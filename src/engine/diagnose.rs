@@ -8,7 +8,8 @@ use crate::dns::walk::Zone;
 use crate::dns::{
     Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
 };
-use crate::engine::check::{name_done, run_done, unfinished, CheckOptions, Engine};
+use crate::engine::check::{name_done, run_done, unfinished, CheckOptions};
+use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{Vantage, VantageKind};
 use crate::findings::evidence::End;
@@ -47,7 +48,7 @@ impl Default for DiagnoseOptions {
     }
 }
 
-impl<T: Transport> Engine<T> {
+impl<T: Transport> Run<T> {
     /// The resolver that stands in for the CA: the first configured one, else the system's.
     fn ca_vantage(&self) -> Option<&Vantage> {
         self.vantages()
@@ -448,17 +449,8 @@ impl<T: Transport> Engine<T> {
         })
     }
 
-    /// Gathers the troubleshooter's evidence for one name.
-    pub async fn diagnose_evidence(
-        &self,
-        input: &InputName,
-        opts: &DiagnoseOptions,
-    ) -> DiagnoseEvidence {
-        self.diagnose_evidence_with(input, opts, &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::diagnose_evidence`], telling `events` each answer and hop of the chain.
+    /// Gathers the troubleshooter's evidence for one name, telling `events` each answer
+    /// and hop of the chain.
     pub async fn diagnose_evidence_with(
         &self,
         input: &InputName,
@@ -495,13 +487,8 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    /// Diagnoses every name concurrently; names keep the input order.
-    pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
-        self.diagnose_with(names, opts, &CancellationToken::new(), &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::diagnose`], telling `events` what it learns while it works, until
+    /// Diagnoses every name concurrently in this run (names keep the input order),
+    /// telling `events` what it learns while it works, until
     /// `cancel`. A name's findings are sent when it is done, except the few that compare
     /// names (acme-dns's two values), which are sent at the end.
     pub async fn diagnose_with(
@@ -511,7 +498,6 @@ impl<T: Transport> Engine<T> {
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
-        self.begin_run();
         events.emit(|| Event::RunStarted { names: names.len() });
         let paths = opts.client_configs.clone();
         let clients = Arc::new(
@@ -522,7 +508,7 @@ impl<T: Transport> Engine<T> {
         let done = Arc::new(AtomicUsize::new(0));
         let total = names.len();
         let results = self
-            .per_name_until(names, cancel, |me, n| {
+            .per_name(names, cancel, |me, n| {
                 let opts = opts.clone();
                 let events = events.clone();
                 let clients = clients.clone();

@@ -17,7 +17,8 @@
 
 use crate::dns::Transport;
 use crate::engine::chain::{self, Chain, End};
-use crate::engine::check::{vantage_event, CheckOptions, Engine};
+use crate::engine::check::{vantage_event, CheckOptions};
+use crate::engine::engine::{Engine, Run};
 use crate::engine::events::{CancellationToken, CellState, Event, EventSink, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::evidence::Step;
@@ -120,76 +121,76 @@ impl NameState {
     }
 }
 
-impl<T: Transport> Engine<T> {
-    /// Polls `names` round after round (see the module docs) until every name works from
-    /// every vantage point, `opts.timeout` runs out, or `cancel`.
-    pub async fn poll(
-        self: &Arc<Self>,
-        names: &[InputName],
-        opts: &PollOptions,
-        cancel: &CancellationToken,
-        events: &EventSink,
-    ) -> PollOutcome {
-        events.emit(|| Event::RunStarted { names: names.len() });
-        let deadline = Instant::now() + opts.timeout;
-        let n_vantages = self.vantages().len();
-        let mut states: Vec<NameState> = names
-            .iter()
-            .map(|n| NameState::new(n.clone(), n_vantages))
-            .collect();
-        let mut round = 0;
-        let end = loop {
-            round += 1;
-            let started = Instant::now();
-            self.begin_run();
-            events.emit(|| Event::RoundStarted { round });
-            let work = futures::future::join_all(
-                states
-                    .iter_mut()
-                    .filter(|s| !s.works())
-                    .map(|s| self.poll_name(s, &opts.check, events)),
-            );
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break PollEnd::Cancelled,
-                _ = tokio::time::sleep_until(deadline.into()) => break PollEnd::TimedOut,
-                _ = work => {}
-            }
-            let ok = states.iter().filter(|s| s.works()).count();
-            events.emit(|| Event::RoundDone {
-                round,
-                ok,
-                total: states.len(),
-            });
-            if ok == states.len() {
-                break PollEnd::Works;
-            }
-            if states.iter().all(|s| s.blind) {
-                break PollEnd::Blind;
-            }
-            let next = started + opts.interval;
-            if next >= deadline {
-                break PollEnd::TimedOut;
-            }
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break PollEnd::Cancelled,
-                _ = tokio::time::sleep_until(next.into()) => {}
-            }
-        };
-        let report = final_report(&states, events);
-        events.emit(|| Event::RunDone {
-            total: report.names.len(),
-            ok: states.iter().filter(|s| s.works()).count(),
-            cancelled: end == PollEnd::Cancelled,
-        });
-        PollOutcome {
-            end,
-            rounds: round,
-            report,
+/// Polls `names` round after round (see the module docs), each round a run of its own,
+/// until every name works from every vantage point, `opts.timeout` runs out, or `cancel`.
+pub(crate) async fn poll<T: Transport>(
+    engine: &Arc<Engine<T>>,
+    names: &[InputName],
+    opts: &PollOptions,
+    cancel: &CancellationToken,
+    events: &EventSink,
+) -> PollOutcome {
+    events.emit(|| Event::RunStarted { names: names.len() });
+    let deadline = Instant::now() + opts.timeout;
+    let n_vantages = engine.vantages().len();
+    let mut states: Vec<NameState> = names
+        .iter()
+        .map(|n| NameState::new(n.clone(), n_vantages))
+        .collect();
+    let mut round = 0;
+    let end = loop {
+        round += 1;
+        let started = Instant::now();
+        let run = engine.run();
+        events.emit(|| Event::RoundStarted { round });
+        let work = futures::future::join_all(
+            states
+                .iter_mut()
+                .filter(|s| !s.works())
+                .map(|s| run.poll_name(s, &opts.check, events)),
+        );
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break PollEnd::Cancelled,
+            _ = tokio::time::sleep_until(deadline.into()) => break PollEnd::TimedOut,
+            _ = work => {}
         }
+        let ok = states.iter().filter(|s| s.works()).count();
+        events.emit(|| Event::RoundDone {
+            round,
+            ok,
+            total: states.len(),
+        });
+        if ok == states.len() {
+            break PollEnd::Works;
+        }
+        if states.iter().all(|s| s.blind) {
+            break PollEnd::Blind;
+        }
+        let next = started + opts.interval;
+        if next >= deadline {
+            break PollEnd::TimedOut;
+        }
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break PollEnd::Cancelled,
+            _ = tokio::time::sleep_until(next.into()) => {}
+        }
+    };
+    let report = final_report(&states, events);
+    events.emit(|| Event::RunDone {
+        total: report.names.len(),
+        ok: states.iter().filter(|s| s.works()).count(),
+        cancelled: end == PollEnd::Cancelled,
+    });
+    PollOutcome {
+        end,
+        rounds: round,
+        report,
     }
+}
 
+impl<T: Transport> Run<T> {
     /// One round for one name: the authoritative chain, then (only when it is right) the
     /// resolvers that are due.
     async fn poll_name(&self, st: &mut NameState, opts: &CheckOptions, events: &EventSink) {

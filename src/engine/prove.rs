@@ -6,7 +6,7 @@
 
 use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Transport};
 use crate::engine::chain::End;
-use crate::engine::check::Engine;
+use crate::engine::engine::Run;
 use crate::engine::events::CancellationToken;
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
@@ -194,23 +194,9 @@ type Published = Arc<Mutex<Vec<(InputName, Name, String)>>>;
 /// ran out of time or was stopped).
 type Removal = Option<Result<(), crate::zones::kinds::ZoneError>>;
 
-impl<T: Transport> Engine<T> {
-    /// Proves every (name, target) pair; `cancel` (e.g. Ctrl-C) stops early — the tokens
-    /// published so far are removed either way.
-    pub async fn prove(
-        self: &Arc<Self>,
-        zone: Arc<dyn ValidationZone>,
-        names: &[(InputName, Name)],
-        opts: &ProveOptions,
-        events: Option<UnboundedSender<ProveEvent>>,
-        cancel: &CancellationToken,
-    ) -> ProveReport {
-        let never = CancellationToken::new();
-        self.prove_until(zone, names, opts, events, cancel, &never)
-            .await
-    }
-
-    /// [`Engine::prove`]; `abort` (a second signal) stops the cleanup too: the records
+impl<T: Transport> Run<T> {
+    /// Proves every (name, target) pair in this run; `cancel` (e.g. Ctrl-C) stops early —
+    /// the tokens published so far are removed either way. `abort` (a second signal) stops the cleanup too: the records
     /// left are then in the report (`left_behind`, with the command that removes each).
     pub async fn prove_until(
         self: &Arc<Self>,
@@ -221,7 +207,6 @@ impl<T: Transport> Engine<T> {
         cancel: &CancellationToken,
         abort: &CancellationToken,
     ) -> ProveReport {
-        self.begin_run();
         let published: Published = Arc::new(Mutex::new(Vec::new()));
         let work = async {
             let tasks = names.iter().map(|(n, t)| {

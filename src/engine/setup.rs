@@ -5,7 +5,7 @@
 
 use crate::dns::Name;
 use crate::dns::Transport;
-use crate::engine::check::Engine;
+use crate::engine::engine::Run;
 use crate::findings::{Code, Finding};
 use crate::model::files::write_atomic;
 use crate::model::name::InputName;
@@ -298,7 +298,7 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
     )))
 }
 
-impl<T: Transport> Engine<T> {
+impl<T: Transport> Run<T> {
     /// Computes the plan for `names` in `zone`: audits the zone first (an unusable zone
     /// stops here, nothing registered), then each name's target and the zone its CNAME
     /// goes in. Nothing is saved: see [`save_plan`].

@@ -3,7 +3,8 @@
 
 use crate::dns::world::fixture::{config, world};
 use crate::dns::world::{Fault, World};
-use crate::engine::check::{CheckOptions, Engine};
+use crate::engine::check::CheckOptions;
+use crate::engine::Engine;
 use crate::findings::{Code, Severity};
 use crate::model::name::parse_input;
 use crate::report::NameReport;
@@ -784,4 +785,110 @@ async fn a_doubled_target_is_found_at_a_later_hop_and_behind_a_dead_zone() {
     let own = "_acme-challenge.www IN CNAME h1.example.com.\nh1 IN TXT \"token\"\n";
     let r = check(world(own, TOKEN), "www.example.com").await;
     assert!(!doubled(&r), "{:#?}", r.findings);
+}
+
+/// The world behind a transport that learns per run, as [`crate::dns::NetTransport`]
+/// does: a server that timed out is dead for the rest of the run; each run's handle
+/// ([`crate::dns::Transport::for_run`]) counts its own questions and dead servers.
+struct PerRun {
+    world: std::sync::Arc<World>,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<std::net::SocketAddr>>>,
+    dead: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::net::SocketAddr>>>,
+}
+
+impl PerRun {
+    fn new(world: std::sync::Arc<World>) -> Self {
+        PerRun {
+            world,
+            asked: Default::default(),
+            dead: Default::default(),
+        }
+    }
+
+    fn asked(&self, addr: &str) -> usize {
+        let addr: std::net::SocketAddr = format!("{addr}:53").parse().unwrap();
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| **a == addr)
+            .count()
+    }
+}
+
+impl crate::dns::Transport for PerRun {
+    fn ask(
+        &self,
+        server: std::net::SocketAddr,
+        question: &crate::dns::Question,
+        flags: crate::dns::QueryFlags,
+    ) -> impl std::future::Future<Output = crate::dns::Exchange> + Send {
+        let (world, q) = (self.world.clone(), question.clone());
+        let (asked, dead) = (self.asked.clone(), self.dead.clone());
+        async move {
+            // Let the other run go on between any two questions.
+            tokio::task::yield_now().await;
+            asked.lock().unwrap().push(server);
+            let ex = world.ask(server, &q, flags).await;
+            if matches!(ex.outcome, crate::dns::Outcome::Timeout) {
+                dead.lock().unwrap().insert(server);
+            }
+            ex
+        }
+    }
+
+    fn for_run(this: &std::sync::Arc<Self>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(PerRun::new(this.world.clone()))
+    }
+
+    fn is_dead(&self, server: std::net::SocketAddr) -> bool {
+        self.dead.lock().unwrap().contains(&server)
+    }
+}
+
+/// Two runs on one engine at the same time keep their own memos and dead servers: run A
+/// finds the validation zone's server dead, run B (at once, on other names) never sees
+/// it dead, and neither B nor a third run started later resets A: A still knows the
+/// server dead and re-checks its name from its memo, without a question to the root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_at_once_on_one_engine_do_not_reset_each_other() {
+    use crate::dns::Transport;
+    use crate::engine::events::{CancellationToken, EventSink};
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout));
+    let engine = Engine::with_transport(config(&w), PerRun::new(w.clone()));
+    let dead: std::net::SocketAddr = "127.0.0.30:53".parse().unwrap();
+    let www = vec![parse_input("www.example.com").unwrap()];
+    let others: Vec<_> = (0..20)
+        .map(|i| parse_input(&format!("host{i}.example.com")).unwrap())
+        .collect();
+    let (a, b) = (engine.run(), engine.run());
+    let (none, cancel) = (EventSink::none(), CancellationToken::new());
+    let opts = CheckOptions::default();
+    let (ra, rb) = tokio::join!(
+        a.check_with(&www, &opts, &cancel, &none),
+        b.check_with(&others, &opts, &cancel, &none)
+    );
+    assert!(errors(&ra.names[0]).contains(&Code::ServerTimeout));
+    assert!(rb
+        .names
+        .iter()
+        .all(|n| errors(n) == vec![Code::CnameMissing]));
+    let (ta, tb) = (a.walker().transport(), b.walker().transport());
+    assert!(ta.is_dead(dead), "run A found the server dead");
+    assert!(!tb.is_dead(dead), "run B never sees A's dead server");
+    assert_eq!(tb.asked("127.0.0.30"), 0);
+    let root_a = ta.asked("127.0.0.1");
+    assert!(
+        root_a > 0 && tb.asked("127.0.0.1") > 0,
+        "each run walks on its own"
+    );
+    // A third run starts and checks: A keeps what it learnt.
+    let c = engine.run();
+    let rc = c.check_with(&www, &opts, &cancel, &none).await;
+    assert!(errors(&rc.names[0]).contains(&Code::ServerTimeout));
+    assert_eq!(c.walker().transport().asked("127.0.0.1"), root_a);
+    let again = a.check_one_with(&www[0], &opts, &none).await;
+    assert_eq!(errors(&again), errors(&ra.names[0]));
+    assert!(ta.is_dead(dead), "a new run did not reset A's dead servers");
+    assert_eq!(ta.asked("127.0.0.1"), root_a, "nor A's memo: no new walk");
 }

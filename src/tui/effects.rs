@@ -13,7 +13,7 @@
 
 use crate::clients::write::{self as writers, Client, WriteOptions};
 use crate::dns::{Name, Transport};
-use crate::engine::check::{CheckOptions, Engine};
+use crate::engine::check::CheckOptions;
 use crate::engine::diagnose::DiagnoseOptions;
 use crate::engine::events::{CellState, Event, EventSink};
 use crate::engine::poll::{PollOptions, AUTHORITATIVE};
@@ -21,6 +21,7 @@ use crate::engine::prove::ProveOptions;
 use crate::engine::setup::{self, SetupError};
 use crate::engine::views::VantageKind;
 use crate::engine::write as io;
+use crate::engine::Engine;
 use crate::findings::Code;
 use crate::model::name::{parse_all, parse_target, InputName};
 use crate::model::plan::{Plan, ZoneSpec};
@@ -333,7 +334,7 @@ async fn accounts_exist(storage: Option<PathBuf>, names: &[InputName]) -> Result
 /// The zone step, as `acme-delegate plan` does it: the engine opens the zone, audits it
 /// (the RFC 2136 scope probe, acme-dns health), registers and computes the targets.
 pub async fn setup<T: Transport>(
-    engine: &Engine<T>,
+    engine: &Arc<Engine<T>>,
     req: SetupRequest,
 ) -> Result<Setup, ZoneError> {
     let names =
