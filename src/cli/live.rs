@@ -3,7 +3,7 @@
 
 use acme_delegate::engine::check::CheckOptions;
 use acme_delegate::engine::events::{CancellationToken, CellState, Event, EventSink};
-use acme_delegate::engine::poll::{PollOptions, PollOutcome};
+use acme_delegate::engine::poll::{PollOptions, PollOutcome, PollRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::model::clock::rfc3339;
 use acme_delegate::model::config::Config;
@@ -148,7 +148,11 @@ pub async fn wait(
         } else {
             EventSink::none()
         };
-        let outcome = engine.poll(names, &opts, &cancel, &sink).await;
+        let req = PollRequest {
+            names: names.to_vec(),
+            options: opts,
+        };
+        let outcome = engine.poll(&req, &cancel, &sink).await;
         drop(sink);
         if let Some(f) = face {
             let _ = f.await;

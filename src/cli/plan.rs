@@ -3,7 +3,8 @@
 use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
-use acme_delegate::engine::setup;
+use acme_delegate::engine::events::{CancellationToken, EventSink};
+use acme_delegate::engine::setup::{self, PlanRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
@@ -274,7 +275,14 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Err(e) => return forget_key(usage_json(json, e)),
     };
     let engine = Engine::new(config);
-    let outcome = match engine.make_plan(zone.as_ref(), &names).await {
+    let req = PlanRequest {
+        zone,
+        names: names.clone(),
+    };
+    let outcome = match engine
+        .make_plan(&req, &CancellationToken::new(), &EventSink::none())
+        .await
+    {
         Ok(o) => o,
         Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
         Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),

@@ -2,7 +2,8 @@
 
 use super::args::ProveArgs;
 use super::{kind_label, usage_json};
-use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
+use acme_delegate::engine::events::{Event, EventSink};
+use acme_delegate::engine::prove::{self, ProveOptions, ProveRequest};
 use acme_delegate::engine::setup;
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
@@ -59,7 +60,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     let json = args.json;
     let report = {
         let engine = Engine::new(config);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (sink, mut rx) = EventSink::channel();
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 // JSON goes to stdout; failures, the cleanup and what it left are still
@@ -67,19 +68,19 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 if json
                     && !matches!(
                         ev,
-                        ProveEvent::Failed { .. }
-                            | ProveEvent::Removing { .. }
-                            | ProveEvent::Left { .. }
-                            | ProveEvent::LeftBehind { .. }
+                        Event::Failed { .. }
+                            | Event::Removing { .. }
+                            | Event::Left { .. }
+                            | Event::LeftBehind { .. }
                     )
                 {
                     continue;
                 }
                 match ev {
-                    ProveEvent::Published { name, target } => {
+                    Event::Published { name, target } => {
                         errln!("{name}: test TXT published at {target}")
                     }
-                    ProveEvent::Seen {
+                    Event::Seen {
                         name,
                         vantage,
                         kind,
@@ -90,19 +91,20 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                             kind_label(kind)
                         )
                     }
-                    ProveEvent::Removing { name, target } => {
+                    Event::Removing { name, target } => {
                         errln!("{name}: removing the test TXT at {target} (a second Ctrl-C stops)")
                     }
-                    ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
-                    ProveEvent::LeftBehind {
+                    Event::Removed { name } => errln!("{name}: test TXT removed"),
+                    Event::LeftBehind {
                         name,
                         target,
                         command,
                     } => errln!(
                         "{name}: the test TXT at {target} may be left behind; remove it with:\n  {command}"
                     ),
-                    ProveEvent::Left { name, why } => errln!("{name}: {why}"),
-                    ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
+                    Event::Left { name, why } => errln!("{name}: {why}"),
+                    Event::Failed { name, message } => errln!("{name}: {message}"),
+                    _ => {}
                 }
             }
         });
@@ -110,9 +112,14 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             timeout: Duration::from_secs(args.timeout),
             ..ProveOptions::default()
         };
-        let r = engine
-            .prove_until(zone, &pairs, &opts, Some(tx), &cancel, &abort)
-            .await;
+        let req = ProveRequest {
+            zone,
+            names: pairs,
+            options: opts,
+            abort,
+        };
+        let r = engine.prove(&req, &cancel, &sink).await;
+        drop(sink);
         let _ = printer.await;
         r
     };

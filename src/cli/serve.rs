@@ -16,7 +16,7 @@
 use super::args::ServeArgs;
 use super::{live, usage};
 use acme_delegate::dns::NetTransport;
-use acme_delegate::engine::check::CheckOptions;
+use acme_delegate::engine::check::{CheckOptions, CheckRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::setup;
 use acme_delegate::engine::{Engine, Run};
@@ -372,7 +372,13 @@ impl Exporter {
         let checked = cell.get_or_init(|| async {
             ran.store(true, Ordering::Relaxed);
             let run = lock(&self.run).clone();
-            let r = run.check_one_with(n, &self.opts, &EventSink::none()).await;
+            let req = CheckRequest {
+                names: vec![n.clone()],
+                options: self.opts.clone(),
+            };
+            let never = CancellationToken::new();
+            let mut r = run.check(&req, &never, &EventSink::none()).await;
+            let r = r.names.remove(0);
             let until = Instant::now() + reuse_for(&r, self.max_age);
             Checked {
                 report: Arc::new(r),

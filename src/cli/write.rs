@@ -343,7 +343,7 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
             let engine = Engine::new(config);
             let cancel = CancellationToken::new();
             super::live::cancel_on_signals(cancel.clone());
-            hook::auth_until(
+            hook::auth(
                 &engine,
                 zone.as_ref(),
                 &name,

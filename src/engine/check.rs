@@ -75,6 +75,13 @@ pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
     })
 }
 
+/// What to check: the names, and how.
+#[derive(Clone, Debug, Default)]
+pub struct CheckRequest {
+    pub names: Vec<InputName>,
+    pub options: CheckOptions,
+}
+
 /// Options of one check run.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
@@ -95,7 +102,7 @@ impl<T: Transport> Run<T> {
     /// it), as the live poll does: a question before that would make the resolver cache
     /// the negative (or wrong) answer, and the CA's resolver would serve it later. The
     /// resolvers not asked are named with the reason ([`NameEvidence::not_asked`]).
-    pub async fn evidence_with(
+    pub(crate) async fn evidence(
         &self,
         input: &InputName,
         opts: &CheckOptions,
@@ -104,7 +111,7 @@ impl<T: Transport> Run<T> {
         let id = input.identifier.as_str();
         let (dead_tx, dead_rx) = tokio::sync::watch::channel::<Option<Vec<SocketAddr>>>(None);
         let chain = async {
-            let chain = chain::follow_with(self.walker(), &input.challenge, events, id).await;
+            let chain = chain::follow(self.walker(), &input.challenge, events, id).await;
             let _ = dead_tx.send(Some(self.dead_servers(&chain)));
             chain
         };
@@ -503,13 +510,13 @@ impl<T: Transport> Run<T> {
 
     /// Checks one name in this run, telling `events` what it learns (answers, hops,
     /// findings).
-    pub async fn check_one_with(
+    pub(crate) async fn check_one(
         &self,
         input: &InputName,
         opts: &CheckOptions,
         events: &EventSink,
     ) -> NameReport {
-        let ev = self.evidence_with(input, opts, events).await;
+        let ev = self.evidence(input, opts, events).await;
         let findings = rules(&ev);
         events.findings(&input.identifier, &findings);
         report::name_report(&ev, findings)
@@ -518,13 +525,13 @@ impl<T: Transport> Run<T> {
     /// Checks every name concurrently in this run, telling `events` what it learns while
     /// it works, until `cancel` (then the names not done yet say so, as `CHECK_FAILED`);
     /// the report keeps the input order.
-    pub async fn check_with(
+    pub async fn check(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &CheckOptions,
+        req: &CheckRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
+        let (names, opts) = (&req.names, &req.options);
         events.emit(|| Event::RunStarted { names: names.len() });
         let done = Arc::new(AtomicUsize::new(0));
         let total = names.len();
@@ -534,7 +541,7 @@ impl<T: Transport> Run<T> {
                 let events = events.clone();
                 let done = done.clone();
                 async move {
-                    let r = me.check_one_with(&n, &opts, &events).await;
+                    let r = me.check_one(&n, &opts, &events).await;
                     name_done(&events, &done, total, &r.name, r.ok);
                     r
                 }

@@ -28,6 +28,13 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+/// What to diagnose: the names, and how.
+#[derive(Clone, Debug, Default)]
+pub struct DiagnoseRequest {
+    pub names: Vec<InputName>,
+    pub options: DiagnoseOptions,
+}
+
 /// Options of one diagnose run.
 #[derive(Clone, Debug)]
 pub struct DiagnoseOptions {
@@ -451,13 +458,13 @@ impl<T: Transport> Run<T> {
 
     /// Gathers the troubleshooter's evidence for one name, telling `events` each answer
     /// and hop of the chain.
-    pub async fn diagnose_evidence_with(
+    pub(crate) async fn diagnose_evidence(
         &self,
         input: &InputName,
         opts: &DiagnoseOptions,
         events: &EventSink,
     ) -> DiagnoseEvidence {
-        let base = self.evidence_with(input, &opts.check, events).await;
+        let base = self.evidence(input, &opts.check, events).await;
         let (write_zones, first_target_zone) = tokio::join!(
             self.write_zones(&base, &opts.check),
             self.first_target_zone(&base)
@@ -491,13 +498,13 @@ impl<T: Transport> Run<T> {
     /// telling `events` what it learns while it works, until
     /// `cancel`. A name's findings are sent when it is done, except the few that compare
     /// names (acme-dns's two values), which are sent at the end.
-    pub async fn diagnose_with(
+    pub async fn diagnose(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &DiagnoseOptions,
+        req: &DiagnoseRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
+        let (names, opts) = (&req.names, &req.options);
         events.emit(|| Event::RunStarted { names: names.len() });
         let paths = opts.client_configs.clone();
         let clients = Arc::new(
@@ -514,7 +521,7 @@ impl<T: Transport> Run<T> {
                 let clients = clients.clone();
                 let done = done.clone();
                 async move {
-                    let mut ev = me.diagnose_evidence_with(&n, &opts, &events).await;
+                    let mut ev = me.diagnose_evidence(&n, &opts, &events).await;
                     ev.base.system_client = system_client(&clients, &n, false);
                     ev.walk_client = system_client(&clients, &n, true);
                     let own = diagnose_rules(&ev);

@@ -9,23 +9,22 @@
 use crate::dns::memo::Memo;
 use crate::dns::walk::Walker;
 use crate::dns::{Exchange, Name, NetOptions, NetTransport, Transport};
-use crate::engine::check::CheckOptions;
-use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::check::CheckRequest;
+use crate::engine::diagnose::DiagnoseRequest;
+use crate::engine::endpoint::{EndpointReport, EndpointRequest};
 use crate::engine::events::{CancellationToken, EventSink};
-use crate::engine::poll::{PollOptions, PollOutcome};
-use crate::engine::prove::{ProveEvent, ProveOptions, ProveReport};
-use crate::engine::setup::{PlanOutcome, SetupError};
+use crate::engine::poll::{PollOutcome, PollRequest};
+use crate::engine::prove::{ProveReport, ProveRequest};
+use crate::engine::setup::{PlanOutcome, PlanRequest, SetupError};
 use crate::engine::views::{vantages, Vantage};
 use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::model::config::Config;
 use crate::model::name::InputName;
-use crate::report::{NameReport, Report};
-use crate::zones::kinds::ValidationZone;
+use crate::report::Report;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// The engine: configuration, transport and vantage points, shared by every run.
 pub struct Engine<T: Transport> {
@@ -79,99 +78,74 @@ impl<T: Transport> Engine<T> {
         Arc::new(Run::new(self.clone()))
     }
 
-    /// Checks every name concurrently in a run of its own; the report keeps the input
-    /// order.
-    pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
-        self.check_with(names, opts, &CancellationToken::new(), &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::check`], telling `events` what it learns while it works, until `cancel`.
-    pub async fn check_with(
+    /// Checks every name of `req` concurrently in a run of its own, telling `events`
+    /// what it learns while it works, until `cancel` (then the names not done yet say
+    /// so, as `CHECK_FAILED`); the report keeps the input order.
+    pub async fn check(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &CheckOptions,
+        req: &CheckRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
-        self.run().check_with(names, opts, cancel, events).await
+        self.run().check(req, cancel, events).await
     }
 
-    /// Diagnoses every name concurrently in a run of its own; names keep the input order.
-    pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
-        self.diagnose_with(names, opts, &CancellationToken::new(), &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::diagnose`], telling `events` what it learns while it works, until
-    /// `cancel`.
-    pub async fn diagnose_with(
+    /// Diagnoses every name of `req` concurrently in a run of its own (names keep the
+    /// input order), telling `events` what it learns, until `cancel`.
+    pub async fn diagnose(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &DiagnoseOptions,
+        req: &DiagnoseRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
-        self.run().diagnose_with(names, opts, cancel, events).await
+        self.run().diagnose(req, cancel, events).await
     }
 
-    /// Polls `names` round after round (see [`crate::engine::poll`]) until every name
-    /// works from every vantage point, `opts.timeout` runs out, or `cancel`.
+    /// Polls the names of `req` round after round (see [`crate::engine::poll`]), each
+    /// round a run of its own, until every name works from every vantage point, the
+    /// poll's timeout runs out, or `cancel`.
     pub async fn poll(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &PollOptions,
+        req: &PollRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> PollOutcome {
-        crate::engine::poll::poll(self, names, opts, cancel, events).await
+        crate::engine::poll::poll(self, req, cancel, events).await
     }
 
-    /// Proves every (name, target) pair in a run of its own; `cancel` (e.g. Ctrl-C) stops
-    /// early — the tokens published so far are removed either way.
+    /// Proves every (name, target) pair of `req` in a run of its own (see
+    /// [`crate::engine::prove`]); `cancel` (e.g. Ctrl-C) stops early — the tokens
+    /// published so far are removed either way.
     pub async fn prove(
         self: &Arc<Self>,
-        zone: Arc<dyn ValidationZone>,
-        names: &[(InputName, Name)],
-        opts: &ProveOptions,
-        events: Option<UnboundedSender<ProveEvent>>,
+        req: &ProveRequest,
         cancel: &CancellationToken,
+        events: &EventSink,
     ) -> ProveReport {
-        let never = CancellationToken::new();
-        self.prove_until(zone, names, opts, events, cancel, &never)
-            .await
+        self.run().prove(req, cancel, events).await
     }
 
-    /// [`Engine::prove`]; `abort` (a second signal) stops the cleanup too.
-    pub async fn prove_until(
-        self: &Arc<Self>,
-        zone: Arc<dyn ValidationZone>,
-        names: &[(InputName, Name)],
-        opts: &ProveOptions,
-        events: Option<UnboundedSender<ProveEvent>>,
-        cancel: &CancellationToken,
-        abort: &CancellationToken,
-    ) -> ProveReport {
-        self.run()
-            .prove_until(zone, names, opts, events, cancel, abort)
-            .await
-    }
-
-    /// Computes the plan for `names` in `zone` in a run of its own (see
-    /// [`Run::make_plan`]).
+    /// Computes the plan of `req` in a run of its own (see [`Run::make_plan`]), until
+    /// `cancel`.
     pub async fn make_plan(
         self: &Arc<Self>,
-        zone: &dyn ValidationZone,
-        names: &[InputName],
+        req: &PlanRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
     ) -> Result<PlanOutcome, SetupError> {
-        self.run().make_plan(zone, names).await
+        self.run().make_plan(req, cancel, events).await
     }
 
-    /// Checks one name in a run of its own.
-    pub async fn check_one(self: &Arc<Self>, input: &InputName, opts: &CheckOptions) -> NameReport {
-        self.run()
-            .check_one_with(input, opts, &EventSink::none())
-            .await
+    /// Checks the TLS endpoints of `req` (see [`crate::engine::endpoint`]), until
+    /// `cancel`; file their findings into a report with
+    /// [`crate::engine::endpoint::attach_endpoints`].
+    pub async fn check_endpoints(
+        &self,
+        req: &EndpointRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Vec<EndpointReport> {
+        crate::engine::endpoint::check_endpoints(req, cancel, events).await
     }
 }
 

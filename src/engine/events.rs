@@ -1,6 +1,7 @@
 //! What the engine tells a face while it works: each vantage outcome as it arrives, each
 //! hop of the chain, each finding, each name done, the run done, and for the live poll
-//! each round and each (name, vantage) cell that changes.
+//! each round and each (name, vantage) cell that changes, for the proof each test TXT
+//! published, seen and removed. One type for every operation.
 //!
 //! Events go through an [`EventSink`]: an optional, unbounded `tokio::sync::mpsc` sender.
 //! Sending never blocks the engine on a slow face and drops nothing; a sink nobody
@@ -77,6 +78,31 @@ pub enum Event {
     },
     /// A round of the live poll is over: `ok` of `total` names work from every vantage.
     RoundDone { round: u64, ok: usize, total: usize },
+    /// The proof published its test TXT for a name at its target.
+    Published { name: String, target: Name },
+    /// One authoritative server or resolver sees a name's test TXT, `ms` after it was
+    /// published.
+    Seen {
+        name: String,
+        vantage: String,
+        kind: VantageKind,
+        ms: u64,
+    },
+    /// The test TXT at `target` is being removed (the proof's cleanup at the end).
+    Removing { name: String, target: Name },
+    /// The test TXT was removed.
+    Removed { name: String },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
+    Left { name: String, why: String },
+    /// The test TXT may still be published: its removal failed, ran out of time or was
+    /// stopped (a second signal); `command` removes it.
+    LeftBehind {
+        name: String,
+        target: Name,
+        command: String,
+    },
+    /// Publishing or removing a name's test TXT failed.
+    Failed { name: String, message: String },
 }
 
 /// One authoritative server of one hop, as the live poll sees it for one name.

@@ -81,7 +81,7 @@ pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, Ho
 
 /// Publishes `value` at `target` and waits until every authoritative server of the
 /// target's zone serves it. Returns the servers that do.
-pub async fn auth<T: Transport>(
+async fn publish_and_wait<T: Transport>(
     engine: &Arc<Engine<T>>,
     zone: &dyn ValidationZone,
     name: &InputName,
@@ -96,9 +96,11 @@ pub async fn auth<T: Transport>(
     wait_served(engine, target, value, timeout, Duration::from_millis(500)).await
 }
 
-/// [`auth`] until `cancel` (a signal): then the TXT, which may already be out, is removed
-/// again, and the error says whether that worked.
-pub async fn auth_until<T: Transport>(
+/// certbot's auth hook: publishes `value` at `target` and waits until every
+/// authoritative server of the target's zone serves it (returns the servers that do),
+/// until `cancel` (a signal): then the TXT, which may already be out, is removed again,
+/// and the error says whether that worked.
+pub async fn auth<T: Transport>(
     engine: &Arc<Engine<T>>,
     zone: &dyn ValidationZone,
     name: &InputName,
@@ -108,7 +110,7 @@ pub async fn auth_until<T: Transport>(
     cancel: &CancellationToken,
 ) -> Result<Vec<String>, HookError> {
     tokio::select! {
-        r = auth(engine, zone, name, target, value, timeout) => r,
+        r = publish_and_wait(engine, zone, name, target, value, timeout) => r,
         _ = cancel.cancelled() => {
             let removed = cleanup(zone, name, target, value).await.is_ok();
             Err(HookError::Cancelled { target: target.clone(), removed })

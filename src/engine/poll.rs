@@ -32,6 +32,13 @@ use std::time::{Duration, Instant, SystemTime};
 /// The vantage name of the cell that stands for every authoritative server.
 pub const AUTHORITATIVE: &str = "authoritative";
 
+/// What to poll: the names, and how.
+#[derive(Clone, Debug)]
+pub struct PollRequest {
+    pub names: Vec<InputName>,
+    pub options: PollOptions,
+}
+
 /// Options of one poll.
 #[derive(Clone, Debug)]
 pub struct PollOptions {
@@ -125,11 +132,11 @@ impl NameState {
 /// until every name works from every vantage point, `opts.timeout` runs out, or `cancel`.
 pub(crate) async fn poll<T: Transport>(
     engine: &Arc<Engine<T>>,
-    names: &[InputName],
-    opts: &PollOptions,
+    req: &PollRequest,
     cancel: &CancellationToken,
     events: &EventSink,
 ) -> PollOutcome {
+    let (names, opts) = (&req.names, &req.options);
     events.emit(|| Event::RunStarted { names: names.len() });
     let deadline = Instant::now() + opts.timeout;
     let n_vantages = engine.vantages().len();
@@ -195,7 +202,7 @@ impl<T: Transport> Run<T> {
     /// resolvers that are due.
     async fn poll_name(&self, st: &mut NameState, opts: &CheckOptions, events: &EventSink) {
         let id = st.input.identifier.clone();
-        let chain = chain::follow_with(self.walker(), &st.input.challenge, events, &id).await;
+        let chain = chain::follow(self.walker(), &st.input.challenge, events, &id).await;
         let doubled = self.doubled_lookup(&st.input, &chain).await;
         let expect_target = opts
             .expect_target

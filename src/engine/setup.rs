@@ -6,6 +6,7 @@
 use crate::dns::Name;
 use crate::dns::Transport;
 use crate::engine::engine::Run;
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::{Code, Finding};
 use crate::model::files::write_atomic;
 use crate::model::name::InputName;
@@ -43,6 +44,9 @@ pub enum SetupError {
     NoPlanDir,
     #[error("a background task failed: {0}")]
     Task(String),
+    /// The caller's token stopped it before the plan was computed; nothing was saved.
+    #[error("cancelled before the plan was computed")]
+    Cancelled,
 }
 
 impl SetupError {
@@ -50,9 +54,19 @@ impl SetupError {
     pub fn is_usage(&self) -> bool {
         !matches!(
             self,
-            SetupError::Unusable(_) | SetupError::ZoneUnusable(_) | SetupError::Target { .. }
+            SetupError::Unusable(_)
+                | SetupError::ZoneUnusable(_)
+                | SetupError::Target { .. }
+                | SetupError::Cancelled
         )
     }
+}
+
+/// What to plan: the names, in the validation zone opened from the plan's spec.
+#[derive(Clone)]
+pub struct PlanRequest {
+    pub zone: Arc<dyn ValidationZone>,
+    pub names: Vec<InputName>,
 }
 
 /// A computed plan and what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`).
@@ -299,10 +313,29 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
 }
 
 impl<T: Transport> Run<T> {
-    /// Computes the plan for `names` in `zone`: audits the zone first (an unusable zone
-    /// stops here, nothing registered), then each name's target and the zone its CNAME
-    /// goes in. Nothing is saved: see [`save_plan`].
+    /// Computes the plan for the names of `req` in its zone: audits the zone first (an
+    /// unusable zone stops here, nothing registered), then each name's target and the
+    /// zone its CNAME goes in, telling `events` each finding of the audit. Nothing is
+    /// saved: see [`save_plan`]. `cancel` stops it ([`SetupError::Cancelled`]).
     pub async fn make_plan(
+        &self,
+        req: &PlanRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<PlanOutcome, SetupError> {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(SetupError::Cancelled),
+            r = self.plan_for(req.zone.as_ref(), &req.names) => {
+                if let Ok(out) = &r {
+                    events.findings(out.plan.zone.kind(), &out.findings);
+                }
+                r
+            }
+        }
+    }
+
+    async fn plan_for(
         &self,
         zone: &dyn ValidationZone,
         names: &[InputName],

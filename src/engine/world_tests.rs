@@ -4,6 +4,7 @@
 use crate::dns::world::fixture::{config, world};
 use crate::dns::world::{Fault, World};
 use crate::engine::check::CheckOptions;
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::engine::Engine;
 use crate::findings::{Code, Severity};
 use crate::model::name::parse_input;
@@ -12,10 +13,38 @@ use crate::report::NameReport;
 pub(crate) const DELEGATED: &str = "_acme-challenge.www IN CNAME abc.acme.example.net.\n";
 pub(crate) const TOKEN: &str = "abc IN TXT \"token\"\n";
 
+/// One name checked in a run of its own ([`Engine::check`] on one name).
+pub(crate) async fn check_one<T: crate::dns::Transport>(
+    engine: &std::sync::Arc<Engine<T>>,
+    input: &crate::model::name::InputName,
+    opts: &CheckOptions,
+) -> NameReport {
+    let req = crate::engine::check::CheckRequest {
+        names: vec![input.clone()],
+        options: opts.clone(),
+    };
+    let (cancel, none) = (CancellationToken::new(), EventSink::none());
+    engine.check(&req, &cancel, &none).await.names.remove(0)
+}
+
+/// Names diagnosed in a run of their own ([`Engine::diagnose`]).
+pub(crate) async fn diagnose_names<T: crate::dns::Transport>(
+    engine: &std::sync::Arc<Engine<T>>,
+    names: &[crate::model::name::InputName],
+    opts: &crate::engine::diagnose::DiagnoseOptions,
+) -> crate::report::Report {
+    let req = crate::engine::diagnose::DiagnoseRequest {
+        names: names.to_vec(),
+        options: opts.clone(),
+    };
+    let (cancel, none) = (CancellationToken::new(), EventSink::none());
+    engine.diagnose(&req, &cancel, &none).await
+}
+
 pub(crate) async fn check_in(w: World, name: &str, opts: CheckOptions) -> NameReport {
     let cfg = config(&w);
     let engine = Engine::with_transport(cfg, w);
-    engine.check_one(&parse_input(name).unwrap(), &opts).await
+    check_one(&engine, &parse_input(name).unwrap(), &opts).await
 }
 
 pub(crate) async fn check(w: World, name: &str) -> NameReport {
@@ -230,7 +259,7 @@ async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
     let w = std::sync::Arc::new(world("", TOKEN));
     let engine = Engine::with_transport(config(&w), w.clone());
     let input = parse_input("www.example.com").unwrap();
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert_eq!(errors(&r), vec![Code::CnameMissing]);
     assert!(w.asked("127.0.0.54").is_empty() && w.asked("127.0.0.53").is_empty());
     assert!(!w.has_negative("127.0.0.54", name));
@@ -248,12 +277,12 @@ async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
         ask_resolvers: crate::engine::check::AskResolvers::Always,
         ..Default::default()
     };
-    engine.check_one(&input, &always).await;
+    check_one(&engine, &input, &always).await;
     assert!(w.has_negative("127.0.0.54", name), "asked anyway");
     // A right chain: every resolver is asked.
     let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
     let engine = Engine::with_transport(config(&w), w.clone());
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
     assert_eq!(w.asked("127.0.0.54").len(), 1);
 }
@@ -270,7 +299,7 @@ async fn a_negative_cache_at_the_cas_resolver_is_an_error() {
         let mut cfg = config(&w);
         cfg.resolvers[1].ca = ca;
         let engine = Engine::with_transport(cfg, w.clone());
-        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let r = check_one(&engine, &input, &CheckOptions::default()).await;
         let f = finding(&r, Code::NegativeCached);
         let want = if ca {
             Severity::Error
@@ -303,11 +332,11 @@ async fn a_failure_at_the_cas_resolver_is_an_error() {
     );
     drop(w);
     let engine = Engine::with_transport(cfg.clone(), w2.clone());
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert_eq!(errors(&r), vec![Code::ServerServfail], "{:#?}", r.findings);
     cfg.resolvers[0].ca = false;
     let engine = Engine::with_transport(cfg, w2);
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert!(
         r.ok,
         "a bystander's failure stays a warning: {:#?}",
@@ -320,7 +349,10 @@ pub(crate) async fn diagnose(w: World, name: &str) -> NameReport {
     let engine = Engine::with_transport(cfg, w);
     let input = parse_input(name).unwrap();
     let opts = crate::engine::diagnose::DiagnoseOptions::default();
-    engine.diagnose(&[input], &opts).await.names.remove(0)
+    diagnose_names(&engine, &[input], &opts)
+        .await
+        .names
+        .remove(0)
 }
 
 /// DNSSEC_BOGUS names only the zone where the chain of trust breaks: the owner's zone is
@@ -394,7 +426,10 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
         opts.check.expect_target = expect.map(crate::dns::Name::from_ascii);
         let input = parse_input("www.example.com").unwrap();
-        engine.diagnose(&[input], &opts).await.names.remove(0)
+        diagnose_names(&engine, &[input], &opts)
+            .await
+            .names
+            .remove(0)
     };
     let into_validation = "* IN CNAME abc.acme.example.net.\n";
     let r = run(into_validation, Some("abc.acme.example.net.")).await;
@@ -415,8 +450,7 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         "example.com".into(),
         crate::dns::Name::from_ascii("apex.acme.example.net"),
     );
-    let r = engine
-        .diagnose(&[parse_input("www.example.com").unwrap()], &opts)
+    let r = diagnose_names(&engine, &[parse_input("www.example.com").unwrap()], &opts)
         .await
         .names
         .remove(0);
@@ -502,9 +536,7 @@ async fn the_verdict_agrees_with_the_worlds_ca_resolver() {
             expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
             ..Default::default()
         };
-        let r = engine
-            .check_one(&parse_input("www.example.com").unwrap(), &opts)
-            .await;
+        let r = check_one(&engine, &parse_input("www.example.com").unwrap(), &opts).await;
         // The truth: the CA's resolver, asked after the client wrote.
         let q = crate::dns::Question::new(
             crate::dns::Name::from_ascii(challenge),
@@ -634,7 +666,7 @@ async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
         let mut cfg = config(&w);
         cfg.resolvers[0].ca = true;
         let engine = Engine::with_transport(cfg, w);
-        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let r = check_one(&engine, &input, &CheckOptions::default()).await;
         let timeouts: Vec<_> = r
             .findings
             .iter()
@@ -853,20 +885,25 @@ impl crate::dns::Transport for PerRun {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_at_once_on_one_engine_do_not_reset_each_other() {
     use crate::dns::Transport;
-    use crate::engine::events::{CancellationToken, EventSink};
+    use crate::engine::check::CheckRequest;
     let w = std::sync::Arc::new(world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout));
     let engine = Engine::with_transport(config(&w), PerRun::new(w.clone()));
     let dead: std::net::SocketAddr = "127.0.0.30:53".parse().unwrap();
-    let www = vec![parse_input("www.example.com").unwrap()];
-    let others: Vec<_> = (0..20)
-        .map(|i| parse_input(&format!("host{i}.example.com")).unwrap())
-        .collect();
+    let www = CheckRequest {
+        names: vec![parse_input("www.example.com").unwrap()],
+        options: CheckOptions::default(),
+    };
+    let others = CheckRequest {
+        names: (0..20)
+            .map(|i| parse_input(&format!("host{i}.example.com")).unwrap())
+            .collect(),
+        options: CheckOptions::default(),
+    };
     let (a, b) = (engine.run(), engine.run());
     let (none, cancel) = (EventSink::none(), CancellationToken::new());
-    let opts = CheckOptions::default();
     let (ra, rb) = tokio::join!(
-        a.check_with(&www, &opts, &cancel, &none),
-        b.check_with(&others, &opts, &cancel, &none)
+        a.check(&www, &cancel, &none),
+        b.check(&others, &cancel, &none)
     );
     assert!(errors(&ra.names[0]).contains(&Code::ServerTimeout));
     assert!(rb
@@ -884,11 +921,11 @@ async fn two_runs_at_once_on_one_engine_do_not_reset_each_other() {
     );
     // A third run starts and checks: A keeps what it learnt.
     let c = engine.run();
-    let rc = c.check_with(&www, &opts, &cancel, &none).await;
+    let rc = c.check(&www, &cancel, &none).await;
     assert!(errors(&rc.names[0]).contains(&Code::ServerTimeout));
     assert_eq!(c.walker().transport().asked("127.0.0.1"), root_a);
-    let again = a.check_one_with(&www[0], &opts, &none).await;
-    assert_eq!(errors(&again), errors(&ra.names[0]));
+    let again = a.check(&www, &cancel, &none).await;
+    assert_eq!(errors(&again.names[0]), errors(&ra.names[0]));
     assert!(ta.is_dead(dead), "a new run did not reset A's dead servers");
     assert_eq!(ta.asked("127.0.0.1"), root_a, "nor A's memo: no new walk");
 }

@@ -6,7 +6,7 @@
 //! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
 //!   authoritative servers first, the resolvers only once those are right), and the
 //!   findings that follow a changed authoritative cell explain it;
-//! - the troubleshooter: `Engine::diagnose_with`, its `NameDone` events the progress;
+//! - the troubleshooter: `Engine::diagnose`, its `NameDone` events the progress;
 //! - the proof: `Engine::prove`;
 //! - client files: the writers (`clients::write::write`), then the one IO step
 //!   (`engine::write`): `preview` (diff, secrets masked), then `apply`.
@@ -14,11 +14,11 @@
 use crate::clients::write::{self as writers, Client, WriteOptions};
 use crate::dns::{Name, Transport};
 use crate::engine::check::CheckOptions;
-use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
 use crate::engine::events::{CellState, Event, EventSink};
-use crate::engine::poll::{PollOptions, AUTHORITATIVE};
-use crate::engine::prove::ProveOptions;
-use crate::engine::setup::{self, SetupError};
+use crate::engine::poll::{PollOptions, PollRequest, AUTHORITATIVE};
+use crate::engine::prove::{ProveOptions, ProveRequest};
+use crate::engine::setup::{self, PlanRequest, SetupError};
 use crate::engine::views::VantageKind;
 use crate::engine::write as io;
 use crate::engine::Engine;
@@ -351,8 +351,9 @@ pub async fn setup<T: Transport>(
     let zone = setup::open_zone(spec, engine.config.timeout)
         .await
         .map_err(setup_error)?;
+    let req = PlanRequest { zone, names };
     let out = engine
-        .make_plan(zone.as_ref(), &names)
+        .make_plan(&req, &CancellationToken::new(), &EventSink::none())
         .await
         .map_err(setup_error)?;
     let mut notes = Vec::new();
@@ -612,7 +613,11 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }));
         let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
         self.spawn(async move {
-            let out = engine.poll(&inputs, &opts, &cancel, &sink).await;
+            let req = PollRequest {
+                names: inputs,
+                options: opts,
+            };
+            let out = engine.poll(&req, &cancel, &sink).await;
             drop(sink);
             let _ = fwd.await;
             if !cancel.is_cancelled() {
@@ -649,7 +654,11 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }));
         let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
         self.spawn(async move {
-            let report = engine.diagnose_with(&names, &opts, &cancel, &sink).await;
+            let req = DiagnoseRequest {
+                names,
+                options: opts,
+            };
+            let report = engine.diagnose(&req, &cancel, &sink).await;
             drop(sink);
             let _ = fwd.await;
             if cancel.is_cancelled() {
@@ -880,7 +889,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                     .await;
                 return;
             }
-            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+            let (sink, mut erx) = EventSink::channel();
             let fwd_tx = tx.clone();
             let forward = tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
@@ -889,7 +898,14 @@ impl<T: Transport + 'static> EngineRunner<T> {
                         .await;
                 }
             });
-            let report = engine.prove(zone, &pairs, &opts, Some(etx), &cancel).await;
+            let req = ProveRequest {
+                zone,
+                names: pairs,
+                options: opts,
+                abort: CancellationToken::new(),
+            };
+            let report = engine.prove(&req, &cancel, &sink).await;
+            drop(sink);
             let _ = forward.await;
             let _ = tx
                 .send(Action::ProofUpdate(ProofUpdate::Done(report)))
