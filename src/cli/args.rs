@@ -276,7 +276,8 @@ Examples:
 Exit status:
   0  the wizard reached its end
   1  it was left before the end
-  2  bad input or usage (the plan or config file, no terminal)";
+  2  bad input or usage (the plan or config file, no terminal)
+  130  interrupted (SIGTERM, SIGHUP, SIGINT, SIGQUIT; the terminal is given back)";
 
 pub const TROUBLESHOOT_HELP: &str = "\
 Examples:
@@ -286,7 +287,8 @@ Examples:
 Exit status:
   0  no error finding
   1  an error finding, or the run did not finish
-  2  bad input or usage (a name, no names and no plan, the config file)";
+  2  bad input or usage (a name, no names and no plan, the config file)
+  130  interrupted (SIGTERM, SIGHUP, SIGINT, SIGQUIT; the terminal is given back)";
 
 pub const SERVE_HELP: &str = "\
 Examples:
