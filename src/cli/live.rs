@@ -206,7 +206,10 @@ pub fn cell_text(s: &CellState) -> String {
     match s {
         CellState::Waiting => "waiting for the authoritative servers".into(),
         CellState::Ok => "ok".into(),
-        CellState::Wrong { why } => format!("not right yet ({})", why.join("; ")),
+        CellState::Wrong { why } => {
+            let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+            format!("not right yet ({})", why.join("; "))
+        }
         CellState::Negative { until } => format!(
             "serves a cached negative answer until {}; not asked again before then",
             at(until)
@@ -242,7 +245,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(86400);
         assert!(cell_text(&CellState::Negative { until: t }).contains("1970-01-02T00:00:00Z"));
         assert!(cell_text(&CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()]
+            why: vec![acme_delegate::engine::events::Reason::Finding {
+                code: acme_delegate::findings::Code::CnameMissing,
+                evidence: String::new(),
+            }]
         })
         .contains("CNAME_MISSING"));
     }

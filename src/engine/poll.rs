@@ -19,7 +19,7 @@ use crate::dns::Transport;
 use crate::engine::chain::{self, Chain, End};
 use crate::engine::check::{vantage_event, CheckOptions};
 use crate::engine::engine::{Engine, Run};
-use crate::engine::events::{CancellationToken, CellState, Event, EventSink, ServerCell};
+use crate::engine::events::{CancellationToken, CellState, Event, EventSink, Reason, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::evidence::Step;
 use crate::findings::rules::chain::{blinds, outcome_text, rules, NameEvidence};
@@ -288,13 +288,17 @@ fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
             let good =
                 ex.outcome.is_usable() && ex.outcome.reply().is_some_and(|r| r.authoritative);
             if !good {
-                why.push(format!("{ns} ({}) {}", ex.server, ex.outcome.label()));
+                why.push(Reason::Server {
+                    server: ns.clone(),
+                    addr: ex.server,
+                    outcome: ex.outcome.label(),
+                });
             }
         }
     }
     // A server that did not answer explains more than "no CNAME" does.
     if why.len() > 1 {
-        why.retain(|w| w != "no CNAME");
+        why.retain(|w| *w != Reason::NoCname);
     }
     if why.is_empty() {
         CellState::Ok
@@ -306,13 +310,13 @@ fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
 /// The chain as a whole: Ok when it reaches a target and no finding about it is an error;
 /// else why not (the error codes, or `no CNAME`).
 fn whole_chain_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
-    let mut why: Vec<String> = findings
+    let mut why: Vec<Reason> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code.to_string())
+        .map(Reason::of)
         .collect();
     if ev.chain.hops.is_empty() && why.is_empty() {
-        why.push("no CNAME".into());
+        why.push(Reason::NoCname);
     }
     if why.is_empty() {
         CellState::Ok
@@ -347,10 +351,9 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
     }
     if !outcome.reply().is_some_and(|r| r.authoritative) {
         return CellState::Wrong {
-            why: vec![format!(
-                "lame: answers without the AA bit, so it does not serve {}",
-                step.zone.apex
-            )],
+            why: vec![Reason::Lame {
+                zone: step.zone.apex.clone(),
+            }],
         };
     }
     // The chain follows the first authoritative answer of the step.
@@ -360,11 +363,9 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
         .find_map(|(_, e)| chain::fingerprint(&e.outcome, Some(&step.zone.apex)));
     if step.disagree && chain::fingerprint(outcome, Some(&step.zone.apex)) != first {
         return CellState::Wrong {
-            why: vec![format!(
-                "differs: its answer to {} is not the other servers' (a zone copy that is \
-                 out of date?)",
-                step.question
-            )],
+            why: vec![Reason::Differs {
+                question: step.question.clone(),
+            }],
         };
     }
     whole.clone()
@@ -718,7 +719,7 @@ mod tests {
             }
         );
         assert!(
-            matches!(&s[2].1, CellState::Wrong { why } if why[0].starts_with("lame:")),
+            matches!(&s[2].1, CellState::Wrong { why } if why[0].to_string().starts_with("lame:")),
             "{s:?}"
         );
         assert!(!matches!(&s[0].1, CellState::Failed { .. }), "{s:?}");
@@ -738,11 +739,11 @@ mod tests {
         );
         let s = states(&split);
         assert!(
-            matches!(&s[1].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            matches!(&s[1].1, CellState::Wrong { why } if why[0].to_string().starts_with("differs:")),
             "{s:?}"
         );
         assert!(
-            !matches!(&s[0].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            !matches!(&s[0].1, CellState::Wrong { why } if why[0].to_string().starts_with("differs:")),
             "{s:?}"
         );
         // No CNAME yet: every server that answered says why the chain is not right.

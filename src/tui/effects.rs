@@ -15,7 +15,7 @@ use crate::clients::write::{self as writers, Client, WriteOptions};
 use crate::dns::{Name, Transport};
 use crate::engine::check::CheckOptions;
 use crate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
-use crate::engine::events::{CellState, Event, EventSink};
+use crate::engine::events::{CellState, Event, EventSink, Reason};
 use crate::engine::poll::{PollOptions, PollRequest, AUTHORITATIVE};
 use crate::engine::prove::{ProveOptions, ProveRequest};
 use crate::engine::setup::{self, PlanRequest, SetupError};
@@ -56,45 +56,50 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 // ---- the live poll's cells ---------------------------------------------------------------
 
-/// A few words (at most 8 columns) for a reason of a wrong authoritative cell: a finding
-/// code or `ns1.example.com. (192.0.2.1:53) TIMEOUT`.
-fn short_why(why: &str) -> String {
-    if why == "no CNAME" {
-        return why.into();
-    }
-    // "lame: answers without the AA bit ...", "differs: ..." (one server's own fault).
-    if let Some((head, _)) = why.split_once(": ").filter(|(h, _)| !h.contains(' ')) {
-        return head.into();
-    }
-    if why.contains(' ') {
-        return why.rsplit(' ').next().unwrap_or(why).to_string();
-    }
-    for (part, word) in [
-        ("MISSING", "no CNAME"),
-        ("WRONG", "wrong"),
-        ("LOOP", "loop"),
-    ] {
-        if why.contains(part) {
-            return word.into();
+/// A few words (at most 8 columns) for a reason of a wrong authoritative cell: a word
+/// for the finding's code, or what the server answered (`TIMEOUT`).
+fn short_why(why: &Reason) -> String {
+    match why {
+        Reason::NoCname => "no CNAME".into(),
+        // One server's own fault.
+        Reason::Lame { .. } => "lame".into(),
+        Reason::Differs { .. } => "differs".into(),
+        Reason::Server { outcome, .. } => outcome.rsplit(' ').next().unwrap_or(outcome).to_string(),
+        Reason::Finding { code, .. } => {
+            let code = code.as_str();
+            for (part, word) in [
+                ("MISSING", "no CNAME"),
+                ("WRONG", "wrong"),
+                ("LOOP", "loop"),
+            ] {
+                if code.contains(part) {
+                    return word.into();
+                }
+            }
+            code.rsplit('_').next().unwrap_or(code).to_ascii_lowercase()
         }
     }
-    why.rsplit('_').next().unwrap_or(why).to_ascii_lowercase()
 }
 
 /// What to do about a wrong authoritative cell.
-fn way_forward(why: &[String]) -> &'static str {
-    if why.iter().any(|w| w.contains(" (")) {
+fn way_forward(why: &[Reason]) -> &'static str {
+    if why.iter().any(Reason::is_server) {
         "a server of the chain does not answer as it should: start it or fix its address; \
          the poll goes on by itself"
-    } else if why
-        .iter()
-        .any(|w| w == "no CNAME" || w == Code::CnameMissing.as_str())
-    {
+    } else if why.iter().any(Reason::is_no_cname) {
         "publish the CNAME of step 3 in your DNS panel (b goes back to it); the poll sees \
          it by itself"
     } else {
         "Enter explains it and shows the fix; the poll goes on by itself"
     }
+}
+
+/// The reasons in a line, `; ` between them.
+fn joined(why: &[Reason]) -> String {
+    why.iter()
+        .map(Reason::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One poll cell's state, as the grid shows it.
@@ -137,10 +142,8 @@ pub fn cell_update(
         ),
         CellState::Wrong { why } => (
             CellStatus::Bad,
-            why.first()
-                .map(|w| short_why(w))
-                .unwrap_or_else(|| "wrong".into()),
-            format!("not right yet: {}; {}", why.join("; "), way_forward(why)),
+            why.first().map(short_why).unwrap_or_else(|| "wrong".into()),
+            format!("not right yet: {}; {}", joined(why), way_forward(why)),
         ),
         CellState::Negative { until } => (
             CellStatus::Waiting,
@@ -939,7 +942,10 @@ mod tests {
         let c = cell(
             VantageKind::Authoritative,
             CellState::Wrong {
-                why: vec!["CNAME_MISSING".into()],
+                why: vec![Reason::Finding {
+                    code: Code::CnameMissing,
+                    evidence: String::new(),
+                }],
             },
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "no CNAME"));
@@ -952,7 +958,11 @@ mod tests {
         let c = cell(
             VantageKind::Authoritative,
             CellState::Wrong {
-                why: vec!["ns1.acme.lab. (127.0.0.12:53) TIMEOUT".into()],
+                why: vec![Reason::Server {
+                    server: Name::from_ascii("ns1.acme.lab."),
+                    addr: "127.0.0.12:53".parse().unwrap(),
+                    outcome: "TIMEOUT".into(),
+                }],
             },
         );
         assert_eq!(c.short, "TIMEOUT");

@@ -249,7 +249,10 @@ fn poll_on_the_engine_cells() {
         "*.example.test",
         cols[0],
         CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()],
+            why: vec![crate::engine::events::Reason::Finding {
+                code: crate::findings::Code::CnameMissing,
+                evidence: String::new(),
+            }],
         },
     ));
     a.push(Action::Tick(super::at(4)));
