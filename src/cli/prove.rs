@@ -50,13 +50,6 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     if !(1..=3600).contains(&args.timeout) {
         return usage_json(args.json, "--timeout must be 1 to 3600 seconds");
     }
-    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return usage_json(args.json, e),
-    };
-    if let Err(e) = zone.publishable() {
-        return usage_json(args.json, e);
-    }
     let json = args.json;
     let report = {
         let engine = Engine::new(config);
@@ -113,7 +106,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             ..ProveOptions::default()
         };
         let req = ProveRequest {
-            zone,
+            zone: plan.zone.clone(),
             names: pairs,
             options: opts,
             abort,
@@ -121,7 +114,10 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
         let r = engine.prove(&req, &cancel, &sink).await;
         drop(sink);
         let _ = printer.await;
-        r
+        match r {
+            Ok(r) => r,
+            Err(e) => return usage_json(args.json, e),
+        }
     };
     if json {
         super::print_json(&report);

@@ -114,14 +114,15 @@ impl<T: Transport> Engine<T> {
     }
 
     /// Proves every (name, target) pair of `req` in a run of its own (see
-    /// [`crate::engine::prove`]); `cancel` (e.g. Ctrl-C) stops early — the tokens
-    /// published so far are removed either way.
+    /// [`crate::engine::prove`]), through the plan's zone, which it opens first (an
+    /// error when it cannot be opened or cannot publish); `cancel` (e.g. Ctrl-C) stops
+    /// early — the tokens published so far are removed either way.
     pub async fn prove(
         self: &Arc<Self>,
         req: &ProveRequest,
         cancel: &CancellationToken,
         events: &EventSink,
-    ) -> ProveReport {
+    ) -> Result<ProveReport, SetupError> {
         self.run().prove(req, cancel, events).await
     }
 

@@ -8,11 +8,13 @@ use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Tran
 use crate::engine::chain::End;
 use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, Event, EventSink};
+use crate::engine::setup::{open_zone, SetupError};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::Code;
 use crate::findings::{Finding, Observation};
 use crate::model::name::InputName;
+use crate::model::plan::ZoneSpec;
 use crate::zones::kinds::ValidationZone;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -44,7 +46,8 @@ impl Default for ProveOptions {
 /// What to prove: each name with its target, through the plan's validation zone.
 #[derive(Clone)]
 pub struct ProveRequest {
-    pub zone: Arc<dyn ValidationZone>,
+    /// The plan's validation zone: the engine opens it (key files, account stores).
+    pub zone: ZoneSpec,
     pub names: Vec<(InputName, Name)>,
     pub options: ProveOptions,
     /// A second signal: stops the cleanup too (never, unless cancelled).
@@ -170,13 +173,28 @@ impl<T: Transport> Run<T> {
     /// tokens published so far are removed either way. `req.abort` (a second signal)
     /// stops the cleanup too: the records left are then in the report (`left_behind`,
     /// with the command that removes each).
+    ///
+    /// The zone is opened first: a zone that cannot be opened, or cannot publish, is an
+    /// error and nothing is published.
     pub async fn prove(
         self: &Arc<Self>,
         req: &ProveRequest,
         cancel: &CancellationToken,
         events: &EventSink,
+    ) -> Result<ProveReport, SetupError> {
+        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        zone.publishable().map_err(SetupError::Zone)?;
+        Ok(self.prove_in(zone, req, cancel, events).await)
+    }
+
+    async fn prove_in(
+        self: &Arc<Self>,
+        zone: Arc<dyn ValidationZone>,
+        req: &ProveRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
     ) -> ProveReport {
-        let (zone, names, opts, abort) = (&req.zone, &req.names, &req.options, &req.abort);
+        let (zone, names, opts, abort) = (&zone, &req.names, &req.options, &req.abort);
         let published: Published = Arc::new(Mutex::new(Vec::new()));
         let work = async {
             let tasks = names.iter().map(|(n, t)| {

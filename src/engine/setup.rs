@@ -69,11 +69,52 @@ pub struct PlanRequest {
     pub names: Vec<InputName>,
 }
 
-/// A computed plan and what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`).
+/// A computed plan, what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`), and the
+/// validation zone's name servers (RFC 2136: for the NS-delegation alternative, see
+/// [`ns_alternative`]).
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Plan,
     pub findings: Vec<Finding>,
+    pub validation_ns: Vec<Name>,
+}
+
+impl PlanOutcome {
+    /// The other way to delegate `challenge` (RFC 2136 only): NS records instead of the
+    /// CNAME.
+    pub fn ns_alternative(&self, challenge: &Name) -> Option<NsAlternative> {
+        ns_alternative(&self.plan.zone, &self.validation_ns, challenge)
+    }
+}
+
+/// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NsAlternative {
+    pub kind: &'static str,
+    /// The zone to create on the validation server.
+    pub zone: Name,
+    /// The NS records to publish in the production zone instead of the CNAME.
+    pub records: Vec<String>,
+    pub note: String,
+}
+
+/// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
+/// the validation zone's name servers, and what else that takes.
+pub fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+    let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
+        return None;
+    };
+    Some(NsAlternative {
+        kind: "ns-delegation",
+        zone: challenge.clone(),
+        records: ns
+            .iter()
+            .map(|n| format!("{challenge} 300 IN NS {n}"))
+            .collect(),
+        note: format!(
+            "instead of the CNAME: publish these NS records, create the zone {challenge} on {server} (the server of {zone}) with TXT-only updates for the key, and let the client write the TXT at {challenge} itself; lego and certbot-dns-rfc2136 find that zone by their SOA lookup, cert-manager needs the fix of its issue #3055"
+        ),
+    })
 }
 
 /// Runs blocking file work off the async workers.
@@ -370,7 +411,38 @@ impl<T: Transport> Run<T> {
             zone: zone.spec().clone(),
             names: planned,
         };
-        Ok(PlanOutcome { plan, findings })
+        let validation_ns = self.validation_ns(&plan.zone).await;
+        Ok(PlanOutcome {
+            plan,
+            findings,
+            validation_ns,
+        })
+    }
+
+    /// The name servers of the validation zone (for the NS alternative).
+    async fn validation_ns(&self, spec: &ZoneSpec) -> Vec<Name> {
+        let ZoneSpec::Rfc2136 { zone, .. } = spec else {
+            return vec![];
+        };
+        let walk = self.walker().zone_of(zone.clone()).await;
+        let mut out: Vec<Name> = Vec::new();
+        if walk.zone.apex == *zone {
+            for n in walk
+                .zone
+                .servers
+                .iter()
+                .map(|s| &s.name)
+                .chain(&walk.zone.unresolved)
+            {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push(zone.prepend("ns1"));
+        }
+        out
     }
 
     /// One name: its target, and the zone that holds its `_acme-challenge` name.

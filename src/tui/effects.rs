@@ -425,14 +425,21 @@ pub fn plan_files(
     clients: &[Client],
     now: time::OffsetDateTime,
 ) -> Result<(FilePlan, Vec<writers::PlannedFile>), String> {
-    let mut opts = opts;
-    opts.secrets = io::load_secrets(plan).map_err(|e| e.to_string())?;
-    let mut files = Vec::new();
-    let mut owners = Vec::new();
+    let req = io::FilesRequest {
+        plan,
+        options: opts,
+        clients: clients.to_vec(),
+        preview: Some(now),
+    };
+    let io::ClientFiles {
+        outputs,
+        files,
+        preview,
+    } = io::client_files(req).map_err(|e| e.to_string())?;
+    let mut owners: Vec<Client> = Vec::new();
     let mut next = Vec::new();
     let mut notes = Vec::new();
-    for &c in clients {
-        let out = writers::write(c, plan, &opts).map_err(|e| e.to_string())?;
+    for (c, out) in &outputs {
         next.push(ClientNext {
             client: c.to_string(),
             commands: out.next_commands.clone(),
@@ -444,10 +451,11 @@ pub fn plan_files(
                 .map(|f| format!("{c}: {} {}: {}", f.severity, f.code, f.evidence)),
         );
         notes.extend(out.notes.iter().map(|n| format!("{c}: {n}")));
-        owners.extend(std::iter::repeat_n(c, out.files.len()));
-        files.extend(out.files);
+        owners.extend(std::iter::repeat_n(*c, out.files.len()));
     }
-    let previews = io::preview(&files, now).map_err(|e| e.to_string())?;
+    let previews = preview
+        .unwrap_or_else(|| Ok(vec![]))
+        .map_err(|e| e.to_string())?;
     let shown = previews
         .iter()
         .zip(&owners)
@@ -875,23 +883,6 @@ impl<T: Transport + 'static> EngineRunner<T> {
         let opts = self.prove.clone();
         let cancel = token.clone();
         let h = self.spawn(async move {
-            let zone = match setup::open_zone(plan.zone.clone(), engine.config.timeout).await {
-                Ok(z) => z,
-                Err(e) => {
-                    let _ = tx
-                        .send(Action::ProofUpdate(ProofUpdate::Unavailable(setup_error(
-                            e,
-                        ))))
-                        .await;
-                    return;
-                }
-            };
-            if let Err(e) = zone.publishable() {
-                let _ = tx
-                    .send(Action::ProofUpdate(ProofUpdate::Unavailable(e)))
-                    .await;
-                return;
-            }
             let (sink, mut erx) = EventSink::channel();
             let fwd_tx = tx.clone();
             let forward = tokio::spawn(async move {
@@ -902,7 +893,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 }
             });
             let req = ProveRequest {
-                zone,
+                zone: plan.zone.clone(),
                 names: pairs,
                 options: opts,
                 abort: CancellationToken::new(),
@@ -910,9 +901,11 @@ impl<T: Transport + 'static> EngineRunner<T> {
             let report = engine.prove(&req, &cancel, &sink).await;
             drop(sink);
             let _ = forward.await;
-            let _ = tx
-                .send(Action::ProofUpdate(ProofUpdate::Done(report)))
-                .await;
+            let update = match report {
+                Ok(report) => ProofUpdate::Done(report),
+                Err(e) => ProofUpdate::Unavailable(setup_error(e)),
+            };
+            let _ = tx.send(Action::ProofUpdate(update)).await;
         });
         self.proof = Some((token, h));
         vec![]
