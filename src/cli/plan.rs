@@ -131,7 +131,8 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 &args.provider,
                 "--provider CODE",
                 "provider",
-            )?)?;
+            )?)
+            .map_err(|e| e.to_string())?;
             let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
             let key_file = match (&args.key_file, &args.key) {
                 (Some(f), _) => Some(f.clone()),

@@ -2,6 +2,7 @@ use super::*;
 use crate::clients::write::Client as ClientKind;
 use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::findings::Severity;
+use crate::model::name::NameProblem;
 use crate::tui::clipboard::{CopyReport, Via};
 use crate::tui::screens::poll::ALL_GREEN;
 use crate::tui::state::client::{ClientNext, FileChange, FilePlan, PlannedFile};
@@ -82,7 +83,11 @@ fn names_are_validated_as_typed_with_the_reason() {
     assert_eq!(s.names.parsed.len(), 2);
     assert!(s.names.parsed[0].result.is_ok());
     let err = s.names.parsed[1].result.clone().unwrap_err();
-    assert!(err.contains("'_'"), "{err}");
+    assert!(
+        matches!(&err, NameProblem::BadCharacter { found: '_', .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("'_'"), "{err}");
     assert!(status(&s).contains("1 name is marked ✗"), "{}", status(&s));
     assert!(s.unsaved);
     // Enter does not move on while a name is invalid.
