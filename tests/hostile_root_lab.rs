@@ -154,6 +154,23 @@ fn a_self_referring_root_with_a_right_resolver_view_stays_inconclusive() {
             assert_eq!(codes(&doc, n), vec!["DNS_INTERCEPTED"], "{command}: {r:#}");
         }
     }
+    // --wait: stops after its first round, inconclusive (3), never OK.
+    let args = [
+        "check",
+        "--wait",
+        "20s",
+        "--expect-target",
+        "www-label.acme.lab.",
+        n,
+    ];
+    let (rc, out, err, took) = cmd(&body, &args);
+    assert_eq!(rc, 3, "{out}\n{err}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(!out.contains("OK "), "{out}");
+    assert!(
+        err.contains("stopped after round 1 (inconclusive)"),
+        "{err}"
+    );
     // Resolvers that disagree (lab-unbound2 keeps the NXDOMAIN from before the CNAME was
     // published, lab-unbound sees the CNAME): inconclusive, even when both are wrong.
     let host = common::unique("hrdisagree");

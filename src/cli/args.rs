@@ -163,7 +163,8 @@ Exit status (check, diagnose):
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
      (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
-     check --wait then stops after its first round
+     check --wait then stops after its first round. Then every resolver that
+     answered showing the chain wrong (NXDOMAIN, a wrong target) is exit 1
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const CHECK_HELP: &str = concat!(
@@ -185,7 +186,8 @@ Exit status:
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
      (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
-     --wait then stops after its first round
+     --wait then stops after its first round. Then every resolver that
+     answered showing the chain wrong (NXDOMAIN, a wrong target) is exit 1
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
 );
 

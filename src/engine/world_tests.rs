@@ -986,6 +986,15 @@ async fn without_an_authoritative_view_resolvers_that_agree_the_chain_is_wrong_d
             f.evidence
         );
         assert_eq!(f.observed.len(), 2, "both resolvers are the evidence");
+        let b = finding(&r, blind);
+        assert!(
+            !b.evidence.contains("inconclusive")
+                && b.evidence.contains(
+                    "the resolvers' view decides, and it shows the chain wrong (CNAME_MISSING)"
+                ),
+            "{}",
+            b.evidence
+        );
         let r = check_blind(
             world(DELEGATED, TOKEN),
             fault,

@@ -394,12 +394,20 @@ pub fn blinds(code: Code) -> bool {
 
 /// Every rule `check` applies to one name's evidence, worst first.
 pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
-    if let Some(f) = no_authoritative_view(ev) {
-        // The resolvers' agreeing view may still show the chain wrong: that error first.
-        return resolvers_decide(ev, f.code)
-            .into_iter()
-            .chain([f])
-            .collect();
+    if let Some(mut f) = no_authoritative_view(ev) {
+        // The resolvers' agreeing view may still show the chain wrong: that error first,
+        // and the verdict is no longer inconclusive.
+        let decided = resolvers_decide(ev, f.code);
+        if let Some(d) = &decided {
+            f.evidence = f.evidence.replace(
+                "so the verdict is inconclusive",
+                &format!(
+                    "so the resolvers' view decides, and it shows the chain wrong ({})",
+                    d.code
+                ),
+            );
+        }
+        return decided.into_iter().chain([f]).collect();
     }
     let mut out = Vec::new();
     server_rules(ev, &mut out);
