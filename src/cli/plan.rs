@@ -217,13 +217,9 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(p) => p,
         Err(e) => return forget_key(usage_json(json, e)),
     };
-    let zone = match setup::open_zone(spec.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return forget_key(usage_json(json, e)),
-    };
     let engine = Engine::new(config);
     let req = PlanRequest {
-        zone,
+        zone: spec.clone(),
         names: names.clone(),
     };
     let outcome = match engine

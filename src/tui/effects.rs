@@ -2,7 +2,7 @@
 //! [`Action`]s on the loop's channel (or at once, for the quick ones: copy).
 //!
 //! Everything goes through the engine, nothing is copied here:
-//! - setup: `engine::setup` (`store_key`, `open_zone`, `Engine::make_plan`, `save_plan`);
+//! - setup: `engine::setup` (`store_key`, `Engine::make_plan`, which opens the zone, `save_plan`);
 //! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
 //!   authoritative servers first, the resolvers only once those are right), and the
 //!   findings that follow a changed authoritative cell explain it;
@@ -351,10 +351,7 @@ pub async fn setup<T: Transport>(
     {
         accounts_exist(storage.clone(), &names).await?;
     }
-    let zone = setup::open_zone(spec, engine.config.timeout)
-        .await
-        .map_err(setup_error)?;
-    let req = PlanRequest { zone, names };
+    let req = PlanRequest { zone: spec, names };
     let out = engine
         .make_plan(&req, &CancellationToken::new(), &EventSink::none())
         .await
