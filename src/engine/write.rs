@@ -590,8 +590,12 @@ pub fn load_secrets(
         ZoneSpec::Provider {
             key_file: Some(f), ..
         } => {
-            let key = crate::zones::provider::read_key(f)
-                .map_err(|(what, fix)| crate::clients::write::WriteError::Missing { what, fix })?;
+            let key = crate::zones::provider::read_key(f).map_err(|e| {
+                crate::clients::write::WriteError::Missing {
+                    what: e.to_string(),
+                    fix: e.fix().into(),
+                }
+            })?;
             s.api_key = Some(key);
         }
         _ => {}

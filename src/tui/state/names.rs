@@ -1,6 +1,6 @@
 //! The names step's state: the typed names and each one's verdict.
 
-use crate::model::name::{parse_input, InputName};
+use crate::model::name::{parse_input, InputName, NameProblem};
 use crate::model::plan::Plan;
 use crate::tui::widgets::text_field::TextField;
 
@@ -8,7 +8,7 @@ use crate::tui::widgets::text_field::TextField;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
     pub token: String,
-    pub result: Result<InputName, String>,
+    pub result: Result<InputName, NameProblem>,
     /// The same identifier came earlier: kept once.
     pub repeated: bool,
 }

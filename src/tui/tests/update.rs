@@ -2,6 +2,7 @@ use super::*;
 use crate::clients::write::Client as ClientKind;
 use crate::engine::prove::{ProveEvent, ProveReport};
 use crate::findings::Severity;
+use crate::model::name::NameProblem;
 use crate::tui::clipboard::{CopyReport, Via};
 use crate::tui::screens::poll::ALL_GREEN;
 use crate::tui::state::client::{ClientNext, FileChange, FilePlan, PlannedFile};
@@ -82,7 +83,11 @@ fn names_are_validated_as_typed_with_the_reason() {
     assert_eq!(s.names.parsed.len(), 2);
     assert!(s.names.parsed[0].result.is_ok());
     let err = s.names.parsed[1].result.clone().unwrap_err();
-    assert!(err.contains("'_'"), "{err}");
+    assert!(
+        matches!(&err, NameProblem::BadCharacter { found: '_', .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("'_'"), "{err}");
     assert!(status(&s).contains("1 name is marked ✗"), "{}", status(&s));
     assert!(s.unsaved);
     // Enter does not move on while a name is invalid.
@@ -185,11 +190,17 @@ fn help_opens_with_question_mark_or_f1_and_any_key_closes_it() {
 #[test]
 fn signals_and_engine_failures_leave_cleanly() {
     let (s, fx) = run(at_poll(), [Action::Terminate]);
-    assert!(s.quitting);
+    assert!(s.quitting && s.interrupted);
     assert_eq!(fx, vec![Effect::CancelPoll, Effect::Quit]);
+    // A signal exits 130, as documented, from the wizard and the troubleshooter.
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 130);
+    let (t, _) = st().troubleshooter(vec!["www.example.test".into()]);
+    let (t, _) = run(t, [Action::Terminate]);
+    assert_eq!(crate::tui::troubleshooter_outcome(t).exit_code, 130);
     let (s, fx) = run(st(), [Action::EngineFailed("boom".into())]);
-    assert!(s.quitting && status(&s).contains("boom"));
+    assert!(s.quitting && !s.interrupted && status(&s).contains("boom"));
     assert_eq!(fx, vec![Effect::Quit]);
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 1);
 }
 
 #[test]
