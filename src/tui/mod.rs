@@ -19,8 +19,8 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use crate::engine::check::Engine;
 use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::Engine;
 use crate::model::config::Config;
 use crate::model::plan::Plan;
 use effects::{EngineRunner, Runner};

@@ -14,8 +14,9 @@ pub mod troubleshoot;
 pub mod zone;
 
 use crate::clients::write::Client;
+use crate::engine::events::Event;
 use crate::engine::poll::PollEnd;
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::prove::ProveReport;
 use crate::engine::views::VantageKind;
 use crate::findings::Finding;
 use crate::model::plan::Plan;
@@ -104,7 +105,7 @@ pub struct Findings {
 /// The proof's progress.
 #[derive(Clone, Debug)]
 pub enum ProofUpdate {
-    Event(ProveEvent),
+    Event(Event),
     Done(ProveReport),
     /// This kind of zone cannot publish a test TXT itself (provider, hosted).
     Unavailable(ZoneError),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::clients::write::Client as ClientKind;
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::events::Event;
+use crate::engine::prove::ProveReport;
 use crate::findings::Severity;
 use crate::model::name::NameProblem;
 use crate::tui::clipboard::{CopyReport, Via};
@@ -809,11 +810,11 @@ fn proof_runs_shows_progress_and_goes_on() {
     let (s, _) = run(
         s,
         [
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Published {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Published {
                 name: "www.example.test".into(),
                 target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
             })),
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Seen {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Seen {
                 name: "www.example.test".into(),
                 vantage: "cloudflare".into(),
                 kind: VantageKind::Resolver,
