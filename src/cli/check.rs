@@ -162,15 +162,21 @@ pub async fn run_wait(
             outcome.rounds
         );
     }
+    // Blind: inconclusive, unless the resolvers' agreeing view shows an error (exit 1).
+    let blind_code = match exit_code(&outcome.report) {
+        1 => 1,
+        _ => 3,
+    };
     if outcome.end == PollEnd::Blind && !args.json {
         errln!(
-            "acme-delegate: the authoritative servers cannot be read from this network, so waiting cannot tell when the delegation works; stopped after round {} (inconclusive):",
-            outcome.rounds
+            "acme-delegate: the authoritative servers cannot be read from this network, so waiting cannot tell when the delegation works; stopped after round {} ({}):",
+            outcome.rounds,
+            if blind_code == 1 { "the resolvers show it wrong" } else { "inconclusive" }
         );
     }
     match output(outcome.report, &args, "check", &config) {
         Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
-        Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(3),
+        Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(blind_code as u8),
         Ok(_) => ExitCode::from(1),
         Err(code) => code,
     }

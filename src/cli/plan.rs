@@ -136,11 +136,16 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
             let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
             let key_file = match (&args.key_file, &args.key) {
                 (Some(f), _) => Some(f.clone()),
-                (None, Some(k)) => Some(
-                    setup::store_api_key(provider.clone(), domain.clone(), k.clone())
-                        .await
-                        .map_err(|e| e.to_string())?,
-                ),
+                (None, Some(k)) => {
+                    let stored =
+                        setup::store_api_key_new(provider.clone(), domain.clone(), k.clone())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if stored.created {
+                        *created = Some(stored.path.clone());
+                    }
+                    Some(stored.path)
+                }
                 (None, None) => None,
             };
             if args.api.is_some() != key_file.is_some() {

@@ -46,6 +46,9 @@ pub enum Fault {
     /// `resolve-across-zones=yes`: a CNAME into another of its zones is followed, and
     /// the target's records come in the same answer.
     CrossZone,
+    /// Answers every question with a referral to the root, `. NS a.root.evil.`, whose glue
+    /// is this server itself (a hostile root: the walk never gets anywhere).
+    SelfReferral,
 }
 
 /// How a resolver of the world behaves.
@@ -290,7 +293,24 @@ impl World {
         if flags.tcp && has(Fault::NoTcp) {
             return Outcome::Network("connection refused (TCP)".into());
         }
-        let mut reply = if has(Fault::Refused) {
+        let mut reply = if has(Fault::SelfReferral) {
+            let host = Name::from_ascii("a.root.evil.");
+            let mut r = empty(Rcode::NoError);
+            r.authority.push(Record {
+                name: Name::root(),
+                ttl: 3600,
+                data: RData::NS(host.clone()),
+            });
+            r.additional.push(Record {
+                name: host,
+                ttl: 3600,
+                data: match server.ip() {
+                    IpAddr::V4(a) => RData::A(a),
+                    IpAddr::V6(a) => RData::AAAA(a),
+                },
+            });
+            r
+        } else if has(Fault::Refused) {
             empty(Rcode::Refused)
         } else if has(Fault::ServFail) {
             empty(Rcode::ServFail)

@@ -234,7 +234,9 @@ impl<T: Transport> Engine<T> {
         }
         let chain = ev.chain.clone();
         st.auth = Some(ev);
-        if !st.cells[0].is_ok() {
+        // Resolvers are asked once the authoritative view is right (no poisoning), or
+        // when there is none to be had (blind): theirs is then the only view left.
+        if !st.cells[0].is_ok() && !st.blind {
             return;
         }
         let now = Instant::now();

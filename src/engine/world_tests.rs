@@ -785,3 +785,129 @@ async fn a_doubled_target_is_found_at_a_later_hop_and_behind_a_dead_zone() {
     let r = check(world(own, TOKEN), "www.example.com").await;
     assert!(!doubled(&r), "{:#?}", r.findings);
 }
+
+/// `check` behind a root that answers every question with a referral back to itself
+/// (`Fault::SelfReferral`, the lab's tools/hostile-root.py `selfref`), or behind a root
+/// that never answers: the world's resolvers still resolve from the real roots.
+async fn check_blind(w: World, root_fault: Fault, name: &str, opts: CheckOptions) -> NameReport {
+    let mut cfg = config(&w);
+    cfg.roots = vec!["127.0.0.81:53".parse().unwrap()];
+    let engine = Engine::with_transport(cfg, w.fault("127.0.0.81", root_fault));
+    engine.check_one(&parse_input(name).unwrap(), &opts).await
+}
+
+fn expecting(target: &str) -> CheckOptions {
+    CheckOptions {
+        expect_target: Some(crate::dns::Name::from_ascii(target)),
+        ..Default::default()
+    }
+}
+
+/// Issue 18, item 1: without an authoritative view, the resolvers' agreeing answers
+/// decide. Every resolver answers NXDOMAIN: CNAME_MISSING (from the resolvers) beside
+/// DNS_INTERCEPTED / AUTH_UNREACHABLE, an error, not inconclusive. A CNAME to another
+/// target than the expected one: CNAME_WRONG_TARGET.
+#[tokio::test]
+async fn without_an_authoritative_view_resolvers_that_agree_the_chain_is_wrong_decide() {
+    for (fault, blind) in [
+        (Fault::SelfReferral, Code::DnsIntercepted),
+        (Fault::Timeout, Code::AuthUnreachable),
+    ] {
+        let r = check_blind(
+            world("", TOKEN),
+            fault,
+            "www.example.com",
+            Default::default(),
+        )
+        .await;
+        assert_eq!(
+            errors(&r),
+            vec![Code::CnameMissing],
+            "{fault:?}: {:#?}",
+            r.findings
+        );
+        assert!(
+            codes(&r).contains(&(blind, Severity::Info)),
+            "{:#?}",
+            codes(&r)
+        );
+        assert!(!r.ok && !r.inconclusive, "{fault:?}");
+        let f = finding(&r, Code::CnameMissing);
+        assert!(
+            f.evidence
+                .contains("every resolver that answered (lab-unbound")
+                && f.evidence
+                    .contains("the authoritative servers could not be reached"),
+            "{}",
+            f.evidence
+        );
+        assert_eq!(f.observed.len(), 2, "both resolvers are the evidence");
+        let b = finding(&r, blind);
+        assert!(
+            !b.evidence.contains("inconclusive")
+                && b.evidence.contains(
+                    "the resolvers' view decides, and it shows the chain wrong (CNAME_MISSING)"
+                ),
+            "{}",
+            b.evidence
+        );
+        let r = check_blind(
+            world(DELEGATED, TOKEN),
+            fault,
+            "www.example.com",
+            expecting("other.acme.example.net."),
+        )
+        .await;
+        assert_eq!(
+            errors(&r),
+            vec![Code::CnameWrongTarget],
+            "{:#?}",
+            r.findings
+        );
+        assert!(!r.ok && !r.inconclusive);
+    }
+}
+
+/// ... and when the resolvers show the chain right, disagree, or cannot judge it, the
+/// name stays inconclusive (never OK, never an error).
+#[tokio::test]
+async fn without_an_authoritative_view_a_right_or_split_resolver_view_is_inconclusive() {
+    let inconclusive = |r: &NameReport, what: &str| {
+        assert!(errors(r).is_empty(), "{what}: {:#?}", r.findings);
+        assert!(!r.ok && r.inconclusive, "{what}");
+        assert!(
+            codes(r).contains(&(Code::DnsIntercepted, Severity::Info)),
+            "{what}"
+        );
+    };
+    let sr = Fault::SelfReferral;
+    let www = "www.example.com";
+    let r = check_blind(world(DELEGATED, TOKEN), sr, www, Default::default()).await;
+    inconclusive(&r, "a CNAME, no expected target");
+    let right = expecting("abc.acme.example.net.");
+    let r = check_blind(world(DELEGATED, TOKEN), sr, www, right.clone()).await;
+    inconclusive(&r, "the expected target");
+    // Made-up NXDOMAINs (no SOA, as an intercepting network answers; the world's kept
+    // NXDOMAIN has none) are no resolver's view: they cannot show the chain wrong.
+    let w = world("", TOKEN);
+    w.cache_nxdomain("127.0.0.53", "_acme-challenge.www.example.com");
+    w.cache_nxdomain("127.0.0.54", "_acme-challenge.www.example.com");
+    let r = check_blind(w, sr, www, Default::default()).await;
+    inconclusive(&r, "made-up NXDOMAINs");
+    // ... nor make a wrong view of the other resolver a disagreement: left out.
+    let w = world(DELEGATED, TOKEN);
+    w.cache_nxdomain("127.0.0.54", "_acme-challenge.www.example.com");
+    let r = check_blind(w, sr, www, right).await;
+    inconclusive(&r, "a made-up NXDOMAIN beside the right CNAME");
+    // No CNAME, but the name exists (NODATA): it may be a zone of its own, which only the
+    // authoritative servers can tell.
+    let w = world("_acme-challenge.www IN A 127.0.0.1\n", TOKEN);
+    let r = check_blind(w, sr, www, Default::default()).await;
+    inconclusive(&r, "NODATA");
+    // Every resolver fails (dead): nothing to judge.
+    let w = world("", TOKEN)
+        .fault("127.0.0.53", Fault::Timeout)
+        .fault("127.0.0.54", Fault::Timeout);
+    let r = check_blind(w, sr, www, Default::default()).await;
+    assert!(!r.ok && r.inconclusive, "{:#?}", r.findings);
+}

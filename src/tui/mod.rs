@@ -58,10 +58,14 @@ pub struct TroubleshootOptions {
     pub mouse: bool,
 }
 
+/// The exit status after a signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT), as every command's.
+pub const INTERRUPTED: u8 = 130;
+
 /// How a TUI session ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// 0: the wizard reached its end / the troubleshooter found no error; 1 otherwise.
+    /// 0: the wizard reached its end / the troubleshooter found no error; 1 otherwise;
+    /// [`INTERRUPTED`] after a signal.
     pub exit_code: u8,
     /// The last status line, for the shell.
     pub last_status: Option<String>,
@@ -124,7 +128,11 @@ pub fn wizard_outcome(end: &State) -> Outcome {
     let done = end.screen == state::Screen::Wizard(state::Step::Done);
     let set_up = done && state::done::summary(end).set_up();
     Outcome {
-        exit_code: if set_up { 0 } else { 1 },
+        exit_code: if end.interrupted {
+            INTERRUPTED
+        } else {
+            u8::from(!set_up)
+        },
         last_status: end.status.as_ref().map(|s| s.text.clone()),
         summary: state::done::exit_summary(end),
     }
@@ -148,16 +156,26 @@ pub async fn run_troubleshooter(opts: TroubleshootOptions) -> Result<Outcome, Tu
         r.diagnose = diagnose;
     })
     .await?;
+    Ok(troubleshooter_outcome(end))
+}
+
+/// How the troubleshooter ended: 0 without an error finding, 1 with one (or when the run
+/// did not finish), [`INTERRUPTED`] after a signal.
+pub fn troubleshooter_outcome(end: State) -> Outcome {
     let errors = end
         .trouble
         .findings
         .iter()
         .any(|f| f.severity == crate::findings::Severity::Error);
-    Ok(Outcome {
-        exit_code: u8::from(errors || end.trouble.checked_at.is_none()),
+    Outcome {
+        exit_code: if end.interrupted {
+            INTERRUPTED
+        } else {
+            u8::from(errors || end.trouble.checked_at.is_none())
+        },
         last_status: end.status.map(|s| s.text),
         summary: vec![],
-    })
+    }
 }
 
 /// Takes the terminal, runs the loop, gives the terminal back whatever happened.

@@ -305,6 +305,88 @@ fn refused_by_network(
     Some(f)
 }
 
+/// When the authoritative view cannot be had (`DNS_INTERCEPTED`, `AUTH_UNREACHABLE`), the
+/// resolvers' agreeing answers decide: when every resolver that answered gives the same
+/// chain and that chain is wrong, that is the usual error (`CNAME_MISSING` for an NXDOMAIN
+/// at the challenge name, `CNAME_WRONG_TARGET` for a chain that never reaches the expected
+/// target), its evidence saying that it comes from the resolvers. None when no resolver
+/// answered, when they disagree, or when what they show is right or cannot be judged
+/// without the authoritative servers (no CNAME but the name exists: it may be a zone of its
+/// own, `CHALLENGE_ZONE_CUT`): the name stays inconclusive, never OK.
+fn resolvers_decide(ev: &NameEvidence, blind: Code) -> Option<Finding> {
+    let id = ev.input.identifier.as_str();
+    let challenge = &ev.input.challenge;
+    // A negative answer without the SOA every real one carries (RFC 2308) was made up by
+    // the network (see `DNS_INTERCEPTED`): no resolver's view, like a failure.
+    let answered: Vec<&ResolverView> = ev
+        .resolvers
+        .iter()
+        .filter(|rv| match &rv.end {
+            Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. }) => {
+                negative_ttl.is_some()
+            }
+            end => end.is_some(),
+        })
+        .filter(|rv| rv.exchange.outcome.is_usable())
+        .collect();
+    let first = answered.first()?;
+    let targets = |rv: &ResolverView| rv.hops.iter().map(|h| h.target.clone()).collect::<Vec<_>>();
+    let seen = targets(first);
+    let nxdomain_here = |rv: &ResolverView| matches!(&rv.end, Some(End::NxDomain { owner, .. }) if owner == challenge);
+    let agree = answered.iter().all(|rv| {
+        targets(rv) == seen && (!seen.is_empty() || nxdomain_here(rv) == nxdomain_here(first))
+    });
+    if !agree {
+        return None;
+    }
+    let who = answered
+        .iter()
+        .map(|rv| format!("{} ({})", rv.vantage.name, rv.exchange.server))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let failed = ev.resolvers.len() - answered.len();
+    let source = format!(
+        "said by every resolver that answered ({who}{}), because the authoritative servers could not be reached from this network (see {})",
+        if failed > 0 {
+            format!("; {failed} more gave no usable answer, or one made up by the network")
+        } else {
+            String::new()
+        },
+        blind
+    );
+    let f = if seen.is_empty() {
+        if !nxdomain_here(first) {
+            return None;
+        }
+        Finding::new(
+            Code::CnameMissing,
+            id,
+            format!("{challenge} does not exist (NXDOMAIN), so it has no CNAME: {source}"),
+            format!(
+                "publish in the zone holding {challenge}: {}",
+                cname_line(challenge, &target_hint(ev))
+            ),
+        )
+    } else {
+        let expect = ev.expect_target.as_ref()?;
+        if seen.contains(expect) {
+            return None;
+        }
+        Finding::new(
+            Code::CnameWrongTarget,
+            id,
+            format!(
+                "{challenge} points to {}, and the chain never reaches the expected target {expect}: {source}",
+                seen[0]
+            ),
+            format!("replace the record with: {}", cname_line(challenge, expect.as_str())),
+        )
+    };
+    Some(answered.iter().fold(f, |f, rv| {
+        f.observe(observe(&rv.vantage.name, &rv.exchange))
+    }))
+}
+
 /// The codes that leave a name without an authoritative view: inconclusive.
 pub fn blinds(code: Code) -> bool {
     matches!(code, Code::DnsIntercepted | Code::AuthUnreachable)
@@ -312,8 +394,20 @@ pub fn blinds(code: Code) -> bool {
 
 /// Every rule `check` applies to one name's evidence, worst first.
 pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
-    if let Some(f) = no_authoritative_view(ev) {
-        return vec![f];
+    if let Some(mut f) = no_authoritative_view(ev) {
+        // The resolvers' agreeing view may still show the chain wrong: that error first,
+        // and the verdict is no longer inconclusive.
+        let decided = resolvers_decide(ev, f.code);
+        if let Some(d) = &decided {
+            f.evidence = f.evidence.replace(
+                "so the verdict is inconclusive",
+                &format!(
+                    "so the resolvers' view decides, and it shows the chain wrong ({})",
+                    d.code
+                ),
+            );
+        }
+        return decided.into_iter().chain([f]).collect();
     }
     let mut out = Vec::new();
     server_rules(ev, &mut out);

@@ -159,7 +159,8 @@ pub enum Action {
     Saved(Result<PathBuf, String>),
     /// An engine task died (a panic): the UI cannot go on honestly.
     EngineFailed(String),
-    /// SIGTERM/SIGHUP/SIGINT: leave now (running work is cancelled, proofs cleaned up).
+    /// SIGTERM/SIGHUP/SIGINT/SIGQUIT: leave now (running work is cancelled, proofs cleaned
+    /// up); the process exits 130.
     Terminate,
 }
 
@@ -293,6 +294,8 @@ pub struct State {
     pub dirty: bool,
     /// Quit was decided (the loop ends after running the effects).
     pub quitting: bool,
+    /// Left on a signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT): the process exits 130.
+    pub interrupted: bool,
 }
 
 /// The smallest screen that works.
@@ -325,6 +328,7 @@ impl State {
             hits: Hits::default(),
             dirty: true,
             quitting: false,
+            interrupted: false,
         }
     }
 

@@ -190,11 +190,17 @@ fn help_opens_with_question_mark_or_f1_and_any_key_closes_it() {
 #[test]
 fn signals_and_engine_failures_leave_cleanly() {
     let (s, fx) = run(at_poll(), [Action::Terminate]);
-    assert!(s.quitting);
+    assert!(s.quitting && s.interrupted);
     assert_eq!(fx, vec![Effect::CancelPoll, Effect::Quit]);
+    // A signal exits 130, as documented, from the wizard and the troubleshooter.
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 130);
+    let (t, _) = st().troubleshooter(vec!["www.example.test".into()]);
+    let (t, _) = run(t, [Action::Terminate]);
+    assert_eq!(crate::tui::troubleshooter_outcome(t).exit_code, 130);
     let (s, fx) = run(st(), [Action::EngineFailed("boom".into())]);
-    assert!(s.quitting && status(&s).contains("boom"));
+    assert!(s.quitting && !s.interrupted && status(&s).contains("boom"));
     assert_eq!(fx, vec![Effect::Quit]);
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 1);
 }
 
 #[test]
