@@ -759,7 +759,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.plan = Some(plan.clone());
         let path = match setup::plan_path(self.plan_path.clone()) {
             Ok(p) => p,
-            Err(e) => return vec![Action::Saved(Err(e.to_string()))],
+            Err(e) => return vec![Action::Saved(Err(Arc::new(e)))],
         };
         self.plan_path = Some(path.clone());
         let tx = self.tx.clone();
@@ -767,7 +767,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             let r = setup::save_plan(plan, path.clone())
                 .await
                 .map(|_| path)
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             let _ = tx.send(Action::Saved(r)).await;
         });
         vec![]
@@ -815,7 +815,7 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                 let copied = self
                     .clipboard
                     .copy(&what, &text, &mut std::io::stdout())
-                    .map_err(|e| e.to_string());
+                    .map_err(Arc::new);
                 return vec![Action::Copied(copied)];
             }
             Effect::SaveState { plan } => return self.save(*plan),
