@@ -22,7 +22,7 @@ use crate::engine::setup::{self, SetupError};
 use crate::engine::views::VantageKind;
 use crate::engine::write as io;
 use crate::findings::Code;
-use crate::model::name::{parse_all, parse_target, InputName};
+use crate::model::name::{parse_all, parse_target, InputName, NameError};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
@@ -568,8 +568,8 @@ impl<T: Transport + 'static> EngineRunner<T> {
             .unwrap_or_default()
     }
 
-    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, String> {
-        parse_all(names).map_err(|e| e.to_string())
+    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, NameError> {
+        parse_all(names)
     }
 
     fn stop_poll(&mut self) {
@@ -584,7 +584,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.stop_poll();
         let inputs = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let columns: Vec<(String, VantageKind)> =
             std::iter::once((AUTHORITATIVE.to_string(), VantageKind::Authoritative))
@@ -628,7 +628,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }
         let names = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let mut opts = self.diagnose.clone();
         if opts.check.planned.is_empty() {
