@@ -16,7 +16,6 @@ pub mod zone;
 use crate::clients::write::Client;
 use crate::engine::poll::PollEnd;
 use crate::engine::prove::{ProveEvent, ProveReport};
-use crate::engine::setup::SetupError;
 use crate::engine::views::VantageKind;
 use crate::findings::Finding;
 use crate::model::plan::Plan;
@@ -158,7 +157,7 @@ pub enum Action {
     FilesPlanned(Result<FilePlan, String>),
     FilesWritten(Result<Vec<PathBuf>, String>),
     Copied(Result<CopyReport, Arc<Osc52Error>>),
-    Saved(Result<PathBuf, Arc<SetupError>>),
+    Saved(Result<PathBuf, Arc<crate::engine::setup::SetupError>>),
     /// An engine task died (a panic): the UI cannot go on honestly.
     EngineFailed(String),
     /// SIGTERM/SIGHUP/SIGINT/SIGQUIT: leave now (running work is cancelled, proofs cleaned
