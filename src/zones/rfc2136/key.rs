@@ -766,6 +766,15 @@ mod tests {
         assert_eq!(k.name.as_str(), "slash.");
         assert_eq!(k.secret.expose(), decode_base64(slashes).unwrap());
 
+        // Scalars YAML would type (a number) are read as the text they are.
+        let k = TsigKey::from_text(
+            "key:\n  - id: 1234\n    algorithm: hmac-sha256\n    secret: 12345678\n",
+            "knot.conf",
+        )
+        .unwrap();
+        assert_eq!(k.name.as_str(), "1234.");
+        assert_eq!(k.secret.expose(), decode_base64("12345678").unwrap());
+
         // The item is a mapping where a list is expected.
         let e = TsigKey::from_text(
             &format!("key:\n  id: k\n  algorithm: hmac-sha256\n  secret: {B64}\n"),
