@@ -624,14 +624,75 @@ async fn a_cross_zone_answer_is_no_disagreement() {
     );
 }
 
-/// The CA's resolver timing out is an error, except where a server of the chain is dead
-/// and another of its zone answers: then the CA's resolver moves on to that one (with
-/// more patience than the check), and the timeout is a warning (the lab differential's
-/// seed 93).
+/// Bailiwick in the comparison of servers, when the chain comes back: the owner's zone's
+/// second server also hosts the foreign zone and answers across zones, so its answer
+/// runs `_acme-challenge.www.example.com -> h1.example.net -> h2.example.com -> ...`.
+/// `h2.example.com` is in the zone asked, but only after the chain left it: that record
+/// is the other zone's answer (a resolver asks `h2` on its own), so it is no disagreement
+/// with the server that answers the first hop alone (the lab differential's seed 911).
 #[tokio::test]
-async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
+async fn a_cross_zone_answer_that_comes_back_is_no_disagreement() {
     use crate::dns::world::fixture::{base, zone_text};
-    let build = |second_dead: bool| {
+    let ns = [("ns1.example.com.", ""), ("ns2.example.com.", "")];
+    let w = base()
+        .zone(
+            "com.",
+            &zone_text(
+                &[("ns.tld.invalid.", "")],
+                "example.com. IN NS ns1.example.com.\nexample.com. IN NS ns2.example.com.\n\
+                 ns1.example.com. IN A 127.0.0.10\nns2.example.com. IN A 127.0.0.11\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.com.",
+            &zone_text(
+                &ns,
+                "ns1 IN A 127.0.0.10\nns2 IN A 127.0.0.11\n\
+                 _acme-challenge.www IN CNAME h1.example.net.\n\
+                 h2 IN CNAME h3.example.com.\nh3 IN CNAME abc.acme.example.net.\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "example.net.",
+            &zone_text(
+                &[("ns1.example.net.", "")],
+                "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nns.acme IN A 127.0.0.30\n\
+                 h1 IN CNAME h2.example.com.\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "acme.example.net.",
+            &zone_text(
+                &[("ns.acme.example.net.", "")],
+                &format!("ns IN A 127.0.0.30\n{TOKEN}"),
+            ),
+        )
+        .unwrap()
+        .serve("127.0.0.11", &["example.com.", "example.net."])
+        .fault("127.0.0.11", Fault::CrossZone);
+    let r = check(w, "www.example.com").await;
+    assert!(r.ok, "{:#?}", r.findings);
+    assert!(
+        !codes(&r).iter().any(|(c, _)| *c == Code::AuthDisagree),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(r.target.as_ref().unwrap().as_str(), "abc.acme.example.net.");
+}
+
+/// The CA's resolver is given the CA's patience: when it times out it is asked a second
+/// time. One held up by a dead server of the chain (another server of that zone answers)
+/// answers the second question, and nothing is wrong (the lab differential's seed 93). One
+/// that times out twice is an error, a dead sibling or not: in the differential's seeds
+/// 906 and 1792 the zone's DNSSEC failed validation, unbound retried every server of it,
+/// the dead one too, and the CA got no answer (this test said "warning" before them).
+#[tokio::test]
+async fn a_timeout_at_the_cas_resolver_is_asked_again_and_then_an_error() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let build = |sibling_dead: bool, resolver: Fault| {
         let acme_ns = [("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")];
         let mut w = base()
             .zone(
@@ -654,38 +715,34 @@ async fn a_timeout_at_the_cas_resolver_behind_a_dead_sibling_is_a_warning() {
             )
             .unwrap()
             .serve("127.0.0.31", &["acme.example.net."])
-            .fault("127.0.0.53", Fault::Timeout);
-        if second_dead {
+            .fault("127.0.0.53", resolver);
+        if sibling_dead {
             w = w.fault("127.0.0.31", Fault::Timeout);
         }
-        w
+        std::sync::Arc::new(w)
     };
     let input = parse_input("www.example.com").unwrap();
-    for second_dead in [true, false] {
-        let w = build(second_dead);
+    for (sibling_dead, resolver, want) in [
+        (true, Fault::TimeoutOnce, None),
+        (true, Fault::Timeout, Some(Severity::Error)),
+        (false, Fault::Timeout, Some(Severity::Error)),
+    ] {
+        let w = build(sibling_dead, resolver);
         let mut cfg = config(&w);
         cfg.resolvers[0].ca = true;
-        let engine = Engine::with_transport(cfg, w);
+        let engine = Engine::with_transport(cfg, w.clone());
         let r = check_one(&engine, &input, &CheckOptions::default()).await;
-        let timeouts: Vec<_> = r
+        let timeout = r
             .findings
             .iter()
-            .filter(|f| {
-                f.code == Code::ServerTimeout && f.evidence.contains("resolver lab-unbound")
-            })
-            .collect();
-        assert_eq!(timeouts.len(), 1, "{:#?}", r.findings);
-        let want = if second_dead {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        assert_eq!(
-            timeouts[0].severity, want,
-            "second dead {second_dead}: {:#?}",
-            r.findings
-        );
-        assert_eq!(r.ok, second_dead, "{:#?}", r.findings);
+            .find(|f| f.code == Code::ServerTimeout && f.evidence.contains("resolver lab-unbound"))
+            .map(|f| f.severity);
+        let case = format!("sibling dead {sibling_dead}, resolver {resolver:?}");
+        assert_eq!(timeout, want, "{case}: {:#?}", r.findings);
+        assert_eq!(r.ok, want.is_none(), "{case}: {:#?}", r.findings);
+        assert_eq!(w.asked("127.0.0.53").len(), 2, "{case}: asked twice");
+        // a resolver that is not the CA's is asked once
+        assert_eq!(w.asked("127.0.0.54").len(), 1, "{case}");
     }
 }
 
@@ -777,10 +834,12 @@ fn long_chain(hops: usize, alternate: bool) -> World {
     world(&com, &acme)
 }
 
-/// A chain that leaves its zone more than 8 times fails at the CA's resolver (unbound's
-/// restart limit): CHAIN_TOO_LONG is an error there, while as many hops inside one zone
-/// (one restart) stay a warning (the class of the differential's seeds 212, 607 and 633;
-/// 212 and 607 still disagree, see their OPEN files).
+/// A chain of more than 11 hops fails at the CA's resolver, wherever its hops lead: unbound
+/// (and BIND) restart the query at every hop (a CNAME it holds in its cache, or one its
+/// scrubber cut off the answer, is a restart too) and give up at the 12th; a DNAME's
+/// synthesized CNAME is one more hop. 9 to 11 hops stay a warning. The class of the
+/// differential's seeds 212 (12 hops, 8 of them leaving their zone: SERVFAIL at unbound
+/// 1.17.1) and 607 (11 CNAMEs and a DNAME).
 #[tokio::test]
 async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
     let too_long = |r: &NameReport| {
@@ -789,14 +848,63 @@ async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
             .find(|f| f.code == Code::ChainTooLong)
             .map(|f| f.severity)
     };
-    let r = check(long_chain(9, true), "www.example.com").await;
-    assert_eq!(too_long(&r), Some(Severity::Error), "{:#?}", r.findings);
-    assert!(!r.ok);
+    for alternate in [true, false] {
+        let r = check(long_chain(12, alternate), "www.example.com").await;
+        assert_eq!(too_long(&r), Some(Severity::Error), "{:#?}", r.findings);
+        assert!(!r.ok);
+        let r = check(long_chain(11, alternate), "www.example.com").await;
+        assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
+        assert!(r.ok, "{:#?}", r.findings);
+    }
     let r = check(long_chain(8, true), "www.example.com").await;
     assert_eq!(too_long(&r), None, "{:#?}", r.findings);
-    let r = check(long_chain(12, false), "www.example.com").await;
-    assert_eq!(too_long(&r), Some(Severity::Warning), "{:#?}", r.findings);
-    assert!(r.ok, "{:#?}", r.findings);
+    // 11 CNAMEs, the last one under a DNAME: its synthesized CNAME is the 12th hop.
+    let mut acme = String::new();
+    for k in 1..10 {
+        acme.push_str(&format!("c{k} IN CNAME c{}.acme.example.net.\n", k + 1));
+    }
+    acme.push_str("c10 IN CNAME x.dn.example.com.\nx IN TXT \"token\"\n");
+    let com = "_acme-challenge.www IN CNAME c1.acme.example.net.\n\
+               dn IN DNAME acme.example.net.\n";
+    let r = check(world(com, &acme), "www.example.com").await;
+    assert_eq!(r.target.as_ref().unwrap().as_str(), "x.acme.example.net.");
+    assert_eq!(too_long(&r), Some(Severity::Error), "{:#?}", r.findings);
+    assert!(!r.ok);
+}
+
+/// A challenge name whose zone answers only without the AA bit: unbound takes that answer
+/// (here its NXDOMAIN: the CNAME sits in the parent zone, below the cut at `www`), so the
+/// name has no CNAME for the CA. CNAME_MISSING is the error, the lame zone a warning
+/// beside it (the lab differential's seed 541, where the check said it works).
+#[tokio::test]
+async fn a_lame_zone_without_the_cname_is_cname_missing() {
+    let com = "www IN NS ns.www.example.com.\nns.www IN A 127.0.0.40\n\
+               _acme-challenge.www IN CNAME abc.acme.example.net.\n";
+    let w = world(com, TOKEN)
+        .zone(
+            "www.example.com.",
+            &crate::dns::world::fixture::zone_text(
+                &[("ns.www.example.com.", "")],
+                "@ IN A 127.0.0.1\n",
+            ),
+        )
+        .unwrap()
+        .serve("127.0.0.40", &["www.example.com."])
+        .fault("127.0.0.40", Fault::NoAa);
+    let r = check(w, "www.example.com").await;
+    assert!(!r.ok, "{:#?}", r.findings);
+    assert_eq!(errors(&r), vec![Code::CnameMissing], "{:#?}", r.findings);
+    let f = finding(&r, Code::CnameMissing);
+    assert!(
+        f.evidence.contains("below that cut is never seen"),
+        "{}",
+        f.evidence
+    );
+    assert!(
+        codes(&r).contains(&(Code::TargetZoneLame, Severity::Warning)),
+        "{:#?}",
+        codes(&r)
+    );
 }
 
 /// A target written without its trailing dot is doubled at any hop, and also when the

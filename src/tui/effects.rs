@@ -23,7 +23,7 @@ use crate::engine::views::VantageKind;
 use crate::engine::write as io;
 use crate::engine::Engine;
 use crate::findings::Code;
-use crate::model::name::{parse_all, parse_target, InputName};
+use crate::model::name::{parse_all, parse_target, InputName, NameError};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
@@ -578,8 +578,8 @@ impl<T: Transport + 'static> EngineRunner<T> {
             .unwrap_or_default()
     }
 
-    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, String> {
-        parse_all(names).map_err(|e| e.to_string())
+    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, NameError> {
+        parse_all(names)
     }
 
     fn stop_poll(&mut self) {
@@ -594,7 +594,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.stop_poll();
         let inputs = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let columns: Vec<(String, VantageKind)> =
             std::iter::once((AUTHORITATIVE.to_string(), VantageKind::Authoritative))
@@ -642,7 +642,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }
         let names = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let mut opts = self.diagnose.clone();
         if opts.check.planned.is_empty() {
@@ -777,7 +777,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.plan = Some(plan.clone());
         let path = match setup::plan_path(self.plan_path.clone()) {
             Ok(p) => p,
-            Err(e) => return vec![Action::Saved(Err(e.to_string()))],
+            Err(e) => return vec![Action::Saved(Err(Arc::new(e)))],
         };
         self.plan_path = Some(path.clone());
         let tx = self.tx.clone();
@@ -785,7 +785,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             let r = setup::save_plan(plan, path.clone())
                 .await
                 .map(|_| path)
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             let _ = tx.send(Action::Saved(r)).await;
         });
         vec![]
@@ -833,7 +833,7 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                 let copied = self
                     .clipboard
                     .copy(&what, &text, &mut std::io::stdout())
-                    .map_err(|e| e.to_string());
+                    .map_err(Arc::new);
                 return vec![Action::Copied(copied)];
             }
             Effect::SaveState { plan } => return self.save(*plan),

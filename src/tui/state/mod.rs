@@ -20,7 +20,7 @@ use crate::engine::prove::ProveReport;
 use crate::engine::views::VantageKind;
 use crate::findings::Finding;
 use crate::model::plan::Plan;
-use crate::tui::clipboard::CopyReport;
+use crate::tui::clipboard::{CopyReport, Osc52Error};
 use crate::tui::theme::{Level, Theme};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::poll_grid::{CellUpdate, GridHit};
@@ -30,6 +30,7 @@ use client::FilePlan;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 use zone::{Setup, SetupRequest};
 
@@ -156,8 +157,8 @@ pub enum Action {
     RegisterDone(Result<Setup, ZoneError>),
     FilesPlanned(Result<FilePlan, String>),
     FilesWritten(Result<Vec<PathBuf>, String>),
-    Copied(Result<CopyReport, String>),
-    Saved(Result<PathBuf, String>),
+    Copied(Result<CopyReport, Arc<Osc52Error>>),
+    Saved(Result<PathBuf, Arc<crate::engine::setup::SetupError>>),
     /// An engine task died (a panic): the UI cannot go on honestly.
     EngineFailed(String),
     /// SIGTERM/SIGHUP/SIGINT/SIGQUIT: leave now (running work is cancelled, proofs cleaned

@@ -123,6 +123,21 @@ fn pasted_names_split_on_new_lines_and_repeats_are_kept_once() {
     assert!(s.names.parsed[2].repeated);
     let ok = crate::tui::state::names::ready(&s.names).unwrap();
     assert_eq!(ok.len(), 2);
+    // Why the step is not done is a value; its words are the status line's.
+    let (bad, _) = run(st(), typed("www.example.test a..b c..d"));
+    let why = crate::tui::state::names::ready(&bad.names).unwrap_err();
+    assert_eq!(
+        why,
+        crate::tui::state::names::NamesNotReady::Invalid { bad: 2 }
+    );
+    assert_eq!(
+        why.to_string(),
+        "2 names are marked ✗: fix or remove them to go on"
+    );
+    assert_eq!(
+        crate::tui::state::names::ready(&st().names).unwrap_err(),
+        crate::tui::state::names::NamesNotReady::Empty
+    );
     // A names file pasted as it is (the format of --names-from): comments are left out.
     let (s, _) = run(
         st(),
@@ -508,8 +523,16 @@ fn cname_copies_the_selected_record_or_all() {
         "2 records sent to the terminal (OSC 52); tmux passes it on only with: set -g set-clipboard on"
     );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Info);
-    let (s, _) = run(s, [Action::Copied(Err("no terminal".into()))]);
+    let no_terminal = std::io::Error::other("no terminal");
+    let (s, _) = run(
+        s,
+        [Action::Copied(Err(std::sync::Arc::new(no_terminal.into())))],
+    );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Bad);
+    assert_eq!(
+        status(&s),
+        "could not copy: cannot write to the terminal: no terminal"
+    );
 }
 
 // ---- live poll ------------------------------------------------------------------------
