@@ -27,7 +27,9 @@ use crate::model::name::{parse_all, parse_target, InputName, NameError};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
-use crate::tui::state::client::{ClientNext, DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::client::{
+    ClientNext, DiffLine, FileChange, FilePlan, FilesError, PlannedFile,
+};
 use crate::tui::state::zone::{KeyInput, Setup, SetupRequest, ZoneInput};
 use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
@@ -421,7 +423,7 @@ pub fn plan_files(
     opts: WriteOptions,
     clients: &[Client],
     now: time::OffsetDateTime,
-) -> Result<(FilePlan, Vec<writers::PlannedFile>), String> {
+) -> Result<(FilePlan, Vec<writers::PlannedFile>), FilesError> {
     let req = io::FilesRequest {
         plan,
         options: opts,
@@ -432,7 +434,7 @@ pub fn plan_files(
         outputs,
         files,
         preview,
-    } = io::client_files(req).map_err(|e| e.to_string())?;
+    } = io::client_files(req)?;
     let mut owners: Vec<Client> = Vec::new();
     let mut next = Vec::new();
     let mut notes = Vec::new();
@@ -452,7 +454,7 @@ pub fn plan_files(
     }
     let previews = preview
         .unwrap_or_else(|| Ok(vec![]))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| FilesError::Preview(Arc::new(e)))?;
     let shown = previews
         .iter()
         .zip(&owners)
@@ -708,9 +710,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         options: crate::tui::state::client::ClientOptions,
     ) -> Vec<Action> {
         let Some(plan) = self.plan.clone() else {
-            return vec![Action::FilesPlanned(Err(
-                "no plan yet: the zone step has not run".into(),
-            ))];
+            return vec![Action::FilesPlanned(Err(FilesError::NoPlan))];
         };
         let mut opts = self.write_options();
         // The client step's fields, as `write`'s flags.
@@ -727,7 +727,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 plan_files(&plan, opts, &clients, time::OffsetDateTime::now_utc())
             })
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(FilesError::Task(Arc::new(e))));
             let r = r.map(|(preview, files)| {
                 *writes.lock().unwrap_or_else(|p| p.into_inner()) = (Some(made_from), files);
                 preview
@@ -744,9 +744,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         if files.is_empty() {
-            return vec![Action::FilesWritten(Err(
-                "nothing to write: preview the files first".into(),
-            ))];
+            return vec![Action::FilesWritten(Err(FilesError::NothingPreviewed))];
         }
         if made_from != self.plan {
             // The preview is of an earlier plan: its files are never written for this one.
@@ -755,9 +753,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 .unwrap_or_else(|p| p.into_inner())
                 .1
                 .clear();
-            return vec![Action::FilesWritten(Err(
-                "nothing was written: the preview was made for an earlier plan; preview the files again".into(),
-            ))];
+            return vec![Action::FilesWritten(Err(FilesError::StalePreview))];
         }
         let tx = self.tx.clone();
         self.spawn(async move {
@@ -765,8 +761,8 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 io::apply(&files, time::OffsetDateTime::now_utc())
             })
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| format!("nothing was written: {e}")))
+            .map_err(|e| FilesError::Task(Arc::new(e)))
+            .and_then(|r| r.map_err(|e| FilesError::NotWritten(Arc::new(e))))
             .map(|w| w.into_iter().map(|w| w.path).collect());
             let _ = tx.send(Action::FilesWritten(r)).await;
         });
@@ -1094,7 +1090,8 @@ mod tests {
         let [Action::FilesWritten(Err(e))] = a.as_slice() else {
             panic!("{a:?}")
         };
-        assert!(e.contains("earlier plan"), "{e}");
+        assert!(matches!(e, FilesError::StalePreview), "{e:?}");
+        assert!(e.to_string().contains("earlier plan"), "{e}");
         assert!(!dir.join("out/x.env").exists(), "nothing written");
         // The preview of the current plan is written.
         *runner.writes.lock().unwrap() = (Some(old_plan.clone()), vec![file]);

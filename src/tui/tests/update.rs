@@ -935,22 +935,31 @@ fn client_pick_preview_write_and_done() {
         }]
     );
     assert!(s.client.busy);
-    let (s, _) = run(
-        s,
-        [Action::FilesPlanned(Err(
-            "cannot write lego files yet".into()
-        ))],
-    );
+    let missing = crate::clients::write::WriteError::Missing {
+        what: "no acme-dns account is stored for www.example.test".into(),
+        fix: "run plan again".into(),
+    };
+    let (s, _) = run(s, [Action::FilesPlanned(Err(missing.into()))]);
     assert_eq!(
         s.client.error.as_deref(),
-        Some("cannot write lego files yet")
+        Some("no acme-dns account is stored for www.example.test. Fix: run plan again")
     );
     let (s, _) = run(s, [code(KeyCode::Enter)]);
     let (s, _) = run(s, [Action::FilesPlanned(Ok(file_plan()))]);
     assert!(s.client.plan.is_some());
     let (s, fx) = run(s, [code(KeyCode::Enter)]);
     assert_eq!(fx, vec![Effect::WriteFiles]);
-    let (s, _) = run(s, [Action::FilesWritten(Err("permission denied".into()))]);
+    let (s, _) = run(
+        s,
+        [Action::FilesWritten(Err(
+            crate::tui::state::client::FilesError::StalePreview,
+        ))],
+    );
+    assert!(
+        status(&s).contains("the files were not written: nothing was written"),
+        "{}",
+        status(&s)
+    );
     assert_eq!(s.screen, Screen::Wizard(Step::Client));
     let (s, _) = run(
         s,
