@@ -11,6 +11,11 @@ use std::time::Duration;
 /// The TTL of the TXT records written (the CA asks once; a short TTL keeps caches fresh).
 const TXT_TTL: u32 = 60;
 const MAX_BODY: usize = 1 << 20;
+/// How often a change answered with a 5xx is sent (see `PowerDns::put`), and the pause
+/// before the second try (doubled before each next one: 0.2 s, 0.4 s, 0.8 s; each plus
+/// up to a quarter at random, so that writers that collided do not collide again).
+const PATCH_TRIES: u32 = 4;
+const PATCH_BACKOFF: Duration = Duration::from_millis(200);
 
 /// One zone at one PowerDNS API.
 pub struct PowerDns {
@@ -208,15 +213,40 @@ impl PowerDns {
                 "records": values.iter().map(|v| serde_json::json!({"content": quote(v), "disabled": false})).collect::<Vec<_>>(),
             })
         };
-        let req = self
-            .client
-            .patch(self.zone_url())
-            .json(&serde_json::json!({ "rrsets": [rrset] }));
-        let (status, body) = self.send(req).await?;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(self.failure(status, &body))
+        let body = serde_json::json!({ "rrsets": [rrset] });
+        let mut tries = 1;
+        loop {
+            let req = self.client.patch(self.zone_url()).json(&body);
+            let (status, answer) = self.send(req).await?;
+            if (200..300).contains(&status) {
+                return Ok(());
+            }
+            // A REPLACE or DELETE of one whole rrset is idempotent: sending it again is
+            // safe. A 5xx is often transient (PowerDNS's sqlite3 backend answers 500
+            // "database is locked" when two changes to the zone meet): try again a few
+            // times, a little later each time; any other answer is final.
+            if !(500..600).contains(&status) || tries == PATCH_TRIES {
+                let e = self.failure(status, &answer);
+                return Err(match e {
+                    ProviderError::Refused { api, detail } if tries > 1 => {
+                        ProviderError::Refused {
+                            api,
+                            detail: format!(
+                                "{detail}; the change was sent {tries} times over {:.1} s or more (a 5xx can be transient, this one was not)",
+                                (PATCH_BACKOFF * ((1 << (tries - 1)) - 1)).as_secs_f64()
+                            ),
+                        }
+                    }
+                    e => e,
+                });
+            }
+            let pause = PATCH_BACKOFF * (1 << (tries - 1));
+            let jitter = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+                % 1000;
+            tokio::time::sleep(pause + pause * jitter / 4000).await;
+            tries += 1;
         }
     }
 }
@@ -305,6 +335,82 @@ mod tests {
             Duration::from_secs(1),
         )
         .unwrap()
+    }
+
+    /// A one-connection-per-request HTTP server on loopback answering with `statuses`
+    /// in turn (the last one again after): its URL and how many requests it got.
+    async fn answering(
+        statuses: Vec<u16>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let n = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = n.clone();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = l.accept().await {
+                let i = count.fetch_add(1, Ordering::SeqCst);
+                let status = statuses[i.min(statuses.len() - 1)];
+                // Read the whole request (headers, then Content-Length bytes of body).
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(k) = c.read(&mut chunk).await {
+                    if k == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..k]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"error": "Database error: database is locked"}"#;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = c.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, n)
+    }
+
+    /// PowerDNS's sqlite3 backend answers 500 "database is locked" when two changes to
+    /// one zone meet (the lab's pdns_lab in parallel): the idempotent PATCH is sent
+    /// again, 4 times in all at most; a 4xx is final at once.
+    #[tokio::test]
+    async fn a_5xx_to_a_change_is_tried_again_a_bounded_number_of_times() {
+        use std::sync::atomic::Ordering;
+        let open = |url: &str| {
+            PowerDns::new(url, "pdns.lab", ApiKey::new("k"), Duration::from_secs(2)).unwrap()
+        };
+        let (url, n) = answering(vec![500, 500, 204]).await;
+        open(&url).put("x.pdns.lab", &["v".into()]).await.unwrap();
+        assert_eq!(n.load(Ordering::SeqCst), 3, "two 500s, then done");
+
+        let (url, n) = answering(vec![500]).await;
+        let e = open(&url).put("x.pdns.lab", &[]).await.unwrap_err();
+        assert_eq!(n.load(Ordering::SeqCst), PATCH_TRIES as usize);
+        let msg = e.to_string();
+        assert!(matches!(e, ProviderError::Refused { .. }), "{msg}");
+        assert!(
+            msg.contains("HTTP 500") && msg.contains("database is locked"),
+            "{msg}"
+        );
+        assert!(msg.contains("sent 4 times over 1.4 s or more"), "{msg}");
+
+        let (url, n) = answering(vec![422, 204]).await;
+        let e = open(&url).put("x.pdns.lab", &[]).await.unwrap_err();
+        assert_eq!(n.load(Ordering::SeqCst), 1, "a 4xx is not tried again");
+        assert!(!e.to_string().contains("times"), "{e}");
     }
 
     #[test]
