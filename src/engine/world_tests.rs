@@ -839,6 +839,39 @@ async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
     assert!(!r.ok);
 }
 
+/// A later hop inside the validation zone whose target got that same zone appended
+/// (`abc.acme.example.net.acme.example.net.`): the doubled name is in the zone the client
+/// writes, and a client that follows the chain writes there, so without an expected
+/// target it is a warning, not an error (the lab differential's seed 165, where the check
+/// said it fails and the CA found the TXT). With the meant target expected, the client
+/// writes there and the CA does not look: an error.
+#[tokio::test]
+async fn a_target_doubled_with_its_own_zone_is_a_warning_for_a_client_that_follows() {
+    let com = "_acme-challenge.www IN CNAME h1.acme.example.net.\n";
+    let acme = "h1 IN CNAME abc.acme.example.net\nabc.acme.example.net IN TXT \"token\"\n";
+    let r = check(world(com, acme), "www.example.com").await;
+    assert_eq!(
+        r.target.as_ref().unwrap().as_str(),
+        "abc.acme.example.net.acme.example.net."
+    );
+    assert_eq!(
+        finding(&r, Code::CnameTargetDoubled).severity,
+        Severity::Warning
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+    let opts = CheckOptions {
+        expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+        ..Default::default()
+    };
+    let r = check_in(world(com, acme), "www.example.com", opts).await;
+    assert!(
+        errors(&r).contains(&Code::CnameTargetDoubled),
+        "{:#?}",
+        r.findings
+    );
+    assert!(!r.ok);
+}
+
 /// A challenge name whose zone answers only without the AA bit: unbound takes that answer
 /// (here its NXDOMAIN: the CNAME sits in the parent zone, below the cut at `www`), so the
 /// name has no CNAME for the CA. CNAME_MISSING is the error, the lame zone a warning
