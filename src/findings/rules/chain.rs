@@ -505,10 +505,14 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 // walker's fallback): not dead, but EDNS-broken. Resolvers since the DNS
                 // Flag Day 2019 (the CA's too) do not retry without EDNS: when no server of
                 // the zone answers with EDNS, the CA cannot read the chain.
+                // An answer without the AA bit from a server that offers no recursion counts:
+                // unbound takes it (as for TARGET_ZONE_LAME; differential seed 3769).
                 let edns_ok = step.exchanges.iter().any(|(_, e)| {
                     !e.flags.no_edns
                         && e.outcome.is_usable()
-                        && e.outcome.reply().is_some_and(|r| r.authoritative)
+                        && e.outcome
+                            .reply()
+                            .is_some_and(|r| r.authoritative || !r.recursion_available)
                 });
                 let (sev, consequence) = if edns_ok {
                     (Severity::Warning, "another server of the zone answers with EDNS, but the CA may ask this one and fail at random")
@@ -809,19 +813,22 @@ fn target_doubled_rule(ev: &NameEvidence, out: &mut Vec<Finding>) {
         cname_line(&d.owner, d.meant.as_str()),
         d.meant
     );
-    // The zone appended is the meant target's own zone (a later hop inside the validation
-    // zone: `lbl.acme.example.net.acme.example.net.`): the doubled name is in that zone
-    // too. A client that follows the chain to its end (lego, certbot) writes the TXT
-    // there, in the zone its key covers, and the CA finds it (differential seed 165); only
-    // a client set up with the meant target (a plan, `--expect-target`, acme-dns) writes
-    // elsewhere.
-    if d.meant.is_subdomain_of(&d.zone) && ev.expect_target.is_none() {
+    // The zone appended is not the zone of the challenge name (a later hop inside the
+    // validation zone: `lbl.acme.example.net.acme.example.net.`, or in another zone the
+    // chain passes): the doubled name is the end of the chain in that zone, and a client
+    // that follows the chain to its end (lego, certbot) writes the TXT there when its key
+    // covers that zone, as for any chain, and the CA finds it (differential seeds 165 and
+    // 4971). In the challenge name's own zone no client writes (keeping the key out of
+    // that zone is what the delegation is for: seeds 733, 4284), and a client set up with
+    // the meant target (a plan, `--expect-target`, acme-dns) writes at the meant name.
+    let own_zone = ev.chain.steps.first().map(|s| &s.zone.apex);
+    if own_zone.is_some_and(|z| *z != d.zone) && ev.expect_target.is_none() {
         out.push(
             Finding::new(
                 Code::CnameTargetDoubled,
                 id,
                 format!(
-                    "{} points to {}: the target ends with the zone {} of its owner and its leading part is {}, {}; the DNS panel appended the zone to a target written without its trailing dot. The doubled name is still in zone {}: a client that follows the CNAME chain writes the TXT there and the CA finds it, but a client set up with the target {} writes where the CA does not look",
+                    "{} points to {}: the target ends with the zone {} of its owner and its leading part is {}, {}; the DNS panel appended the zone to a target written without its trailing dot. The doubled name is the end of the chain in zone {}: a client that follows the CNAME chain writes the TXT there (if its key covers that zone) and the CA finds it, but a client set up with the target {} writes where the CA does not look",
                     d.owner, d.published, d.zone, d.meant, d.why, d.zone, d.meant
                 ),
                 fix,
