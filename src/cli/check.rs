@@ -3,13 +3,14 @@
 
 use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, Engine};
-use acme_delegate::engine::diagnose::DiagnoseOptions;
-use acme_delegate::engine::endpoint::check_endpoints;
-use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, CheckRequest};
+use acme_delegate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
+use acme_delegate::engine::endpoint::{attach_endpoints, EndpointRequest};
+use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::views::vantages;
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{
@@ -58,7 +59,8 @@ async fn check_inputs(
 
 /// The names of `--names-from FILE` (`-`: standard input), each checked where it was
 /// read: a bad one is named with its line.
-async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
+async fn names_from(path: &Path) -> color_eyre::eyre::Result<Vec<InputName>> {
+    use color_eyre::eyre::eyre;
     let shown = path.display().to_string();
     let path = path.to_path_buf();
     let text = tokio::task::spawn_blocking(move || {
@@ -69,15 +71,15 @@ async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
         }
     })
     .await
-    .map_err(|e| format!("--names-from {shown}: {e}"))?
-    .map_err(|e| format!("--names-from {shown}: {e}"))?;
+    .map_err(|e| eyre!("--names-from {shown}: {e}"))?
+    .map_err(|e| eyre!("--names-from {shown}: {e}"))?;
     let names = split_names(&text)
         .map(|(line, token)| {
-            parse_input(token).map_err(|e| format!("--names-from {shown} line {line}: {e}"))
+            parse_input(token).map_err(|e| eyre!("--names-from {shown} line {line}: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if names.is_empty() {
-        return Err(format!(
+        return Err(eyre!(
             "--names-from {shown}: no names in it (one or more per line; # starts a comment)"
         ));
     }
@@ -108,14 +110,31 @@ pub async fn run(
     let engine = Engine::new(config);
     let report = match diagnose {
         Some((d, endpoints)) => {
-            let opts = DiagnoseOptions { check, ..d };
-            let mut report = engine.diagnose_with(&names, &opts, &cancel, &events).await;
+            let req = DiagnoseRequest {
+                names,
+                options: DiagnoseOptions { check, ..d },
+            };
+            let mut report = engine.diagnose(&req, &cancel, &events).await;
             if !cancel.is_cancelled() {
-                check_endpoints(&mut report, &endpoints, &names, timeout * 2).await;
+                let req = EndpointRequest {
+                    endpoints,
+                    names: req.names,
+                    timeout: timeout * 2,
+                };
+                let found = engine
+                    .check_endpoints(&req, &cancel, &EventSink::none())
+                    .await;
+                attach_endpoints(&mut report, &found);
             }
             report
         }
-        None => engine.check_with(&names, &check, &cancel, &events).await,
+        None => {
+            let req = CheckRequest {
+                names,
+                options: check,
+            };
+            engine.check(&req, &cancel, &events).await
+        }
     };
     drop(events);
     if let Some(face) = face {

@@ -1,9 +1,10 @@
 //! The live side of the headless faces: signals that cancel a run, the progress bar
 //! that `check` and `diagnose` show on a terminal, and `check --wait` on the live poll.
 
-use acme_delegate::engine::check::{CheckOptions, Engine};
+use acme_delegate::engine::check::CheckOptions;
 use acme_delegate::engine::events::{CancellationToken, CellState, Event, EventSink};
-use acme_delegate::engine::poll::{PollOptions, PollOutcome};
+use acme_delegate::engine::poll::{PollOptions, PollOutcome, PollRequest};
+use acme_delegate::engine::Engine;
 use acme_delegate::model::clock::rfc3339;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::InputName;
@@ -99,20 +100,21 @@ pub fn progress(shown: bool, names: usize) -> (EventSink, Option<JoinHandle<()>>
 }
 
 /// `90`, `90s`, `10m`, `1h` (seconds when no unit is given).
-pub fn parse_wait(s: &str) -> Result<Duration, String> {
+pub fn parse_wait(s: &str) -> color_eyre::eyre::Result<Duration> {
+    use color_eyre::eyre::eyre;
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = digits
         .parse()
-        .map_err(|_| format!("--wait {s:?}: give a number of seconds or 90s, 10m, 1h"))?;
+        .map_err(|_| eyre!("--wait {s:?}: give a number of seconds or 90s, 10m, 1h"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("--wait {s:?}: the unit must be s, m or h")),
+        _ => return Err(eyre!("--wait {s:?}: the unit must be s, m or h")),
     };
     if !(1..=7 * 86400).contains(&secs) {
-        return Err(format!("--wait {s:?}: give 1 s to 7 days"));
+        return Err(eyre!("--wait {s:?}: give 1 s to 7 days"));
     }
     Ok(Duration::from_secs(secs))
 }
@@ -147,7 +149,11 @@ pub async fn wait(
         } else {
             EventSink::none()
         };
-        let outcome = engine.poll(names, &opts, &cancel, &sink).await;
+        let req = PollRequest {
+            names: names.to_vec(),
+            options: opts,
+        };
+        let outcome = engine.poll(&req, &cancel, &sink).await;
         drop(sink);
         if let Some(f) = face {
             let _ = f.await;
@@ -201,7 +207,10 @@ pub fn cell_text(s: &CellState) -> String {
     match s {
         CellState::Waiting => "waiting for the authoritative servers".into(),
         CellState::Ok => "ok".into(),
-        CellState::Wrong { why } => format!("not right yet ({})", why.join("; ")),
+        CellState::Wrong { why } => {
+            let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+            format!("not right yet ({})", why.join("; "))
+        }
         CellState::Negative { until } => format!(
             "serves a cached negative answer until {}; not asked again before then",
             at(until)
@@ -220,11 +229,15 @@ mod tests {
 
     #[test]
     fn wait_durations() {
-        assert_eq!(parse_wait("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_wait("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_wait("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_wait("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_wait(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_wait("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_wait("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_wait(" 2m ").unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            parse_wait("10x").unwrap_err().to_string(),
+            "--wait \"10x\": the unit must be s, m or h"
+        );
         for bad in [
             "", "s", "10x", "1.5m", "-1", "0", "10 m", "8d", "200h", "m10",
         ] {
@@ -237,7 +250,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(86400);
         assert!(cell_text(&CellState::Negative { until: t }).contains("1970-01-02T00:00:00Z"));
         assert!(cell_text(&CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()]
+            why: vec![acme_delegate::engine::events::Reason::Finding {
+                code: acme_delegate::findings::Code::CnameMissing,
+                evidence: String::new(),
+            }]
         })
         .contains("CNAME_MISSING"));
     }

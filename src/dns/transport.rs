@@ -28,9 +28,16 @@ pub trait Transport: Send + Sync + 'static {
         flags: QueryFlags,
     ) -> impl Future<Output = Exchange> + Send;
 
-    /// A new run or poll round begins: forget what was learnt about servers in the last
-    /// (e.g. which ones stopped answering).
-    fn begin_run(&self) {}
+    /// The handle one run uses: it shares what every run shares (sockets, in-flight
+    /// permits, pacing) and keeps what one run learns about servers (which ones stopped
+    /// answering) to itself, so that two runs at once never see or reset each other's.
+    /// By default the same transport (one that learns nothing per run).
+    fn for_run(this: &Arc<Self>) -> Arc<Self>
+    where
+        Self: Sized,
+    {
+        this.clone()
+    }
 
     /// Whether `server` stopped answering in this run (see [`NetTransport`]).
     fn is_dead(&self, _server: SocketAddr) -> bool {
@@ -114,7 +121,8 @@ impl Default for NetOptions {
 /// dies at any moment of a 1,000-name run so costs about one timeout (one attempt's), not
 /// one per name or per wave of names; a lossy server that still answers some of its
 /// queries is never found dead (its lost queries time out one by one, and are retried).
-/// Any answer from it resets both conditions; [`Transport::begin_run`] forgets all of it.
+/// Any answer from it resets both conditions; a new run ([`Transport::for_run`]) starts
+/// without any of it.
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
@@ -376,8 +384,12 @@ impl Transport for NetTransport {
         }
     }
 
-    fn begin_run(&self) {
-        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::default();
+    fn for_run(this: &Arc<Self>) -> Arc<Self> {
+        Arc::new(NetTransport {
+            health: Arc::default(),
+            died: Arc::default(),
+            ..(**this).clone()
+        })
     }
 
     fn is_dead(&self, server: SocketAddr) -> bool {
@@ -765,8 +777,10 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
-        // A new run asks it again.
-        t.begin_run();
+        // A new run asks it again; the old run still knows it dead.
+        let old = Arc::new(t);
+        let t = Transport::for_run(&old);
+        assert!(old.is_dead(addr) && !t.is_dead(addr));
         let start = Instant::now();
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
         assert!(start.elapsed() >= Duration::from_millis(90));
@@ -815,7 +829,7 @@ mod tests {
             "reports the real timeout"
         );
         // One question alone is not a dead server.
-        t.begin_run();
+        let t = Transport::for_run(&Arc::new(t));
         let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
         assert_eq!(ex.outcome, Outcome::Timeout);
         assert!(!t.is_dead(addr), "one question is not a dead server");

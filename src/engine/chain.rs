@@ -205,14 +205,9 @@ fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
         .map(|(_, e)| e.clone())
 }
 
-/// Follows the chain from `start` (a TXT question, as the CA asks).
-pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
-    follow_with(walker, start, &EventSink::none(), "").await
-}
-
-/// [`follow`], telling `events` each server's answer as it arrives and each hop (for the
-/// name `name`).
-pub async fn follow_with<T: Transport>(
+/// Follows the chain from `start` (a TXT question, as the CA asks), telling `events` each
+/// server's answer as it arrives and each hop (for the name `name`).
+pub async fn follow<T: Transport>(
     walker: &Walker<T>,
     start: &Name,
     events: &EventSink,

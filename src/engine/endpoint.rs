@@ -5,6 +5,7 @@
 //! The handshake accepts ANY certificate on purpose: an expired or mismatched certificate
 //! is exactly what we want to see and report, not a reason to abort.
 
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::clock::rfc3339;
@@ -66,23 +67,47 @@ pub struct EndpointReport {
     pub ms: u64,
 }
 
-/// Checks each TLS endpoint (`HOST:PORT`) and files its findings under the names they
-/// concern: a name mismatch under that name, expiry and reachability under every name.
-/// Then settles each name's verdict (`ok` is false once a name has an error finding).
-pub async fn check_endpoints(
-    report: &mut Report,
-    endpoints: &[String],
-    names: &[InputName],
-    timeout: Duration,
-) {
-    for ep in endpoints {
-        let r = check_endpoint(ep, None, names, timeout, SystemTime::now()).await;
-        attach(report, r.findings);
+/// What to check: TLS endpoints (`HOST:PORT`), against the names, each bounded by
+/// `timeout`.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointRequest {
+    pub endpoints: Vec<String>,
+    pub names: Vec<InputName>,
+    pub timeout: Duration,
+}
+
+/// Checks each endpoint of `req` in turn until `cancel` (the endpoints not checked then
+/// are left out), telling `events` each finding (under the endpoint's name).
+pub(crate) async fn check_endpoints(
+    req: &EndpointRequest,
+    cancel: &CancellationToken,
+    events: &EventSink,
+) -> Vec<EndpointReport> {
+    let mut out = Vec::new();
+    for ep in &req.endpoints {
+        let one = check_endpoint(ep, None, &req.names, req.timeout, SystemTime::now());
+        let r = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            r = one => r,
+        };
+        events.findings(&r.endpoint, &r.findings);
+        out.push(r);
+    }
+    out
+}
+
+/// Files the endpoints' findings under the names they concern: a name mismatch under that
+/// name, expiry and reachability under every name. Then settles each name's verdict (`ok`
+/// is false once a name has an error finding).
+pub fn attach_endpoints(report: &mut Report, endpoints: &[EndpointReport]) {
+    for r in endpoints {
+        attach(report, &r.findings);
     }
     report.settle();
 }
 
-fn attach(report: &mut Report, findings: Vec<Finding>) {
+fn attach(report: &mut Report, findings: &[Finding]) {
     for f in findings {
         for n in report.names.iter_mut() {
             if f.code == Code::CertNameMismatch && f.name != n.name {

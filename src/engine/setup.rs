@@ -5,7 +5,8 @@
 
 use crate::dns::Name;
 use crate::dns::Transport;
-use crate::engine::check::Engine;
+use crate::engine::engine::Run;
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::{Code, Finding};
 use crate::model::name::InputName;
 use crate::model::plan::{Plan, PlanError, PlannedName, ZoneSpec};
@@ -42,6 +43,9 @@ pub enum SetupError {
     NoPlanDir,
     #[error("a background task failed: {0}")]
     Task(String),
+    /// The caller's token stopped it before the plan was computed; nothing was saved.
+    #[error("cancelled before the plan was computed")]
+    Cancelled,
 }
 
 impl SetupError {
@@ -49,16 +53,68 @@ impl SetupError {
     pub fn is_usage(&self) -> bool {
         !matches!(
             self,
-            SetupError::Unusable(_) | SetupError::ZoneUnusable(_) | SetupError::Target { .. }
+            SetupError::Unusable(_)
+                | SetupError::ZoneUnusable(_)
+                | SetupError::Target { .. }
+                | SetupError::Cancelled
         )
     }
 }
 
-/// A computed plan and what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`).
+/// What to plan: the names, in the validation zone opened from the plan's spec.
+#[derive(Clone)]
+pub struct PlanRequest {
+    /// The validation zone: the engine opens it (key files, account stores).
+    pub zone: ZoneSpec,
+    pub names: Vec<InputName>,
+}
+
+/// A computed plan, what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`), and the
+/// validation zone's name servers (RFC 2136: for the NS-delegation alternative, see
+/// [`ns_alternative`]).
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Plan,
     pub findings: Vec<Finding>,
+    pub validation_ns: Vec<Name>,
+}
+
+impl PlanOutcome {
+    /// The other way to delegate `challenge` (RFC 2136 only): NS records instead of the
+    /// CNAME.
+    pub fn ns_alternative(&self, challenge: &Name) -> Option<NsAlternative> {
+        ns_alternative(&self.plan.zone, &self.validation_ns, challenge)
+    }
+}
+
+/// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NsAlternative {
+    pub kind: &'static str,
+    /// The zone to create on the validation server.
+    pub zone: Name,
+    /// The NS records to publish in the production zone instead of the CNAME.
+    pub records: Vec<String>,
+    pub note: String,
+}
+
+/// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
+/// the validation zone's name servers, and what else that takes.
+pub fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+    let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
+        return None;
+    };
+    Some(NsAlternative {
+        kind: "ns-delegation",
+        zone: challenge.clone(),
+        records: ns
+            .iter()
+            .map(|n| format!("{challenge} 300 IN NS {n}"))
+            .collect(),
+        note: format!(
+            "instead of the CNAME: publish these NS records, create the zone {challenge} on {server} (the server of {zone}) with TXT-only updates for the key, and let the client write the TXT at {challenge} itself; lego and certbot-dns-rfc2136 find that zone by their SOA lookup, cert-manager needs the fix of its issue #3055"
+        ),
+    })
 }
 
 /// Runs blocking file work off the async workers.
@@ -305,11 +361,36 @@ fn store_unique(dir: &Path, stem: &str, ext: &str, text: &[u8]) -> Result<Stored
     )))
 }
 
-impl<T: Transport> Engine<T> {
-    /// Computes the plan for `names` in `zone`: audits the zone first (an unusable zone
-    /// stops here, nothing registered), then each name's target and the zone its CNAME
-    /// goes in. Nothing is saved: see [`save_plan`].
+impl<T: Transport> Run<T> {
+    /// Computes the plan for the names of `req` in its zone: opens the zone (a zone that
+    /// cannot be opened is bad input), audits it (an unusable zone stops here, nothing
+    /// registered), then each name's target and the
+    /// zone its CNAME goes in, telling `events` each finding of the audit. Nothing is
+    /// saved: see [`save_plan`]. `cancel` stops it ([`SetupError::Cancelled`]).
     pub async fn make_plan(
+        &self,
+        req: &PlanRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<PlanOutcome, SetupError> {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(SetupError::Cancelled),
+            r = self.open_and_plan(req) => {
+                if let Ok(out) = &r {
+                    events.findings(out.plan.zone.kind(), &out.findings);
+                }
+                r
+            }
+        }
+    }
+
+    async fn open_and_plan(&self, req: &PlanRequest) -> Result<PlanOutcome, SetupError> {
+        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        self.plan_for(zone.as_ref(), &req.names).await
+    }
+
+    async fn plan_for(
         &self,
         zone: &dyn ValidationZone,
         names: &[InputName],
@@ -344,7 +425,38 @@ impl<T: Transport> Engine<T> {
             zone: zone.spec().clone(),
             names: planned,
         };
-        Ok(PlanOutcome { plan, findings })
+        let validation_ns = self.validation_ns(&plan.zone).await;
+        Ok(PlanOutcome {
+            plan,
+            findings,
+            validation_ns,
+        })
+    }
+
+    /// The name servers of the validation zone (for the NS alternative).
+    async fn validation_ns(&self, spec: &ZoneSpec) -> Vec<Name> {
+        let ZoneSpec::Rfc2136 { zone, .. } = spec else {
+            return vec![];
+        };
+        let walk = self.walker().zone_of(zone.clone()).await;
+        let mut out: Vec<Name> = Vec::new();
+        if walk.zone.apex == *zone {
+            for n in walk
+                .zone
+                .servers
+                .iter()
+                .map(|s| &s.name)
+                .chain(&walk.zone.unresolved)
+            {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push(zone.prepend("ns1"));
+        }
+        out
     }
 
     /// One name: its target, and the zone that holds its `_acme-challenge` name.

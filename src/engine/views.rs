@@ -67,7 +67,7 @@ pub async fn ask_resolver<T: Transport>(t: &T, v: &Vantage, challenge: &Name) ->
 
 impl ResolverView {
     /// A resolver not waited for because it is known to wait out the dead server `dead`
-    /// of this chain (see `Engine::evidence_with`): a timeout, as the last real one took.
+    /// of this chain (see `Run::evidence`): a timeout, as the last real one took.
     pub fn not_waited(
         v: &Vantage,
         challenge: &Name,

@@ -3,7 +3,9 @@
 
 use crate::dns::world::fixture::{config, world};
 use crate::dns::world::{Fault, World};
-use crate::engine::check::{CheckOptions, Engine};
+use crate::engine::check::CheckOptions;
+use crate::engine::events::{CancellationToken, EventSink};
+use crate::engine::Engine;
 use crate::findings::{Code, Severity};
 use crate::model::name::parse_input;
 use crate::report::NameReport;
@@ -11,10 +13,38 @@ use crate::report::NameReport;
 pub(crate) const DELEGATED: &str = "_acme-challenge.www IN CNAME abc.acme.example.net.\n";
 pub(crate) const TOKEN: &str = "abc IN TXT \"token\"\n";
 
+/// One name checked in a run of its own ([`Engine::check`] on one name).
+pub(crate) async fn check_one<T: crate::dns::Transport>(
+    engine: &std::sync::Arc<Engine<T>>,
+    input: &crate::model::name::InputName,
+    opts: &CheckOptions,
+) -> NameReport {
+    let req = crate::engine::check::CheckRequest {
+        names: vec![input.clone()],
+        options: opts.clone(),
+    };
+    let (cancel, none) = (CancellationToken::new(), EventSink::none());
+    engine.check(&req, &cancel, &none).await.names.remove(0)
+}
+
+/// Names diagnosed in a run of their own ([`Engine::diagnose`]).
+pub(crate) async fn diagnose_names<T: crate::dns::Transport>(
+    engine: &std::sync::Arc<Engine<T>>,
+    names: &[crate::model::name::InputName],
+    opts: &crate::engine::diagnose::DiagnoseOptions,
+) -> crate::report::Report {
+    let req = crate::engine::diagnose::DiagnoseRequest {
+        names: names.to_vec(),
+        options: opts.clone(),
+    };
+    let (cancel, none) = (CancellationToken::new(), EventSink::none());
+    engine.diagnose(&req, &cancel, &none).await
+}
+
 pub(crate) async fn check_in(w: World, name: &str, opts: CheckOptions) -> NameReport {
     let cfg = config(&w);
     let engine = Engine::with_transport(cfg, w);
-    engine.check_one(&parse_input(name).unwrap(), &opts).await
+    check_one(&engine, &parse_input(name).unwrap(), &opts).await
 }
 
 pub(crate) async fn check(w: World, name: &str) -> NameReport {
@@ -229,7 +259,7 @@ async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
     let w = std::sync::Arc::new(world("", TOKEN));
     let engine = Engine::with_transport(config(&w), w.clone());
     let input = parse_input("www.example.com").unwrap();
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert_eq!(errors(&r), vec![Code::CnameMissing]);
     assert!(w.asked("127.0.0.54").is_empty() && w.asked("127.0.0.53").is_empty());
     assert!(!w.has_negative("127.0.0.54", name));
@@ -247,12 +277,12 @@ async fn resolvers_are_asked_only_once_the_authoritative_view_is_right() {
         ask_resolvers: crate::engine::check::AskResolvers::Always,
         ..Default::default()
     };
-    engine.check_one(&input, &always).await;
+    check_one(&engine, &input, &always).await;
     assert!(w.has_negative("127.0.0.54", name), "asked anyway");
     // A right chain: every resolver is asked.
     let w = std::sync::Arc::new(world(DELEGATED, TOKEN));
     let engine = Engine::with_transport(config(&w), w.clone());
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert!(r.ok && !r.views.iter().any(|v| v.outcome == "NOT_ASKED"));
     assert_eq!(w.asked("127.0.0.54").len(), 1);
 }
@@ -269,7 +299,7 @@ async fn a_negative_cache_at_the_cas_resolver_is_an_error() {
         let mut cfg = config(&w);
         cfg.resolvers[1].ca = ca;
         let engine = Engine::with_transport(cfg, w.clone());
-        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let r = check_one(&engine, &input, &CheckOptions::default()).await;
         let f = finding(&r, Code::NegativeCached);
         let want = if ca {
             Severity::Error
@@ -302,11 +332,11 @@ async fn a_failure_at_the_cas_resolver_is_an_error() {
     );
     drop(w);
     let engine = Engine::with_transport(cfg.clone(), w2.clone());
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert_eq!(errors(&r), vec![Code::ServerServfail], "{:#?}", r.findings);
     cfg.resolvers[0].ca = false;
     let engine = Engine::with_transport(cfg, w2);
-    let r = engine.check_one(&input, &CheckOptions::default()).await;
+    let r = check_one(&engine, &input, &CheckOptions::default()).await;
     assert!(
         r.ok,
         "a bystander's failure stays a warning: {:#?}",
@@ -319,7 +349,10 @@ pub(crate) async fn diagnose(w: World, name: &str) -> NameReport {
     let engine = Engine::with_transport(cfg, w);
     let input = parse_input(name).unwrap();
     let opts = crate::engine::diagnose::DiagnoseOptions::default();
-    engine.diagnose(&[input], &opts).await.names.remove(0)
+    diagnose_names(&engine, &[input], &opts)
+        .await
+        .names
+        .remove(0)
 }
 
 /// DNSSEC_BOGUS names only the zone where the chain of trust breaks: the owner's zone is
@@ -393,7 +426,10 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         let mut opts = crate::engine::diagnose::DiagnoseOptions::default();
         opts.check.expect_target = expect.map(crate::dns::Name::from_ascii);
         let input = parse_input("www.example.com").unwrap();
-        engine.diagnose(&[input], &opts).await.names.remove(0)
+        diagnose_names(&engine, &[input], &opts)
+            .await
+            .names
+            .remove(0)
     };
     let into_validation = "* IN CNAME abc.acme.example.net.\n";
     let r = run(into_validation, Some("abc.acme.example.net.")).await;
@@ -414,8 +450,7 @@ async fn a_wildcard_into_the_validation_zone_is_fine() {
         "example.com".into(),
         crate::dns::Name::from_ascii("apex.acme.example.net"),
     );
-    let r = engine
-        .diagnose(&[parse_input("www.example.com").unwrap()], &opts)
+    let r = diagnose_names(&engine, &[parse_input("www.example.com").unwrap()], &opts)
         .await
         .names
         .remove(0);
@@ -501,9 +536,7 @@ async fn the_verdict_agrees_with_the_worlds_ca_resolver() {
             expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
             ..Default::default()
         };
-        let r = engine
-            .check_one(&parse_input("www.example.com").unwrap(), &opts)
-            .await;
+        let r = check_one(&engine, &parse_input("www.example.com").unwrap(), &opts).await;
         // The truth: the CA's resolver, asked after the client wrote.
         let q = crate::dns::Question::new(
             crate::dns::Name::from_ascii(challenge),
@@ -698,7 +731,7 @@ async fn a_timeout_at_the_cas_resolver_is_asked_again_and_then_an_error() {
         let mut cfg = config(&w);
         cfg.resolvers[0].ca = true;
         let engine = Engine::with_transport(cfg, w.clone());
-        let r = engine.check_one(&input, &CheckOptions::default()).await;
+        let r = check_one(&engine, &input, &CheckOptions::default()).await;
         let timeout = r
             .findings
             .iter()
@@ -968,6 +1001,117 @@ async fn a_doubled_target_is_found_at_a_later_hop_and_behind_a_dead_zone() {
     assert!(!doubled(&r), "{:#?}", r.findings);
 }
 
+/// The world behind a transport that learns per run, as [`crate::dns::NetTransport`]
+/// does: a server that timed out is dead for the rest of the run; each run's handle
+/// ([`crate::dns::Transport::for_run`]) counts its own questions and dead servers.
+struct PerRun {
+    world: std::sync::Arc<World>,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<std::net::SocketAddr>>>,
+    dead: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::net::SocketAddr>>>,
+}
+
+impl PerRun {
+    fn new(world: std::sync::Arc<World>) -> Self {
+        PerRun {
+            world,
+            asked: Default::default(),
+            dead: Default::default(),
+        }
+    }
+
+    fn asked(&self, addr: &str) -> usize {
+        let addr: std::net::SocketAddr = format!("{addr}:53").parse().unwrap();
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| **a == addr)
+            .count()
+    }
+}
+
+impl crate::dns::Transport for PerRun {
+    fn ask(
+        &self,
+        server: std::net::SocketAddr,
+        question: &crate::dns::Question,
+        flags: crate::dns::QueryFlags,
+    ) -> impl std::future::Future<Output = crate::dns::Exchange> + Send {
+        let (world, q) = (self.world.clone(), question.clone());
+        let (asked, dead) = (self.asked.clone(), self.dead.clone());
+        async move {
+            // Let the other run go on between any two questions.
+            tokio::task::yield_now().await;
+            asked.lock().unwrap().push(server);
+            let ex = world.ask(server, &q, flags).await;
+            if matches!(ex.outcome, crate::dns::Outcome::Timeout) {
+                dead.lock().unwrap().insert(server);
+            }
+            ex
+        }
+    }
+
+    fn for_run(this: &std::sync::Arc<Self>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(PerRun::new(this.world.clone()))
+    }
+
+    fn is_dead(&self, server: std::net::SocketAddr) -> bool {
+        self.dead.lock().unwrap().contains(&server)
+    }
+}
+
+/// Two runs on one engine at the same time keep their own memos and dead servers: run A
+/// finds the validation zone's server dead, run B (at once, on other names) never sees
+/// it dead, and neither B nor a third run started later resets A: A still knows the
+/// server dead and re-checks its name from its memo, without a question to the root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_at_once_on_one_engine_do_not_reset_each_other() {
+    use crate::dns::Transport;
+    use crate::engine::check::CheckRequest;
+    let w = std::sync::Arc::new(world(DELEGATED, TOKEN).fault("127.0.0.30", Fault::Timeout));
+    let engine = Engine::with_transport(config(&w), PerRun::new(w.clone()));
+    let dead: std::net::SocketAddr = "127.0.0.30:53".parse().unwrap();
+    let www = CheckRequest {
+        names: vec![parse_input("www.example.com").unwrap()],
+        options: CheckOptions::default(),
+    };
+    let others = CheckRequest {
+        names: (0..20)
+            .map(|i| parse_input(&format!("host{i}.example.com")).unwrap())
+            .collect(),
+        options: CheckOptions::default(),
+    };
+    let (a, b) = (engine.run(), engine.run());
+    let (none, cancel) = (EventSink::none(), CancellationToken::new());
+    let (ra, rb) = tokio::join!(
+        a.check(&www, &cancel, &none),
+        b.check(&others, &cancel, &none)
+    );
+    assert!(errors(&ra.names[0]).contains(&Code::ServerTimeout));
+    assert!(rb
+        .names
+        .iter()
+        .all(|n| errors(n) == vec![Code::CnameMissing]));
+    let (ta, tb) = (a.walker().transport(), b.walker().transport());
+    assert!(ta.is_dead(dead), "run A found the server dead");
+    assert!(!tb.is_dead(dead), "run B never sees A's dead server");
+    assert_eq!(tb.asked("127.0.0.30"), 0);
+    let root_a = ta.asked("127.0.0.1");
+    assert!(
+        root_a > 0 && tb.asked("127.0.0.1") > 0,
+        "each run walks on its own"
+    );
+    // A third run starts and checks: A keeps what it learnt.
+    let c = engine.run();
+    let rc = c.check(&www, &cancel, &none).await;
+    assert!(errors(&rc.names[0]).contains(&Code::ServerTimeout));
+    assert_eq!(c.walker().transport().asked("127.0.0.1"), root_a);
+    let again = a.check(&www, &cancel, &none).await;
+    assert_eq!(errors(&again.names[0]), errors(&ra.names[0]));
+    assert!(ta.is_dead(dead), "a new run did not reset A's dead servers");
+    assert_eq!(ta.asked("127.0.0.1"), root_a, "nor A's memo: no new walk");
+}
+
 /// `check` behind a root that answers every question with a referral back to itself
 /// (`Fault::SelfReferral`, the lab's tools/hostile-root.py `selfref`), or behind a root
 /// that never answers: the world's resolvers still resolve from the real roots.
@@ -975,7 +1119,7 @@ async fn check_blind(w: World, root_fault: Fault, name: &str, opts: CheckOptions
     let mut cfg = config(&w);
     cfg.roots = vec!["127.0.0.81:53".parse().unwrap()];
     let engine = Engine::with_transport(cfg, w.fault("127.0.0.81", root_fault));
-    engine.check_one(&parse_input(name).unwrap(), &opts).await
+    check_one(&engine, &parse_input(name).unwrap(), &opts).await
 }
 
 fn expecting(target: &str) -> CheckOptions {

@@ -19,8 +19,8 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use crate::engine::check::Engine;
 use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::Engine;
 use crate::model::config::Config;
 use crate::model::plan::Plan;
 use effects::{EngineRunner, Runner};
@@ -74,26 +74,15 @@ pub struct Outcome {
 }
 
 /// Why the TUI could not run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TuiError {
+    #[error("the TUI needs a terminal on stdin and stdout; use `check`, `diagnose`, `plan` and `prove` in scripts")]
     NoTerminal,
-    Terminal(String),
-    Loop(String),
+    #[error("cannot set up the terminal: {0}")]
+    Terminal(std::io::Error),
+    #[error(transparent)]
+    Loop(#[from] event::LoopError),
 }
-
-impl std::fmt::Display for TuiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TuiError::NoTerminal => f.write_str(
-                "the TUI needs a terminal on stdin and stdout; use `check`, `diagnose`, `plan` and `prove` in scripts",
-            ),
-            TuiError::Terminal(e) => write!(f, "cannot set up the terminal: {e}"),
-            TuiError::Loop(e) => f.write_str(e),
-        }
-    }
-}
-
-impl std::error::Error for TuiError {}
 
 /// Opens the wizard.
 pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
@@ -194,7 +183,7 @@ async fn session(
     // terminal, then calls it): the binary installs it at the top of main. Not again
     // here: a second install fails, and its error report resolves a backtrace, which
     // loads the debug symbols (tens of MB of memory for nothing).
-    let mut terminal = ratatui::try_init().map_err(|e| TuiError::Terminal(e.to_string()))?;
+    let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = execute!(

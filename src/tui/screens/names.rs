@@ -46,7 +46,7 @@ fn edited(s: &mut State) {
         Err(_) if s.names.parsed.is_empty() => s.status = None,
         Err(e) => {
             jump_to_invalid(s);
-            s.say(Level::Bad, e)
+            s.say(Level::Bad, e.to_string())
         }
     }
 }

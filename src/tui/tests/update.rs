@@ -1,6 +1,7 @@
 use super::*;
 use crate::clients::write::Client as ClientKind;
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::events::Event;
+use crate::engine::prove::ProveReport;
 use crate::findings::Severity;
 use crate::model::name::NameProblem;
 use crate::tui::clipboard::{CopyReport, Via};
@@ -122,6 +123,21 @@ fn pasted_names_split_on_new_lines_and_repeats_are_kept_once() {
     assert!(s.names.parsed[2].repeated);
     let ok = crate::tui::state::names::ready(&s.names).unwrap();
     assert_eq!(ok.len(), 2);
+    // Why the step is not done is a value; its words are the status line's.
+    let (bad, _) = run(st(), typed("www.example.test a..b c..d"));
+    let why = crate::tui::state::names::ready(&bad.names).unwrap_err();
+    assert_eq!(
+        why,
+        crate::tui::state::names::NamesNotReady::Invalid { bad: 2 }
+    );
+    assert_eq!(
+        why.to_string(),
+        "2 names are marked ✗: fix or remove them to go on"
+    );
+    assert_eq!(
+        crate::tui::state::names::ready(&st().names).unwrap_err(),
+        crate::tui::state::names::NamesNotReady::Empty
+    );
     // A names file pasted as it is (the format of --names-from): comments are left out.
     let (s, _) = run(
         st(),
@@ -507,8 +523,16 @@ fn cname_copies_the_selected_record_or_all() {
         "2 records sent to the terminal (OSC 52); tmux passes it on only with: set -g set-clipboard on"
     );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Info);
-    let (s, _) = run(s, [Action::Copied(Err("no terminal".into()))]);
+    let no_terminal = std::io::Error::other("no terminal");
+    let (s, _) = run(
+        s,
+        [Action::Copied(Err(std::sync::Arc::new(no_terminal.into())))],
+    );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Bad);
+    assert_eq!(
+        status(&s),
+        "could not copy: cannot write to the terminal: no terminal"
+    );
 }
 
 // ---- live poll ------------------------------------------------------------------------
@@ -809,11 +833,11 @@ fn proof_runs_shows_progress_and_goes_on() {
     let (s, _) = run(
         s,
         [
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Published {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Published {
                 name: "www.example.test".into(),
                 target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
             })),
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Seen {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Seen {
                 name: "www.example.test".into(),
                 vantage: "cloudflare".into(),
                 kind: VantageKind::Resolver,
@@ -911,22 +935,31 @@ fn client_pick_preview_write_and_done() {
         }]
     );
     assert!(s.client.busy);
-    let (s, _) = run(
-        s,
-        [Action::FilesPlanned(Err(
-            "cannot write lego files yet".into()
-        ))],
-    );
+    let missing = crate::clients::write::WriteError::Missing {
+        what: "no acme-dns account is stored for www.example.test".into(),
+        fix: "run plan again".into(),
+    };
+    let (s, _) = run(s, [Action::FilesPlanned(Err(missing.into()))]);
     assert_eq!(
         s.client.error.as_deref(),
-        Some("cannot write lego files yet")
+        Some("no acme-dns account is stored for www.example.test. Fix: run plan again")
     );
     let (s, _) = run(s, [code(KeyCode::Enter)]);
     let (s, _) = run(s, [Action::FilesPlanned(Ok(file_plan()))]);
     assert!(s.client.plan.is_some());
     let (s, fx) = run(s, [code(KeyCode::Enter)]);
     assert_eq!(fx, vec![Effect::WriteFiles]);
-    let (s, _) = run(s, [Action::FilesWritten(Err("permission denied".into()))]);
+    let (s, _) = run(
+        s,
+        [Action::FilesWritten(Err(
+            crate::tui::state::client::FilesError::StalePreview,
+        ))],
+    );
+    assert!(
+        status(&s).contains("the files were not written: nothing was written"),
+        "{}",
+        status(&s)
+    );
     assert_eq!(s.screen, Screen::Wizard(Step::Client));
     let (s, _) = run(
         s,

@@ -16,15 +16,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Why an API call failed, by cause: each has its own finding and fix.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The API refused the key (401/403).
+    #[error("the API at {api} refused the key: {detail}")]
     KeyRejected { api: String, detail: String },
     /// The API does not have the zone (404, or 422 "could not find domain").
+    #[error("the API at {api} has no zone {zone}")]
     ZoneMissing { api: String, zone: String },
     /// No answer: refused, timeout, DNS failure, TLS failure.
+    #[error("the API at {api} could not be reached: {detail}")]
     Unreachable { api: String, detail: String },
     /// Any other answer (the status and a short, secret-free excerpt).
+    #[error("the API at {api} refused the change: {detail}")]
     Refused { api: String, detail: String },
 }
 
@@ -51,27 +55,6 @@ impl ProviderError {
         }
     }
 }
-
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProviderError::KeyRejected { api, detail } => {
-                write!(f, "the API at {api} refused the key: {detail}")
-            }
-            ProviderError::ZoneMissing { api, zone } => {
-                write!(f, "the API at {api} has no zone {zone}")
-            }
-            ProviderError::Unreachable { api, detail } => {
-                write!(f, "the API at {api} could not be reached: {detail}")
-            }
-            ProviderError::Refused { api, detail } => {
-                write!(f, "the API at {api} refused the change: {detail}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ProviderError {}
 
 /// One provider's HTTP API, for one zone.
 pub trait ProviderApi: Send + Sync {
