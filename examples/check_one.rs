@@ -8,8 +8,9 @@
 //!
 //! Exit status: the `check` command's (0 works, 1 does not, 3 inconclusive; 2 bad input).
 
-use acme_delegate::engine::check::{exit_code, CheckOptions, Engine};
+use acme_delegate::engine::check::{exit_code, CheckOptions, CheckRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::parse_input;
 use std::path::PathBuf;
@@ -56,15 +57,11 @@ fn main() -> ExitCode {
                 }
             }
         });
-        let names = [input];
-        let report = engine
-            .check_with(
-                &names,
-                &CheckOptions::default(),
-                &CancellationToken::new(),
-                &events,
-            )
-            .await;
+        let req = CheckRequest {
+            names: vec![input],
+            options: CheckOptions::default(),
+        };
+        let report = engine.check(&req, &CancellationToken::new(), &events).await;
         drop(events); // the channel closes: the printer ends after the last event
         let _ = printer.await;
         for n in &report.names {

@@ -5,10 +5,39 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// This test process's scratch folder (configs, names files, FIFOs, XDG dirs).
+fn root() -> PathBuf {
+    std::env::temp_dir().join(format!("ad-bad-input-{}", std::process::id()))
+}
+
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ad-bad-input-{tag}-{}", std::process::id()));
+    let d = root().join(tag);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// The tests running now; the last one to end removes [`root`] (a later test makes it
+/// again), so no run leaves its files in the temp folder, even when a test fails.
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// Held by every test for its whole run (see [`RUNNING`]).
+struct Scratch;
+
+impl Scratch {
+    fn enter() -> Scratch {
+        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Scratch
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let mut n = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            let _ = std::fs::remove_dir_all(root());
+        }
+    }
 }
 
 /// A config that points nowhere (nothing may be asked in these tests anyway). A file of
@@ -70,6 +99,7 @@ fn usage(args: &[&str], needles: &[&str]) {
 
 #[test]
 fn ip_addresses_are_not_names_for_dns01() {
+    let _scratch = Scratch::enter();
     for ip in ["192.0.2.10", "2001:db8::1", "[2001:db8::1]"] {
         usage(
             &["check", ip],
@@ -91,6 +121,7 @@ fn ip_addresses_are_not_names_for_dns01() {
 
 #[test]
 fn idna2008_rejects_and_bad_punycode_are_refused() {
+    let _scratch = Scratch::enter();
     for n in ["xn--zz.example.com", "☃.example.com", "ab--cd.example.com"] {
         usage(&["check", n], &[n, "IDNA2008"]);
     }
@@ -98,6 +129,7 @@ fn idna2008_rejects_and_bad_punycode_are_refused() {
 
 #[test]
 fn a_ca_that_is_not_a_domain_name_is_refused() {
+    let _scratch = Scratch::enter();
     for ca in [
         "https://letsencrypt.org",
         "lets encrypt",
@@ -113,6 +145,7 @@ fn a_ca_that_is_not_a_domain_name_is_refused() {
 
 #[test]
 fn flags_of_another_zone_kind_are_refused() {
+    let _scratch = Scratch::enter();
     usage(
         &[
             "plan",
@@ -158,6 +191,7 @@ fn flags_of_another_zone_kind_are_refused() {
 
 #[test]
 fn an_input_file_over_one_mib_is_refused_without_reading_it_all() {
+    let _scratch = Scratch::enter();
     let t = Instant::now();
     let mut c = bin();
     c.args(["--config", "/dev/zero", "check", "www.example.com"]);
@@ -197,6 +231,7 @@ fn an_input_file_over_one_mib_is_refused_without_reading_it_all() {
 
 #[test]
 fn config_addresses_and_files_are_checked() {
+    let _scratch = Scratch::enter();
     for (body, needles) in [
         (
             "[system]\nresolv_conf = \"/nonexistent/resolv.conf\"\n",
@@ -262,6 +297,7 @@ fn config_addresses_and_files_are_checked() {
 
 #[test]
 fn json_failures_are_one_json_document() {
+    let _scratch = Scratch::enter();
     let cfg = quiet_config();
     let mut c = bin();
     c.arg("--config")
@@ -281,6 +317,7 @@ fn json_failures_are_one_json_document() {
 /// no panic (exit 101, a backtrace), a short message on stderr.
 #[test]
 fn a_closed_stdout_or_a_full_disk_is_not_a_panic() {
+    let _scratch = Scratch::enter();
     let cfg = quiet_config();
     // A pipe whose reading end is already closed: every write fails with EPIPE.
     let (reader, writer) = std::io::pipe().unwrap();
@@ -317,6 +354,7 @@ fn a_closed_stdout_or_a_full_disk_is_not_a_panic() {
 /// endless file (`/dev/zero`) are refused at once; nothing is asked.
 #[test]
 fn a_names_file_is_checked_line_by_line() {
+    let _scratch = Scratch::enter();
     let f = tmp("names").join("names.txt");
     std::fs::write(
         &f,
@@ -362,6 +400,7 @@ fn a_names_file_is_checked_line_by_line() {
 /// key file.
 #[test]
 fn a_fifo_given_as_any_input_file_is_refused_at_once() {
+    let _scratch = Scratch::enter();
     let dir = tmp("fifo");
     let fifo = dir.join("input.fifo");
     let _ = std::fs::remove_file(&fifo);
@@ -430,6 +469,7 @@ fn a_fifo_given_as_any_input_file_is_refused_at_once() {
 /// accepted `'no such'`). An all-numeric TLD is not a name (main accepted it).
 #[test]
 fn an_unknown_provider_and_a_numeric_tld_are_refused() {
+    let _scratch = Scratch::enter();
     usage(
         &[
             "plan",
@@ -456,6 +496,7 @@ fn an_unknown_provider_and_a_numeric_tld_are_refused() {
 /// exits 2 before anything is published (main published whatever it was given).
 #[test]
 fn the_certbot_hook_refuses_a_value_that_is_not_a_dns01_digest() {
+    let _scratch = Scratch::enter();
     use acme_delegate::dns::Name;
     use acme_delegate::model::plan::{Plan, PlannedName, ZoneSpec};
     let plan = tmp("hook").join("plan.toml");

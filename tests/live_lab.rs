@@ -5,8 +5,9 @@
 
 mod common;
 
-use acme_delegate::engine::check::{CheckOptions, Engine};
+use acme_delegate::engine::check::{CheckOptions, CheckRequest};
 use acme_delegate::engine::events::{CancellationToken, Event, EventSink};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::Finding;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
@@ -24,6 +25,14 @@ async fn bounded<F: Future<Output = ()>>(f: F) {
 
 fn engine() -> std::sync::Arc<Engine<acme_delegate::dns::NetTransport>> {
     Engine::new(Config::from_file(&common::config()).expect("the lab config"))
+}
+
+/// A check of `names` with the default options.
+fn request(names: Vec<InputName>) -> CheckRequest {
+    CheckRequest {
+        names,
+        options: CheckOptions::default(),
+    }
 }
 
 fn names(n: &[&str]) -> Vec<InputName> {
@@ -70,9 +79,7 @@ async fn events_arrive_before_the_run_ends() {
         let run = {
             let (engine, input, sink, cancel) = (engine.clone(), input.clone(), sink, cancel);
             tokio::spawn(async move {
-                let r = engine
-                    .check_with(&input, &CheckOptions::default(), &cancel, &sink)
-                    .await;
+                let r = engine.check(&request(input.clone()), &cancel, &sink).await;
                 (r, Instant::now())
             })
         };
@@ -151,11 +158,7 @@ async fn cancel_stops_a_1000_name_check_within_200_ms() {
         let cancel = CancellationToken::new();
         let run = {
             let (engine, sink, cancel) = (engine.clone(), sink.clone(), cancel.clone());
-            tokio::spawn(async move {
-                engine
-                    .check_with(&input, &CheckOptions::default(), &cancel, &sink)
-                    .await
-            })
+            tokio::spawn(async move { engine.check(&request(input.clone()), &cancel, &sink).await })
         };
         drop(sink);
         // Cancel once the work is under way (the first name is done).
@@ -220,7 +223,7 @@ async fn a_recheck_on_one_engine_sees_a_new_delegation() {
         let input = names(&[&host]);
         let none = (CancellationToken::new(), EventSink::none());
         let first = engine
-            .check_with(&input, &CheckOptions::default(), &none.0, &none.1)
+            .check(&request(input.clone()), &none.0, &none.1)
             .await;
         assert!(
             has(&codes(&first, &host), "CNAME_MISSING", "error"),
@@ -233,7 +236,7 @@ async fn a_recheck_on_one_engine_sees_a_new_delegation() {
             "update add {host}. 60 NS ns1.{host}.\nupdate add ns1.{host}. 60 A 127.0.0.12"
         ));
         let second = engine
-            .check_with(&input, &CheckOptions::default(), &none.0, &none.1)
+            .check(&request(input.clone()), &none.0, &none.1)
             .await;
         update_example_test(&format!(
             "update delete {host}. NS\nupdate delete ns1.{host}. A"

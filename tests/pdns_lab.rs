@@ -126,6 +126,87 @@ fn a_wrong_key_a_missing_zone_and_an_unreachable_api_are_findings_and_nothing_is
     }
 }
 
+/// `plan --key KEY` with a provider stores the API key as `keys/<provider>-<zone>.apikey`
+/// under the TSIG keys' rule (issue 18, item 11): a key file whose content differs is never
+/// replaced (main overwrote it with whatever the last `plan --key` gave, even a rejected
+/// key, so the earlier plan's prove and hook then failed); the new key gets a new name;
+/// nothing is written when the plan is not saved.
+#[test]
+fn a_stored_api_key_is_never_overwritten_and_a_rejected_one_is_not_kept() {
+    let Some(_lab) = common::lab() else { return };
+    let real = std::fs::read_to_string(key_file()).unwrap();
+    let real = real.trim();
+    let plan_key = |plan: &Path, key: &str| {
+        cli(&[
+            "--plan",
+            plan.to_str().unwrap(),
+            "plan",
+            "--zone",
+            "provider",
+            "--provider",
+            "pdns",
+            "--api",
+            &api(),
+            "--domain",
+            "pdns.lab",
+            "--key",
+            key,
+            &unique("pk"),
+        ])
+    };
+    let key_file_of = |plan: &Path| -> std::path::PathBuf {
+        let v: toml::Value = toml::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
+        v["zone"]["key_file"].as_str().unwrap().into()
+    };
+    let first = plan_file();
+    let (rc, out, err) = plan_key(&first, real);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let stored = key_file_of(&first);
+    assert!(
+        stored.extension().is_some_and(|e| e == "apikey"),
+        "{stored:?}"
+    );
+    let keys = stored.parent().unwrap().to_path_buf();
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&keys)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    // A rejected key: nothing saved, the stored key untouched, no key file left.
+    let second = plan_file();
+    let (rc, out, err) = plan_key(&second, "not-the-key");
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(format!("{out}{err}").contains("PROVIDER_KEY_REJECTED"));
+    assert!(!second.exists(), "no plan saved");
+    // (compared, never printed: it holds the key)
+    assert!(
+        std::fs::read_to_string(&stored).unwrap().trim() == real,
+        "the stored API key was replaced by a rejected one"
+    );
+    assert_eq!(listing(), before, "a key file was left behind");
+    // Another plan's key under the same name (another PowerDNS with a zone of that name):
+    // a new plan with this key keeps it and stores its own under a new name.
+    std::fs::write(&stored, "another-plans-key\n").unwrap();
+    let third = plan_file();
+    let (rc, out, err) = plan_key(&third, real);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    let own = key_file_of(&third);
+    assert_ne!(own, stored, "the other plan's key file was reused");
+    assert_eq!(
+        std::fs::read_to_string(&stored).unwrap(),
+        "another-plans-key\n",
+        "the other plan's key was replaced"
+    );
+    assert!(std::fs::read_to_string(&own).unwrap().trim() == real);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&own).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
 #[test]
 fn lego_with_a_written_pdns_config_issues_from_pebble() {
     let Some(_lab) = common::lab() else { return };

@@ -1,6 +1,7 @@
 //! The TUI gives the terminal back on every signal it can receive (issue 18, item 10):
 //! SIGQUIT left it raw, in the alternate screen. Runs the troubleshooter in a tmux pane,
-//! sends the signal to it, and reads the pane's modes and `stty -a` afterwards.
+//! sends the signal to it, and reads the pane's modes, `stty -a` and the exit status (130,
+//! as documented for every command interrupted by a signal) afterwards.
 
 mod common;
 
@@ -48,7 +49,8 @@ impl Drop for Pane {
     }
 }
 
-fn run_and_signal(dir: &Path, sig: &str) -> (String, String) {
+/// (the pane's modes, `stty -a`, the TUI's exit status) after `sig`.
+fn run_and_signal(dir: &Path, sig: &str) -> (String, String, String) {
     let socket = format!("tuisig{}", common::rand_suffix() % 1_000_000_000);
     let bin = env!("CARGO_BIN_EXE_acme-delegate");
     let cfg = common::config();
@@ -85,7 +87,11 @@ fn run_and_signal(dir: &Path, sig: &str) -> (String, String) {
         ])
         .trim()
         .to_string();
-    (modes, std::fs::read_to_string(dir.join("stty")).unwrap())
+    (
+        modes,
+        std::fs::read_to_string(dir.join("stty")).unwrap(),
+        std::fs::read_to_string(dir.join("exit")).unwrap(),
+    )
 }
 
 #[test]
@@ -96,7 +102,8 @@ fn every_signal_gives_the_terminal_back() {
     for sig in ["QUIT", "TERM", "HUP", "INT"] {
         let dir = common::run_dir().join(format!("tui-sig-{sig}-{}", common::rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (modes, stty) = run_and_signal(&dir, sig);
+        let (modes, stty, exit) = run_and_signal(&dir, sig);
+        assert_eq!(exit.trim(), "130", "{sig}: the exit status after a signal");
         assert_eq!(
             modes, "0 0 1",
             "{sig}: alternate screen off, mouse off, cursor shown"

@@ -163,7 +163,8 @@ Exit status (check, diagnose):
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
      (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
-     check --wait then stops after its first round
+     check --wait then stops after its first round. Then every resolver that
+     answered showing the chain wrong (NXDOMAIN, a wrong target) is exit 1
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)";
 
 pub const CHECK_HELP: &str = concat!(
@@ -185,7 +186,8 @@ Exit status:
   2  bad input or usage (a name, a flag, the config file)
   3  inconclusive: no server could be reached, the network answers DNS itself
      (DNS_INTERCEPTED), or no root server can be reached (AUTH_UNREACHABLE);
-     --wait then stops after its first round
+     --wait then stops after its first round. Then every resolver that
+     answered showing the chain wrong (NXDOMAIN, a wrong target) is exit 1
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP)"
 );
 
@@ -276,7 +278,8 @@ Examples:
 Exit status:
   0  the wizard reached its end
   1  it was left before the end
-  2  bad input or usage (the plan or config file, no terminal)";
+  2  bad input or usage (the plan or config file, no terminal)
+  130  interrupted (SIGTERM, SIGHUP, SIGINT, SIGQUIT; the terminal is given back)";
 
 pub const TROUBLESHOOT_HELP: &str = "\
 Examples:
@@ -286,7 +289,8 @@ Examples:
 Exit status:
   0  no error finding
   1  an error finding, or the run did not finish
-  2  bad input or usage (a name, no names and no plan, the config file)";
+  2  bad input or usage (a name, no names and no plan, the config file)
+  130  interrupted (SIGTERM, SIGHUP, SIGINT, SIGQUIT; the terminal is given back)";
 
 pub const SERVE_HELP: &str = "\
 Examples:

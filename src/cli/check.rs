@@ -3,13 +3,14 @@
 
 use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, Engine};
-use acme_delegate::engine::diagnose::DiagnoseOptions;
-use acme_delegate::engine::endpoint::check_endpoints;
-use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, CheckRequest};
+use acme_delegate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
+use acme_delegate::engine::endpoint::{attach_endpoints, EndpointRequest};
+use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::poll::PollEnd;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::views::vantages;
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{
@@ -108,14 +109,31 @@ pub async fn run(
     let engine = Engine::new(config);
     let report = match diagnose {
         Some((d, endpoints)) => {
-            let opts = DiagnoseOptions { check, ..d };
-            let mut report = engine.diagnose_with(&names, &opts, &cancel, &events).await;
+            let req = DiagnoseRequest {
+                names,
+                options: DiagnoseOptions { check, ..d },
+            };
+            let mut report = engine.diagnose(&req, &cancel, &events).await;
             if !cancel.is_cancelled() {
-                check_endpoints(&mut report, &endpoints, &names, timeout * 2).await;
+                let req = EndpointRequest {
+                    endpoints,
+                    names: req.names,
+                    timeout: timeout * 2,
+                };
+                let found = engine
+                    .check_endpoints(&req, &cancel, &EventSink::none())
+                    .await;
+                attach_endpoints(&mut report, &found);
             }
             report
         }
-        None => engine.check_with(&names, &check, &cancel, &events).await,
+        None => {
+            let req = CheckRequest {
+                names,
+                options: check,
+            };
+            engine.check(&req, &cancel, &events).await
+        }
     };
     drop(events);
     if let Some(face) = face {
@@ -162,15 +180,21 @@ pub async fn run_wait(
             outcome.rounds
         );
     }
+    // Blind: inconclusive, unless the resolvers' agreeing view shows an error (exit 1).
+    let blind_code = match exit_code(&outcome.report) {
+        1 => 1,
+        _ => 3,
+    };
     if outcome.end == PollEnd::Blind && !args.json {
         errln!(
-            "acme-delegate: the authoritative servers cannot be read from this network, so waiting cannot tell when the delegation works; stopped after round {} (inconclusive):",
-            outcome.rounds
+            "acme-delegate: the authoritative servers cannot be read from this network, so waiting cannot tell when the delegation works; stopped after round {} ({}):",
+            outcome.rounds,
+            if blind_code == 1 { "the resolvers show it wrong" } else { "inconclusive" }
         );
     }
     match output(outcome.report, &args, "check", &config) {
         Ok(_) if outcome.end == PollEnd::Works => ExitCode::SUCCESS,
-        Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(3),
+        Ok(_) if outcome.end == PollEnd::Blind => ExitCode::from(blind_code as u8),
         Ok(_) => ExitCode::from(1),
         Err(code) => code,
     }

@@ -49,20 +49,24 @@ impl Style {
 
 const WIDTH: usize = 80;
 
+/// `text` as lines of at most 80 columns, each indented by `indent`: white space is
+/// collapsed, lines break only at spaces (first fit), and a word longer than a line is
+/// kept whole (a name or URL stays copyable).
 pub fn wrap(text: &str, indent: usize, out: &mut String) {
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
-            let _ = writeln!(out, "{}{}", " ".repeat(indent), line);
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        return;
     }
-    if !line.is_empty() {
-        let _ = writeln!(out, "{}{}", " ".repeat(indent), line);
+    let pad = " ".repeat(indent);
+    let opts = textwrap::Options::new(WIDTH)
+        .initial_indent(&pad)
+        .subsequent_indent(&pad)
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    for line in textwrap::wrap(&words, opts) {
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -233,6 +237,32 @@ mod tests {
         wrap(&"word ".repeat(60), 10, &mut out);
         assert!(out.lines().all(|l| l.len() <= WIDTH));
         assert!(out.lines().count() > 3);
+        // First fit at spaces only: as the hand-written wrap did (14 words of 5 = 69 + 10).
+        assert_eq!(out.lines().next().unwrap().len(), 10 + 14 * 5 - 1);
+        assert!(out.lines().all(|l| l.starts_with(&" ".repeat(10))));
+    }
+
+    #[test]
+    fn wrap_never_splits_a_word_or_a_hyphenated_name() {
+        let mut out = String::new();
+        let long = format!("_acme-challenge.{}.example.com", "x".repeat(80));
+        wrap(
+            &format!("publish  {long}\n now _acme-challenge.www-1.example.com"),
+            2,
+            &mut out,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "  publish".to_string(),
+                format!("  {long}"),
+                "  now _acme-challenge.www-1.example.com".to_string(),
+            ]
+        );
+        let mut none = String::new();
+        wrap(" \n ", 4, &mut none);
+        assert_eq!(none, "");
     }
 
     fn name_report(name: &str, ok: bool, inconclusive: bool) -> NameReport {

@@ -1,9 +1,10 @@
 //! The live side of the headless faces: signals that cancel a run, the progress bar
 //! that `check` and `diagnose` show on a terminal, and `check --wait` on the live poll.
 
-use acme_delegate::engine::check::{CheckOptions, Engine};
+use acme_delegate::engine::check::CheckOptions;
 use acme_delegate::engine::events::{CancellationToken, CellState, Event, EventSink};
-use acme_delegate::engine::poll::{PollOptions, PollOutcome};
+use acme_delegate::engine::poll::{PollOptions, PollOutcome, PollRequest};
+use acme_delegate::engine::Engine;
 use acme_delegate::model::clock::rfc3339;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::InputName;
@@ -147,7 +148,11 @@ pub async fn wait(
         } else {
             EventSink::none()
         };
-        let outcome = engine.poll(names, &opts, &cancel, &sink).await;
+        let req = PollRequest {
+            names: names.to_vec(),
+            options: opts,
+        };
+        let outcome = engine.poll(&req, &cancel, &sink).await;
         drop(sink);
         if let Some(f) = face {
             let _ = f.await;
@@ -201,7 +206,10 @@ pub fn cell_text(s: &CellState) -> String {
     match s {
         CellState::Waiting => "waiting for the authoritative servers".into(),
         CellState::Ok => "ok".into(),
-        CellState::Wrong { why } => format!("not right yet ({})", why.join("; ")),
+        CellState::Wrong { why } => {
+            let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+            format!("not right yet ({})", why.join("; "))
+        }
         CellState::Negative { until } => format!(
             "serves a cached negative answer until {}; not asked again before then",
             at(until)
@@ -237,7 +245,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(86400);
         assert!(cell_text(&CellState::Negative { until: t }).contains("1970-01-02T00:00:00Z"));
         assert!(cell_text(&CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()]
+            why: vec![acme_delegate::engine::events::Reason::Finding {
+                code: acme_delegate::findings::Code::CnameMissing,
+                evidence: String::new(),
+            }]
         })
         .contains("CNAME_MISSING"));
     }

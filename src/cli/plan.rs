@@ -3,8 +3,9 @@
 use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
-use acme_delegate::engine::check::Engine;
-use acme_delegate::engine::setup;
+use acme_delegate::engine::events::{CancellationToken, EventSink};
+use acme_delegate::engine::setup::{self, ns_alternative, NsAlternative, PlanRequest};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
@@ -131,15 +132,21 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 &args.provider,
                 "--provider CODE",
                 "provider",
-            )?)?;
+            )?)
+            .map_err(|e| e.to_string())?;
             let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
             let key_file = match (&args.key_file, &args.key) {
                 (Some(f), _) => Some(f.clone()),
-                (None, Some(k)) => Some(
-                    setup::store_api_key(provider.clone(), domain.clone(), k.clone())
-                        .await
-                        .map_err(|e| e.to_string())?,
-                ),
+                (None, Some(k)) => {
+                    let stored =
+                        setup::store_api_key_new(provider.clone(), domain.clone(), k.clone())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if stored.created {
+                        *created = Some(stored.path.clone());
+                    }
+                    Some(stored.path)
+                }
                 (None, None) => None,
             };
             if args.api.is_some() != key_file.is_some() {
@@ -186,65 +193,6 @@ struct PlanNameOut<'a> {
     alternative: Option<NsAlternative>,
 }
 
-/// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
-#[derive(Clone, Serialize)]
-struct NsAlternative {
-    kind: &'static str,
-    /// The zone to create on the validation server.
-    zone: Name,
-    /// The NS records to publish in the production zone instead of the CNAME.
-    records: Vec<String>,
-    note: String,
-}
-
-/// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
-/// the validation zone's name servers, and what else that takes.
-fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
-    let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
-        return None;
-    };
-    Some(NsAlternative {
-        kind: "ns-delegation",
-        zone: challenge.clone(),
-        records: ns
-            .iter()
-            .map(|n| format!("{challenge} 300 IN NS {n}"))
-            .collect(),
-        note: format!(
-            "instead of the CNAME: publish these NS records, create the zone {challenge} on {server} (the server of {zone}) with TXT-only updates for the key, and let the client write the TXT at {challenge} itself; lego and certbot-dns-rfc2136 find that zone by their SOA lookup, cert-manager needs the fix of its issue #3055"
-        ),
-    })
-}
-
-/// The name servers of the validation zone (for the NS alternative).
-async fn validation_ns(
-    engine: &Engine<acme_delegate::dns::NetTransport>,
-    spec: &ZoneSpec,
-) -> Vec<Name> {
-    let ZoneSpec::Rfc2136 { zone, .. } = spec else {
-        return vec![];
-    };
-    let walk = engine.walker().zone_of(zone.clone()).await;
-    let mut out: Vec<Name> = Vec::new();
-    if walk.zone.apex == *zone {
-        for n in walk
-            .zone
-            .servers
-            .iter()
-            .map(|s| &s.name)
-            .chain(&walk.zone.unresolved)
-        {
-            if !out.contains(n) {
-                out.push(n.clone());
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(zone.prepend("ns1"));
-    }
-    out
-}
-
 pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) -> ExitCode {
     let json = args.json;
     let names = match parse_all(&args.names) {
@@ -274,13 +222,20 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Err(e) => return forget_key(usage_json(json, e)),
     };
     let engine = Engine::new(config);
-    let outcome = match engine.make_plan(zone.as_ref(), &names).await {
+    let req = PlanRequest {
+        zone,
+        names: names.clone(),
+    };
+    let outcome = match engine
+        .make_plan(&req, &CancellationToken::new(), &EventSink::none())
+        .await
+    {
         Ok(o) => o,
         Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
         Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),
     };
     let findings = outcome.findings;
-    let ns = validation_ns(&engine, &spec).await;
+    let ns = outcome.validation_ns.clone();
     // An error finding means nothing is saved, unless --force overrides it (named).
     let errors: Vec<&Finding> = findings
         .iter()

@@ -2,9 +2,10 @@
 
 use super::args::ProveArgs;
 use super::{kind_label, usage_json};
-use acme_delegate::engine::check::Engine;
-use acme_delegate::engine::prove::{self, ProveEvent, ProveOptions};
+use acme_delegate::engine::events::{Event, EventSink};
+use acme_delegate::engine::prove::{self, ProveOptions, ProveRequest};
 use acme_delegate::engine::setup;
+use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
 use std::path::PathBuf;
@@ -49,17 +50,10 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     if !(1..=3600).contains(&args.timeout) {
         return usage_json(args.json, "--timeout must be 1 to 3600 seconds");
     }
-    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return usage_json(args.json, e),
-    };
-    if let Err(e) = zone.publishable() {
-        return usage_json(args.json, e);
-    }
     let json = args.json;
     let report = {
         let engine = Engine::new(config);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (sink, mut rx) = EventSink::channel();
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 // JSON goes to stdout; failures, the cleanup and what it left are still
@@ -67,19 +61,19 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                 if json
                     && !matches!(
                         ev,
-                        ProveEvent::Failed { .. }
-                            | ProveEvent::Removing { .. }
-                            | ProveEvent::Left { .. }
-                            | ProveEvent::LeftBehind { .. }
+                        Event::Failed { .. }
+                            | Event::Removing { .. }
+                            | Event::Left { .. }
+                            | Event::LeftBehind { .. }
                     )
                 {
                     continue;
                 }
                 match ev {
-                    ProveEvent::Published { name, target } => {
+                    Event::Published { name, target } => {
                         errln!("{name}: test TXT published at {target}")
                     }
-                    ProveEvent::Seen {
+                    Event::Seen {
                         name,
                         vantage,
                         kind,
@@ -90,19 +84,20 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                             kind_label(kind)
                         )
                     }
-                    ProveEvent::Removing { name, target } => {
+                    Event::Removing { name, target } => {
                         errln!("{name}: removing the test TXT at {target} (a second Ctrl-C stops)")
                     }
-                    ProveEvent::Removed { name } => errln!("{name}: test TXT removed"),
-                    ProveEvent::LeftBehind {
+                    Event::Removed { name } => errln!("{name}: test TXT removed"),
+                    Event::LeftBehind {
                         name,
                         target,
                         command,
                     } => errln!(
                         "{name}: the test TXT at {target} may be left behind; remove it with:\n  {command}"
                     ),
-                    ProveEvent::Left { name, why } => errln!("{name}: {why}"),
-                    ProveEvent::Failed { name, message } => errln!("{name}: {message}"),
+                    Event::Left { name, why } => errln!("{name}: {why}"),
+                    Event::Failed { name, message } => errln!("{name}: {message}"),
+                    _ => {}
                 }
             }
         });
@@ -110,11 +105,19 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
             timeout: Duration::from_secs(args.timeout),
             ..ProveOptions::default()
         };
-        let r = engine
-            .prove_until(zone, &pairs, &opts, Some(tx), &cancel, &abort)
-            .await;
+        let req = ProveRequest {
+            zone: plan.zone.clone(),
+            names: pairs,
+            options: opts,
+            abort,
+        };
+        let r = engine.prove(&req, &cancel, &sink).await;
+        drop(sink);
         let _ = printer.await;
-        r
+        match r {
+            Ok(r) => r,
+            Err(e) => return usage_json(args.json, e),
+        }
     };
     if json {
         super::print_json(&report);

@@ -16,9 +16,10 @@
 use super::args::ServeArgs;
 use super::{live, usage};
 use acme_delegate::dns::NetTransport;
-use acme_delegate::engine::check::{CheckOptions, Engine};
-use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::check::{CheckOptions, CheckRequest};
+use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::setup;
+use acme_delegate::engine::{Engine, Run};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_input, parse_target, unique_names, InputName};
 use acme_delegate::report::prometheus::{escape, render_probe};
@@ -78,7 +79,9 @@ struct Stats {
 
 /// The exporter's state, shared by every request.
 pub struct Exporter {
-    engine: Arc<Engine<NetTransport>>,
+    /// The engine's current run: names checked within one [`ROUND`] share its memos and
+    /// what it learnt of dead servers.
+    run: Mutex<Arc<Run<NetTransport>>>,
     opts: CheckOptions,
     vantage: String,
     max_age: Duration,
@@ -147,7 +150,7 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
     let shutdown = CancellationToken::new();
     live::cancel_on_signals(shutdown.clone());
     let exporter = Arc::new(Exporter {
-        engine: Engine::new(config),
+        run: Mutex::new(Engine::new(config).run()),
         opts: CheckOptions {
             expect_target,
             planned,
@@ -368,7 +371,14 @@ impl Exporter {
         let ran = AtomicBool::new(false);
         let checked = cell.get_or_init(|| async {
             ran.store(true, Ordering::Relaxed);
-            let r = self.engine.check_one(n, &self.opts).await;
+            let run = lock(&self.run).clone();
+            let req = CheckRequest {
+                names: vec![n.clone()],
+                options: self.opts.clone(),
+            };
+            let never = CancellationToken::new();
+            let mut r = run.check(&req, &never, &EventSink::none()).await;
+            let r = r.names.remove(0);
             let until = Instant::now() + reuse_for(&r, self.max_age);
             Checked {
                 report: Arc::new(r),
@@ -409,12 +419,14 @@ impl Exporter {
         cell
     }
 
-    /// Every [`ROUND`], the engine forgets the servers it found dead and what it memoised.
+    /// Every [`ROUND`], a new run: the engine forgets the servers it found dead and what it
+    /// memoised.
     fn maybe_new_round(&self) {
         let mut last = lock(&self.last_round);
         if last.elapsed() >= ROUND {
             *last = Instant::now();
-            self.engine.begin_run();
+            let next = lock(&self.run).engine().run();
+            *lock(&self.run) = next;
         }
     }
 
@@ -590,7 +602,7 @@ mod tests {
         config.timeout = Duration::from_millis(200);
         config.attempts = 1;
         Arc::new(Exporter {
-            engine: Engine::new(config),
+            run: Mutex::new(Engine::new(config).run()),
             opts: CheckOptions::default(),
             vantage: "lab \"west\"".into(),
             max_age: Duration::from_secs(60),

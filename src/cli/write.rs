@@ -1,11 +1,11 @@
 //! The headless faces of `write` (issuing-client configs) and `hook certbot-auth|cleanup`.
 
-use acme_delegate::clients::write::{self, Client, ClientOutput, WriteOptions};
-use acme_delegate::engine::check::Engine;
+use acme_delegate::clients::write::{Client, ClientOutput, WriteOptions};
 use acme_delegate::engine::events::CancellationToken;
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
-use acme_delegate::engine::write::{self as io, apply, load_secrets, preview};
+use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::plan::Plan;
@@ -133,18 +133,22 @@ pub async fn write(
     opts.resolvers = args.resolvers;
     opts.private_zone = args.private_zone;
     opts.config_path = config_path.map(|c| if c.is_absolute() { c } else { opts.cwd.join(c) });
-    opts.secrets = match load_secrets(&plan) {
-        Ok(s) => s,
+    let now = time::OffsetDateTime::now_utc();
+    // Every writer first: a client that cannot do the plan stops before anything is written.
+    let req = FilesRequest {
+        plan: &plan,
+        options: opts.clone(),
+        clients: args.clients.iter().map(|c| c.client()).collect(),
+        preview: args.dry_run.then_some(now),
+    };
+    let ClientFiles {
+        mut outputs,
+        files,
+        preview,
+    } = match client_files(req) {
+        Ok(f) => f,
         Err(e) => return usage(e),
     };
-    // Every writer first: a client that cannot do the plan stops before anything is written.
-    let mut outputs = Vec::new();
-    for c in args.clients.iter().map(|c| c.client()) {
-        match write::write(c, &plan, &opts) {
-            Ok(o) => outputs.push((c, o)),
-            Err(e) => return usage(e),
-        }
-    }
     for (c, o) in outputs.iter_mut() {
         if *c == Client::Lego {
             o.findings.extend(lego_provider_finding(&plan).await);
@@ -161,11 +165,8 @@ pub async fn write(
             );
         }
     }
-    let files: Vec<write::PlannedFile> =
-        outputs.iter().flat_map(|(_, o)| o.files.clone()).collect();
-    let now = time::OffsetDateTime::now_utc();
-    if args.dry_run {
-        let pv = match preview(&files, now) {
+    if let Some(preview) = preview {
+        let pv = match preview {
             Ok(p) => p,
             Err(e) => return usage(e),
         };
@@ -343,7 +344,7 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
             let engine = Engine::new(config);
             let cancel = CancellationToken::new();
             super::live::cancel_on_signals(cancel.clone());
-            hook::auth_until(
+            hook::auth(
                 &engine,
                 zone.as_ref(),
                 &name,

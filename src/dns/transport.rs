@@ -10,6 +10,7 @@ use super::types::{Caa, Name, RData, Record, Soa};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{Name as HName, RData as HRData, Record as HRecord, RecordType as HType};
+use hickory_proto::ProtoError;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,9 +28,16 @@ pub trait Transport: Send + Sync + 'static {
         flags: QueryFlags,
     ) -> impl Future<Output = Exchange> + Send;
 
-    /// A new run or poll round begins: forget what was learnt about servers in the last
-    /// (e.g. which ones stopped answering).
-    fn begin_run(&self) {}
+    /// The handle one run uses: it shares what every run shares (sockets, in-flight
+    /// permits, pacing) and keeps what one run learns about servers (which ones stopped
+    /// answering) to itself, so that two runs at once never see or reset each other's.
+    /// By default the same transport (one that learns nothing per run).
+    fn for_run(this: &Arc<Self>) -> Arc<Self>
+    where
+        Self: Sized,
+    {
+        this.clone()
+    }
 
     /// Whether `server` stopped answering in this run (see [`NetTransport`]).
     fn is_dead(&self, _server: SocketAddr) -> bool {
@@ -113,7 +121,8 @@ impl Default for NetOptions {
 /// dies at any moment of a 1,000-name run so costs about one timeout (one attempt's), not
 /// one per name or per wave of names; a lossy server that still answers some of its
 /// queries is never found dead (its lost queries time out one by one, and are retried).
-/// Any answer from it resets both conditions; [`Transport::begin_run`] forgets all of it.
+/// Any answer from it resets both conditions; a new run ([`Transport::for_run`]) starts
+/// without any of it.
 #[derive(Clone)]
 pub struct NetTransport {
     opts: NetOptions,
@@ -241,7 +250,7 @@ impl UdpPool {
     const IDLE: usize = 256;
 
     /// An idle socket connected to `server`, or a new one.
-    async fn take(&self, server: SocketAddr) -> Result<PooledUdp, String> {
+    async fn take(&self, server: SocketAddr) -> std::io::Result<PooledUdp> {
         let reused = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.iter()
@@ -256,8 +265,8 @@ impl UdpPool {
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let sock = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
-        sock.connect(server).await.map_err(|e| e.to_string())?;
+        let sock = UdpSocket::bind(bind).await?;
+        sock.connect(server).await?;
         Ok(PooledUdp {
             sock,
             buf: vec![0u8; 4096].into_boxed_slice(),
@@ -375,8 +384,12 @@ impl Transport for NetTransport {
         }
     }
 
-    fn begin_run(&self) {
-        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::default();
+    fn for_run(this: &Arc<Self>) -> Arc<Self> {
+        Arc::new(NetTransport {
+            health: Arc::default(),
+            died: Arc::default(),
+            ..(**this).clone()
+        })
     }
 
     fn is_dead(&self, server: SocketAddr) -> bool {
@@ -410,7 +423,7 @@ async fn exchange(
         let asked_at = Instant::now();
         return match tokio::time::timeout(opts.timeout, tcp_once(server, &wire, &ours)).await {
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
-            Ok(Err(e)) => Outcome::Network(e),
+            Ok(Err(e)) => Outcome::Network(e.to_string()),
             Err(_) => {
                 timed_out(asked_at);
                 pace.signal(Signal::Lost);
@@ -452,7 +465,7 @@ async fn exchange(
                 }
                 return out;
             }
-            Ok(Err(e)) => return Outcome::Network(e),
+            Ok(Err(e)) => return Outcome::Network(e.to_string()),
             Err(_) => {
                 timed_out(asked_at);
                 pace.signal(Signal::Lost);
@@ -506,8 +519,8 @@ fn encode_query(
     name: &str,
     q: &Question,
     flags: QueryFlags,
-) -> Result<(Vec<u8>, HName), String> {
-    let name = HName::from_ascii(name).map_err(|e| e.to_string())?;
+) -> Result<(Vec<u8>, HName), ProtoError> {
+    let name = HName::from_ascii(name)?;
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = flags.recursion_desired;
     msg.metadata.checking_disabled = flags.checking_disabled;
@@ -518,7 +531,7 @@ fn encode_query(
         edns.set_dnssec_ok(flags.dnssec_ok);
         msg.set_edns(edns);
     }
-    let wire = msg.to_vec().map_err(|e| e.to_string())?;
+    let wire = msg.to_vec()?;
     Ok((wire, name))
 }
 
@@ -537,7 +550,7 @@ async fn udp_once(
     wire: &[u8],
     ours: &impl Fn(&Message) -> bool,
     sockets: &UdpPool,
-) -> Result<Message, String> {
+) -> std::io::Result<Message> {
     let mut s = sockets.take(server).await?;
     // A reused socket still reads as ready from its last answer: forget that, so the
     // receive below waits for the next datagram instead of first failing with EAGAIN (every
@@ -545,13 +558,9 @@ async fn udp_once(
     let _ = s.sock.try_io(tokio::io::Interest::READABLE, || {
         Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
     });
-    s.sock.send(wire).await.map_err(|e| e.to_string())?;
+    s.sock.send(wire).await?;
     loop {
-        let (n, from) = s
-            .sock
-            .recv_from(&mut s.buf)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (n, from) = s.sock.recv_from(&mut s.buf).await?;
         // An answer that does not parse or is not ours is ignored (RFC 5452): keep waiting.
         if (from.ip(), from.port()) != (server.ip(), server.port()) {
             continue;
@@ -565,17 +574,28 @@ async fn udp_once(
     }
 }
 
+/// Why a question over TCP got no answer of ours.
+#[derive(Debug, thiserror::Error)]
+enum TcpAnswerError {
+    #[error(transparent)]
+    Exchange(#[from] super::tcp::TcpError),
+    #[error("malformed answer over TCP: {0}")]
+    Malformed(hickory_proto::serialize::binary::DecodeError),
+    #[error("TCP answer does not match the question")]
+    NotOurs,
+}
+
 async fn tcp_once(
     server: SocketAddr,
     wire: &[u8],
     ours: &impl Fn(&Message) -> bool,
-) -> Result<Message, String> {
+) -> Result<Message, TcpAnswerError> {
     let buf = super::tcp::exchange(server, wire).await?;
-    let msg = Message::from_vec(&buf).map_err(|e| format!("malformed answer over TCP: {e}"))?;
+    let msg = Message::from_vec(&buf).map_err(TcpAnswerError::Malformed)?;
     if ours(&msg) {
         Ok(msg)
     } else {
-        Err("TCP answer does not match the question".into())
+        Err(TcpAnswerError::NotOurs)
     }
 }
 
@@ -757,8 +777,10 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
-        // A new run asks it again.
-        t.begin_run();
+        // A new run asks it again; the old run still knows it dead.
+        let old = Arc::new(t);
+        let t = Transport::for_run(&old);
+        assert!(old.is_dead(addr) && !t.is_dead(addr));
         let start = Instant::now();
         let ex = t.ask(addr, &q, QueryFlags::authoritative()).await;
         assert!(start.elapsed() >= Duration::from_millis(90));
@@ -807,7 +829,7 @@ mod tests {
             "reports the real timeout"
         );
         // One question alone is not a dead server.
-        t.begin_run();
+        let t = Transport::for_run(&Arc::new(t));
         let ex = t.ask(addr, &q, QueryFlags::recursive()).await;
         assert_eq!(ex.outcome, Outcome::Timeout);
         assert!(!t.is_dead(addr), "one question is not a dead server");

@@ -10,6 +10,7 @@ use crate::dns::{Rcode, TsigError};
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm as HAlg;
 use hickory_proto::rr::rdata::{A, TXT};
+use hickory_proto::ProtoError;
 
 use hickory_proto::rr::{
     DNSClass, Name as HName, RData as HRData, Record as HRecord, RecordType as HType, TSigner,
@@ -322,7 +323,7 @@ async fn send_alone(req: &UpdateRequest<'_>) -> UpdateResult {
         Ok((id, wire, signer, request_mac)) => {
             match tokio::time::timeout(req.timeout, super::tcp::exchange(req.server, &wire)).await {
                 Err(_) => UpdateOutcome::Timeout,
-                Ok(Err(e)) => UpdateOutcome::Network(e),
+                Ok(Err(e)) => UpdateOutcome::Network(e.to_string()),
                 Ok(Ok(reply)) => judge_reply(&reply, id, &signer, &request_mac),
             }
         }
@@ -345,11 +346,31 @@ async fn send_alone(req: &UpdateRequest<'_>) -> UpdateResult {
     }
 }
 
-fn hname(n: &Name) -> Result<HName, String> {
-    HName::from_ascii(n.as_str()).map_err(|e| format!("bad name {n}: {e}"))
+/// Why an update could not be built or signed (before anything is sent).
+#[derive(Debug, thiserror::Error)]
+enum BuildError {
+    #[error("bad name {name}: {source}")]
+    BadName { name: Name, source: ProtoError },
+    #[error("TSIG algorithm {algorithm} is not supported (supported: {})", SUPPORTED_ALGORITHMS.join(", "))]
+    UnsupportedAlgorithm { algorithm: String },
+    /// The key cannot sign.
+    #[error(transparent)]
+    Key(#[from] hickory_proto::dnssec::DnsSecError),
+    /// Signing or encoding failed.
+    #[error(transparent)]
+    Proto(#[from] ProtoError),
+    #[error("the message was not signed")]
+    NotSigned,
 }
 
-fn signer(key: &WireKey<'_>) -> Result<TSigner, String> {
+fn hname(n: &Name) -> Result<HName, BuildError> {
+    HName::from_ascii(n.as_str()).map_err(|source| BuildError::BadName {
+        name: n.clone(),
+        source,
+    })
+}
+
+fn signer(key: &WireKey<'_>) -> Result<TSigner, BuildError> {
     let alg = match key
         .algorithm
         .trim_end_matches('.')
@@ -360,13 +381,17 @@ fn signer(key: &WireKey<'_>) -> Result<TSigner, String> {
         "hmac-sha384" => HAlg::HmacSha384,
         "hmac-sha512" => HAlg::HmacSha512,
         other => {
-            return Err(format!(
-                "TSIG algorithm {other} is not supported (supported: {})",
-                SUPPORTED_ALGORITHMS.join(", ")
-            ))
+            return Err(BuildError::UnsupportedAlgorithm {
+                algorithm: other.to_string(),
+            })
         }
     };
-    TSigner::new(key.secret.to_vec(), alg, hname(key.name)?, FUDGE).map_err(|e| e.to_string())
+    Ok(TSigner::new(
+        key.secret.to_vec(),
+        alg,
+        hname(key.name)?,
+        FUDGE,
+    )?)
 }
 
 /// TXT character-strings are at most 255 octets: longer values are split.
@@ -379,7 +404,7 @@ fn txt_rdata(value: &str) -> HRData {
     HRData::TXT(TXT::from_bytes(chunks))
 }
 
-fn update_record(op: &UpdateOp) -> Result<HRecord, String> {
+fn update_record(op: &UpdateOp) -> Result<HRecord, BuildError> {
     let owner = hname(op.owner())?;
     let mut rec = match op {
         UpdateOp::AddTxt { value, ttl, .. } => HRecord::from_rdata(owner, *ttl, txt_rdata(value)),
@@ -405,7 +430,7 @@ fn update_record(op: &UpdateOp) -> Result<HRecord, String> {
 fn build_signed(
     req: &UpdateRequest<'_>,
     time: u64,
-) -> Result<(u16, Vec<u8>, TSigner, Vec<u8>), String> {
+) -> Result<(u16, Vec<u8>, TSigner, Vec<u8>), BuildError> {
     let signer = signer(&req.key)?;
     let id: u16 = rand::random();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Update);
@@ -417,13 +442,13 @@ fn build_signed(
     for op in req.ops {
         msg.add_authority(update_record(op)?);
     }
-    msg.finalize(&signer, time).map_err(|e| e.to_string())?;
+    msg.finalize(&signer, time)?;
     let mac = msg
         .signature
         .as_ref()
         .map(|s| s.data.mac.clone())
-        .ok_or("the message was not signed")?;
-    let wire = msg.to_vec().map_err(|e| e.to_string())?;
+        .ok_or(BuildError::NotSigned)?;
+    let wire = msg.to_vec()?;
     Ok((id, wire, signer, mac))
 }
 
@@ -554,7 +579,11 @@ mod tests {
         })
         .err()
         .unwrap();
-        assert!(e.contains("hmac-sha256"), "{e}");
+        assert!(
+            matches!(&e, BuildError::UnsupportedAlgorithm { algorithm } if algorithm == "hmac-md5"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("hmac-sha256"), "{e}");
     }
 
     /// A TCP server that reads one UPDATE per connection, tells its number of update

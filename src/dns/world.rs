@@ -25,6 +25,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The restarts a resolver of the world allows (one per CNAME hop): unbound's and BIND's
+/// `max-query-restarts` default.
+const RESTARTS: usize = 11;
+
 /// How a server misbehaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
@@ -42,10 +46,16 @@ pub enum Fault {
     Truncates,
     /// Does not answer over TCP.
     NoTcp,
+    /// A resolver still busy when first asked: its first question times out, the later
+    /// ones are answered (it went on resolving, as unbound does behind a dead server).
+    TimeoutOnce,
     /// Answers from every zone it serves, across zones, as PowerDNS does with
     /// `resolve-across-zones=yes`: a CNAME into another of its zones is followed, and
     /// the target's records come in the same answer.
     CrossZone,
+    /// Answers every question with a referral to the root, `. NS a.root.evil.`, whose glue
+    /// is this server itself (a hostile root: the walk never gets anywhere).
+    SelfReferral,
 }
 
 /// How a resolver of the world behaves.
@@ -193,7 +203,8 @@ impl World {
         self
     }
 
-    /// `addr` (a server) misbehaves so (a resolver: only [`Fault::Timeout`]).
+    /// `addr` (a server) misbehaves so (a resolver: only [`Fault::Timeout`] and
+    /// [`Fault::TimeoutOnce`]).
     pub fn fault(mut self, addr: &str, fault: Fault) -> Self {
         self.servers
             .entry(ip(addr))
@@ -271,11 +282,17 @@ impl World {
     /// What `server` answers to `q`, with `flags`.
     pub fn answer(&self, server: SocketAddr, q: &Question, flags: QueryFlags) -> Outcome {
         if let Some(opts) = self.resolvers.get(&server.ip()) {
-            let dead = self
-                .servers
-                .get(&server.ip())
-                .is_some_and(|s| s.faults.contains(&Fault::Timeout));
-            if dead {
+            let faults = self.servers.get(&server.ip()).map(|s| &s.faults);
+            let has = |f| faults.is_some_and(|fs| fs.contains(&f));
+            let first = || {
+                self.lock()
+                    .log
+                    .iter()
+                    .filter(|(s, _, _)| s.ip() == server.ip())
+                    .count()
+                    == 1
+            };
+            if has(Fault::Timeout) || (has(Fault::TimeoutOnce) && first()) {
                 return Outcome::Timeout;
             }
             return self.resolve(server.ip(), *opts, q, flags);
@@ -290,7 +307,24 @@ impl World {
         if flags.tcp && has(Fault::NoTcp) {
             return Outcome::Network("connection refused (TCP)".into());
         }
-        let mut reply = if has(Fault::Refused) {
+        let mut reply = if has(Fault::SelfReferral) {
+            let host = Name::from_ascii("a.root.evil.");
+            let mut r = empty(Rcode::NoError);
+            r.authority.push(Record {
+                name: Name::root(),
+                ttl: 3600,
+                data: RData::NS(host.clone()),
+            });
+            r.additional.push(Record {
+                name: host,
+                ttl: 3600,
+                data: match server.ip() {
+                    IpAddr::V4(a) => RData::A(a),
+                    IpAddr::V6(a) => RData::AAAA(a),
+                },
+            });
+            r
+        } else if has(Fault::Refused) {
             empty(Rcode::Refused)
         } else if has(Fault::ServFail) {
             empty(Rcode::ServFail)
@@ -478,7 +512,9 @@ impl World {
                     unreachable!()
                 };
                 answers.push(c);
-                if answers.len() > 16 {
+                // unbound restarts at every hop (as with the chain in its cache) and gives
+                // up at the 12th restart (`max-query-restarts` 11), as BIND does.
+                if answers.len() > RESTARTS {
                     return servfail(vec![]);
                 }
                 cur = t;

@@ -103,17 +103,23 @@ fn txt_at(reply: &Reply, name: &Name) -> Option<End> {
 }
 
 /// What an authoritative answer says, for comparing servers (TTLs ignored). With `zone`,
-/// only the records of names in that zone count (bailiwick: a server that also answers
-/// across zones adds data the others have no say on).
+/// only what the zone has a say on counts (bailiwick: a server that also answers across
+/// zones adds data the others have no say on): the records of the chain from the name
+/// asked for as long as it stays in the zone. Once a CNAME leaves the zone, the rest of
+/// the answer is another zone's, even where the chain comes back into this one later
+/// (`a.zone -> b.other -> c.zone`: `c.zone` is asked on its own, as a resolver does:
+/// unbound's scrubber keeps only the records of the name asked for, differential seed 911).
 pub(crate) fn fingerprint(o: &Outcome, zone: Option<&Name>) -> Option<(Rcode, Vec<String>)> {
     let r = o.reply()?;
     if !r.authoritative || !o.is_usable() {
         return None;
     }
+    let in_chain = zone.map(|z| in_zone_chain(r, z));
     let mut data: Vec<String> = r
         .answers
         .iter()
         .filter(|a| zone.is_none_or(|z| a.name.is_subdomain_of(z)))
+        .filter(|a| in_chain.as_ref().is_none_or(|c| c.contains(&a.name)))
         .map(|a| format!("{} {} {}", a.name, a.rtype(), a.data.to_text()))
         .collect();
     data.sort();
@@ -121,11 +127,66 @@ pub(crate) fn fingerprint(o: &Outcome, zone: Option<&Name>) -> Option<(Rcode, Ve
     // (a server answering across zones says NXDOMAIN there), not the zone's to say.
     let leaves = zone.is_some_and(|z| {
         r.answers.iter().any(|a| {
-            a.name.is_subdomain_of(z) && matches!(&a.data, RData::CNAME(t) if !t.is_subdomain_of(z))
+            a.name.is_subdomain_of(z)
+                && in_chain.as_ref().is_none_or(|c| c.contains(&a.name))
+                && matches!(&a.data, RData::CNAME(t) if !t.is_subdomain_of(z))
         })
     });
     let rcode = if leaves { Rcode::NoError } else { r.rcode };
     Some((rcode, data))
+}
+
+/// The names of `r`'s answer that are on the chain from the name asked for (the name no
+/// CNAME of the answer points at) while it stays inside `zone`, and the DNAME owners above
+/// them. An answer without such a start (a loop) keeps every name of the zone.
+fn in_zone_chain(r: &Reply, zone: &Name) -> HashSet<Name> {
+    const DNAME: RecordType = RecordType::Other(39);
+    let cname = |n: &Name| {
+        r.answers.iter().find_map(|a| match &a.data {
+            RData::CNAME(t) if &a.name == n => Some(t.clone()),
+            _ => None,
+        })
+    };
+    let targets: HashSet<&Name> = r
+        .answers
+        .iter()
+        .filter_map(|a| match &a.data {
+            RData::CNAME(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    let starts: Vec<&Name> = r
+        .answers
+        .iter()
+        .filter(|a| a.rtype() != DNAME && !targets.contains(&a.name))
+        .map(|a| &a.name)
+        .collect();
+    if starts.is_empty() {
+        return r.answers.iter().map(|a| a.name.clone()).collect();
+    }
+    let mut names = HashSet::new();
+    for start in starts {
+        let mut cur = start.clone();
+        while cur.is_subdomain_of(zone) && names.insert(cur.clone()) {
+            match cname(&cur) {
+                Some(t) => cur = t,
+                None => break,
+            }
+        }
+    }
+    let dnames: Vec<Name> = r
+        .answers
+        .iter()
+        .filter(|a| {
+            a.rtype() == DNAME
+                && names
+                    .iter()
+                    .any(|n| n != &a.name && n.is_subdomain_of(&a.name))
+        })
+        .map(|a| a.name.clone())
+        .collect();
+    names.extend(dnames);
+    names
 }
 
 /// No authoritative answer: the answer without the AA bit that a resolver (unbound) still
@@ -144,14 +205,9 @@ fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
         .map(|(_, e)| e.clone())
 }
 
-/// Follows the chain from `start` (a TXT question, as the CA asks).
-pub async fn follow<T: Transport>(walker: &Walker<T>, start: &Name) -> Chain {
-    follow_with(walker, start, &EventSink::none(), "").await
-}
-
-/// [`follow`], telling `events` each server's answer as it arrives and each hop (for the
-/// name `name`).
-pub async fn follow_with<T: Transport>(
+/// Follows the chain from `start` (a TXT question, as the CA asks), telling `events` each
+/// server's answer as it arrives and each hop (for the name `name`).
+pub async fn follow<T: Transport>(
     walker: &Walker<T>,
     start: &Name,
     events: &EventSink,

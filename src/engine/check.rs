@@ -2,25 +2,18 @@
 //! it, the findings, and a verdict. All names run concurrently (the transport bounds the
 //! queries in flight); the walk below shared zones is done once.
 
-use crate::dns::memo::Memo;
 use crate::dns::transport::DEAD_AFTER_TIMEOUTS;
 use crate::dns::walk::is_infrastructure;
-use crate::dns::walk::Walker;
-use crate::dns::{
-    Exchange, Name, NetOptions, NetTransport, Outcome, QueryFlags, Question, RData, RecordType,
-    Transport,
-};
+use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport};
 use crate::engine::chain::{self, Chain, End};
+use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, Event, EventSink};
-use crate::engine::views::{ask_resolver, vantages, ResolverView, Vantage};
+use crate::engine::views::{ask_resolver, ResolverView, Vantage};
 use crate::findings::rules::chain::{blinds, rules, NameEvidence, ParentCname, TargetDoubled};
-use crate::findings::rules::diagnose::{ZoneHealth, ZoneSigning};
 use crate::findings::Code;
 use crate::findings::{Finding, Severity};
-use crate::model::config::Config;
 use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -82,6 +75,13 @@ pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
     })
 }
 
+/// What to check: the names, and how.
+#[derive(Clone, Debug, Default)]
+pub struct CheckRequest {
+    pub names: Vec<InputName>,
+    pub options: CheckOptions,
+}
+
 /// Options of one check run.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
@@ -93,85 +93,16 @@ pub struct CheckOptions {
     pub ask_resolvers: AskResolvers,
 }
 
-/// The engine: configuration, transport and the memoised delegation walk.
-pub struct Engine<T: Transport> {
-    pub config: Config,
-    walker: Walker<T>,
-    vantages: Vec<Vantage>,
-    /// CAA answers per node at the CA's stand-in resolver (names share their parents).
-    pub(crate) caa_nodes: Memo<Name, Exchange>,
-    /// DNSSEC signing status per target zone.
-    pub(crate) signing: Memo<Name, ZoneSigning>,
-    /// Per run: (resolver, dead authoritative server) -> how often the resolver timed out
-    /// on a name whose chain passes that server, and how long the last timeout took.
-    hanging: std::sync::Mutex<HashMap<(SocketAddr, SocketAddr), (u32, Duration)>>,
-    hanging_changed: tokio::sync::Notify,
-    /// Delegation health per zone on a chain (diagnose).
-    pub(crate) health: Memo<Name, ZoneHealth>,
-}
-
-impl Engine<NetTransport> {
-    /// An engine on the real network, as configured.
-    pub fn new(config: Config) -> Arc<Self> {
-        let t = NetTransport::new(NetOptions {
-            timeout: config.timeout,
-            attempts: config.attempts,
-            max_inflight: config.max_inflight,
-            max_qps_per_server: config.max_qps_per_server,
-        });
-        Engine::with_transport(config, t)
-    }
-}
-
-impl<T: Transport> Engine<T> {
-    pub fn with_transport(config: Config, transport: T) -> Arc<Self> {
-        let walker = Walker::new(Arc::new(transport), config.roots.clone(), config.timeout);
-        let epoch = walker.epoch().clone();
-        Arc::new(Engine {
-            vantages: vantages(&config),
-            config,
-            walker,
-            caa_nodes: Memo::new(epoch.clone(), exchange_ttl),
-            signing: Memo::new(epoch.clone(), |_| None),
-            health: Memo::new(epoch, |_| None),
-            hanging: Default::default(),
-            hanging_changed: tokio::sync::Notify::new(),
-        })
-    }
-
-    /// Starts a run or poll round: what was memoised before (walks, CAA, signing) is
-    /// asked again, so a re-check after a change sees the change.
-    pub fn begin_run(&self) {
-        self.walker.epoch().advance();
-        self.walker.transport().begin_run();
-        self.hanging
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    pub fn walker(&self) -> &Walker<T> {
-        &self.walker
-    }
-
-    /// The resolvers asked, configured ones first, then the system's.
-    pub fn vantages(&self) -> &[Vantage] {
-        &self.vantages
-    }
-
-    /// Gathers the evidence for one name: the authoritative chain and every vantage point.
-    pub async fn evidence(&self, input: &InputName, opts: &CheckOptions) -> NameEvidence {
-        self.evidence_with(input, opts, &EventSink::none()).await
-    }
-
-    /// [`Engine::evidence`], telling `events` each answer as it arrives and each hop.
+impl<T: Transport> Run<T> {
+    /// Gathers the evidence for one name: the authoritative chain and every vantage
+    /// point, telling `events` each answer as it arrives and each hop.
     ///
     /// No poisoning: by default ([`AskResolvers::Auto`]) a resolver is asked only once the
     /// authoritative view of the name is right (a CNAME or a zone cut, and no error about
     /// it), as the live poll does: a question before that would make the resolver cache
     /// the negative (or wrong) answer, and the CA's resolver would serve it later. The
     /// resolvers not asked are named with the reason ([`NameEvidence::not_asked`]).
-    pub async fn evidence_with(
+    pub(crate) async fn evidence(
         &self,
         input: &InputName,
         opts: &CheckOptions,
@@ -180,7 +111,7 @@ impl<T: Transport> Engine<T> {
         let id = input.identifier.as_str();
         let (dead_tx, dead_rx) = tokio::sync::watch::channel::<Option<Vec<SocketAddr>>>(None);
         let chain = async {
-            let chain = chain::follow_with(&self.walker, &input.challenge, events, id).await;
+            let chain = chain::follow(self.walker(), &input.challenge, events, id).await;
             let _ = dead_tx.send(Some(self.dead_servers(&chain)));
             chain
         };
@@ -199,7 +130,7 @@ impl<T: Transport> Engine<T> {
             match not_ready(&ev) {
                 None => ev.resolvers = self.ask_resolvers(input, events, dead_rx).await,
                 Some(why) => {
-                    for v in &self.vantages {
+                    for v in self.vantages() {
                         events.emit(|| Event::Vantage {
                             name: id.to_string(),
                             vantage: v.name.clone(),
@@ -209,7 +140,7 @@ impl<T: Transport> Engine<T> {
                             ms: 0,
                         });
                     }
-                    ev.not_asked = Some((self.vantages.clone(), why));
+                    ev.not_asked = Some((self.vantages().to_vec(), why));
                 }
             }
         }
@@ -257,9 +188,9 @@ impl<T: Transport> Engine<T> {
         events: &EventSink,
         dead_rx: tokio::sync::watch::Receiver<Option<Vec<SocketAddr>>>,
     ) -> Vec<ResolverView> {
-        let transport = self.walker.transport().clone();
+        let transport = self.walker().transport().clone();
         let id = input.identifier.as_str();
-        futures::future::join_all(self.vantages.iter().map(|v| {
+        futures::future::join_all(self.vantages().iter().map(|v| {
             let transport = transport.clone();
             let mut dead_rx = dead_rx.clone();
             async move {
@@ -314,7 +245,7 @@ impl<T: Transport> Engine<T> {
 
     /// The servers of the chain that stopped answering in this run.
     fn dead_servers(&self, chain: &Chain) -> Vec<SocketAddr> {
-        let t = self.walker.transport();
+        let t = self.walker().transport();
         let mut v: Vec<SocketAddr> = chain
             .steps
             .iter()
@@ -396,10 +327,10 @@ impl<T: Transport> Engine<T> {
         while host != step.zone.apex && host.is_subdomain_of(&step.zone.apex) {
             host = host.parent();
             let owner = host.prepend(crate::model::name::CHALLENGE_LABEL);
-            let walk = self.walker.zone_of(owner.clone()).await;
+            let walk = self.walker().zone_of(owner.clone()).await;
             let q = Question::new(owner.clone(), RecordType::TXT);
             let Some(ex) = self
-                .walker
+                .walker()
                 .first_authoritative(&walk.zone.servers, &q)
                 .await
             else {
@@ -433,7 +364,7 @@ impl<T: Transport> Engine<T> {
         if !chain.hops.is_empty() || *apex == input.challenge || is_infrastructure(apex) {
             return None;
         }
-        let parent = self.walker.zone_of(apex.parent()).await.zone.apex.clone();
+        let parent = self.walker().zone_of(apex.parent()).await.zone.apex.clone();
         (!is_infrastructure(&parent)).then_some(parent)
     }
 
@@ -468,7 +399,7 @@ impl<T: Transport> Engine<T> {
             } else {
                 // A delegation is enough: the meant zone exists even when its servers do
                 // not answer (differential seed 923), and the client writes there.
-                let walk = self.walker.zone_of(meant.clone()).await;
+                let walk = self.walker().zone_of(meant.clone()).await;
                 let apex = &walk.zone.apex;
                 if is_infrastructure(apex) || !meant.is_subdomain_of(apex) {
                     continue;
@@ -511,7 +442,7 @@ impl<T: Transport> Engine<T> {
         ));
         let q = Question::new(doubled.clone(), RecordType::TXT);
         let ex = self
-            .walker
+            .walker()
             .first_authoritative(&step.zone.servers, &q)
             .await?;
         let has = ex.outcome.reply().is_some_and(|r| {
@@ -525,7 +456,7 @@ impl<T: Transport> Engine<T> {
     /// Does the zone of a CNAME target exist and answer? (for a hosted target, before any
     /// CNAME is published): `TARGET_ZONE_UNDELEGATED` / `TARGET_ZONE_LAME` findings.
     pub async fn target_zone_findings(&self, id: &str, target: &Name) -> Vec<Finding> {
-        let walk = self.walker.zone_of(target.clone()).await;
+        let walk = self.walker().zone_of(target.clone()).await;
         if let Some(m) = walk.missing_at.as_ref().filter(|m| *m != target) {
             return vec![Finding::new(
                 Code::TargetZoneUndelegated,
@@ -542,7 +473,7 @@ impl<T: Transport> Engine<T> {
         let mut tried = Vec::new();
         for s in &walk.zone.servers {
             let ex = self
-                .walker
+                .walker()
                 .transport()
                 .ask(s.addr, &q, QueryFlags::authoritative())
                 .await;
@@ -577,118 +508,40 @@ impl<T: Transport> Engine<T> {
         vec![]
     }
 
-    /// Checks one name.
-    pub async fn check_one(&self, input: &InputName, opts: &CheckOptions) -> NameReport {
-        self.check_one_with(input, opts, &EventSink::none()).await
-    }
-
-    /// [`Engine::check_one`], telling `events` what it learns (answers, hops, findings).
-    pub async fn check_one_with(
+    /// Checks one name in this run, telling `events` what it learns (answers, hops,
+    /// findings).
+    pub(crate) async fn check_one(
         &self,
         input: &InputName,
         opts: &CheckOptions,
         events: &EventSink,
     ) -> NameReport {
-        let ev = self.evidence_with(input, opts, events).await;
+        let ev = self.evidence(input, opts, events).await;
         let findings = rules(&ev);
         events.findings(&input.identifier, &findings);
         report::name_report(&ev, findings)
     }
 
-    /// Runs `f` for every name on its own task; results keep the input order, None where a
-    /// task failed. At most [`Self::names_at_once`] names run at a time (the transport
-    /// bounds the queries in flight): a name's evidence lives only while it is checked, and
-    /// names finish one after the other instead of all at the end.
-    pub async fn per_name<R, F, Fut>(self: &Arc<Self>, names: &[InputName], f: F) -> Vec<Option<R>>
-    where
-        R: Send + 'static,
-        F: Fn(Arc<Self>, InputName) -> Fut,
-        Fut: std::future::Future<Output = R> + Send + 'static,
-    {
-        self.per_name_until(names, &CancellationToken::new(), f)
-            .await
-    }
-
-    /// [`Engine::per_name`] until `cancel`: then every task is stopped (and waited for)
-    /// and the names not done yet are None.
-    pub async fn per_name_until<R, F, Fut>(
+    /// Checks every name concurrently in this run, telling `events` what it learns while
+    /// it works, until `cancel` (then the names not done yet say so, as `CHECK_FAILED`);
+    /// the report keeps the input order.
+    pub async fn check(
         self: &Arc<Self>,
-        names: &[InputName],
-        cancel: &CancellationToken,
-        f: F,
-    ) -> Vec<Option<R>>
-    where
-        R: Send + 'static,
-        F: Fn(Arc<Self>, InputName) -> Fut,
-        Fut: std::future::Future<Output = R> + Send + 'static,
-    {
-        let mut set = tokio::task::JoinSet::new();
-        let mut todo = names.iter().enumerate();
-        let mut spawn_next = |set: &mut tokio::task::JoinSet<(usize, R)>| {
-            if let Some((i, n)) = todo.next() {
-                let fut = f(self.clone(), n.clone());
-                set.spawn(async move { (i, fut.await) });
-            }
-        };
-        for _ in 0..self.names_at_once() {
-            spawn_next(&mut set);
-        }
-        let mut out: Vec<Option<R>> = (0..names.len()).map(|_| None).collect();
-        let cancelled = cancel.cancelled();
-        tokio::pin!(cancelled);
-        loop {
-            let r = tokio::select! {
-                biased;
-                _ = &mut cancelled => {
-                    set.shutdown().await;
-                    break;
-                }
-                r = set.join_next() => r,
-            };
-            if r.is_some() {
-                spawn_next(&mut set);
-            }
-            match r {
-                None => break,
-                Some(Ok((i, rep))) => out[i] = Some(rep),
-                Some(Err(e)) => tracing::error!("a task for one name failed: {e}"),
-            }
-        }
-        out
-    }
-
-    /// Names checked at once: enough to keep `max_inflight` queries busy (a name asks a
-    /// few at a time), few enough that the work and memory stay proportional to it.
-    pub fn names_at_once(&self) -> usize {
-        self.config.max_inflight.max(1) * 2
-    }
-
-    /// Checks every name concurrently; the report keeps the input order.
-    pub async fn check(self: &Arc<Self>, names: &[InputName], opts: &CheckOptions) -> Report {
-        self.check_with(names, opts, &CancellationToken::new(), &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::check`], telling `events` what it learns while it works, until `cancel`
-    /// (then the names not done yet say so, as `CHECK_FAILED`).
-    pub async fn check_with(
-        self: &Arc<Self>,
-        names: &[InputName],
-        opts: &CheckOptions,
+        req: &CheckRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
-        self.begin_run();
+        let (names, opts) = (&req.names, &req.options);
         events.emit(|| Event::RunStarted { names: names.len() });
         let done = Arc::new(AtomicUsize::new(0));
         let total = names.len();
         let out = self
-            .per_name_until(names, cancel, |me, n| {
+            .per_name(names, cancel, |me, n| {
                 let opts = opts.clone();
                 let events = events.clone();
                 let done = done.clone();
                 async move {
-                    let r = me.check_one_with(&n, &opts, &events).await;
+                    let r = me.check_one(&n, &opts, &events).await;
                     name_done(&events, &done, total, &r.name, r.ok);
                     r
                 }
@@ -747,14 +600,6 @@ pub(crate) fn vantage_event(name: &str, rv: &crate::engine::views::ResolverView)
         outcome: crate::findings::rules::chain::outcome_text(&rv.exchange.outcome),
         ms: rv.exchange.ms(),
     }
-}
-
-/// How long an answer may be reused: its smallest record TTL, or its negative TTL; a
-/// failed exchange only for the current run.
-fn exchange_ttl(ex: &Exchange) -> Option<Duration> {
-    let r = ex.outcome.reply().filter(|_| ex.outcome.is_usable())?;
-    let ttl = r.answers.iter().map(|a| a.ttl).min().or(r.negative_ttl())?;
-    Some(Duration::from_secs(ttl.into()))
 }
 
 /// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at

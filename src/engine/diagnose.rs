@@ -8,7 +8,8 @@ use crate::dns::walk::Zone;
 use crate::dns::{
     Caa, Exchange, Name, Outcome, QueryFlags, Question, RData, RecordType, Transport,
 };
-use crate::engine::check::{name_done, run_done, unfinished, CheckOptions, Engine};
+use crate::engine::check::{name_done, run_done, unfinished, CheckOptions};
+use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::views::{Vantage, VantageKind};
 use crate::findings::evidence::End;
@@ -26,6 +27,13 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+
+/// What to diagnose: the names, and how.
+#[derive(Clone, Debug, Default)]
+pub struct DiagnoseRequest {
+    pub names: Vec<InputName>,
+    pub options: DiagnoseOptions,
+}
 
 /// Options of one diagnose run.
 #[derive(Clone, Debug)]
@@ -47,7 +55,7 @@ impl Default for DiagnoseOptions {
     }
 }
 
-impl<T: Transport> Engine<T> {
+impl<T: Transport> Run<T> {
     /// The resolver that stands in for the CA: the first configured one, else the system's.
     fn ca_vantage(&self) -> Option<&Vantage> {
         self.vantages()
@@ -448,24 +456,15 @@ impl<T: Transport> Engine<T> {
         })
     }
 
-    /// Gathers the troubleshooter's evidence for one name.
-    pub async fn diagnose_evidence(
-        &self,
-        input: &InputName,
-        opts: &DiagnoseOptions,
-    ) -> DiagnoseEvidence {
-        self.diagnose_evidence_with(input, opts, &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::diagnose_evidence`], telling `events` each answer and hop of the chain.
-    pub async fn diagnose_evidence_with(
+    /// Gathers the troubleshooter's evidence for one name, telling `events` each answer
+    /// and hop of the chain.
+    pub(crate) async fn diagnose_evidence(
         &self,
         input: &InputName,
         opts: &DiagnoseOptions,
         events: &EventSink,
     ) -> DiagnoseEvidence {
-        let base = self.evidence_with(input, &opts.check, events).await;
+        let base = self.evidence(input, &opts.check, events).await;
         let (write_zones, first_target_zone) = tokio::join!(
             self.write_zones(&base, &opts.check),
             self.first_target_zone(&base)
@@ -495,23 +494,17 @@ impl<T: Transport> Engine<T> {
         }
     }
 
-    /// Diagnoses every name concurrently; names keep the input order.
-    pub async fn diagnose(self: &Arc<Self>, names: &[InputName], opts: &DiagnoseOptions) -> Report {
-        self.diagnose_with(names, opts, &CancellationToken::new(), &EventSink::none())
-            .await
-    }
-
-    /// [`Engine::diagnose`], telling `events` what it learns while it works, until
+    /// Diagnoses every name concurrently in this run (names keep the input order),
+    /// telling `events` what it learns while it works, until
     /// `cancel`. A name's findings are sent when it is done, except the few that compare
     /// names (acme-dns's two values), which are sent at the end.
-    pub async fn diagnose_with(
+    pub async fn diagnose(
         self: &Arc<Self>,
-        names: &[InputName],
-        opts: &DiagnoseOptions,
+        req: &DiagnoseRequest,
         cancel: &CancellationToken,
         events: &EventSink,
     ) -> Report {
-        self.begin_run();
+        let (names, opts) = (&req.names, &req.options);
         events.emit(|| Event::RunStarted { names: names.len() });
         let paths = opts.client_configs.clone();
         let clients = Arc::new(
@@ -522,13 +515,13 @@ impl<T: Transport> Engine<T> {
         let done = Arc::new(AtomicUsize::new(0));
         let total = names.len();
         let results = self
-            .per_name_until(names, cancel, |me, n| {
+            .per_name(names, cancel, |me, n| {
                 let opts = opts.clone();
                 let events = events.clone();
                 let clients = clients.clone();
                 let done = done.clone();
                 async move {
-                    let mut ev = me.diagnose_evidence_with(&n, &opts, &events).await;
+                    let mut ev = me.diagnose_evidence(&n, &opts, &events).await;
                     ev.base.system_client = system_client(&clients, &n, false);
                     ev.walk_client = system_client(&clients, &n, true);
                     let own = diagnose_rules(&ev);

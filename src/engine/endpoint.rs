@@ -5,6 +5,7 @@
 //! The handshake accepts ANY certificate on purpose: an expired or mismatched certificate
 //! is exactly what we want to see and report, not a reason to abort.
 
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::Code;
 use crate::findings::Finding;
 use crate::model::clock::rfc3339;
@@ -66,23 +67,47 @@ pub struct EndpointReport {
     pub ms: u64,
 }
 
-/// Checks each TLS endpoint (`HOST:PORT`) and files its findings under the names they
-/// concern: a name mismatch under that name, expiry and reachability under every name.
-/// Then settles each name's verdict (`ok` is false once a name has an error finding).
-pub async fn check_endpoints(
-    report: &mut Report,
-    endpoints: &[String],
-    names: &[InputName],
-    timeout: Duration,
-) {
-    for ep in endpoints {
-        let r = check_endpoint(ep, None, names, timeout, SystemTime::now()).await;
-        attach(report, r.findings);
+/// What to check: TLS endpoints (`HOST:PORT`), against the names, each bounded by
+/// `timeout`.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointRequest {
+    pub endpoints: Vec<String>,
+    pub names: Vec<InputName>,
+    pub timeout: Duration,
+}
+
+/// Checks each endpoint of `req` in turn until `cancel` (the endpoints not checked then
+/// are left out), telling `events` each finding (under the endpoint's name).
+pub(crate) async fn check_endpoints(
+    req: &EndpointRequest,
+    cancel: &CancellationToken,
+    events: &EventSink,
+) -> Vec<EndpointReport> {
+    let mut out = Vec::new();
+    for ep in &req.endpoints {
+        let one = check_endpoint(ep, None, &req.names, req.timeout, SystemTime::now());
+        let r = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            r = one => r,
+        };
+        events.findings(&r.endpoint, &r.findings);
+        out.push(r);
+    }
+    out
+}
+
+/// Files the endpoints' findings under the names they concern: a name mismatch under that
+/// name, expiry and reachability under every name. Then settles each name's verdict (`ok`
+/// is false once a name has an error finding).
+pub fn attach_endpoints(report: &mut Report, endpoints: &[EndpointReport]) {
+    for r in endpoints {
+        attach(report, &r.findings);
     }
     report.settle();
 }
 
-fn attach(report: &mut Report, findings: Vec<Finding>) {
+fn attach(report: &mut Report, findings: &[Finding]) {
     for f in findings {
         for n in report.names.iter_mut() {
             if f.code == Code::CertNameMismatch && f.name != n.name {
@@ -138,7 +163,7 @@ pub async fn check_endpoint(
     let (host, port) = match split_host_port(endpoint) {
         Ok(hp) => hp,
         Err(why) => {
-            report.findings.push(unreachable(why));
+            report.findings.push(unreachable(why.to_string()));
             report.ms = start.elapsed().as_millis() as u64;
             return report;
         }
@@ -146,7 +171,7 @@ pub async fn check_endpoint(
     let server_name = match pick_server_name(&host, sni, names) {
         Ok(sn) => sn,
         Err(why) => {
-            report.findings.push(unreachable(why));
+            report.findings.push(unreachable(why.to_string()));
             report.ms = start.elapsed().as_millis() as u64;
             return report;
         }
@@ -166,7 +191,7 @@ pub async fn check_endpoint(
             return report;
         }
         Ok(Err(why)) => {
-            report.findings.push(unreachable(why));
+            report.findings.push(unreachable(why.to_string()));
             return report;
         }
         Ok(Ok(der)) => der,
@@ -293,29 +318,84 @@ pub fn san_covers(san: &str, identifier: &str) -> bool {
     }
 }
 
-fn split_host_port(endpoint: &str) -> Result<(String, u16), String> {
-    let bad = |why: &str| format!("endpoint {endpoint:?} is not HOST:PORT: {why}");
+/// Why an endpoint could not be reached or read (the text of its ENDPOINT_UNREACHABLE).
+#[derive(Debug, thiserror::Error)]
+enum EndpointError {
+    #[error("endpoint {endpoint:?} is not HOST:PORT: {why}")]
+    NotHostPort {
+        endpoint: String,
+        why: HostPortProblem,
+    },
+    #[error("{name:?} is not a valid server name")]
+    ServerName { name: String },
+    #[error("TCP connection to {host} port {port} failed: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("TLS setup: {0}")]
+    TlsSetup(rustls::Error),
+    #[error("TLS handshake with {host} port {port} failed: {source}")]
+    Handshake {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("{host} port {port} sent no certificate")]
+    NoCertificate { host: String, port: u16 },
+}
+
+/// What is wrong with an endpoint that is not HOST:PORT.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum HostPortProblem {
+    #[error("an IPv6 address is written [ADDR]:PORT")]
+    Ipv6Unbracketed,
+    #[error("no port (443 for HTTPS)")]
+    NoPort,
+    #[error("empty host")]
+    EmptyHost,
+    #[error("port {0:?} is not a number from 1 to 65535")]
+    BadPort(String),
+    #[error("port 0")]
+    PortZero,
+}
+
+/// Why a served certificate could not be read.
+#[derive(Debug, thiserror::Error)]
+enum CertError {
+    #[error(transparent)]
+    Der(#[from] x509_parser::nom::Err<x509_parser::error::X509Error>),
+    #[error("subjectAltName: {0}")]
+    SubjectAltName(x509_parser::error::X509Error),
+}
+
+fn split_host_port(endpoint: &str) -> Result<(String, u16), EndpointError> {
+    let bad = |why: HostPortProblem| EndpointError::NotHostPort {
+        endpoint: endpoint.to_string(),
+        why,
+    };
     let (host, port) = if let Some(rest) = endpoint.strip_prefix('[') {
         let (h, p) = rest
             .split_once("]:")
-            .ok_or_else(|| bad("an IPv6 address is written [ADDR]:PORT"))?;
+            .ok_or_else(|| bad(HostPortProblem::Ipv6Unbracketed))?;
         (h, p)
     } else {
         endpoint
             .rsplit_once(':')
-            .ok_or_else(|| bad("no port (443 for HTTPS)"))?
+            .ok_or_else(|| bad(HostPortProblem::NoPort))?
     };
     if host.is_empty() {
-        return Err(bad("empty host"));
+        return Err(bad(HostPortProblem::EmptyHost));
     }
     if host.contains(':') && !endpoint.starts_with('[') {
-        return Err(bad("an IPv6 address is written [ADDR]:PORT"));
+        return Err(bad(HostPortProblem::Ipv6Unbracketed));
     }
     let port: u16 = port
         .parse()
-        .map_err(|_| bad(&format!("port {port:?} is not a number from 1 to 65535")))?;
+        .map_err(|_| bad(HostPortProblem::BadPort(port.to_string())))?;
     if port == 0 {
-        return Err(bad("port 0"));
+        return Err(bad(HostPortProblem::PortZero));
     }
     Ok((host.to_string(), port))
 }
@@ -324,10 +404,10 @@ fn pick_server_name(
     host: &str,
     sni: Option<&str>,
     names: &[InputName],
-) -> Result<ServerName<'static>, String> {
+) -> Result<ServerName<'static>, EndpointError> {
     let dns = |s: &str| {
-        let s = s.trim_end_matches('.').to_string();
-        ServerName::try_from(s.clone()).map_err(|_| format!("{s:?} is not a valid server name"))
+        let name = s.trim_end_matches('.').to_string();
+        ServerName::try_from(name.clone()).map_err(|_| EndpointError::ServerName { name })
     };
     if let Some(s) = sni {
         return dns(s);
@@ -345,31 +425,42 @@ async fn fetch_leaf(
     host: &str,
     port: u16,
     server_name: ServerName<'static>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, EndpointError> {
     let tcp = TcpStream::connect((host, port))
         .await
-        .map_err(|e| format!("TCP connection to {host} port {port} failed: {e}"))?;
+        .map_err(|source| EndpointError::Connect {
+            host: host.to_string(),
+            port,
+            source,
+        })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(EndpointError::TlsSetup)?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
         .with_no_client_auth();
     let tls = TlsConnector::from(Arc::new(config))
         .connect(server_name, tcp)
         .await
-        .map_err(|e| format!("TLS handshake with {host} port {port} failed: {e}"))?;
+        .map_err(|source| EndpointError::Handshake {
+            host: host.to_string(),
+            port,
+            source,
+        })?;
     let (_, conn) = tls.get_ref();
     let leaf = conn
         .peer_certificates()
         .and_then(|c| c.first())
-        .ok_or_else(|| format!("{host} port {port} sent no certificate"))?;
+        .ok_or_else(|| EndpointError::NoCertificate {
+            host: host.to_string(),
+            port,
+        })?;
     Ok(leaf.as_ref().to_vec())
 }
 
-fn parse_cert(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+fn parse_cert(der: &[u8]) -> Result<CertInfo, CertError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)?;
     let v = cert.validity();
     let nb = v.not_before.timestamp();
     let na = v.not_after.timestamp();
@@ -384,7 +475,7 @@ fn parse_cert(der: &[u8]) -> Result<CertInfo, String> {
             })
             .collect(),
         Ok(None) => vec![],
-        Err(e) => return Err(format!("subjectAltName: {e}")),
+        Err(e) => return Err(CertError::SubjectAltName(e)),
     };
     Ok(CertInfo {
         subject: cert.subject().to_string(),
@@ -511,10 +602,20 @@ mod tests {
             ("example.com".into(), 443)
         );
         assert_eq!(split_host_port("[::1]:8443").unwrap(), ("::1".into(), 8443));
-        assert!(split_host_port("example.com").is_err());
-        assert!(split_host_port("::1:443").is_err());
-        assert!(split_host_port("example.com:0").is_err());
-        assert!(split_host_port(":443").is_err());
+        let why = |e: &str| match split_host_port(e) {
+            Err(EndpointError::NotHostPort { why, .. }) => why,
+            other => panic!("{e}: {other:?}"),
+        };
+        assert_eq!(why("example.com"), HostPortProblem::NoPort);
+        assert_eq!(why("::1:443"), HostPortProblem::Ipv6Unbracketed);
+        assert_eq!(why("example.com:0"), HostPortProblem::PortZero);
+        assert_eq!(why(":443"), HostPortProblem::EmptyHost);
+        assert_eq!(why("example.com:x"), HostPortProblem::BadPort("x".into()));
+        // The words of the finding are the ones users have always read.
+        assert_eq!(
+            split_host_port("example.com:99999").unwrap_err().to_string(),
+            "endpoint \"example.com:99999\" is not HOST:PORT: port \"99999\" is not a number from 1 to 65535"
+        );
     }
 
     fn cert(nb: i64, na: i64, sans: &[&str]) -> CertInfo {

@@ -1,6 +1,7 @@
 //! What the engine tells a face while it works: each vantage outcome as it arrives, each
 //! hop of the chain, each finding, each name done, the run done, and for the live poll
-//! each round and each (name, vantage) cell that changes.
+//! each round and each (name, vantage) cell that changes, for the proof each test TXT
+//! published, seen and removed. One type for every operation.
 //!
 //! Events go through an [`EventSink`]: an optional, unbounded `tokio::sync::mpsc` sender.
 //! Sending never blocks the engine on a slow face and drops nothing; a sink nobody
@@ -8,8 +9,9 @@
 //! [`CancellationToken`]: cancel it and the call returns soon with what it has, having
 //! stopped every task and query it started.
 
-use crate::dns::Name;
+use crate::dns::{Name, Question};
 use crate::findings::evidence::VantageKind;
+use crate::findings::Code;
 use crate::findings::Finding;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -77,6 +79,31 @@ pub enum Event {
     },
     /// A round of the live poll is over: `ok` of `total` names work from every vantage.
     RoundDone { round: u64, ok: usize, total: usize },
+    /// The proof published its test TXT for a name at its target.
+    Published { name: String, target: Name },
+    /// One authoritative server or resolver sees a name's test TXT, `ms` after it was
+    /// published.
+    Seen {
+        name: String,
+        vantage: String,
+        kind: VantageKind,
+        ms: u64,
+    },
+    /// The test TXT at `target` is being removed (the proof's cleanup at the end).
+    Removing { name: String, target: Name },
+    /// The test TXT was removed.
+    Removed { name: String },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
+    Left { name: String, why: String },
+    /// The test TXT may still be published: its removal failed, ran out of time or was
+    /// stopped (a second signal); `command` removes it.
+    LeftBehind {
+        name: String,
+        target: Name,
+        command: String,
+    },
+    /// Publishing or removing a name's test TXT failed.
+    Failed { name: String, message: String },
 }
 
 /// One authoritative server of one hop, as the live poll sees it for one name.
@@ -106,10 +133,10 @@ pub enum CellState {
     Waiting,
     /// The right chain (for a resolver: the same chain as the authoritative servers).
     Ok,
-    /// The authoritative servers do not give the right chain yet: why, as the codes of
-    /// the error findings (`CNAME_MISSING`, ...) and the servers that did not answer
-    /// authoritatively (`ns1.example.com. (192.0.2.1:53) TIMEOUT`).
-    Wrong { why: Vec<String> },
+    /// The authoritative servers do not give the right chain yet: why, as the error
+    /// findings (`CNAME_MISSING`, ...) and the servers that did not answer
+    /// authoritatively (see [`Reason`]).
+    Wrong { why: Vec<Reason> },
     /// The resolver serves a cached negative answer until `until`; it is not asked again
     /// before then.
     Negative { until: SystemTime },
@@ -117,6 +144,87 @@ pub enum CellState {
     Stale { until: SystemTime },
     /// No usable answer (SERVFAIL, REFUSED, TIMEOUT, ...): asked again next round.
     Failed { outcome: String },
+}
+
+/// Why a cell of the live poll is not right: data, which each face renders its own way.
+/// It serialises (and displays) as one line: the finding's code, `no CNAME`, or what a
+/// server did (`ns1.example.com. (192.0.2.1:53) TIMEOUT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// An error finding about the chain: its code and its evidence.
+    Finding { code: Code, evidence: String },
+    /// No CNAME at the authoritative servers yet, and no error finding says more.
+    NoCname,
+    /// A server of a hop gave no usable authoritative answer: its name in the zone's NS
+    /// set, its address, and what it answered (`TIMEOUT`, `REFUSED`, `NOERROR` without
+    /// the AA bit, ...).
+    Server {
+        server: Name,
+        addr: SocketAddr,
+        outcome: String,
+    },
+    /// This server answers without the AA bit: it does not serve `zone` (lame).
+    Lame { zone: Name },
+    /// This server's answer to `question` is not the other servers' (an out of date copy
+    /// of the zone?).
+    Differs { question: Question },
+}
+
+impl Reason {
+    /// The reason an error finding gives.
+    pub fn of(f: &Finding) -> Self {
+        Reason::Finding {
+            code: f.code,
+            evidence: f.evidence.clone(),
+        }
+    }
+
+    /// A server of the chain did not answer as it should (it is down, lame, or serves
+    /// another copy of the zone), as opposed to what the zone says.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Reason::Server { .. } | Reason::Differs { .. })
+    }
+
+    /// There is no CNAME yet (`no CNAME`, `CNAME_MISSING`).
+    pub fn is_no_cname(&self) -> bool {
+        matches!(
+            self,
+            Reason::NoCname
+                | Reason::Finding {
+                    code: Code::CnameMissing,
+                    ..
+                }
+        )
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Finding { code, .. } => write!(f, "{code}"),
+            Reason::NoCname => write!(f, "no CNAME"),
+            Reason::Server {
+                server,
+                addr,
+                outcome,
+            } => write!(f, "{server} ({addr}) {outcome}"),
+            Reason::Lame { zone } => write!(
+                f,
+                "lame: answers without the AA bit, so it does not serve {zone}"
+            ),
+            Reason::Differs { question } => write!(
+                f,
+                "differs: its answer to {question} is not the other servers' (a zone copy \
+                 that is out of date?)"
+            ),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl CellState {
@@ -193,7 +301,10 @@ mod tests {
     #[test]
     fn cells_serialise_with_their_state() {
         let j = serde_json::to_value(CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()],
+            why: vec![Reason::Finding {
+                code: Code::CnameMissing,
+                evidence: "no CNAME at _acme-challenge.www.example.com".into(),
+            }],
         })
         .unwrap();
         assert_eq!(j["state"], "wrong");

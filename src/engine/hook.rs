@@ -5,12 +5,13 @@
 //! asks the CA to validate right after the hook returns.
 
 use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
-use crate::engine::check::Engine;
+use crate::engine::engine::Engine;
 use crate::engine::events::CancellationToken;
 use crate::engine::prove::serves_token;
 use crate::model::name::{parse_input, InputName};
 use crate::model::plan::Plan;
 use crate::zones::kinds::{ValidationZone, ZoneError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Why a hook failed: in words, with the fix. Never holds the validation value.
@@ -80,8 +81,8 @@ pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, Ho
 
 /// Publishes `value` at `target` and waits until every authoritative server of the
 /// target's zone serves it. Returns the servers that do.
-pub async fn auth<T: Transport>(
-    engine: &Engine<T>,
+async fn publish_and_wait<T: Transport>(
+    engine: &Arc<Engine<T>>,
     zone: &dyn ValidationZone,
     name: &InputName,
     target: &Name,
@@ -95,10 +96,12 @@ pub async fn auth<T: Transport>(
     wait_served(engine, target, value, timeout, Duration::from_millis(500)).await
 }
 
-/// [`auth`] until `cancel` (a signal): then the TXT, which may already be out, is removed
-/// again, and the error says whether that worked.
-pub async fn auth_until<T: Transport>(
-    engine: &Engine<T>,
+/// certbot's auth hook: publishes `value` at `target` and waits until every
+/// authoritative server of the target's zone serves it (returns the servers that do),
+/// until `cancel` (a signal): then the TXT, which may already be out, is removed again,
+/// and the error says whether that worked.
+pub async fn auth<T: Transport>(
+    engine: &Arc<Engine<T>>,
     zone: &dyn ValidationZone,
     name: &InputName,
     target: &Name,
@@ -107,7 +110,7 @@ pub async fn auth_until<T: Transport>(
     cancel: &CancellationToken,
 ) -> Result<Vec<String>, HookError> {
     tokio::select! {
-        r = auth(engine, zone, name, target, value, timeout) => r,
+        r = publish_and_wait(engine, zone, name, target, value, timeout) => r,
         _ = cancel.cancelled() => {
             let removed = cleanup(zone, name, target, value).await.is_ok();
             Err(HookError::Cancelled { target: target.clone(), removed })
@@ -129,21 +132,22 @@ pub async fn cleanup(
 
 /// Polls every authoritative server of `target`'s zone until each serves `value`.
 pub async fn wait_served<T: Transport>(
-    engine: &Engine<T>,
+    engine: &Arc<Engine<T>>,
     target: &Name,
     value: &str,
     timeout: Duration,
     poll: Duration,
 ) -> Result<Vec<String>, HookError> {
     let deadline = Instant::now() + timeout;
-    let walk = engine.walker().zone_of(target.clone()).await;
+    let run = engine.run();
+    let walk = run.walker().zone_of(target.clone()).await;
     let servers = walk.zone.servers.clone();
     if servers.is_empty() {
         return Err(HookError::NoServers {
             target: target.clone(),
         });
     }
-    let t = engine.walker().transport().clone();
+    let t = run.walker().transport().clone();
     let q = Question::new(target.clone(), RecordType::TXT);
     let mut seen = vec![false; servers.len()];
     loop {

@@ -5,6 +5,8 @@ pub mod chain;
 pub mod check;
 pub mod diagnose;
 pub mod endpoint;
+#[allow(clippy::module_inception)]
+pub mod engine;
 pub mod events;
 pub mod hook;
 pub mod lego_probe;
@@ -15,3 +17,5 @@ pub mod views;
 #[cfg(test)]
 mod world_tests;
 pub mod write;
+
+pub use engine::{Engine, Run};

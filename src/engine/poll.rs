@@ -17,8 +17,9 @@
 
 use crate::dns::Transport;
 use crate::engine::chain::{self, Chain, End};
-use crate::engine::check::{vantage_event, CheckOptions, Engine};
-use crate::engine::events::{CancellationToken, CellState, Event, EventSink, ServerCell};
+use crate::engine::check::{vantage_event, CheckOptions};
+use crate::engine::engine::{Engine, Run};
+use crate::engine::events::{CancellationToken, CellState, Event, EventSink, Reason, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::evidence::Step;
 use crate::findings::rules::chain::{blinds, outcome_text, rules, NameEvidence};
@@ -30,6 +31,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The vantage name of the cell that stands for every authoritative server.
 pub const AUTHORITATIVE: &str = "authoritative";
+
+/// What to poll: the names, and how.
+#[derive(Clone, Debug)]
+pub struct PollRequest {
+    pub names: Vec<InputName>,
+    pub options: PollOptions,
+}
 
 /// Options of one poll.
 #[derive(Clone, Debug)]
@@ -120,81 +128,81 @@ impl NameState {
     }
 }
 
-impl<T: Transport> Engine<T> {
-    /// Polls `names` round after round (see the module docs) until every name works from
-    /// every vantage point, `opts.timeout` runs out, or `cancel`.
-    pub async fn poll(
-        self: &Arc<Self>,
-        names: &[InputName],
-        opts: &PollOptions,
-        cancel: &CancellationToken,
-        events: &EventSink,
-    ) -> PollOutcome {
-        events.emit(|| Event::RunStarted { names: names.len() });
-        let deadline = Instant::now() + opts.timeout;
-        let n_vantages = self.vantages().len();
-        let mut states: Vec<NameState> = names
-            .iter()
-            .map(|n| NameState::new(n.clone(), n_vantages))
-            .collect();
-        let mut round = 0;
-        let end = loop {
-            round += 1;
-            let started = Instant::now();
-            self.begin_run();
-            events.emit(|| Event::RoundStarted { round });
-            let work = futures::future::join_all(
-                states
-                    .iter_mut()
-                    .filter(|s| !s.works())
-                    .map(|s| self.poll_name(s, &opts.check, events)),
-            );
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break PollEnd::Cancelled,
-                _ = tokio::time::sleep_until(deadline.into()) => break PollEnd::TimedOut,
-                _ = work => {}
-            }
-            let ok = states.iter().filter(|s| s.works()).count();
-            events.emit(|| Event::RoundDone {
-                round,
-                ok,
-                total: states.len(),
-            });
-            if ok == states.len() {
-                break PollEnd::Works;
-            }
-            if states.iter().all(|s| s.blind) {
-                break PollEnd::Blind;
-            }
-            let next = started + opts.interval;
-            if next >= deadline {
-                break PollEnd::TimedOut;
-            }
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break PollEnd::Cancelled,
-                _ = tokio::time::sleep_until(next.into()) => {}
-            }
-        };
-        let report = final_report(&states, events);
-        events.emit(|| Event::RunDone {
-            total: report.names.len(),
-            ok: states.iter().filter(|s| s.works()).count(),
-            cancelled: end == PollEnd::Cancelled,
-        });
-        PollOutcome {
-            end,
-            rounds: round,
-            report,
+/// Polls `names` round after round (see the module docs), each round a run of its own,
+/// until every name works from every vantage point, `opts.timeout` runs out, or `cancel`.
+pub(crate) async fn poll<T: Transport>(
+    engine: &Arc<Engine<T>>,
+    req: &PollRequest,
+    cancel: &CancellationToken,
+    events: &EventSink,
+) -> PollOutcome {
+    let (names, opts) = (&req.names, &req.options);
+    events.emit(|| Event::RunStarted { names: names.len() });
+    let deadline = Instant::now() + opts.timeout;
+    let n_vantages = engine.vantages().len();
+    let mut states: Vec<NameState> = names
+        .iter()
+        .map(|n| NameState::new(n.clone(), n_vantages))
+        .collect();
+    let mut round = 0;
+    let end = loop {
+        round += 1;
+        let started = Instant::now();
+        let run = engine.run();
+        events.emit(|| Event::RoundStarted { round });
+        let work = futures::future::join_all(
+            states
+                .iter_mut()
+                .filter(|s| !s.works())
+                .map(|s| run.poll_name(s, &opts.check, events)),
+        );
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break PollEnd::Cancelled,
+            _ = tokio::time::sleep_until(deadline.into()) => break PollEnd::TimedOut,
+            _ = work => {}
         }
+        let ok = states.iter().filter(|s| s.works()).count();
+        events.emit(|| Event::RoundDone {
+            round,
+            ok,
+            total: states.len(),
+        });
+        if ok == states.len() {
+            break PollEnd::Works;
+        }
+        if states.iter().all(|s| s.blind) {
+            break PollEnd::Blind;
+        }
+        let next = started + opts.interval;
+        if next >= deadline {
+            break PollEnd::TimedOut;
+        }
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break PollEnd::Cancelled,
+            _ = tokio::time::sleep_until(next.into()) => {}
+        }
+    };
+    let report = final_report(&states, events);
+    events.emit(|| Event::RunDone {
+        total: report.names.len(),
+        ok: states.iter().filter(|s| s.works()).count(),
+        cancelled: end == PollEnd::Cancelled,
+    });
+    PollOutcome {
+        end,
+        rounds: round,
+        report,
     }
+}
 
+impl<T: Transport> Run<T> {
     /// One round for one name: the authoritative chain, then (only when it is right) the
     /// resolvers that are due.
     async fn poll_name(&self, st: &mut NameState, opts: &CheckOptions, events: &EventSink) {
         let id = st.input.identifier.clone();
-        let chain = chain::follow_with(self.walker(), &st.input.challenge, events, &id).await;
+        let chain = chain::follow(self.walker(), &st.input.challenge, events, &id).await;
         let doubled = self.doubled_lookup(&st.input, &chain).await;
         let expect_target = opts
             .expect_target
@@ -234,7 +242,9 @@ impl<T: Transport> Engine<T> {
         }
         let chain = ev.chain.clone();
         st.auth = Some(ev);
-        if !st.cells[0].is_ok() {
+        // Resolvers are asked once the authoritative view is right (no poisoning), or
+        // when there is none to be had (blind): theirs is then the only view left.
+        if !st.cells[0].is_ok() && !st.blind {
             return;
         }
         let now = Instant::now();
@@ -278,13 +288,17 @@ fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
             let good =
                 ex.outcome.is_usable() && ex.outcome.reply().is_some_and(|r| r.authoritative);
             if !good {
-                why.push(format!("{ns} ({}) {}", ex.server, ex.outcome.label()));
+                why.push(Reason::Server {
+                    server: ns.clone(),
+                    addr: ex.server,
+                    outcome: ex.outcome.label(),
+                });
             }
         }
     }
     // A server that did not answer explains more than "no CNAME" does.
     if why.len() > 1 {
-        why.retain(|w| w != "no CNAME");
+        why.retain(|w| *w != Reason::NoCname);
     }
     if why.is_empty() {
         CellState::Ok
@@ -296,13 +310,13 @@ fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
 /// The chain as a whole: Ok when it reaches a target and no finding about it is an error;
 /// else why not (the error codes, or `no CNAME`).
 fn whole_chain_state(ev: &NameEvidence, findings: &[Finding]) -> CellState {
-    let mut why: Vec<String> = findings
+    let mut why: Vec<Reason> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code.to_string())
+        .map(Reason::of)
         .collect();
     if ev.chain.hops.is_empty() && why.is_empty() {
-        why.push("no CNAME".into());
+        why.push(Reason::NoCname);
     }
     if why.is_empty() {
         CellState::Ok
@@ -337,10 +351,9 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
     }
     if !outcome.reply().is_some_and(|r| r.authoritative) {
         return CellState::Wrong {
-            why: vec![format!(
-                "lame: answers without the AA bit, so it does not serve {}",
-                step.zone.apex
-            )],
+            why: vec![Reason::Lame {
+                zone: step.zone.apex.clone(),
+            }],
         };
     }
     // The chain follows the first authoritative answer of the step.
@@ -350,11 +363,9 @@ fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -
         .find_map(|(_, e)| chain::fingerprint(&e.outcome, Some(&step.zone.apex)));
     if step.disagree && chain::fingerprint(outcome, Some(&step.zone.apex)) != first {
         return CellState::Wrong {
-            why: vec![format!(
-                "differs: its answer to {} is not the other servers' (a zone copy that is \
-                 out of date?)",
-                step.question
-            )],
+            why: vec![Reason::Differs {
+                question: step.question.clone(),
+            }],
         };
     }
     whole.clone()
@@ -708,7 +719,7 @@ mod tests {
             }
         );
         assert!(
-            matches!(&s[2].1, CellState::Wrong { why } if why[0].starts_with("lame:")),
+            matches!(&s[2].1, CellState::Wrong { why } if why[0].to_string().starts_with("lame:")),
             "{s:?}"
         );
         assert!(!matches!(&s[0].1, CellState::Failed { .. }), "{s:?}");
@@ -728,11 +739,11 @@ mod tests {
         );
         let s = states(&split);
         assert!(
-            matches!(&s[1].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            matches!(&s[1].1, CellState::Wrong { why } if why[0].to_string().starts_with("differs:")),
             "{s:?}"
         );
         assert!(
-            !matches!(&s[0].1, CellState::Wrong { why } if why[0].starts_with("differs:")),
+            !matches!(&s[0].1, CellState::Wrong { why } if why[0].to_string().starts_with("differs:")),
             "{s:?}"
         );
         // No CNAME yet: every server that answered says why the chain is not right.

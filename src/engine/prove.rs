@@ -6,20 +6,21 @@
 
 use crate::dns::{Exchange, Name, Outcome, QueryFlags, Question, RecordType, Transport};
 use crate::engine::chain::End;
-use crate::engine::check::Engine;
-use crate::engine::events::CancellationToken;
+use crate::engine::engine::Run;
+use crate::engine::events::{CancellationToken, Event, EventSink};
+use crate::engine::setup::{open_zone, SetupError};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::Code;
 use crate::findings::{Finding, Observation};
 use crate::model::name::InputName;
+use crate::model::plan::ZoneSpec;
 use crate::zones::kinds::ValidationZone;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Options of one proof.
 #[derive(Clone, Debug)]
@@ -42,43 +43,15 @@ impl Default for ProveOptions {
     }
 }
 
-/// Progress, for a live view (the TUI) or a log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProveEvent {
-    Published {
-        name: String,
-        target: Name,
-    },
-    Seen {
-        name: String,
-        vantage: String,
-        kind: VantageKind,
-        ms: u64,
-    },
-    /// The test TXT at `target` is being removed (the cleanup at the end).
-    Removing {
-        name: String,
-        target: Name,
-    },
-    Removed {
-        name: String,
-    },
-    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
-    Left {
-        name: String,
-        why: String,
-    },
-    /// The test TXT may still be published: its removal failed, ran out of time or was
-    /// stopped (a second signal); `command` removes it.
-    LeftBehind {
-        name: String,
-        target: Name,
-        command: String,
-    },
-    Failed {
-        name: String,
-        message: String,
-    },
+/// What to prove: each name with its target, through the plan's validation zone.
+#[derive(Clone)]
+pub struct ProveRequest {
+    /// The plan's validation zone: the engine opens it (key files, account stores).
+    pub zone: ZoneSpec,
+    pub names: Vec<(InputName, Name)>,
+    pub options: ProveOptions,
+    /// A second signal: stops the cleanup too (never, unless cancelled).
+    pub abort: CancellationToken,
 }
 
 /// When one vantage point saw the token.
@@ -194,34 +167,34 @@ type Published = Arc<Mutex<Vec<(InputName, Name, String)>>>;
 /// ran out of time or was stopped).
 type Removal = Option<Result<(), crate::zones::kinds::ZoneError>>;
 
-impl<T: Transport> Engine<T> {
-    /// Proves every (name, target) pair; `cancel` (e.g. Ctrl-C) stops early — the tokens
-    /// published so far are removed either way.
+impl<T: Transport> Run<T> {
+    /// Proves every (name, target) pair of `req` in this run, telling `events` what it
+    /// publishes, who sees it, what it removes; `cancel` (e.g. Ctrl-C) stops early — the
+    /// tokens published so far are removed either way. `req.abort` (a second signal)
+    /// stops the cleanup too: the records left are then in the report (`left_behind`,
+    /// with the command that removes each).
+    ///
+    /// The zone is opened first: a zone that cannot be opened, or cannot publish, is an
+    /// error and nothing is published.
     pub async fn prove(
         self: &Arc<Self>,
-        zone: Arc<dyn ValidationZone>,
-        names: &[(InputName, Name)],
-        opts: &ProveOptions,
-        events: Option<UnboundedSender<ProveEvent>>,
+        req: &ProveRequest,
         cancel: &CancellationToken,
-    ) -> ProveReport {
-        let never = CancellationToken::new();
-        self.prove_until(zone, names, opts, events, cancel, &never)
-            .await
+        events: &EventSink,
+    ) -> Result<ProveReport, SetupError> {
+        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        zone.publishable().map_err(SetupError::Zone)?;
+        Ok(self.prove_in(zone, req, cancel, events).await)
     }
 
-    /// [`Engine::prove`]; `abort` (a second signal) stops the cleanup too: the records
-    /// left are then in the report (`left_behind`, with the command that removes each).
-    pub async fn prove_until(
+    async fn prove_in(
         self: &Arc<Self>,
         zone: Arc<dyn ValidationZone>,
-        names: &[(InputName, Name)],
-        opts: &ProveOptions,
-        events: Option<UnboundedSender<ProveEvent>>,
+        req: &ProveRequest,
         cancel: &CancellationToken,
-        abort: &CancellationToken,
+        events: &EventSink,
     ) -> ProveReport {
-        self.begin_run();
+        let (zone, names, opts, abort) = (&zone, &req.names, &req.options, &req.abort);
         let published: Published = Arc::new(Mutex::new(Vec::new()));
         let work = async {
             let tasks = names.iter().map(|(n, t)| {
@@ -231,7 +204,7 @@ impl<T: Transport> Engine<T> {
                 let events = events.clone();
                 let opts = opts.clone();
                 async move {
-                    me.prove_one(zone.as_ref(), n, t, &opts, &published, events.as_ref())
+                    me.prove_one(zone.as_ref(), n, t, &opts, &published, &events)
                         .await
                 }
             });
@@ -249,15 +222,7 @@ impl<T: Transport> Engine<T> {
         } else {
             Cleanup::StaysUntilReplaced
         };
-        let removals = remove_all(
-            zone.as_ref(),
-            &left,
-            opts.cleanup,
-            abort,
-            events.as_ref(),
-            deletes,
-        )
-        .await;
+        let removals = remove_all(zone.as_ref(), &left, opts.cleanup, abort, events, deletes).await;
         let cancelled = results.is_none();
         let mut names: Vec<NameProof> = match results {
             Some(r) => r,
@@ -321,7 +286,7 @@ impl<T: Transport> Engine<T> {
         target: &Name,
         opts: &ProveOptions,
         published: &Published,
-        events: Option<&UnboundedSender<ProveEvent>>,
+        events: &EventSink,
     ) -> NameProof {
         let mut proof = NameProof {
             name: n.identifier.clone(),
@@ -554,13 +519,9 @@ async fn publish_token(
     n: &InputName,
     target: &Name,
     published: &Published,
-    events: Option<&UnboundedSender<ProveEvent>>,
+    events: &EventSink,
 ) -> Result<String, Finding> {
-    let send = |ev: ProveEvent| {
-        if let Some(tx) = events {
-            let _ = tx.send(ev);
-        }
-    };
+    let send = |ev: Event| events.emit(|| ev);
     let tok = token();
     // Listed before it is sent: an update that times out, fails or is cancelled (a signal)
     // may still have been applied, and its deletion is idempotent.
@@ -569,7 +530,7 @@ async fn publish_token(
         .unwrap()
         .push((n.clone(), target.clone(), tok.clone()));
     if let Err(e) = zone.publish(n, target, &tok).await {
-        send(ProveEvent::Failed {
+        send(Event::Failed {
             name: n.identifier.clone(),
             message: e.to_string(),
         });
@@ -580,7 +541,7 @@ async fn publish_token(
             e.fix,
         ));
     }
-    send(ProveEvent::Published {
+    send(Event::Published {
         name: n.identifier.clone(),
         target: target.clone(),
     });
@@ -594,7 +555,7 @@ struct Watch<'a> {
     tok: &'a str,
     start: Instant,
     opts: &'a ProveOptions,
-    events: Option<&'a UnboundedSender<ProveEvent>>,
+    events: &'a EventSink,
 }
 
 /// Per asked party: when it first saw the token (ms after publication), and its last
@@ -627,14 +588,12 @@ impl Watch<'_> {
                 if let Some((vantage, kind)) = seen {
                     let ms = self.start.elapsed().as_millis() as u64;
                     p.seen[i] = Some(ms);
-                    if let Some(tx) = self.events {
-                        let _ = tx.send(ProveEvent::Seen {
-                            name: self.name.identifier.clone(),
-                            vantage,
-                            kind,
-                            ms,
-                        });
-                    }
+                    self.events.emit(|| Event::Seen {
+                        name: self.name.identifier.clone(),
+                        vantage,
+                        kind,
+                        ms,
+                    });
                 }
                 p.last[i] = Some(answer);
             }
@@ -659,17 +618,13 @@ async fn remove_all(
     left: &[(InputName, Name, String)],
     bound: Duration,
     abort: &CancellationToken,
-    events: Option<&UnboundedSender<ProveEvent>>,
+    events: &EventSink,
     deletes: bool,
 ) -> Vec<Removal> {
     use futures::StreamExt;
-    let send = |ev: ProveEvent| {
-        if let Some(tx) = events {
-            let _ = tx.send(ev);
-        }
-    };
+    let send = |ev: Event| events.emit(|| ev);
     for (n, t, _) in left {
-        send(ProveEvent::Removing {
+        send(Event::Removing {
             name: n.identifier.clone(),
             target: t.clone(),
         });
@@ -694,21 +649,21 @@ async fn remove_all(
     }
     for ((n, t, tok), r) in left.iter().zip(&out) {
         match r {
-            Some(Ok(())) if !deletes => send(ProveEvent::Left {
+            Some(Ok(())) if !deletes => send(Event::Left {
                 name: n.identifier.clone(),
                 why: crate::zones::acme_dns::VALUE_STAYS.into(),
             }),
-            Some(Ok(())) => send(ProveEvent::Removed {
+            Some(Ok(())) => send(Event::Removed {
                 name: n.identifier.clone(),
             }),
             other => {
                 if let Some(Err(e)) = other {
-                    send(ProveEvent::Failed {
+                    send(Event::Failed {
                         name: n.identifier.clone(),
                         message: e.to_string(),
                     });
                 }
-                send(ProveEvent::LeftBehind {
+                send(Event::LeftBehind {
                     name: n.identifier.clone(),
                     target: t.clone(),
                     command: zone.removal_command(t, tok),

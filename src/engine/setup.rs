@@ -5,9 +5,9 @@
 
 use crate::dns::Name;
 use crate::dns::Transport;
-use crate::engine::check::Engine;
+use crate::engine::engine::Run;
+use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::{Code, Finding};
-use crate::model::files::write_atomic;
 use crate::model::name::InputName;
 use crate::model::plan::{Plan, PlanError, PlannedName, ZoneSpec};
 use crate::zones::kinds::{open, ValidationZone, ZoneError};
@@ -43,6 +43,9 @@ pub enum SetupError {
     NoPlanDir,
     #[error("a background task failed: {0}")]
     Task(String),
+    /// The caller's token stopped it before the plan was computed; nothing was saved.
+    #[error("cancelled before the plan was computed")]
+    Cancelled,
 }
 
 impl SetupError {
@@ -50,16 +53,67 @@ impl SetupError {
     pub fn is_usage(&self) -> bool {
         !matches!(
             self,
-            SetupError::Unusable(_) | SetupError::ZoneUnusable(_) | SetupError::Target { .. }
+            SetupError::Unusable(_)
+                | SetupError::ZoneUnusable(_)
+                | SetupError::Target { .. }
+                | SetupError::Cancelled
         )
     }
 }
 
-/// A computed plan and what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`).
+/// What to plan: the names, in the validation zone opened from the plan's spec.
+#[derive(Clone)]
+pub struct PlanRequest {
+    pub zone: Arc<dyn ValidationZone>,
+    pub names: Vec<InputName>,
+}
+
+/// A computed plan, what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`), and the
+/// validation zone's name servers (RFC 2136: for the NS-delegation alternative, see
+/// [`ns_alternative`]).
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Plan,
     pub findings: Vec<Finding>,
+    pub validation_ns: Vec<Name>,
+}
+
+impl PlanOutcome {
+    /// The other way to delegate `challenge` (RFC 2136 only): NS records instead of the
+    /// CNAME.
+    pub fn ns_alternative(&self, challenge: &Name) -> Option<NsAlternative> {
+        ns_alternative(&self.plan.zone, &self.validation_ns, challenge)
+    }
+}
+
+/// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NsAlternative {
+    pub kind: &'static str,
+    /// The zone to create on the validation server.
+    pub zone: Name,
+    /// The NS records to publish in the production zone instead of the CNAME.
+    pub records: Vec<String>,
+    pub note: String,
+}
+
+/// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
+/// the validation zone's name servers, and what else that takes.
+pub fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+    let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
+        return None;
+    };
+    Some(NsAlternative {
+        kind: "ns-delegation",
+        zone: challenge.clone(),
+        records: ns
+            .iter()
+            .map(|n| format!("{challenge} 300 IN NS {n}"))
+            .collect(),
+        note: format!(
+            "instead of the CNAME: publish these NS records, create the zone {challenge} on {server} (the server of {zone}) with TXT-only updates for the key, and let the client write the TXT at {challenge} itself; lego and certbot-dns-rfc2136 find that zone by their SOA lookup, cert-manager needs the fix of its issue #3055"
+        ),
+    })
 }
 
 /// Runs blocking file work off the async workers.
@@ -179,8 +233,19 @@ pub async fn store_api_key(
     zone: Name,
     key: String,
 ) -> Result<PathBuf, SetupError> {
+    Ok(store_api_key_new(provider, zone, key).await?.path)
+}
+
+/// [`store_api_key`], saying whether the file is new. As with TSIG keys
+/// ([`store_key_new`]), a key file of the same name whose content differs (another plan's
+/// key) is never replaced: the key goes to `<provider>-<zone>-2.apikey`, ... (an identical
+/// one is reused).
+pub async fn store_api_key_new(
+    provider: String,
+    zone: Name,
+    key: String,
+) -> Result<StoredKey, SetupError> {
     blocking(move || {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let key = key.trim().to_string();
         if key.is_empty() || key.contains(['\n', '\r']) {
             return Err(SetupError::KeyStore(
@@ -190,38 +255,53 @@ pub async fn store_api_key(
         let dir = crate::model::config::project_dirs()
             .map(|d| d.data_dir().join("keys"))
             .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
-        let store = |e: std::io::Error| {
-            SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()))
-        };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(store)?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
-        let safe = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
-        let path = dir.join(format!(
-            "{}-{}.apikey",
-            safe(&provider),
-            safe(zone.without_dot())
-        ));
-        write_atomic(&path, format!("{key}\n").as_bytes(), 0o600).map_err(store)?;
-        Ok(path)
+        write_api_key_file(&provider, &zone, &key, &dir)
     })
     .await
 }
 
+fn write_api_key_file(
+    provider: &str,
+    zone: &Name,
+    key: &str,
+    dir: &Path,
+) -> Result<StoredKey, SetupError> {
+    let stem = format!("{}-{}", file_safe(provider), file_safe(zone.without_dot()));
+    store_unique(dir, &stem, "apikey", format!("{key}\n").as_bytes())
+}
+
+/// `s` with every character but ASCII letters, digits, `-` and `.` replaced by `_`.
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, SetupError> {
+    let secret = spec.trim().rsplit(':').next().unwrap_or_default();
+    let text = format!(
+        "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
+        key.name.without_dot(),
+        key.algorithm.name()
+    );
+    store_unique(
+        dir,
+        &file_safe(key.name.without_dot()),
+        "key",
+        text.as_bytes(),
+    )
+}
+
+/// Stores `text` as `<stem>.<ext>` in `dir` (0600, in a 0700 folder), never replacing a
+/// file whose content differs: then as `<stem>-2.<ext>`, `<stem>-3.<ext>`, ...; a file
+/// with the same content is reused (`created` false).
+fn store_unique(dir: &Path, stem: &str, ext: &str, text: &[u8]) -> Result<StoredKey, SetupError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let store =
         |e: std::io::Error| SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()));
@@ -231,29 +311,11 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
         .create(dir)
         .map_err(store)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
-    let secret = spec.trim().rsplit(':').next().unwrap_or_default();
-    let file: String = key
-        .name
-        .without_dot()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let text = format!(
-        "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
-        key.name.without_dot(),
-        key.algorithm.name()
-    );
     for n in 1..1000 {
         let path = if n == 1 {
-            dir.join(format!("{file}.key"))
+            dir.join(format!("{stem}.{ext}"))
         } else {
-            dir.join(format!("{file}-{n}.key"))
+            dir.join(format!("{stem}-{n}.{ext}"))
         };
         // Created only if absent (no race with another run storing the same name).
         let new = std::fs::OpenOptions::new()
@@ -264,7 +326,7 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
         match new {
             Ok(mut f) => {
                 use std::io::Write;
-                let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                let written = f.write_all(text).and_then(|_| f.sync_all());
                 if let Err(e) = written {
                     let _ = std::fs::remove_file(&path);
                     return Err(store(e));
@@ -281,7 +343,7 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
                         path.display()
                     )));
                 }
-                if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+                if std::fs::read(&path).is_ok_and(|old| old == text) {
                     return Ok(StoredKey {
                         path,
                         created: false,
@@ -293,16 +355,35 @@ fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, Se
         }
     }
     Err(SetupError::KeyStore(format!(
-        "too many key files named {file}-N.key in {}",
+        "too many key files named {stem}-N.{ext} in {}",
         dir.display()
     )))
 }
 
-impl<T: Transport> Engine<T> {
-    /// Computes the plan for `names` in `zone`: audits the zone first (an unusable zone
-    /// stops here, nothing registered), then each name's target and the zone its CNAME
-    /// goes in. Nothing is saved: see [`save_plan`].
+impl<T: Transport> Run<T> {
+    /// Computes the plan for the names of `req` in its zone: audits the zone first (an
+    /// unusable zone stops here, nothing registered), then each name's target and the
+    /// zone its CNAME goes in, telling `events` each finding of the audit. Nothing is
+    /// saved: see [`save_plan`]. `cancel` stops it ([`SetupError::Cancelled`]).
     pub async fn make_plan(
+        &self,
+        req: &PlanRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<PlanOutcome, SetupError> {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(SetupError::Cancelled),
+            r = self.plan_for(req.zone.as_ref(), &req.names) => {
+                if let Ok(out) = &r {
+                    events.findings(out.plan.zone.kind(), &out.findings);
+                }
+                r
+            }
+        }
+    }
+
+    async fn plan_for(
         &self,
         zone: &dyn ValidationZone,
         names: &[InputName],
@@ -337,7 +418,38 @@ impl<T: Transport> Engine<T> {
             zone: zone.spec().clone(),
             names: planned,
         };
-        Ok(PlanOutcome { plan, findings })
+        let validation_ns = self.validation_ns(&plan.zone).await;
+        Ok(PlanOutcome {
+            plan,
+            findings,
+            validation_ns,
+        })
+    }
+
+    /// The name servers of the validation zone (for the NS alternative).
+    async fn validation_ns(&self, spec: &ZoneSpec) -> Vec<Name> {
+        let ZoneSpec::Rfc2136 { zone, .. } = spec else {
+            return vec![];
+        };
+        let walk = self.walker().zone_of(zone.clone()).await;
+        let mut out: Vec<Name> = Vec::new();
+        if walk.zone.apex == *zone {
+            for n in walk
+                .zone
+                .servers
+                .iter()
+                .map(|s| &s.name)
+                .chain(&walk.zone.unresolved)
+            {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push(zone.prepend("ns1"));
+        }
+        out
     }
 
     /// One name: its target, and the zone that holds its `_acme-challenge` name.
@@ -421,6 +533,32 @@ mod tests {
             "the first key is kept"
         );
         let again = store(first);
+        assert_eq!((again.path, again.created), (a.path, false));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The same rule for provider API keys (main replaced `keys/<provider>-<zone>.apikey`
+    /// with whatever the last `plan --key` gave): another key gets a new name, 0600; the
+    /// same key again reuses its file.
+    #[test]
+    fn a_stored_api_key_is_never_replaced_by_another() {
+        let dir = std::env::temp_dir().join(format!("ad-setup-api-{}", std::process::id()));
+        let keys = dir.join("keys");
+        let zone = Name::from_ascii("pdns.lab.");
+        let store = |key: &str| write_api_key_file("pdns", &zone, key, &keys).unwrap();
+        let a = store("the-first-key");
+        assert!(
+            a.created && a.path.ends_with("pdns-pdns.lab.apikey"),
+            "{a:?}"
+        );
+        let b = store("another-key");
+        assert!(b.created);
+        assert!(b.path.ends_with("pdns-pdns.lab-2.apikey"), "{:?}", b.path);
+        assert_eq!(std::fs::read(&a.path).unwrap(), b"the-first-key\n", "kept");
+        assert_eq!(std::fs::read(&b.path).unwrap(), b"another-key\n");
+        let mode = std::fs::metadata(&b.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = store("the-first-key");
         assert_eq!((again.path, again.created), (a.path, false));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -555,6 +555,51 @@ fn roll_back(undo: Vec<Undo>) -> (Vec<PathBuf>, Vec<String>) {
     (done, failed)
 }
 
+/// What to write: the files of `clients` for `plan`, and when to preview them against
+/// the files on disk (None: no preview, as `write` without `--dry-run`).
+pub struct FilesRequest<'a> {
+    pub plan: &'a crate::model::plan::Plan,
+    /// The writers' options; their secrets are loaded here from the plan's zone.
+    pub options: crate::clients::write::WriteOptions,
+    pub clients: Vec<crate::clients::write::Client>,
+    pub preview: Option<OffsetDateTime>,
+}
+
+/// Each client's output, every file in the clients' order, and the preview asked for.
+pub struct ClientFiles {
+    pub outputs: Vec<(
+        crate::clients::write::Client,
+        crate::clients::write::ClientOutput,
+    )>,
+    pub files: Vec<PlannedFile>,
+    /// The masked preview of `files` (None: not asked for).
+    pub preview: Option<Result<Vec<Preview>, IoError>>,
+}
+
+/// Secrets -> writers -> preview, for every face: loads the plan's secrets, runs every
+/// writer first (a client that cannot do the plan stops here, before anything is
+/// written), then previews the files when asked. Writes nothing: see [`apply`].
+pub fn client_files(
+    req: FilesRequest<'_>,
+) -> Result<ClientFiles, crate::clients::write::WriteError> {
+    let mut opts = req.options;
+    opts.secrets = load_secrets(req.plan)?;
+    let mut outputs = Vec::new();
+    for c in req.clients {
+        outputs.push((c, crate::clients::write::write(c, req.plan, &opts)?));
+    }
+    let files: Vec<PlannedFile> = outputs
+        .iter()
+        .flat_map(|(_, o)| o.files.iter().cloned())
+        .collect();
+    let preview = req.preview.map(|now| preview(&files, now));
+    Ok(ClientFiles {
+        outputs,
+        files,
+        preview,
+    })
+}
+
 /// Reads the secrets the plan points at: the acme-dns accounts of its storage, or the
 /// TSIG key of its key file. The writers themselves never read files.
 pub fn load_secrets(
@@ -590,8 +635,12 @@ pub fn load_secrets(
         ZoneSpec::Provider {
             key_file: Some(f), ..
         } => {
-            let key = crate::zones::provider::read_key(f)
-                .map_err(|(what, fix)| crate::clients::write::WriteError::Missing { what, fix })?;
+            let key = crate::zones::provider::read_key(f).map_err(|e| {
+                crate::clients::write::WriteError::Missing {
+                    what: e.to_string(),
+                    fix: e.fix().into(),
+                }
+            })?;
             s.api_key = Some(key);
         }
         _ => {}

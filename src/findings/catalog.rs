@@ -44,7 +44,7 @@ codes! {
     CnameDoubledZone = "CNAME_DOUBLED_ZONE", Error, "the CNAME sits at a name with the zone appended twice";
     CnameWrongTarget = "CNAME_WRONG_TARGET", Error, "the chain does not reach the expected target";
     ChainLoop = "CHAIN_LOOP", Error, "the CNAME chain comes back to a name it already passed";
-    ChainTooLong = "CHAIN_TOO_LONG", Warning, "more than 8 hops (warning), more than 8 restarts or 32 hops (error)";
+    ChainTooLong = "CHAIN_TOO_LONG", Warning, "more than 8 hops (warning), more than 11 hops: past the resolvers' restart limit (error)";
     TargetZoneUndelegated = "TARGET_ZONE_UNDELEGATED", Error, "the zone of the CNAME target does not exist in the DNS";
     TargetZoneLame = "TARGET_ZONE_LAME", Error, "no server of the target's zone answers authoritatively";
     AuthDisagree = "AUTH_DISAGREE", Error, "authoritative servers of one zone give different answers";

@@ -175,12 +175,63 @@ pub struct InputName {
     pub challenge: Name,
 }
 
-/// Why a name was rejected.
+/// Why a name was rejected: the name as given and the problem.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid name {input:?}: {reason}")]
 pub struct NameError {
     pub input: String,
-    pub reason: String,
+    pub reason: NameProblem,
+}
+
+/// What is wrong with a name (its Display is the reason users read).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("the name is empty; give a host name such as www.example.com")]
+    Empty,
+    #[error("it is an IP address: DNS-01 validates only domain names (there is no _acme-challenge name for an address); a certificate for an IP address needs the http-01 or tls-alpn-01 challenge (RFC 8738)")]
+    IpAddress,
+    #[error("a wildcard is allowed only as the whole leftmost label (*.example.com)")]
+    MisplacedWildcard,
+    #[error("the name has no labels")]
+    NoLabels,
+    #[error("it has an empty label (two dots in a row, or a leading dot)")]
+    EmptyLabel,
+    #[error("IDNA2008 rejects it ({0}); check the spelling, or give the name as its registry shows it (e.g. xn--bcher-kva.example for bücher.example)")]
+    Idna(IdnaProblem),
+    #[error("it has an empty label once converted to ASCII (IDNA drops characters such as the soft hyphen U+00AD, and maps U+3002 to a dot)")]
+    EmptyLabelAfterIdna,
+    #[error("label {label:?} is {} octets long; a label has at most 63", label.len())]
+    LabelTooLong { label: String },
+    #[error("label {label:?} contains {found:?}; host names use only letters, digits and hyphens")]
+    BadCharacter { label: String, found: char },
+    #[error("label {label:?} starts or ends with a hyphen")]
+    EdgeHyphen { label: String },
+    #[error("IDNA2008 rejects label {label:?}: hyphens in the 3rd and 4th position are reserved for encoded labels (xn--); CAs refuse such names")]
+    ReservedHyphens { label: String },
+    #[error("it is {octets} octets long; with the _acme-challenge. prefix the name would exceed 253 octets")]
+    TooLong { octets: usize },
+    #[error("it has a single label; give a fully-qualified name such as example.com")]
+    SingleLabel,
+    #[error("its top-level label {tld:?} is all digits: no top-level domain is numeric (RFC 3696 section 2), and a CA refuses the name; give a name under a real TLD (example.com)")]
+    NumericTld { tld: String },
+    // CNAME targets (parse_target).
+    #[error("a target needs labels separated by single dots")]
+    TargetLabels,
+    #[error("a label is longer than 63 octets or the name longer than 253")]
+    TargetTooLong,
+    #[error("use letters, digits, hyphens, underscores and dots only")]
+    TargetCharacters,
+}
+
+/// Why IDNA (UTS 46 and IDNA2008) refused a name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdnaProblem {
+    #[error("invalid punycode, a disallowed character, or hyphens in the 3rd and 4th position")]
+    Uts46,
+    #[error("a label does not decode")]
+    DoesNotDecode,
+    #[error("{0:?} (U+{code:04X}) is a symbol, not a letter or digit", code = *.0 as u32)]
+    Symbol(char),
 }
 
 /// The label the CA prepends to the host (RFC 8555 8.4).
@@ -189,22 +240,16 @@ pub const CHALLENGE_LABEL: &str = "_acme-challenge";
 /// Validates one name: trailing dot allowed, IDN converted to punycode, a leading `*.`
 /// makes a wildcard, a pasted `_acme-challenge.` prefix is taken off.
 pub fn parse_input(input: &str) -> Result<InputName, NameError> {
-    let err = |reason: String| NameError {
+    let err = |reason: NameProblem| NameError {
         input: input.to_string(),
         reason,
     };
     let mut s = input.trim();
     if s.is_empty() {
-        return Err(err(
-            "the name is empty; give a host name such as www.example.com".into(),
-        ));
+        return Err(err(NameProblem::Empty));
     }
     if is_ip_address(s) {
-        return Err(err(
-            "it is an IP address: DNS-01 validates only domain names (there is no _acme-challenge name for an address); \
-             a certificate for an IP address needs the http-01 or tls-alpn-01 challenge (RFC 8738)"
-                .into(),
-        ));
+        return Err(err(NameProblem::IpAddress));
     }
     if let Some(rest) = s.strip_suffix('.') {
         s = rest;
@@ -215,9 +260,7 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
         s = rest;
     }
     if s.contains('*') {
-        return Err(err(
-            "a wildcard is allowed only as the whole leftmost label (*.example.com)".into(),
-        ));
+        return Err(err(NameProblem::MisplacedWildcard));
     }
     let lower = s.to_lowercase();
     let mut s = lower.as_str();
@@ -226,12 +269,10 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
         s = rest;
     }
     if s.is_empty() {
-        return Err(err("the name has no labels".into()));
+        return Err(err(NameProblem::NoLabels));
     }
     if s.split('.').any(|l| l.is_empty()) {
-        return Err(err(
-            "it has an empty label (two dots in a row, or a leading dot)".into(),
-        ));
+        return Err(err(NameProblem::EmptyLabel));
     }
     let ascii = if s.is_ascii() && !s.split('.').any(is_a_label) {
         s.to_string()
@@ -240,49 +281,47 @@ pub fn parse_input(input: &str) -> Result<InputName, NameError> {
     };
     for label in ascii.split('.') {
         if label.len() > 63 {
-            return Err(err(format!(
-                "label {:?} is {} octets long; a label has at most 63",
-                label,
-                label.len()
-            )));
+            return Err(err(NameProblem::LabelTooLong {
+                label: label.to_string(),
+            }));
         }
-        if let Some(c) = label
+        if let Some(found) = label
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
         {
-            return Err(err(format!(
-                "label {label:?} contains {c:?}; host names use only letters, digits and hyphens"
-            )));
+            return Err(err(NameProblem::BadCharacter {
+                label: label.to_string(),
+                found,
+            }));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(err(format!("label {label:?} starts or ends with a hyphen")));
+            return Err(err(NameProblem::EdgeHyphen {
+                label: label.to_string(),
+            }));
         }
         if label.len() >= 4 && &label[2..4] == "--" && !is_a_label(label) {
-            return Err(err(format!(
-                "IDNA2008 rejects label {label:?}: hyphens in the 3rd and 4th position are reserved for encoded labels (xn--); CAs refuse such names"
-            )));
+            return Err(err(NameProblem::ReservedHyphens {
+                label: label.to_string(),
+            }));
         }
     }
     // The challenge name is 16 octets longer and must itself fit in 253.
     if ascii.len() + prefix.len() > 253 {
-        return Err(err(format!(
-            "it is {} octets long; with the {prefix} prefix the name would exceed 253 octets",
-            ascii.len()
-        )));
+        return Err(err(NameProblem::TooLong {
+            octets: ascii.len(),
+        }));
     }
     if !ascii.contains('.') {
-        return Err(err(
-            "it has a single label; give a fully-qualified name such as example.com".into(),
-        ));
+        return Err(err(NameProblem::SingleLabel));
     }
     if let Some(tld) = ascii
         .rsplit('.')
         .next()
         .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(err(format!(
-            "its top-level label {tld:?} is all digits: no top-level domain is numeric (RFC 3696 section 2), and a CA refuses the name; give a name under a real TLD (example.com)"
-        )));
+        return Err(err(NameProblem::NumericTld {
+            tld: tld.to_string(),
+        }));
     }
     let host = Name::from_ascii(&ascii);
     Ok(InputName {
@@ -316,13 +355,8 @@ fn is_a_label(label: &str) -> bool {
 /// IDNA to ASCII for names with non-ASCII or `xn--` labels: UTS 46 processing (mapping,
 /// punycode, bidi and ContextJ rules, hyphen rules), then the IDNA2008 line UTS 46 does not
 /// draw: a U-label holds only letters, marks, digits and hyphens (no symbols or emoji).
-fn to_idna_ascii(s: &str) -> Result<String, String> {
+fn to_idna_ascii(s: &str) -> Result<String, NameProblem> {
     use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
-    let rejected = |why: &str| {
-        format!(
-            "IDNA2008 rejects it ({why}); check the spelling, or give the name as its registry shows it (e.g. xn--bcher-kva.example for bücher.example)"
-        )
-    };
     let ascii = Uts46::new()
         .to_ascii(
             s.as_bytes(),
@@ -330,24 +364,17 @@ fn to_idna_ascii(s: &str) -> Result<String, String> {
             Hyphens::Check,
             DnsLength::Ignore,
         )
-        .map_err(|_| {
-            rejected(
-                "invalid punycode, a disallowed character, or hyphens in the 3rd and 4th position",
-            )
-        })?
+        .map_err(|_| NameProblem::Idna(IdnaProblem::Uts46))?
         .into_owned();
     let (unicode, ok) = idna::domain_to_unicode(&ascii);
     if ok.is_err() {
-        return Err(rejected("a label does not decode"));
+        return Err(NameProblem::Idna(IdnaProblem::DoesNotDecode));
     }
     if let Some(c) = unicode
         .chars()
         .find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '.' || is_mark(*c)))
     {
-        return Err(rejected(&format!(
-            "{c:?} (U+{:04X}) is a symbol, not a letter or digit",
-            c as u32
-        )));
+        return Err(NameProblem::Idna(IdnaProblem::Symbol(c)));
     }
     // IDNA maps some characters to nothing (U+00AD soft hyphen) and others to a dot
     // (U+3002 ideographic full stop): look at the labels again after it.
@@ -355,11 +382,7 @@ fn to_idna_ascii(s: &str) -> Result<String, String> {
     let given = s.strip_suffix(is_dot).unwrap_or(s).split(is_dot).count();
     let trimmed = ascii.strip_suffix('.').unwrap_or(&ascii);
     if trimmed.split('.').any(|l| l.is_empty()) || trimmed.split('.').count() != given {
-        return Err(
-            "it has an empty label once converted to ASCII (IDNA drops characters such as \
-             the soft hyphen U+00AD, and maps U+3002 to a dot)"
-                .into(),
-        );
+        return Err(NameProblem::EmptyLabelAfterIdna);
     }
     Ok(trimmed.to_string())
 }
@@ -410,26 +433,22 @@ pub fn unique_names(names: Vec<InputName>) -> Vec<InputName> {
 
 /// Validates a CNAME target (any DNS name: underscores allowed, no wildcard).
 pub fn parse_target(input: &str) -> Result<Name, NameError> {
-    let err = |reason: &str| NameError {
+    let err = |reason: NameProblem| NameError {
         input: input.to_string(),
-        reason: reason.to_string(),
+        reason,
     };
     let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
     if s.is_empty() || s.split('.').any(|l| l.is_empty()) {
-        return Err(err("a target needs labels separated by single dots"));
+        return Err(err(NameProblem::TargetLabels));
     }
     if s.split('.').any(|l| l.len() > 63) || s.len() > 253 {
-        return Err(err(
-            "a label is longer than 63 octets or the name longer than 253",
-        ));
+        return Err(err(NameProblem::TargetTooLong));
     }
     if !s
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
-        return Err(err(
-            "use letters, digits, hyphens, underscores and dots only",
-        ));
+        return Err(err(NameProblem::TargetCharacters));
     }
     Ok(Name::from_ascii(&s))
 }
@@ -456,6 +475,44 @@ mod tests {
     }
     use super::*;
 
+    /// The problem is a value: a caller tells the cases apart without reading the text,
+    /// and the text is the one users have always read.
+    #[test]
+    fn the_problem_is_a_value_with_the_old_words() {
+        assert_eq!(
+            parse_input("192.0.2.1").unwrap_err().reason,
+            NameProblem::IpAddress
+        );
+        assert!(matches!(
+            parse_input("a.-b-.example").unwrap_err().reason,
+            NameProblem::EdgeHyphen { label } if label == "-b-"
+        ));
+        assert_eq!(
+            parse_input("x.\u{2603}.example").unwrap_err().reason,
+            NameProblem::Idna(IdnaProblem::Symbol('\u{2603}'))
+        );
+        assert_eq!(
+            parse_input("x.\u{2603}.example").unwrap_err().to_string(),
+            "invalid name \"x.\u{2603}.example\": IDNA2008 rejects it ('\u{2603}' (U+2603) is a symbol, not a letter or digit); check the spelling, or give the name as its registry shows it (e.g. xn--bcher-kva.example for bücher.example)"
+        );
+        assert_eq!(
+            parse_input("example").unwrap_err().to_string(),
+            "invalid name \"example\": it has a single label; give a fully-qualified name such as example.com"
+        );
+        let long = format!("{}.example", "a".repeat(64));
+        assert_eq!(
+            parse_input(&long).unwrap_err().reason.to_string(),
+            format!(
+                "label {:?} is 64 octets long; a label has at most 63",
+                "a".repeat(64)
+            )
+        );
+        assert_eq!(
+            parse_target("a..b").unwrap_err().reason,
+            NameProblem::TargetLabels
+        );
+    }
+
     #[test]
     fn host_wildcard_and_trailing_dot() {
         let n = parse_input("WWW.Example.com.").unwrap();
@@ -478,7 +535,8 @@ mod tests {
             "bücher\u{3002}\u{3002}example",
         ] {
             let e = parse_input(bad).unwrap_err();
-            assert!(e.reason.contains("label"), "{bad:?}: {}", e.reason);
+            let reason = e.reason.to_string();
+            assert!(reason.contains("label"), "{bad:?}: {reason}");
         }
         // A trailing ideographic full stop is a trailing dot.
         let n = parse_input("bücher.example\u{3002}").unwrap();

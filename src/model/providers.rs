@@ -144,20 +144,32 @@ pub const PROVIDERS: &[&str] = &[
     "zonomi",
 ];
 
+/// A `--provider` code lego does not know: the code given and the nearest known one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("--provider {code:?} is not a DNS provider code that lego knows; did you mean {nearest:?}? (`lego dnshelp` lists them all)")]
+pub struct UnknownProvider {
+    /// The code as given.
+    pub code: String,
+    /// The known code nearest to it (Damerau-Levenshtein distance).
+    pub nearest: &'static str,
+}
+
 /// The known provider code `code` stands for (case ignored), or an error that names the
 /// nearest known code and where the list comes from.
-pub fn known_provider(code: &str) -> Result<String, String> {
+pub fn known_provider(code: &str) -> Result<String, UnknownProvider> {
     let lower = code.trim().to_ascii_lowercase();
     if PROVIDERS.contains(&lower.as_str()) {
         return Ok(lower);
     }
     let nearest = PROVIDERS
         .iter()
+        .copied()
         .min_by_key(|p| strsim::damerau_levenshtein(&lower, p))
         .expect("the list is not empty");
-    Err(format!(
-        "--provider {code:?} is not a DNS provider code that lego knows; did you mean {nearest:?}? (`lego dnshelp` lists them all)"
-    ))
+    Err(UnknownProvider {
+        code: code.to_string(),
+        nearest,
+    })
 }
 
 #[cfg(test)]
@@ -174,14 +186,16 @@ mod tests {
     fn an_unknown_provider_is_refused_with_the_nearest() {
         assert_eq!(known_provider("Cloudflare").unwrap(), "cloudflare");
         assert_eq!(known_provider("pdns").unwrap(), "pdns");
-        let e = known_provider("no such").unwrap_err();
+        let e = known_provider("no such").unwrap_err().to_string();
         assert!(
             e.contains("\"no such\"") && e.contains("did you mean"),
             "{e}"
         );
         let e = known_provider("cloudfare").unwrap_err();
-        assert!(e.contains("did you mean \"cloudflare\""), "{e}");
+        assert_eq!(e.nearest, "cloudflare");
+        assert!(e.to_string().contains("did you mean \"cloudflare\""), "{e}");
         let e = known_provider("route-53").unwrap_err();
-        assert!(e.contains("did you mean \"route53\""), "{e}");
+        assert_eq!((e.code.as_str(), e.nearest), ("route-53", "route53"));
+        assert!(e.to_string().contains("did you mean \"route53\""), "{e}");
     }
 }

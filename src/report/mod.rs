@@ -258,7 +258,8 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     // referral loop, only failures) cannot say that the CA will find the TXT; without an
     // error that names the cause, that is inconclusive.
     let settled = !matches!(ev.chain.end, End::Failed { .. });
-    // No authoritative view from this network (intercepted, or no route to the roots).
+    // No authoritative view from this network (intercepted, or no route to the roots):
+    // inconclusive, unless the resolvers' agreeing view shows an error (then it fails).
     let blind = findings
         .iter()
         .any(|f| crate::findings::rules::chain::blinds(f.code));
@@ -267,7 +268,7 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         challenge: ev.input.challenge.clone(),
         target: ev.chain.target().cloned(),
         ok: ok && any_response && !blind && settled,
-        inconclusive: !any_response || blind || (ok && !settled),
+        inconclusive: !any_response || (ok && (blind || !settled)),
         chain: compact(chain),
         views,
         findings,

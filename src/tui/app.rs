@@ -70,7 +70,10 @@ pub fn update(mut s: State, a: Action) -> (State, Vec<Effect>) {
             s.say(Level::Bad, format!("internal error, leaving: {msg}"));
             quit_now(&mut s, &mut fx);
         }
-        Action::Terminate => quit_now(&mut s, &mut fx),
+        Action::Terminate => {
+            s.interrupted = true;
+            quit_now(&mut s, &mut fx);
+        }
     }
     if s.overlay != overlay_before {
         // A new popup starts at its top.

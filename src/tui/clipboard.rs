@@ -38,7 +38,7 @@ pub struct CopyReport {
     pub via: Via,
     pub bytes: usize,
     /// Why the system clipboard was not used although a display exists.
-    pub fallback: Option<String>,
+    pub fallback: Option<SystemClipboardError>,
     /// Running inside tmux (`$TMUX`), which drops an app's OSC 52 by default.
     pub tmux: bool,
 }
@@ -79,7 +79,19 @@ pub struct Clipboard {
     osc52_only: bool,
     tmux: bool,
     system: Option<arboard::Clipboard>,
-    system_error: Option<String>,
+    system_error: Option<SystemClipboardError>,
+}
+
+/// Why the system clipboard was not used, in arboard's words (its error is neither
+/// `Clone` nor comparable, and the report that carries this is both).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SystemClipboardError {
+    /// It could not be opened (no X11/Wayland clipboard here); not tried again.
+    #[error("{0}")]
+    Open(String),
+    /// It took no text this time.
+    #[error("{0}")]
+    SetText(String),
 }
 
 impl Clipboard {
@@ -120,7 +132,7 @@ impl Clipboard {
         Ok(report(Via::Osc52, None))
     }
 
-    fn system_copy(&mut self, text: &str) -> Result<(), String> {
+    fn system_copy(&mut self, text: &str) -> Result<(), SystemClipboardError> {
         if self.system.is_none() {
             if let Some(e) = &self.system_error {
                 return Err(e.clone());
@@ -128,14 +140,15 @@ impl Clipboard {
             match arboard::Clipboard::new() {
                 Ok(c) => self.system = Some(c),
                 Err(e) => {
-                    let e = e.to_string();
+                    let e = SystemClipboardError::Open(e.to_string());
                     self.system_error = Some(e.clone());
                     return Err(e);
                 }
             }
         }
         let c = self.system.as_mut().expect("opened above");
-        c.set_text(text.to_string()).map_err(|e| e.to_string())
+        c.set_text(text.to_string())
+            .map_err(|e| SystemClipboardError::SetText(e.to_string()))
     }
 }
 
@@ -202,11 +215,14 @@ mod tests {
             osc52_only: false,
             tmux: false,
             system: None,
-            system_error: Some("X11 server connection unreachable".into()),
+            system_error: Some(SystemClipboardError::Open(
+                "X11 server connection unreachable".into(),
+            )),
         };
         let mut out = Vec::new();
         let r = c.copy("the fix", "x", &mut out).unwrap();
         assert_eq!(r.via, Via::Osc52);
+        assert!(matches!(r.fallback, Some(SystemClipboardError::Open(_))));
         assert!(r.line().contains("unreachable"), "{}", r.line());
         assert!(!out.is_empty());
         let big = CopyReport {

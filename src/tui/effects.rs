@@ -6,23 +6,24 @@
 //! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
 //!   authoritative servers first, the resolvers only once those are right), and the
 //!   findings that follow a changed authoritative cell explain it;
-//! - the troubleshooter: `Engine::diagnose_with`, its `NameDone` events the progress;
+//! - the troubleshooter: `Engine::diagnose`, its `NameDone` events the progress;
 //! - the proof: `Engine::prove`;
 //! - client files: the writers (`clients::write::write`), then the one IO step
 //!   (`engine::write`): `preview` (diff, secrets masked), then `apply`.
 
 use crate::clients::write::{self as writers, Client, WriteOptions};
 use crate::dns::{Name, Transport};
-use crate::engine::check::{CheckOptions, Engine};
-use crate::engine::diagnose::DiagnoseOptions;
-use crate::engine::events::{CellState, Event, EventSink};
-use crate::engine::poll::{PollOptions, AUTHORITATIVE};
-use crate::engine::prove::ProveOptions;
-use crate::engine::setup::{self, SetupError};
+use crate::engine::check::CheckOptions;
+use crate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
+use crate::engine::events::{CellState, Event, EventSink, Reason};
+use crate::engine::poll::{PollOptions, PollRequest, AUTHORITATIVE};
+use crate::engine::prove::{ProveOptions, ProveRequest};
+use crate::engine::setup::{self, PlanRequest, SetupError};
 use crate::engine::views::VantageKind;
 use crate::engine::write as io;
+use crate::engine::Engine;
 use crate::findings::Code;
-use crate::model::name::{parse_all, parse_target, InputName};
+use crate::model::name::{parse_all, parse_target, InputName, NameError};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
@@ -55,45 +56,50 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 // ---- the live poll's cells ---------------------------------------------------------------
 
-/// A few words (at most 8 columns) for a reason of a wrong authoritative cell: a finding
-/// code or `ns1.example.com. (192.0.2.1:53) TIMEOUT`.
-fn short_why(why: &str) -> String {
-    if why == "no CNAME" {
-        return why.into();
-    }
-    // "lame: answers without the AA bit ...", "differs: ..." (one server's own fault).
-    if let Some((head, _)) = why.split_once(": ").filter(|(h, _)| !h.contains(' ')) {
-        return head.into();
-    }
-    if why.contains(' ') {
-        return why.rsplit(' ').next().unwrap_or(why).to_string();
-    }
-    for (part, word) in [
-        ("MISSING", "no CNAME"),
-        ("WRONG", "wrong"),
-        ("LOOP", "loop"),
-    ] {
-        if why.contains(part) {
-            return word.into();
+/// A few words (at most 8 columns) for a reason of a wrong authoritative cell: a word
+/// for the finding's code, or what the server answered (`TIMEOUT`).
+fn short_why(why: &Reason) -> String {
+    match why {
+        Reason::NoCname => "no CNAME".into(),
+        // One server's own fault.
+        Reason::Lame { .. } => "lame".into(),
+        Reason::Differs { .. } => "differs".into(),
+        Reason::Server { outcome, .. } => outcome.rsplit(' ').next().unwrap_or(outcome).to_string(),
+        Reason::Finding { code, .. } => {
+            let code = code.as_str();
+            for (part, word) in [
+                ("MISSING", "no CNAME"),
+                ("WRONG", "wrong"),
+                ("LOOP", "loop"),
+            ] {
+                if code.contains(part) {
+                    return word.into();
+                }
+            }
+            code.rsplit('_').next().unwrap_or(code).to_ascii_lowercase()
         }
     }
-    why.rsplit('_').next().unwrap_or(why).to_ascii_lowercase()
 }
 
 /// What to do about a wrong authoritative cell.
-fn way_forward(why: &[String]) -> &'static str {
-    if why.iter().any(|w| w.contains(" (")) {
+fn way_forward(why: &[Reason]) -> &'static str {
+    if why.iter().any(Reason::is_server) {
         "a server of the chain does not answer as it should: start it or fix its address; \
          the poll goes on by itself"
-    } else if why
-        .iter()
-        .any(|w| w == "no CNAME" || w == Code::CnameMissing.as_str())
-    {
+    } else if why.iter().any(Reason::is_no_cname) {
         "publish the CNAME of step 3 in your DNS panel (b goes back to it); the poll sees \
          it by itself"
     } else {
         "Enter explains it and shows the fix; the poll goes on by itself"
     }
+}
+
+/// The reasons in a line, `; ` between them.
+fn joined(why: &[Reason]) -> String {
+    why.iter()
+        .map(Reason::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One poll cell's state, as the grid shows it.
@@ -136,10 +142,8 @@ pub fn cell_update(
         ),
         CellState::Wrong { why } => (
             CellStatus::Bad,
-            why.first()
-                .map(|w| short_why(w))
-                .unwrap_or_else(|| "wrong".into()),
-            format!("not right yet: {}; {}", why.join("; "), way_forward(why)),
+            why.first().map(short_why).unwrap_or_else(|| "wrong".into()),
+            format!("not right yet: {}; {}", joined(why), way_forward(why)),
         ),
         CellState::Negative { until } => (
             CellStatus::Waiting,
@@ -333,7 +337,7 @@ async fn accounts_exist(storage: Option<PathBuf>, names: &[InputName]) -> Result
 /// The zone step, as `acme-delegate plan` does it: the engine opens the zone, audits it
 /// (the RFC 2136 scope probe, acme-dns health), registers and computes the targets.
 pub async fn setup<T: Transport>(
-    engine: &Engine<T>,
+    engine: &Arc<Engine<T>>,
     req: SetupRequest,
 ) -> Result<Setup, ZoneError> {
     let names =
@@ -350,8 +354,9 @@ pub async fn setup<T: Transport>(
     let zone = setup::open_zone(spec, engine.config.timeout)
         .await
         .map_err(setup_error)?;
+    let req = PlanRequest { zone, names };
     let out = engine
-        .make_plan(zone.as_ref(), &names)
+        .make_plan(&req, &CancellationToken::new(), &EventSink::none())
         .await
         .map_err(setup_error)?;
     let mut notes = Vec::new();
@@ -420,14 +425,21 @@ pub fn plan_files(
     clients: &[Client],
     now: time::OffsetDateTime,
 ) -> Result<(FilePlan, Vec<writers::PlannedFile>), String> {
-    let mut opts = opts;
-    opts.secrets = io::load_secrets(plan).map_err(|e| e.to_string())?;
-    let mut files = Vec::new();
-    let mut owners = Vec::new();
+    let req = io::FilesRequest {
+        plan,
+        options: opts,
+        clients: clients.to_vec(),
+        preview: Some(now),
+    };
+    let io::ClientFiles {
+        outputs,
+        files,
+        preview,
+    } = io::client_files(req).map_err(|e| e.to_string())?;
+    let mut owners: Vec<Client> = Vec::new();
     let mut next = Vec::new();
     let mut notes = Vec::new();
-    for &c in clients {
-        let out = writers::write(c, plan, &opts).map_err(|e| e.to_string())?;
+    for (c, out) in &outputs {
         next.push(ClientNext {
             client: c.to_string(),
             commands: out.next_commands.clone(),
@@ -439,10 +451,11 @@ pub fn plan_files(
                 .map(|f| format!("{c}: {} {}: {}", f.severity, f.code, f.evidence)),
         );
         notes.extend(out.notes.iter().map(|n| format!("{c}: {n}")));
-        owners.extend(std::iter::repeat_n(c, out.files.len()));
-        files.extend(out.files);
+        owners.extend(std::iter::repeat_n(*c, out.files.len()));
     }
-    let previews = io::preview(&files, now).map_err(|e| e.to_string())?;
+    let previews = preview
+        .unwrap_or_else(|| Ok(vec![]))
+        .map_err(|e| e.to_string())?;
     let shown = previews
         .iter()
         .zip(&owners)
@@ -568,8 +581,8 @@ impl<T: Transport + 'static> EngineRunner<T> {
             .unwrap_or_default()
     }
 
-    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, String> {
-        parse_all(names).map_err(|e| e.to_string())
+    fn inputs(&self, names: &[String]) -> Result<Vec<InputName>, NameError> {
+        parse_all(names)
     }
 
     fn stop_poll(&mut self) {
@@ -584,7 +597,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.stop_poll();
         let inputs = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let columns: Vec<(String, VantageKind)> =
             std::iter::once((AUTHORITATIVE.to_string(), VantageKind::Authoritative))
@@ -611,7 +624,11 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }));
         let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
         self.spawn(async move {
-            let out = engine.poll(&inputs, &opts, &cancel, &sink).await;
+            let req = PollRequest {
+                names: inputs,
+                options: opts,
+            };
+            let out = engine.poll(&req, &cancel, &sink).await;
             drop(sink);
             let _ = fwd.await;
             if !cancel.is_cancelled() {
@@ -628,7 +645,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }
         let names = match self.inputs(&names) {
             Ok(n) => n,
-            Err(e) => return vec![Action::EngineFailed(e)],
+            Err(e) => return vec![Action::EngineFailed(e.to_string())],
         };
         let mut opts = self.diagnose.clone();
         if opts.check.planned.is_empty() {
@@ -648,7 +665,11 @@ impl<T: Transport + 'static> EngineRunner<T> {
         }));
         let (engine, tx, cancel) = (self.engine.clone(), self.tx.clone(), token.clone());
         self.spawn(async move {
-            let report = engine.diagnose_with(&names, &opts, &cancel, &sink).await;
+            let req = DiagnoseRequest {
+                names,
+                options: opts,
+            };
+            let report = engine.diagnose(&req, &cancel, &sink).await;
             drop(sink);
             let _ = fwd.await;
             if cancel.is_cancelled() {
@@ -759,7 +780,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         self.plan = Some(plan.clone());
         let path = match setup::plan_path(self.plan_path.clone()) {
             Ok(p) => p,
-            Err(e) => return vec![Action::Saved(Err(e.to_string()))],
+            Err(e) => return vec![Action::Saved(Err(Arc::new(e)))],
         };
         self.plan_path = Some(path.clone());
         let tx = self.tx.clone();
@@ -767,7 +788,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             let r = setup::save_plan(plan, path.clone())
                 .await
                 .map(|_| path)
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             let _ = tx.send(Action::Saved(r)).await;
         });
         vec![]
@@ -815,7 +836,7 @@ impl<T: Transport + 'static> Runner for EngineRunner<T> {
                 let copied = self
                     .clipboard
                     .copy(&what, &text, &mut std::io::stdout())
-                    .map_err(|e| e.to_string());
+                    .map_err(Arc::new);
                 return vec![Action::Copied(copied)];
             }
             Effect::SaveState { plan } => return self.save(*plan),
@@ -862,24 +883,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         let opts = self.prove.clone();
         let cancel = token.clone();
         let h = self.spawn(async move {
-            let zone = match setup::open_zone(plan.zone.clone(), engine.config.timeout).await {
-                Ok(z) => z,
-                Err(e) => {
-                    let _ = tx
-                        .send(Action::ProofUpdate(ProofUpdate::Unavailable(setup_error(
-                            e,
-                        ))))
-                        .await;
-                    return;
-                }
-            };
-            if let Err(e) = zone.publishable() {
-                let _ = tx
-                    .send(Action::ProofUpdate(ProofUpdate::Unavailable(e)))
-                    .await;
-                return;
-            }
-            let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+            let (sink, mut erx) = EventSink::channel();
             let fwd_tx = tx.clone();
             let forward = tokio::spawn(async move {
                 while let Some(ev) = erx.recv().await {
@@ -888,11 +892,20 @@ impl<T: Transport + 'static> EngineRunner<T> {
                         .await;
                 }
             });
-            let report = engine.prove(zone, &pairs, &opts, Some(etx), &cancel).await;
+            let req = ProveRequest {
+                zone: plan.zone.clone(),
+                names: pairs,
+                options: opts,
+                abort: CancellationToken::new(),
+            };
+            let report = engine.prove(&req, &cancel, &sink).await;
+            drop(sink);
             let _ = forward.await;
-            let _ = tx
-                .send(Action::ProofUpdate(ProofUpdate::Done(report)))
-                .await;
+            let update = match report {
+                Ok(report) => ProofUpdate::Done(report),
+                Err(e) => ProofUpdate::Unavailable(setup_error(e)),
+            };
+            let _ = tx.send(Action::ProofUpdate(update)).await;
         });
         self.proof = Some((token, h));
         vec![]
@@ -922,7 +935,10 @@ mod tests {
         let c = cell(
             VantageKind::Authoritative,
             CellState::Wrong {
-                why: vec!["CNAME_MISSING".into()],
+                why: vec![Reason::Finding {
+                    code: Code::CnameMissing,
+                    evidence: String::new(),
+                }],
             },
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "no CNAME"));
@@ -935,7 +951,11 @@ mod tests {
         let c = cell(
             VantageKind::Authoritative,
             CellState::Wrong {
-                why: vec!["ns1.acme.lab. (127.0.0.12:53) TIMEOUT".into()],
+                why: vec![Reason::Server {
+                    server: Name::from_ascii("ns1.acme.lab."),
+                    addr: "127.0.0.12:53".parse().unwrap(),
+                    outcome: "TIMEOUT".into(),
+                }],
             },
         );
         assert_eq!(c.short, "TIMEOUT");

@@ -159,6 +159,18 @@ pub fn step<R: Runner>(state: State, action: Action, runner: &mut R) -> State {
     state
 }
 
+/// Why the UI loop stopped before the user left.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    /// Sizing or drawing on the terminal failed (the backend's error).
+    #[error("{0}")]
+    Terminal(Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot watch signals: {0}")]
+    Signals(std::io::Error),
+    #[error("cannot read the terminal: {0}")]
+    Input(std::io::Error),
+}
+
 /// Runs the UI until it quits. `initial` are the effects of the starting state.
 pub async fn run<B: Backend, R: Runner>(
     terminal: &mut Terminal<B>,
@@ -167,17 +179,18 @@ pub async fn run<B: Backend, R: Runner>(
     runner: &mut R,
     rx: &mut Receiver<Action>,
     mut trace: Trace,
-) -> Result<State, String>
+) -> Result<State, LoopError>
 where
-    B::Error: std::fmt::Display,
+    B::Error: Send + Sync + 'static,
 {
-    let size = terminal.size().map_err(|e| e.to_string())?;
+    let drawing = |e: B::Error| LoopError::Terminal(Box::new(e));
+    let size = terminal.size().map_err(drawing)?;
     state.size = (size.width, size.height);
     // The first frame before any engine work starts.
     let mut hits = Default::default();
     terminal
         .draw(|f| hits = screens::render(&state, f))
-        .map_err(|e| e.to_string())?;
+        .map_err(drawing)?;
     state.hits = hits;
     trace.first_frame();
     for e in initial {
@@ -188,7 +201,7 @@ where
     let mut input = Input::start();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let sig = |k| signal(k).map_err(|e| format!("cannot watch signals: {e}"));
+    let sig = |k| signal(k).map_err(LoopError::Signals);
     // Every signal that would end the process: caught, so the terminal is given back
     // (SIGQUIT's default action left it raw, in the alternate screen).
     let (mut term, mut hup, mut int, mut quit) = (
@@ -204,7 +217,7 @@ where
             let mut hits = Default::default();
             terminal
                 .draw(|f| hits = screens::render(&state, f))
-                .map_err(|e| e.to_string())?;
+                .map_err(drawing)?;
             state.hits = hits;
             state.dirty = false;
             if let Some(at) = key_at.take() {
@@ -221,7 +234,7 @@ where
                     Some(a) => a,
                     None => continue,
                 },
-                Some(Err(e)) => return Err(format!("cannot read the terminal: {e}")),
+                Some(Err(e)) => return Err(LoopError::Input(e)),
                 None => Action::Terminate,
             },
             Some(a) = rx.recv() => a,
@@ -248,7 +261,7 @@ where
                         state.dirty |= d;
                     }
                 }
-                Ok(Err(e)) => return Err(format!("cannot read the terminal: {e}")),
+                Ok(Err(e)) => return Err(LoopError::Input(e)),
                 Err(_) => break,
             }
             drained += 1;

@@ -19,8 +19,8 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use crate::engine::check::Engine;
 use crate::engine::diagnose::DiagnoseOptions;
+use crate::engine::Engine;
 use crate::model::config::Config;
 use crate::model::plan::Plan;
 use effects::{EngineRunner, Runner};
@@ -58,10 +58,14 @@ pub struct TroubleshootOptions {
     pub mouse: bool,
 }
 
+/// The exit status after a signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT), as every command's.
+pub const INTERRUPTED: u8 = 130;
+
 /// How a TUI session ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// 0: the wizard reached its end / the troubleshooter found no error; 1 otherwise.
+    /// 0: the wizard reached its end / the troubleshooter found no error; 1 otherwise;
+    /// [`INTERRUPTED`] after a signal.
     pub exit_code: u8,
     /// The last status line, for the shell.
     pub last_status: Option<String>,
@@ -70,26 +74,15 @@ pub struct Outcome {
 }
 
 /// Why the TUI could not run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TuiError {
+    #[error("the TUI needs a terminal on stdin and stdout; use `check`, `diagnose`, `plan` and `prove` in scripts")]
     NoTerminal,
-    Terminal(String),
-    Loop(String),
+    #[error("cannot set up the terminal: {0}")]
+    Terminal(std::io::Error),
+    #[error(transparent)]
+    Loop(#[from] event::LoopError),
 }
-
-impl std::fmt::Display for TuiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TuiError::NoTerminal => f.write_str(
-                "the TUI needs a terminal on stdin and stdout; use `check`, `diagnose`, `plan` and `prove` in scripts",
-            ),
-            TuiError::Terminal(e) => write!(f, "cannot set up the terminal: {e}"),
-            TuiError::Loop(e) => f.write_str(e),
-        }
-    }
-}
-
-impl std::error::Error for TuiError {}
 
 /// Opens the wizard.
 pub async fn run_wizard(opts: WizardOptions) -> Result<Outcome, TuiError> {
@@ -124,7 +117,11 @@ pub fn wizard_outcome(end: &State) -> Outcome {
     let done = end.screen == state::Screen::Wizard(state::Step::Done);
     let set_up = done && state::done::summary(end).set_up();
     Outcome {
-        exit_code: if set_up { 0 } else { 1 },
+        exit_code: if end.interrupted {
+            INTERRUPTED
+        } else {
+            u8::from(!set_up)
+        },
         last_status: end.status.as_ref().map(|s| s.text.clone()),
         summary: state::done::exit_summary(end),
     }
@@ -148,16 +145,26 @@ pub async fn run_troubleshooter(opts: TroubleshootOptions) -> Result<Outcome, Tu
         r.diagnose = diagnose;
     })
     .await?;
+    Ok(troubleshooter_outcome(end))
+}
+
+/// How the troubleshooter ended: 0 without an error finding, 1 with one (or when the run
+/// did not finish), [`INTERRUPTED`] after a signal.
+pub fn troubleshooter_outcome(end: State) -> Outcome {
     let errors = end
         .trouble
         .findings
         .iter()
         .any(|f| f.severity == crate::findings::Severity::Error);
-    Ok(Outcome {
-        exit_code: u8::from(errors || end.trouble.checked_at.is_none()),
+    Outcome {
+        exit_code: if end.interrupted {
+            INTERRUPTED
+        } else {
+            u8::from(errors || end.trouble.checked_at.is_none())
+        },
         last_status: end.status.map(|s| s.text),
         summary: vec![],
-    })
+    }
 }
 
 /// Takes the terminal, runs the loop, gives the terminal back whatever happened.
@@ -176,7 +183,7 @@ async fn session(
     // terminal, then calls it): the binary installs it at the top of main. Not again
     // here: a second install fails, and its error report resolves a backtrace, which
     // loads the debug symbols (tens of MB of memory for nothing).
-    let mut terminal = ratatui::try_init().map_err(|e| TuiError::Terminal(e.to_string()))?;
+    let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = execute!(

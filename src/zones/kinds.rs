@@ -172,7 +172,7 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                 key_file,
                 timeout.max(Duration::from_secs(5)),
             )
-            .map_err(|(m, f)| zerr(m, f))?;
+            .map_err(|e| zerr(e.to_string(), e.fix()))?;
             Box::new(ProviderZone {
                 spec: spec.clone(),
                 domain: domain.clone(),

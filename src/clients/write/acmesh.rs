@@ -64,6 +64,8 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
     let base = opts.base(opts.home.join(".acme.sh").join("acme-delegate"));
     let mut out = ClientOutput::default();
     let server = opts.server().to_string();
+    // A PowerDNS plan with its API and key: acme.sh's dns_pdns hook writes through it.
+    let pdns = super::provider_api(plan, opts).filter(|p| p.0 == "pdns");
     match &plan.zone {
         ZoneSpec::AcmeDns { .. } => {
             let api = acme_dns_api(plan).unwrap_or_default().to_string();
@@ -137,8 +139,8 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
             );
             out.notes.push(DNSSLEEP_NOTE.into());
         }
-        ZoneSpec::Provider { .. } if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") => {
-            let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
+        ZoneSpec::Provider { .. } if pdns.is_some() => {
+            let (_, api, key) = pdns.unwrap_or_default();
             let env = opts.file(&base, "pdns.env");
             let mut words = issue_words(server, "dns_pdns", opts.private_zone);
             let what = names_and_aliases(

@@ -15,6 +15,8 @@ pub const ACCOUNTS: &str = "acme-dns-accounts.json";
 pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteError> {
     let base = opts.base(opts.cwd.join(".lego"));
     let mut out = ClientOutput::default();
+    // A PowerDNS plan with its API and key: lego's pdns provider writes through it.
+    let pdns = super::provider_api(plan, opts).filter(|p| p.0 == "pdns");
     let (env_path, provider) = match &plan.zone {
         ZoneSpec::AcmeDns { api, .. } => {
             let accounts = opts.file(&base, ACCOUNTS);
@@ -64,10 +66,8 @@ pub fn write(plan: &Plan, opts: &WriteOptions) -> Result<ClientOutput, WriteErro
                 .push(PlannedFile::secret(env.clone(), text, vec![secret]));
             (Some(env), "rfc2136".to_string())
         }
-        ZoneSpec::Provider { .. }
-            if super::provider_api(plan, opts).is_some_and(|p| p.0 == "pdns") =>
-        {
-            let (_, api, key) = super::provider_api(plan, opts).unwrap_or_default();
+        ZoneSpec::Provider { .. } if pdns.is_some() => {
+            let (_, api, key) = pdns.unwrap_or_default();
             let env = opts.file(&base, "pdns.env");
             let text = env_file(
                 "lego PowerDNS settings (written by acme-delegate write); holds the API key",

@@ -13,20 +13,22 @@ use crate::model::name::InputName;
 pub const WARN_HOPS: usize = 8;
 
 /// The query restarts a validating resolver allows while following CNAME and DNAME
-/// records before it gives up with SERVFAIL: unbound's `MAX_RESTART_COUNT` (8 in the
-/// unbound Debian 12 ships, the lab's CA resolver; Let's Encrypt's resolver is unbound);
-/// BIND allows 11 (`max-query-restarts`, since 9.18.29). The lower one is the one to meet.
-pub const MAX_RESTARTS: usize = 8;
+/// records before it gives up with SERVFAIL: unbound's `max-query-restarts` (default 11
+/// since 1.13.2, `MAX_RESTART_COUNT` 8 before; the 1.17.1 Debian 12 ships, the lab's CA
+/// resolver, has 11; Let's Encrypt's resolver is unbound) and BIND's `max-query-restarts`
+/// (default 11 since 9.18.29). unbound checks `query_restart_count > max` each time it
+/// starts on a new name, so 11 restarts pass and the 12th fails.
+pub const MAX_RESTARTS: usize = 11;
 
-/// The restarts a resolver needs to follow `chain`: one for each hop whose target lies
-/// outside the zone that answered it (a target inside that zone comes in the same answer;
-/// one outside needs a new query, from the top).
+/// The restarts a resolver needs to follow `chain`: one per hop, wherever the hop's
+/// target lies. unbound keeps only the records of the name it asked for from each answer
+/// (`scrub_sanitize`: "remainders of CNAME chains are cut off and resolved by iterator"),
+/// so a chain that stays in one zone costs one restart per CNAME like any other; a CNAME
+/// it already has in its cache costs one too ("this *is* a query restart, even if it is
+/// a cheap one"), and a DNAME's synthesized CNAME is one more hop of the chain (one more
+/// restart). Differential seeds 212 (12 hops) and 607 (11 CNAMEs and a DNAME).
 pub fn restarts(chain: &Chain) -> usize {
-    chain
-        .hops
-        .iter()
-        .filter(|h| h.zone.as_ref().is_none_or(|z| !h.target.is_subdomain_of(z)))
-        .count()
+    chain.hops.len()
 }
 
 /// Everything known about one name.
@@ -305,6 +307,88 @@ fn refused_by_network(
     Some(f)
 }
 
+/// When the authoritative view cannot be had (`DNS_INTERCEPTED`, `AUTH_UNREACHABLE`), the
+/// resolvers' agreeing answers decide: when every resolver that answered gives the same
+/// chain and that chain is wrong, that is the usual error (`CNAME_MISSING` for an NXDOMAIN
+/// at the challenge name, `CNAME_WRONG_TARGET` for a chain that never reaches the expected
+/// target), its evidence saying that it comes from the resolvers. None when no resolver
+/// answered, when they disagree, or when what they show is right or cannot be judged
+/// without the authoritative servers (no CNAME but the name exists: it may be a zone of its
+/// own, `CHALLENGE_ZONE_CUT`): the name stays inconclusive, never OK.
+fn resolvers_decide(ev: &NameEvidence, blind: Code) -> Option<Finding> {
+    let id = ev.input.identifier.as_str();
+    let challenge = &ev.input.challenge;
+    // A negative answer without the SOA every real one carries (RFC 2308) was made up by
+    // the network (see `DNS_INTERCEPTED`): no resolver's view, like a failure.
+    let answered: Vec<&ResolverView> = ev
+        .resolvers
+        .iter()
+        .filter(|rv| match &rv.end {
+            Some(End::NxDomain { negative_ttl, .. } | End::NoData { negative_ttl, .. }) => {
+                negative_ttl.is_some()
+            }
+            end => end.is_some(),
+        })
+        .filter(|rv| rv.exchange.outcome.is_usable())
+        .collect();
+    let first = answered.first()?;
+    let targets = |rv: &ResolverView| rv.hops.iter().map(|h| h.target.clone()).collect::<Vec<_>>();
+    let seen = targets(first);
+    let nxdomain_here = |rv: &ResolverView| matches!(&rv.end, Some(End::NxDomain { owner, .. }) if owner == challenge);
+    let agree = answered.iter().all(|rv| {
+        targets(rv) == seen && (!seen.is_empty() || nxdomain_here(rv) == nxdomain_here(first))
+    });
+    if !agree {
+        return None;
+    }
+    let who = answered
+        .iter()
+        .map(|rv| format!("{} ({})", rv.vantage.name, rv.exchange.server))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let failed = ev.resolvers.len() - answered.len();
+    let source = format!(
+        "said by every resolver that answered ({who}{}), because the authoritative servers could not be reached from this network (see {})",
+        if failed > 0 {
+            format!("; {failed} more gave no usable answer, or one made up by the network")
+        } else {
+            String::new()
+        },
+        blind
+    );
+    let f = if seen.is_empty() {
+        if !nxdomain_here(first) {
+            return None;
+        }
+        Finding::new(
+            Code::CnameMissing,
+            id,
+            format!("{challenge} does not exist (NXDOMAIN), so it has no CNAME: {source}"),
+            format!(
+                "publish in the zone holding {challenge}: {}",
+                cname_line(challenge, &target_hint(ev))
+            ),
+        )
+    } else {
+        let expect = ev.expect_target.as_ref()?;
+        if seen.contains(expect) {
+            return None;
+        }
+        Finding::new(
+            Code::CnameWrongTarget,
+            id,
+            format!(
+                "{challenge} points to {}, and the chain never reaches the expected target {expect}: {source}",
+                seen[0]
+            ),
+            format!("replace the record with: {}", cname_line(challenge, expect.as_str())),
+        )
+    };
+    Some(answered.iter().fold(f, |f, rv| {
+        f.observe(observe(&rv.vantage.name, &rv.exchange))
+    }))
+}
+
 /// The codes that leave a name without an authoritative view: inconclusive.
 pub fn blinds(code: Code) -> bool {
     matches!(code, Code::DnsIntercepted | Code::AuthUnreachable)
@@ -312,8 +396,20 @@ pub fn blinds(code: Code) -> bool {
 
 /// Every rule `check` applies to one name's evidence, worst first.
 pub fn rules(ev: &NameEvidence) -> Vec<Finding> {
-    if let Some(f) = no_authoritative_view(ev) {
-        return vec![f];
+    if let Some(mut f) = no_authoritative_view(ev) {
+        // The resolvers' agreeing view may still show the chain wrong: that error first,
+        // and the verdict is no longer inconclusive.
+        let decided = resolvers_decide(ev, f.code);
+        if let Some(d) = &decided {
+            f.evidence = f.evidence.replace(
+                "so the verdict is inconclusive",
+                &format!(
+                    "so the resolvers' view decides, and it shows the chain wrong ({})",
+                    d.code
+                ),
+            );
+        }
+        return decided.into_iter().chain([f]).collect();
     }
     let mut out = Vec::new();
     server_rules(ev, &mut out);
@@ -504,10 +600,14 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
     let chain = &ev.chain;
     let challenge = &ev.input.challenge;
     // --- the chain itself ---------------------------------------------------------------
+    // The zone of the challenge name answered: authoritatively, or only without the AA bit
+    // (`lame`), which unbound takes as the answer all the same (an NXDOMAIN without AA is
+    // the CA's NXDOMAIN: differential seed 541).
     let first_step_ok = chain.steps.first().is_some_and(|s| {
-        s.exchanges.iter().any(|(_, e)| {
-            e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
-        })
+        s.lame
+            || s.exchanges.iter().any(|(_, e)| {
+                e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
+            })
     });
     if chain.hops.is_empty() && first_step_ok {
         let what = describe_end(&chain.end);
@@ -632,8 +732,7 @@ fn chain_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 Code::ChainTooLong,
                 id,
                 format!(
-                    "the chain has {} hops and leaves its zone {} times: a validating resolver restarts its query at each of those and gives up after {MAX_RESTARTS} restarts (unbound, as Let's Encrypt uses it), so the CA gets SERVFAIL",
-                    chain.hops.len(),
+                    "the chain has {} hops (CNAMEs, and the CNAMEs a DNAME synthesizes): a validating resolver restarts its query at each hop and gives up after {MAX_RESTARTS} restarts (unbound, as Let's Encrypt uses it, and BIND), so the CA gets SERVFAIL",
                     restarts(chain)
                 ),
                 format!(
@@ -791,22 +890,21 @@ fn vantage_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
         if !auth_ok {
             return (Severity::Error, String::new());
         }
-        // The CA's own resolver timing out where a server of the chain does not answer but
-        // another of its zone does: it waits for the dead one, then asks the other (with
-        // more patience than this check has), as the validation will.
-        let waits_for_a_dead_sibling = matches!(rv.exchange.outcome, Outcome::Timeout)
-            && chain.steps.iter().any(|s| {
-                s.exchanges
-                    .iter()
-                    .any(|(_, e)| matches!(e.outcome, Outcome::Timeout))
-                    && s.exchanges.iter().any(|(_, e)| {
-                        e.outcome.is_usable() && e.outcome.reply().is_some_and(|r| r.authoritative)
-                    })
-            });
-        if rv.vantage.ca && waits_for_a_dead_sibling {
+        // The CA's own resolver timing out: it was asked twice (see `ask_resolver`), with
+        // the patience the CA has, and did not answer either time. A server of the chain
+        // that does not answer while another of its zone does is no excuse: a resolver
+        // held up by it answers the second question, and one that still does not answer
+        // cannot end its resolution (a zone whose DNSSEC fails validation makes unbound
+        // retry every server, the dead one too: differential seeds 906 and 1792).
+        if rv.vantage.ca && matches!(rv.exchange.outcome, Outcome::Timeout) {
+            let how = if rv.not_waited.is_some() {
+                "it hung on this dead server before in this run"
+            } else {
+                "it was asked twice and answered neither time"
+            };
             return (
-                Severity::Warning,
-                "; this is the CA's own resolver (`ca = true`): it waits for a server of the chain that does not answer, and then asks another server of the same zone, which answers, so the CA's validation is expected to succeed (slowly)".into(),
+                Severity::Error,
+                format!("; this is the CA's own resolver (`ca = true`): {how}, so the CA's validation times out (a resolver held up only by a dead server answers a second question; one that does not may be retrying every server of a zone whose DNSSEC fails validation)"),
             );
         }
         if rv.vantage.ca {

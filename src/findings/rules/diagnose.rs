@@ -763,12 +763,9 @@ pub fn soa_walk_rule(ev: &DiagnoseEvidence) -> Vec<Finding> {
     vec![f]
 }
 
+/// A TTL in words: `1day`, `1h 30m`, `45s` (humantime).
 fn human_secs(s: u32) -> String {
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7199 => format!("{} min", s / 60),
-        _ => format!("{:.1} h", s as f64 / 3600.0),
-    }
+    humantime::format_duration(std::time::Duration::from_secs(s.into())).to_string()
 }
 
 /// A label that looks like an acme-dns subdomain (a UUID).
@@ -855,6 +852,9 @@ mod tests {
             .as_deref(),
             Some("bogus.lab.")
         );
-        assert_eq!(human_secs(86400), "24.0 h");
+        assert_eq!(human_secs(86400), "1day");
+        assert_eq!(human_secs(5400), "1h 30m");
+        assert_eq!(human_secs(300), "5m");
+        assert_eq!(human_secs(0), "0s");
     }
 }

@@ -46,7 +46,7 @@ fn edited(s: &mut State) {
         Err(_) if s.names.parsed.is_empty() => s.status = None,
         Err(e) => {
             jump_to_invalid(s);
-            s.say(Level::Bad, e)
+            s.say(Level::Bad, e.to_string())
         }
     }
 }
@@ -147,7 +147,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, _hits: &mut Hits) {
         let (lvl, text) = match (&p.result, p.repeated) {
             (Ok(_), true) => (Level::Info, "listed twice: kept once".to_string()),
             (Ok(n), false) => (Level::Ok, n.challenge.to_string()),
-            (Err(e), _) => (Level::Bad, e.clone()),
+            (Err(e), _) => (Level::Bad, e.to_string()),
         };
         Line::from(vec![
             Span::styled(format!(" {} ", lvl.symbol()), t.level(lvl)),

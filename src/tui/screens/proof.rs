@@ -17,7 +17,7 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::engine::prove::ProveEvent;
+use crate::engine::events::Event;
 use crate::engine::views::VantageKind;
 use crate::tui::state::nav::forward;
 use crate::tui::state::proof::{NameProgress, ProofState};
@@ -54,22 +54,23 @@ fn start(s: &mut State, fx: &mut Vec<Effect>) {
 pub fn on_update(s: &mut State, u: ProofUpdate) {
     match u {
         ProofUpdate::Event(ev) => match ev {
-            ProveEvent::Published { name, target } => {
+            Event::Published { name, target } => {
                 s.proof.entry(&name).published_at = Some(target.to_string())
             }
-            ProveEvent::Seen {
+            Event::Seen {
                 name,
                 vantage,
                 kind,
                 ms,
             } => s.proof.entry(&name).seen.push((vantage, kind, ms)),
-            ProveEvent::Removed { name } => s.proof.entry(&name).removed = true,
-            ProveEvent::Left { name, why } => s.proof.entry(&name).left = Some(why),
-            ProveEvent::Failed { name, message } => s.proof.entry(&name).failures.push(message),
-            ProveEvent::Removing { .. } => {}
-            ProveEvent::LeftBehind { name, command, .. } => s.proof.entry(&name).failures.push(
-                format!("the test TXT may be left behind; remove it with: {command}"),
-            ),
+            Event::Removed { name } => s.proof.entry(&name).removed = true,
+            Event::Left { name, why } => s.proof.entry(&name).left = Some(why),
+            Event::Failed { name, message } => s.proof.entry(&name).failures.push(message),
+            Event::Removing { .. } => {}
+            Event::LeftBehind { name, command, .. } => s.proof.entry(&name).failures.push(format!(
+                "the test TXT may be left behind; remove it with: {command}"
+            )),
+            _ => {}
         },
         ProofUpdate::Done(report) => {
             s.proof.running = false;

@@ -14,12 +14,13 @@ pub mod troubleshoot;
 pub mod zone;
 
 use crate::clients::write::Client;
+use crate::engine::events::Event;
 use crate::engine::poll::PollEnd;
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::prove::ProveReport;
 use crate::engine::views::VantageKind;
 use crate::findings::Finding;
 use crate::model::plan::Plan;
-use crate::tui::clipboard::CopyReport;
+use crate::tui::clipboard::{CopyReport, Osc52Error};
 use crate::tui::theme::{Level, Theme};
 use crate::tui::widgets::findings_list::ListHit;
 use crate::tui::widgets::poll_grid::{CellUpdate, GridHit};
@@ -29,6 +30,7 @@ use client::FilePlan;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 use zone::{Setup, SetupRequest};
 
@@ -104,7 +106,7 @@ pub struct Findings {
 /// The proof's progress.
 #[derive(Clone, Debug)]
 pub enum ProofUpdate {
-    Event(ProveEvent),
+    Event(Event),
     Done(ProveReport),
     /// This kind of zone cannot publish a test TXT itself (provider, hosted).
     Unavailable(ZoneError),
@@ -155,11 +157,12 @@ pub enum Action {
     RegisterDone(Result<Setup, ZoneError>),
     FilesPlanned(Result<FilePlan, String>),
     FilesWritten(Result<Vec<PathBuf>, String>),
-    Copied(Result<CopyReport, String>),
-    Saved(Result<PathBuf, String>),
+    Copied(Result<CopyReport, Arc<Osc52Error>>),
+    Saved(Result<PathBuf, Arc<crate::engine::setup::SetupError>>),
     /// An engine task died (a panic): the UI cannot go on honestly.
     EngineFailed(String),
-    /// SIGTERM/SIGHUP/SIGINT: leave now (running work is cancelled, proofs cleaned up).
+    /// SIGTERM/SIGHUP/SIGINT/SIGQUIT: leave now (running work is cancelled, proofs cleaned
+    /// up); the process exits 130.
     Terminate,
 }
 
@@ -293,6 +296,8 @@ pub struct State {
     pub dirty: bool,
     /// Quit was decided (the loop ends after running the effects).
     pub quitting: bool,
+    /// Left on a signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT): the process exits 130.
+    pub interrupted: bool,
 }
 
 /// The smallest screen that works.
@@ -325,6 +330,7 @@ impl State {
             hits: Hits::default(),
             dirty: true,
             quitting: false,
+            interrupted: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The names step's state: the typed names and each one's verdict.
 
-use crate::model::name::{parse_input, InputName};
+use crate::model::name::{parse_input, InputName, NameProblem};
 use crate::model::plan::Plan;
 use crate::tui::widgets::text_field::TextField;
 
@@ -8,7 +8,7 @@ use crate::tui::widgets::text_field::TextField;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
     pub token: String,
-    pub result: Result<InputName, String>,
+    pub result: Result<InputName, NameProblem>,
     /// The same identifier came earlier: kept once.
     pub repeated: bool,
 }
@@ -70,15 +70,20 @@ impl NamesState {
     }
 }
 
+/// Why the names step is not done.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NamesNotReady {
+    #[error("{bad} name{} marked ✗: fix or remove {} to go on", if *bad == 1 { " is" } else { "s are" }, if *bad == 1 { "it" } else { "them" })]
+    Invalid { bad: usize },
+    #[error("type at least one name, e.g. www.example.com")]
+    Empty,
+}
+
 /// The names, when every one is valid.
-pub fn ready(n: &NamesState) -> Result<Vec<InputName>, String> {
+pub fn ready(n: &NamesState) -> Result<Vec<InputName>, NamesNotReady> {
     let bad = n.parsed.iter().filter(|p| p.result.is_err()).count();
     if bad > 0 {
-        return Err(format!(
-            "{bad} name{} marked ✗: fix or remove {} to go on",
-            if bad == 1 { " is" } else { "s are" },
-            if bad == 1 { "it" } else { "them" }
-        ));
+        return Err(NamesNotReady::Invalid { bad });
     }
     let ok: Vec<InputName> = n
         .parsed
@@ -87,7 +92,7 @@ pub fn ready(n: &NamesState) -> Result<Vec<InputName>, String> {
         .filter_map(|p| p.result.clone().ok())
         .collect();
     if ok.is_empty() {
-        return Err("type at least one name, e.g. www.example.com".into());
+        return Err(NamesNotReady::Empty);
     }
     Ok(ok)
 }

@@ -41,14 +41,25 @@ impl State {
     }
 }
 
+/// Why the wizard cannot move on from a step.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CannotLeave {
+    #[error(transparent)]
+    Names(#[from] names::NamesNotReady),
+    #[error("set the zone up first: fill in the form and press Enter")]
+    ZoneNotSet,
+    #[error("this is the last step: press q to leave")]
+    LastStep,
+}
+
 /// Can the wizard move on from here? Err says why not.
-fn can_leave(s: &State, step: Step) -> Result<(), String> {
+fn can_leave(s: &State, step: Step) -> Result<(), CannotLeave> {
     match step {
-        Step::Names => names::ready(&s.names).map(|_| ()),
-        Step::Zone if s.zone.result.is_none() => {
-            Err("set the zone up first: fill in the form and press Enter".into())
-        }
-        Step::Done => Err("this is the last step: press q to leave".into()),
+        Step::Names => names::ready(&s.names)
+            .map(|_| ())
+            .map_err(CannotLeave::from),
+        Step::Zone if s.zone.result.is_none() => Err(CannotLeave::ZoneNotSet),
+        Step::Done => Err(CannotLeave::LastStep),
         _ => Ok(()),
     }
 }
@@ -58,7 +69,7 @@ pub fn forward(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     };
     if let Err(why) = can_leave(s, step) {
-        s.say(Level::Bad, why);
+        s.say(Level::Bad, why.to_string());
         return;
     }
     if let Some(next) = step.next() {

@@ -2,7 +2,7 @@
 //! `.snap` files): every screen in its main states, the popups, a too-small terminal.
 
 use super::*;
-use crate::engine::prove::{NameProof, ProveEvent, ProveReport, VantageProof};
+use crate::engine::prove::{NameProof, ProveReport, VantageProof};
 use crate::findings::Severity;
 use crate::tui::screens::{self, poll::ALL_GREEN};
 use crate::tui::state::client::{DiffLine, FileChange, FilePlan, PlannedFile};
@@ -249,7 +249,10 @@ fn poll_on_the_engine_cells() {
         "*.example.test",
         cols[0],
         CellState::Wrong {
-            why: vec!["CNAME_MISSING".into()],
+            why: vec![crate::engine::events::Reason::Finding {
+                code: crate::findings::Code::CnameMissing,
+                evidence: String::new(),
+            }],
         },
     ));
     a.push(Action::Tick(super::at(4)));
@@ -391,11 +394,13 @@ fn proof_screens() {
     s = run(
         s,
         [
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Published {
-                name: "www.example.test".into(),
-                target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
-            })),
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Seen {
+            Action::ProofUpdate(ProofUpdate::Event(
+                crate::engine::events::Event::Published {
+                    name: "www.example.test".into(),
+                    target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
+                },
+            )),
+            Action::ProofUpdate(ProofUpdate::Event(crate::engine::events::Event::Seen {
                 name: "www.example.test".into(),
                 vantage: "ns1.acme.lab.".into(),
                 kind: VantageKind::Authoritative,
@@ -429,7 +434,7 @@ fn proof_screens() {
     let s = run(
         s,
         [
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Removed {
+            Action::ProofUpdate(ProofUpdate::Event(crate::engine::events::Event::Removed {
                 name: "www.example.test".into(),
             })),
             Action::ProofUpdate(ProofUpdate::Done(report)),

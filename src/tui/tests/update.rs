@@ -1,7 +1,9 @@
 use super::*;
 use crate::clients::write::Client as ClientKind;
-use crate::engine::prove::{ProveEvent, ProveReport};
+use crate::engine::events::Event;
+use crate::engine::prove::ProveReport;
 use crate::findings::Severity;
+use crate::model::name::NameProblem;
 use crate::tui::clipboard::{CopyReport, Via};
 use crate::tui::screens::poll::ALL_GREEN;
 use crate::tui::state::client::{ClientNext, FileChange, FilePlan, PlannedFile};
@@ -82,7 +84,11 @@ fn names_are_validated_as_typed_with_the_reason() {
     assert_eq!(s.names.parsed.len(), 2);
     assert!(s.names.parsed[0].result.is_ok());
     let err = s.names.parsed[1].result.clone().unwrap_err();
-    assert!(err.contains("'_'"), "{err}");
+    assert!(
+        matches!(&err, NameProblem::BadCharacter { found: '_', .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("'_'"), "{err}");
     assert!(status(&s).contains("1 name is marked ✗"), "{}", status(&s));
     assert!(s.unsaved);
     // Enter does not move on while a name is invalid.
@@ -117,6 +123,21 @@ fn pasted_names_split_on_new_lines_and_repeats_are_kept_once() {
     assert!(s.names.parsed[2].repeated);
     let ok = crate::tui::state::names::ready(&s.names).unwrap();
     assert_eq!(ok.len(), 2);
+    // Why the step is not done is a value; its words are the status line's.
+    let (bad, _) = run(st(), typed("www.example.test a..b c..d"));
+    let why = crate::tui::state::names::ready(&bad.names).unwrap_err();
+    assert_eq!(
+        why,
+        crate::tui::state::names::NamesNotReady::Invalid { bad: 2 }
+    );
+    assert_eq!(
+        why.to_string(),
+        "2 names are marked ✗: fix or remove them to go on"
+    );
+    assert_eq!(
+        crate::tui::state::names::ready(&st().names).unwrap_err(),
+        crate::tui::state::names::NamesNotReady::Empty
+    );
     // A names file pasted as it is (the format of --names-from): comments are left out.
     let (s, _) = run(
         st(),
@@ -185,11 +206,17 @@ fn help_opens_with_question_mark_or_f1_and_any_key_closes_it() {
 #[test]
 fn signals_and_engine_failures_leave_cleanly() {
     let (s, fx) = run(at_poll(), [Action::Terminate]);
-    assert!(s.quitting);
+    assert!(s.quitting && s.interrupted);
     assert_eq!(fx, vec![Effect::CancelPoll, Effect::Quit]);
+    // A signal exits 130, as documented, from the wizard and the troubleshooter.
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 130);
+    let (t, _) = st().troubleshooter(vec!["www.example.test".into()]);
+    let (t, _) = run(t, [Action::Terminate]);
+    assert_eq!(crate::tui::troubleshooter_outcome(t).exit_code, 130);
     let (s, fx) = run(st(), [Action::EngineFailed("boom".into())]);
-    assert!(s.quitting && status(&s).contains("boom"));
+    assert!(s.quitting && !s.interrupted && status(&s).contains("boom"));
     assert_eq!(fx, vec![Effect::Quit]);
+    assert_eq!(crate::tui::wizard_outcome(&s).exit_code, 1);
 }
 
 #[test]
@@ -496,8 +523,16 @@ fn cname_copies_the_selected_record_or_all() {
         "2 records sent to the terminal (OSC 52); tmux passes it on only with: set -g set-clipboard on"
     );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Info);
-    let (s, _) = run(s, [Action::Copied(Err("no terminal".into()))]);
+    let no_terminal = std::io::Error::other("no terminal");
+    let (s, _) = run(
+        s,
+        [Action::Copied(Err(std::sync::Arc::new(no_terminal.into())))],
+    );
     assert_eq!(s.status.as_ref().unwrap().level, Level::Bad);
+    assert_eq!(
+        status(&s),
+        "could not copy: cannot write to the terminal: no terminal"
+    );
 }
 
 // ---- live poll ------------------------------------------------------------------------
@@ -798,11 +833,11 @@ fn proof_runs_shows_progress_and_goes_on() {
     let (s, _) = run(
         s,
         [
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Published {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Published {
                 name: "www.example.test".into(),
                 target: Name::from_ascii("www-example-test-3f1a2c.acme.lab"),
             })),
-            Action::ProofUpdate(ProofUpdate::Event(ProveEvent::Seen {
+            Action::ProofUpdate(ProofUpdate::Event(Event::Seen {
                 name: "www.example.test".into(),
                 vantage: "cloudflare".into(),
                 kind: VantageKind::Resolver,

@@ -240,14 +240,12 @@ impl Grid {
     }
 }
 
-/// "3s", "4m", "2h": the time since a cell's last answer.
+/// "3s", "4m", "2h", "1day": the time since a cell's last answer, in whole seconds, to its
+/// largest unit (humantime's first unit).
 pub fn age(now: SystemTime, at: SystemTime) -> String {
     let s = now.duration_since(at).map(|d| d.as_secs()).unwrap_or(0);
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        _ => format!("{}h", s / 3600),
-    }
+    let full = humantime::format_duration(std::time::Duration::from_secs(s)).to_string();
+    full.split(' ').next().unwrap_or("0s").to_string()
 }
 
 /// The most columns one frame lays out (more scroll sideways).
@@ -534,5 +532,24 @@ pub fn render(f: &mut Frame, area: Rect, grid: &Grid, v: &GridView, theme: &Them
         name_w: name_w as u16,
         widths: ws,
         shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn ages_keep_their_largest_unit() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ago = |s: u64| age(t, t - Duration::from_secs(s));
+        assert_eq!(ago(0), "0s");
+        assert_eq!(ago(13), "13s");
+        assert_eq!(ago(4 * 60 + 10), "4m");
+        assert_eq!(ago(2 * 3600 + 59), "2h");
+        assert_eq!(ago(86_400 + 3600), "1day");
+        // A time in the future (clocks) reads as now.
+        assert_eq!(age(t, t + Duration::from_secs(5)), "0s");
     }
 }

@@ -11,19 +11,24 @@ pub mod pdns;
 
 use futures::future::BoxFuture;
 use std::fmt;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Why an API call failed, by cause: each has its own finding and fix.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The API refused the key (401/403).
+    #[error("the API at {api} refused the key: {detail}")]
     KeyRejected { api: String, detail: String },
     /// The API does not have the zone (404, or 422 "could not find domain").
+    #[error("the API at {api} has no zone {zone}")]
     ZoneMissing { api: String, zone: String },
     /// No answer: refused, timeout, DNS failure, TLS failure.
+    #[error("the API at {api} could not be reached: {detail}")]
     Unreachable { api: String, detail: String },
     /// Any other answer (the status and a short, secret-free excerpt).
+    #[error("the API at {api} refused the change: {detail}")]
     Refused { api: String, detail: String },
 }
 
@@ -51,27 +56,6 @@ impl ProviderError {
     }
 }
 
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProviderError::KeyRejected { api, detail } => {
-                write!(f, "the API at {api} refused the key: {detail}")
-            }
-            ProviderError::ZoneMissing { api, zone } => {
-                write!(f, "the API at {api} has no zone {zone}")
-            }
-            ProviderError::Unreachable { api, detail } => {
-                write!(f, "the API at {api} could not be reached: {detail}")
-            }
-            ProviderError::Refused { api, detail } => {
-                write!(f, "the API at {api} refused the change: {detail}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ProviderError {}
-
 /// One provider's HTTP API, for one zone.
 pub trait ProviderApi: Send + Sync {
     /// The zone exists and the key is accepted (a read).
@@ -93,49 +77,74 @@ pub trait ProviderApi: Send + Sync {
 /// The providers acme-delegate can drive through their API.
 pub const DRIVEN: &[&str] = &["pdns"];
 
+/// Why a provider's API could not be opened (before any request): the input that was
+/// bad, and with [`OpenError::fix`] what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("--api {api:?} is not a URL ({detail})")]
+    NotAUrl { api: String, detail: String },
+    #[error("--api {api:?} is not an http(s) URL with a host")]
+    NotHttp { api: String },
+    #[error("the HTTP client could not be built: {0}")]
+    Client(reqwest::Error),
+    #[error("acme-delegate has no API driver for {provider} (it drives {})", DRIVEN.join(", "))]
+    NoDriver { provider: String },
+    #[error("cannot read the API key file {}: {source}", path.display())]
+    KeyUnreadable { path: PathBuf, source: io::Error },
+    #[error("{} does not hold one API key on one line", path.display())]
+    KeyNotOneLine { path: PathBuf },
+}
+
+impl OpenError {
+    /// What to do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            OpenError::NotAUrl { .. } | OpenError::NotHttp { .. } | OpenError::Client(_) => {
+                "give --api the PowerDNS API base URL, e.g. http://127.0.0.1:8081"
+            }
+            OpenError::NoDriver { .. } => {
+                "plan without --api/--key: the issuing client writes the TXT itself"
+            }
+            OpenError::KeyUnreadable { .. } => {
+                "give --key-file a file this user can read (mode 0600)"
+            }
+            OpenError::KeyNotOneLine { .. } => "put the key alone in the file",
+        }
+    }
+}
+
 /// Opens the API of `provider` at `api` for `zone`, with the key in `key_file`. Err: the
-/// provider has no driver here, or the key file cannot be read (the message and the fix).
+/// provider has no driver here, the URL is not one, or the key file cannot be read.
 pub fn open_api(
     provider: &str,
     api: &str,
     zone: &str,
     key_file: &Path,
     timeout: Duration,
-) -> Result<Box<dyn ProviderApi>, (String, String)> {
+) -> Result<Box<dyn ProviderApi>, OpenError> {
     let key = read_key(key_file)?;
     match provider {
         "pdns" => pdns::PowerDns::new(api, zone, key, timeout)
-            .map(|a| Box::new(a) as Box<dyn ProviderApi>)
-            .map_err(|e| {
-                (
-                    e,
-                    "give --api the PowerDNS API base URL, e.g. http://127.0.0.1:8081".into(),
-                )
-            }),
-        other => Err((
-            format!(
-                "acme-delegate has no API driver for {other} (it drives {})",
-                DRIVEN.join(", ")
-            ),
-            "plan without --api/--key: the issuing client writes the TXT itself".into(),
-        )),
+            .map(|a| Box::new(a) as Box<dyn ProviderApi>),
+        other => Err(OpenError::NoDriver {
+            provider: other.to_string(),
+        }),
     }
 }
 
 /// An API key file: one line (the key), at most 4 KiB.
-pub fn read_key(path: &Path) -> Result<ApiKey, (String, String)> {
-    let text = crate::model::files::read_text_limited(path).map_err(|e| {
-        (
-            format!("cannot read the API key file {}: {e}", path.display()),
-            "give --key-file a file this user can read (mode 0600)".to_string(),
-        )
+pub fn read_key(path: &Path) -> Result<ApiKey, OpenError> {
+    let text = crate::model::files::read_text_limited(path).map_err(|source| {
+        OpenError::KeyUnreadable {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     let key = text.trim();
     if key.is_empty() || key.len() > 4096 || key.contains(['\n', '\r']) || !key.is_ascii() {
-        return Err((
-            format!("{} does not hold one API key on one line", path.display()),
-            "put the key alone in the file".into(),
-        ));
+        return Err(OpenError::KeyNotOneLine {
+            path: path.to_path_buf(),
+        });
     }
     Ok(ApiKey(key.to_string()))
 }

@@ -2,7 +2,7 @@
 //! read a zone's TXT rrset with `rrset_name`/`rrset_type`, write it with `PATCH` and
 //! `changetype` `REPLACE` (the whole rrset) or `DELETE`. Answers are capped at 1 MiB.
 
-use super::{ApiKey, ProviderApi, ProviderError};
+use super::{ApiKey, OpenError, ProviderApi, ProviderError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::Deserialize;
@@ -77,11 +77,17 @@ fn fqdn(s: &str) -> String {
 }
 
 impl PowerDns {
-    pub fn new(api: &str, zone: &str, key: ApiKey, timeout: Duration) -> Result<Self, String> {
-        let base = reqwest::Url::parse(api.trim().trim_end_matches('/'))
-            .map_err(|e| format!("--api {api:?} is not a URL ({e})"))?;
+    pub fn new(api: &str, zone: &str, key: ApiKey, timeout: Duration) -> Result<Self, OpenError> {
+        let base = reqwest::Url::parse(api.trim().trim_end_matches('/')).map_err(|e| {
+            OpenError::NotAUrl {
+                api: api.to_string(),
+                detail: e.to_string(),
+            }
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(format!("--api {api:?} is not an http(s) URL with a host"));
+            return Err(OpenError::NotHttp {
+                api: api.to_string(),
+            });
         }
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -89,7 +95,7 @@ impl PowerDns {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("acme-delegate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("the HTTP client could not be built: {e}"))?;
+            .map_err(OpenError::Client)?;
         Ok(PowerDns {
             base,
             zone: fqdn(zone),
@@ -326,7 +332,21 @@ mod tests {
         );
         assert!(matches!(e, ProviderError::Refused { .. }), "{e}");
         assert!(e.to_string().contains("out of zone"));
-        assert!(PowerDns::new("ftp://x", "z", ApiKey::new("k"), Duration::from_secs(1)).is_err());
+        let e = PowerDns::new("ftp://x", "z", ApiKey::new("k"), Duration::from_secs(1))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, OpenError::NotHttp { api } if api == "ftp://x"),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "--api \"ftp://x\" is not an http(s) URL with a host"
+        );
+        assert!(matches!(
+            PowerDns::new("not a url", "z", ApiKey::new("k"), Duration::from_secs(1)),
+            Err(OpenError::NotAUrl { .. })
+        ));
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 
 use crate::dns::types::Name;
 use crate::zones::update::WireKey;
+use serde_saphyr::{Location, Spanned};
 use std::fmt;
 use std::path::Path;
 
@@ -219,7 +220,8 @@ impl TsigKey {
             .lines()
             .any(|l| l.trim_end() == "key:" || l.trim_start().starts_with("- id:"))
         {
-            return parse_knot(&stripped, source);
+            // knot's comments are YAML's (`#`); a secret may hold `//`.
+            return parse_knot(text, source);
         }
         let lines: Vec<(usize, &str)> = stripped
             .lines()
@@ -545,118 +547,144 @@ fn parse_bind(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
     Ok(keys)
 }
 
+/// One item of knot's `key:` section (its other settings are not ours).
+#[derive(serde::Deserialize)]
+struct KnotKey {
+    id: Spanned<String>,
+    algorithm: Option<Spanned<String>>,
+    secret: Option<Spanned<String>>,
+}
+
+/// A knot conf: only its `key:` section is read.
+#[derive(serde::Deserialize)]
+struct KnotConf {
+    #[serde(default)]
+    key: Option<Vec<KnotKey>>,
+}
+
+const KNOT_FORMAT: &str =
+    "write knot's format: `  - id: NAME`, `    algorithm: hmac-sha256`, `    secret: BASE64`";
+
+/// The `key:` section of a knot conf (or a snippet of key items without the header), read
+/// by serde-saphyr. The other sections are blanked first, lines kept: knot's syntax is a
+/// YAML subset plus its own, and only the keys are ours to read.
 fn parse_knot(text: &str, source: &str) -> Result<Vec<TsigKey>, KeyError> {
-    struct Partial {
-        line: usize,
-        id: String,
-        alg: Option<(usize, String)>,
-        secret: Option<(usize, String)>,
-    }
     let err = |line: usize, message: String, fix: &str| KeyError {
         source: source.into(),
         line: Some(line),
         message,
         fix: fix.into(),
     };
-    let unquote = |v: &str| v.trim().trim_matches('"').trim_matches('\'').to_string();
-    let mut partials: Vec<Partial> = Vec::new();
-    // Are we in the `key:` section? A snippet without the header counts as one.
-    let has_header = text.lines().any(|l| l.trim_end() == "key:");
-    let mut in_key = !has_header;
-    for (n, raw) in text.lines().enumerate() {
-        let line = n + 1;
-        if raw.trim().is_empty() {
-            continue;
-        }
-        if !raw.starts_with(' ') && !raw.starts_with('\t') && !raw.starts_with('-') {
-            in_key = raw.trim_end() == "key:";
-            continue;
-        }
-        if !in_key {
-            continue;
-        }
-        let t = raw.trim();
-        let (is_item, t) = match t.strip_prefix("- ") {
-            Some(rest) => (true, rest.trim()),
-            None => (false, t),
-        };
-        let Some((k, v)) = t.split_once(':') else {
-            return Err(err(
-                line,
-                "expected `name: value`".into(),
-                "write knot's format: `  - id: NAME`, `    algorithm: hmac-sha256`, `    secret: BASE64`",
-            ));
-        };
-        let (k, v) = (k.trim(), unquote(v));
-        if is_item {
-            if k != "id" {
-                return Err(err(
-                    line,
-                    format!("a key item starts with `{k}`, not `id`"),
-                    "start each key with `- id: NAME`",
-                ));
-            }
-            partials.push(Partial {
-                line,
-                id: v,
-                alg: None,
-                secret: None,
-            });
-            continue;
-        }
-        let Some(cur) = partials.last_mut() else {
-            return Err(err(
-                line,
-                format!("`{k}` before any `- id:`"),
-                "start each key with `- id: NAME`",
-            ));
-        };
-        match k {
-            "algorithm" => cur.alg = Some((line, v)),
-            "secret" => cur.secret = Some((line, v)),
-            _ => {}
-        }
+    // A snippet of key items (`- id: ...` first), or a conf whose `key:` section is read.
+    let snippet = text
+        .lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with("- "));
+    let section = key_section(text);
+    let items = if snippet {
+        serde_saphyr::from_str::<Vec<KnotKey>>(text)
+    } else if section.trim().is_empty() {
+        Ok(vec![])
+    } else {
+        serde_saphyr::from_str::<KnotConf>(&section).map(|c| c.key.unwrap_or_default())
     }
+    .map_err(|e| KeyError {
+        source: source.into(),
+        line: e.location().map(|l| l.line() as usize).filter(|&l| l > 0),
+        message: redact(
+            &format!("not knot's key format: {}", yaml_message(&e)),
+            text,
+        ),
+        fix: KNOT_FORMAT.into(),
+    })?;
+    let at = |l: &Location| l.line() as usize;
     let mut keys = Vec::new();
-    for p in partials {
-        if p.id.is_empty() {
+    for item in items {
+        let (id, id_line) = (item.id.value.trim(), at(&item.id.referenced));
+        if id.is_empty() {
             return Err(err(
-                p.line,
+                id_line,
                 "the key id is empty".into(),
                 "write `- id: NAME`",
             ));
         }
-        let Some((aline, alg)) = p.alg else {
+        let Some(alg) = item.algorithm else {
             return Err(err(
-                p.line,
-                format!("key {} has no `algorithm`", p.id),
+                id_line,
+                format!("key {id} has no `algorithm`"),
                 "add `    algorithm: hmac-sha256` under the id",
             ));
         };
-        let alg = TsigAlgorithm::parse(&alg).map_err(|m| {
+        let algorithm = TsigAlgorithm::parse(&alg.value).map_err(|m| {
             err(
-                aline,
+                at(&alg.referenced),
                 m.to_string(),
                 "change `algorithm:` to a supported algorithm",
             )
         })?;
-        let Some((sline, secret)) = p.secret else {
+        let Some(secret) = item.secret else {
             return Err(err(
-                p.line,
-                format!("key {} has no `secret`", p.id),
+                id_line,
+                format!("key {id} has no `secret`"),
                 "add `    secret: BASE64` under the id",
             ));
         };
-        let secret = Secret::from_base64(&secret).map_err(|m| {
+        let bytes = Secret::from_base64(&secret.value).map_err(|m| {
             err(
-                sline,
+                at(&secret.referenced),
                 m.to_string(),
                 "copy the secret again from the server (keymgr -t output)",
             )
         })?;
-        keys.push(TsigKey::new(Name::from_ascii(&p.id), alg, secret));
+        keys.push(TsigKey::new(Name::from_ascii(id), algorithm, bytes));
     }
     Ok(keys)
+}
+
+/// `text` with every line outside the top-level `key:` section(s) blanked, so that line
+/// numbers stay those of the file.
+fn key_section(text: &str) -> String {
+    let mut in_key = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let top_level = !line.trim().is_empty() && !line.starts_with([' ', '\t', '-', '#']);
+        if top_level {
+            in_key = line.trim_end() == "key:";
+        }
+        if in_key {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// serde-saphyr's message, without its snippet of the file (which could show a secret)
+/// and without its place (the error names the line).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::{RenderOptions, SnippetMode};
+    let mut opts = RenderOptions::default();
+    opts.snippets = SnippetMode::Off;
+    let text = e.without_snippet().render_with_options(opts);
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) if e.location().is_some() => message.to_string(),
+        _ => text,
+    }
+}
+
+/// `message` with any secret of `text` (the value of a `secret:` line) masked.
+fn redact(message: &str, text: &str) -> String {
+    let mut out = message.to_string();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            let v = v.trim().trim_matches(['"', '\'']);
+            if k.trim().trim_start_matches("- ") == "secret" && v.len() >= 4 {
+                out = out.replace(v, "****");
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -721,6 +749,79 @@ mod tests {
         let snip = format!("# hmac-sha256:acme-update:{B64}\nkey:\n  - id: acme-update\n    algorithm: hmac-sha256\n    secret: {B64}");
         let k = TsigKey::from_text(&snip, "keymgr").unwrap();
         assert_eq!(k.secret.len(), 32);
+    }
+
+    /// knot's conf read by serde-saphyr: a secret holding `//` is read whole (the comment
+    /// stripper of the BIND reader cut it), other sections do not need to be YAML, and
+    /// a broken key section names the file, the line and the fix, never the secret.
+    #[test]
+    fn knot_keys_through_serde_saphyr() {
+        // 32 bytes whose base64 holds "//".
+        let slashes = "//////////8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert_eq!(decode_base64(slashes).unwrap().len(), 32);
+        let conf = format!(
+            "server:\n    listen: [ 127.0.0.1@53\n\nkey:\n- id: slash\n  algorithm: hmac-sha256\n  secret: {slashes}\n"
+        );
+        let k = TsigKey::from_text(&conf, "knot.conf").unwrap();
+        assert_eq!(k.name.as_str(), "slash.");
+        assert_eq!(k.secret.expose(), decode_base64(slashes).unwrap());
+
+        // Scalars YAML would type (a number) are read as the text they are.
+        let k = TsigKey::from_text(
+            "key:\n  - id: 1234\n    algorithm: hmac-sha256\n    secret: 12345678\n",
+            "knot.conf",
+        )
+        .unwrap();
+        assert_eq!(k.name.as_str(), "1234.");
+        assert_eq!(k.secret.expose(), decode_base64("12345678").unwrap());
+
+        // The item is a mapping where a list is expected.
+        let e = TsigKey::from_text(
+            &format!("key:\n  id: k\n  algorithm: hmac-sha256\n  secret: {B64}\n"),
+            "/etc/knot/knot.conf",
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("/etc/knot/knot.conf, line "), "{s}");
+        assert!(s.contains("not knot's key format"), "{s}");
+        assert!(s.contains("fix: write knot's format"), "{s}");
+        assert_no_secret(&format!("{e} {e:?}"));
+
+        // An item without its id: the line of the item.
+        let e = TsigKey::from_text(
+            &format!("key:\n  - id: a\n    algorithm: hmac-sha256\n    secret: {B64}\n  - algorithm: hmac-sha256\n    secret: {B64}\n"),
+            "knot.conf",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("id"), "{e}");
+        assert!(matches!(e.line, Some(5 | 6)), "{e}");
+        assert_no_secret(&format!("{e} {e:?}"));
+
+        // Bad YAML inside the key section.
+        let e = TsigKey::from_text(
+            &format!("key:\n  - id: k\n    algorithm: [hmac-sha256\n    secret: {B64}\n"),
+            "knot.conf",
+        )
+        .unwrap_err();
+        assert!(e.line.is_some(), "{e}");
+        assert_no_secret(&format!("{e} {e:?}"));
+
+        // A whole knot.conf that includes its keys from other files: no key here.
+        let e = TsigKey::from_text(
+            "server:\n    listen: 127.0.0.12@53\ninclude: \"/run/tsig.conf\"\ninclude: \"/run/admin.conf\"\nacl:\n  - id: update\n    key: acme-update\n",
+            "knot.conf",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (None, "no TSIG key found"),
+            "{e}"
+        );
+
+        // A snippet without the header, and a missing algorithm on the id's line.
+        let e = TsigKey::from_text(&format!("- id: k\n  secret: {B64}\n"), "snip").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("no `algorithm`"), "{e}");
     }
 
     #[test]
