@@ -9,7 +9,7 @@
 //! [`CancellationToken`]: cancel it and the call returns soon with what it has, having
 //! stopped every task and query it started.
 
-use crate::dns::{Name, Question};
+use crate::dns::{Brief, Name, Question};
 use crate::findings::evidence::VantageKind;
 use crate::findings::Code;
 use crate::findings::Finding;
@@ -32,8 +32,9 @@ pub enum Event {
         vantage: String,
         kind: VantageKind,
         server: SocketAddr,
-        /// `NOERROR`, `NXDOMAIN`, `SERVFAIL (EDE 9 ...)`, `TIMEOUT`, ...
-        outcome: String,
+        /// What it said; serialises as `NOERROR`, `NXDOMAIN`, `SERVFAIL (EDE 9 ...)`,
+        /// `TIMEOUT`, ...
+        outcome: Brief,
         ms: u64,
     },
     /// One CNAME hop of the authoritative chain, as the server that said it gave it.
@@ -143,7 +144,7 @@ pub enum CellState {
     /// The resolver serves an older cached chain until `until`; not asked again before.
     Stale { until: SystemTime },
     /// No usable answer (SERVFAIL, REFUSED, TIMEOUT, ...): asked again next round.
-    Failed { outcome: String },
+    Failed { outcome: Brief },
 }
 
 /// Why a cell of the live poll is not right: data, which each face renders its own way.
@@ -157,11 +158,11 @@ pub enum Reason {
     NoCname,
     /// A server of a hop gave no usable authoritative answer: its name in the zone's NS
     /// set, its address, and what it answered (`TIMEOUT`, `REFUSED`, `NOERROR` without
-    /// the AA bit, ...).
+    /// the AA bit, ...): it displays as the label alone, without the EDE or network detail.
     Server {
         server: Name,
         addr: SocketAddr,
-        outcome: String,
+        outcome: Brief,
     },
     /// This server answers without the AA bit: it does not serve `zone` (lame).
     Lame { zone: Name },
@@ -207,7 +208,7 @@ impl std::fmt::Display for Reason {
                 server,
                 addr,
                 outcome,
-            } => write!(f, "{server} ({addr}) {outcome}"),
+            } => write!(f, "{server} ({addr}) {}", outcome.label()),
             Reason::Lame { zone } => write!(
                 f,
                 "lame: answers without the AA bit, so it does not serve {zone}"
@@ -309,5 +310,46 @@ mod tests {
         .unwrap();
         assert_eq!(j["state"], "wrong");
         assert_eq!(j["why"][0], "CNAME_MISSING");
+    }
+
+    #[test]
+    fn outcomes_serialise_as_their_text() {
+        let addr: SocketAddr = "192.0.2.1:53".parse().unwrap();
+        let j = serde_json::to_string(&Event::Vantage {
+            name: "www.example.com".into(),
+            vantage: "ns1.example.com.".into(),
+            kind: VantageKind::Authoritative,
+            server: addr,
+            outcome: Brief::ServFail {
+                ede: Some(crate::dns::Ede {
+                    code: 9,
+                    text: "DNSKEY missing".into(),
+                }),
+            },
+            ms: 3,
+        })
+        .unwrap();
+        assert!(
+            j.contains(r#""outcome":"SERVFAIL (EDE 9 DNSKEY missing)""#),
+            "{j}"
+        );
+        let j = serde_json::to_value(CellState::Failed {
+            outcome: Brief::Network("connection refused".into()),
+        })
+        .unwrap();
+        assert_eq!(j["outcome"], "NETWORK (connection refused)");
+        // A server's reason shows its label alone.
+        let why = Reason::Server {
+            server: Name::from_ascii("ns1.example.com"),
+            addr,
+            outcome: Brief::ServFail {
+                ede: Some(crate::dns::Ede {
+                    code: 22,
+                    text: "no reachable authority".into(),
+                }),
+            },
+        };
+        assert_eq!(why.to_string(), "ns1.example.com. (192.0.2.1:53) SERVFAIL");
+        assert_eq!(serde_json::to_value(&why).unwrap(), why.to_string());
     }
 }

@@ -66,7 +66,7 @@ fn short_why(why: &Reason) -> String {
         // One server's own fault.
         Reason::Lame { .. } => "lame".into(),
         Reason::Differs { .. } => "differs".into(),
-        Reason::Server { outcome, .. } => outcome.rsplit(' ').next().unwrap_or(outcome).to_string(),
+        Reason::Server { outcome, .. } => outcome.label(),
         Reason::Finding { code, .. } => {
             let code = code.as_str();
             for (part, word) in [
@@ -166,11 +166,7 @@ pub fn cell_update(
         ),
         CellState::Failed { outcome } => (
             CellStatus::Bad,
-            outcome
-                .split_whitespace()
-                .next()
-                .unwrap_or(outcome)
-                .to_string(),
+            outcome.label(),
             format!(
                 "no usable answer ({outcome}); asked again next round. If it stays, check \
                  that this {} is up and reachable from here",
@@ -947,7 +943,7 @@ mod tests {
                 why: vec![Reason::Server {
                     server: Name::from_ascii("ns1.acme.lab."),
                     addr: "127.0.0.12:53".parse().unwrap(),
-                    outcome: "TIMEOUT".into(),
+                    outcome: crate::dns::Brief::Timeout,
                 }],
             },
         );
@@ -960,7 +956,7 @@ mod tests {
         let c = cell(
             VantageKind::Resolver,
             CellState::Failed {
-                outcome: "TIMEOUT".into(),
+                outcome: crate::dns::Brief::Timeout,
             },
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "TIMEOUT"));

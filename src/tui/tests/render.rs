@@ -242,7 +242,7 @@ fn poll_on_the_engine_cells() {
         w,
         cols[3],
         CellState::Failed {
-            outcome: "TIMEOUT".into(),
+            outcome: crate::dns::Brief::Timeout,
         },
     ));
     a.push(c(
@@ -307,7 +307,7 @@ fn poll_has_a_column_per_authoritative_server_of_each_hop() {
         servers(
             w,
             CellState::Failed {
-                outcome: "TIMEOUT".into(),
+                outcome: crate::dns::Brief::Timeout,
             },
             "ns1.acme.lab",
         ),
