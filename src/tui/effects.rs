@@ -242,10 +242,7 @@ async fn forward(
 // ---- setup ---------------------------------------------------------------------------
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
-    ZoneError {
-        message: message.into(),
-        fix: fix.into(),
-    }
+    ZoneError::new(message, fix)
 }
 
 /// An engine setup error, with its way forward, for the zone step.
