@@ -10,9 +10,11 @@
 //! stopped every task and query it started.
 
 use crate::dns::{Brief, Name, Question};
+use crate::engine::prove::Cleanup;
 use crate::findings::evidence::VantageKind;
 use crate::findings::Code;
 use crate::findings::Finding;
+use crate::zones::kinds::ZoneError;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -94,8 +96,13 @@ pub enum Event {
     Removing { name: String, target: Name },
     /// The test TXT was removed.
     Removed { name: String },
-    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
-    Left { name: String, why: String },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced. `why`
+    /// serialises as its words.
+    Left {
+        name: String,
+        #[serde(serialize_with = "as_text")]
+        why: Cleanup,
+    },
     /// The test TXT may still be published: its removal failed, ran out of time or was
     /// stopped (a second signal); `command` removes it.
     LeftBehind {
@@ -103,8 +110,18 @@ pub enum Event {
         target: Name,
         command: String,
     },
-    /// Publishing or removing a name's test TXT failed.
-    Failed { name: String, message: String },
+    /// Publishing or removing a name's test TXT failed: the zone's error (with its fix),
+    /// serialised as `message`, its text.
+    Failed {
+        name: String,
+        #[serde(rename = "message", serialize_with = "as_text")]
+        error: ZoneError,
+    },
+}
+
+/// A field serialised as its `Display` text.
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 /// One authoritative server of one hop, as the live poll sees it for one name.
@@ -351,5 +368,27 @@ mod tests {
         };
         assert_eq!(why.to_string(), "ns1.example.com. (192.0.2.1:53) SERVFAIL");
         assert_eq!(serde_json::to_value(&why).unwrap(), why.to_string());
+    }
+
+    #[test]
+    fn the_proofs_left_and_failed_events_serialise_as_their_text() {
+        let j = serde_json::to_value(Event::Left {
+            name: "www.example.com".into(),
+            why: Cleanup::StaysUntilReplaced,
+        })
+        .unwrap();
+        assert_eq!(j["why"], crate::zones::acme_dns::VALUE_STAYS);
+        let error = ZoneError::new("the update was rejected: REFUSED", "check the key");
+        let j = serde_json::to_value(Event::Failed {
+            name: "www.example.com".into(),
+            error: error.clone(),
+        })
+        .unwrap();
+        assert_eq!(j["event"], "failed");
+        assert_eq!(
+            j["message"],
+            "the update was rejected: REFUSED. Fix: check the key"
+        );
+        assert_eq!(j["message"], error.to_string());
     }
 }
