@@ -958,6 +958,42 @@ mod tests {
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "TIMEOUT"));
         assert!(c.detail.contains("up and reachable"), "{}", c.detail);
+        // A SERVFAIL with its EDE: the word in the cell, the detail in the line below.
+        let c = cell(
+            VantageKind::Resolver,
+            CellState::Failed {
+                outcome: crate::dns::Brief::ServFail {
+                    ede: Some(crate::dns::Ede {
+                        code: 9,
+                        text: "DNSKEY missing".into(),
+                    }),
+                },
+            },
+        );
+        assert_eq!(c.short, "SERVFAIL");
+        assert!(
+            c.detail
+                .contains("no usable answer (SERVFAIL (EDE 9 DNSKEY missing)); asked again"),
+            "{}",
+            c.detail
+        );
+        let c = cell(
+            VantageKind::Authoritative,
+            CellState::Wrong {
+                why: vec![Reason::Server {
+                    server: Name::from_ascii("ns1.acme.lab."),
+                    addr: "127.0.0.12:53".parse().unwrap(),
+                    outcome: crate::dns::Brief::Network("connection refused".into()),
+                }],
+            },
+        );
+        assert_eq!(c.short, "NETWORK");
+        assert!(
+            c.detail
+                .contains("not right yet: ns1.acme.lab. (127.0.0.12:53) NETWORK; a server"),
+            "{}",
+            c.detail
+        );
         let c = cell(
             VantageKind::Resolver,
             CellState::Negative {
