@@ -109,12 +109,13 @@ pub struct MergeArgs {
 }
 
 /// `--vantage-label`: printable, no spaces at the ends, at most 64 characters.
-pub fn parse_vantage_label(s: &str) -> Result<String, String> {
+pub fn parse_vantage_label(s: &str) -> color_eyre::eyre::Result<String> {
+    use color_eyre::eyre::eyre;
     if s.trim().is_empty() {
-        return Err("it is empty; give the network's name, e.g. eu-west".into());
+        return Err(eyre!("it is empty; give the network's name, e.g. eu-west"));
     }
     if s.trim() != s || s.chars().any(char::is_control) || s.chars().count() > 64 {
-        return Err(format!(
+        return Err(eyre!(
             "{s:?} is not a label: at most 64 printable characters without spaces at the ends, e.g. eu-west"
         ));
     }

@@ -59,7 +59,8 @@ async fn check_inputs(
 
 /// The names of `--names-from FILE` (`-`: standard input), each checked where it was
 /// read: a bad one is named with its line.
-async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
+async fn names_from(path: &Path) -> color_eyre::eyre::Result<Vec<InputName>> {
+    use color_eyre::eyre::eyre;
     let shown = path.display().to_string();
     let path = path.to_path_buf();
     let text = tokio::task::spawn_blocking(move || {
@@ -70,15 +71,15 @@ async fn names_from(path: &Path) -> Result<Vec<InputName>, String> {
         }
     })
     .await
-    .map_err(|e| format!("--names-from {shown}: {e}"))?
-    .map_err(|e| format!("--names-from {shown}: {e}"))?;
+    .map_err(|e| eyre!("--names-from {shown}: {e}"))?
+    .map_err(|e| eyre!("--names-from {shown}: {e}"))?;
     let names = split_names(&text)
         .map(|(line, token)| {
-            parse_input(token).map_err(|e| format!("--names-from {shown} line {line}: {e}"))
+            parse_input(token).map_err(|e| eyre!("--names-from {shown} line {line}: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if names.is_empty() {
-        return Err(format!(
+        return Err(eyre!(
             "--names-from {shown}: no names in it (one or more per line; # starts a comment)"
         ));
     }

@@ -100,20 +100,21 @@ pub fn progress(shown: bool, names: usize) -> (EventSink, Option<JoinHandle<()>>
 }
 
 /// `90`, `90s`, `10m`, `1h` (seconds when no unit is given).
-pub fn parse_wait(s: &str) -> Result<Duration, String> {
+pub fn parse_wait(s: &str) -> color_eyre::eyre::Result<Duration> {
+    use color_eyre::eyre::eyre;
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = digits
         .parse()
-        .map_err(|_| format!("--wait {s:?}: give a number of seconds or 90s, 10m, 1h"))?;
+        .map_err(|_| eyre!("--wait {s:?}: give a number of seconds or 90s, 10m, 1h"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("--wait {s:?}: the unit must be s, m or h")),
+        _ => return Err(eyre!("--wait {s:?}: the unit must be s, m or h")),
     };
     if !(1..=7 * 86400).contains(&secs) {
-        return Err(format!("--wait {s:?}: give 1 s to 7 days"));
+        return Err(eyre!("--wait {s:?}: give 1 s to 7 days"));
     }
     Ok(Duration::from_secs(secs))
 }
@@ -228,11 +229,15 @@ mod tests {
 
     #[test]
     fn wait_durations() {
-        assert_eq!(parse_wait("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_wait("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_wait("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_wait("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_wait(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_wait("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_wait("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_wait(" 2m ").unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            parse_wait("10x").unwrap_err().to_string(),
+            "--wait \"10x\": the unit must be s, m or h"
+        );
         for bad in [
             "", "s", "10x", "1.5m", "-1", "0", "10 m", "8d", "200h", "m10",
         ] {

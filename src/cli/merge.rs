@@ -18,6 +18,7 @@ use super::usage_json;
 use acme_delegate::model::files;
 use acme_delegate::report::merge::{self, Merged, MergedName, Source, Verdict};
 use anstyle::AnsiColor;
+use color_eyre::eyre::{eyre, Result};
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,7 +35,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
     let read = paths
         .iter()
         .map(|p| read_report(p))
-        .collect::<Result<Vec<Source>, String>>();
+        .collect::<Result<Vec<Source>>>();
     let sources = match read {
         Ok(s) => s,
         Err(e) => return usage_json(args.json, e),
@@ -52,17 +53,16 @@ pub fn merge(args: MergeArgs) -> ExitCode {
 }
 
 /// One report: a regular file (or `-`), at most [`files::MAX_REPORT_BYTES`], JSON.
-fn read_report(path: &Path) -> Result<Source, String> {
+fn read_report(path: &Path) -> Result<Source> {
     let shown = path.display().to_string();
     let bytes = if path.as_os_str() == "-" {
         files::read_at_most(std::io::stdin().lock(), files::MAX_REPORT_BYTES)
     } else {
         files::read_regular_at_most(path, files::MAX_REPORT_BYTES)
     }
-    .map_err(|e| format!("{shown}: {e}"))?;
-    let report = serde_json::from_slice(&bytes).map_err(|e| {
-        format!("{shown}: not a report of `check --json` or `diagnose --json`: {e}")
-    })?;
+    .map_err(|e| eyre!("{shown}: {e}"))?;
+    let report = serde_json::from_slice(&bytes)
+        .map_err(|e| eyre!("{shown}: not a report of `check --json` or `diagnose --json`: {e}"))?;
     Ok(Source {
         file: shown,
         report,

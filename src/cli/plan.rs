@@ -11,18 +11,19 @@ use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
+use color_eyre::eyre::{eyre, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-fn need<'a>(v: &'a Option<String>, flag: &str, kind: &str) -> Result<&'a str, String> {
+fn need<'a>(v: &'a Option<String>, flag: &str, kind: &str) -> Result<&'a str> {
     v.as_deref()
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| format!("--zone {kind} needs {flag}"))
+        .ok_or_else(|| eyre!("--zone {kind} needs {flag}"))
 }
 
-fn zone_name(s: &str, flag: &str) -> Result<Name, String> {
-    parse_target(s).map_err(|e| format!("{flag}: {e}"))
+fn zone_name(s: &str, flag: &str) -> Result<Name> {
+    parse_target(s).map_err(|e| eyre!("{flag}: {e}"))
 }
 
 /// The kind-specific flags given that `--zone <kind>` does not take.
@@ -76,16 +77,16 @@ fn kind_flags(k: ZoneKindArg) -> &'static str {
 
 /// The zone spec from the flags, and the key file this run created for `--key` (None:
 /// none, or an identical one was there already).
-async fn spec_from(args: &PlanArgs) -> Result<(ZoneSpec, Option<PathBuf>), String> {
+async fn spec_from(args: &PlanArgs) -> Result<(ZoneSpec, Option<PathBuf>)> {
     let mut created = None;
     let spec = spec_with_key(args, &mut created).await?;
     Ok((spec, created))
 }
 
-async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result<ZoneSpec, String> {
+async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result<ZoneSpec> {
     let foreign = foreign_flags(args);
     if !foreign.is_empty() {
-        return Err(format!(
+        return Err(eyre!(
             "{} {} not apply to --zone {}; it takes {}. Remove {}, or choose the zone kind {} belong{} to",
             foreign.join(", "),
             if foreign.len() == 1 { "does" } else { "do" },
@@ -112,18 +113,16 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
             key_file: match (&args.key_file, &args.key) {
                 (Some(f), _) => f.clone(),
                 (None, Some(k)) => {
-                    let stored = setup::store_key_new(k.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let stored = setup::store_key_new(k.clone()).await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
                     }
                     stored.path
                 }
                 (None, None) => {
-                    return Err(
-                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)".into(),
-                    )
+                    return Err(eyre!(
+                        "--zone rfc2136 needs --key-file FILE (or --key ALG:NAME:SECRET)"
+                    ))
                 }
             },
         },
@@ -132,16 +131,14 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 &args.provider,
                 "--provider CODE",
                 "provider",
-            )?)
-            .map_err(|e| e.to_string())?;
+            )?)?;
             let domain = zone_name(need(&args.domain, "--domain ZONE", "provider")?, "--domain")?;
             let key_file = match (&args.key_file, &args.key) {
                 (Some(f), _) => Some(f.clone()),
                 (None, Some(k)) => {
                     let stored =
                         setup::store_api_key_new(provider.clone(), domain.clone(), k.clone())
-                            .await
-                            .map_err(|e| e.to_string())?;
+                            .await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
                     }
@@ -150,7 +147,7 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 (None, None) => None,
             };
             if args.api.is_some() != key_file.is_some() {
-                return Err(format!(
+                return Err(eyre!(
                     "--zone provider: give both --api URL and --key-file FILE (or --key KEY) for acme-delegate to write the zone through the API ({}), or neither",
                     acme_delegate::zones::provider::DRIVEN.join(", ")
                 ));
@@ -217,13 +214,9 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(p) => p,
         Err(e) => return forget_key(usage_json(json, e)),
     };
-    let zone = match setup::open_zone(spec.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return forget_key(usage_json(json, e)),
-    };
     let engine = Engine::new(config);
     let req = PlanRequest {
-        zone,
+        zone: spec.clone(),
         names: names.clone(),
     };
     let outcome = match engine

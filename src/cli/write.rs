@@ -1,7 +1,7 @@
 //! The headless faces of `write` (issuing-client configs) and `hook certbot-auth|cleanup`.
 
 use acme_delegate::clients::write::{Client, ClientOutput, WriteOptions};
-use acme_delegate::engine::events::CancellationToken;
+use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::hook;
 use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
@@ -344,23 +344,23 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
             let engine = Engine::new(config);
             let cancel = CancellationToken::new();
             super::live::cancel_on_signals(cancel.clone());
-            hook::auth(
-                &engine,
-                zone.as_ref(),
-                &name,
-                &target,
-                &value,
-                Duration::from_secs(args.timeout),
-                &cancel,
-            )
-            .await
-            .map(|servers| {
-                errln!(
-                    "{}: TXT published at {target}, served by {}",
-                    name.identifier,
-                    servers.join(", ")
-                )
-            })
+            let req = hook::AuthRequest {
+                zone: zone.clone(),
+                name: name.clone(),
+                target: target.clone(),
+                value: value.clone(),
+                timeout: Duration::from_secs(args.timeout),
+            };
+            engine
+                .hook_auth(&req, &cancel, &EventSink::none())
+                .await
+                .map(|servers| {
+                    errln!(
+                        "{}: TXT published at {target}, served by {}",
+                        name.identifier,
+                        servers.join(", ")
+                    )
+                })
         } else {
             let deletes = zone.deletes();
             hook::cleanup(zone.as_ref(), &name, &target, &value)

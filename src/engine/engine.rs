@@ -13,6 +13,7 @@ use crate::engine::check::CheckRequest;
 use crate::engine::diagnose::DiagnoseRequest;
 use crate::engine::endpoint::{EndpointReport, EndpointRequest};
 use crate::engine::events::{CancellationToken, EventSink};
+use crate::engine::hook::{AuthRequest, HookError};
 use crate::engine::poll::{PollOutcome, PollRequest};
 use crate::engine::prove::{ProveReport, ProveRequest};
 use crate::engine::setup::{PlanOutcome, PlanRequest, SetupError};
@@ -135,6 +136,16 @@ impl<T: Transport> Engine<T> {
         events: &EventSink,
     ) -> Result<PlanOutcome, SetupError> {
         self.run().make_plan(req, cancel, events).await
+    }
+
+    /// certbot's auth hook in a run of its own (see [`Run::hook_auth`]), until `cancel`.
+    pub async fn hook_auth(
+        self: &Arc<Self>,
+        req: &AuthRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<Vec<String>, HookError> {
+        self.run().hook_auth(req, cancel, events).await
     }
 
     /// Checks the TLS endpoints of `req` (see [`crate::engine::endpoint`]), until

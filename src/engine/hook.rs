@@ -5,8 +5,8 @@
 //! asks the CA to validate right after the hook returns.
 
 use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
-use crate::engine::engine::Engine;
-use crate::engine::events::CancellationToken;
+use crate::engine::engine::Run;
+use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::prove::serves_token;
 use crate::model::name::{parse_input, InputName};
 use crate::model::plan::Plan;
@@ -79,42 +79,62 @@ pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, Ho
         })
 }
 
-/// Publishes `value` at `target` and waits until every authoritative server of the
-/// target's zone serves it. Returns the servers that do.
-async fn publish_and_wait<T: Transport>(
-    engine: &Arc<Engine<T>>,
-    zone: &dyn ValidationZone,
-    name: &InputName,
-    target: &Name,
-    value: &str,
-    timeout: Duration,
-) -> Result<Vec<String>, HookError> {
-    zone.publishable().map_err(HookError::Zone)?;
-    zone.publish(name, target, value)
-        .await
-        .map_err(HookError::Zone)?;
-    wait_served(engine, target, value, timeout, Duration::from_millis(500)).await
+/// What certbot's auth hook publishes: `value` for `name`, at its `target` through the
+/// plan's zone, waiting at most `timeout` for every authoritative server to serve it.
+#[derive(Clone)]
+pub struct AuthRequest {
+    pub zone: Arc<dyn ValidationZone>,
+    pub name: InputName,
+    pub target: Name,
+    pub value: String,
+    pub timeout: Duration,
 }
 
-/// certbot's auth hook: publishes `value` at `target` and waits until every
-/// authoritative server of the target's zone serves it (returns the servers that do),
-/// until `cancel` (a signal): then the TXT, which may already be out, is removed again,
-/// and the error says whether that worked.
-pub async fn auth<T: Transport>(
-    engine: &Arc<Engine<T>>,
-    zone: &dyn ValidationZone,
-    name: &InputName,
-    target: &Name,
-    value: &str,
-    timeout: Duration,
-    cancel: &CancellationToken,
-) -> Result<Vec<String>, HookError> {
-    tokio::select! {
-        r = publish_and_wait(engine, zone, name, target, value, timeout) => r,
-        _ = cancel.cancelled() => {
-            let removed = cleanup(zone, name, target, value).await.is_ok();
-            Err(HookError::Cancelled { target: target.clone(), removed })
+impl<T: Transport> Run<T> {
+    /// certbot's auth hook: publishes the value at the target and waits until every
+    /// authoritative server of the target's zone serves it (returns the servers that
+    /// do), telling `events` when it is published; until `cancel` (a signal): then the
+    /// TXT, which may already be out, is removed again, and the error says whether that
+    /// worked.
+    pub async fn hook_auth(
+        &self,
+        req: &AuthRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<Vec<String>, HookError> {
+        let (zone, name, target, value) = (req.zone.as_ref(), &req.name, &req.target, &req.value);
+        tokio::select! {
+            r = self.publish_and_wait(req, events) => r,
+            _ = cancel.cancelled() => {
+                let removed = cleanup(zone, name, target, value).await.is_ok();
+                Err(HookError::Cancelled { target: target.clone(), removed })
+            }
         }
+    }
+
+    /// Publishes the value at the target and waits until every authoritative server of
+    /// the target's zone serves it. Returns the servers that do.
+    async fn publish_and_wait(
+        &self,
+        req: &AuthRequest,
+        events: &EventSink,
+    ) -> Result<Vec<String>, HookError> {
+        let zone = req.zone.as_ref();
+        zone.publishable().map_err(HookError::Zone)?;
+        zone.publish(&req.name, &req.target, &req.value)
+            .await
+            .map_err(HookError::Zone)?;
+        events.emit(|| Event::Published {
+            name: req.name.identifier.clone(),
+            target: req.target.clone(),
+        });
+        self.wait_served(
+            &req.target,
+            &req.value,
+            req.timeout,
+            Duration::from_millis(500),
+        )
+        .await
     }
 }
 
@@ -130,54 +150,56 @@ pub async fn cleanup(
         .map_err(HookError::Zone)
 }
 
-/// Polls every authoritative server of `target`'s zone until each serves `value`.
-pub async fn wait_served<T: Transport>(
-    engine: &Arc<Engine<T>>,
-    target: &Name,
-    value: &str,
-    timeout: Duration,
-    poll: Duration,
-) -> Result<Vec<String>, HookError> {
-    let deadline = Instant::now() + timeout;
-    let run = engine.run();
-    let walk = run.walker().zone_of(target.clone()).await;
-    let servers = walk.zone.servers.clone();
-    if servers.is_empty() {
-        return Err(HookError::NoServers {
-            target: target.clone(),
-        });
-    }
-    let t = run.walker().transport().clone();
-    let q = Question::new(target.clone(), RecordType::TXT);
-    let mut seen = vec![false; servers.len()];
-    loop {
-        for (i, s) in servers.iter().enumerate() {
-            if seen[i] {
-                continue;
-            }
-            let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
-            seen[i] = serves_token(&ex, target, value);
-        }
-        if seen.iter().all(|s| *s) {
-            return Ok(servers
-                .iter()
-                .map(|s| format!("{} ({})", s.name, s.addr))
-                .collect());
-        }
-        if Instant::now() >= deadline {
-            let missing: Vec<String> = servers
-                .iter()
-                .zip(&seen)
-                .filter(|(_, s)| !**s)
-                .map(|(s, _)| format!("{} ({})", s.name, s.addr))
-                .collect();
-            return Err(HookError::NotServed {
+impl<T: Transport> Run<T> {
+    /// Polls every authoritative server of `target`'s zone until each serves `value`.
+    async fn wait_served(
+        &self,
+        target: &Name,
+        value: &str,
+        timeout: Duration,
+        poll: Duration,
+    ) -> Result<Vec<String>, HookError> {
+        let deadline = Instant::now() + timeout;
+        let run = self;
+        let walk = run.walker().zone_of(target.clone()).await;
+        let servers = walk.zone.servers.clone();
+        if servers.is_empty() {
+            return Err(HookError::NoServers {
                 target: target.clone(),
-                secs: timeout.as_secs(),
-                servers: missing.join(", "),
             });
         }
-        tokio::time::sleep(poll).await;
+        let t = run.walker().transport().clone();
+        let q = Question::new(target.clone(), RecordType::TXT);
+        let mut seen = vec![false; servers.len()];
+        loop {
+            for (i, s) in servers.iter().enumerate() {
+                if seen[i] {
+                    continue;
+                }
+                let ex = t.ask(s.addr, &q, QueryFlags::authoritative()).await;
+                seen[i] = serves_token(&ex, target, value);
+            }
+            if seen.iter().all(|s| *s) {
+                return Ok(servers
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.addr))
+                    .collect());
+            }
+            if Instant::now() >= deadline {
+                let missing: Vec<String> = servers
+                    .iter()
+                    .zip(&seen)
+                    .filter(|(_, s)| !**s)
+                    .map(|(s, _)| format!("{} ({})", s.name, s.addr))
+                    .collect();
+                return Err(HookError::NotServed {
+                    target: target.clone(),
+                    secs: timeout.as_secs(),
+                    servers: missing.join(", "),
+                });
+            }
+            tokio::time::sleep(poll).await;
+        }
     }
 }
 

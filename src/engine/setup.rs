@@ -64,7 +64,8 @@ impl SetupError {
 /// What to plan: the names, in the validation zone opened from the plan's spec.
 #[derive(Clone)]
 pub struct PlanRequest {
-    pub zone: Arc<dyn ValidationZone>,
+    /// The validation zone: the engine opens it (key files, account stores).
+    pub zone: ZoneSpec,
     pub names: Vec<InputName>,
 }
 
@@ -361,8 +362,9 @@ fn store_unique(dir: &Path, stem: &str, ext: &str, text: &[u8]) -> Result<Stored
 }
 
 impl<T: Transport> Run<T> {
-    /// Computes the plan for the names of `req` in its zone: audits the zone first (an
-    /// unusable zone stops here, nothing registered), then each name's target and the
+    /// Computes the plan for the names of `req` in its zone: opens the zone (a zone that
+    /// cannot be opened is bad input), audits it (an unusable zone stops here, nothing
+    /// registered), then each name's target and the
     /// zone its CNAME goes in, telling `events` each finding of the audit. Nothing is
     /// saved: see [`save_plan`]. `cancel` stops it ([`SetupError::Cancelled`]).
     pub async fn make_plan(
@@ -374,13 +376,18 @@ impl<T: Transport> Run<T> {
         tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(SetupError::Cancelled),
-            r = self.plan_for(req.zone.as_ref(), &req.names) => {
+            r = self.open_and_plan(req) => {
                 if let Ok(out) = &r {
                     events.findings(out.plan.zone.kind(), &out.findings);
                 }
                 r
             }
         }
+    }
+
+    async fn open_and_plan(&self, req: &PlanRequest) -> Result<PlanOutcome, SetupError> {
+        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        self.plan_for(zone.as_ref(), &req.names).await
     }
 
     async fn plan_for(
@@ -392,10 +399,7 @@ impl<T: Transport> Run<T> {
             Some(code) => SetupError::Unusable(Box::new(Finding::new(
                 code,
                 zone.spec().kind(),
-                e.message
-                    .strip_prefix(&format!("{}: ", code.as_str()))
-                    .unwrap_or(&e.message)
-                    .to_string(),
+                e.evidence().to_string(),
                 e.fix,
             ))),
             None => SetupError::ZoneUnusable(e),
@@ -465,11 +469,7 @@ impl<T: Transport> Run<T> {
                 Some(code) => SetupError::Unusable(Box::new(Finding::new(
                     code,
                     &n.identifier,
-                    error
-                        .message
-                        .strip_prefix(&format!("{}: ", code.as_str()))
-                        .unwrap_or(&error.message)
-                        .to_string(),
+                    error.evidence().to_string(),
                     error.fix,
                 ))),
                 None => SetupError::Target {

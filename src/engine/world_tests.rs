@@ -872,6 +872,80 @@ async fn a_chain_past_the_resolvers_restart_limit_is_an_error() {
     assert!(!r.ok);
 }
 
+/// A later hop inside the validation zone whose target got that same zone appended
+/// (`abc.acme.example.net.acme.example.net.`): the doubled name is in the zone the client
+/// writes, and a client that follows the chain writes there, so without an expected
+/// target it is a warning, not an error (the lab differential's seeds 165 and 4971, where the check
+/// said it fails and the CA found the TXT). With the meant target expected, the client
+/// writes there and the CA does not look: an error.
+#[tokio::test]
+async fn a_target_doubled_with_its_own_zone_is_a_warning_for_a_client_that_follows() {
+    let com = "_acme-challenge.www IN CNAME h1.acme.example.net.\n";
+    let acme = "h1 IN CNAME abc.acme.example.net\nabc.acme.example.net IN TXT \"token\"\n";
+    let r = check(world(com, acme), "www.example.com").await;
+    assert_eq!(
+        r.target.as_ref().unwrap().as_str(),
+        "abc.acme.example.net.acme.example.net."
+    );
+    assert_eq!(
+        finding(&r, Code::CnameTargetDoubled).severity,
+        Severity::Warning
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+    let opts = CheckOptions {
+        expect_target: Some(crate::dns::Name::from_ascii("abc.acme.example.net")),
+        ..Default::default()
+    };
+    let r = check_in(world(com, acme), "www.example.com", opts).await;
+    assert!(
+        errors(&r).contains(&Code::CnameTargetDoubled),
+        "{:#?}",
+        r.findings
+    );
+    assert!(!r.ok);
+}
+
+/// The validation zone's servers: one drops queries with EDNS, the other answers them
+/// without the AA bit. unbound asks with EDNS and takes the non-AA answer, so the CA finds
+/// the TXT: SERVER_EDNS_BROKEN is a warning, not "no server answers with EDNS" (the lab
+/// differential's seed 3769).
+#[tokio::test]
+async fn edns_broken_beside_a_server_that_answers_without_aa_is_a_warning() {
+    use crate::dns::world::fixture::{base, zone_text};
+    let acme_ns = [("ns.acme.example.net.", ""), ("ns2.acme.example.net.", "")];
+    let w = base()
+        .zone(
+            "example.com.",
+            &zone_text(&[("ns1.example.com.", "")], &format!("ns1 IN A 127.0.0.10\n{DELEGATED}")),
+        )
+        .unwrap()
+        .zone(
+            "example.net.",
+            &zone_text(
+                &[("ns1.example.net.", "")],
+                "ns1 IN A 127.0.0.20\nacme IN NS ns.acme.example.net.\nacme IN NS ns2.acme.example.net.\n\
+                 ns.acme IN A 127.0.0.30\nns2.acme IN A 127.0.0.31\n",
+            ),
+        )
+        .unwrap()
+        .zone(
+            "acme.example.net.",
+            &zone_text(&acme_ns, &format!("ns IN A 127.0.0.30\nns2 IN A 127.0.0.31\n{TOKEN}")),
+        )
+        .unwrap()
+        .serve("127.0.0.31", &["acme.example.net."])
+        .fault("127.0.0.30", Fault::DropsEdns)
+        .fault("127.0.0.31", Fault::NoAa);
+    let r = check(w, "www.example.com").await;
+    assert_eq!(
+        finding(&r, Code::ServerEdnsBroken).severity,
+        Severity::Warning,
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.ok, "{:#?}", r.findings);
+}
+
 /// A challenge name whose zone answers only without the AA bit: unbound takes that answer
 /// (here its NXDOMAIN: the CNAME sits in the parent zone, below the cut at `www`), so the
 /// name has no CNAME for the CA. CNAME_MISSING is the error, the lame zone a warning

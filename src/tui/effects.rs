@@ -2,7 +2,7 @@
 //! [`Action`]s on the loop's channel (or at once, for the quick ones: copy).
 //!
 //! Everything goes through the engine, nothing is copied here:
-//! - setup: `engine::setup` (`store_key`, `open_zone`, `Engine::make_plan`, `save_plan`);
+//! - setup: `engine::setup` (`store_key`, `Engine::make_plan`, which opens the zone, `save_plan`);
 //! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
 //!   authoritative servers first, the resolvers only once those are right), and the
 //!   findings that follow a changed authoritative cell explain it;
@@ -27,7 +27,9 @@ use crate::model::name::{parse_all, parse_target, InputName, NameError};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
-use crate::tui::state::client::{ClientNext, DiffLine, FileChange, FilePlan, PlannedFile};
+use crate::tui::state::client::{
+    ClientNext, DiffLine, FileChange, FilePlan, FilesError, PlannedFile,
+};
 use crate::tui::state::zone::{KeyInput, Setup, SetupRequest, ZoneInput};
 use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
@@ -64,7 +66,7 @@ fn short_why(why: &Reason) -> String {
         // One server's own fault.
         Reason::Lame { .. } => "lame".into(),
         Reason::Differs { .. } => "differs".into(),
-        Reason::Server { outcome, .. } => outcome.rsplit(' ').next().unwrap_or(outcome).to_string(),
+        Reason::Server { outcome, .. } => outcome.label(),
         Reason::Finding { code, .. } => {
             let code = code.as_str();
             for (part, word) in [
@@ -164,11 +166,7 @@ pub fn cell_update(
         ),
         CellState::Failed { outcome } => (
             CellStatus::Bad,
-            outcome
-                .split_whitespace()
-                .next()
-                .unwrap_or(outcome)
-                .to_string(),
+            outcome.label(),
             format!(
                 "no usable answer ({outcome}); asked again next round. If it stays, check \
                  that this {} is up and reachable from here",
@@ -244,10 +242,7 @@ async fn forward(
 // ---- setup ---------------------------------------------------------------------------
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
-    ZoneError {
-        message: message.into(),
-        fix: fix.into(),
-    }
+    ZoneError::new(message, fix)
 }
 
 /// An engine setup error, with its way forward, for the zone step.
@@ -351,10 +346,7 @@ pub async fn setup<T: Transport>(
     {
         accounts_exist(storage.clone(), &names).await?;
     }
-    let zone = setup::open_zone(spec, engine.config.timeout)
-        .await
-        .map_err(setup_error)?;
-    let req = PlanRequest { zone, names };
+    let req = PlanRequest { zone: spec, names };
     let out = engine
         .make_plan(&req, &CancellationToken::new(), &EventSink::none())
         .await
@@ -424,7 +416,7 @@ pub fn plan_files(
     opts: WriteOptions,
     clients: &[Client],
     now: time::OffsetDateTime,
-) -> Result<(FilePlan, Vec<writers::PlannedFile>), String> {
+) -> Result<(FilePlan, Vec<writers::PlannedFile>), FilesError> {
     let req = io::FilesRequest {
         plan,
         options: opts,
@@ -435,7 +427,7 @@ pub fn plan_files(
         outputs,
         files,
         preview,
-    } = io::client_files(req).map_err(|e| e.to_string())?;
+    } = io::client_files(req)?;
     let mut owners: Vec<Client> = Vec::new();
     let mut next = Vec::new();
     let mut notes = Vec::new();
@@ -455,7 +447,7 @@ pub fn plan_files(
     }
     let previews = preview
         .unwrap_or_else(|| Ok(vec![]))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| FilesError::Preview(Arc::new(e)))?;
     let shown = previews
         .iter()
         .zip(&owners)
@@ -711,9 +703,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
         options: crate::tui::state::client::ClientOptions,
     ) -> Vec<Action> {
         let Some(plan) = self.plan.clone() else {
-            return vec![Action::FilesPlanned(Err(
-                "no plan yet: the zone step has not run".into(),
-            ))];
+            return vec![Action::FilesPlanned(Err(FilesError::NoPlan))];
         };
         let mut opts = self.write_options();
         // The client step's fields, as `write`'s flags.
@@ -730,7 +720,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 plan_files(&plan, opts, &clients, time::OffsetDateTime::now_utc())
             })
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(FilesError::Task(Arc::new(e))));
             let r = r.map(|(preview, files)| {
                 *writes.lock().unwrap_or_else(|p| p.into_inner()) = (Some(made_from), files);
                 preview
@@ -747,9 +737,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         if files.is_empty() {
-            return vec![Action::FilesWritten(Err(
-                "nothing to write: preview the files first".into(),
-            ))];
+            return vec![Action::FilesWritten(Err(FilesError::NothingPreviewed))];
         }
         if made_from != self.plan {
             // The preview is of an earlier plan: its files are never written for this one.
@@ -758,9 +746,7 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 .unwrap_or_else(|p| p.into_inner())
                 .1
                 .clear();
-            return vec![Action::FilesWritten(Err(
-                "nothing was written: the preview was made for an earlier plan; preview the files again".into(),
-            ))];
+            return vec![Action::FilesWritten(Err(FilesError::StalePreview))];
         }
         let tx = self.tx.clone();
         self.spawn(async move {
@@ -768,8 +754,8 @@ impl<T: Transport + 'static> EngineRunner<T> {
                 io::apply(&files, time::OffsetDateTime::now_utc())
             })
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| format!("nothing was written: {e}")))
+            .map_err(|e| FilesError::Task(Arc::new(e)))
+            .and_then(|r| r.map_err(|e| FilesError::NotWritten(Arc::new(e))))
             .map(|w| w.into_iter().map(|w| w.path).collect());
             let _ = tx.send(Action::FilesWritten(r)).await;
         });
@@ -954,7 +940,7 @@ mod tests {
                 why: vec![Reason::Server {
                     server: Name::from_ascii("ns1.acme.lab."),
                     addr: "127.0.0.12:53".parse().unwrap(),
-                    outcome: "TIMEOUT".into(),
+                    outcome: crate::dns::Brief::Timeout,
                 }],
             },
         );
@@ -967,11 +953,47 @@ mod tests {
         let c = cell(
             VantageKind::Resolver,
             CellState::Failed {
-                outcome: "TIMEOUT".into(),
+                outcome: crate::dns::Brief::Timeout,
             },
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "TIMEOUT"));
         assert!(c.detail.contains("up and reachable"), "{}", c.detail);
+        // A SERVFAIL with its EDE: the word in the cell, the detail in the line below.
+        let c = cell(
+            VantageKind::Resolver,
+            CellState::Failed {
+                outcome: crate::dns::Brief::ServFail {
+                    ede: Some(crate::dns::Ede {
+                        code: 9,
+                        text: "DNSKEY missing".into(),
+                    }),
+                },
+            },
+        );
+        assert_eq!(c.short, "SERVFAIL");
+        assert!(
+            c.detail
+                .contains("no usable answer (SERVFAIL (EDE 9 DNSKEY missing)); asked again"),
+            "{}",
+            c.detail
+        );
+        let c = cell(
+            VantageKind::Authoritative,
+            CellState::Wrong {
+                why: vec![Reason::Server {
+                    server: Name::from_ascii("ns1.acme.lab."),
+                    addr: "127.0.0.12:53".parse().unwrap(),
+                    outcome: crate::dns::Brief::Network("connection refused".into()),
+                }],
+            },
+        );
+        assert_eq!(c.short, "NETWORK");
+        assert!(
+            c.detail
+                .contains("not right yet: ns1.acme.lab. (127.0.0.12:53) NETWORK; a server"),
+            "{}",
+            c.detail
+        );
         let c = cell(
             VantageKind::Resolver,
             CellState::Negative {
@@ -1097,7 +1119,8 @@ mod tests {
         let [Action::FilesWritten(Err(e))] = a.as_slice() else {
             panic!("{a:?}")
         };
-        assert!(e.contains("earlier plan"), "{e}");
+        assert!(matches!(e, FilesError::StalePreview), "{e:?}");
+        assert!(e.to_string().contains("earlier plan"), "{e}");
         assert!(!dir.join("out/x.env").exists(), "nothing written");
         // The preview of the current plan is written.
         *runner.writes.lock().unwrap() = (Some(old_plan.clone()), vec![file]);

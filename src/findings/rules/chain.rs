@@ -112,13 +112,7 @@ pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
 
 /// The outcome with its useful detail (EDE text, network error).
 pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Network(e) => format!("NETWORK ({e})"),
-        Outcome::ServFail(r) if !r.ede.is_empty() => {
-            format!("SERVFAIL (EDE {} {})", r.ede[0].code, r.ede[0].text.trim())
-        }
-        o => o.label(),
-    }
+    o.brief().to_string()
 }
 
 fn describe_end(end: &End) -> String {
@@ -505,10 +499,14 @@ fn server_rules(ev: &NameEvidence, out: &mut Vec<Finding>) {
                 // walker's fallback): not dead, but EDNS-broken. Resolvers since the DNS
                 // Flag Day 2019 (the CA's too) do not retry without EDNS: when no server of
                 // the zone answers with EDNS, the CA cannot read the chain.
+                // An answer without the AA bit from a server that offers no recursion counts:
+                // unbound takes it (as for TARGET_ZONE_LAME; differential seed 3769).
                 let edns_ok = step.exchanges.iter().any(|(_, e)| {
                     !e.flags.no_edns
                         && e.outcome.is_usable()
-                        && e.outcome.reply().is_some_and(|r| r.authoritative)
+                        && e.outcome
+                            .reply()
+                            .is_some_and(|r| r.authoritative || !r.recursion_available)
                 });
                 let (sev, consequence) = if edns_ok {
                     (Severity::Warning, "another server of the zone answers with EDNS, but the CA may ask this one and fail at random")
@@ -804,6 +802,35 @@ fn target_doubled_rule(ev: &NameEvidence, out: &mut Vec<Finding>) {
         return;
     };
     let id = ev.input.identifier.as_str();
+    let fix = format!(
+        "replace the record with: {} (with the trailing dot; in a DNS panel that appends the zone to names without one, enter the target as \"{}\" with the dot at the end)",
+        cname_line(&d.owner, d.meant.as_str()),
+        d.meant
+    );
+    // The zone appended is not the zone of the challenge name (a later hop inside the
+    // validation zone: `lbl.acme.example.net.acme.example.net.`, or in another zone the
+    // chain passes): the doubled name is the end of the chain in that zone, and a client
+    // that follows the chain to its end (lego, certbot) writes the TXT there when its key
+    // covers that zone, as for any chain, and the CA finds it (differential seeds 165 and
+    // 4971). In the challenge name's own zone no client writes (keeping the key out of
+    // that zone is what the delegation is for: seeds 733, 4284), and a client set up with
+    // the meant target (a plan, `--expect-target`, acme-dns) writes at the meant name.
+    let own_zone = ev.chain.steps.first().map(|s| &s.zone.apex);
+    if own_zone.is_some_and(|z| *z != d.zone) && ev.expect_target.is_none() {
+        out.push(
+            Finding::new(
+                Code::CnameTargetDoubled,
+                id,
+                format!(
+                    "{} points to {}: the target ends with the zone {} of its owner and its leading part is {}, {}; the DNS panel appended the zone to a target written without its trailing dot. The doubled name is the end of the chain in zone {}: a client that follows the CNAME chain writes the TXT there (if its key covers that zone) and the CA finds it, but a client set up with the target {} writes where the CA does not look",
+                    d.owner, d.published, d.zone, d.meant, d.why, d.zone, d.meant
+                ),
+                fix,
+            )
+            .severity(Severity::Warning),
+        );
+        return;
+    }
     out.push(Finding::new(
         Code::CnameTargetDoubled,
         id,
@@ -811,11 +838,7 @@ fn target_doubled_rule(ev: &NameEvidence, out: &mut Vec<Finding>) {
             "{} points to {}: the target ends with the zone {} of its owner and its leading part is {}, {}; the DNS panel appended the zone to a target written without its trailing dot, so the CA looks for the TXT at {} (in {}), where the client does not write",
             d.owner, d.published, d.zone, d.meant, d.why, d.published, d.zone
         ),
-        format!(
-            "replace the record with: {} (with the trailing dot; in a DNS panel that appends the zone to names without one, enter the target as \"{}\" with the dot at the end)",
-            cname_line(&d.owner, d.meant.as_str()),
-            d.meant
-        ),
+        fix,
     ));
 }
 

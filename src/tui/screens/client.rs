@@ -20,7 +20,9 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
-use crate::tui::state::client::{DiffLine, FileChange, FilePlan, CLIENTS, DEFAULTS, FIELDS};
+use crate::tui::state::client::{
+    DiffLine, FileChange, FilePlan, FilesError, CLIENTS, DEFAULTS, FIELDS,
+};
 use crate::tui::state::nav::go;
 use crate::tui::state::{Effect, Hits, ListId, Screen, State, Step};
 use crate::tui::theme::Theme;
@@ -55,7 +57,7 @@ fn preview(s: &mut State, fx: &mut Vec<Effect>) {
     });
 }
 
-pub fn on_planned(s: &mut State, r: Result<FilePlan, String>) {
+pub fn on_planned(s: &mut State, r: Result<FilePlan, FilesError>) {
     if !s.client.busy {
         s.dirty = false;
         return;
@@ -81,12 +83,12 @@ pub fn on_planned(s: &mut State, r: Result<FilePlan, String>) {
         }
         Err(e) => {
             s.say(Level::Bad, format!("no files: {e}"));
-            s.client.error = Some(e);
+            s.client.error = Some(e.to_string());
         }
     }
 }
 
-pub fn on_written(s: &mut State, r: Result<Vec<PathBuf>, String>, fx: &mut Vec<Effect>) {
+pub fn on_written(s: &mut State, r: Result<Vec<PathBuf>, FilesError>, fx: &mut Vec<Effect>) {
     s.client.busy = false;
     match r {
         Ok(paths) => {
@@ -103,7 +105,7 @@ pub fn on_written(s: &mut State, r: Result<Vec<PathBuf>, String>, fx: &mut Vec<E
         }
         Err(e) => {
             s.say(Level::Bad, format!("the files were not written: {e}"));
-            s.client.error = Some(e);
+            s.client.error = Some(e.to_string());
         }
     }
 }

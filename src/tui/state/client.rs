@@ -30,6 +30,30 @@ pub const DEFAULTS: [&str; 4] = [
 
 pub const CLIENTS: [Client; 7] = Client::ALL;
 
+/// Why the client step's files were not previewed or not written.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("no plan yet: the zone step has not run")]
+    NoPlan,
+    /// A writer refused, or a secret it needs is not there.
+    #[error(transparent)]
+    Write(#[from] crate::clients::write::WriteError),
+    /// The files there now could not be read for the preview.
+    #[error(transparent)]
+    Preview(std::sync::Arc<crate::engine::write::IoError>),
+    #[error("nothing to write: preview the files first")]
+    NothingPreviewed,
+    #[error(
+        "nothing was written: the preview was made for an earlier plan; preview the files again"
+    )]
+    StalePreview,
+    #[error("nothing was written: {0}")]
+    NotWritten(std::sync::Arc<crate::engine::write::IoError>),
+    /// The task that did the work died (a panic).
+    #[error(transparent)]
+    Task(std::sync::Arc<tokio::task::JoinError>),
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientState {
     pub picked: [bool; 7],

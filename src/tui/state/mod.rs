@@ -155,8 +155,8 @@ pub enum Action {
     },
     ProofUpdate(ProofUpdate),
     RegisterDone(Result<Setup, ZoneError>),
-    FilesPlanned(Result<FilePlan, String>),
-    FilesWritten(Result<Vec<PathBuf>, String>),
+    FilesPlanned(Result<FilePlan, client::FilesError>),
+    FilesWritten(Result<Vec<PathBuf>, client::FilesError>),
     Copied(Result<CopyReport, Arc<Osc52Error>>),
     Saved(Result<PathBuf, Arc<crate::engine::setup::SetupError>>),
     /// An engine task died (a panic): the UI cannot go on honestly.

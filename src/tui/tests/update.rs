@@ -330,6 +330,7 @@ fn zone_setup_failure_is_shown_with_its_fix_and_can_be_retried() {
         [Action::RegisterDone(Err(ZoneError {
             message: "acme-dns at http://127.0.0.1:1 is unreachable".into(),
             fix: "start the acme-dns server or fix the URL".into(),
+            code: None,
         }))],
     );
     assert!(fx.is_empty());
@@ -874,6 +875,7 @@ fn proof_cancel_and_failure_and_unavailable() {
         [Action::ProofUpdate(ProofUpdate::Unavailable(ZoneError {
             message: "no API token".into(),
             fix: "use the client".into(),
+            code: None,
         }))],
     );
     assert!(!s.proof.running);
@@ -935,22 +937,31 @@ fn client_pick_preview_write_and_done() {
         }]
     );
     assert!(s.client.busy);
-    let (s, _) = run(
-        s,
-        [Action::FilesPlanned(Err(
-            "cannot write lego files yet".into()
-        ))],
-    );
+    let missing = crate::clients::write::WriteError::Missing {
+        what: "no acme-dns account is stored for www.example.test".into(),
+        fix: "run plan again".into(),
+    };
+    let (s, _) = run(s, [Action::FilesPlanned(Err(missing.into()))]);
     assert_eq!(
         s.client.error.as_deref(),
-        Some("cannot write lego files yet")
+        Some("no acme-dns account is stored for www.example.test. Fix: run plan again")
     );
     let (s, _) = run(s, [code(KeyCode::Enter)]);
     let (s, _) = run(s, [Action::FilesPlanned(Ok(file_plan()))]);
     assert!(s.client.plan.is_some());
     let (s, fx) = run(s, [code(KeyCode::Enter)]);
     assert_eq!(fx, vec![Effect::WriteFiles]);
-    let (s, _) = run(s, [Action::FilesWritten(Err("permission denied".into()))]);
+    let (s, _) = run(
+        s,
+        [Action::FilesWritten(Err(
+            crate::tui::state::client::FilesError::StalePreview,
+        ))],
+    );
+    assert!(
+        status(&s).contains("the files were not written: nothing was written"),
+        "{}",
+        status(&s)
+    );
     assert_eq!(s.screen, Screen::Wizard(Step::Client));
     let (s, _) = run(
         s,
