@@ -146,9 +146,10 @@ fn now_secs() -> u64 {
 
 /// Sends one signed UPDATE over TCP and returns what came of it.
 ///
-/// Updates started at the same moment for one server, zone and key go out together in one
-/// UPDATE message, one after the other (a group commit): the server applies (and signs) the
-/// zone once for all of them, and sees one TCP connection at a time from us. A hundred
+/// Updates started at the same moment (in one turn of the scheduler, as `join_all` starts
+/// them) for one server, zone and key go out together in one UPDATE message, one after the
+/// other (a group commit): the server applies (and signs) the zone once for all of them,
+/// and sees one TCP connection from us instead of one per update. A hundred
 /// updates at once would otherwise each open a connection, and a server whose listen
 /// backlog is shorter (knot's is 10) drops the connections beyond it: each dropped one
 /// costs a TCP retransmission timeout (1 s, then 3 s, 7 s, ... in all), which is what made
@@ -240,7 +241,8 @@ impl Drop for LaneGuard {
 }
 
 /// Sends a lane's waiting updates, as many at a time as may share a message, until none
-/// is left.
+/// is left. Each message is sent on its own task: an update that hangs (a silent server)
+/// holds up none started after it (such as the deletion sent when it is cancelled).
 async fn drain(lane: LaneKey) {
     let guard = LaneGuard(lane);
     // The updates started at the same moment as the first join it.
@@ -268,7 +270,7 @@ async fn drain(lane: LaneKey) {
             }
             batch
         };
-        send_batch(&guard.0, batch).await;
+        tokio::spawn(send_batch(guard.0.clone(), batch));
     }
 }
 
@@ -290,8 +292,9 @@ fn request<'a>(lane: &'a LaneKey, w: &'a Waiting, ops: &'a [UpdateOp]) -> Update
 
 /// Sends the updates of `batch` in one message (each alone again if it was not applied)
 /// and tells each caller its outcome.
-async fn send_batch(lane: &LaneKey, mut batch: Vec<Waiting>) {
+async fn send_batch(lane: LaneKey, mut batch: Vec<Waiting>) {
     use futures::StreamExt;
+    let lane = &lane;
     if batch.len() == 1 {
         let w = batch.pop().expect("one");
         let r = send_alone(&request(lane, &w, &w.ops)).await;
