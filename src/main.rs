@@ -9,6 +9,9 @@ use clap::Parser;
 use cli::args::{CheckCmd, Cli, Command};
 use std::process::ExitCode;
 
+/// How long the process waits, at most, for the deletions of cancelled updates.
+const CLEANUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("warning: cannot install the error reporter: {e}");
@@ -42,7 +45,19 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return cli::usage(format!("cannot start the async runtime: {e}")),
     };
-    let code = runtime.block_on(dispatch(cli, config));
+    let code = runtime.block_on(async {
+        let code = dispatch(cli, config).await;
+        // A cancelled update (a signal during `plan`, Esc in the wizard) may have been
+        // applied: its deletion runs on a spawned task, which must end before we do.
+        let left = acme_delegate::zones::rfc2136::finish_cleanups(CLEANUP_LIMIT).await;
+        if left > 0 {
+            cli::out::stderr(format_args!(
+                "acme-delegate: {left} deletion(s) of a cancelled update did not finish within {}s; a test record may be left in the validation zone (`acme-delegate diagnose` names it)\n",
+                CLEANUP_LIMIT.as_secs()
+            ));
+        }
+        code
+    });
     match cli::out::stdout_failure() {
         None => code,
         Some(why) => {

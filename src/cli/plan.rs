@@ -4,7 +4,7 @@ use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
 use acme_delegate::engine::events::{CancellationToken, EventSink};
-use acme_delegate::engine::setup::{self, ns_alternative, NsAlternative, PlanRequest};
+use acme_delegate::engine::setup::{self, ns_alternative, NsAlternative, PlanRequest, SetupError};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
@@ -219,11 +219,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         zone: spec.clone(),
         names: names.clone(),
     };
-    let outcome = match engine
-        .make_plan(&req, &CancellationToken::new(), &EventSink::none())
-        .await
-    {
+    // A signal cancels the plan: the probes' records are deleted (main waits for that)
+    // and nothing is saved; the exit status is 130, as for every command.
+    let cancel = CancellationToken::new();
+    super::live::cancel_on_signals(cancel.clone());
+    let outcome = match engine.make_plan(&req, &cancel, &EventSink::none()).await {
         Ok(o) => o,
+        Err(SetupError::Cancelled) => {
+            return forget_key(fail(json, 130, "interrupted: nothing was saved"))
+        }
         Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
         Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),
     };

@@ -96,7 +96,7 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
                         "{name}: the test TXT at {target} may be left behind; remove it with:\n  {command}"
                     ),
                     Event::Left { name, why } => errln!("{name}: {why}"),
-                    Event::Failed { name, message } => errln!("{name}: {message}"),
+                    Event::Failed { name, error } => errln!("{name}: {error}"),
                     _ => {}
                 }
             }

@@ -12,6 +12,6 @@ pub mod update;
 pub mod walk;
 pub mod world;
 
-pub use outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
+pub use outcome::{Brief, Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
 pub use transport::{NetOptions, NetTransport, Transport};
 pub use types::{Caa, Name, RData, Record, RecordType, Soa};

@@ -152,17 +152,25 @@ pub enum Outcome {
 impl Outcome {
     /// A short label for tables and JSON: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, ...
     pub fn label(&self) -> String {
+        self.brief().label()
+    }
+
+    /// What the server said, without the records: the kind of answer, the first EDE of a
+    /// SERVFAIL, the network error (see [`Brief`]).
+    pub fn brief(&self) -> Brief {
         match self {
-            Outcome::Answer(_) => "NOERROR".into(),
-            Outcome::NoData(_) => "NODATA".into(),
-            Outcome::NxDomain(_) => "NXDOMAIN".into(),
-            Outcome::Referral(_) => "REFERRAL".into(),
-            Outcome::ServFail(_) => "SERVFAIL".into(),
-            Outcome::Refused(_) => "REFUSED".into(),
-            Outcome::OtherRcode(r) => rcode_name(r.rcode),
-            Outcome::Timeout => "TIMEOUT".into(),
-            Outcome::Truncated => "TRUNCATED".into(),
-            Outcome::Network(_) => "NETWORK".into(),
+            Outcome::Answer(_) => Brief::NoError,
+            Outcome::NoData(_) => Brief::NoData,
+            Outcome::NxDomain(_) => Brief::NxDomain,
+            Outcome::Referral(_) => Brief::Referral,
+            Outcome::ServFail(r) => Brief::ServFail {
+                ede: r.ede.first().cloned(),
+            },
+            Outcome::Refused(_) => Brief::Refused,
+            Outcome::OtherRcode(r) => Brief::Rcode(r.rcode),
+            Outcome::Timeout => Brief::Timeout,
+            Outcome::Truncated => Brief::Truncated,
+            Outcome::Network(e) => Brief::Network(e.clone()),
         }
     }
 
@@ -210,6 +218,85 @@ impl Outcome {
             Rcode::Refused => Outcome::Refused(reply),
             _ => Outcome::OtherRcode(reply),
         }
+    }
+}
+
+/// What one server said to one question, without the records: the data that events and
+/// reports carry. `Display` gives the label with its useful detail (`NOERROR`,
+/// `SERVFAIL (EDE 9 DNSKEY missing)`, `NETWORK (connection refused)`, `TIMEOUT`), and
+/// serialises as that text; [`Brief::label`] gives the label alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Brief {
+    /// NOERROR with records in the answer section.
+    NoError,
+    /// NOERROR, no answer records, not a referral.
+    NoData,
+    NxDomain,
+    Referral,
+    /// SERVFAIL, with the first Extended DNS Error it carried.
+    ServFail {
+        ede: Option<Ede>,
+    },
+    Refused,
+    /// Any other RCODE (FORMERR, NOTIMP, NOTAUTH, ...).
+    Rcode(Rcode),
+    Timeout,
+    Truncated,
+    /// The network said no, or the answer did not parse.
+    Network(String),
+    /// The question was not put to this server (a resolver is asked only once the
+    /// authoritative chain is ready): `NOT_ASKED`.
+    NotAsked,
+}
+
+impl Brief {
+    /// The short label: `NOERROR`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `TIMEOUT`, ...
+    pub fn label(&self) -> String {
+        match self {
+            Brief::NoError => "NOERROR".into(),
+            Brief::NoData => "NODATA".into(),
+            Brief::NxDomain => "NXDOMAIN".into(),
+            Brief::Referral => "REFERRAL".into(),
+            Brief::ServFail { .. } => "SERVFAIL".into(),
+            Brief::Refused => "REFUSED".into(),
+            Brief::Rcode(r) => rcode_name(*r),
+            Brief::Timeout => "TIMEOUT".into(),
+            Brief::Truncated => "TRUNCATED".into(),
+            Brief::Network(_) => "NETWORK".into(),
+            Brief::NotAsked => "NOT_ASKED".into(),
+        }
+    }
+}
+
+impl fmt::Display for Brief {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Brief::Network(e) => write!(f, "NETWORK ({e})"),
+            Brief::ServFail { ede: Some(e) } => {
+                write!(f, "SERVFAIL (EDE {} {})", e.code, e.text.trim())
+            }
+            b => f.write_str(&b.label()),
+        }
+    }
+}
+
+/// A `Brief` equals its text: `Brief::NxDomain == "NXDOMAIN"`.
+impl PartialEq<str> for Brief {
+    fn eq(&self, other: &str) -> bool {
+        let text = self.to_string();
+        text == other
+    }
+}
+
+impl PartialEq<&str> for Brief {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+impl Serialize for Brief {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -320,5 +407,40 @@ mod tests {
         assert!(o.is_usable());
         assert_eq!(Outcome::classify(reply(5, false)).label(), "REFUSED");
         assert_eq!(Outcome::classify(reply(9, false)).label(), "NOTAUTH");
+    }
+
+    #[test]
+    fn a_brief_shows_and_serialises_as_the_outcome_text() {
+        let mut sf = reply(2, false);
+        sf.ede.push(Ede {
+            code: 9,
+            text: " DNSKEY missing ".into(),
+        });
+        let cases = [
+            (
+                Outcome::ServFail(sf),
+                "SERVFAIL (EDE 9 DNSKEY missing)",
+                "SERVFAIL",
+            ),
+            (Outcome::ServFail(reply(2, false)), "SERVFAIL", "SERVFAIL"),
+            (Outcome::NxDomain(reply(3, true)), "NXDOMAIN", "NXDOMAIN"),
+            (Outcome::OtherRcode(reply(4, true)), "NOTIMP", "NOTIMP"),
+            (Outcome::OtherRcode(reply(23, true)), "RCODE23", "RCODE23"),
+            (Outcome::Timeout, "TIMEOUT", "TIMEOUT"),
+            (
+                Outcome::Network("connection refused".into()),
+                "NETWORK (connection refused)",
+                "NETWORK",
+            ),
+        ];
+        for (o, text, label) in cases {
+            let b = o.brief();
+            assert_eq!(b.to_string(), text);
+            assert_eq!(b.label(), label);
+            assert_eq!(o.label(), label);
+            assert_eq!(serde_json::to_value(&b).unwrap(), text);
+            assert!(b == text);
+        }
+        assert_eq!(Brief::NotAsked.to_string(), "NOT_ASKED");
     }
 }

@@ -6,7 +6,6 @@ use crate::dns::walk::Walker;
 use crate::dns::{Exchange, Name, Outcome, Question, RData, Rcode, RecordType, Reply, Transport};
 use crate::engine::events::{Event, EventSink};
 use crate::findings::evidence::VantageKind;
-use crate::findings::rules::chain::outcome_text;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -245,7 +244,7 @@ pub async fn follow<T: Transport>(
                         vantage: s.name.to_string(),
                         kind: VantageKind::Authoritative,
                         server: ex.server,
-                        outcome: outcome_text(&ex.outcome),
+                        outcome: ex.outcome.brief(),
                         ms: ex.ms(),
                     });
                     (s.name.clone(), ex)

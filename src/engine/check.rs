@@ -136,7 +136,7 @@ impl<T: Transport> Run<T> {
                             vantage: v.name.clone(),
                             kind: v.kind,
                             server: v.addr,
-                            outcome: NOT_ASKED.into(),
+                            outcome: crate::dns::Brief::NotAsked,
                             ms: 0,
                         });
                     }
@@ -597,7 +597,7 @@ pub(crate) fn vantage_event(name: &str, rv: &crate::engine::views::ResolverView)
         vantage: rv.vantage.name.clone(),
         kind: rv.vantage.kind,
         server: rv.exchange.server,
-        outcome: crate::findings::rules::chain::outcome_text(&rv.exchange.outcome),
+        outcome: rv.exchange.outcome.brief(),
         ms: rv.exchange.ms(),
     }
 }

@@ -9,10 +9,12 @@
 //! [`CancellationToken`]: cancel it and the call returns soon with what it has, having
 //! stopped every task and query it started.
 
-use crate::dns::{Name, Question};
+use crate::dns::{Brief, Name, Question};
+use crate::engine::prove::Cleanup;
 use crate::findings::evidence::VantageKind;
 use crate::findings::Code;
 use crate::findings::Finding;
+use crate::zones::kinds::ZoneError;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -32,8 +34,9 @@ pub enum Event {
         vantage: String,
         kind: VantageKind,
         server: SocketAddr,
-        /// `NOERROR`, `NXDOMAIN`, `SERVFAIL (EDE 9 ...)`, `TIMEOUT`, ...
-        outcome: String,
+        /// What it said; serialises as `NOERROR`, `NXDOMAIN`, `SERVFAIL (EDE 9 ...)`,
+        /// `TIMEOUT`, ...
+        outcome: Brief,
         ms: u64,
     },
     /// One CNAME hop of the authoritative chain, as the server that said it gave it.
@@ -93,8 +96,13 @@ pub enum Event {
     Removing { name: String, target: Name },
     /// The test TXT was removed.
     Removed { name: String },
-    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced.
-    Left { name: String, why: String },
+    /// The zone cannot delete the test TXT (acme-dns): it stays until replaced. `why`
+    /// serialises as its words.
+    Left {
+        name: String,
+        #[serde(serialize_with = "as_text")]
+        why: Cleanup,
+    },
     /// The test TXT may still be published: its removal failed, ran out of time or was
     /// stopped (a second signal); `command` removes it.
     LeftBehind {
@@ -102,8 +110,18 @@ pub enum Event {
         target: Name,
         command: String,
     },
-    /// Publishing or removing a name's test TXT failed.
-    Failed { name: String, message: String },
+    /// Publishing or removing a name's test TXT failed: the zone's error (with its fix),
+    /// serialised as `message`, its text.
+    Failed {
+        name: String,
+        #[serde(rename = "message", serialize_with = "as_text")]
+        error: ZoneError,
+    },
+}
+
+/// A field serialised as its `Display` text.
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 /// One authoritative server of one hop, as the live poll sees it for one name.
@@ -143,7 +161,7 @@ pub enum CellState {
     /// The resolver serves an older cached chain until `until`; not asked again before.
     Stale { until: SystemTime },
     /// No usable answer (SERVFAIL, REFUSED, TIMEOUT, ...): asked again next round.
-    Failed { outcome: String },
+    Failed { outcome: Brief },
 }
 
 /// Why a cell of the live poll is not right: data, which each face renders its own way.
@@ -157,11 +175,11 @@ pub enum Reason {
     NoCname,
     /// A server of a hop gave no usable authoritative answer: its name in the zone's NS
     /// set, its address, and what it answered (`TIMEOUT`, `REFUSED`, `NOERROR` without
-    /// the AA bit, ...).
+    /// the AA bit, ...): it displays as the label alone, without the EDE or network detail.
     Server {
         server: Name,
         addr: SocketAddr,
-        outcome: String,
+        outcome: Brief,
     },
     /// This server answers without the AA bit: it does not serve `zone` (lame).
     Lame { zone: Name },
@@ -207,7 +225,7 @@ impl std::fmt::Display for Reason {
                 server,
                 addr,
                 outcome,
-            } => write!(f, "{server} ({addr}) {outcome}"),
+            } => write!(f, "{server} ({addr}) {}", outcome.label()),
             Reason::Lame { zone } => write!(
                 f,
                 "lame: answers without the AA bit, so it does not serve {zone}"
@@ -309,5 +327,68 @@ mod tests {
         .unwrap();
         assert_eq!(j["state"], "wrong");
         assert_eq!(j["why"][0], "CNAME_MISSING");
+    }
+
+    #[test]
+    fn outcomes_serialise_as_their_text() {
+        let addr: SocketAddr = "192.0.2.1:53".parse().unwrap();
+        let j = serde_json::to_string(&Event::Vantage {
+            name: "www.example.com".into(),
+            vantage: "ns1.example.com.".into(),
+            kind: VantageKind::Authoritative,
+            server: addr,
+            outcome: Brief::ServFail {
+                ede: Some(crate::dns::Ede {
+                    code: 9,
+                    text: "DNSKEY missing".into(),
+                }),
+            },
+            ms: 3,
+        })
+        .unwrap();
+        assert!(
+            j.contains(r#""outcome":"SERVFAIL (EDE 9 DNSKEY missing)""#),
+            "{j}"
+        );
+        let j = serde_json::to_value(CellState::Failed {
+            outcome: Brief::Network("connection refused".into()),
+        })
+        .unwrap();
+        assert_eq!(j["outcome"], "NETWORK (connection refused)");
+        // A server's reason shows its label alone.
+        let why = Reason::Server {
+            server: Name::from_ascii("ns1.example.com"),
+            addr,
+            outcome: Brief::ServFail {
+                ede: Some(crate::dns::Ede {
+                    code: 22,
+                    text: "no reachable authority".into(),
+                }),
+            },
+        };
+        assert_eq!(why.to_string(), "ns1.example.com. (192.0.2.1:53) SERVFAIL");
+        assert_eq!(serde_json::to_value(&why).unwrap(), why.to_string());
+    }
+
+    #[test]
+    fn the_proofs_left_and_failed_events_serialise_as_their_text() {
+        let j = serde_json::to_value(Event::Left {
+            name: "www.example.com".into(),
+            why: Cleanup::StaysUntilReplaced,
+        })
+        .unwrap();
+        assert_eq!(j["why"], crate::zones::acme_dns::VALUE_STAYS);
+        let error = ZoneError::new("the update was rejected: REFUSED", "check the key");
+        let j = serde_json::to_value(Event::Failed {
+            name: "www.example.com".into(),
+            error: error.clone(),
+        })
+        .unwrap();
+        assert_eq!(j["event"], "failed");
+        assert_eq!(
+            j["message"],
+            "the update was rejected: REFUSED. Fix: check the key"
+        );
+        assert_eq!(j["message"], error.to_string());
     }
 }

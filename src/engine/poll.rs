@@ -22,7 +22,7 @@ use crate::engine::engine::{Engine, Run};
 use crate::engine::events::{CancellationToken, CellState, Event, EventSink, Reason, ServerCell};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::evidence::Step;
-use crate::findings::rules::chain::{blinds, outcome_text, rules, NameEvidence};
+use crate::findings::rules::chain::{blinds, rules, NameEvidence};
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, Report};
@@ -291,7 +291,7 @@ fn authoritative_state(ev: &NameEvidence, whole: &CellState) -> CellState {
                 why.push(Reason::Server {
                     server: ns.clone(),
                     addr: ex.server,
-                    outcome: ex.outcome.label(),
+                    outcome: ex.outcome.brief(),
                 });
             }
         }
@@ -346,7 +346,7 @@ fn server_cells(ev: &NameEvidence, whole: &CellState) -> Vec<ServerCell> {
 fn server_state(step: &Step, outcome: &crate::dns::Outcome, whole: &CellState) -> CellState {
     if !outcome.is_usable() {
         return CellState::Failed {
-            outcome: outcome_text(outcome),
+            outcome: outcome.brief(),
         };
     }
     if !outcome.reply().is_some_and(|r| r.authoritative) {
@@ -378,7 +378,7 @@ fn resolver_state(
     at: SystemTime,
 ) -> (CellState, Option<Duration>) {
     if !rv.exchange.outcome.is_usable() {
-        let outcome = crate::findings::rules::chain::outcome_text(&rv.exchange.outcome);
+        let outcome = rv.exchange.outcome.brief();
         return (CellState::Failed { outcome }, None);
     }
     let auth: Vec<_> = chain.hops.iter().map(|h| &h.target).collect();
@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(
             state,
             CellState::Failed {
-                outcome: "SERVFAIL".into()
+                outcome: crate::dns::Brief::ServFail { ede: None }
             }
         );
         assert_eq!(hold, None, "a failure is asked again next round");
@@ -715,7 +715,7 @@ mod tests {
         assert_eq!(
             s[1].1,
             CellState::Failed {
-                outcome: "TIMEOUT".into()
+                outcome: crate::dns::Brief::Timeout
             }
         );
         assert!(

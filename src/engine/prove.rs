@@ -98,6 +98,12 @@ pub enum Cleanup {
     NotRemoved,
 }
 
+impl std::fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
 impl Cleanup {
     /// How `prove` and the TUI say it.
     pub fn words(self) -> &'static str {
@@ -532,7 +538,7 @@ async fn publish_token(
     if let Err(e) = zone.publish(n, target, &tok).await {
         send(Event::Failed {
             name: n.identifier.clone(),
-            message: e.to_string(),
+            error: e.clone(),
         });
         return Err(Finding::new(
             Code::ProofPublishFailed,
@@ -651,7 +657,7 @@ async fn remove_all(
         match r {
             Some(Ok(())) if !deletes => send(Event::Left {
                 name: n.identifier.clone(),
-                why: crate::zones::acme_dns::VALUE_STAYS.into(),
+                why: Cleanup::StaysUntilReplaced,
             }),
             Some(Ok(())) => send(Event::Removed {
                 name: n.identifier.clone(),
@@ -660,7 +666,7 @@ async fn remove_all(
                 if let Some(Err(e)) = other {
                     send(Event::Failed {
                         name: n.identifier.clone(),
-                        message: e.to_string(),
+                        error: e.clone(),
                     });
                 }
                 send(Event::LeftBehind {

@@ -399,10 +399,7 @@ impl<T: Transport> Run<T> {
             Some(code) => SetupError::Unusable(Box::new(Finding::new(
                 code,
                 zone.spec().kind(),
-                e.message
-                    .strip_prefix(&format!("{}: ", code.as_str()))
-                    .unwrap_or(&e.message)
-                    .to_string(),
+                e.evidence().to_string(),
                 e.fix,
             ))),
             None => SetupError::ZoneUnusable(e),
@@ -472,11 +469,7 @@ impl<T: Transport> Run<T> {
                 Some(code) => SetupError::Unusable(Box::new(Finding::new(
                     code,
                     &n.identifier,
-                    error
-                        .message
-                        .strip_prefix(&format!("{}: ", code.as_str()))
-                        .unwrap_or(&error.message)
-                        .to_string(),
+                    error.evidence().to_string(),
                     error.fix,
                 ))),
                 None => SetupError::Target {

@@ -118,10 +118,14 @@ pub enum IoError {
 pub const LOCK_FILE: &str = ".acme-delegate.lock";
 
 /// A folder's lock, held until dropped; the lock file is removed then (still locked, so
-/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]).
+/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]),
+/// and so are the folders the lock created if they are still empty (a write that
+/// failed or was rolled back leaves no new folder behind).
 pub struct FolderLock {
+    dir: PathBuf,
     path: PathBuf,
     _file: fs::File,
+    _created: NewDirs,
 }
 
 impl Drop for FolderLock {
@@ -130,67 +134,115 @@ impl Drop for FolderLock {
     }
 }
 
-/// Takes the lock of every folder the files go to (its nearest existing ancestor when
-/// it is still to be created): two writes into one folder never interleave. A lock file
-/// that was removed (or replaced) between its open and its lock is not a lock: that run
-/// is told the folder is busy.
+/// Folders created to be locked, deepest first; removed when dropped if still empty.
+struct NewDirs(Vec<PathBuf>);
+
+impl Drop for NewDirs {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            // Only an empty folder goes: one another write (or this one) filled stays.
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+/// Creates `dir` and its missing parents (0700, as the write does): the folders this
+/// call created, deepest first. A folder another run created meanwhile is not ours.
+fn create_output_dir(dir: &Path) -> io::Result<NewDirs> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() || fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    let mut created = NewDirs(Vec::new());
+    for d in missing.into_iter().rev() {
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        match b.create(&d) {
+            Ok(()) => {
+                let _ = set_mode(&d, 0o700);
+                created.0.insert(0, d);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(created)
+}
+
+/// The folder whose lock guards `dir`: `dir` itself, or its nearest existing ancestor
+/// when `dir` could not be created (the write then fails there and says why).
+fn lock_dir(dir: &Path) -> PathBuf {
+    let mut d = dir.to_path_buf();
+    while !d.is_dir() {
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p.to_path_buf(),
+            _ => return PathBuf::from("."),
+        }
+    }
+    d
+}
+
+/// Takes the lock of every output folder the files go to: a lock file in the folder
+/// itself, which is created first (0700) when it is still missing. Two writes into one
+/// folder never interleave; two writes into different folders (siblings too) never
+/// block each other. A lock file that was removed (or replaced) between its open and
+/// its lock is not a lock: that run is told the folder is busy.
 pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
     let mut dirs: Vec<PathBuf> = files
         .iter()
         .map(|f| {
-            let mut d = f
-                .path
+            f.path
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."))
-                .to_path_buf();
-            while !d.is_dir() {
-                match d.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => d = p.to_path_buf(),
-                    _ => {
-                        d = PathBuf::from(".");
-                        break;
-                    }
-                }
-            }
-            d
+                .to_path_buf()
         })
         .collect();
     dirs.sort();
     dirs.dedup();
     let mut held = Vec::new();
-    for dir in dirs {
-        let lock = dir.join(LOCK_FILE);
-        let mut o = fs::OpenOptions::new();
-        o.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
+    for out in dirs {
+        if let Some(l) = lock_one(&out, &held)? {
+            held.push(l);
         }
-        let f = o.open(&lock).map_err(|e| IoError::LockFailed {
-            dir: dir.clone(),
-            lock: lock.clone(),
-            why: e.to_string(),
-        })?;
-        match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {
-                use std::os::unix::fs::MetadataExt;
-                let same = match (f.metadata(), fs::metadata(&lock)) {
-                    (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-                    _ => false,
-                };
-                if !same {
-                    return Err(IoError::Locked { dir, lock });
-                }
-                held.push(FolderLock {
-                    path: lock,
-                    _file: f,
-                })
-            }
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                return Err(IoError::Locked { dir, lock })
-            }
+    }
+    Ok(held)
+}
+
+/// Locks one output folder (see [`lock_folders`]); None when this run already holds
+/// the lock that guards it.
+fn lock_one(out: &Path, held: &[FolderLock]) -> Result<Option<FolderLock>, IoError> {
+    // A folder that cannot be created is locked at its nearest existing ancestor; the
+    // write then fails creating it, names it and rolls back.
+    let mut o = fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut tries = 0;
+    let (created, dir, lock, f) = loop {
+        let created = create_output_dir(out).unwrap_or(NewDirs(Vec::new()));
+        let dir = lock_dir(out);
+        if held.iter().any(|h| h.dir == dir) {
+            return Ok(None);
+        }
+        let lock = dir.join(LOCK_FILE);
+        match o.open(&lock) {
+            Ok(f) => break (created, dir, lock, f),
+            // The folder was empty and another run that had created it just removed
+            // it (its write failed): create it again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => tries += 1,
             Err(e) => {
                 return Err(IoError::LockFailed {
                     dir,
@@ -199,8 +251,31 @@ pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
                 })
             }
         }
+    };
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            use std::os::unix::fs::MetadataExt;
+            let same = match (f.metadata(), fs::metadata(&lock)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if !same {
+                return Err(IoError::Locked { dir, lock });
+            }
+            Ok(Some(FolderLock {
+                dir,
+                path: lock,
+                _file: f,
+                _created: created,
+            }))
+        }
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(IoError::Locked { dir, lock }),
+        Err(e) => Err(IoError::LockFailed {
+            dir,
+            lock,
+            why: e.to_string(),
+        }),
     }
-    Ok(held)
 }
 
 /// A failed step, and what the rollback did.
@@ -744,19 +819,59 @@ mod tests {
         let files = [secret(p.clone(), "S=hunter2\n", "hunter2")];
         let held = lock_folders(&files).unwrap();
         assert_eq!(held.len(), 1);
-        assert!(
-            t.path().join(LOCK_FILE).exists(),
-            "the nearest existing folder"
-        );
+        let lock = t.path().join("sub").join(LOCK_FILE);
+        assert!(lock.exists(), "in the output folder, created to hold it");
+        assert!(!t.path().join(LOCK_FILE).exists(), "not in its parent");
         let e = apply(&files, now()).unwrap_err();
         assert!(matches!(e, IoError::Locked { .. }), "{e}");
         assert!(e.to_string().contains(LOCK_FILE), "{e}");
         assert!(!p.exists(), "nothing written");
         drop(held);
-        assert!(!t.path().join(LOCK_FILE).exists(), "removed with the lock");
+        assert!(!lock.exists(), "removed with the lock");
+        assert!(
+            !t.path().join("sub").exists(),
+            "the empty folder it made too"
+        );
         apply(&files, now()).unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "S=hunter2\n");
-        assert!(!t.path().join(LOCK_FILE).exists());
+        assert!(!lock.exists());
+    }
+
+    /// Issue 18 item 14: a lock per OUTPUT folder. Two writes into sibling folders that
+    /// do not exist yet (main locked their shared parent, so the second one failed with
+    /// "another acme-delegate write is writing into <parent>") both go ahead.
+    #[test]
+    fn writes_into_sibling_folders_do_not_block_each_other() {
+        let t = tempfile::tempdir().unwrap();
+        let a = [secret(t.path().join("run/a/lego.env"), "A=1\n", "1")];
+        let b = [secret(t.path().join("run/b/lego.env"), "B=1\n", "1")];
+        let held_a = lock_folders(&a).unwrap();
+        let held_b = lock_folders(&b).unwrap();
+        assert!(t.path().join("run/a").join(LOCK_FILE).exists());
+        assert!(t.path().join("run/b").join(LOCK_FILE).exists());
+        assert!(!t.path().join("run").join(LOCK_FILE).exists());
+        // Each folder is still locked against a second write into it.
+        assert!(matches!(apply(&a, now()), Err(IoError::Locked { .. })));
+        drop(held_a);
+        // A write into a while b is held goes ahead, and so does one into an existing
+        // sibling c while a write into a new d holds its lock.
+        apply(&a, now()).unwrap();
+        fs::create_dir(t.path().join("run/c")).unwrap();
+        let c = [secret(t.path().join("run/c/lego.env"), "C=1\n", "1")];
+        let d = [secret(t.path().join("run/d/lego.env"), "D=1\n", "1")];
+        let held_d = lock_folders(&d).unwrap();
+        apply(&c, now()).unwrap();
+        drop((held_b, held_d));
+        apply(&b, now()).unwrap();
+        for (f, want) in [("a", "A=1\n"), ("b", "B=1\n"), ("c", "C=1\n")] {
+            let p = t.path().join("run").join(f).join("lego.env");
+            assert_eq!(fs::read_to_string(p).unwrap(), want);
+        }
+        assert!(
+            !t.path().join("run/d").exists(),
+            "d was only locked, not written"
+        );
+        assert_eq!(entries(&t.path().join("run")), ["a", "b", "c"]);
     }
 
     #[test]

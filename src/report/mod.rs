@@ -3,6 +3,9 @@
 
 pub mod merge;
 pub mod prometheus;
+pub mod text;
+
+pub use text::Text;
 
 use crate::dns::{Exchange, Name, Outcome, RData};
 use crate::findings::evidence::VantageKind;
@@ -27,13 +30,13 @@ pub struct ChainEntry {
     pub owner: Name,
     /// `NS` (the challenge name is a zone of its own), `CNAME`, `TXT`, `NXDOMAIN` or `NODATA`.
     #[serde(rename = "type")]
-    pub rtype: String,
+    pub rtype: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
+    pub server: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<Name>,
 }
@@ -41,15 +44,15 @@ pub struct ChainEntry {
 /// What one vantage point (an authoritative server or a resolver) said.
 #[derive(Clone, Debug, Serialize)]
 pub struct View {
-    pub vantage: String,
+    pub vantage: Text,
     pub kind: VantageKind,
-    pub server: String,
+    pub server: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<Name>,
-    pub question: String,
-    pub outcome: String,
+    pub question: Text,
+    pub outcome: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub detail: Option<Text>,
     pub authoritative: bool,
     pub chain: Vec<ChainEntry>,
     pub ms: u64,
@@ -73,10 +76,10 @@ pub struct NameReport {
 fn hop_entry(h: &Hop, with_server: bool) -> ChainEntry {
     ChainEntry {
         owner: h.owner.clone(),
-        rtype: "CNAME".into(),
+        rtype: Text::interned("CNAME"),
         data: Some(h.target.to_string()),
         ttl: Some(h.ttl),
-        server: with_server.then(|| h.server.to_string()),
+        server: with_server.then(|| Text::interned(&h.server.to_string())),
         zone: h.zone.clone(),
     }
 }
@@ -85,7 +88,7 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
     match e {
         End::Txt { owner, values, ttl } => Some(ChainEntry {
             owner: owner.clone(),
-            rtype: "TXT".into(),
+            rtype: Text::interned("TXT"),
             data: Some(values.join(" ")),
             ttl: Some(*ttl),
             server: None,
@@ -102,12 +105,11 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
             negative_ttl,
         } => Some(ChainEntry {
             owner: owner.clone(),
-            rtype: if matches!(e, End::NxDomain { .. }) {
+            rtype: Text::interned(if matches!(e, End::NxDomain { .. }) {
                 "NXDOMAIN"
             } else {
                 "NODATA"
-            }
-            .into(),
+            }),
             data: None,
             ttl: *negative_ttl,
             server: None,
@@ -128,7 +130,7 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
         .filter(|a| matches!(a.data, RData::CNAME(_) | RData::TXT(_)))
         .map(|a| ChainEntry {
             owner: a.name.clone(),
-            rtype: a.rtype().to_string(),
+            rtype: Text::interned(&a.rtype().to_string()),
             data: Some(a.data.to_text()),
             ttl: Some(a.ttl),
             server: None,
@@ -144,7 +146,7 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
             .unwrap_or_else(|| ex.question.name.clone());
         v.push(ChainEntry {
             owner,
-            rtype: ex.outcome.label(),
+            rtype: Text::interned(&ex.outcome.label()),
             data: None,
             ttl: r.negative_ttl(),
             server: None,
@@ -154,9 +156,18 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
     v
 }
 
-fn detail(o: &Outcome) -> Option<String> {
+fn detail(o: &Outcome) -> Option<Text> {
     let t = outcome_text(o);
-    (t != o.label()).then_some(t)
+    (t != o.label()).then(|| Text::interned(&t))
+}
+
+/// The question of an exchange as report text: the views of one name mostly ask the same
+/// one, and share it.
+fn question_text(last: &mut Option<Text>, q: String) -> Text {
+    match last {
+        Some(t) if *t == q => t.clone(),
+        _ => last.insert(Text::from(q)).clone(),
+    }
 }
 
 impl Report {
@@ -175,16 +186,17 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     let mut views = Vec::with_capacity(auth_views + ev.resolvers.len());
     // A zone below the root was reached only through some server's referral.
     let mut any_response = ev.chain.steps.iter().any(|s| !s.zone.apex.is_root());
+    let mut question = None;
     for step in &ev.chain.steps {
         for (ns, ex) in &step.exchanges {
             any_response |= ex.outcome.responded();
             views.push(View {
-                vantage: ns.to_string(),
+                vantage: Text::interned(ns.as_str()),
                 kind: VantageKind::Authoritative,
-                server: ex.server.to_string(),
+                server: Text::interned(&ex.server.to_string()),
                 zone: Some(step.zone.apex.clone()),
-                question: ex.question.to_string(),
-                outcome: ex.outcome.label(),
+                question: question_text(&mut question, ex.question.to_string()),
+                outcome: Text::interned(&ex.outcome.label()),
                 detail: detail(&ex.outcome),
                 authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
                 chain: compact(reply_entries(ex)),
@@ -199,12 +211,12 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         chain.extend(rv.hops.iter().map(|h| hop_entry(h, false)));
         chain.extend(rv.end.as_ref().and_then(end_entry));
         views.push(View {
-            vantage: rv.vantage.name.clone(),
+            vantage: Text::interned(&rv.vantage.name),
             kind: rv.vantage.kind,
-            server: ex.server.to_string(),
+            server: Text::interned(&ex.server.to_string()),
             zone: None,
-            question: ex.question.to_string(),
-            outcome: ex.outcome.label(),
+            question: question_text(&mut question, ex.question.to_string()),
+            outcome: Text::interned(&ex.outcome.label()),
             detail: detail(&ex.outcome),
             authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
             chain: compact(chain),
@@ -219,13 +231,13 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     {
         let (v, why) = v;
         views.push(View {
-            vantage: v.name.clone(),
+            vantage: Text::interned(&v.name),
             kind: v.kind,
-            server: v.addr.to_string(),
+            server: Text::interned(&v.addr.to_string()),
             zone: None,
-            question: format!("{} TXT", ev.input.challenge),
-            outcome: crate::findings::evidence::NOT_ASKED.into(),
-            detail: Some(why.clone()),
+            question: question_text(&mut question, format!("{} TXT", ev.input.challenge)),
+            outcome: Text::interned(crate::findings::evidence::NOT_ASKED),
+            detail: Some(Text::interned(why)),
             authoritative: false,
             chain: vec![],
             ms: 0,
@@ -237,7 +249,7 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         let z = &ev.chain.steps[0].zone;
         chain.push(ChainEntry {
             owner: ev.input.challenge.clone(),
-            rtype: "NS".into(),
+            rtype: Text::interned("NS"),
             data: Some(
                 z.parent_ns
                     .iter()
@@ -285,20 +297,13 @@ impl NameReport {
         fn chain(c: &mut Vec<ChainEntry>) {
             c.shrink_to_fit();
             for e in c {
-                e.rtype.shrink_to_fit();
                 e.data.iter_mut().for_each(String::shrink_to_fit);
-                e.server.iter_mut().for_each(String::shrink_to_fit);
             }
         }
         self.name.shrink_to_fit();
         chain(&mut self.chain);
         self.views.shrink_to_fit();
         for v in &mut self.views {
-            v.vantage.shrink_to_fit();
-            v.server.shrink_to_fit();
-            v.question.shrink_to_fit();
-            v.outcome.shrink_to_fit();
-            v.detail.iter_mut().for_each(String::shrink_to_fit);
             chain(&mut v.chain);
         }
         self.findings.shrink_to_fit();

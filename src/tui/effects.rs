@@ -66,7 +66,7 @@ fn short_why(why: &Reason) -> String {
         // One server's own fault.
         Reason::Lame { .. } => "lame".into(),
         Reason::Differs { .. } => "differs".into(),
-        Reason::Server { outcome, .. } => outcome.rsplit(' ').next().unwrap_or(outcome).to_string(),
+        Reason::Server { outcome, .. } => outcome.label(),
         Reason::Finding { code, .. } => {
             let code = code.as_str();
             for (part, word) in [
@@ -166,11 +166,7 @@ pub fn cell_update(
         ),
         CellState::Failed { outcome } => (
             CellStatus::Bad,
-            outcome
-                .split_whitespace()
-                .next()
-                .unwrap_or(outcome)
-                .to_string(),
+            outcome.label(),
             format!(
                 "no usable answer ({outcome}); asked again next round. If it stays, check \
                  that this {} is up and reachable from here",
@@ -246,10 +242,7 @@ async fn forward(
 // ---- setup ---------------------------------------------------------------------------
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
-    ZoneError {
-        message: message.into(),
-        fix: fix.into(),
-    }
+    ZoneError::new(message, fix)
 }
 
 /// An engine setup error, with its way forward, for the zone step.
@@ -947,7 +940,7 @@ mod tests {
                 why: vec![Reason::Server {
                     server: Name::from_ascii("ns1.acme.lab."),
                     addr: "127.0.0.12:53".parse().unwrap(),
-                    outcome: "TIMEOUT".into(),
+                    outcome: crate::dns::Brief::Timeout,
                 }],
             },
         );
@@ -960,11 +953,47 @@ mod tests {
         let c = cell(
             VantageKind::Resolver,
             CellState::Failed {
-                outcome: "TIMEOUT".into(),
+                outcome: crate::dns::Brief::Timeout,
             },
         );
         assert_eq!((c.status, c.short.as_str()), (CellStatus::Bad, "TIMEOUT"));
         assert!(c.detail.contains("up and reachable"), "{}", c.detail);
+        // A SERVFAIL with its EDE: the word in the cell, the detail in the line below.
+        let c = cell(
+            VantageKind::Resolver,
+            CellState::Failed {
+                outcome: crate::dns::Brief::ServFail {
+                    ede: Some(crate::dns::Ede {
+                        code: 9,
+                        text: "DNSKEY missing".into(),
+                    }),
+                },
+            },
+        );
+        assert_eq!(c.short, "SERVFAIL");
+        assert!(
+            c.detail
+                .contains("no usable answer (SERVFAIL (EDE 9 DNSKEY missing)); asked again"),
+            "{}",
+            c.detail
+        );
+        let c = cell(
+            VantageKind::Authoritative,
+            CellState::Wrong {
+                why: vec![Reason::Server {
+                    server: Name::from_ascii("ns1.acme.lab."),
+                    addr: "127.0.0.12:53".parse().unwrap(),
+                    outcome: crate::dns::Brief::Network("connection refused".into()),
+                }],
+            },
+        );
+        assert_eq!(c.short, "NETWORK");
+        assert!(
+            c.detail
+                .contains("not right yet: ns1.acme.lab. (127.0.0.12:53) NETWORK; a server"),
+            "{}",
+            c.detail
+        );
         let c = cell(
             VantageKind::Resolver,
             CellState::Negative {

@@ -26,29 +26,65 @@ use std::time::Duration;
 /// answers, and queues concurrent updates).
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why a zone operation failed: in words, with the fix.
+/// Why a zone operation failed: in words, with the fix, and the finding code it stands
+/// for when it is one (then `message` starts with that code, e.g.
+/// `ACMEDNS_BAD_RESPONSE: ...`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}. Fix: {fix}")]
 pub struct ZoneError {
     pub message: String,
     pub fix: String,
+    pub code: Option<Code>,
 }
 
 impl ZoneError {
-    /// The finding code this error stands for, when it is one (its message starts with
-    /// the code, e.g. `ACMEDNS_BAD_RESPONSE`).
+    /// An error in words that no finding code stands for.
+    pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
+        ZoneError {
+            message: message.into(),
+            fix: fix.into(),
+            code: None,
+        }
+    }
+
+    /// An error that a finding code stands for: its message is `CODE: detail`.
+    pub fn coded(code: Code, detail: impl std::fmt::Display, fix: impl Into<String>) -> Self {
+        ZoneError {
+            message: format!("{}: {detail}", code.as_str()),
+            fix: fix.into(),
+            code: Some(code),
+        }
+    }
+
+    /// The finding code this error stands for, when it is one.
     pub fn code(&self) -> Option<Code> {
-        Code::ALL
-            .iter()
-            .copied()
-            .find(|c| self.message.starts_with(&format!("{}: ", c.as_str())))
+        self.code
+    }
+
+    /// The message without its leading finding code: the evidence of the finding.
+    pub fn evidence(&self) -> &str {
+        self.code
+            .and_then(|c| {
+                self.message
+                    .strip_prefix(c.as_str())
+                    .and_then(|m| m.strip_prefix(": "))
+            })
+            .unwrap_or(&self.message)
     }
 }
 
 fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
+    ZoneError::new(message, fix)
+}
+
+/// An acme-dns error as a zone error; an untrustworthy answer is `ACMEDNS_BAD_RESPONSE`
+/// (its text already starts with that code).
+fn acme_err(e: AcmeDnsError, fix: impl Into<String>) -> ZoneError {
+    let code = matches!(e, AcmeDnsError::BadResponse { .. }).then_some(Code::AcmednsBadResponse);
     ZoneError {
-        message: message.into(),
+        message: e.to_string(),
         fix: fix.into(),
+        code,
     }
 }
 
@@ -145,13 +181,13 @@ pub fn open(spec: &ZoneSpec, timeout: Duration) -> Result<Box<dyn ValidationZone
                     a.expect_zones(domain.iter().map(|d| d.without_dot().to_string()).collect())
                 })
                 .map_err(|e| {
-                    zerr(
-                        e.to_string(),
+                    acme_err(
+                        e,
                         "give the acme-dns API base URL, e.g. https://auth.acme-dns.io",
                     )
                 })?;
             let store = AccountStore::open(storage.as_deref())
-                .map_err(|e| zerr(e.to_string(), "check --storage"))?;
+                .map_err(|e| acme_err(e, "check --storage"))?;
             Box::new(AcmeDnsZone {
                 spec: spec.clone(),
                 api: client,
@@ -385,7 +421,7 @@ impl AcmeDnsZone {
     /// only one file has the name, that entry is sent and judged on its own (its subdomain
     /// against its fulldomain; its `allowfrom`, else the plan's).
     async fn accounts_for(&self, key: &str) -> Result<(Account, Option<Account>), ZoneError> {
-        let read = |e: AcmeDnsError| zerr(e.to_string(), "check the account files");
+        let read = |e: AcmeDnsError| acme_err(e, "check the account files");
         let (stored, client) = self.store.both(key).await.map_err(read)?;
         let (mut sent, stored) = match (client, stored) {
             (Some(c), s) => (c, s),
@@ -420,12 +456,12 @@ impl ValidationZone for AcmeDnsZone {
                 .ensure(&self.api, &storage_key(name), &self.allowfrom)
                 .await
                 .map_err(|e| match e {
-                    AcmeDnsError::BadResponse { .. } => zerr(
-                        e.to_string(),
+                    AcmeDnsError::BadResponse { .. } => acme_err(
+                        e,
                         "check that --api is the acme-dns server you trust and give --domain with its domain; nothing was saved",
                     ),
-                    _ => zerr(
-                        e.to_string(),
+                    _ => acme_err(
+                        e,
                         "check the acme-dns URL and that the server answers /register",
                     ),
                 })?;
@@ -454,10 +490,7 @@ impl ValidationZone for AcmeDnsZone {
                     format!("acme-dns refused the update: {other}"),
                     "check the account and the server's log",
                 )),
-                Err(e) => Err(zerr(
-                    e.to_string(),
-                    "check that the acme-dns API is reachable",
-                )),
+                Err(e) => Err(acme_err(e, "check that the acme-dns API is reachable")),
             }
         }
         .boxed()
@@ -519,7 +552,7 @@ pub struct ProviderZone {
 /// A provider API failure as a zone error whose message starts with its finding code
 /// (see [`ZoneError::code`]).
 fn provider_err(what: &str, e: super::provider::ProviderError) -> ZoneError {
-    zerr(format!("{}: {what}: {e}", e.code().as_str()), e.fix())
+    ZoneError::coded(e.code(), format!("{what}: {e}"), e.fix())
 }
 
 impl ValidationZone for ProviderZone {
@@ -641,5 +674,52 @@ impl PassiveZone {
                 "let the service issue (or renew) once, then run `acme-delegate check --expect-target <target> NAME`",
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zones::provider::ProviderError;
+
+    #[test]
+    fn a_zone_error_carries_its_code_from_construction() {
+        let e = provider_err(
+            "publishing the TXT at x.acme.lab.",
+            ProviderError::KeyRejected {
+                api: "http://127.0.0.1:8081".into(),
+                detail: "401".into(),
+            },
+        );
+        assert_eq!(e.code(), Some(Code::ProviderKeyRejected));
+        assert!(
+            e.message
+                .starts_with("PROVIDER_KEY_REJECTED: publishing the TXT at x.acme.lab.: "),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.evidence(),
+            e.message.strip_prefix("PROVIDER_KEY_REJECTED: ").unwrap()
+        );
+        let bad = acme_err(
+            AcmeDnsError::BadResponse {
+                url: "http://127.0.0.1:8080/register".into(),
+                field: "subdomain".into(),
+                detail: "not one label".into(),
+            },
+            "check --api",
+        );
+        assert_eq!(bad.code(), Some(Code::AcmednsBadResponse));
+        assert!(bad.message.starts_with("ACMEDNS_BAD_RESPONSE: "), "{bad}");
+        assert!(!bad.evidence().starts_with("ACMEDNS_BAD_RESPONSE"), "{bad}");
+        // A message that merely starts like a code is not one.
+        let plain = zerr("PROVIDER_KEY_REJECTED: said the user", "none");
+        assert_eq!(plain.code(), None);
+        assert_eq!(plain.evidence(), plain.message);
+        assert_eq!(
+            plain.to_string(),
+            "PROVIDER_KEY_REJECTED: said the user. Fix: none"
+        );
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-prove.sh -- `prove` of 100 names through RFC 2136 (acme.lab. on 127.0.0.12, key
 # acme-update), in the lab: plan the names, publish their CNAMEs in example.test. (one
-# knsupdate), then time `prove --json` (the goal of issue 19: below 1 s).
+# knsupdate), then time `prove --json` three times, 2 s apart (the goal of issue 19: below
+# 1 s).
 #
 #   cargo build --release                             # first, outside the namespace
 #   tests/lab/hermetic.sh tests/lab/bench-prove.sh    # then, inside the lab
@@ -30,6 +31,10 @@ for n in json.load(open(sys.argv[1]))["names"]:
 { echo "server 127.0.0.11 53"; echo "zone example.test."; cat "$TMP/updates"; echo "send"; } >"$TMP/nsupdate"
 timeout 30 knsupdate -t 5 -y "$(cat "$LAB_TSIG_KDIG")" "$TMP/nsupdate"
 for run in 1 2 3; do
+    # The same names each run: the resolvers keep the last run's token (TTL 1 s) until it
+    # expires, and prove rightly waits until they see the new one. Wait that out first, so
+    # each run measures a proof, not the cache.
+    ((run == 1)) || sleep 2
     rc=0
     t0=$(date +%s%N)
     timeout 120 "$BIN" --config "$LAB_CONFIG" prove --plan "$TMP/plan.toml" --json --timeout 30 >"$TMP/prove.json" 2>"$TMP/prove.err" || rc=$?

@@ -112,13 +112,7 @@ pub fn observe(vantage: &str, ex: &Exchange) -> Observation {
 
 /// The outcome with its useful detail (EDE text, network error).
 pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Network(e) => format!("NETWORK ({e})"),
-        Outcome::ServFail(r) if !r.ede.is_empty() => {
-            format!("SERVFAIL (EDE {} {})", r.ede[0].code, r.ede[0].text.trim())
-        }
-        o => o.label(),
-    }
+    o.brief().to_string()
 }
 
 fn describe_end(end: &End) -> String {

@@ -64,8 +64,8 @@ pub fn on_update(s: &mut State, u: ProofUpdate) {
                 ms,
             } => s.proof.entry(&name).seen.push((vantage, kind, ms)),
             Event::Removed { name } => s.proof.entry(&name).removed = true,
-            Event::Left { name, why } => s.proof.entry(&name).left = Some(why),
-            Event::Failed { name, message } => s.proof.entry(&name).failures.push(message),
+            Event::Left { name, why } => s.proof.entry(&name).left = Some(why.to_string()),
+            Event::Failed { name, error } => s.proof.entry(&name).failures.push(error.to_string()),
             Event::Removing { .. } => {}
             Event::LeftBehind { name, command, .. } => s.proof.entry(&name).failures.push(format!(
                 "the test TXT may be left behind; remove it with: {command}"

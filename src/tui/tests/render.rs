@@ -109,6 +109,7 @@ fn zone_screens() {
             message: "the update of the probe at 127.0.0.12:53 was rejected: NOTAUTH (bad key)"
                 .into(),
             fix: "check the key name and secret against the server's key".into(),
+            code: None,
         }))],
     )
     .0;
@@ -242,7 +243,7 @@ fn poll_on_the_engine_cells() {
         w,
         cols[3],
         CellState::Failed {
-            outcome: "TIMEOUT".into(),
+            outcome: crate::dns::Brief::Timeout,
         },
     ));
     a.push(c(
@@ -307,7 +308,7 @@ fn poll_has_a_column_per_authoritative_server_of_each_hop() {
         servers(
             w,
             CellState::Failed {
-                outcome: "TIMEOUT".into(),
+                outcome: crate::dns::Brief::Timeout,
             },
             "ns1.acme.lab",
         ),
@@ -447,6 +448,7 @@ fn proof_screens() {
         [Action::ProofUpdate(ProofUpdate::Unavailable(ZoneError {
             message: "acme-delegate holds no cloudflare API token, so it cannot publish the test TXT itself".into(),
             fix: "run the issuing client against a staging CA, then `acme-delegate check`".into(),
+            code: None,
         }))],
     )
     .0;

@@ -330,6 +330,7 @@ fn zone_setup_failure_is_shown_with_its_fix_and_can_be_retried() {
         [Action::RegisterDone(Err(ZoneError {
             message: "acme-dns at http://127.0.0.1:1 is unreachable".into(),
             fix: "start the acme-dns server or fix the URL".into(),
+            code: None,
         }))],
     );
     assert!(fx.is_empty());
@@ -874,6 +875,7 @@ fn proof_cancel_and_failure_and_unavailable() {
         [Action::ProofUpdate(ProofUpdate::Unavailable(ZoneError {
             message: "no API token".into(),
             fix: "use the client".into(),
+            code: None,
         }))],
     );
     assert!(!s.proof.running);

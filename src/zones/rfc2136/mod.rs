@@ -12,4 +12,6 @@ mod update;
 
 pub use key::{AlgorithmError, KeyError, Secret, SecretError, TsigAlgorithm, TsigKey};
 pub use probe::{probe_scope, ScopeReport, ScopeVerdict};
-pub use update::{clear_txt, maybe_applied, publish_txt, remove_txt, UndoOnDrop, UpdateReport};
+pub use update::{
+    clear_txt, finish_cleanups, maybe_applied, publish_txt, remove_txt, UndoOnDrop, UpdateReport,
+};

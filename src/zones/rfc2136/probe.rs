@@ -270,4 +270,34 @@ mod tests {
         assert_eq!(add[0].split(' ').next(), del[0].split(' ').next());
         std::fs::remove_dir_all(dir).ok();
     }
+
+    /// A face that exits right after a cancellation (a signal during `plan`) waits for the
+    /// deletion the cancelled update spawned: a process that ends drops its spawned tasks,
+    /// and the record would stay in the user's zone.
+    #[tokio::test]
+    async fn finish_cleanups_waits_for_the_deletion_a_cancellation_spawned() {
+        let (addr, mut rx) = silent_server().await;
+        let zone = Name::from_ascii("acme.example.test");
+        let owner = Name::from_ascii("cleanup-wait.acme.example.test");
+        let del = UpdateOp::DeleteRrset {
+            owner,
+            rtype: RecordType::A,
+        };
+        let guard = super::super::update::UndoOnDrop::arm(
+            addr,
+            &zone,
+            del,
+            &key(),
+            Duration::from_millis(300),
+        );
+        drop(guard);
+        // Nothing has run yet on this one-thread runtime: without the wait, the process
+        // would end here with the deletion never sent.
+        assert!(rx.try_recv().is_err());
+        super::super::update::finish_cleanups(Duration::from_secs(3)).await;
+        let sent = rx
+            .try_recv()
+            .expect("the deletion was sent before finish_cleanups returned");
+        assert!(sent[0].ends_with("ANY A"), "{sent:?}");
+    }
 }

@@ -186,7 +186,7 @@ impl Drop for UndoOnDrop {
             return;
         };
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
+            let task = rt.spawn(async move {
                 let r = run(
                     server,
                     &zone,
@@ -198,8 +198,33 @@ impl Drop for UndoOnDrop {
                 .await;
                 tracing::debug!(outcome = %r.label(), "cleanup of a cancelled update");
             });
+            pending_cleanups().push(task);
         }
     }
+}
+
+/// The deletions spawned by [`UndoOnDrop`] that may still be running. A face that exits
+/// right after a cancellation (a signal during `plan`, Esc then `q` in the TUI) waits for
+/// them with [`finish_cleanups`]: a process that ends drops its spawned tasks, and the
+/// record would stay in the user's zone.
+fn pending_cleanups() -> std::sync::MutexGuard<'static, Vec<tokio::task::JoinHandle<()>>> {
+    static PENDING: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> =
+        std::sync::Mutex::new(Vec::new());
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits, at most `limit` in all, for the deletions that cancelled updates left running
+/// (each is also bounded by its own update timeout). Returns how many were still running
+/// when `limit` ran out (0: every one finished).
+pub async fn finish_cleanups(limit: Duration) -> usize {
+    let mut tasks: Vec<_> = std::mem::take(&mut *pending_cleanups());
+    let all = async {
+        for t in tasks.iter_mut() {
+            let _ = t.await;
+        }
+    };
+    let _ = tokio::time::timeout(limit, all).await;
+    tasks.iter().filter(|t| !t.is_finished()).count()
 }
 
 /// Whether an update whose report this is may have been applied all the same: it timed
