@@ -81,7 +81,7 @@ for k in range(jobs):
     for key, v in json.load(open(f)).items():
         t[key] = max(t.get(key, 0), v) if key == "seconds" else t.get(key, 0) + v
 g = lambda key: t.get(key, 0)
-print(f"({jobs} shards, {g('replayed')} regressions replayed, {g('known')} known open, {g('unjudged')} not judged; "
+print(f"({jobs} shards, {g('replayed')} regressions replayed, {g('known')} known open, {g('flaky')} flaky, {g('unjudged')} not judged; "
       f"pebble: {g('pebble_agree')} agree, {g('pebble_explained')} differ explained, {g('pebble_unjudged')} not compared, "
       f"{g('pebble_differ')} differ; slowest shard {g('seconds')}s)")
 if missing:
