@@ -1287,30 +1287,3 @@ async fn a_run_forgets_the_walks_of_a_name_once_it_is_judged() {
         );
     }
 }
-
-/// The names a report repeats share one copy (every exchange parses its reply's names
-/// anew): the challenge in the chain of each view, the zone of each server.
-#[tokio::test]
-async fn a_report_keeps_one_copy_of_the_names_it_repeats() {
-    let r = check(world(DELEGATED, TOKEN), "www.example.com").await;
-    assert!(r.ok, "{:?}", codes(&r));
-    let same =
-        |a: &crate::dns::Name, b: &crate::dns::Name| a.as_str().as_ptr() == b.as_str().as_ptr();
-    let owners: Vec<_> = r
-        .chain
-        .iter()
-        .chain(r.views.iter().flat_map(|v| &v.chain))
-        .map(|e| &e.owner)
-        .filter(|o| **o == r.challenge)
-        .collect();
-    assert!(
-        owners.len() >= 3,
-        "the chain and the servers' views: {owners:?}"
-    );
-    assert!(owners.iter().all(|o| same(o, &r.challenge)));
-    let zones: Vec<_> = r.views.iter().filter_map(|v| v.zone.as_ref()).collect();
-    assert!(zones.len() >= 2, "{zones:?}");
-    assert!(zones
-        .iter()
-        .all(|z| zones.iter().all(|y| *z != *y || same(z, y))));
-}

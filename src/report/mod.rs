@@ -285,33 +285,8 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         views,
         findings,
     };
-    share_names(&mut report, ev.chain.steps.iter().map(|s| &s.zone.apex));
     report.tighten();
     report
-}
-
-/// The names a report repeats (the challenge in the chain of every view, the zone of
-/// every server) share one copy: a reply's names are parsed anew for every exchange, and
-/// 100,000 reports stay in memory until the run ends. The content is unchanged.
-fn share_names<'a>(report: &mut NameReport, zones: impl Iterator<Item = &'a Name>) {
-    let mut known: Vec<Name> = vec![report.challenge.clone()];
-    known.extend(zones.cloned());
-    let mut share = |n: &mut Name| match known.iter().find(|k| *k == n) {
-        Some(k) => *n = k.clone(),
-        None => known.push(n.clone()),
-    };
-    for e in report.chain.iter_mut() {
-        share(&mut e.owner);
-        e.zone.iter_mut().for_each(&mut share);
-    }
-    for v in report.views.iter_mut() {
-        v.zone.iter_mut().for_each(&mut share);
-        for e in v.chain.iter_mut() {
-            share(&mut e.owner);
-            e.zone.iter_mut().for_each(&mut share);
-        }
-    }
-    report.target.iter_mut().for_each(&mut share);
 }
 
 impl NameReport {
