@@ -26,7 +26,17 @@ if [[ -d $RUN/pids ]]; then
     # 1) send SIGTERM to every daemon we started (knotd needs ~2 s to exit,
     #    so signal them all first and wait afterwards)
     declare -A victims=()
-    for name in pebble pdns unbound unbound2 unbound-inside blackhole conflict quirk-notcp quirk-formerr quirk-nocase quirk-typenx quirk-serial quirk-upper quirk-nosoa knot-root knot-test knot-lab; do
+    # Every daemon with a PID file, the servers behind others last (knot). A fixed list
+    # here once missed intercept, quirk-dropedns and quirk-crosszone: they outlived every
+    # lab and held the pipes of whoever started it open (test.sh's differential hung).
+    names=()
+    for f in "$RUN"/pids/*.pid; do
+        [[ -e $f ]] || continue
+        n=$(basename "$f" .pid)
+        [[ $n == knot-* ]] || names+=("$n")
+    done
+    names+=(knot-root knot-test knot-lab)
+    for name in "${names[@]}"; do
         f="$RUN/pids/$name.pid"
         [[ -s $f ]] || continue
         pid=$(cat "$f")
