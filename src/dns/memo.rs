@@ -93,6 +93,21 @@ impl<K: Eq + Hash + Clone, V: Clone> Memo<K, V> {
         .clone()
     }
 
+    /// Forgets the value for `key`: a caller still waiting for it gets it, the next one
+    /// computes it again. A run forgets what only one name needed once that name is
+    /// judged, so its memory does not grow with the names it has done.
+    pub fn forget(&self, key: &K) {
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.map.remove(key);
+    }
+
+    /// Whether a value (or a computation) for `key` is held.
+    #[cfg(test)]
+    pub fn holds(&self, key: &K) -> bool {
+        let cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.map.contains_key(key)
+    }
+
     /// The cell for `key`: the memoised one while it is of this epoch and not expired
     /// (or still being computed), else a new empty one.
     fn fresh_cell(&self, key: K) -> Cell<V> {

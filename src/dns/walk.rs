@@ -192,6 +192,20 @@ impl<T: Transport> Walker<T> {
         self.walks.epoch()
     }
 
+    /// Forgets the walks of `names` (see [`Memo::forget`]): the walks above them, the
+    /// zone cuts that other names share, stay.
+    pub fn forget<'a>(&self, names: impl IntoIterator<Item = &'a Name>) {
+        for n in names {
+            self.walks.forget(n);
+        }
+    }
+
+    /// Whether the walk of `name` is memoised.
+    #[cfg(test)]
+    pub fn holds(&self, name: &Name) -> bool {
+        self.walks.holds(name)
+    }
+
     /// The zone that holds `name`.
     pub fn zone_of(&self, name: Name) -> BoxFuture<'_, Arc<Walk>> {
         async move {

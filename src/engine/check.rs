@@ -14,6 +14,7 @@ use crate::findings::Code;
 use crate::findings::{Finding, Severity};
 use crate::model::name::InputName;
 use crate::report::{self, NameReport, Report};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -535,13 +536,20 @@ impl<T: Transport> Run<T> {
         events.emit(|| Event::RunStarted { names: names.len() });
         let done = Arc::new(AtomicUsize::new(0));
         let total = names.len();
+        let shared = Arc::new(shared_walks(names));
         let out = self
             .per_name(names, cancel, |me, n| {
                 let opts = opts.clone();
                 let events = events.clone();
                 let done = done.clone();
+                let shared = shared.clone();
                 async move {
                     let r = me.check_one(&n, &opts, &events).await;
+                    if !shared.contains(&n.host) {
+                        // No other name of the run walks through this one: its own walks
+                        // (the challenge and the host) go, the zones above them stay.
+                        me.walker().forget([&n.challenge, &n.host]);
+                    }
                     name_done(&events, &done, total, &r.name, r.ok);
                     r
                 }
@@ -555,6 +563,28 @@ impl<T: Transport> Run<T> {
         run_done(events, &names, cancel);
         Report { version: 1, names }
     }
+}
+
+/// The names whose walks more than one name of a run needs: every name above a host
+/// (the zones and the names that hosts share), and a host given twice (`example.com` and
+/// `*.example.com` share their challenge). The walks of any other host and of its
+/// challenge serve that name alone, so the run forgets them once the name is judged.
+fn shared_walks(names: &[InputName]) -> HashSet<Name> {
+    let mut hosts = HashSet::new();
+    let mut shared = HashSet::new();
+    for n in names {
+        if !hosts.insert(&n.host) {
+            shared.insert(n.host.clone());
+        }
+        let mut up = n.host.clone();
+        while !up.is_root() {
+            up = up.parent();
+            if !shared.insert(up.clone()) {
+                break; // and so are the names above it
+            }
+        }
+    }
+    shared
 }
 
 /// The report of a name whose task did not finish: cancelled, or an internal error.

@@ -1237,3 +1237,53 @@ async fn without_an_authoritative_view_a_right_or_split_resolver_view_is_inconcl
     let r = check_blind(w, sr, www, Default::default()).await;
     assert!(!r.ok && r.inconclusive, "{:#?}", r.findings);
 }
+
+/// A run forgets the walks that served one name alone once that name is judged (100,000
+/// names must not keep 100,000 walks), and keeps the zones and every walk that another
+/// name of the run goes through: a name above another one, a host given twice.
+#[tokio::test]
+async fn a_run_forgets_the_walks_of_a_name_once_it_is_judged() {
+    use crate::dns::Name;
+    use crate::engine::check::CheckRequest;
+    let w = world(DELEGATED, TOKEN);
+    let engine = Engine::with_transport(config(&w), w);
+    let req = CheckRequest {
+        names: [
+            "www.example.com",
+            "host.www.example.com",
+            "other.example.com",
+        ]
+        .into_iter()
+        .chain(["*.other.example.com", "lone.example.com"])
+        .map(|s| parse_input(s).unwrap())
+        .collect(),
+        options: CheckOptions::default(),
+    };
+    let run = engine.run();
+    let (none, cancel) = (EventSink::none(), CancellationToken::new());
+    let report = run.check(&req, &cancel, &none).await;
+    assert!(report.names[0].ok, "{:?}", codes(&report.names[0]));
+    let walks = run.walker();
+    let held = |s: &str| walks.holds(&Name::from_ascii(s));
+    for gone in ["lone.example.com.", "_acme-challenge.lone.example.com."] {
+        assert!(!held(gone), "{gone}: only its own name needed it");
+    }
+    for gone in [
+        "host.www.example.com.",
+        "_acme-challenge.host.www.example.com.",
+    ] {
+        assert!(!held(gone), "{gone}: nothing else walks below it");
+    }
+    for kept in [
+        "example.com.",
+        "www.example.com.",
+        "_acme-challenge.www.example.com.",
+        "other.example.com.",
+        "_acme-challenge.other.example.com.",
+    ] {
+        assert!(
+            held(kept),
+            "{kept}: another name of the run walks through it"
+        );
+    }
+}
