@@ -18,7 +18,9 @@
 # own network namespace, at once; the regressions are replayed by the first; the closing
 # line then sums the shards), DIFF_ONLY (regressions to replay, e.g. 212,607; all when
 # unset), DIFF_KEEP (a folder to copy the run's server logs to), DIFF_UNBOUND_VERBOSITY
-# (the CA resolver's log verbosity, 1), DIFF_DEBUG (print every answer the oracle reads).
+# (the CA resolver's log verbosity, 1), DIFF_DEBUG (print every answer the oracle reads),
+# DIFF_CONFIRM (0: a disagreeing setup is not run again; by default each is run once more
+# afresh, and one that then agrees is printed FLAKY with both results, counted apart from D).
 set -euo pipefail
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$LAB_DIR/../.." && pwd)"
