@@ -149,6 +149,19 @@ impl Drop for NewDirs {
 /// Creates `dir` and its missing parents (0700, as the write does): the folders this
 /// call created, deepest first. A folder another run created meanwhile is not ours.
 fn create_output_dir(dir: &Path) -> io::Result<NewDirs> {
+    let mut created = NewDirs(Vec::new());
+    for d in missing_dirs(dir) {
+        match create_private_dir(&d) {
+            Ok(()) => created.0.insert(0, d),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(created)
+}
+
+/// The folders of `dir` and its ancestors that do not exist yet, shallowest first.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut missing = Vec::new();
     let mut cur = Some(dir);
     while let Some(d) = cur {
@@ -158,24 +171,21 @@ fn create_output_dir(dir: &Path) -> io::Result<NewDirs> {
         missing.push(d.to_path_buf());
         cur = d.parent();
     }
-    let mut created = NewDirs(Vec::new());
-    for d in missing.into_iter().rev() {
-        let mut b = fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        match b.create(&d) {
-            Ok(()) => {
-                let _ = set_mode(&d, 0o700);
-                created.0.insert(0, d);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
+    missing.reverse();
+    missing
+}
+
+/// Creates one folder, 0700. The umask may have narrowed it further; never wider.
+fn create_private_dir(d: &Path) -> io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
     }
-    Ok(created)
+    b.create(d)?;
+    let _ = set_mode(d, 0o700);
+    Ok(())
 }
 
 /// The folder whose lock guards `dir`: `dir` itself, or its nearest existing ancestor
@@ -560,23 +570,8 @@ fn write_one(
 
 /// Creates the missing directories of `dir`, each 0700, remembering them for rollback.
 fn make_dirs(dir: &Path, undo: &mut Vec<Undo>) -> Result<(), IoError> {
-    let mut missing = Vec::new();
-    let mut cur = Some(dir);
-    while let Some(d) = cur {
-        if d.as_os_str().is_empty() || fs::symlink_metadata(d).is_ok() {
-            break;
-        }
-        missing.push(d.to_path_buf());
-        cur = d.parent();
-    }
-    for d in missing.into_iter().rev() {
-        let mut b = fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(&d).map_err(|e| {
+    for d in missing_dirs(dir) {
+        create_private_dir(&d).map_err(|e| {
             failed(
                 &d,
                 "create the directory",
@@ -584,8 +579,6 @@ fn make_dirs(dir: &Path, undo: &mut Vec<Undo>) -> Result<(), IoError> {
                 "check that the parent is a writable directory, or give --out DIR",
             )
         })?;
-        // The umask may have narrowed it further; never wider than 0700.
-        let _ = set_mode(&d, 0o700);
         undo.push(Undo::Dir(d));
     }
     Ok(())
