@@ -328,6 +328,8 @@ impl Transport for NetTransport {
                 &me.recursive_permits
             };
             let _permit = permits.acquire().await.ok();
+            // Queries that waited for a permit together must not leave together.
+            ticket.recheck().await;
             // It may have been found dead while this question waited for its turn.
             if let Some(took) = dead(&me.health, key).filter(|_| judged) {
                 return failed_fast(took);
@@ -438,6 +440,7 @@ async fn exchange(
             pace.turn().await;
         }
         let asked_at = Instant::now();
+        pace.sending();
         match tokio::time::timeout(opts.timeout, udp_once(server, &wire, &ours, sockets)).await {
             Ok(Ok(msg)) => {
                 if msg.metadata.truncation {

@@ -23,11 +23,15 @@
 #     second, and the largest after the first 5 s (goal: about 100); the verdicts must be
 #     those of the same check with unbound asked directly.
 # Exit 0 unless something could not run at all. Every step is bounded (timeout).
-# Env: BENCH_BIN (default target/release/acme-delegate), PACING_N (names, default 1000).
+# Env: BENCH_BIN (default target/release/acme-delegate), PACING_N (names, default 1000),
+# PACING_PARTS (which proofs to run, default abc; e.g. c for the dropper alone). Part (c)
+# also prints the pacing's cuts (the window and the rate each set) from the debug log.
+# PACING_KEEP=DIR keeps the reports, logs and the dropper's per-second counts there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN=${BENCH_BIN:-$ROOT/target/release/acme-delegate}
 N=${PACING_N:-1000}
+PARTS=${PACING_PARTS:-abc}
 DROPPER_IP=127.0.0.120
 [[ -n ${LAB_CONFIG:-} && -s ${LAB_CONFIG:-} && -n ${LAB_RUN_DIR:-} ]] || {
     echo "bench-pacing.sh: LAB_CONFIG not set -- run me inside the lab: tests/lab/hermetic.sh tests/lab/bench-pacing.sh" >&2; exit 2; }
@@ -43,6 +47,7 @@ cleanup() {
         cp "$TMP/knot.conf.orig" "$KNOT_CONF"
         timeout 30 knotc -c "$KNOT_CONF" reload >/dev/null 2>&1 || true
     fi
+    [[ -z ${PACING_KEEP:-} ]] || { mkdir -p "$PACING_KEEP" && cp -r "$TMP"/. "$PACING_KEEP"/; }
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -75,8 +80,10 @@ compare() { # A.json B.json -> sets differ (names whose verdict differs), timeou
 
 # The lab's roots and resolvers, everything else at its default.
 grep -Ev '^(timeout_ms|max_qps_per_server|attempts|max_inflight)' "$LAB_CONFIG" >"$TMP/default.toml"
+names n >"$TMP/n.names"   # the bench names of (b) and (c)
 
 # --- (a) fast by default ---------------------------------------------------------------------
+if [[ $PARTS == *a* ]]; then
 names pa >"$TMP/pa.names"; names pb >"$TMP/pb.names"
 log "(a) $N cold names, paced (default config) ..."
 check "$TMP/default.toml" "$TMP/pa.names" "$TMP/a-paced.json"; a_paced=$ms
@@ -85,8 +92,10 @@ check "$TMP/default.toml" "$TMP/pb.names" "$TMP/a-off.json" ACME_DELEGATE_PACING
 a_ratio=$(awk -v p="$a_paced" -v o="$a_off" 'BEGIN { printf "%.2f", p / o }')
 a_cuts=$(grep -c 'pacing cut' "$TMP/a-paced.json.log" || true)
 
+fi
+
 # --- (b) polite under RRL ----------------------------------------------------------------------
-names n >"$TMP/n.names"
+if [[ $PARTS == *b* ]]; then
 log "(b) $N bench names without RRL ..."
 check "$TMP/default.toml" "$TMP/n.names" "$TMP/b-plain.json"; b_plain=$ms
 cp "$KNOT_CONF" "$TMP/knot.conf.orig"
@@ -124,7 +133,10 @@ compare "$TMP/b-plain.json" "$TMP/b-rrl.json"; b_differ=$differ; b_timeouts=$tim
 cp "$TMP/knot.conf.orig" "$KNOT_CONF"; rm -f "$TMP/knot.conf.orig"
 timeout 30 knotc -c "$KNOT_CONF" reload >/dev/null || log "note: knotc reload without mod-rrl failed"
 
+fi
+
 # --- (c) polite to a dropping server -------------------------------------------------------------
+if [[ $PARTS == *c* ]]; then
 {
     grep -E '^roots' "$LAB_CONFIG"
     printf '[[resolvers]]\nname = "lab-unbound"\naddress = "127.0.0.53:53"\n[system]\nenabled = false\n'
@@ -142,19 +154,24 @@ sleep 1.5   # the probes leave its one-second window
 log "(c) $N bench names through the dropper (drops half above 100 qps) ..."
 check "$TMP/dropper.toml" "$TMP/n.names" "$TMP/c-dropper.json"; c_dropper=$ms
 sleep 1.2; kill "$DROPPER_PID"; wait "$DROPPER_PID" 2>/dev/null || true; DROPPER_PID=""
-compare "$TMP/c-direct.json" "$TMP/c-dropper.json"; c_differ=$differ
+compare "$TMP/c-direct.json" "$TMP/c-dropper.json"; c_differ=$differ; c_timeouts=$timeouts
+c_cuts=$(grep 'pacing cut' "$TMP/c-dropper.json.log" | sed -E 's/\x1b\[[0-9;]*m//g' |
+    grep -oE 'window=[0-9.]+|rate=[^ ]+' | paste -d' ' - - | awk '{ printf "%s%s", sep, $0; sep = "; " }')
 c_losses=$(grep -c 'Lost' "$TMP/c-dropper.json.log" || true)
 # per second while the check ran: received (the qps we sent), dropped
 c_series=$(awk '$2 > 0 { printf "%s%d", sep, $2; sep = " " }' "$TMP/dropper.stats")
 read -r c_max c_mean c_dropped c_total < <(awk '$2 > 0 { s++; tot += $2; d += $3; if (s > 5) { if ($2 > m) m = $2; t += $2; k++ } }
     END { printf "%d %.0f %d %d\n", m, (k ? t / k : 0), d, tot }' "$TMP/dropper.stats")
 
+fi
+
 echo
 echo "pacing (issue 19), $N names each:"
-printf '(a) fast by default: paced %s ms, pacing off %s ms: ratio %s (goal <= 1.3); cuts %s\n' "$a_paced" "$a_off" "$a_ratio" "$a_cuts"
-printf '(b) RRL 20/s slip 2 on 127.0.0.12: %s ms (without RRL %s ms); slipped answers seen %s; cuts %s;\n' "$b_rrl" "$b_plain" "$b_slips" "$b_cuts"
-printf '    names whose verdict differs from the run without RRL: %s; SERVER_TIMEOUT findings: %s (goal 0 and 0)\n' "$b_differ" "$b_timeouts"
-printf '(c) dropper (half dropped above 100 qps): %s ms (direct %s ms); qps it saw per second: %s\n' "$c_dropper" "$c_direct" "$c_series"
-printf '    after the first 5 s: max %s qps, mean %s qps (goal about 100); dropped %s of %s; verdicts differing from direct: %s (goal 0)\n' \
-    "$c_max" "$c_mean" "$c_dropped" "$c_total" "$c_differ"
+[[ $PARTS != *a* ]] || printf '(a) fast by default: paced %s ms, pacing off %s ms: ratio %s (goal <= 1.3); cuts %s\n' "$a_paced" "$a_off" "$a_ratio" "$a_cuts"
+[[ $PARTS != *b* ]] || printf '(b) RRL 20/s slip 2 on 127.0.0.12: %s ms (without RRL %s ms); slipped answers seen %s; cuts %s;\n' "$b_rrl" "$b_plain" "$b_slips" "$b_cuts"
+[[ $PARTS != *b* ]] || printf '    names whose verdict differs from the run without RRL: %s; SERVER_TIMEOUT findings: %s (goal 0 and 0)\n' "$b_differ" "$b_timeouts"
+[[ $PARTS != *c* ]] || printf '(c) dropper (half dropped above 100 qps): %s ms (direct %s ms); qps it saw per second: %s\n' "$c_dropper" "$c_direct" "$c_series"
+[[ $PARTS != *c* ]] || printf '    after the first 5 s: max %s qps, mean %s qps (goal about 100); dropped %s of %s; verdicts differing from direct: %s (goal 0), SERVER_TIMEOUT %s\n' \
+    "$c_max" "$c_mean" "$c_dropped" "$c_total" "$c_differ" "$c_timeouts"
+[[ $PARTS != *c* ]] || printf '    cuts (window, rate): %s\n' "$c_cuts"
 exit 0
