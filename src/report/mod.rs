@@ -84,10 +84,11 @@ fn hop_entry(h: &Hop, with_server: bool) -> ChainEntry {
     }
 }
 
-fn end_entry(e: &End) -> Option<ChainEntry> {
+/// The end of a chain as an entry (names equal to one of `known` share its copy).
+fn end_entry(e: &End, known: &[&Name]) -> Option<ChainEntry> {
     match e {
         End::Txt { owner, values, ttl } => Some(ChainEntry {
-            owner: owner.clone(),
+            owner: shared(owner, known),
             rtype: Text::interned("TXT"),
             data: Some(values.join(" ")),
             ttl: Some(*ttl),
@@ -104,7 +105,7 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
             zone,
             negative_ttl,
         } => Some(ChainEntry {
-            owner: owner.clone(),
+            owner: shared(owner, known),
             rtype: Text::interned(if matches!(e, End::NxDomain { .. }) {
                 "NXDOMAIN"
             } else {
@@ -113,14 +114,25 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
             data: None,
             ttl: *negative_ttl,
             server: None,
-            zone: zone.clone(),
+            zone: zone.as_ref().map(|z| shared(z, known)),
         }),
         _ => None,
     }
 }
 
-/// The records one server returned, as chain entries.
-fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
+/// `n`, as the copy in `known` that equals it when there is one: a name read off the wire
+/// (a reply's zone or owner) is a copy of its own, and the report keeps the one the
+/// walk already holds instead.
+fn shared(n: &Name, known: &[&Name]) -> Name {
+    known
+        .iter()
+        .find(|k| **k == n)
+        .map_or_else(|| n.clone(), |k| (*k).clone())
+}
+
+/// The records one server returned, as chain entries (names equal to one of `known`
+/// share its copy).
+fn reply_entries(ex: &Exchange, known: &[&Name]) -> Vec<ChainEntry> {
     let Some(r) = ex.outcome.reply() else {
         return vec![];
     };
@@ -129,7 +141,7 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
         .iter()
         .filter(|a| matches!(a.data, RData::CNAME(_) | RData::TXT(_)))
         .map(|a| ChainEntry {
-            owner: a.name.clone(),
+            owner: shared(&a.name, known),
             rtype: Text::interned(&a.rtype().to_string()),
             data: Some(a.data.to_text()),
             ttl: Some(a.ttl),
@@ -145,12 +157,12 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
             })
             .unwrap_or_else(|| ex.question.name.clone());
         v.push(ChainEntry {
-            owner,
+            owner: shared(&owner, known),
             rtype: Text::interned(&ex.outcome.label()),
             data: None,
             ttl: r.negative_ttl(),
             server: None,
-            zone: r.soa().map(|(z, _, _)| z.clone()),
+            zone: r.soa().map(|(z, _, _)| shared(z, known)),
         });
     }
     v
@@ -199,7 +211,7 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
                 outcome: Text::interned(&ex.outcome.label()),
                 detail: detail(&ex.outcome),
                 authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
-                chain: compact(reply_entries(ex)),
+                chain: compact(reply_entries(ex, &[&step.zone.apex, &ev.input.challenge])),
                 ms: ex.ms(),
             });
         }
@@ -209,7 +221,11 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         any_response |= ex.outcome.responded();
         let mut chain = Vec::with_capacity(rv.hops.len() + 1);
         chain.extend(rv.hops.iter().map(|h| hop_entry(h, false)));
-        chain.extend(rv.end.as_ref().and_then(end_entry));
+        chain.extend(
+            rv.end
+                .as_ref()
+                .and_then(|e| end_entry(e, &[&ev.input.challenge])),
+        );
         views.push(View {
             vantage: Text::interned(&rv.vantage.name),
             kind: rv.vantage.kind,
@@ -263,7 +279,10 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         });
     }
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
-    chain.extend(end_entry(&ev.chain.end));
+    let known: Vec<&Name> = std::iter::once(&ev.input.challenge)
+        .chain(ev.chain.steps.iter().map(|s| &s.zone.apex))
+        .collect();
+    chain.extend(end_entry(&ev.chain.end, &known));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
     // Works only when the authoritative servers of the name's zone settled the chain (a
     // TXT, or a negative answer): a walk that never reached such an answer (no server, a
