@@ -78,8 +78,14 @@ impl std::borrow::Borrow<str> for Text {
 }
 
 impl From<String> for Text {
+    /// A copy of exactly the text's length when `s` has spare room (see
+    /// [`crate::report::NameReport::tighten`]: no odd-sized hole is left behind).
     fn from(s: String) -> Text {
-        Text(Arc::new(s.into_boxed_str()))
+        if s.capacity() > s.len() {
+            Text::from(s.as_str())
+        } else {
+            Text(Arc::new(s.into_boxed_str()))
+        }
     }
 }
 
