@@ -983,7 +983,10 @@ mod tests {
                 why: vec![Reason::Server {
                     server: Name::from_ascii("ns1.acme.lab."),
                     addr: "127.0.0.12:53".parse().unwrap(),
-                    outcome: crate::dns::Brief::Network("connection refused".into()),
+                    outcome: crate::dns::Brief::Network(crate::dns::NetError::Refused {
+                        server: "127.0.0.12:53".parse().unwrap(),
+                        tcp: true,
+                    }),
                 }],
             },
         );
