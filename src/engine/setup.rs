@@ -88,7 +88,7 @@ impl PlanOutcome {
 }
 
 /// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct NsAlternative {
     pub kind: &'static str,
     /// The zone to create on the validation server.

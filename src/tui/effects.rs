@@ -376,7 +376,14 @@ pub async fn setup<T: Transport>(
         )),
         _ => {}
     }
+    let ns_alternatives = out
+        .plan
+        .names
+        .iter()
+        .filter_map(|p| out.ns_alternative(&p.challenge))
+        .collect();
     Ok(Setup {
+        ns_alternatives,
         plan: out.plan,
         findings: out.findings,
         notes,
