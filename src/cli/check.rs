@@ -120,6 +120,7 @@ pub async fn run(
                     endpoints,
                     names: req.names,
                     timeout: timeout * 2,
+                    at: None,
                 };
                 let found = engine
                     .check_endpoints(&req, &cancel, &EventSink::none())

@@ -4,7 +4,7 @@ use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
 use acme_delegate::engine::events::{CancellationToken, EventSink};
-use acme_delegate::engine::setup::{self, ns_alternative, NsAlternative, PlanRequest, SetupError};
+use acme_delegate::engine::setup::{self, NsAlternative, PlanRequest, SetupError};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
@@ -202,8 +202,6 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(s) => s,
         Err(msg) => return usage_json(json, msg),
     };
-    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
-    let spec = setup::record_store(spec);
     let forget_key = |code: ExitCode| {
         if let Some(k) = &new_key {
             let _ = std::fs::remove_file(k);
@@ -231,8 +229,16 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
         Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),
     };
+    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
+    let spec = outcome.plan.zone.clone();
+    let alternatives: Vec<NsAlternative> = outcome
+        .plan
+        .names
+        .iter()
+        .filter_map(|p| outcome.ns_alternative(&p.challenge))
+        .collect();
     let findings = outcome.findings;
-    let ns = outcome.validation_ns.clone();
+    let ns = alternatives.as_slice();
     // An error finding means nothing is saved, unless --force overrides it (named).
     let errors: Vec<&Finding> = findings
         .iter()
@@ -241,13 +247,13 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     if !errors.is_empty() && !args.force {
         let codes: Vec<&str> = errors.iter().map(|f| f.code.as_str()).collect();
         if json {
-            print_json(&outcome.plan, &spec, &ns, None, &findings);
+            print_json(&outcome.plan, &spec, ns, None, &findings);
         } else {
             print_text(
                 engine.config.source.as_deref(),
                 &outcome.plan,
                 &spec,
-                &ns,
+                ns,
                 &names,
                 None,
                 &findings,
@@ -274,13 +280,13 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     };
     let path = Some(path.as_path());
     if json {
-        print_json(&plan, &spec, &ns, path, &findings);
+        print_json(&plan, &spec, ns, path, &findings);
     } else {
         print_text(
             engine.config.source.as_deref(),
             &plan,
             &spec,
-            &ns,
+            ns,
             &names,
             path,
             &findings,
@@ -293,10 +299,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     }
 }
 
+/// The NS-delegation alternative `make_plan` gave for a challenge name (RFC 2136).
+fn alternative(alternatives: &[NsAlternative], challenge: &Name) -> Option<NsAlternative> {
+    alternatives.iter().find(|a| &a.zone == challenge).cloned()
+}
+
 fn print_json(
     plan: &Plan,
     spec: &ZoneSpec,
-    ns: &[Name],
+    alternatives: &[NsAlternative],
     path: Option<&Path>,
     findings: &[Finding],
 ) {
@@ -316,7 +327,7 @@ fn print_json(
                 record: p.fqdn_record(),
                 relative_owner: p.relative_owner(),
                 zone_line: p.zone_line(),
-                alternative: ns_alternative(spec, ns, &p.challenge),
+                alternative: alternative(alternatives, &p.challenge),
             })
             .collect(),
         findings,
@@ -328,7 +339,7 @@ fn print_text(
     config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
-    ns: &[Name],
+    alternatives: &[NsAlternative],
     names: &[InputName],
     path: Option<&Path>,
     findings: &[Finding],
@@ -348,7 +359,7 @@ fn print_text(
             outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
-        if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
+        if let Some(alt) = alternative(alternatives, &p.challenge) {
             outln!("  or delegate the challenge name by NS (a zone cut):");
             for r in &alt.records {
                 outln!("    {r}");

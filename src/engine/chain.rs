@@ -14,7 +14,7 @@ pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 /// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
 /// name reached, and the end if the reply settles it. With `zone` (an authoritative
 /// answer), only records for names in that zone are read.
-pub fn read_reply(
+pub(crate) fn read_reply(
     start: &Name,
     reply: &Reply,
     server: SocketAddr,

@@ -36,7 +36,7 @@ pub use crate::findings::evidence::NOT_ASKED;
 
 /// Why the resolvers are not asked yet (None: the authoritative view is right): no CNAME
 /// yet, or an error about the chain.
-pub fn not_ready(ev: &NameEvidence) -> Option<String> {
+pub(crate) fn not_ready(ev: &NameEvidence) -> Option<String> {
     let findings = rules(ev);
     // No authoritative view from this network: the resolvers are the only view left.
     if findings.iter().any(|f| blinds(f.code)) {
@@ -67,7 +67,7 @@ pub fn not_ready(ev: &NameEvidence) -> Option<String> {
 
 /// The plan's target for a name (names compare case-insensitively: `WWW.Example.COM` is
 /// planned as `www.example.com`).
-pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
+pub(crate) fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
     opts.planned.get(identifier).cloned().or_else(|| {
         opts.planned
             .iter()

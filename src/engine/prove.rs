@@ -12,7 +12,7 @@ use crate::engine::setup::{open_zone, SetupError};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::Code;
-use crate::findings::{Finding, Observation};
+use crate::findings::Finding;
 use crate::model::name::InputName;
 use crate::model::plan::ZoneSpec;
 use crate::zones::kinds::ValidationZone;
@@ -609,11 +609,6 @@ impl Watch<'_> {
             tokio::time::sleep(self.opts.poll).await;
         }
     }
-}
-
-/// An observation for the report of a vantage that saw the token (kept for symmetry).
-pub fn seen_observation(vantage: &str, ex: &Exchange) -> Observation {
-    observe(vantage, ex)
 }
 
 /// Removes every listed token at once, within `bound` and until `abort`: each one's

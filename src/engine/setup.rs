@@ -100,7 +100,7 @@ pub struct NsAlternative {
 
 /// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
 /// the validation zone's name servers, and what else that takes.
-pub fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
     let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
         return None;
     };
@@ -129,7 +129,7 @@ async fn blocking<R: Send + 'static>(
 /// A new plan's spec with the acme-dns account store written down: the directory given
 /// (made absolute), else the default one of this user. A hook that later runs with
 /// another data directory (certbot as another user, a cron job) still finds the accounts.
-pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
+fn record_store(spec: ZoneSpec) -> ZoneSpec {
     match spec {
         ZoneSpec::AcmeDns {
             api,
@@ -154,7 +154,7 @@ pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
 }
 
 /// Opens the validation zone a spec describes (reads key files and account stores).
-pub async fn open_zone(
+pub(crate) async fn open_zone(
     spec: ZoneSpec,
     timeout: Duration,
 ) -> Result<Arc<dyn ValidationZone>, SetupError> {
@@ -386,7 +386,7 @@ impl<T: Transport> Run<T> {
     }
 
     async fn open_and_plan(&self, req: &PlanRequest) -> Result<PlanOutcome, SetupError> {
-        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        let zone = open_zone(record_store(req.zone.clone()), self.config.timeout).await?;
         self.plan_for(zone.as_ref(), &req.names).await
     }
 

@@ -337,7 +337,7 @@ pub async fn setup<T: Transport>(
 ) -> Result<Setup, ZoneError> {
     let names =
         parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
-    let spec = setup::record_store(spec_of(&req.zone).await?);
+    let spec = spec_of(&req.zone).await?;
     if let ZoneInput::AcmeDns {
         register: false,
         storage,
