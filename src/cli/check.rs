@@ -8,7 +8,6 @@ use acme_delegate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
 use acme_delegate::engine::endpoint::{attach_endpoints, EndpointRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::poll::PollEnd;
-use acme_delegate::engine::setup;
 use acme_delegate::engine::views::vantages;
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
@@ -16,6 +15,7 @@ use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{
     parse_all, parse_input, parse_target, split_names, unique_names, InputName,
 };
+use acme_delegate::model::plan::Plan;
 use acme_delegate::report::{prometheus, Report, Taken, TakenReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ async fn check_inputs(
     plan_path: Option<PathBuf>,
     args: &CheckArgs,
 ) -> Result<(Vec<InputName>, CheckOptions), ExitCode> {
-    let planned = match setup::load_plan(plan_path, false).await {
+    let planned = match Plan::find(plan_path, false) {
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),

@@ -4,13 +4,14 @@ use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
 use acme_delegate::engine::events::{CancellationToken, EventSink};
-use acme_delegate::engine::setup::{self, NsAlternative, PlanRequest, SetupError};
+use acme_delegate::engine::setup::{NsAlternative, PlanRequest, SetupError};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
+use acme_delegate::zones::keystore;
 use color_eyre::eyre::{eyre, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,7 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
             key_file: match (&args.key_file, &args.key) {
                 (Some(f), _) => f.clone(),
                 (None, Some(k)) => {
-                    let stored = setup::store_key_new(k.clone()).await?;
+                    let stored = keystore::store_tsig_key(k.clone()).await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
                     }
@@ -137,7 +138,7 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 (Some(f), _) => Some(f.clone()),
                 (None, Some(k)) => {
                     let stored =
-                        setup::store_api_key_new(provider.clone(), domain.clone(), k.clone())
+                        keystore::store_api_key(provider.clone(), domain.clone(), k.clone())
                             .await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
@@ -208,7 +209,7 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         }
         code
     };
-    let path = match setup::plan_path(plan_path) {
+    let path = match Plan::save_path(plan_path) {
         Ok(p) => p,
         Err(e) => return forget_key(usage_json(json, e)),
     };
@@ -274,10 +275,10 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
             );
         }
     }
-    let plan = match setup::save_plan(outcome.plan, path.clone()).await {
-        Ok(p) => p,
-        Err(e) => return forget_key(usage_json(json, e)),
-    };
+    let plan = outcome.plan;
+    if let Err(e) = plan.save(&path) {
+        return forget_key(usage_json(json, e));
+    }
     let path = Some(path.as_path());
     if json {
         print_json(&plan, &spec, ns, path, &findings);

@@ -3,12 +3,11 @@
 use acme_delegate::clients::write::{Client, ClientOutput, WriteOptions};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::hook;
-use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
-use acme_delegate::model::plan::Plan;
+use acme_delegate::model::plan::{Plan, PlanFileError};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -121,9 +120,9 @@ pub async fn write(
     // renamed or removed, never left holding a secret), then the exit status is 130.
     let cancel = CancellationToken::new();
     super::live::cancel_on_signals(cancel.clone());
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let mut opts = WriteOptions::for_plan(&plan_path(plan_arg.as_deref()));
@@ -313,9 +312,9 @@ fn print_commands(outputs: &[(Client, ClientOutput)]) {
 }
 
 pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> ExitCode {
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let auth = args.kind == HookKind::CertbotAuth;
