@@ -3,7 +3,7 @@
 
 use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, CheckRequest};
+use acme_delegate::engine::check::{AskResolvers, CheckOptions, CheckRequest};
 use acme_delegate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
 use acme_delegate::engine::endpoint::{attach_endpoints, EndpointRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
@@ -146,7 +146,7 @@ pub async fn run(
     }
     match output(report, &args, command, &engine.config) {
         Ok(report) => {
-            let code = ExitCode::from(exit_code(&report) as u8);
+            let code = ExitCode::from(report.exit_code() as u8);
             // The process ends now: freeing a large report (10,000 names) first is only
             // lost time.
             std::mem::forget(report);
@@ -183,7 +183,7 @@ pub async fn run_wait(
         );
     }
     // Blind: inconclusive, unless the resolvers' agreeing view shows an error (exit 1).
-    let blind_code = match exit_code(&outcome.report) {
+    let blind_code = match outcome.report.exit_code() {
         1 => 1,
         _ => 3,
     };

@@ -3,7 +3,7 @@
 use super::args::ProveArgs;
 use super::{kind_label, usage_json};
 use acme_delegate::engine::events::{Event, EventSink};
-use acme_delegate::engine::prove::{self, ProveOptions, ProveRequest};
+use acme_delegate::engine::prove::{ProveOptions, ProveRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
@@ -164,5 +164,5 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     if cancel.is_cancelled() {
         return ExitCode::from(super::live::INTERRUPTED);
     }
-    ExitCode::from(prove::exit_code(&report) as u8)
+    ExitCode::from(report.exit_code() as u8)
 }

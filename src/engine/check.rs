@@ -631,23 +631,3 @@ pub(crate) fn vantage_event(name: &str, rv: &crate::engine::views::ResolverView)
         ms: rv.exchange.ms(),
     }
 }
-
-/// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at
-/// least one error finding, 3 inconclusive (no server could be reached at all, or some
-/// name is neither failing nor known to work: 0 is only for names that work).
-pub fn exit_code(report: &Report) -> i32 {
-    if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
-        return 3;
-    }
-    if report.names.iter().any(|n| {
-        n.findings
-            .iter()
-            .any(|f: &Finding| f.severity == Severity::Error)
-    }) {
-        return 1;
-    }
-    if report.names.iter().any(|n| !n.ok) {
-        return 3;
-    }
-    0
-}
