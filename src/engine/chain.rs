@@ -206,7 +206,7 @@ fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
 
 /// Follows the chain from `start` (a TXT question, as the CA asks), telling `events` each
 /// server's answer as it arrives and each hop (for the name `name`).
-pub async fn follow<T: Transport>(
+pub(crate) async fn follow<T: Transport>(
     walker: &Walker<T>,
     start: &Name,
     events: &EventSink,

@@ -219,7 +219,12 @@ async fn check_endpoint(
 }
 
 /// The certificate findings at `now_unix` (seconds since the epoch).
-pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64) -> Vec<Finding> {
+pub(crate) fn judge(
+    endpoint: &str,
+    cert: &CertInfo,
+    names: &[InputName],
+    now_unix: i64,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let left = cert.not_after_unix - now_unix;
     let lifetime = (cert.not_after_unix - cert.not_before_unix).max(0);
