@@ -337,6 +337,58 @@ mod tests {
         }
     }
 
+    fn request(name: &str, value: &str) -> HookRequest {
+        HookRequest {
+            plan: rfc2136_plan(),
+            plan_shown: "/x/plan.toml".into(),
+            name: parse_input(name).unwrap(),
+            value: value.into(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Both hooks are engine calls that check their input before any network work: a
+    /// name outside the plan, a value that is not DNS-01's, a zone that cannot be opened
+    /// (here: its key file is missing) are usage errors (exit 2), in that order.
+    #[tokio::test]
+    async fn both_hooks_check_the_plan_the_value_and_the_zone_first() {
+        let engine = crate::engine::Engine::new(crate::model::config::Config::defaults());
+        let (cancel, events) = (CancellationToken::new(), EventSink::none());
+        let good = "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ";
+        for auth in [true, false] {
+            let run = |req: HookRequest| {
+                let (engine, cancel, events) = (engine.clone(), cancel.clone(), events.clone());
+                async move {
+                    if auth {
+                        engine.hook_auth(&req, &cancel, &events).await.map(|_| ())
+                    } else {
+                        engine
+                            .hook_cleanup(&req, &cancel, &events)
+                            .await
+                            .map(|_| ())
+                    }
+                }
+            };
+            let e = run(request("other.example.org", "bad")).await.unwrap_err();
+            assert!(
+                matches!(e, HookError::NotInPlan { .. }) && e.is_usage(),
+                "{e}"
+            );
+            let e = run(request("example.com", "bad")).await.unwrap_err();
+            assert!(
+                matches!(e, HookError::BadValidation { .. }) && e.is_usage(),
+                "{e}"
+            );
+            let e = run(request("example.com", good)).await.unwrap_err();
+            assert!(matches!(e, HookError::BadZone(_)) && e.is_usage(), "{e}");
+        }
+        let cancelled = HookError::Cancelled {
+            target: Name::from_ascii("x.acme.lab."),
+            removed: true,
+        };
+        assert!(!cancelled.is_usage());
+    }
+
     #[test]
     fn finds_the_target_or_says_the_name_is_not_planned() {
         let plan = rfc2136_plan();

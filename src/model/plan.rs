@@ -134,6 +134,8 @@ pub enum PlanFileError {
     NoPlanDir,
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 impl PlanFileError {

@@ -24,7 +24,7 @@ use crate::engine::write as io;
 use crate::engine::Engine;
 use crate::findings::Code;
 use crate::model::name::{parse_all, parse_target, InputName, NameError};
-use crate::model::plan::{Plan, PlanError, PlanFileError, ZoneSpec};
+use crate::model::plan::{Plan, PlanFileError, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
 use crate::tui::state::client::{
@@ -792,13 +792,9 @@ impl<T: Transport + 'static> EngineRunner<T> {
             // Off the async workers: the plan is written and synced atomically.
             let r = tokio::task::spawn_blocking(move || plan.save(&path).map(|()| path))
                 .await
-                .unwrap_or_else(|e| {
-                    Err(PlanError {
-                        file: PathBuf::new(),
-                        message: format!("a background task failed: {e}"),
-                    })
-                })
-                .map_err(|e| Arc::new(PlanFileError::Plan(e)));
+                .map_err(|e| PlanFileError::Task(e.to_string()))
+                .and_then(|r| r.map_err(PlanFileError::Plan))
+                .map_err(Arc::new);
             let _ = tx.send(Action::Saved(r)).await;
         });
         vec![]
