@@ -60,7 +60,7 @@ pub struct PlanRequest {
 
 /// A computed plan, what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`), and the
 /// validation zone's name servers (RFC 2136: for the NS-delegation alternative, see
-/// [`ns_alternative`]).
+/// [`PlanOutcome::ns_alternative`]).
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Plan,

@@ -114,11 +114,11 @@ pub enum IoError {
     Failed(Box<Failure>),
 }
 
-/// The lock file of an output folder (see [`lock_folders`]).
+/// The lock file of an output folder (see `lock_folders`).
 pub const LOCK_FILE: &str = ".acme-delegate.lock";
 
 /// A folder's lock, held until dropped; the lock file is removed then (still locked, so
-/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]),
+/// a run that opened it meanwhile finds it unlinked and fails, see `lock_folders`),
 /// and so are the folders the lock created if they are still empty (a write that
 /// failed or was rolled back leaves no new folder behind).
 pub struct FolderLock {
