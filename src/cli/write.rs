@@ -3,12 +3,11 @@
 use acme_delegate::clients::write::{Client, ClientOutput, WriteOptions};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::hook;
-use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
-use acme_delegate::model::plan::Plan;
+use acme_delegate::model::plan::{Plan, PlanFileError};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -121,9 +120,9 @@ pub async fn write(
     // renamed or removed, never left holding a secret), then the exit status is 130.
     let cancel = CancellationToken::new();
     super::live::cancel_on_signals(cancel.clone());
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let mut opts = WriteOptions::for_plan(&plan_path(plan_arg.as_deref()));
@@ -313,9 +312,9 @@ fn print_commands(outputs: &[(Client, ClientOutput)]) {
 }
 
 pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> ExitCode {
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let auth = args.kind == HookKind::CertbotAuth;
@@ -327,59 +326,47 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         // certbot always sets it; without it there is nothing to remove.
         return usage(hook::HookError::NoValidation);
     };
-    let shown = plan_path(plan_arg.as_deref()).display().to_string();
-    let target = match hook::target(&plan, &shown, &name) {
-        Ok(t) => t,
-        Err(e) => return usage(e),
+    let req = hook::HookRequest {
+        plan,
+        plan_shown: plan_path(plan_arg.as_deref()).display().to_string(),
+        name,
+        value,
+        timeout: Duration::from_secs(args.timeout),
     };
-    if let Err(e) = hook::check_validation(&value) {
-        return usage(e);
-    }
-    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return usage(e),
-    };
-    let r = {
-        if auth {
-            let engine = Engine::new(config);
-            let cancel = CancellationToken::new();
-            super::live::cancel_on_signals(cancel.clone());
-            let req = hook::AuthRequest {
-                zone: zone.clone(),
-                name: name.clone(),
-                target: target.clone(),
-                value: value.clone(),
-                timeout: Duration::from_secs(args.timeout),
-            };
-            engine
-                .hook_auth(&req, &cancel, &EventSink::none())
-                .await
-                .map(|servers| {
+    let engine = Engine::new(config);
+    let cancel = CancellationToken::new();
+    let id = &req.name.identifier;
+    let r = if auth {
+        super::live::cancel_on_signals(cancel.clone());
+        engine
+            .hook_auth(&req, &cancel, &EventSink::none())
+            .await
+            .map(|done| {
+                errln!(
+                    "{id}: TXT published at {}, served by {}",
+                    done.target,
+                    done.servers.join(", ")
+                )
+            })
+    } else {
+        engine
+            .hook_cleanup(&req, &cancel, &EventSink::none())
+            .await
+            .map(|done| {
+                if done.deletes {
+                    errln!("{id}: TXT removed from {}", done.target)
+                } else {
                     errln!(
-                        "{}: TXT published at {target}, served by {}",
-                        name.identifier,
-                        servers.join(", ")
+                        "{id}: the TXT at {}: {}",
+                        done.target,
+                        acme_delegate::zones::acme_dns::VALUE_STAYS
                     )
-                })
-        } else {
-            let deletes = zone.deletes();
-            hook::cleanup(zone.as_ref(), &name, &target, &value)
-                .await
-                .map(|_| {
-                    if deletes {
-                        errln!("{}: TXT removed from {target}", name.identifier)
-                    } else {
-                        errln!(
-                            "{}: the TXT at {target}: {}",
-                            name.identifier,
-                            acme_delegate::zones::acme_dns::VALUE_STAYS
-                        )
-                    }
-                })
-        }
+                }
+            })
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_usage() => usage(e),
         Err(e @ hook::HookError::Cancelled { .. }) => {
             errln!("acme-delegate hook: {e}");
             ExitCode::from(super::live::INTERRUPTED)

@@ -164,7 +164,7 @@ fn run_bounded(
 }
 
 /// What lego's output says about the provider.
-pub fn verdict(output: &str, provider: &str) -> ProviderProbe {
+pub(crate) fn verdict(output: &str, provider: &str) -> ProviderProbe {
     if let Some(l) = output
         .lines()
         .find(|l| l.contains("unrecognized DNS provider"))

@@ -1,6 +1,7 @@
 //! The report: the model `check` and `diagnose` return (what `--json` prints) and the
 //! Prometheus textfile, built from the evidence and the findings; the faces render it.
 
+mod exit;
 pub mod merge;
 pub mod prometheus;
 pub mod text;
