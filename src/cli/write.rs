@@ -5,7 +5,6 @@ use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::hook;
 use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
 use acme_delegate::engine::Engine;
-use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::plan::{Plan, PlanFileError};
 use clap::{Args, ValueEnum};
@@ -150,7 +149,8 @@ pub async fn write(
     };
     for (c, o) in outputs.iter_mut() {
         if *c == Client::Lego {
-            o.findings.extend(lego_provider_finding(&plan).await);
+            o.findings
+                .extend(acme_delegate::engine::lego_probe::provider_finding(&plan).await);
         }
     }
     for (c, o) in &outputs {
@@ -257,38 +257,6 @@ pub async fn write(
         return ExitCode::from(super::live::INTERRUPTED);
     }
     ExitCode::SUCCESS
-}
-
-/// `CLIENT_PROVIDER_MISSING` when the lego on PATH does not load the plan's DNS provider
-/// (found by running it against a loopback ACME directory; see `engine::lego_probe`).
-async fn lego_provider_finding(plan: &Plan) -> Option<Finding> {
-    use acme_delegate::engine::lego_probe::{lego_on_path, probe, ProviderProbe};
-    use acme_delegate::model::plan::ZoneSpec;
-    let provider = match &plan.zone {
-        ZoneSpec::AcmeDns { .. } => "acme-dns".to_string(),
-        ZoneSpec::Provider { provider, .. } => provider.clone(),
-        _ => return None,
-    };
-    let lego = lego_on_path()?;
-    let ProviderProbe::Lacks { said } =
-        probe(&lego, &provider, std::time::Duration::from_secs(10)).await
-    else {
-        return None;
-    };
-    let way_out = if provider == "acme-dns" {
-        "use an upstream lego release (github.com/go-acme/lego/releases, v4.9.0 or later: every build has acme-dns) in place of this one, or `acme-delegate write --client certbot` (certbot calls acme-delegate's hook, which posts to acme-dns itself)"
-    } else {
-        "use an upstream lego release (github.com/go-acme/lego/releases) that lists the provider in `lego dnshelp` and runs it, or another client"
-    };
-    Some(Finding::new(
-        Code::ClientProviderMissing,
-        "lego",
-        format!(
-            "the lego on this machine ({}) does not have the {provider} DNS provider: run with `--dns {provider}` it says `{said}`; the files below are for a lego that has it",
-            lego.display()
-        ),
-        way_out.into(),
-    ))
 }
 
 fn action_word(a: &io::Action) -> &'static str {
