@@ -8,7 +8,7 @@
 //!
 //! Exit status: the `check` command's (0 works, 1 does not, 3 inconclusive; 2 bad input).
 
-use acme_delegate::engine::check::{exit_code, CheckOptions, CheckRequest};
+use acme_delegate::engine::check::{CheckOptions, CheckRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
                 if n.ok { "works" } else { "does not work" }
             );
         }
-        exit_code(&report)
+        report.exit_code()
     });
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -1,9 +1,12 @@
-//! `check_endpoint` against TLS servers on 127.0.0.1 (a tokio-rustls server in the test and
+//! `Engine::check_endpoints` against TLS servers on 127.0.0.1 (a tokio-rustls server in the test and
 //! `openssl s_server`), with certificates made by `openssl` in a temporary directory.
 //! Every test is bounded in time.
 
-use acme_delegate::engine::endpoint::{check_endpoint, EndpointReport};
+use acme_delegate::engine::endpoint::{EndpointReport, EndpointRequest};
+use acme_delegate::engine::events::{CancellationToken, EventSink};
+use acme_delegate::engine::Engine;
 use acme_delegate::findings::Severity;
+use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -110,11 +113,32 @@ fn codes(r: &EndpointReport) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// One endpoint through the engine's entry point, its certificate judged at `now`.
+async fn check_endpoint(
+    endpoint: &str,
+    names: &[InputName],
+    timeout: Duration,
+    now: SystemTime,
+) -> EndpointReport {
+    let engine = Engine::new(Config::defaults());
+    let req = EndpointRequest {
+        endpoints: vec![endpoint.to_string()],
+        names: names.to_vec(),
+        timeout,
+        at: Some(now),
+    };
+    let mut found = engine
+        .check_endpoints(&req, &CancellationToken::new(), &EventSink::none())
+        .await;
+    assert_eq!(found.len(), 1, "one report per endpoint");
+    found.remove(0)
+}
+
 async fn check(port: u16, n: &[&str], now: SystemTime) -> EndpointReport {
     let ep = format!("127.0.0.1:{port}");
-    tokio::time::timeout(BOUND, check_endpoint(&ep, None, &names(n), TIMEOUT, now))
+    tokio::time::timeout(BOUND, check_endpoint(&ep, &names(n), TIMEOUT, now))
         .await
-        .expect("check_endpoint returned within the bound")
+        .expect("check_endpoints returned within the bound")
 }
 
 #[tokio::test]
@@ -367,7 +391,6 @@ async fn silent_server_times_out() {
         BOUND,
         check_endpoint(
             &ep,
-            Some("www.example.test"),
             &names(&["www.example.test"]),
             Duration::from_millis(700),
             SystemTime::now(),
@@ -430,7 +453,7 @@ async fn not_tls() {
 
 #[tokio::test]
 async fn bad_endpoint_syntax() {
-    let r = check_endpoint("no-port", None, &[], TIMEOUT, SystemTime::now()).await;
+    let r = check_endpoint("no-port", &[], TIMEOUT, SystemTime::now()).await;
     assert_eq!(r.findings[0].code, "ENDPOINT_UNREACHABLE");
     assert!(r.findings[0].evidence.contains("HOST:PORT"));
 }
@@ -486,7 +509,6 @@ async fn openssl_s_server_interop() {
         BOUND,
         check_endpoint(
             &ep,
-            Some("www.example.test"),
             &names(&["www.example.test", "api.example.test", "mail.example.test"]),
             TIMEOUT,
             SystemTime::now(),

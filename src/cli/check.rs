@@ -3,12 +3,11 @@
 
 use super::args::{AskResolversArg, CheckArgs};
 use super::{fail, human, live, usage_json};
-use acme_delegate::engine::check::{exit_code, AskResolvers, CheckOptions, CheckRequest};
+use acme_delegate::engine::check::{AskResolvers, CheckOptions, CheckRequest};
 use acme_delegate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
 use acme_delegate::engine::endpoint::{attach_endpoints, EndpointRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::poll::PollEnd;
-use acme_delegate::engine::setup;
 use acme_delegate::engine::views::vantages;
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
@@ -16,6 +15,7 @@ use acme_delegate::model::files::{self, write_atomic};
 use acme_delegate::model::name::{
     parse_all, parse_input, parse_target, split_names, unique_names, InputName,
 };
+use acme_delegate::model::plan::Plan;
 use acme_delegate::report::{prometheus, Report, Taken, TakenReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ async fn check_inputs(
     plan_path: Option<PathBuf>,
     args: &CheckArgs,
 ) -> Result<(Vec<InputName>, CheckOptions), ExitCode> {
-    let planned = match setup::load_plan(plan_path, false).await {
+    let planned = match Plan::find(plan_path, false) {
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),
@@ -120,6 +120,7 @@ pub async fn run(
                     endpoints,
                     names: req.names,
                     timeout: timeout * 2,
+                    at: None,
                 };
                 let found = engine
                     .check_endpoints(&req, &cancel, &EventSink::none())
@@ -145,7 +146,7 @@ pub async fn run(
     }
     match output(report, &args, command, &engine.config) {
         Ok(report) => {
-            let code = ExitCode::from(exit_code(&report) as u8);
+            let code = ExitCode::from(report.exit_code() as u8);
             // The process ends now: freeing a large report (10,000 names) first is only
             // lost time.
             std::mem::forget(report);
@@ -182,7 +183,7 @@ pub async fn run_wait(
         );
     }
     // Blind: inconclusive, unless the resolvers' agreeing view shows an error (exit 1).
-    let blind_code = match exit_code(&outcome.report) {
+    let blind_code = match outcome.report.exit_code() {
         1 => 1,
         _ => 3,
     };

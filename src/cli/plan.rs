@@ -4,13 +4,14 @@ use super::args::{PlanArgs, ZoneKindArg};
 use super::{fail, usage_json};
 use acme_delegate::dns::Name;
 use acme_delegate::engine::events::{CancellationToken, EventSink};
-use acme_delegate::engine::setup::{self, ns_alternative, NsAlternative, PlanRequest, SetupError};
+use acme_delegate::engine::setup::{NsAlternative, PlanRequest, SetupError};
 use acme_delegate::engine::Engine;
 use acme_delegate::findings::{Finding, Severity};
 use acme_delegate::model::command::Globals;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, parse_target, InputName};
 use acme_delegate::model::plan::{Plan, ZoneSpec};
+use acme_delegate::zones::keystore;
 use color_eyre::eyre::{eyre, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,7 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
             key_file: match (&args.key_file, &args.key) {
                 (Some(f), _) => f.clone(),
                 (None, Some(k)) => {
-                    let stored = setup::store_key_new(k.clone()).await?;
+                    let stored = keystore::store_tsig_key(k.clone()).await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
                     }
@@ -137,7 +138,7 @@ async fn spec_with_key(args: &PlanArgs, created: &mut Option<PathBuf>) -> Result
                 (Some(f), _) => Some(f.clone()),
                 (None, Some(k)) => {
                     let stored =
-                        setup::store_api_key_new(provider.clone(), domain.clone(), k.clone())
+                        keystore::store_api_key(provider.clone(), domain.clone(), k.clone())
                             .await?;
                     if stored.created {
                         *created = Some(stored.path.clone());
@@ -202,15 +203,13 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Ok(s) => s,
         Err(msg) => return usage_json(json, msg),
     };
-    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
-    let spec = setup::record_store(spec);
     let forget_key = |code: ExitCode| {
         if let Some(k) = &new_key {
             let _ = std::fs::remove_file(k);
         }
         code
     };
-    let path = match setup::plan_path(plan_path) {
+    let path = match Plan::save_path(plan_path) {
         Ok(p) => p,
         Err(e) => return forget_key(usage_json(json, e)),
     };
@@ -231,8 +230,16 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
         Err(e) if e.is_usage() => return forget_key(usage_json(json, e)),
         Err(e) => return forget_key(fail(json, 1, format!("{e}\nNothing was saved."))),
     };
+    // The plan records where its acme-dns accounts are (the hook may run elsewhere).
+    let spec = outcome.plan.zone.clone();
+    let alternatives: Vec<NsAlternative> = outcome
+        .plan
+        .names
+        .iter()
+        .filter_map(|p| outcome.ns_alternative(&p.challenge))
+        .collect();
     let findings = outcome.findings;
-    let ns = outcome.validation_ns.clone();
+    let ns = alternatives.as_slice();
     // An error finding means nothing is saved, unless --force overrides it (named).
     let errors: Vec<&Finding> = findings
         .iter()
@@ -241,13 +248,13 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     if !errors.is_empty() && !args.force {
         let codes: Vec<&str> = errors.iter().map(|f| f.code.as_str()).collect();
         if json {
-            print_json(&outcome.plan, &spec, &ns, None, &findings);
+            print_json(&outcome.plan, &spec, ns, None, &findings);
         } else {
             print_text(
                 engine.config.source.as_deref(),
                 &outcome.plan,
                 &spec,
-                &ns,
+                ns,
                 &names,
                 None,
                 &findings,
@@ -268,19 +275,19 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
             );
         }
     }
-    let plan = match setup::save_plan(outcome.plan, path.clone()).await {
-        Ok(p) => p,
-        Err(e) => return forget_key(usage_json(json, e)),
-    };
+    let plan = outcome.plan;
+    if let Err(e) = plan.save(&path) {
+        return forget_key(usage_json(json, e));
+    }
     let path = Some(path.as_path());
     if json {
-        print_json(&plan, &spec, &ns, path, &findings);
+        print_json(&plan, &spec, ns, path, &findings);
     } else {
         print_text(
             engine.config.source.as_deref(),
             &plan,
             &spec,
-            &ns,
+            ns,
             &names,
             path,
             &findings,
@@ -293,10 +300,15 @@ pub async fn plan(config: Config, plan_path: Option<PathBuf>, args: PlanArgs) ->
     }
 }
 
+/// The NS-delegation alternative `make_plan` gave for a challenge name (RFC 2136).
+fn alternative(alternatives: &[NsAlternative], challenge: &Name) -> Option<NsAlternative> {
+    alternatives.iter().find(|a| &a.zone == challenge).cloned()
+}
+
 fn print_json(
     plan: &Plan,
     spec: &ZoneSpec,
-    ns: &[Name],
+    alternatives: &[NsAlternative],
     path: Option<&Path>,
     findings: &[Finding],
 ) {
@@ -316,7 +328,7 @@ fn print_json(
                 record: p.fqdn_record(),
                 relative_owner: p.relative_owner(),
                 zone_line: p.zone_line(),
-                alternative: ns_alternative(spec, ns, &p.challenge),
+                alternative: alternative(alternatives, &p.challenge),
             })
             .collect(),
         findings,
@@ -328,7 +340,7 @@ fn print_text(
     config: Option<&Path>,
     plan: &Plan,
     spec: &ZoneSpec,
-    ns: &[Name],
+    alternatives: &[NsAlternative],
     names: &[InputName],
     path: Option<&Path>,
     findings: &[Finding],
@@ -348,7 +360,7 @@ fn print_text(
             outln!("    {mistake}");
         }
         outln!("  zone file:  {}", p.zone_line());
-        if let Some(alt) = ns_alternative(spec, ns, &p.challenge) {
+        if let Some(alt) = alternative(alternatives, &p.challenge) {
             outln!("  or delegate the challenge name by NS (a zone cut):");
             for r in &alt.records {
                 outln!("    {r}");

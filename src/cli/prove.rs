@@ -3,11 +3,11 @@
 use super::args::ProveArgs;
 use super::{kind_label, usage_json};
 use acme_delegate::engine::events::{Event, EventSink};
-use acme_delegate::engine::prove::{self, ProveOptions, ProveRequest};
-use acme_delegate::engine::setup;
+use acme_delegate::engine::prove::{ProveOptions, ProveRequest};
 use acme_delegate::engine::Engine;
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_all, InputName};
+use acme_delegate::model::plan::{Plan, PlanFileError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,9 +19,9 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     let cancel = acme_delegate::engine::events::CancellationToken::new();
     let abort = acme_delegate::engine::events::CancellationToken::new();
     super::live::cancel_on_signals_twice(cancel.clone(), abort.clone());
-    let plan = match setup::load_plan(plan_path, true).await {
+    let plan = match Plan::find(plan_path, true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage_json(args.json, setup::SetupError::NoPlan),
+        Ok(None) => return usage_json(args.json, PlanFileError::NoPlan),
         Err(e) => return usage_json(args.json, e),
     };
     let wanted: Vec<InputName> = if args.names.is_empty() {
@@ -164,5 +164,5 @@ pub async fn prove(config: Config, plan_path: Option<PathBuf>, args: ProveArgs) 
     if cancel.is_cancelled() {
         return ExitCode::from(super::live::INTERRUPTED);
     }
-    ExitCode::from(prove::exit_code(&report) as u8)
+    ExitCode::from(report.exit_code() as u8)
 }

@@ -18,10 +18,10 @@ use super::{live, usage};
 use acme_delegate::dns::NetTransport;
 use acme_delegate::engine::check::{CheckOptions, CheckRequest};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
-use acme_delegate::engine::setup;
 use acme_delegate::engine::{Engine, Run};
 use acme_delegate::model::config::Config;
 use acme_delegate::model::name::{parse_input, parse_target, unique_names, InputName};
+use acme_delegate::model::plan::Plan;
 use acme_delegate::report::prometheus::{escape, render_probe};
 use acme_delegate::report::{failed_name, NameReport, Report};
 use axum::extract::{Query, State};
@@ -128,7 +128,7 @@ pub async fn serve(config: Config, plan_path: Option<PathBuf>, args: ServeArgs) 
     if args.max_names == 0 {
         return usage("--max-names 0 would refuse every probe; give 1 or more");
     }
-    let planned = match setup::load_plan(plan_path, false).await {
+    let planned = match Plan::find(plan_path, false) {
         Ok(p) => p
             .map(|p| p.names.into_iter().map(|n| (n.name, n.target)).collect())
             .unwrap_or_default(),

@@ -3,8 +3,8 @@
 
 use super::usage;
 use acme_delegate::engine::diagnose::DiagnoseOptions;
-use acme_delegate::engine::setup;
 use acme_delegate::model::config::Config;
+use acme_delegate::model::plan::Plan;
 use acme_delegate::tui::{
     run_troubleshooter, run_wizard, Outcome, TroubleshootOptions, WizardOptions,
 };
@@ -30,7 +30,7 @@ pub async fn wizard(
     let plan = if new_file {
         None
     } else {
-        match setup::load_plan(plan_path.clone(), false).await {
+        match Plan::find(plan_path.clone(), false) {
             Ok(p) => p,
             Err(e) => return usage(e),
         }
@@ -54,7 +54,7 @@ pub async fn troubleshoot(
     plan_path: Option<PathBuf>,
     names: Vec<String>,
 ) -> ExitCode {
-    let plan = match setup::load_plan(plan_path, false).await {
+    let plan = match Plan::find(plan_path, false) {
         Ok(p) => p,
         Err(e) => return usage(e),
     };

@@ -3,12 +3,10 @@
 use acme_delegate::clients::write::{Client, ClientOutput, WriteOptions};
 use acme_delegate::engine::events::{CancellationToken, EventSink};
 use acme_delegate::engine::hook;
-use acme_delegate::engine::setup;
 use acme_delegate::engine::write::{self as io, apply, client_files, ClientFiles, FilesRequest};
 use acme_delegate::engine::Engine;
-use acme_delegate::findings::{Code, Finding};
 use acme_delegate::model::config::Config;
-use acme_delegate::model::plan::Plan;
+use acme_delegate::model::plan::{Plan, PlanFileError};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -121,9 +119,9 @@ pub async fn write(
     // renamed or removed, never left holding a secret), then the exit status is 130.
     let cancel = CancellationToken::new();
     super::live::cancel_on_signals(cancel.clone());
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let mut opts = WriteOptions::for_plan(&plan_path(plan_arg.as_deref()));
@@ -151,7 +149,8 @@ pub async fn write(
     };
     for (c, o) in outputs.iter_mut() {
         if *c == Client::Lego {
-            o.findings.extend(lego_provider_finding(&plan).await);
+            o.findings
+                .extend(acme_delegate::engine::lego_probe::provider_finding(&plan).await);
         }
     }
     for (c, o) in &outputs {
@@ -260,38 +259,6 @@ pub async fn write(
     ExitCode::SUCCESS
 }
 
-/// `CLIENT_PROVIDER_MISSING` when the lego on PATH does not load the plan's DNS provider
-/// (found by running it against a loopback ACME directory; see `engine::lego_probe`).
-async fn lego_provider_finding(plan: &Plan) -> Option<Finding> {
-    use acme_delegate::engine::lego_probe::{lego_on_path, probe, ProviderProbe};
-    use acme_delegate::model::plan::ZoneSpec;
-    let provider = match &plan.zone {
-        ZoneSpec::AcmeDns { .. } => "acme-dns".to_string(),
-        ZoneSpec::Provider { provider, .. } => provider.clone(),
-        _ => return None,
-    };
-    let lego = lego_on_path()?;
-    let ProviderProbe::Lacks { said } =
-        probe(&lego, &provider, std::time::Duration::from_secs(10)).await
-    else {
-        return None;
-    };
-    let way_out = if provider == "acme-dns" {
-        "use an upstream lego release (github.com/go-acme/lego/releases, v4.9.0 or later: every build has acme-dns) in place of this one, or `acme-delegate write --client certbot` (certbot calls acme-delegate's hook, which posts to acme-dns itself)"
-    } else {
-        "use an upstream lego release (github.com/go-acme/lego/releases) that lists the provider in `lego dnshelp` and runs it, or another client"
-    };
-    Some(Finding::new(
-        Code::ClientProviderMissing,
-        "lego",
-        format!(
-            "the lego on this machine ({}) does not have the {provider} DNS provider: run with `--dns {provider}` it says `{said}`; the files below are for a lego that has it",
-            lego.display()
-        ),
-        way_out.into(),
-    ))
-}
-
 fn action_word(a: &io::Action) -> &'static str {
     match a {
         io::Action::Create => "create",
@@ -313,9 +280,9 @@ fn print_commands(outputs: &[(Client, ClientOutput)]) {
 }
 
 pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> ExitCode {
-    let plan = match setup::load_plan(plan_arg.clone(), true).await {
+    let plan = match Plan::find(plan_arg.clone(), true) {
         Ok(Some(p)) => p,
-        Ok(None) => return usage(setup::SetupError::NoPlan),
+        Ok(None) => return usage(PlanFileError::NoPlan),
         Err(e) => return usage(e),
     };
     let auth = args.kind == HookKind::CertbotAuth;
@@ -327,59 +294,47 @@ pub async fn hook(config: Config, plan_arg: Option<PathBuf>, args: HookArgs) -> 
         // certbot always sets it; without it there is nothing to remove.
         return usage(hook::HookError::NoValidation);
     };
-    let shown = plan_path(plan_arg.as_deref()).display().to_string();
-    let target = match hook::target(&plan, &shown, &name) {
-        Ok(t) => t,
-        Err(e) => return usage(e),
+    let req = hook::HookRequest {
+        plan,
+        plan_shown: plan_path(plan_arg.as_deref()).display().to_string(),
+        name,
+        value,
+        timeout: Duration::from_secs(args.timeout),
     };
-    if let Err(e) = hook::check_validation(&value) {
-        return usage(e);
-    }
-    let zone = match setup::open_zone(plan.zone.clone(), config.timeout).await {
-        Ok(z) => z,
-        Err(e) => return usage(e),
-    };
-    let r = {
-        if auth {
-            let engine = Engine::new(config);
-            let cancel = CancellationToken::new();
-            super::live::cancel_on_signals(cancel.clone());
-            let req = hook::AuthRequest {
-                zone: zone.clone(),
-                name: name.clone(),
-                target: target.clone(),
-                value: value.clone(),
-                timeout: Duration::from_secs(args.timeout),
-            };
-            engine
-                .hook_auth(&req, &cancel, &EventSink::none())
-                .await
-                .map(|servers| {
+    let engine = Engine::new(config);
+    let cancel = CancellationToken::new();
+    let id = &req.name.identifier;
+    let r = if auth {
+        super::live::cancel_on_signals(cancel.clone());
+        engine
+            .hook_auth(&req, &cancel, &EventSink::none())
+            .await
+            .map(|done| {
+                errln!(
+                    "{id}: TXT published at {}, served by {}",
+                    done.target,
+                    done.servers.join(", ")
+                )
+            })
+    } else {
+        engine
+            .hook_cleanup(&req, &cancel, &EventSink::none())
+            .await
+            .map(|done| {
+                if done.deletes {
+                    errln!("{id}: TXT removed from {}", done.target)
+                } else {
                     errln!(
-                        "{}: TXT published at {target}, served by {}",
-                        name.identifier,
-                        servers.join(", ")
+                        "{id}: the TXT at {}: {}",
+                        done.target,
+                        acme_delegate::zones::acme_dns::VALUE_STAYS
                     )
-                })
-        } else {
-            let deletes = zone.deletes();
-            hook::cleanup(zone.as_ref(), &name, &target, &value)
-                .await
-                .map(|_| {
-                    if deletes {
-                        errln!("{}: TXT removed from {target}", name.identifier)
-                    } else {
-                        errln!(
-                            "{}: the TXT at {target}: {}",
-                            name.identifier,
-                            acme_delegate::zones::acme_dns::VALUE_STAYS
-                        )
-                    }
-                })
-        }
+                }
+            })
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_usage() => usage(e),
         Err(e @ hook::HookError::Cancelled { .. }) => {
             errln!("acme-delegate hook: {e}");
             ExitCode::from(super::live::INTERRUPTED)

@@ -1,5 +1,5 @@
 //! Issuing clients (lego, certbot, acme.sh, cert-manager, Caddy, Traefik, CertMate):
-//! [`read`] finds where a client's config will write the TXT record; [`write`] writes a
+//! [`read`] finds where a client's config will write the TXT record; [`write`](mod@write) writes a
 //! client's config for a plan (pure: plan -> files + the next command).
 
 pub mod read;

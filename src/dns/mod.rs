@@ -2,6 +2,7 @@
 //! pacing and cap), and the delegation walk. The only folder that imports hickory.
 
 pub mod memo;
+pub mod net_error;
 pub mod outcome;
 pub mod pacing;
 pub mod ratelimit;
@@ -12,6 +13,7 @@ pub mod update;
 pub mod walk;
 pub mod world;
 
+pub use net_error::NetError;
 pub use outcome::{Brief, Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply, TsigError};
 pub use transport::{NetOptions, NetTransport, Transport};
 pub use types::{Caa, Name, RData, Record, RecordType, Soa};

@@ -1,5 +1,6 @@
 //! What one server said to one question, as a value: DNS results are never errors here.
 
+use super::net_error::NetError;
 use super::types::{Name, RData, Record, RecordType, Soa};
 pub use hickory_proto::op::ResponseCode as Rcode;
 pub use hickory_proto::rr::rdata::tsig::TsigError;
@@ -146,7 +147,7 @@ pub enum Outcome {
     /// The UDP answer was truncated and the TCP retry failed.
     Truncated,
     /// The network said no (port unreachable, no route, ...), or the answer did not parse.
-    Network(String),
+    Network(NetError),
 }
 
 impl Outcome {
@@ -243,7 +244,7 @@ pub enum Brief {
     Timeout,
     Truncated,
     /// The network said no, or the answer did not parse.
-    Network(String),
+    Network(NetError),
     /// The question was not put to this server (a resolver is asked only once the
     /// authoritative chain is ready): `NOT_ASKED`.
     NotAsked,
@@ -428,8 +429,20 @@ mod tests {
             (Outcome::OtherRcode(reply(23, true)), "RCODE23", "RCODE23"),
             (Outcome::Timeout, "TIMEOUT", "TIMEOUT"),
             (
-                Outcome::Network("connection refused".into()),
-                "NETWORK (connection refused)",
+                Outcome::Network(NetError::io(
+                    crate::dns::net_error::Step::Udp,
+                    "192.0.2.1:53".parse().unwrap(),
+                    &std::io::Error::from_raw_os_error(111),
+                )),
+                "NETWORK (Connection refused (os error 111))",
+                "NETWORK",
+            ),
+            (
+                Outcome::Network(NetError::Refused {
+                    server: "192.0.2.1:53".parse().unwrap(),
+                    tcp: false,
+                }),
+                "NETWORK (connection refused (no server at this address))",
                 "NETWORK",
             ),
         ];

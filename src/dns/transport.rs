@@ -3,6 +3,7 @@
 //! `ask(server, question, flags)` sends one query and returns an [`Exchange`] whose
 //! [`Outcome`] is a value (NXDOMAIN, SERVFAIL, timeout, ...), never an error.
 
+use super::net_error::{NetError, Step};
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply};
 use super::pacing::{Pacing, Signal, Ticket};
 use super::ratelimit::RateLimit;
@@ -422,7 +423,12 @@ async fn exchange(
     };
     let (wire, qname) = match encode_query(id, &sent, q, flags) {
         Ok(w) => w,
-        Err(e) => return Outcome::Network(format!("cannot encode {q}: {e}")),
+        Err(e) => {
+            return Outcome::Network(NetError::EncodeQuery {
+                question: q.to_string(),
+                detail: e.to_string(),
+            })
+        }
     };
     let ours = |msg: &Message| matches(msg, id, &qname, q);
     if flags.tcp {
@@ -431,7 +437,7 @@ async fn exchange(
         let tcp = Box::pin(tcp_once(server, &wire, &ours));
         return match tokio::time::timeout(opts.timeout, tcp).await {
             Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
-            Ok(Err(e)) => Outcome::Network(e.to_string()),
+            Ok(Err(e)) => Outcome::Network(e.into_net(server)),
             Err(_) => {
                 timed_out(asked_at);
                 pace.signal(Signal::Lost);
@@ -472,7 +478,7 @@ async fn exchange(
                 }
                 return out;
             }
-            Ok(Err(e)) => return Outcome::Network(e.to_string()),
+            Ok(Err(e)) => return Outcome::Network(NetError::io(Step::Udp, server, &e)),
             Err(_) => {
                 timed_out(asked_at);
                 pace.signal(Signal::Lost);
@@ -679,6 +685,19 @@ enum TcpAnswerError {
     Malformed(hickory_proto::serialize::binary::DecodeError),
     #[error("TCP answer does not match the question")]
     NotOurs,
+}
+
+impl TcpAnswerError {
+    fn into_net(self, server: SocketAddr) -> NetError {
+        match self {
+            TcpAnswerError::Exchange(e) => e.into(),
+            TcpAnswerError::Malformed(e) => NetError::MalformedTcpAnswer {
+                server,
+                detail: e.to_string(),
+            },
+            TcpAnswerError::NotOurs => NetError::TcpAnswerMismatch { server },
+        }
+    }
 }
 
 async fn tcp_once(

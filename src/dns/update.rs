@@ -6,7 +6,7 @@
 //! a refusal by the server is never an error here.
 
 use crate::dns::types::{Name, RecordType};
-use crate::dns::{Rcode, TsigError};
+use crate::dns::{NetError, Rcode, TsigError};
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm as HAlg;
 use hickory_proto::rr::rdata::{A, TXT};
@@ -107,7 +107,7 @@ pub enum UpdateOutcome {
     /// No reply within the timeout.
     Timeout,
     /// Connecting, sending or reading failed, or the reply did not parse / did not match.
-    Network(String),
+    Network(NetError),
     /// The reply's TSIG did not verify with our key, or a NOERROR reply was not signed:
     /// it cannot be trusted.
     BadReplySignature,
@@ -322,12 +322,14 @@ async fn send_alone(req: &UpdateRequest<'_>) -> UpdateResult {
     let start = Instant::now();
     let signed_at = req.sign_time.unwrap_or_else(now_secs);
     let outcome = match build_signed(req, signed_at) {
-        Err(e) => UpdateOutcome::Network(format!("cannot build the update: {e}")),
+        Err(e) => UpdateOutcome::Network(NetError::EncodeUpdate {
+            detail: e.to_string(),
+        }),
         Ok((id, wire, signer, request_mac)) => {
             match tokio::time::timeout(req.timeout, super::tcp::exchange(req.server, &wire)).await {
                 Err(_) => UpdateOutcome::Timeout,
-                Ok(Err(e)) => UpdateOutcome::Network(e.to_string()),
-                Ok(Ok(reply)) => judge_reply(&reply, id, &signer, &request_mac),
+                Ok(Err(e)) => UpdateOutcome::Network(e.into()),
+                Ok(Ok(reply)) => judge_reply(req.server, &reply, id, &signer, &request_mac),
             }
         }
     };
@@ -456,13 +458,24 @@ fn build_signed(
 }
 
 /// Reads a reply: checks it matches, verifies its TSIG, classifies it.
-fn judge_reply(wire: &[u8], id: u16, signer: &TSigner, request_mac: &[u8]) -> UpdateOutcome {
+fn judge_reply(
+    server: SocketAddr,
+    wire: &[u8],
+    id: u16,
+    signer: &TSigner,
+    request_mac: &[u8],
+) -> UpdateOutcome {
     let msg = match Message::from_vec(wire) {
         Ok(m) => m,
-        Err(e) => return UpdateOutcome::Network(format!("malformed reply: {e}")),
+        Err(e) => {
+            return UpdateOutcome::Network(NetError::MalformedUpdateReply {
+                server,
+                detail: e.to_string(),
+            })
+        }
     };
     if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
-        return UpdateOutcome::Network("the reply does not match the update (id)".into());
+        return UpdateOutcome::Network(NetError::UpdateReplyMismatch { server });
     }
     let rcode = msg.metadata.response_code;
     let tsig = msg.signature().map(|r| r.data.clone());

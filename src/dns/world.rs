@@ -16,6 +16,7 @@
 //! (until [`World::flush`]) and may "validate": a zone marked bogus on the way gives
 //! SERVFAIL (EDE 6) unless asked with CD.
 
+use super::net_error::NetError;
 use super::outcome::{Ede, Exchange, Outcome, QueryFlags, Question, Rcode, Reply};
 use super::transport::Transport;
 use super::types::{Name, RData, Record, RecordType};
@@ -298,14 +299,14 @@ impl World {
             return self.resolve(server.ip(), *opts, q, flags);
         }
         let Some(conf) = self.servers.get(&server.ip()) else {
-            return Outcome::Network("connection refused (no server at this address)".into());
+            return Outcome::Network(NetError::Refused { server, tcp: false });
         };
         let has = |f| conf.faults.contains(&f);
         if has(Fault::Timeout) || (has(Fault::DropsEdns) && !flags.no_edns) {
             return Outcome::Timeout;
         }
         if flags.tcp && has(Fault::NoTcp) {
-            return Outcome::Network("connection refused (TCP)".into());
+            return Outcome::Network(NetError::Refused { server, tcp: true });
         }
         let mut reply = if has(Fault::SelfReferral) {
             let host = Name::from_ascii("a.root.evil.");

@@ -15,7 +15,7 @@ pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 /// Reads CNAME hops and the end from one reply, starting at `start`. Returns the hops, the
 /// name reached, and the end if the reply settles it. With `zone` (an authoritative
 /// answer), only records for names in that zone are read.
-pub fn read_reply(
+pub(crate) fn read_reply(
     start: &Name,
     reply: &Reply,
     server: SocketAddr,
@@ -352,7 +352,7 @@ fn settles_walk(apex: &Name, cur: &Name, ex: &Exchange) -> Option<Option<Name>> 
 
 /// Follows the chain from `start` (a TXT question, as the CA asks), telling `events` each
 /// server's answer as it arrives and each hop (for the name `name`).
-pub async fn follow<T: Transport>(
+pub(crate) async fn follow<T: Transport>(
     walker: &Walker<T>,
     start: &Name,
     events: &EventSink,

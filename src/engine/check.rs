@@ -36,7 +36,7 @@ pub use crate::findings::evidence::NOT_ASKED;
 
 /// Why the resolvers are not asked yet (None: the authoritative view is right): no CNAME
 /// yet, or an error about the chain.
-pub fn not_ready(ev: &NameEvidence) -> Option<String> {
+pub(crate) fn not_ready(ev: &NameEvidence) -> Option<String> {
     let findings = rules(ev);
     // No authoritative view from this network: the resolvers are the only view left.
     if findings.iter().any(|f| blinds(f.code)) {
@@ -67,7 +67,7 @@ pub fn not_ready(ev: &NameEvidence) -> Option<String> {
 
 /// The plan's target for a name (names compare case-insensitively: `WWW.Example.COM` is
 /// planned as `www.example.com`).
-pub fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
+pub(crate) fn planned_target(opts: &CheckOptions, identifier: &str) -> Option<Name> {
     opts.planned.get(identifier).cloned().or_else(|| {
         opts.planned
             .iter()
@@ -631,24 +631,4 @@ pub(crate) fn vantage_event(name: &str, rv: &crate::engine::views::ResolverView)
         outcome: rv.exchange.outcome.brief(),
         ms: rv.exchange.ms(),
     }
-}
-
-/// Exit status of `check`/`diagnose`: 0 every name works from every vantage point, 1 at
-/// least one error finding, 3 inconclusive (no server could be reached at all, or some
-/// name is neither failing nor known to work: 0 is only for names that work).
-pub fn exit_code(report: &Report) -> i32 {
-    if !report.names.is_empty() && report.names.iter().all(|n| n.inconclusive) {
-        return 3;
-    }
-    if report.names.iter().any(|n| {
-        n.findings
-            .iter()
-            .any(|f: &Finding| f.severity == Severity::Error)
-    }) {
-        return 1;
-    }
-    if report.names.iter().any(|n| !n.ok) {
-        return 3;
-    }
-    0
 }

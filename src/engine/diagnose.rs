@@ -573,7 +573,7 @@ impl<T: Transport> Run<T> {
 
 /// All rules for one name: `check`'s, with SERVFAILs that are DNSSEC failures reported as
 /// such, plus the troubleshooter's.
-pub fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
+pub(crate) fn diagnose_rules(ev: &DiagnoseEvidence) -> Vec<Finding> {
     let mut base = ev.base.clone();
     base.resolvers
         .retain(|rv| !ev.cd_retries.iter().any(|c| c.vantage == rv.vantage.name));

@@ -68,12 +68,13 @@ pub struct EndpointReport {
 }
 
 /// What to check: TLS endpoints (`HOST:PORT`), against the names, each bounded by
-/// `timeout`.
+/// `timeout`; the certificates are judged at `at` (None: now).
 #[derive(Clone, Debug, Default)]
 pub struct EndpointRequest {
     pub endpoints: Vec<String>,
     pub names: Vec<InputName>,
     pub timeout: Duration,
+    pub at: Option<SystemTime>,
 }
 
 /// Checks each endpoint of `req` in turn until `cancel` (the endpoints not checked then
@@ -85,7 +86,8 @@ pub(crate) async fn check_endpoints(
 ) -> Vec<EndpointReport> {
     let mut out = Vec::new();
     for ep in &req.endpoints {
-        let one = check_endpoint(ep, None, &req.names, req.timeout, SystemTime::now());
+        let now = req.at.unwrap_or_else(SystemTime::now);
+        let one = check_endpoint(ep, None, &req.names, req.timeout, now);
         let r = tokio::select! {
             biased;
             _ = cancel.cancelled() => break,
@@ -132,7 +134,7 @@ fn attach(report: &mut Report, findings: &[Finding]) {
 /// Findings about the certificate as a whole (`CERT_EXPIRED`, `CERT_EXPIRING`,
 /// `ENDPOINT_UNREACHABLE`) carry the endpoint as their name; `CERT_NAME_MISMATCH` carries
 /// the identifier that is not covered.
-pub async fn check_endpoint(
+async fn check_endpoint(
     endpoint: &str,
     sni: Option<&str>,
     names: &[InputName],
@@ -217,7 +219,12 @@ pub async fn check_endpoint(
 }
 
 /// The certificate findings at `now_unix` (seconds since the epoch).
-pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64) -> Vec<Finding> {
+pub(crate) fn judge(
+    endpoint: &str,
+    cert: &CertInfo,
+    names: &[InputName],
+    now_unix: i64,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let left = cert.not_after_unix - now_unix;
     let lifetime = (cert.not_after_unix - cert.not_before_unix).max(0);
@@ -296,7 +303,7 @@ pub fn judge(endpoint: &str, cert: &CertInfo, names: &[InputName], now_unix: i64
 /// (`www.example.com`, not `example.com` nor `a.b.example.com`); only a whole leftmost
 /// `*` label is a wildcard. An identifier `*.example.com` is covered only by the same
 /// wildcard SAN.
-pub fn san_covers(san: &str, identifier: &str) -> bool {
+pub(crate) fn san_covers(san: &str, identifier: &str) -> bool {
     let san = san.trim_end_matches('.').to_ascii_lowercase();
     let id = identifier.trim_end_matches('.').to_ascii_lowercase();
     if san.is_empty() || id.is_empty() {

@@ -13,7 +13,7 @@ use crate::engine::check::CheckRequest;
 use crate::engine::diagnose::DiagnoseRequest;
 use crate::engine::endpoint::{EndpointReport, EndpointRequest};
 use crate::engine::events::{CancellationToken, EventSink};
-use crate::engine::hook::{AuthRequest, HookError};
+use crate::engine::hook::{Cleaned, HookError, HookRequest, Published};
 use crate::engine::poll::{PollOutcome, PollRequest};
 use crate::engine::prove::{ProveReport, ProveRequest};
 use crate::engine::setup::{PlanOutcome, PlanRequest, SetupError};
@@ -138,14 +138,27 @@ impl<T: Transport> Engine<T> {
         self.run().make_plan(req, cancel, events).await
     }
 
-    /// certbot's auth hook in a run of its own (see [`Run::hook_auth`]), until `cancel`.
+    /// certbot's auth hook in a run of its own (see [`Run::hook_auth`]): opens the plan's
+    /// zone, publishes, waits until every authoritative server serves the value, until
+    /// `cancel`.
     pub async fn hook_auth(
         self: &Arc<Self>,
-        req: &AuthRequest,
+        req: &HookRequest,
         cancel: &CancellationToken,
         events: &EventSink,
-    ) -> Result<Vec<String>, HookError> {
+    ) -> Result<Published, HookError> {
         self.run().hook_auth(req, cancel, events).await
+    }
+
+    /// certbot's cleanup hook in a run of its own (see [`Run::hook_cleanup`]): opens the
+    /// plan's zone and removes the value, until `cancel`.
+    pub async fn hook_cleanup(
+        self: &Arc<Self>,
+        req: &HookRequest,
+        cancel: &CancellationToken,
+        events: &EventSink,
+    ) -> Result<Cleaned, HookError> {
+        self.run().hook_cleanup(req, cancel, events).await
     }
 
     /// Checks the TLS endpoints of `req` (see [`crate::engine::endpoint`]), until

@@ -351,10 +351,17 @@ mod tests {
             "{j}"
         );
         let j = serde_json::to_value(CellState::Failed {
-            outcome: Brief::Network("connection refused".into()),
+            outcome: Brief::Network(crate::dns::NetError::io(
+                crate::dns::net_error::Step::Udp,
+                addr,
+                &std::io::Error::from_raw_os_error(111),
+            )),
         })
         .unwrap();
-        assert_eq!(j["outcome"], "NETWORK (connection refused)");
+        assert_eq!(
+            j["outcome"], "NETWORK (Connection refused (os error 111))",
+            "the text the String held"
+        );
         // A server's reason shows its label alone.
         let why = Reason::Server {
             server: Name::from_ascii("ns1.example.com"),

@@ -8,6 +8,7 @@ use crate::dns::{Name, QueryFlags, Question, RecordType, Transport};
 use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, Event, EventSink};
 use crate::engine::prove::serves_token;
+use crate::engine::setup::{open_zone, SetupError};
 use crate::model::name::{parse_input, InputName};
 use crate::model::plan::Plan;
 use crate::zones::kinds::{ValidationZone, ZoneError};
@@ -27,8 +28,14 @@ pub enum HookError {
     BadDomain(String),
     #[error("{domain} is not in the plan {plan}: add it with `acme-delegate plan ... {domain}` (and publish its CNAME), or pass the right --plan")]
     NotInPlan { domain: String, plan: String },
+    /// The zone cannot be used: publishing or removing failed.
     #[error("{0}")]
     Zone(ZoneError),
+    /// The plan's zone cannot be opened (bad address, unreadable key file, ...).
+    #[error("{0}")]
+    BadZone(ZoneError),
+    #[error("a background task failed: {0}")]
+    Task(String),
     #[error("no authoritative server of {target}'s zone could be found from the root hints; delegate the validation zone (NS + glue)")]
     NoServers { target: Name },
     #[error("interrupted (Ctrl-C, SIGTERM or SIGHUP): {}", if *removed { format!("the TXT at {target} was removed again") } else { format!("the TXT at {target} could NOT be removed: delete it by hand") })]
@@ -58,7 +65,7 @@ pub fn from_env(
 }
 
 /// A DNS-01 TXT value as certbot passes it: 43 characters of base64url, no padding.
-pub fn check_validation(value: &str) -> Result<(), HookError> {
+fn check_validation(value: &str) -> Result<(), HookError> {
     let bad_chars = !value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -70,7 +77,7 @@ pub fn check_validation(value: &str) -> Result<(), HookError> {
 }
 
 /// The target of a name in the plan (certbot passes a wildcard's base name).
-pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, HookError> {
+fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, HookError> {
     plan.target_of(name)
         .map(|p| p.target.clone())
         .ok_or_else(|| HookError::NotInPlan {
@@ -79,36 +86,109 @@ pub fn target(plan: &Plan, plan_path: &str, name: &InputName) -> Result<Name, Ho
         })
 }
 
-/// What certbot's auth hook publishes: `value` for `name`, at its `target` through the
-/// plan's zone, waiting at most `timeout` for every authoritative server to serve it.
+/// What certbot's hooks work on: `value` for `name`, at the name's target in `plan`,
+/// through the plan's zone (which the engine opens). The auth hook waits at most
+/// `timeout` for every authoritative server to serve it; cleanup ignores `timeout`.
 #[derive(Clone)]
-pub struct AuthRequest {
-    pub zone: Arc<dyn ValidationZone>,
+pub struct HookRequest {
+    pub plan: Plan,
+    /// How the plan file is named in errors (`NotInPlan`).
+    pub plan_shown: String,
     pub name: InputName,
-    pub target: Name,
     pub value: String,
     pub timeout: Duration,
 }
 
+/// What the auth hook did: the target it published at and the authoritative servers
+/// that serve the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub target: Name,
+    pub servers: Vec<String>,
+}
+
+/// What the cleanup hook did: the target, and whether the zone deletes (acme-dns has no
+/// delete: the value ages out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cleaned {
+    pub target: Name,
+    pub deletes: bool,
+}
+
+impl HookError {
+    /// Bad input or usage (exit 2: the environment, the plan, the zone's settings), as
+    /// opposed to a hook that ran and failed (exit 1) or was interrupted.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            HookError::NoDomain
+                | HookError::NoValidation
+                | HookError::BadValidation { .. }
+                | HookError::BadDomain(_)
+                | HookError::NotInPlan { .. }
+                | HookError::BadZone(_)
+                | HookError::Task(_)
+        )
+    }
+}
+
+/// The hook's target in the plan, the value checked, and the plan's zone opened: in
+/// this order, each a usage error ([`HookError::is_usage`]).
+async fn prepare(
+    req: &HookRequest,
+    timeout: Duration,
+) -> Result<(Name, Arc<dyn ValidationZone>), HookError> {
+    let target = target(&req.plan, &req.plan_shown, &req.name)?;
+    check_validation(&req.value)?;
+    let zone = open_zone(req.plan.zone.clone(), timeout)
+        .await
+        .map_err(|e| match e {
+            SetupError::Zone(z) => HookError::BadZone(z),
+            SetupError::Task(m) => HookError::Task(m),
+            other => HookError::Task(other.to_string()),
+        })?;
+    Ok((target, zone))
+}
+
 impl<T: Transport> Run<T> {
-    /// certbot's auth hook: publishes the value at the target and waits until every
-    /// authoritative server of the target's zone serves it (returns the servers that
-    /// do), telling `events` when it is published; until `cancel` (a signal): then the
-    /// TXT, which may already be out, is removed again, and the error says whether that
-    /// worked.
+    /// certbot's auth hook: opens the plan's zone, publishes the value at the name's
+    /// target and waits until every authoritative server of the target's zone serves it
+    /// (returns the servers that do), telling `events` when it is published; until
+    /// `cancel` (a signal): then the TXT, which may already be out, is removed again, and
+    /// the error says whether that worked.
     pub async fn hook_auth(
         &self,
-        req: &AuthRequest,
+        req: &HookRequest,
         cancel: &CancellationToken,
         events: &EventSink,
-    ) -> Result<Vec<String>, HookError> {
-        let (zone, name, target, value) = (req.zone.as_ref(), &req.name, &req.target, &req.value);
+    ) -> Result<Published, HookError> {
+        let (target, zone) = prepare(req, self.config.timeout).await?;
         tokio::select! {
-            r = self.publish_and_wait(req, events) => r,
-            _ = cancel.cancelled() => {
-                let removed = cleanup(zone, name, target, value).await.is_ok();
-                Err(HookError::Cancelled { target: target.clone(), removed })
+            r = self.publish_and_wait(zone.as_ref(), &target, req, events) => {
+                r.map(|servers| Published { target: target.clone(), servers })
             }
+            _ = cancel.cancelled() => {
+                let removed = remove(zone.as_ref(), &req.name, &target, &req.value).await.is_ok();
+                Err(HookError::Cancelled { target, removed })
+            }
+        }
+    }
+
+    /// certbot's cleanup hook: opens the plan's zone and removes the value from the
+    /// name's target; `cancel` stops it ([`HookError::Cancelled`], not removed).
+    pub async fn hook_cleanup(
+        &self,
+        req: &HookRequest,
+        cancel: &CancellationToken,
+        _events: &EventSink,
+    ) -> Result<Cleaned, HookError> {
+        let (target, zone) = prepare(req, self.config.timeout).await?;
+        tokio::select! {
+            r = remove(zone.as_ref(), &req.name, &target, &req.value) => r.map(|()| Cleaned {
+                deletes: zone.deletes(),
+                target: target.clone(),
+            }),
+            _ = cancel.cancelled() => Err(HookError::Cancelled { target, removed: false }),
         }
     }
 
@@ -116,30 +196,26 @@ impl<T: Transport> Run<T> {
     /// the target's zone serves it. Returns the servers that do.
     async fn publish_and_wait(
         &self,
-        req: &AuthRequest,
+        zone: &dyn ValidationZone,
+        target: &Name,
+        req: &HookRequest,
         events: &EventSink,
     ) -> Result<Vec<String>, HookError> {
-        let zone = req.zone.as_ref();
         zone.publishable().map_err(HookError::Zone)?;
-        zone.publish(&req.name, &req.target, &req.value)
+        zone.publish(&req.name, target, &req.value)
             .await
             .map_err(HookError::Zone)?;
         events.emit(|| Event::Published {
             name: req.name.identifier.clone(),
-            target: req.target.clone(),
+            target: target.clone(),
         });
-        self.wait_served(
-            &req.target,
-            &req.value,
-            req.timeout,
-            Duration::from_millis(500),
-        )
-        .await
+        self.wait_served(target, &req.value, req.timeout, Duration::from_millis(500))
+            .await
     }
 }
 
 /// Removes `value` from `target` (acme-dns has no delete: the value ages out).
-pub async fn cleanup(
+async fn remove(
     zone: &dyn ValidationZone,
     name: &InputName,
     target: &Name,
@@ -259,6 +335,58 @@ mod tests {
             assert!(matches!(e, HookError::BadValidation { .. }), "{bad}");
             assert!(!e.to_string().contains(bad) || bad.is_empty(), "{e}");
         }
+    }
+
+    fn request(name: &str, value: &str) -> HookRequest {
+        HookRequest {
+            plan: rfc2136_plan(),
+            plan_shown: "/x/plan.toml".into(),
+            name: parse_input(name).unwrap(),
+            value: value.into(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Both hooks are engine calls that check their input before any network work: a
+    /// name outside the plan, a value that is not DNS-01's, a zone that cannot be opened
+    /// (here: its key file is missing) are usage errors (exit 2), in that order.
+    #[tokio::test]
+    async fn both_hooks_check_the_plan_the_value_and_the_zone_first() {
+        let engine = crate::engine::Engine::new(crate::model::config::Config::defaults());
+        let (cancel, events) = (CancellationToken::new(), EventSink::none());
+        let good = "gfj9Xq-Rm_aM8dYh2nK0pL5sT7uV3wX1yZ4bC6eF8hJ";
+        for auth in [true, false] {
+            let run = |req: HookRequest| {
+                let (engine, cancel, events) = (engine.clone(), cancel.clone(), events.clone());
+                async move {
+                    if auth {
+                        engine.hook_auth(&req, &cancel, &events).await.map(|_| ())
+                    } else {
+                        engine
+                            .hook_cleanup(&req, &cancel, &events)
+                            .await
+                            .map(|_| ())
+                    }
+                }
+            };
+            let e = run(request("other.example.org", "bad")).await.unwrap_err();
+            assert!(
+                matches!(e, HookError::NotInPlan { .. }) && e.is_usage(),
+                "{e}"
+            );
+            let e = run(request("example.com", "bad")).await.unwrap_err();
+            assert!(
+                matches!(e, HookError::BadValidation { .. }) && e.is_usage(),
+                "{e}"
+            );
+            let e = run(request("example.com", good)).await.unwrap_err();
+            assert!(matches!(e, HookError::BadZone(_)) && e.is_usage(), "{e}");
+        }
+        let cancelled = HookError::Cancelled {
+            target: Name::from_ascii("x.acme.lab."),
+            removed: true,
+        };
+        assert!(!cancelled.is_usage());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! request gets 503), with a throwaway `--path`, the provider's settings aimed at a
 //! closed loopback port, and a time limit. Nothing leaves the machine.
 
+use crate::findings::{Code, Finding};
+use crate::model::plan::{Plan, ZoneSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -69,6 +71,36 @@ async fn fake_directory() -> std::io::Result<(u16, tokio::task::JoinHandle<()>)>
         }
     });
     Ok((port, task))
+}
+
+/// `CLIENT_PROVIDER_MISSING` when the lego on PATH does not load the plan's DNS provider
+/// (found by running it against a loopback ACME directory; see [`probe`]).
+pub async fn provider_finding(plan: &Plan) -> Option<Finding> {
+    let provider = match &plan.zone {
+        ZoneSpec::AcmeDns { .. } => "acme-dns".to_string(),
+        ZoneSpec::Provider { provider, .. } => provider.clone(),
+        _ => return None,
+    };
+    let lego = lego_on_path()?;
+    let ProviderProbe::Lacks { said } =
+        probe(&lego, &provider, std::time::Duration::from_secs(10)).await
+    else {
+        return None;
+    };
+    let way_out = if provider == "acme-dns" {
+        "use an upstream lego release (github.com/go-acme/lego/releases, v4.9.0 or later: every build has acme-dns) in place of this one, or `acme-delegate write --client certbot` (certbot calls acme-delegate's hook, which posts to acme-dns itself)"
+    } else {
+        "use an upstream lego release (github.com/go-acme/lego/releases) that lists the provider in `lego dnshelp` and runs it, or another client"
+    };
+    Some(Finding::new(
+        Code::ClientProviderMissing,
+        "lego",
+        format!(
+            "the lego on this machine ({}) does not have the {provider} DNS provider: run with `--dns {provider}` it says `{said}`; the files below are for a lego that has it",
+            lego.display()
+        ),
+        way_out.into(),
+    ))
 }
 
 /// The `lego` on PATH (or `None`).
@@ -164,7 +196,7 @@ fn run_bounded(
 }
 
 /// What lego's output says about the provider.
-pub fn verdict(output: &str, provider: &str) -> ProviderProbe {
+pub(crate) fn verdict(output: &str, provider: &str) -> ProviderProbe {
     if let Some(l) = output
         .lines()
         .find(|l| l.contains("unrecognized DNS provider"))

@@ -12,7 +12,7 @@ use crate::engine::setup::{open_zone, SetupError};
 use crate::engine::views::{ask_resolver, ResolverView, VantageKind};
 use crate::findings::rules::chain::{observe, outcome_text};
 use crate::findings::Code;
-use crate::findings::{Finding, Observation};
+use crate::findings::Finding;
 use crate::model::name::InputName;
 use crate::model::plan::ZoneSpec;
 use crate::zones::kinds::ValidationZone;
@@ -123,7 +123,7 @@ pub struct ProveReport {
 }
 
 /// A token like an ACME key authorization digest: 43 characters of base64url.
-pub fn token() -> String {
+fn token() -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     (0..43)
         .map(|_| A[rand::random::<u8>() as usize % 64] as char)
@@ -155,13 +155,15 @@ pub(crate) fn serves_token(ex: &Exchange, target: &Name, token: &str) -> bool {
     has_token(&txt_values(ex, target), token)
 }
 
-/// Exit status of `prove`: 0 every vantage point saw every token, 1 some never did (or
-/// publishing failed), 3 nothing could be asked.
-pub fn exit_code(r: &ProveReport) -> i32 {
-    if r.names.iter().all(|n| n.ok) {
-        0
-    } else {
-        1
+impl ProveReport {
+    /// Exit status of `prove`: 0 every vantage point saw every token, 1 some never did
+    /// (or publishing failed), 3 nothing could be asked.
+    pub fn exit_code(&self) -> i32 {
+        if self.names.iter().all(|n| n.ok) {
+            0
+        } else {
+            1
+        }
     }
 }
 
@@ -609,11 +611,6 @@ impl Watch<'_> {
             tokio::time::sleep(self.opts.poll).await;
         }
     }
-}
-
-/// An observation for the report of a vantage that saw the token (kept for symmetry).
-pub fn seen_observation(vantage: &str, ex: &Exchange) -> Observation {
-    observe(vantage, ex)
 }
 
 /// Removes every listed token at once, within `bound` and until `abort`: each one's

@@ -1,7 +1,8 @@
 //! Plan setup, as `plan` and the wizard do it: open the validation zone, check it can be
 //! used, compute each name's CNAME target (an acme-dns zone registers accounts), find the
-//! zone each CNAME goes in, and save the plan. Also loading a saved plan, and storing a
-//! TSIG key given on the command line. File I/O runs off the async workers.
+//! zone each CNAME goes in. Nothing is saved here: the plan file is `model::plan`'s
+//! (`Plan::find`, `Plan::save`), key files given on the command line `zones::keystore`'s.
+//! File I/O runs off the async workers.
 
 use crate::dns::Name;
 use crate::dns::Transport;
@@ -9,10 +10,8 @@ use crate::engine::engine::Run;
 use crate::engine::events::{CancellationToken, EventSink};
 use crate::findings::{Code, Finding};
 use crate::model::name::InputName;
-use crate::model::plan::{Plan, PlanError, PlannedName, ZoneSpec};
+use crate::model::plan::{Plan, PlannedName, ZoneSpec};
 use crate::zones::kinds::{open, ValidationZone, ZoneError};
-use crate::zones::rfc2136::{KeyError, TsigKey};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,16 +30,6 @@ pub enum SetupError {
     /// A name's target could not be had (registration failed, ...).
     #[error("{name}: {error}")]
     Target { name: String, error: ZoneError },
-    #[error("--key: {0}")]
-    Key(#[from] KeyError),
-    #[error("--key: {0}; use --key-file")]
-    KeyStore(String),
-    #[error("{0}")]
-    Plan(#[from] PlanError),
-    #[error("no plan: run `acme-delegate plan --zone ... NAME...` first, or give --plan FILE")]
-    NoPlan,
-    #[error("no config directory for the plan: give --plan FILE")]
-    NoPlanDir,
     #[error("a background task failed: {0}")]
     Task(String),
     /// The caller's token stopped it before the plan was computed; nothing was saved.
@@ -71,7 +60,7 @@ pub struct PlanRequest {
 
 /// A computed plan, what the zone's audit found (e.g. `TSIG_OVERPRIVILEGED`), and the
 /// validation zone's name servers (RFC 2136: for the NS-delegation alternative, see
-/// [`ns_alternative`]).
+/// [`PlanOutcome::ns_alternative`]).
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Plan,
@@ -88,7 +77,7 @@ impl PlanOutcome {
 }
 
 /// The other way to delegate with an RFC 2136 server: a zone cut at the challenge name.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct NsAlternative {
     pub kind: &'static str,
     /// The zone to create on the validation server.
@@ -100,7 +89,7 @@ pub struct NsAlternative {
 
 /// For an RFC 2136 plan: the NS records that delegate `_acme-challenge.<name>` itself to
 /// the validation zone's name servers, and what else that takes.
-pub fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
+fn ns_alternative(spec: &ZoneSpec, ns: &[Name], challenge: &Name) -> Option<NsAlternative> {
     let ZoneSpec::Rfc2136 { server, zone, .. } = spec else {
         return None;
     };
@@ -129,7 +118,7 @@ async fn blocking<R: Send + 'static>(
 /// A new plan's spec with the acme-dns account store written down: the directory given
 /// (made absolute), else the default one of this user. A hook that later runs with
 /// another data directory (certbot as another user, a cron job) still finds the accounts.
-pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
+fn record_store(spec: ZoneSpec) -> ZoneSpec {
     match spec {
         ZoneSpec::AcmeDns {
             api,
@@ -154,7 +143,7 @@ pub fn record_store(spec: ZoneSpec) -> ZoneSpec {
 }
 
 /// Opens the validation zone a spec describes (reads key files and account stores).
-pub async fn open_zone(
+pub(crate) async fn open_zone(
     spec: ZoneSpec,
     timeout: Duration,
 ) -> Result<Arc<dyn ValidationZone>, SetupError> {
@@ -166,207 +155,12 @@ pub async fn open_zone(
     .await
 }
 
-/// The plan at `path`, else the default plan file when it exists. `required`: no plan is
-/// an error instead of `None`.
-pub async fn load_plan(path: Option<PathBuf>, required: bool) -> Result<Option<Plan>, SetupError> {
-    blocking(move || {
-        let p = match path {
-            Some(p) => p,
-            None => match Plan::default_path().filter(|p| p.exists()) {
-                Some(p) => p,
-                None if required => return Err(SetupError::NoPlan),
-                None => return Ok(None),
-            },
-        };
-        Ok(Some(Plan::load(&p)?))
-    })
-    .await
-}
-
-/// Where the plan is saved: `path`, else the default plan file.
-pub fn plan_path(path: Option<PathBuf>) -> Result<PathBuf, SetupError> {
-    path.or_else(Plan::default_path)
-        .ok_or(SetupError::NoPlanDir)
-}
-
-/// Saves the plan (0600, atomically).
-pub async fn save_plan(plan: Plan, path: PathBuf) -> Result<Plan, SetupError> {
-    blocking(move || {
-        plan.save(&path)?;
-        Ok(plan)
-    })
-    .await
-}
-
-/// Stores a key given as `ALG:NAME:SECRET` in a BIND key file (0600, in a 0700 folder of
-/// the user data dir) and returns its path. The secret is validated and never printed.
-pub async fn store_key(spec: String) -> Result<PathBuf, SetupError> {
-    Ok(store_key_new(spec).await?.path)
-}
-
-/// A key file [`store_key_new`] stored or found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredKey {
-    pub path: PathBuf,
-    /// This call created the file (else an identical one was there already): the caller
-    /// removes it again when what needed it is not saved.
-    pub created: bool,
-}
-
-/// [`store_key`], saying whether the file is new. A key file of the same name whose
-/// content differs (another plan's key) is never replaced: the key goes to
-/// `<name>-2.key`, `<name>-3.key`, ... (an identical one is reused).
-pub async fn store_key_new(spec: String) -> Result<StoredKey, SetupError> {
-    blocking(move || {
-        let key = TsigKey::parse_kdig(&spec)?;
-        let dir = crate::model::config::project_dirs()
-            .map(|d| d.data_dir().join("keys"))
-            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
-        write_key_file(&key, &spec, &dir)
-    })
-    .await
-}
-
-/// Stores a provider API key given on the command line in `keys/<provider>-<zone>.apikey`
-/// (0600, in a 0700 folder of the user data dir) and returns its path. Never printed.
-pub async fn store_api_key(
-    provider: String,
-    zone: Name,
-    key: String,
-) -> Result<PathBuf, SetupError> {
-    Ok(store_api_key_new(provider, zone, key).await?.path)
-}
-
-/// [`store_api_key`], saying whether the file is new. As with TSIG keys
-/// ([`store_key_new`]), a key file of the same name whose content differs (another plan's
-/// key) is never replaced: the key goes to `<provider>-<zone>-2.apikey`, ... (an identical
-/// one is reused).
-pub async fn store_api_key_new(
-    provider: String,
-    zone: Name,
-    key: String,
-) -> Result<StoredKey, SetupError> {
-    blocking(move || {
-        let key = key.trim().to_string();
-        if key.is_empty() || key.contains(['\n', '\r']) {
-            return Err(SetupError::KeyStore(
-                "the API key is empty or spans lines".into(),
-            ));
-        }
-        let dir = crate::model::config::project_dirs()
-            .map(|d| d.data_dir().join("keys"))
-            .ok_or_else(|| SetupError::KeyStore("no user data dir to store the key in".into()))?;
-        write_api_key_file(&provider, &zone, &key, &dir)
-    })
-    .await
-}
-
-fn write_api_key_file(
-    provider: &str,
-    zone: &Name,
-    key: &str,
-    dir: &Path,
-) -> Result<StoredKey, SetupError> {
-    let stem = format!("{}-{}", file_safe(provider), file_safe(zone.without_dot()));
-    store_unique(dir, &stem, "apikey", format!("{key}\n").as_bytes())
-}
-
-/// `s` with every character but ASCII letters, digits, `-` and `.` replaced by `_`.
-fn file_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn write_key_file(key: &TsigKey, spec: &str, dir: &Path) -> Result<StoredKey, SetupError> {
-    let secret = spec.trim().rsplit(':').next().unwrap_or_default();
-    let text = format!(
-        "key \"{}\" {{\n    algorithm {};\n    secret \"{secret}\";\n}};\n",
-        key.name.without_dot(),
-        key.algorithm.name()
-    );
-    store_unique(
-        dir,
-        &file_safe(key.name.without_dot()),
-        "key",
-        text.as_bytes(),
-    )
-}
-
-/// Stores `text` as `<stem>.<ext>` in `dir` (0600, in a 0700 folder), never replacing a
-/// file whose content differs: then as `<stem>-2.<ext>`, `<stem>-3.<ext>`, ...; a file
-/// with the same content is reused (`created` false).
-fn store_unique(dir: &Path, stem: &str, ext: &str, text: &[u8]) -> Result<StoredKey, SetupError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    let store =
-        |e: std::io::Error| SetupError::KeyStore(format!("cannot write in {}: {e}", dir.display()));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(store)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(store)?;
-    for n in 1..1000 {
-        let path = if n == 1 {
-            dir.join(format!("{stem}.{ext}"))
-        } else {
-            dir.join(format!("{stem}-{n}.{ext}"))
-        };
-        // Created only if absent (no race with another run storing the same name).
-        let new = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path);
-        match new {
-            Ok(mut f) => {
-                use std::io::Write;
-                let written = f.write_all(text).and_then(|_| f.sync_all());
-                if let Err(e) = written {
-                    let _ = std::fs::remove_file(&path);
-                    return Err(store(e));
-                }
-                return Ok(StoredKey {
-                    path,
-                    created: true,
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(SetupError::KeyStore(format!(
-                        "refusing to write through the symlink {}; remove it",
-                        path.display()
-                    )));
-                }
-                if std::fs::read(&path).is_ok_and(|old| old == text) {
-                    return Ok(StoredKey {
-                        path,
-                        created: false,
-                    });
-                }
-                // Another key under this name: keep it, try the next name.
-            }
-            Err(e) => return Err(store(e)),
-        }
-    }
-    Err(SetupError::KeyStore(format!(
-        "too many key files named {stem}-N.{ext} in {}",
-        dir.display()
-    )))
-}
-
 impl<T: Transport> Run<T> {
     /// Computes the plan for the names of `req` in its zone: opens the zone (a zone that
     /// cannot be opened is bad input), audits it (an unusable zone stops here, nothing
     /// registered), then each name's target and the
     /// zone its CNAME goes in, telling `events` each finding of the audit. Nothing is
-    /// saved: see [`save_plan`]. `cancel` stops it ([`SetupError::Cancelled`]).
+    /// saved: see [`Plan::save`]. `cancel` stops it ([`SetupError::Cancelled`]).
     pub async fn make_plan(
         &self,
         req: &PlanRequest,
@@ -386,7 +180,7 @@ impl<T: Transport> Run<T> {
     }
 
     async fn open_and_plan(&self, req: &PlanRequest) -> Result<PlanOutcome, SetupError> {
-        let zone = open_zone(req.zone.clone(), self.config.timeout).await?;
+        let zone = open_zone(record_store(req.zone.clone()), self.config.timeout).await?;
         self.plan_for(zone.as_ref(), &req.names).await
     }
 
@@ -492,80 +286,10 @@ impl<T: Transport> Run<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn a_stored_key_is_0600_in_a_0700_dir_and_reads_back() {
-        let dir = std::env::temp_dir().join(format!("ad-setup-{}", std::process::id()));
-        let spec = "hmac-sha256:acme-key.:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
-        let key = TsigKey::parse_kdig(spec).unwrap();
-        let stored = write_key_file(&key, spec, &dir.join("keys")).unwrap();
-        let path = stored.path;
-        assert!(stored.created);
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(&dir.join("keys")), 0o700);
-        let back = TsigKey::from_file(&path).unwrap();
-        assert_eq!(back.name, key.name);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// A key of the same name with another secret never replaces the stored one (main
-    /// overwrote it: the earlier plan's prove and hook then failed with BADSIG); the same
-    /// key again reuses its file.
-    #[test]
-    fn a_stored_key_is_never_replaced_by_another() {
-        let dir = std::env::temp_dir().join(format!("ad-setup-keep-{}", std::process::id()));
-        let keys = dir.join("keys");
-        let first = "hmac-sha256:acme-update:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
-        let wrong = "hmac-sha256:acme-update:d3JvbmcgIHdyb25nICB3cm9uZyAgd3Jvbmc=";
-        let store =
-            |spec: &str| write_key_file(&TsigKey::parse_kdig(spec).unwrap(), spec, &keys).unwrap();
-        let a = store(first);
-        let kept = std::fs::read(&a.path).unwrap();
-        let b = store(wrong);
-        assert!(b.created);
-        assert_ne!(a.path, b.path, "a new name for the other key");
-        assert!(b.path.ends_with("acme-update-2.key"), "{:?}", b.path);
-        assert_eq!(
-            std::fs::read(&a.path).unwrap(),
-            kept,
-            "the first key is kept"
-        );
-        let again = store(first);
-        assert_eq!((again.path, again.created), (a.path, false));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// The same rule for provider API keys (main replaced `keys/<provider>-<zone>.apikey`
-    /// with whatever the last `plan --key` gave): another key gets a new name, 0600; the
-    /// same key again reuses its file.
-    #[test]
-    fn a_stored_api_key_is_never_replaced_by_another() {
-        let dir = std::env::temp_dir().join(format!("ad-setup-api-{}", std::process::id()));
-        let keys = dir.join("keys");
-        let zone = Name::from_ascii("pdns.lab.");
-        let store = |key: &str| write_api_key_file("pdns", &zone, key, &keys).unwrap();
-        let a = store("the-first-key");
-        assert!(
-            a.created && a.path.ends_with("pdns-pdns.lab.apikey"),
-            "{a:?}"
-        );
-        let b = store("another-key");
-        assert!(b.created);
-        assert!(b.path.ends_with("pdns-pdns.lab-2.apikey"), "{:?}", b.path);
-        assert_eq!(std::fs::read(&a.path).unwrap(), b"the-first-key\n", "kept");
-        assert_eq!(std::fs::read(&b.path).unwrap(), b"another-key\n");
-        let mode = std::fs::metadata(&b.path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let again = store("the-first-key");
-        assert_eq!((again.path, again.created), (a.path, false));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn usage_errors_are_told_apart_from_unusable_zones() {
-        assert!(SetupError::NoPlan.is_usage());
+        assert!(SetupError::Zone(ZoneError::new("bad address", "fix it")).is_usage());
         let f = Finding::new(
             Code::AcmednsUnhealthy,
             "x",

@@ -40,7 +40,11 @@ pub fn vantages(cfg: &Config) -> Vec<Vantage> {
 /// held up by a dead server of the chain answers then; one whose resolution cannot end
 /// (a zone whose DNSSEC fails validation makes unbound ask every server again, the dead
 /// one too: differential seeds 906 and 1792) times out twice.
-pub async fn ask_resolver<T: Transport>(t: &T, v: &Vantage, challenge: &Name) -> ResolverView {
+pub(crate) async fn ask_resolver<T: Transport>(
+    t: &T,
+    v: &Vantage,
+    challenge: &Name,
+) -> ResolverView {
     let q = Question::new(challenge.clone(), RecordType::TXT);
     let mut exchange = t.ask(v.addr, &q, QueryFlags::recursive()).await;
     if v.ca && matches!(exchange.outcome, Outcome::Timeout) && !t.is_dead(v.addr) {

@@ -60,7 +60,7 @@ pub struct Existing {
 /// keeps its own (e.g. `root:traefik 0640`, set by its admin), unless the plan needs a
 /// tighter one: a secret no other user may read, no file others may write. Then the
 /// note says what was taken away.
-pub fn mode_for(f: &PlannedFile, old: Option<Existing>) -> (u32, Option<String>) {
+pub(crate) fn mode_for(f: &PlannedFile, old: Option<Existing>) -> (u32, Option<String>) {
     let Some(old) = old else {
         return (f.mode, None);
     };
@@ -114,11 +114,11 @@ pub enum IoError {
     Failed(Box<Failure>),
 }
 
-/// The lock file of an output folder (see [`lock_folders`]).
+/// The lock file of an output folder (see `lock_folders`).
 pub const LOCK_FILE: &str = ".acme-delegate.lock";
 
 /// A folder's lock, held until dropped; the lock file is removed then (still locked, so
-/// a run that opened it meanwhile finds it unlinked and fails, see [`lock_folders`]),
+/// a run that opened it meanwhile finds it unlinked and fails, see `lock_folders`),
 /// and so are the folders the lock created if they are still empty (a write that
 /// failed or was rolled back leaves no new folder behind).
 pub struct FolderLock {
@@ -206,7 +206,7 @@ fn lock_dir(dir: &Path) -> PathBuf {
 /// folder never interleave; two writes into different folders (siblings too) never
 /// block each other. A lock file that was removed (or replaced) between its open and
 /// its lock is not a lock: that run is told the folder is busy.
-pub fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
+pub(crate) fn lock_folders(files: &[PlannedFile]) -> Result<Vec<FolderLock>, IoError> {
     let mut dirs: Vec<PathBuf> = files
         .iter()
         .map(|f| {
@@ -333,7 +333,7 @@ fn rollback_words(done: &[PathBuf], failed: &[String]) -> String {
 }
 
 /// `NAME.bak-YYYYmmddHHMMSS` next to `path` (with `-N` when that exists already).
-pub fn backup_path(path: &Path, now: OffsetDateTime) -> PathBuf {
+pub(crate) fn backup_path(path: &Path, now: OffsetDateTime) -> PathBuf {
     let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
     let stamp = now
         .format(&fmt)
@@ -415,7 +415,7 @@ pub fn preview(files: &[PlannedFile], now: OffsetDateTime) -> Result<Vec<Preview
 /// A unified diff of the file on disk against the planned contents, secrets masked. In a
 /// secret file, a line on disk that is not in the new contents may hold a secret we do
 /// not know, so it is not shown at all.
-pub fn masked_diff(f: &PlannedFile, old: Option<&[u8]>) -> String {
+pub(crate) fn masked_diff(f: &PlannedFile, old: Option<&[u8]>) -> String {
     let old_text = old
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
@@ -670,7 +670,7 @@ pub fn client_files(
 
 /// Reads the secrets the plan points at: the acme-dns accounts of its storage, or the
 /// TSIG key of its key file. The writers themselves never read files.
-pub fn load_secrets(
+pub(crate) fn load_secrets(
     plan: &crate::model::plan::Plan,
 ) -> Result<crate::clients::write::Secrets, crate::clients::write::WriteError> {
     use crate::model::plan::ZoneSpec;

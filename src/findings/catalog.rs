@@ -8,10 +8,12 @@ use std::fmt;
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $sev:ident, $meaning:literal;)+) => {
-        /// A finding's stable code.
+        /// A finding's stable code. Each variant's doc is its catalog meaning, plain text
+        /// (`<name>` there is the name asked, not HTML).
+        #[allow(rustdoc::invalid_html_tags)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code {
-            $(#[doc = $meaning] $variant,)+
+            $(#[doc = concat!("`", $code, "`: ", $meaning)] $variant,)+
         }
 
         impl Code {

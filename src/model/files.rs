@@ -191,6 +191,109 @@ fn fill(file: &mut File, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
+/// A secret file [`store_unique`] stored or found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub path: PathBuf,
+    /// This call created the file (else an identical one was there already): the caller
+    /// removes it again when what needed it is not saved.
+    pub created: bool,
+}
+
+/// Why a secret file could not be stored. The texts name the folder or file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot write in {}: {source}", dir.display())]
+    Io { dir: PathBuf, source: io::Error },
+    #[error("refusing to write through the symlink {}; remove it", path.display())]
+    Symlink { path: PathBuf },
+    #[error("too many key files named {stem}-N.{ext} in {}", dir.display())]
+    TooMany {
+        stem: String,
+        ext: String,
+        dir: PathBuf,
+    },
+}
+
+/// `s` with every character but ASCII letters, digits, `-` and `.` replaced by `_`.
+pub fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Stores `text` as `<stem>.<ext>` in `dir` (0600, in a 0700 folder), never replacing a
+/// file whose content differs: then as `<stem>-2.<ext>`, `<stem>-3.<ext>`, ...; a file
+/// with the same content is reused (`created` false).
+pub fn store_unique(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    text: &[u8],
+) -> Result<StoredFile, StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let store = |source: io::Error| StoreError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(store)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(store)?;
+    for n in 1..1000 {
+        let path = if n == 1 {
+            dir.join(format!("{stem}.{ext}"))
+        } else {
+            dir.join(format!("{stem}-{n}.{ext}"))
+        };
+        // Created only if absent (no race with another run storing the same name).
+        let new = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match new {
+            Ok(mut f) => {
+                let written = f.write_all(text).and_then(|_| f.sync_all());
+                if let Err(e) = written {
+                    let _ = fs::remove_file(&path);
+                    return Err(store(e));
+                }
+                return Ok(StoredFile {
+                    path,
+                    created: true,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(StoreError::Symlink { path });
+                }
+                if fs::read(&path).is_ok_and(|old| old == text) {
+                    return Ok(StoredFile {
+                        path,
+                        created: false,
+                    });
+                }
+                // Another key under this name: keep it, try the next name.
+            }
+            Err(e) => return Err(store(e)),
+        }
+    }
+    Err(StoreError::TooMany {
+        stem: stem.into(),
+        ext: ext.into(),
+        dir: dir.to_path_buf(),
+    })
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

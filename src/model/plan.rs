@@ -124,7 +124,48 @@ pub struct PlanError {
     pub message: String,
 }
 
+/// Why no plan could be had from its file: none given and none at the default place, no
+/// place for one, or the file's own problem.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("no plan: run `acme-delegate plan --zone ... NAME...` first, or give --plan FILE")]
+    NoPlan,
+    #[error("no config directory for the plan: give --plan FILE")]
+    NoPlanDir,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+impl PlanFileError {
+    /// Bad input or usage (exit 2): all of them are.
+    pub fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 impl Plan {
+    /// The plan at `path`, else the default plan file when it exists. `required`: no plan
+    /// is an error ([`PlanFileError::NoPlan`]) instead of `None`.
+    pub fn find(path: Option<PathBuf>, required: bool) -> Result<Option<Plan>, PlanFileError> {
+        let p = match path {
+            Some(p) => p,
+            None => match Plan::default_path().filter(|p| p.exists()) {
+                Some(p) => p,
+                None if required => return Err(PlanFileError::NoPlan),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Plan::load(&p)?))
+    }
+
+    /// Where a plan is saved: `path`, else the default plan file.
+    pub fn save_path(path: Option<PathBuf>) -> Result<PathBuf, PlanFileError> {
+        path.or_else(Plan::default_path)
+            .ok_or(PlanFileError::NoPlanDir)
+    }
+
     /// The default location: `plan.toml` in the user config dir.
     pub fn default_path() -> Option<PathBuf> {
         crate::model::config::project_dirs().map(|d| d.config_dir().join("plan.toml"))

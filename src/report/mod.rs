@@ -1,6 +1,7 @@
 //! The report: the model `check` and `diagnose` return (what `--json` prints) and the
 //! Prometheus textfile, built from the evidence and the findings; the faces render it.
 
+mod exit;
 pub mod merge;
 pub mod prometheus;
 pub mod text;
@@ -84,10 +85,11 @@ fn hop_entry(h: &Hop, with_server: bool) -> ChainEntry {
     }
 }
 
-fn end_entry(e: &End) -> Option<ChainEntry> {
+/// The end of a chain as an entry (names equal to one of `known` share its copy).
+fn end_entry(e: &End, known: &[&Name]) -> Option<ChainEntry> {
     match e {
         End::Txt { owner, values, ttl } => Some(ChainEntry {
-            owner: owner.clone(),
+            owner: shared(owner, known),
             rtype: Text::interned("TXT"),
             data: Some(values.join(" ")),
             ttl: Some(*ttl),
@@ -104,7 +106,7 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
             zone,
             negative_ttl,
         } => Some(ChainEntry {
-            owner: owner.clone(),
+            owner: shared(owner, known),
             rtype: Text::interned(if matches!(e, End::NxDomain { .. }) {
                 "NXDOMAIN"
             } else {
@@ -113,14 +115,25 @@ fn end_entry(e: &End) -> Option<ChainEntry> {
             data: None,
             ttl: *negative_ttl,
             server: None,
-            zone: zone.clone(),
+            zone: zone.as_ref().map(|z| shared(z, known)),
         }),
         _ => None,
     }
 }
 
-/// The records one server returned, as chain entries.
-fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
+/// `n`, as the copy in `known` that equals it when there is one: a name read off the wire
+/// (a reply's zone or owner) is a copy of its own, and the report keeps the one the
+/// walk already holds instead.
+fn shared(n: &Name, known: &[&Name]) -> Name {
+    known
+        .iter()
+        .find(|k| **k == n)
+        .map_or_else(|| n.clone(), |k| (*k).clone())
+}
+
+/// The records one server returned, as chain entries (names equal to one of `known`
+/// share its copy).
+fn reply_entries(ex: &Exchange, known: &[&Name]) -> Vec<ChainEntry> {
     let Some(r) = ex.outcome.reply() else {
         return vec![];
     };
@@ -129,7 +142,7 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
         .iter()
         .filter(|a| matches!(a.data, RData::CNAME(_) | RData::TXT(_)))
         .map(|a| ChainEntry {
-            owner: a.name.clone(),
+            owner: shared(&a.name, known),
             rtype: Text::interned(&a.rtype().to_string()),
             data: Some(a.data.to_text()),
             ttl: Some(a.ttl),
@@ -145,12 +158,12 @@ fn reply_entries(ex: &Exchange) -> Vec<ChainEntry> {
             })
             .unwrap_or_else(|| ex.question.name.clone());
         v.push(ChainEntry {
-            owner,
+            owner: shared(&owner, known),
             rtype: Text::interned(&ex.outcome.label()),
             data: None,
             ttl: r.negative_ttl(),
             server: None,
-            zone: r.soa().map(|(z, _, _)| z.clone()),
+            zone: r.soa().map(|(z, _, _)| shared(z, known)),
         });
     }
     v
@@ -183,7 +196,8 @@ impl Report {
 /// Builds the report of one name from its evidence and findings.
 pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
     let auth_views: usize = ev.chain.steps.iter().map(|s| s.exchanges.len()).sum();
-    let mut views = Vec::with_capacity(auth_views + ev.resolvers.len());
+    let not_asked = ev.not_asked.as_ref().map_or(0, |(vs, _)| vs.len());
+    let mut views = Vec::with_capacity(auth_views + ev.resolvers.len() + not_asked);
     // A zone below the root was reached only through some server's referral.
     let mut any_response = ev.chain.steps.iter().any(|s| !s.zone.apex.is_root());
     let mut question = None;
@@ -199,7 +213,7 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
                 outcome: Text::interned(&ex.outcome.label()),
                 detail: detail(&ex.outcome),
                 authoritative: ex.outcome.reply().is_some_and(|r| r.authoritative),
-                chain: compact(reply_entries(ex)),
+                chain: compact(reply_entries(ex, &[&step.zone.apex, &ev.input.challenge])),
                 ms: ex.ms(),
             });
         }
@@ -209,7 +223,11 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         any_response |= ex.outcome.responded();
         let mut chain = Vec::with_capacity(rv.hops.len() + 1);
         chain.extend(rv.hops.iter().map(|h| hop_entry(h, false)));
-        chain.extend(rv.end.as_ref().and_then(end_entry));
+        chain.extend(
+            rv.end
+                .as_ref()
+                .and_then(|e| end_entry(e, &[&ev.input.challenge])),
+        );
         views.push(View {
             vantage: Text::interned(&rv.vantage.name),
             kind: rv.vantage.kind,
@@ -263,7 +281,10 @@ pub fn name_report(ev: &NameEvidence, findings: Vec<Finding>) -> NameReport {
         });
     }
     chain.extend(ev.chain.hops.iter().map(|h| hop_entry(h, true)));
-    chain.extend(end_entry(&ev.chain.end));
+    let known: Vec<&Name> = std::iter::once(&ev.input.challenge)
+        .chain(ev.chain.steps.iter().map(|s| &s.zone.apex))
+        .collect();
+    chain.extend(end_entry(&ev.chain.end, &known));
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
     // Works only when the authoritative servers of the name's zone settled the chain (a
     // TXT, or a negative answer): a walk that never reached such an answer (no server, a
@@ -293,40 +314,63 @@ impl NameReport {
     /// Gives back the spare capacity of every text and list in the report (`to_string` and
     /// `format!` leave up to half of a string unused; 100,000 reports stay in memory until
     /// the run ends). The content is unchanged.
+    ///
+    /// Each one with spare room moves to a new allocation of its exact size and frees the
+    /// old one whole ([`exact`], [`exact_text`]): shrinking in place
+    /// (`shrink_to_fit`) would leave the cut-off tail of every list and text as a hole of
+    /// an odd size between reports that later allocations rarely fit, and 100,000 names
+    /// left some 40 MB of such holes (peak RSS 238 MB where the live heap was 169 MB).
     pub fn tighten(&mut self) {
         fn chain(c: &mut Vec<ChainEntry>) {
-            c.shrink_to_fit();
+            exact(c);
             for e in c {
-                e.data.iter_mut().for_each(String::shrink_to_fit);
+                e.data.iter_mut().for_each(exact_text);
             }
         }
-        self.name.shrink_to_fit();
+        exact_text(&mut self.name);
         chain(&mut self.chain);
-        self.views.shrink_to_fit();
+        exact(&mut self.views);
         for v in &mut self.views {
             chain(&mut v.chain);
         }
-        self.findings.shrink_to_fit();
+        exact(&mut self.findings);
         for f in &mut self.findings {
-            f.name.shrink_to_fit();
-            f.evidence.shrink_to_fit();
-            f.fix.shrink_to_fit();
-            f.observed.shrink_to_fit();
+            exact_text(&mut f.name);
+            exact_text(&mut f.evidence);
+            exact_text(&mut f.fix);
+            exact(&mut f.observed);
             for o in &mut f.observed {
-                o.vantage.shrink_to_fit();
-                o.server.shrink_to_fit();
-                o.question.shrink_to_fit();
-                o.outcome.shrink_to_fit();
+                exact_text(&mut o.vantage);
+                exact_text(&mut o.server);
+                exact_text(&mut o.question);
+                exact_text(&mut o.outcome);
             }
         }
     }
 }
 
 /// A report stays in memory until the run ends (10,000 names: 10,000 of them): no spare
-/// capacity left in its lists.
+/// capacity left in its lists (see [`NameReport::tighten`]).
 fn compact<T>(mut v: Vec<T>) -> Vec<T> {
-    v.shrink_to_fit();
+    exact(&mut v);
     v
+}
+
+/// Moves `v` to an allocation of exactly its length when it has spare room, and frees the
+/// old one whole (see [`NameReport::tighten`]).
+fn exact<T>(v: &mut Vec<T>) {
+    if v.capacity() > v.len() {
+        let mut e = Vec::with_capacity(v.len());
+        e.append(v);
+        *v = e;
+    }
+}
+
+/// [`exact`] for a text.
+fn exact_text(s: &mut String) {
+    if s.capacity() > s.len() {
+        *s = s.as_str().to_owned();
+    }
 }
 
 /// A name whose check could not run.
@@ -427,5 +471,36 @@ impl<'a> TakenReport<'a> {
             taken,
             names: &report.names,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_moves_a_list_or_text_with_spare_room_to_a_new_allocation_of_its_size() {
+        // Shrinking in place would keep the pointer and leave the tail as a hole: the
+        // old allocation must go whole.
+        let mut v: Vec<u64> = Vec::with_capacity(64);
+        v.extend([1, 2, 3]);
+        let before = v.as_ptr();
+        exact(&mut v);
+        assert_eq!(v, [1, 2, 3]);
+        assert_eq!(v.capacity(), 3);
+        assert_ne!(v.as_ptr(), before);
+
+        let mut s = String::with_capacity(64);
+        s.push_str("NXDOMAIN at _acme-challenge.example.com.");
+        let before = s.as_ptr();
+        exact_text(&mut s);
+        assert_eq!(s, "NXDOMAIN at _acme-challenge.example.com.");
+        assert_eq!(s.capacity(), s.len());
+        assert_ne!(s.as_ptr(), before);
+
+        // Already exact: left alone.
+        let before = s.as_ptr();
+        exact_text(&mut s);
+        assert_eq!(s.as_ptr(), before);
     }
 }

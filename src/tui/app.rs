@@ -217,6 +217,7 @@ fn on_overlay_key(s: &mut State, o: Overlay, k: KeyEvent, fx: &mut Vec<Effect>) 
                     notes: vec![(Level::Info, "resumed from the saved plan".to_string())],
                     plan,
                     findings: vec![],
+                    ns_alternatives: vec![],
                 });
                 go(s, Screen::Wizard(Step::Cname), fx);
             }

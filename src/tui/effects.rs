@@ -2,7 +2,7 @@
 //! [`Action`]s on the loop's channel (or at once, for the quick ones: copy).
 //!
 //! Everything goes through the engine, nothing is copied here:
-//! - setup: `engine::setup` (`store_key`, `Engine::make_plan`, which opens the zone, `save_plan`);
+//! - setup: `zones::keystore::store_tsig_key`, `Engine::make_plan` (which opens the zone), `Plan::save`;
 //! - the live poll: `Engine::poll`; its [`Event::Cell`]s become grid cells (the
 //!   authoritative servers first, the resolvers only once those are right), and the
 //!   findings that follow a changed authoritative cell explain it;
@@ -18,13 +18,13 @@ use crate::engine::diagnose::{DiagnoseOptions, DiagnoseRequest};
 use crate::engine::events::{CellState, Event, EventSink, Reason};
 use crate::engine::poll::{PollOptions, PollRequest, AUTHORITATIVE};
 use crate::engine::prove::{ProveOptions, ProveRequest};
-use crate::engine::setup::{self, PlanRequest, SetupError};
+use crate::engine::setup::{PlanRequest, SetupError};
 use crate::engine::views::VantageKind;
 use crate::engine::write as io;
 use crate::engine::Engine;
 use crate::findings::Code;
 use crate::model::name::{parse_all, parse_target, InputName, NameError};
-use crate::model::plan::{Plan, ZoneSpec};
+use crate::model::plan::{Plan, PlanFileError, ZoneSpec};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::screens::troubleshoot::clock;
 use crate::tui::state::client::{
@@ -35,6 +35,7 @@ use crate::tui::state::{Action, Effect, Findings, ProofUpdate, Purpose};
 use crate::tui::theme::Level;
 use crate::tui::widgets::poll_grid::{CellStatus, CellUpdate};
 use crate::zones::acme_dns::{storage_key, AccountStore};
+use crate::zones::keystore::{self, KeyStoreError};
 use crate::zones::kinds::ZoneError;
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -245,17 +246,23 @@ fn zerr(message: impl Into<String>, fix: impl Into<String>) -> ZoneError {
     ZoneError::new(message, fix)
 }
 
+/// A key typed in the zone step that could not be stored, with its way forward.
+fn key_store_error(e: KeyStoreError) -> ZoneError {
+    match e {
+        KeyStoreError::Key(e) => zerr(
+            format!("the key: {e}"),
+            "check the key name, algorithm and secret",
+        ),
+        e => zerr(e.message(), "give a key file instead"),
+    }
+}
+
 /// An engine setup error, with its way forward, for the zone step.
 pub fn setup_error(e: SetupError) -> ZoneError {
     match e {
         SetupError::Zone(z) => z,
         SetupError::Unusable(f) => zerr(format!("{}: {}", f.code, f.evidence), f.fix.clone()),
         SetupError::Target { name, error } => zerr(format!("{name}: {}", error.message), error.fix),
-        SetupError::Key(e) => zerr(
-            format!("the key: {e}"),
-            "check the key name, algorithm and secret",
-        ),
-        SetupError::KeyStore(m) => zerr(m, "give a key file instead"),
         e => zerr(
             e.to_string(),
             "change the form and press Enter to try again",
@@ -289,9 +296,13 @@ async fn spec_of(input: &ZoneInput) -> Result<ZoneSpec, ZoneError> {
                     name,
                     algorithm,
                     secret,
-                } => setup::store_key(format!("{algorithm}:{name}:{}", secret.expose().trim()))
-                    .await
-                    .map_err(setup_error)?,
+                } => keystore::store_tsig_key(format!(
+                    "{algorithm}:{name}:{}",
+                    secret.expose().trim()
+                ))
+                .await
+                .map(|k| k.path)
+                .map_err(key_store_error)?,
             },
         },
         ZoneInput::Provider { provider, domain } => ZoneSpec::Provider {
@@ -337,7 +348,7 @@ pub async fn setup<T: Transport>(
 ) -> Result<Setup, ZoneError> {
     let names =
         parse_all(&req.names).map_err(|e| zerr(e.to_string(), "go back and fix the name"))?;
-    let spec = setup::record_store(spec_of(&req.zone).await?);
+    let spec = spec_of(&req.zone).await?;
     if let ZoneInput::AcmeDns {
         register: false,
         storage,
@@ -376,7 +387,14 @@ pub async fn setup<T: Transport>(
         )),
         _ => {}
     }
+    let ns_alternatives = out
+        .plan
+        .names
+        .iter()
+        .filter_map(|p| out.ns_alternative(&p.challenge))
+        .collect();
     Ok(Setup {
+        ns_alternatives,
         plan: out.plan,
         findings: out.findings,
         notes,
@@ -764,16 +782,18 @@ impl<T: Transport + 'static> EngineRunner<T> {
 
     fn save(&mut self, plan: Plan) -> Vec<Action> {
         self.plan = Some(plan.clone());
-        let path = match setup::plan_path(self.plan_path.clone()) {
+        let path = match Plan::save_path(self.plan_path.clone()) {
             Ok(p) => p,
             Err(e) => return vec![Action::Saved(Err(Arc::new(e)))],
         };
         self.plan_path = Some(path.clone());
         let tx = self.tx.clone();
         self.spawn(async move {
-            let r = setup::save_plan(plan, path.clone())
+            // Off the async workers: the plan is written and synced atomically.
+            let r = tokio::task::spawn_blocking(move || plan.save(&path).map(|()| path))
                 .await
-                .map(|_| path)
+                .map_err(|e| PlanFileError::Task(e.to_string()))
+                .and_then(|r| r.map_err(PlanFileError::Plan))
                 .map_err(Arc::new);
             let _ = tx.send(Action::Saved(r)).await;
         });
@@ -983,7 +1003,10 @@ mod tests {
                 why: vec![Reason::Server {
                     server: Name::from_ascii("ns1.acme.lab."),
                     addr: "127.0.0.12:53".parse().unwrap(),
-                    outcome: crate::dns::Brief::Network("connection refused".into()),
+                    outcome: crate::dns::Brief::Network(crate::dns::NetError::Refused {
+                        server: "127.0.0.12:53".parse().unwrap(),
+                        tcp: true,
+                    }),
                 }],
             },
         );

@@ -2,6 +2,7 @@
 //! the four kinds: acme-dns, RFC 2136 + TSIG, a provider-hosted zone, a hosted service.
 
 pub mod acme_dns;
+pub mod keystore;
 pub mod kinds;
 pub mod provider;
 pub mod rfc2136;

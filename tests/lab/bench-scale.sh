@@ -9,7 +9,8 @@
 # and .12), the names do not, so every name costs the same questions (the walk,
 # the chain's TXT at both servers, the three resolvers) and gets CNAME_MISSING.
 # Per-name memory is the slope of peak RSS between the 10k and the 100k run;
-# per-name time likewise. Exit 0 unless something could not run at all.
+# per-name time likewise; the last lines say whether issue 19's memory goals are met.
+# Exit 0 unless something could not run at all.
 # Env: SCALE_SIZES (default "1000 10000 100000"), SCALE_OUT (default /tmp), BENCH_BIN
 # (the binary, default target/release/acme-delegate).
 set -euo pipefail
@@ -57,4 +58,11 @@ if ((${#s[@]} >= 2)); then
         printf "\nper name (slope %d -> %d): %.2f KiB peak RSS, %.1f us wall\n", a, b, (rb - ra) / (b - a), (tb - ta) * 1000 / (b - a)
         printf "growth %d -> %d (x%.0f names): wall x%.1f, peak RSS x%.1f\n", a, b, b / a, tb / ta, rb / ra }'
 fi
+# Issue 19's goals: 10,000 names in at most 64 MB peak RSS, 100,000 in at most 250 MB.
+for goal in "10000 64" "100000 250"; do
+    read -r n mb <<<"$goal"
+    [[ -n ${RSS[$n]:-} ]] || continue
+    awk -v n="$n" -v kib="${RSS[$n]}" -v mb="$mb" 'BEGIN {
+        printf "goal: %d names in at most %d MB peak RSS: %.1f MB (%s)\n", n, mb, kib / 1024, kib / 1024 <= mb ? "met" : "NOT met" }'
+done
 exit 0

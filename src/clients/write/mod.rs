@@ -1,6 +1,6 @@
 //! Issuing-client writers: pure functions from the saved plan (and the secrets it points
 //! at, loaded beforehand) to the files a client needs, the next command(s) to run and
-//! notes. One file per client. Nothing here touches the disk: [`io`] is the one IO step.
+//! notes. One file per client. Nothing here touches the disk: the engine's `write` step is the one IO step.
 //!
 //! Secrets (acme-dns passwords, TSIG secrets) go only into files marked `secret`; every
 //! Display, Debug, diff and JSON view masks them, and no next command or note holds one.

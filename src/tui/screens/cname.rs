@@ -14,6 +14,9 @@
 //! │ in a DNS panel that appends the zone, the name is:  _acme-challenge.www      │
 //! │ (pasting the full name there creates _acme-challenge.www.example.com.example │
 //! │ .com: the doubled-zone mistake)                                              │
+//! │ or delegate the challenge name by NS (a zone cut):   (RFC 2136, as `plan`)   │
+//! │ _acme-challenge.www.example.com. 300 IN NS ns1.acme.example.                 │
+//! │ (instead of the CNAME: publish these NS records, create the zone ...)        │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -96,13 +99,54 @@ pub fn hints(_: &State) -> Vec<Hint> {
     ]
 }
 
+/// The lines of the NS-delegation alternative of the selected record, as `plan` prints
+/// it: only when the zone step gave one (RFC 2136), else none (the screen is unchanged).
+fn alternative_lines<'a>(s: &'a State, p: &PlannedName) -> Vec<Line<'a>> {
+    let t = &s.theme;
+    let Some(alt) = s
+        .zone
+        .result
+        .as_ref()
+        .and_then(|r| r.ns_alternative(&p.challenge))
+    else {
+        return vec![];
+    };
+    let mut lines = vec![Line::styled(
+        "or delegate the challenge name by NS (a zone cut):",
+        t.heading(),
+    )];
+    lines.extend(
+        alt.records
+            .iter()
+            .map(|r| Line::styled(r.clone(), t.code())),
+    );
+    lines.push(Line::raw(format!("({})", alt.note)));
+    lines
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let t = &s.theme;
     let recs = records(s);
     let x = area.x + 1;
     let w = area.width.saturating_sub(2);
-    let detail_h = 12u16;
-    let list_h = area.height.saturating_sub(detail_h + 1).max(1);
+    let alternative = recs
+        .get(s.cname.selected)
+        .map(|p| alternative_lines(s, p))
+        .unwrap_or_default();
+    // With an alternative, the detail grows by its wrapped lines (estimated a little
+    // high: words wrap before the edge); the list keeps its records (up to 3) in view.
+    let wrap_w = usize::from(w.saturating_sub(12).max(1));
+    let extra: usize = alternative
+        .iter()
+        .map(|l| l.width().div_ceil(wrap_w).max(1))
+        .sum();
+    let detail_h = 12u16.saturating_add(u16::try_from(extra).unwrap_or(u16::MAX));
+    let keep = if extra > 0 {
+        recs.len().clamp(1, 3) as u16
+    } else {
+        1
+    };
+    let list_h = area.height.saturating_sub(detail_h + 1).max(keep);
     let (name_w, owner_w) = (20usize, 20usize);
     let target_w = (w as usize).saturating_sub(name_w + owner_w + 2);
     f.render_widget(
@@ -196,6 +240,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, hits: &mut Hits) {
         Line::styled(p.zone_line(), t.code()),
         Line::raw(panel_advice(p)),
     ];
+    let lines: Vec<Line> = lines.into_iter().chain(alternative).collect();
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), d);
 }
 

@@ -158,7 +158,7 @@ pub enum Action {
     FilesPlanned(Result<FilePlan, client::FilesError>),
     FilesWritten(Result<Vec<PathBuf>, client::FilesError>),
     Copied(Result<CopyReport, Arc<Osc52Error>>),
-    Saved(Result<PathBuf, Arc<crate::engine::setup::SetupError>>),
+    Saved(Result<PathBuf, Arc<crate::model::plan::PlanFileError>>),
     /// An engine task died (a panic): the UI cannot go on honestly.
     EngineFailed(String),
     /// SIGTERM/SIGHUP/SIGINT/SIGQUIT: leave now (running work is cancelled, proofs cleaned

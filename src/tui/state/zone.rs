@@ -1,8 +1,9 @@
 //! The zone step's state: the form, its validation, and the setup it asks for.
 
+use crate::engine::setup::NsAlternative;
 use crate::findings::Finding;
 use crate::model::config::parse_addr;
-use crate::model::name::parse_target;
+use crate::model::name::{parse_target, Name};
 use crate::model::plan::{Plan, ZoneSpec};
 use crate::tui::theme::Level;
 use crate::tui::widgets::secret_field::SecretField;
@@ -386,10 +387,20 @@ pub struct SetupRequest {
 }
 
 /// A finished setup: the plan (targets computed, accounts registered), the audit's
-/// findings and lines worth showing (the scope probe's verdict, registrations).
+/// findings, lines worth showing (the scope probe's verdict, registrations), and the
+/// NS-delegation alternative of each name the engine gave one for (RFC 2136, as
+/// `plan` prints it; none when the plan was resumed from its file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setup {
     pub plan: Plan,
     pub findings: Vec<Finding>,
     pub notes: Vec<(Level, String)>,
+    pub ns_alternatives: Vec<NsAlternative>,
+}
+
+impl Setup {
+    /// The NS-delegation alternative for a challenge name, when the setup gave one.
+    pub fn ns_alternative(&self, challenge: &Name) -> Option<&NsAlternative> {
+        self.ns_alternatives.iter().find(|a| &a.zone == challenge)
+    }
 }

@@ -59,6 +59,7 @@ fn with_plan(mut s: State) -> State {
     s.plan = Some(plan());
     s.plan_path = Some("/root/.config/acme-delegate/plan.toml".into());
     s.zone.result = Some(Setup {
+        ns_alternatives: vec![],
         plan: plan(),
         findings: vec![],
         notes: vec![],
@@ -119,6 +120,7 @@ fn zone_screens() {
     let done = run(
         done,
         [Action::RegisterDone(Ok(Setup {
+            ns_alternatives: vec![],
             plan: plan(),
             findings: vec![],
             notes: vec![(
@@ -156,6 +158,51 @@ fn cname_screen_shows_the_exact_record() {
     );
     assert!(screen.contains("the doubled-zone mistake"), "{screen}");
     assert!(!hits.keys.is_empty());
+}
+
+/// The NS-delegation alternative the zone step gave (RFC 2136) is shown under the
+/// record, as `plan` prints it; without one the screen is the one above.
+#[test]
+fn cname_screen_shows_the_ns_alternative() {
+    let mut s = at(Step::Cname);
+    let out = crate::engine::setup::PlanOutcome {
+        plan: plan(),
+        findings: vec![],
+        validation_ns: vec![
+            Name::from_ascii("ns1.acme.lab."),
+            Name::from_ascii("ns2.acme.lab."),
+        ],
+    };
+    let alts: Vec<_> = plan()
+        .names
+        .iter()
+        .filter_map(|p| out.ns_alternative(&p.challenge))
+        .collect();
+    assert_eq!(alts.len(), 2);
+    s.zone.result.as_mut().unwrap().ns_alternatives = alts;
+    let (t, _) = draw_at(&s, 80, 32);
+    insta::assert_snapshot!("cname_ns_alternative", t.backend());
+    let screen = text(&t);
+    assert!(
+        screen.contains("or delegate the challenge name by NS (a zone cut):"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("_acme-challenge.www.example.test. 300 IN NS ns1.acme.lab."),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("_acme-challenge.www.example.test. 300 IN NS ns2.acme.lab."),
+        "{screen}"
+    );
+    assert!(screen.contains("(instead of the CNAME"), "{screen}");
+    // Both records stay in the list.
+    assert!(screen.contains("*.example.test "), "{screen}");
+    // At 80x24 the records and the NS lines still show.
+    let (t, _) = draw(&s);
+    let small = text(&t);
+    assert!(small.contains("*.example.test "), "{small}");
+    assert!(small.contains("300 IN NS ns1.acme.lab."), "{small}");
 }
 
 fn polled(all_green: bool) -> State {

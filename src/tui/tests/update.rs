@@ -40,6 +40,7 @@ fn at_cname() -> State {
         s,
         [
             Action::RegisterDone(Ok(Setup {
+                ns_alternatives: vec![],
                 plan: plan(),
                 findings: vec![],
                 notes: vec![(Level::Ok, "scope probe: limited".into())],
@@ -313,6 +314,7 @@ fn zone_submit_runs_setup_and_esc_cancels_it() {
     let (s, fx) = run(
         s,
         [Action::RegisterDone(Ok(Setup {
+            ns_alternatives: vec![],
             plan: plan(),
             findings: vec![],
             notes: vec![],
@@ -359,6 +361,7 @@ fn zone_result_then_enter_goes_on_and_findings_warn() {
     let (s, fx) = run(
         s,
         [Action::RegisterDone(Ok(Setup {
+            ns_alternatives: vec![],
             plan: plan(),
             findings: vec![bad],
             notes: vec![],

@@ -337,4 +337,26 @@ mod tests {
             .contains("not inside the zone"));
         assert!(report(UpdateOutcome::Applied, 0).applied());
     }
+
+    /// A network failure reads exactly as when it was a string: the explanation names
+    /// the step, the server and the OS's message.
+    #[test]
+    fn a_network_failure_explains_as_before() {
+        let server = "127.0.0.12:53".parse().unwrap();
+        let old = crate::dns::tcp::TcpError::Connect {
+            server,
+            source: std::io::Error::from_raw_os_error(111),
+        };
+        let old_text = old.to_string();
+        let r = report(UpdateOutcome::Network(old.into()), 0);
+        assert_eq!(r.label(), "NETWORK");
+        assert_eq!(
+            r.explain(),
+            format!("add TXT x-label.acme.lab. in zone acme.lab. at 127.0.0.12:53: network error: {old_text}. Fix: check the server address 127.0.0.12:53 and that it listens on TCP.")
+        );
+        assert!(
+            old_text.ends_with("over TCP: Connection refused (os error 111)"),
+            "{old_text}"
+        );
+    }
 }
