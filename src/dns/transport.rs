@@ -746,10 +746,13 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
         .iter()
         .filter_map(|r| match &r.data {
             HRData::CNAME(t) => {
-                let (o, t) = (r.name.to_ascii(), t.0.to_ascii());
-                let caps = |s: &str| s.chars().any(|c| c.is_ascii_uppercase());
-                (caps(&o) || caps(&t))
-                    .then(|| (name(&r.name), format!("{o} {} IN CNAME {t}", r.ttl)))
+                // Capitals are looked for in the raw labels (hickory escapes no letter):
+                // only a record with some is spelt out.
+                let caps = |n: &HName| n.iter().flatten().any(|b| b.is_ascii_uppercase());
+                (caps(&r.name) || caps(&t.0)).then(|| {
+                    let (o, t) = (r.name.to_ascii(), t.0.to_ascii());
+                    (name(&r.name), format!("{o} {} IN CNAME {t}", r.ttl))
+                })
             }
             _ => None,
         })
@@ -770,7 +773,25 @@ fn to_reply(msg: Message, via_tcp: bool) -> Reply {
     }
 }
 
+/// Our name for a name read off the wire: hickory's presentation text, lower-cased.
+/// A name of plain labels (letters, digits, `_`, and `-` after the first byte: what
+/// hickory writes unescaped) is spelt out directly, without hickory's escaping writer
+/// (a tenth of the decoding time); any other is hickory's `to_ascii` (a test compares
+/// both).
 fn name(n: &HName) -> Name {
+    let plain = |l: &[u8]| {
+        l.first().is_some_and(|b| *b != b'-')
+            && l.iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    };
+    if n.is_fqdn() && n.num_labels() > 0 && n.iter().all(plain) {
+        let mut s = String::with_capacity(n.len() + 1);
+        for l in n.iter() {
+            s.extend(l.iter().map(|b| char::from(b.to_ascii_lowercase())));
+            s.push('.');
+        }
+        return Name::from_ascii_owned(s);
+    }
     Name::from_ascii_owned(n.to_ascii())
 }
 
@@ -1092,6 +1113,37 @@ mod tests {
         assert!(matches!(asked(r"a\.b.example."), Ok(AskedName::Parsed(_))));
         assert!(!matches!(asked("a b.example."), Ok(AskedName::Plain(_))));
         assert!(asked(&format!("{}.example.", "a".repeat(64))).is_err());
+    }
+
+    /// A name read off the wire is spelt as hickory's `to_ascii` spells it (lower-cased),
+    /// plain or not.
+    #[test]
+    fn names_off_the_wire_are_spelt_as_hickory_does() {
+        let wire_name = |labels: &[&[u8]]| {
+            let mut n = HName::root();
+            for l in labels.iter().rev() {
+                n = n.prepend_label(*l).unwrap();
+            }
+            n
+        };
+        let cases: [&[&[u8]]; 10] = [
+            &[],
+            &[b"com"],
+            &[b"_acme-challenge", b"WWW", b"Example", b"com"],
+            &[b"-lead", b"example"],
+            &[b"a-", b"b_c", b"x9"],
+            &[b"*", b"example"],
+            &[b"a b", b"example"],
+            &[b"a.b", b"example"],
+            &[b"caf\xc3\xa9", b"example"],
+            &[b"xn--bcher-kva", b"example"],
+        ];
+        for labels in cases {
+            let n = wire_name(labels);
+            assert_eq!(name(&n), Name::from_ascii_owned(n.to_ascii()), "{labels:?}");
+        }
+        let relative = HName::from_ascii("a.example").unwrap();
+        assert_eq!(name(&relative), Name::from_ascii_owned(relative.to_ascii()));
     }
 
     #[test]
