@@ -2,7 +2,9 @@
 //! glue, IPv4 and IPv6), asked directly, with no resolver cache in the way.
 //!
 //! Cuts are found label by label (an `NS` question per ancestor, as with QNAME
-//! minimisation), which also finds a child zone served by its parent's own server. Every
+//! minimisation), which also finds a child zone served by its parent's own server; the
+//! chain skips the last of them when its own TXT question already settles it
+//! (`engine::chain::settles_walk`). Every
 //! result is memoised, so a thousand names under one zone cost one walk of the shared part;
 //! a walk lives no longer than the smallest TTL it rests on and the current run or poll
 //! round ([`Walker::epoch`]).

@@ -2,12 +2,13 @@
 //! zone's own authoritative servers are asked (all of them), every hop keeps its TTL and
 //! the server that said it. Loops are detected; at most [`MAX_HOPS`] hops are followed.
 
-use crate::dns::walk::Walker;
+use crate::dns::walk::{is_infrastructure, Walker, Zone};
 use crate::dns::{Exchange, Name, Outcome, Question, RData, Rcode, RecordType, Reply, Transport};
 use crate::engine::events::{Event, EventSink};
 use crate::findings::evidence::VantageKind;
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use crate::findings::evidence::{Chain, End, Hop, Step, MAX_HOPS};
 
@@ -204,6 +205,151 @@ fn lame_answer(exchanges: &[(Name, Exchange)]) -> Option<Exchange> {
         .map(|(_, e)| e.clone())
 }
 
+/// The zone of `cur`, the first ancestor the walk found missing, and every server's answer
+/// to `question` (TXT `cur`), told to `events` (for the name `name`).
+///
+/// The walk asks `NS cur` of the parent zone's first server before the TXT question is
+/// asked of its servers, to find a zone cut at `cur`. That question is skipped when the
+/// parent zone's first server, asked the TXT question, answers in a way that settles it
+/// ([`settles_walk`]): the step is then the one the walk would have led to, with one
+/// question less per name and hop (a 10,000-name check sent 90,000 questions, 20,000 of
+/// them such `NS` questions). Any other answer (a referral, data at `cur`, no answer, a
+/// negative answer of another zone) and the walk asks as before; its answers to the TXT
+/// question are reused when the walk ends in the same zone.
+async fn ask_step<T: Transport>(
+    walker: &Walker<T>,
+    cur: &Name,
+    question: &Question,
+    events: &EventSink,
+    name: &str,
+) -> (Arc<Zone>, Option<Name>, Vec<(Name, Exchange)>) {
+    let parent = if cur.is_root() {
+        None
+    } else {
+        Some(walker.zone_of(cur.parent()).await)
+    };
+    // A parent zone the walk could settle `cur` in: the walk stops at a missing or
+    // silent parent (asking nothing), and the root and the TLDs are judged for answers
+    // forged by the network.
+    let parent = parent.filter(|p| {
+        p.missing_at.is_none()
+            && !p.unresponsive
+            && !is_infrastructure(&p.zone.apex)
+            && !p.zone.servers.is_empty()
+    });
+    let mut early = None;
+    if let Some(p) = parent {
+        let asked = ask_all(walker, &p.zone, question).await;
+        if let Some(missing_at) = settles_walk(&p.zone.apex, cur, &asked[0].1) {
+            tell_all(&asked, events, name);
+            return (p.zone.clone(), missing_at, asked);
+        }
+        early = Some((p.zone.clone(), asked));
+    }
+    let walk = walker.zone_of(cur.clone()).await;
+    let zone = walk.zone.clone();
+    let exchanges: Vec<(Name, Exchange)> = if walk.unresponsive {
+        walk.failures
+            .iter()
+            .map(|e| {
+                let ns = zone
+                    .servers
+                    .iter()
+                    .find(|s| s.addr == e.server)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(Name::root);
+                (ns, e.clone())
+            })
+            .collect()
+    } else {
+        match early {
+            Some((z, asked)) if Arc::ptr_eq(&z, &zone) => {
+                tell_all(&asked, events, name);
+                asked
+            }
+            _ => {
+                let asks = zone.servers.iter().map(|s| async move {
+                    let ex = walker.ask_auth(s.addr, question).await;
+                    tell(&s.name, &ex, events, name);
+                    (s.name.clone(), ex)
+                });
+                futures::future::join_all(asks).await
+            }
+        }
+    };
+    (zone, walk.missing_at.clone(), exchanges)
+}
+
+/// Every server of `zone` asked `question` at once, in the zone's server order.
+async fn ask_all<T: Transport>(
+    walker: &Walker<T>,
+    zone: &Zone,
+    question: &Question,
+) -> Vec<(Name, Exchange)> {
+    let asks = zone.servers.iter().map(|s| async move {
+        let ex = walker.ask_auth(s.addr, question).await;
+        (s.name.clone(), ex)
+    });
+    futures::future::join_all(asks).await
+}
+
+fn tell_all(asked: &[(Name, Exchange)], events: &EventSink, name: &str) {
+    for (ns, ex) in asked {
+        tell(ns, ex, events, name);
+    }
+}
+
+/// An authoritative server's answer, as an event.
+fn tell(ns: &Name, ex: &Exchange, events: &EventSink, name: &str) {
+    events.emit(|| Event::Vantage {
+        name: name.to_string(),
+        vantage: ns.to_string(),
+        kind: VantageKind::Authoritative,
+        server: ex.server,
+        outcome: ex.outcome.brief(),
+        ms: ex.ms(),
+    });
+}
+
+/// Whether the answer `ex` of a server of the zone `apex` to `TXT cur` (`cur` below
+/// `apex`, in no zone cut the walk found) settles what the walk's `NS cur` question would
+/// find at the same server: no zone cut at `cur`, and whether `cur` is missing. Then
+/// `Some(missing_at)`. An authoritative server answers from the deepest zone it holds
+/// and refers at a cut it knows (RFC 1034 4.3.2), and so it settles it when:
+/// - its answer has the AA bit and a CNAME at `cur`: a name with a CNAME has no other
+///   data (RFC 2181 10.1), so it is neither a zone apex nor a delegation (no SOA, no NS),
+///   and the walk reads a CNAME as no cut, not missing (an alias);
+/// - or it is an authoritative negative answer (NXDOMAIN, or NOERROR without data) whose
+///   SOA is `apex`'s own: it came from zone `apex` itself, which has no cut at `cur` (it
+///   would refer), and the server holds no zone at `cur` (it would answer from it). An
+///   NXDOMAIN then says `cur` is missing, as `NS cur` does.
+///
+/// A referral, data at `cur`, a negative answer without the SOA of `apex` (another zone's,
+/// or none), or no answer: not settled, the walk asks.
+fn settles_walk(apex: &Name, cur: &Name, ex: &Exchange) -> Option<Option<Name>> {
+    let r = ex.outcome.reply()?;
+    if !r.authoritative || !ex.outcome.is_usable() {
+        return None;
+    }
+    let alias = r
+        .answers
+        .iter()
+        .any(|a| a.name == *cur && matches!(a.data, RData::CNAME(_)));
+    if alias {
+        return Some(None);
+    }
+    let negative = matches!(ex.outcome, Outcome::NxDomain(_) | Outcome::NoData(_));
+    let own_soa = r.soa().is_some_and(|(owner, _, _)| owner == apex);
+    let data_at_cur = r.answers.iter().any(|a| a.name == *cur);
+    if !negative || !own_soa || data_at_cur {
+        return None;
+    }
+    match ex.outcome {
+        Outcome::NxDomain(_) => Some(Some(cur.clone())),
+        _ => Some(None),
+    }
+}
+
 /// Follows the chain from `start` (a TXT question, as the CA asks), telling `events` each
 /// server's answer as it arrives and each hop (for the name `name`).
 pub(crate) async fn follow<T: Transport>(
@@ -218,40 +364,8 @@ pub(crate) async fn follow<T: Transport>(
     let mut cur = start.clone();
     // Each round settles at least one hop or ends; bound the rounds anyway.
     for _ in 0..=MAX_HOPS + 2 {
-        let walk = walker.zone_of(cur.clone()).await;
-        let zone = walk.zone.clone();
         let question = Question::new(cur.clone(), RecordType::TXT);
-        let exchanges: Vec<(Name, Exchange)> = if walk.unresponsive {
-            walk.failures
-                .iter()
-                .map(|e| {
-                    let ns = zone
-                        .servers
-                        .iter()
-                        .find(|s| s.addr == e.server)
-                        .map(|s| s.name.clone())
-                        .unwrap_or_else(Name::root);
-                    (ns, e.clone())
-                })
-                .collect()
-        } else {
-            let asks = zone.servers.iter().map(|s| {
-                let q = question.clone();
-                async move {
-                    let ex = walker.ask_auth(s.addr, &q).await;
-                    events.emit(|| Event::Vantage {
-                        name: name.to_string(),
-                        vantage: s.name.to_string(),
-                        kind: VantageKind::Authoritative,
-                        server: ex.server,
-                        outcome: ex.outcome.brief(),
-                        ms: ex.ms(),
-                    });
-                    (s.name.clone(), ex)
-                }
-            });
-            futures::future::join_all(asks).await
-        };
+        let (zone, missing_at, exchanges) = ask_step(walker, &cur, &question, events, name).await;
         let prints: Vec<_> = exchanges
             .iter()
             .filter_map(|(_, e)| fingerprint(&e.outcome, Some(&zone.apex)))
@@ -269,7 +383,7 @@ pub(crate) async fn follow<T: Transport>(
             question,
             exchanges,
             disagree,
-            missing_at: walk.missing_at.clone(),
+            missing_at,
             lame,
         });
         let Some(ex) = chosen else {

@@ -208,6 +208,7 @@ impl<T: Transport> Run<T> {
                 };
                 let asked_at = std::time::Instant::now();
                 let rv = tokio::select! {
+                    biased;
                     rv = ask => rv,
                     (took, dead) = skip => ResolverView::not_waited(v, &input.challenge, took, dead),
                 };

@@ -251,7 +251,9 @@ impl<T: Transport> Run<T> {
         let mut todo = names.iter().enumerate();
         let mut spawn_next = |set: &mut tokio::task::JoinSet<(usize, R)>| {
             if let Some((i, n)) = todo.next() {
-                let fut = f(self.clone(), n.clone());
+                // Boxed: the name's future (kilobytes) is then moved into its task as a
+                // pointer, not copied.
+                let fut = Box::pin(f(self.clone(), n.clone()));
                 set.spawn(async move { (i, fut.await) });
             }
         };
