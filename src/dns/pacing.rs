@@ -367,6 +367,12 @@ impl Ticket {
         }
     }
 
+    /// Whether the server has slipped to us (a truncated, empty UDP answer: response-rate
+    /// limiting) in this process: its UDP answers may be dropped whatever our pace.
+    pub fn slipped(&self) -> bool {
+        self.server.lock().slips > 0
+    }
+
     /// Counts a UDP attempt leaving now: the rate the server sees of us.
     pub fn sending(&self) {
         if self.server.off {

@@ -433,25 +433,27 @@ async fn exchange(
         }
     };
     let ours = |msg: &Message| matches(msg, id, &qname, q);
+    // Boxed, as below: the rare TCP exchange does not widen every UDP question's future.
+    let over_tcp = || {
+        Box::pin(tcp_attempt(
+            server, &wire, &ours, flags, &sent, opts, pace, timed_out,
+        ))
+    };
     if flags.tcp {
-        let asked_at = Instant::now();
-        // Boxed, as below: the rare TCP exchange does not widen every UDP question's future.
-        let tcp = Box::pin(tcp_once(server, &wire, &ours));
-        return match tokio::time::timeout(opts.timeout, tcp).await {
-            Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, &sent)),
-            Ok(Err(e)) => Outcome::Network(e.into_net(server)),
-            Err(_) => {
-                timed_out(asked_at);
-                pace.signal(Signal::Lost);
-                Outcome::Timeout
-            }
-        };
+        return over_tcp().await;
     }
     let mut last = Outcome::Timeout;
-    for attempt in 0..opts.attempts.max(1) {
+    let attempts = opts.attempts.max(1);
+    for attempt in 0..attempts {
         if attempt > 0 {
             // A retry waits for its turn under the server's rate, which the loss may have set.
             pace.turn().await;
+            if attempt + 1 == attempts && pace.slipped() {
+                // The server rate-limits our UDP answers (it slipped to us): with slip 2, RRL
+                // drops every other answer it limits, so both UDP attempts can be lost. The
+                // last attempt goes over TCP, which response-rate limiting does not limit.
+                return over_tcp().await;
+            }
         }
         let asked_at = Instant::now();
         pace.sending();
@@ -490,6 +492,31 @@ async fn exchange(
         }
     }
     last
+}
+
+/// One attempt over TCP (the question asked for TCP, or the last attempt to a server that
+/// rate-limits our UDP answers); a timeout counts as a loss, as over UDP.
+#[allow(clippy::too_many_arguments)]
+async fn tcp_attempt(
+    server: SocketAddr,
+    wire: &[u8],
+    ours: &impl Fn(&Message) -> bool,
+    flags: QueryFlags,
+    sent: &str,
+    opts: &NetOptions,
+    pace: &Ticket,
+    timed_out: &(dyn Fn(Instant) + Sync),
+) -> Outcome {
+    let asked_at = Instant::now();
+    match tokio::time::timeout(opts.timeout, tcp_once(server, wire, ours)).await {
+        Ok(Ok(m)) => Outcome::classify(finish(m, true, flags, sent)),
+        Ok(Err(e)) => Outcome::Network(e.into_net(server)),
+        Err(_) => {
+            timed_out(asked_at);
+            pace.signal(Signal::Lost);
+            Outcome::Timeout
+        }
+    }
 }
 
 /// FORMERR or NOTIMP: what an old server answers to a query with an OPT record.
@@ -1468,5 +1495,81 @@ mod tests {
         };
         assert!(r.via_tcp);
         assert_eq!(r.answers[0].data, RData::TXT(vec!["over-tcp".into()]));
+    }
+
+    /// A server that rate-limits us (RRL: it slipped a truncated, empty answer once) and
+    /// then drops our UDP queries still answers: the question's last attempt goes over TCP,
+    /// which RRL does not limit. Before, both UDP attempts were lost: SERVER_TIMEOUT.
+    #[tokio::test]
+    async fn the_last_attempt_to_a_server_that_slipped_goes_over_tcp() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpListener;
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let udp = UdpSocket::bind(addr).await.unwrap();
+        let udp_seen = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let seen = udp_seen.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            // The first query gets a slip; every later one is dropped.
+            let (n, peer) = udp.recv_from(&mut buf).await.unwrap();
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+            r.metadata.truncation = true;
+            r.add_query(q.queries[0].clone());
+            udp.send_to(&r.to_vec().unwrap(), peer).await.unwrap();
+            loop {
+                let _ = udp.recv_from(&mut buf).await.unwrap();
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = tcp.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut len = [0u8; 2];
+                    s.read_exact(&mut len).await.unwrap();
+                    let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+                    s.read_exact(&mut q).await.unwrap();
+                    let a = txt_answer(&q, "over-tcp", None);
+                    s.write_all(&(a.len() as u16).to_be_bytes()).await.unwrap();
+                    s.write_all(&a).await.unwrap();
+                });
+            }
+        });
+        let t = NetTransport::new(NetOptions {
+            timeout: Duration::from_millis(300),
+            attempts: 2,
+            max_inflight: 4,
+            ..Default::default()
+        });
+        let ask = |name: &str| {
+            let q = Question::new(Name::from_ascii(name), RecordType::TXT);
+            let t = t.clone();
+            async move {
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    t.ask(addr, &q, QueryFlags::authoritative()),
+                )
+                .await
+                .expect("bounded")
+                .outcome
+            }
+        };
+        // The slip: retried over TCP at once, as any truncated answer.
+        assert!(matches!(ask("first.example.com").await, Outcome::Answer(r) if r.via_tcp));
+        // The next question's UDP attempt is dropped; its last attempt goes over TCP.
+        let Outcome::Answer(r) = ask("second.example.com").await else {
+            panic!("the second question got no answer")
+        };
+        assert!(r.via_tcp);
+        assert_eq!(r.answers[0].data, RData::TXT(vec!["over-tcp".into()]));
+        assert_eq!(
+            udp_seen.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "one UDP attempt per question, the second question's retry over TCP"
+        );
+        assert_eq!(t.pacing().slips(), 1);
     }
 }
