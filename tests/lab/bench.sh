@@ -31,6 +31,9 @@
 # (4) the pacing proofs (tests/lab/bench-pacing.sh, unless BENCH_PACING=0): fast by default
 #     (paced / unpaced), polite under knot's RRL (time, slipped answers seen, verdicts) and
 #     to a server that drops queries above 100 qps (the qps it saw).
+# Each size runs BENCH_ROUNDS rounds (default 3), each on fresh names, the order of tool and
+# floor swapped each round; the ratio is median check ms / median floor ms over the valid
+# rounds (a single 0.3 s or 3 s sample swings by 30 % on a shared 2-core machine).
 # Prints one table. Exit 0 unless something could not run at all. Every step is bounded
 # (timeout); the whole script stops after BENCH_LIMIT seconds.
 # Env: BENCH_BIN (the binary, default target/release/acme-delegate), BENCH_SIZES (default "1000 10000"), BENCH_N (kdig-loop names, default 1000, 0 skips
@@ -43,6 +46,7 @@ BIN="${BENCH_BIN:-$ROOT/target/release/acme-delegate}"
 SIZES=(${BENCH_SIZES:-1000 10000})
 FLOOR_Q=64                                        # dnsperf -q per server (halved on a retry)
 KN=${BENCH_N:-1000}
+ROUNDS=${BENCH_ROUNDS:-3}
 LIMIT=${BENCH_LIMIT:-1800}
 OUT=${BENCH_OUT:-/tmp/acme-delegate-bench}
 RESOLVERS=(127.0.0.53 127.0.0.54 127.0.0.55)
@@ -63,11 +67,12 @@ fi
 need=0
 for s in "${SIZES[@]}"; do
     [[ $s =~ ^[0-9]+$ ]] && ((s >= 1)) || { echo "bench.sh: BENCH_SIZES must be positive numbers" >&2; exit 2; }
-    need=$((need + 2 * s))
+    [[ $ROUNDS =~ ^[0-9]+$ ]] && ((ROUNDS >= 1)) || { echo "bench.sh: BENCH_ROUNDS must be a positive number" >&2; exit 2; }
+    need=$((need + 2 * s * ROUNDS))
 done
 ((KN >= 0 && KN <= SIZES[0])) || { echo "bench.sh: BENCH_N must be 0..${SIZES[0]}" >&2; exit 2; }
-RETRY=$need; need=$((need + SIZES[-1]))           # fresh names for one repeated floor
-WARM=$need; need=$((need + 8 * ${#SIZES[@]}))     # one fresh warm-up name per timed step
+RETRY=$need; need=$((need + SIZES[-1] * ROUNDS))  # fresh names for a repeated floor per round
+WARM=$need; need=$((need + 8 * ROUNDS * ${#SIZES[@]}))  # one fresh warm-up name per timed step
 name_of() { printf 'n%04d.bench.test' "$1"; }
 have_names() { # both servers of bench.test. serve the last name needed
     local s
@@ -175,38 +180,58 @@ echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPU
 rows=()
 first_names=()
 next=0
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+summary=()
 for s in "${SIZES[@]}"; do
+  r_tool=(); r_floor=(); r_ratio=(); valid=1
+  for ((round = 1; round <= ROUNDS; round++)); do
     tool_names=(); floor_names=()
     for ((i = 0; i < s; i++)); do tool_names+=("$(name_of $((next + i)))"); done
     for ((i = 0; i < s; i++)); do floor_names+=("$(name_of $((next + s + i)))"); done
     next=$((next + 2 * s))
     ((${#first_names[@]})) || first=1
 
-    echo "bench: $s names: acme-delegate check (${tool_names[0]} ..) ..." >&2
-    warm_up
-    run_tool "$OUT.$s.json" "${tool_names[@]}"
-    if ((${first:-0})); then first=0; first_ms=$tool_ms; first_names=("${tool_names[@]}"); fi
-    echo "bench: $s names: dnsperf floor (${floor_names[0]} ..) ..." >&2
-    warm_up
-    run_floor "${floor_names[@]}"
-    if ((floor_lost > 0 && RETRY + s <= WARM)); then
-        # A server dropped queries at this depth: the fastest lossless floor is the limit,
-        # so once more with half as many outstanding queries per server.
-        FLOOR_Q=$((FLOOR_Q / 2))
-        echo "bench: $s names: dnsperf floor again, on fresh names ($(name_of "$RETRY") ..), -q $FLOOR_Q ..." >&2
-        floor_names=()
-        for ((i = 0; i < s; i++)); do floor_names+=("$(name_of $((RETRY + i)))"); done
-        RETRY=$((RETRY + s))
+    # The order alternates from round to round (tool first, then floor first), so that
+    # neither always runs on the warmer (or busier) machine.
+    for step in $( ((round % 2 == 1)) && echo "tool floor" || echo "floor tool"); do
+      if [[ $step == tool ]]; then
+        echo "bench: $s names, round $round/$ROUNDS: acme-delegate check (${tool_names[0]} ..) ..." >&2
+        warm_up
+        run_tool "$OUT.$s.json" "${tool_names[@]}"
+        if ((${first:-0})); then first=0; first_ms=$tool_ms; first_names=("${tool_names[@]}"); fi
+      else
+        echo "bench: $s names, round $round/$ROUNDS: dnsperf floor (${floor_names[0]} ..) ..." >&2
         warm_up
         run_floor "${floor_names[@]}"
-    fi
-    floor_q=$FLOOR_Q; FLOOR_Q=64
+        if ((floor_lost > 0 && RETRY + s <= WARM)); then
+            # A server dropped queries at this depth: the fastest lossless floor is the limit,
+            # so once more with half as many outstanding queries per server.
+            FLOOR_Q=$((FLOOR_Q / 2))
+            echo "bench: $s names: dnsperf floor again, on fresh names ($(name_of "$RETRY") ..), -q $FLOOR_Q ..." >&2
+            floor_names=()
+            for ((i = 0; i < s; i++)); do floor_names+=("$(name_of $((RETRY + i)))"); done
+            RETRY=$((RETRY + s))
+            warm_up
+            run_floor "${floor_names[@]}"
+        fi
+        floor_q=$FLOOR_Q; FLOOR_Q=64
+      fi
+    done
     ratio=$(awk -v t="$tool_ms" -v f="$floor_ms" 'BEGIN { if (f > 0) printf "%.2f", t / f; else print "n/a" }')
-    ((floor_lost == 0)) || ratio="$ratio!"
-    rows+=("$(printf '%-7s %9s %5s %9s %4s %9s %7s %6s %9s %9s %9s %9s %9s %6s' "$s" "$tool_ms" "$tool_rc" "$floor_ms" "$floor_q" "$floor_run_ms" \
+    if ((floor_lost == 0)); then r_tool+=("$tool_ms"); r_floor+=("$floor_ms"); r_ratio+=("$ratio"); else ratio="$ratio!"; fi
+    rows+=("$(printf '%-7s %9s %5s %9s %4s %9s %7s %6s %9s %9s %9s %9s %9s %6s' "$s/$round" "$tool_ms" "$tool_rc" "$floor_ms" "$floor_q" "$floor_run_ms" \
         "$floor_sent" "$floor_lost" "$ratio" "$tool_cpu" "$tool_servers_cpu" "$floor_cpu" "$floor_servers_cpu" "$tool_drops/$floor_drops") \
         $((tool_rss / 1024)) MiB")
-    [[ ${KEEP_OUTPUT:-} == 1 ]] || [[ $s == "${SIZES[0]}" ]] || rm -f "$OUT.$s.json"
+  done
+  if ((${#r_tool[@]})); then
+    mt=$(median "${r_tool[@]}"); mf=$(median "${r_floor[@]}")
+    mr=$(awk -v t="$mt" -v f="$mf" 'BEGIN { printf "%.2f", t / f }')
+    verdict=$(awk -v r="$mr" 'BEGIN { print (r <= 1.25) ? "met" : "not met" }')
+    summary+=("$s names: median check $mt ms / median floor $mf ms = $mr (rounds: ${r_ratio[*]}; goal <= 1.25: $verdict)")
+  else
+    summary+=("$s names: no valid round (dnsperf lost queries in every one)")
+  fi
+  [[ ${KEEP_OUTPUT:-} == 1 ]] || [[ $s == "${SIZES[0]}" ]] || rm -f "$OUT.$s.json"
 done
 
 # --- the kdig loop ------------------------------------------------------------------------------
@@ -239,9 +264,10 @@ fi
 
 # --- table ----------------------------------------------------------------------------------------
 echo
-printf '%-7s %9s %5s %9s %4s %9s %7s %6s %9s %9s %9s %9s %9s %6s  %s\n' names "check ms" exit "floor ms" q "dnsperf" queries lost "ratio" \
+printf '%-7s %9s %5s %9s %4s %9s %7s %6s %9s %9s %9s %9s %9s %6s  %s\n' names/rd "check ms" exit "floor ms" q "dnsperf" queries lost "ratio" \
     "chk cpu" "srv cpu" "flr cpu" "flr srv" "drops" "check peak RSS"
 for r in "${rows[@]}"; do echo "$r"; done
+for r in "${summary[@]}"; do echo "ratio: $r"; done
 echo "(floor ms: wall time of the dnsperf group, one process per server, q outstanding each (64; 32 when a server"
 echo " dropped queries at 64: the fastest lossless floor); dnsperf: its own run time, slowest"
 echo " server; ratio: check ms / floor ms; chk cpu / flr cpu: CPU ms of check itself / of the dnsperf processes;"
