@@ -316,7 +316,7 @@ impl NameReport {
     /// the run ends). The content is unchanged.
     ///
     /// Each one with spare room moves to a new allocation of its exact size and frees the
-    /// old one whole ([`exact`], [`exact_text`]): shrinking in place
+    /// old one whole (`exact`, `exact_text`): shrinking in place
     /// (`shrink_to_fit`) would leave the cut-off tail of every list and text as a hole of
     /// an odd size between reports that later allocations rarely fit, and 100,000 names
     /// left some 40 MB of such holes (peak RSS 238 MB where the live heap was 169 MB).
