@@ -7,6 +7,9 @@
 # a validating unbound configured like a CA's resolver whether it finds the TXT. The verdict
 # and that truth must agree; a sample is also issued for real (lego + pebble). Saved
 # regressions (differential/regressions/SEED/) are replayed first. See differential/diff.py.
+# A pebble result that differs from the truth counts in D unless it is explained and printed
+# so: pebble validating once against a cold cache, lego stopping at a non-NOERROR answer, or
+# pebble's own DNS lookup timing out (lego: "i/o timeout") on a setup whose servers time out.
 #
 # Run from anywhere; starts the lab itself through hermetic.sh (as test.sh does). The last
 # line is `differential: N seeds, A agree, D disagree, P pebble-checked`; exit 0 only
